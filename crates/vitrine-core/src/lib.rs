@@ -1,0 +1,24 @@
+//! # vitrine-core — the domain, pure
+//!
+//! Everything Vitrine *decides* lives here; nothing here does I/O. The other crates parse
+//! input into these types, ask them questions, and store or render the answers.
+//!
+//! A short tour:
+//! - [`clock`]: time is injected ([`clock::Clock`]) so expiry and throttling are testable
+//!   without sleeping.
+//! - [`id`]: newtype ids, so a member id can never be passed where a workspace id is wanted.
+//! - [`member`]: roles, permissions and the predicates that say who may do what
+//!   ([`member::Actor`]), plus validated e-mail addresses, names and passwords.
+//! - [`secret`]: secrets (session tokens, API keys, the server key) are types whose `Debug`
+//!   redacts them; they never travel as bare `String`s.
+//! - [`keys`]: the server key and the sub-keys derived from it for each purpose.
+//! - [`result`]: the shape of a query result (columns, typed values), shared by the data
+//!   layer that produces it and the renderer that draws it.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod id;
+pub mod keys;
+pub mod member;
+pub mod result;
+pub mod secret;

@@ -1,0 +1,2 @@
+//! vitrine-server
+#![forbid(unsafe_code)]

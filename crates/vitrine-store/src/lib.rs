@@ -1,0 +1,2 @@
+//! vitrine-store
+#![forbid(unsafe_code)]

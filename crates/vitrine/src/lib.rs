@@ -1,0 +1,2 @@
+//! vitrine
+#![forbid(unsafe_code)]
