@@ -12,11 +12,14 @@
 //! - [`secret`]: secrets (session tokens, API keys, the server key) are types whose `Debug`
 //!   redacts them; they never travel as bare `String`s.
 //! - [`keys`]: the server key and the sub-keys derived from it for each purpose.
+//! - [`dashboard`]: dashboards as documents: widgets, their structured queries, filters and
+//!   row-level rules.
 //! - [`result`]: the shape of a query result (columns, typed values), shared by the data
 //!   layer that produces it and the renderer that draws it.
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod dashboard;
 pub mod id;
 pub mod keys;
 pub mod member;

@@ -1,0 +1,1 @@
+//! Dashboards as documents: widgets, structured queries, filters, row-level rules.
