@@ -1,2 +1,210 @@
-//! vitrine-store
+//! # vitrine-store — Vitrine's own tables
+//!
+//! Our schema and the customers' SQL are different worlds: this crate holds only Vitrine's
+//! own rows (workspaces, members, sessions, API keys, throttling counters, the audit trail),
+//! with typed rows and fixed queries. Customers' databases are `vitrine-data`'s business.
+//!
+//! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
+//!   [`SessionStore`], [`ApiKeyStore`], [`LoginThrottleStore`], [`AuditStore`]); [`Store`] is
+//!   their sum, and the server holds an `Arc<dyn Store>`.
+//! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
+//!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
+//!   migrations under `migrations/<backend>/`, embedded in the binary and applied on start and
+//!   by `vitrine migrate`. Applied migrations are never edited; changes are new files.
+//! - Both run the **same SQL text** (numbered `$N` parameters work in both) from one macro
+//!   in `sql.rs`, so the two cannot drift apart; the schemas differ only where the databases
+//!   do (identity columns). Timestamps are stored as UTC milliseconds since the epoch in both.
+//! - sqlx errors become a [`StoreError`] in exactly one place (`error.rs`).
+//! - `tests/it/conformance.rs` runs one story per capability against both databases.
 #![forbid(unsafe_code)]
+
+mod error;
+mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
+use vitrine_core::member::{Permissions, Role};
+
+pub use error::StoreError;
+pub use model::*;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// The result of every store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Tenants.
+#[async_trait]
+pub trait WorkspaceStore {
+    /// Creates a workspace.
+    async fn create_workspace(&self, name: &str, now: OffsetDateTime) -> StoreResult<Workspace>;
+    /// One workspace by id.
+    async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
+    /// The oldest workspace: the one a single-team installation uses.
+    async fn default_workspace(&self) -> StoreResult<Option<Workspace>>;
+}
+
+/// People with accounts.
+#[async_trait]
+pub trait MemberStore {
+    /// Creates a member. An e-mail address already in use is [`StoreError::Conflict`].
+    async fn create_member(&self, new: NewMember, now: OffsetDateTime) -> StoreResult<Member>;
+    /// One member by id.
+    async fn member(&self, id: MemberId) -> StoreResult<Option<Member>>;
+    /// One member by normalised e-mail address.
+    async fn member_by_email(&self, email: &str) -> StoreResult<Option<Member>>;
+    /// A workspace's members, by name.
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<Member>>;
+    /// Changes role and permission flags. Refuses ([`StoreError::Conflict`]) to leave the
+    /// workspace without an admin; the check and the change are one transaction.
+    async fn update_member_access(
+        &self,
+        id: MemberId,
+        role: Role,
+        flags: Permissions,
+    ) -> StoreResult<Member>;
+    /// Replaces the password hash and sets whether it must be changed at next login.
+    async fn set_member_password(
+        &self,
+        id: MemberId,
+        password_hash: &str,
+        must_change: bool,
+    ) -> StoreResult<()>;
+    /// Records a successful login.
+    async fn touch_member_login(&self, id: MemberId, now: OffsetDateTime) -> StoreResult<()>;
+    /// Removes a member with their sessions and API keys. Refuses to remove the last admin.
+    async fn delete_member(&self, id: MemberId) -> StoreResult<()>;
+}
+
+/// Server-side login sessions. Only a digest of the cookie value is stored.
+#[async_trait]
+pub trait SessionStore {
+    /// Stores a new session.
+    async fn create_session(&self, new: NewSession) -> StoreResult<()>;
+    /// The live (unexpired) session with this digest, with its member.
+    async fn session(
+        &self,
+        digest: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Session, Member)>>;
+    /// Ends one session (logout).
+    async fn delete_session(&self, digest: &str) -> StoreResult<()>;
+    /// Ends every session of a member (password change, removal, role change).
+    async fn delete_member_sessions(&self, member: MemberId) -> StoreResult<u64>;
+    /// Deletes expired sessions; returns how many.
+    async fn purge_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// API keys for `Authorization: Bearer`. Only a digest of the key is stored.
+#[async_trait]
+pub trait ApiKeyStore {
+    /// Stores a new key.
+    async fn create_api_key(&self, new: NewApiKey, now: OffsetDateTime) -> StoreResult<ApiKey>;
+    /// The key with this digest (revoked or not) and its member.
+    async fn api_key_by_digest(&self, digest: &str) -> StoreResult<Option<(ApiKey, Member)>>;
+    /// A workspace's keys, newest first.
+    async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKey>>;
+    /// Revokes a key of this workspace; false when there is no such live key.
+    async fn revoke_api_key(
+        &self,
+        workspace: WorkspaceId,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Records a use of the key.
+    async fn touch_api_key(&self, id: ApiKeyId, now: OffsetDateTime) -> StoreResult<()>;
+}
+
+/// Login attempts, counted for throttling. Living in the store, the counts hold across
+/// every instance that shares it.
+#[async_trait]
+pub trait LoginThrottleStore {
+    /// Records one attempt.
+    async fn record_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()>;
+    /// Failed attempts from `client` since `since`.
+    async fn login_failures_by_client(
+        &self,
+        client: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// Failed attempts on `account` since `since`.
+    async fn login_failures_by_account(
+        &self,
+        account: &str,
+        since: OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// Deletes attempts older than `before`.
+    async fn purge_login_attempts(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// The owners' audit trail.
+#[async_trait]
+pub trait AuditStore {
+    /// Appends an event.
+    async fn record_audit(&self, event: NewAuditEvent) -> StoreResult<()>;
+    /// A workspace's most recent events, newest first.
+    async fn audit_events(
+        &self,
+        workspace: WorkspaceId,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// The scale-out store.
+    Postgres,
+}
+
+/// Every capability, plus lifecycle.
+#[async_trait]
+pub trait Store:
+    WorkspaceStore
+    + MemberStore
+    + SessionStore
+    + ApiKeyStore
+    + LoginThrottleStore
+    + AuditStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
+    /// The database behind this store.
+    fn backend(&self) -> Backend;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the pool.
+    async fn close(&self);
+}
+
+/// Opens the store named by `url` (its scheme picks the backend: `sqlite:` or
+/// `postgres:`/`postgresql:`) without migrating it.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Config(
+            "database_url must start with sqlite: or postgres:".to_owned(),
+        ))
+    }
+}
+
+/// Opens and migrates the store named by `url`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    let store = connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,352 @@
+//! The rows of our own tables, as the rest of Vitrine sees them.
+
+use time::OffsetDateTime;
+use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
+use vitrine_core::member::{Actor, Permissions, Role};
+
+use crate::StoreError;
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    /// Its id.
+    pub id: WorkspaceId,
+    /// Its name (never shown to outsiders).
+    pub name: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A person with an account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Its id.
+    pub id: MemberId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The normalised e-mail address, used to log in.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// The stored permission flags (see [`Actor::permissions`] for the effective ones).
+    pub flags: Permissions,
+    /// The Argon2id PHC string.
+    pub password_hash: String,
+    /// True after an invitation or reset: the one-time password must be replaced.
+    pub must_change_password: bool,
+    /// When the account was created.
+    pub created_at: OffsetDateTime,
+    /// The last successful login.
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+impl Member {
+    /// The member as someone acting.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            member_id: self.id,
+            workspace_id: self.workspace_id,
+            role: self.role,
+            flags: self.flags,
+        }
+    }
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("workspace_id", &self.workspace_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("flags", &self.flags)
+            .field("password_hash", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// What creating a member needs.
+#[derive(Clone)]
+pub struct NewMember {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The normalised e-mail address.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// The role.
+    pub role: Role,
+    /// The permission flags.
+    pub flags: Permissions,
+    /// The Argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the password is one-time.
+    pub must_change_password: bool,
+}
+
+impl std::fmt::Debug for NewMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMember")
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A login session (the cookie value itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The member.
+    pub member_id: MemberId,
+    /// When it began.
+    pub created_at: OffsetDateTime,
+    /// When it ends.
+    pub expires_at: OffsetDateTime,
+}
+
+/// What creating a session needs.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// SHA-256 of the cookie value.
+    pub digest: String,
+    /// The member.
+    pub member_id: MemberId,
+    /// Now.
+    pub created_at: OffsetDateTime,
+    /// When it ends.
+    pub expires_at: OffsetDateTime,
+}
+
+/// An API key's row. The key itself is shown once at creation and never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Its id.
+    pub id: ApiKeyId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The member it acts as.
+    pub member_id: MemberId,
+    /// A name to tell keys apart ("CI export job").
+    pub name: String,
+    /// The visible start of the key (`vtk_ab12cd34`).
+    pub prefix: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was last used.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it was revoked; a revoked key authenticates nothing.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// What creating an API key needs.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The member it acts as.
+    pub member_id: MemberId,
+    /// Its name.
+    pub name: String,
+    /// Its visible prefix.
+    pub prefix: String,
+    /// SHA-256 of the whole key.
+    pub digest: String,
+}
+
+/// One login attempt, for throttling.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    /// When.
+    pub at: OffsetDateTime,
+    /// The normalised account name tried.
+    pub account: String,
+    /// A keyed hash of the client address (the address itself is not kept).
+    pub client: String,
+    /// Whether it succeeded.
+    pub success: bool,
+}
+
+/// An owner action, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When.
+    pub at: OffsetDateTime,
+    /// The acting member, if they still exist.
+    pub actor_id: Option<MemberId>,
+    /// Who acted, as shown at the time (e-mail, `cli`, `system`).
+    pub actor: String,
+    /// What they did (`member.invited`, `api_key.revoked` …).
+    pub action: String,
+    /// What they did it to.
+    pub target: String,
+    /// Details as JSON text.
+    pub detail: String,
+}
+
+/// What recording an audit event needs.
+#[derive(Debug, Clone)]
+pub struct NewAuditEvent {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The event.
+    pub event: AuditEvent,
+}
+
+// ---- rows as the database returns them -------------------------------------------------
+
+pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WorkspaceRow {
+    id: i64,
+    name: String,
+    created_at: i64,
+}
+
+impl From<WorkspaceRow> for Workspace {
+    fn from(r: WorkspaceRow) -> Self {
+        Workspace {
+            id: WorkspaceId(r.id),
+            name: r.name,
+            created_at: from_ms(r.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    id: i64,
+    workspace_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    perm_share_public: bool,
+    perm_embed: bool,
+    perm_manage_members: bool,
+    password_hash: String,
+    must_change_password: bool,
+    created_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+    fn try_from(r: MemberRow) -> Result<Self, StoreError> {
+        Ok(Member {
+            id: MemberId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            email: r.email,
+            name: r.name,
+            role: r
+                .role
+                .parse()
+                .map_err(|e| StoreError::Internal(format!("member {}: {e}", r.id)))?,
+            flags: Permissions {
+                share_public: r.perm_share_public,
+                embed: r.perm_embed,
+                manage_members: r.perm_manage_members,
+            },
+            password_hash: r.password_hash,
+            must_change_password: r.must_change_password,
+            created_at: from_ms(r.created_at),
+            last_login_at: r.last_login_at.map(from_ms),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionMemberRow {
+    s_created_at: i64,
+    s_expires_at: i64,
+    #[sqlx(flatten)]
+    member: MemberRow,
+}
+
+impl TryFrom<SessionMemberRow> for (Session, Member) {
+    type Error = StoreError;
+    fn try_from(r: SessionMemberRow) -> Result<Self, StoreError> {
+        let member = Member::try_from(r.member)?;
+        Ok((
+            Session {
+                member_id: member.id,
+                created_at: from_ms(r.s_created_at),
+                expires_at: from_ms(r.s_expires_at),
+            },
+            member,
+        ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    k_id: i64,
+    k_workspace_id: i64,
+    k_member_id: i64,
+    k_name: String,
+    k_prefix: String,
+    k_created_at: i64,
+    k_last_used_at: Option<i64>,
+    k_revoked_at: Option<i64>,
+}
+
+impl From<ApiKeyRow> for ApiKey {
+    fn from(r: ApiKeyRow) -> Self {
+        ApiKey {
+            id: ApiKeyId(r.k_id),
+            workspace_id: WorkspaceId(r.k_workspace_id),
+            member_id: MemberId(r.k_member_id),
+            name: r.k_name,
+            prefix: r.k_prefix,
+            created_at: from_ms(r.k_created_at),
+            last_used_at: r.k_last_used_at.map(from_ms),
+            revoked_at: r.k_revoked_at.map(from_ms),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyMemberRow {
+    #[sqlx(flatten)]
+    key: ApiKeyRow,
+    #[sqlx(flatten)]
+    member: MemberRow,
+}
+
+impl TryFrom<ApiKeyMemberRow> for (ApiKey, Member) {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyMemberRow) -> Result<Self, StoreError> {
+        Ok((ApiKey::from(r.key), Member::try_from(r.member)?))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    at: i64,
+    actor_id: Option<i64>,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+impl From<AuditRow> for AuditEvent {
+    fn from(r: AuditRow) -> Self {
+        AuditEvent {
+            at: from_ms(r.at),
+            actor_id: r.actor_id.map(MemberId),
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            detail: r.detail,
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The scale-out store: PostgreSQL, shared by any number of stateless instances.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// Vitrine's store on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to a `postgres:` URL.
+    pub async fn connect(url: &str) -> crate::StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("vitrine");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for tests that read rows directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::Store for PgStore {
+    fn backend(&self) -> crate::Backend {
+        crate::Backend::Postgres
+    }
+
+    async fn migrate(&self) -> crate::StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> crate::StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+mod traits {
+    crate::sql::impl_store_traits!(super::PgStore);
+}

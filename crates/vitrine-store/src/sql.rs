@@ -1,0 +1,503 @@
+//! The SQL both stores run, and the one macro that implements every capability trait for a
+//! store type over its pool.
+//!
+//! The text uses numbered `$N` parameters, which both SQLite and PostgreSQL understand, so a
+//! query cannot say one thing on one database and another on the other. A store type passed
+//! to [`impl_store_traits!`] provides `pool` and `begin_write()` (SQLite begins `IMMEDIATE`,
+//! so a read-then-write transaction never fails half-way on a lock upgrade).
+
+/// Columns of `members`, in [`crate::model::MemberRow`] order, each prefixed by `$p`
+/// (`"m."` in joins; `""` in `RETURNING`, where SQLite allows no table qualifier).
+macro_rules! member_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "workspace_id, ",
+            $p,
+            "email, ",
+            $p,
+            "name, ",
+            $p,
+            "role, ",
+            $p,
+            "perm_share_public, ",
+            $p,
+            "perm_embed, ",
+            $p,
+            "perm_manage_members, ",
+            $p,
+            "password_hash, ",
+            $p,
+            "must_change_password, ",
+            $p,
+            "created_at, ",
+            $p,
+            "last_login_at"
+        )
+    };
+}
+
+/// Columns of `api_keys`, in [`crate::model::ApiKeyRow`] order, prefixed like
+/// [`member_columns`].
+macro_rules! api_key_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id AS k_id, ",
+            $p,
+            "workspace_id AS k_workspace_id, ",
+            $p,
+            "member_id AS k_member_id, ",
+            $p,
+            "name AS k_name, ",
+            $p,
+            "prefix AS k_prefix, ",
+            $p,
+            "created_at AS k_created_at, ",
+            $p,
+            "last_used_at AS k_last_used_at, ",
+            $p,
+            "revoked_at AS k_revoked_at"
+        )
+    };
+}
+
+pub(crate) use {api_key_columns, member_columns};
+
+/// Fails the transaction (by returning `Conflict`) when the workspace would have no admin.
+pub(crate) const COUNT_ADMINS: &str =
+    "SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'admin'";
+
+macro_rules! impl_store_traits {
+    ($store:ty) => {
+        use $crate::model::*;
+        use $crate::sql::{api_key_columns, member_columns, COUNT_ADMINS};
+        use $crate::*;
+        use async_trait::async_trait;
+        use time::OffsetDateTime;
+        use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
+        use vitrine_core::member::{Permissions, Role};
+
+        #[async_trait]
+        impl WorkspaceStore for $store {
+            async fn create_workspace(
+                &self,
+                name: &str,
+                now: OffsetDateTime,
+            ) -> StoreResult<Workspace> {
+                let row: WorkspaceRow = sqlx::query_as(
+                    "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) \
+                     RETURNING id, name, created_at",
+                )
+                .bind(name)
+                .bind(to_ms(now))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+                let row: Option<WorkspaceRow> =
+                    sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
+                        .bind(id.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
+                let row: Option<WorkspaceRow> = sqlx::query_as(
+                    "SELECT id, name, created_at FROM workspaces ORDER BY id LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+        }
+
+        #[async_trait]
+        impl MemberStore for $store {
+            async fn create_member(
+                &self,
+                new: NewMember,
+                now: OffsetDateTime,
+            ) -> StoreResult<Member> {
+                let row: MemberRow = sqlx::query_as(concat!(
+                    "INSERT INTO members (workspace_id, email, name, role, perm_share_public, \
+                     perm_embed, perm_manage_members, password_hash, must_change_password, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+                    member_columns!("")
+                ))
+                .bind(new.workspace_id.0)
+                .bind(&new.email)
+                .bind(&new.name)
+                .bind(new.role.as_str())
+                .bind(new.flags.share_public)
+                .bind(new.flags.embed)
+                .bind(new.flags.manage_members)
+                .bind(&new.password_hash)
+                .bind(new.must_change_password)
+                .bind(to_ms(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => {
+                        StoreError::Conflict("a member with this e-mail address exists".into())
+                    }
+                    other => other,
+                })?;
+                row.try_into()
+            }
+
+            async fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
+                let row: Option<MemberRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    member_columns!("m."),
+                    " FROM members m WHERE m.id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn member_by_email(&self, email: &str) -> StoreResult<Option<Member>> {
+                let row: Option<MemberRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    member_columns!("m."),
+                    " FROM members m WHERE m.email = $1"
+                ))
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<Member>> {
+                let rows: Vec<MemberRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    member_columns!("m."),
+                    " FROM members m WHERE m.workspace_id = $1 ORDER BY m.name, m.id"
+                ))
+                .bind(workspace.0)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn update_member_access(
+                &self,
+                id: MemberId,
+                role: Role,
+                flags: Permissions,
+            ) -> StoreResult<Member> {
+                let mut tx = self.begin_write().await?;
+                let row: Option<MemberRow> = sqlx::query_as(concat!(
+                    "UPDATE members SET role = $2, perm_share_public = $3, perm_embed = $4, \
+                     perm_manage_members = $5 WHERE id = $1 RETURNING ",
+                    member_columns!("")
+                ))
+                .bind(id.0)
+                .bind(role.as_str())
+                .bind(flags.share_public)
+                .bind(flags.embed)
+                .bind(flags.manage_members)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let member: Member = row.ok_or(StoreError::NotFound)?.try_into()?;
+                let admins: i64 = sqlx::query_scalar(COUNT_ADMINS)
+                    .bind(member.workspace_id.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if admins == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::Conflict(
+                        "the workspace must keep at least one admin".into(),
+                    ));
+                }
+                tx.commit().await?;
+                Ok(member)
+            }
+
+            async fn set_member_password(
+                &self,
+                id: MemberId,
+                password_hash: &str,
+                must_change: bool,
+            ) -> StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE members SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(password_hash)
+                .bind(must_change)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn touch_member_login(&self, id: MemberId, now: OffsetDateTime) -> StoreResult<()> {
+                sqlx::query("UPDATE members SET last_login_at = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(to_ms(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_member(&self, id: MemberId) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                let workspace: Option<i64> =
+                    sqlx::query_scalar("DELETE FROM members WHERE id = $1 RETURNING workspace_id")
+                        .bind(id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let workspace = workspace.ok_or(StoreError::NotFound)?;
+                let admins: i64 = sqlx::query_scalar(COUNT_ADMINS)
+                    .bind(workspace)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if admins == 0 {
+                    tx.rollback().await?;
+                    return Err(StoreError::Conflict(
+                        "the workspace must keep at least one admin".into(),
+                    ));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl SessionStore for $store {
+            async fn create_session(&self, new: NewSession) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (digest, member_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&new.digest)
+                .bind(new.member_id.0)
+                .bind(to_ms(new.created_at))
+                .bind(to_ms(new.expires_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                digest: &str,
+                now: OffsetDateTime,
+            ) -> StoreResult<Option<(Session, Member)>> {
+                let row: Option<SessionMemberRow> = sqlx::query_as(concat!(
+                    "SELECT s.created_at AS s_created_at, s.expires_at AS s_expires_at, ",
+                    member_columns!("m."),
+                    " FROM sessions s JOIN members m ON m.id = s.member_id \
+                     WHERE s.digest = $1 AND s.expires_at > $2"
+                ))
+                .bind(digest)
+                .bind(to_ms(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn delete_session(&self, digest: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE digest = $1")
+                    .bind(digest)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_member_sessions(&self, member: MemberId) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM sessions WHERE member_id = $1")
+                    .bind(member.0)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_expired_sessions(&self, now: OffsetDateTime) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                    .bind(to_ms(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        #[async_trait]
+        impl ApiKeyStore for $store {
+            async fn create_api_key(
+                &self,
+                new: NewApiKey,
+                now: OffsetDateTime,
+            ) -> StoreResult<ApiKey> {
+                let row: ApiKeyRow = sqlx::query_as(concat!(
+                    "INSERT INTO api_keys (workspace_id, member_id, name, prefix, digest, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+                    api_key_columns!("")
+                ))
+                .bind(new.workspace_id.0)
+                .bind(new.member_id.0)
+                .bind(&new.name)
+                .bind(&new.prefix)
+                .bind(&new.digest)
+                .bind(to_ms(now))
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(row.into())
+            }
+
+            async fn api_key_by_digest(&self, digest: &str) -> StoreResult<Option<(ApiKey, Member)>> {
+                let row: Option<ApiKeyMemberRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    api_key_columns!("k."),
+                    ", ",
+                    member_columns!("m."),
+                    " FROM api_keys k JOIN members m ON m.id = k.member_id WHERE k.digest = $1"
+                ))
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn api_keys(&self, workspace: WorkspaceId) -> StoreResult<Vec<ApiKey>> {
+                let rows: Vec<ApiKeyRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    api_key_columns!("k."),
+                    " FROM api_keys k WHERE k.workspace_id = $1 ORDER BY k.id DESC"
+                ))
+                .bind(workspace.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn revoke_api_key(
+                &self,
+                workspace: WorkspaceId,
+                id: ApiKeyId,
+                now: OffsetDateTime,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE api_keys SET revoked_at = $3 \
+                     WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL",
+                )
+                .bind(workspace.0)
+                .bind(id.0)
+                .bind(to_ms(now))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn touch_api_key(&self, id: ApiKeyId, now: OffsetDateTime) -> StoreResult<()> {
+                sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(to_ms(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl LoginThrottleStore for $store {
+            async fn record_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO login_attempts (at, account, client, success) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(to_ms(attempt.at))
+                .bind(&attempt.account)
+                .bind(&attempt.client)
+                .bind(attempt.success)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn login_failures_by_client(
+                &self,
+                client: &str,
+                since: OffsetDateTime,
+            ) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM login_attempts WHERE client = $1 AND at >= $2 AND NOT success",
+                )
+                .bind(client)
+                .bind(to_ms(since))
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn login_failures_by_account(
+                &self,
+                account: &str,
+                since: OffsetDateTime,
+            ) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM login_attempts WHERE account = $1 AND at >= $2 AND NOT success",
+                )
+                .bind(account)
+                .bind(to_ms(since))
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn purge_login_attempts(&self, before: OffsetDateTime) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+                    .bind(to_ms(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        #[async_trait]
+        impl AuditStore for $store {
+            async fn record_audit(&self, new: NewAuditEvent) -> StoreResult<()> {
+                let e = new.event;
+                sqlx::query(
+                    "INSERT INTO audit_events (workspace_id, at, actor_id, actor, action, target, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(new.workspace_id.0)
+                .bind(to_ms(e.at))
+                .bind(e.actor_id.map(|m| m.0))
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.target)
+                .bind(&e.detail)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_events(
+                &self,
+                workspace: WorkspaceId,
+                limit: i64,
+            ) -> StoreResult<Vec<AuditEvent>> {
+                let rows: Vec<AuditRow> = sqlx::query_as(
+                    "SELECT at, actor_id, actor, action, target, detail FROM audit_events \
+                     WHERE workspace_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(workspace.0)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store_traits;

@@ -1,0 +1,369 @@
+//! The conformance suite: the same stories on every backend.
+
+use time::Duration;
+use time::macros::datetime;
+use vitrine_core::id::{ApiKeyId, MemberId};
+use vitrine_core::member::{Permissions, Role};
+use vitrine_store::*;
+
+use crate::story;
+
+const T0: time::OffsetDateTime = datetime!(2026-11-23 10:00:00.123 UTC);
+
+fn new_member(ws: &Workspace, email: &str, role: Role) -> NewMember {
+    NewMember {
+        workspace_id: ws.id,
+        email: email.to_owned(),
+        name: email.split('@').next().unwrap().to_owned(),
+        role,
+        flags: Permissions::default(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
+        must_change_password: false,
+    }
+}
+
+story!(workspaces_and_members);
+async fn workspaces_and_members(store: &dyn Store) {
+    store.migrate().await.expect("migrating twice is a no-op");
+    assert!(store.default_workspace().await.unwrap().is_none());
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    assert_eq!(store.default_workspace().await.unwrap().unwrap(), ws);
+    assert_eq!(
+        store.workspace(ws.id).await.unwrap().unwrap().created_at,
+        T0
+    );
+
+    let ada = store
+        .create_member(new_member(&ws, "ada@acme.test", Role::Admin), T0)
+        .await
+        .unwrap();
+    assert_eq!(ada.role, Role::Admin);
+    assert_eq!(ada.created_at, T0, "timestamps keep millisecond precision");
+    let duplicate = store
+        .create_member(new_member(&other, "ada@acme.test", Role::Viewer), T0)
+        .await;
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+
+    let mut bob = new_member(&ws, "bob@acme.test", Role::Editor);
+    bob.flags.share_public = true;
+    bob.must_change_password = true;
+    let bob = store.create_member(bob, T0).await.unwrap();
+    assert!(bob.flags.share_public && !bob.flags.embed);
+    assert!(bob.must_change_password);
+    store
+        .create_member(new_member(&other, "eve@other.test", Role::Admin), T0)
+        .await
+        .unwrap();
+
+    let listed: Vec<String> = store
+        .members(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.email)
+        .collect();
+    assert_eq!(
+        listed,
+        ["ada@acme.test", "bob@acme.test"],
+        "only this workspace, by name"
+    );
+    assert_eq!(
+        store
+            .member_by_email("bob@acme.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        bob.id
+    );
+    assert!(
+        store
+            .member_by_email("nobody@acme.test")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.member(MemberId(999_999)).await.unwrap().is_none());
+
+    let flags = Permissions {
+        embed: true,
+        manage_members: true,
+        share_public: false,
+    };
+    let bob2 = store
+        .update_member_access(bob.id, Role::Admin, flags)
+        .await
+        .unwrap();
+    assert_eq!((bob2.role, bob2.flags), (Role::Admin, flags));
+    store
+        .update_member_access(ada.id, Role::Viewer, Permissions::default())
+        .await
+        .unwrap();
+    let last = store
+        .update_member_access(bob.id, Role::Editor, flags)
+        .await;
+    assert!(
+        matches!(last, Err(StoreError::Conflict(_))),
+        "the last admin cannot be demoted"
+    );
+    assert_eq!(
+        store.member(bob.id).await.unwrap().unwrap().role,
+        Role::Admin,
+        "rolled back"
+    );
+    assert!(matches!(
+        store.delete_member(bob.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store.member(bob.id).await.unwrap().is_some(),
+        "the last admin is still there"
+    );
+    assert!(matches!(
+        store
+            .update_member_access(MemberId(999_999), Role::Viewer, flags)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    store
+        .set_member_password(bob.id, "$argon2id$new", false)
+        .await
+        .unwrap();
+    let bob3 = store.member(bob.id).await.unwrap().unwrap();
+    assert_eq!(bob3.password_hash, "$argon2id$new");
+    assert!(!bob3.must_change_password);
+    assert!(matches!(
+        store
+            .set_member_password(MemberId(999_999), "x", false)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .touch_member_login(bob.id, T0 + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member(bob.id).await.unwrap().unwrap().last_login_at,
+        Some(T0 + Duration::hours(1))
+    );
+
+    store.delete_member(ada.id).await.unwrap();
+    assert!(store.member(ada.id).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_member(ada.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.ping().await.unwrap();
+}
+
+story!(sessions_expire_and_end);
+async fn sessions_expire_and_end(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let admin = store
+        .create_member(new_member(&ws, "a@acme.test", Role::Admin), T0)
+        .await
+        .unwrap();
+    let viewer = store
+        .create_member(new_member(&ws, "v@acme.test", Role::Viewer), T0)
+        .await
+        .unwrap();
+    for (digest, member) in [("d1", admin.id), ("d2", admin.id), ("d3", viewer.id)] {
+        store
+            .create_session(NewSession {
+                digest: digest.into(),
+                member_id: member,
+                created_at: T0,
+                expires_at: T0 + Duration::hours(1),
+            })
+            .await
+            .unwrap();
+    }
+    let (session, member) = store.session("d1", T0).await.unwrap().unwrap();
+    assert_eq!(member.id, admin.id);
+    assert_eq!(session.expires_at, T0 + Duration::hours(1));
+    assert!(store.session("nope", T0).await.unwrap().is_none());
+    assert!(
+        store
+            .session("d1", T0 + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+
+    store.delete_session("d1").await.unwrap();
+    assert!(store.session("d1", T0).await.unwrap().is_none());
+    assert_eq!(store.delete_member_sessions(admin.id).await.unwrap(), 1);
+    assert!(store.session("d2", T0).await.unwrap().is_none());
+
+    store.delete_member(viewer.id).await.unwrap();
+    assert!(
+        store.session("d3", T0).await.unwrap().is_none(),
+        "sessions go with the member"
+    );
+    store
+        .create_session(NewSession {
+            digest: "d4".into(),
+            member_id: admin.id,
+            created_at: T0,
+            expires_at: T0 + Duration::minutes(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .purge_expired_sessions(T0 + Duration::minutes(2))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+story!(api_keys_are_found_by_digest_and_revoked);
+async fn api_keys_are_found_by_digest_and_revoked(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    let admin = store
+        .create_member(new_member(&ws, "a@acme.test", Role::Admin), T0)
+        .await
+        .unwrap();
+    let key = |name: &str, digest: &str| NewApiKey {
+        workspace_id: ws.id,
+        member_id: admin.id,
+        name: name.into(),
+        prefix: format!("vtk_{name}"),
+        digest: digest.into(),
+    };
+    let first = store.create_api_key(key("one", "k1"), T0).await.unwrap();
+    let second = store
+        .create_api_key(key("two", "k2"), T0 + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(first.revoked_at.is_none() && first.last_used_at.is_none());
+    assert!(matches!(
+        store.create_api_key(key("dup", "k1"), T0).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let (found, member) = store.api_key_by_digest("k2").await.unwrap().unwrap();
+    assert_eq!((found.id, member.id), (second.id, admin.id));
+    assert!(store.api_key_by_digest("k9").await.unwrap().is_none());
+    let names: Vec<String> = store
+        .api_keys(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(names, ["two", "one"], "newest first");
+    assert!(store.api_keys(other.id).await.unwrap().is_empty());
+
+    store
+        .touch_api_key(first.id, T0 + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert!(
+        !store.revoke_api_key(other.id, first.id, T0).await.unwrap(),
+        "not across workspaces"
+    );
+    assert!(
+        store
+            .revoke_api_key(ws.id, first.id, T0 + Duration::hours(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.revoke_api_key(ws.id, first.id, T0).await.unwrap(),
+        "already revoked"
+    );
+    assert!(
+        !store
+            .revoke_api_key(ws.id, ApiKeyId(999_999), T0)
+            .await
+            .unwrap()
+    );
+    let (revoked, _) = store.api_key_by_digest("k1").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(T0 + Duration::hours(1)));
+    assert_eq!(revoked.last_used_at, Some(T0 + Duration::minutes(5)));
+}
+
+story!(login_failures_are_counted_per_client_and_account);
+async fn login_failures_are_counted_per_client_and_account(store: &dyn Store) {
+    let attempt = |minutes: i64, account: &str, client: &str, success: bool| LoginAttempt {
+        at: T0 + Duration::minutes(minutes),
+        account: account.into(),
+        client: client.into(),
+        success,
+    };
+    for a in [
+        attempt(0, "ada", "c1", false),
+        attempt(1, "ada", "c1", false),
+        attempt(2, "bob", "c1", false),
+        attempt(3, "ada", "c2", false),
+        attempt(4, "ada", "c2", true),
+        attempt(30, "ada", "c1", false),
+    ] {
+        store.record_login_attempt(a).await.unwrap();
+    }
+    assert_eq!(store.login_failures_by_client("c1", T0).await.unwrap(), 4);
+    assert_eq!(
+        store
+            .login_failures_by_client("c1", T0 + Duration::minutes(2))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.login_failures_by_client("c2", T0).await.unwrap(),
+        1,
+        "successes do not count"
+    );
+    assert_eq!(store.login_failures_by_account("ada", T0).await.unwrap(), 4);
+    assert_eq!(
+        store.login_failures_by_account("carol", T0).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .purge_login_attempts(T0 + Duration::minutes(10))
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(store.login_failures_by_account("ada", T0).await.unwrap(), 1);
+}
+
+story!(the_audit_trail_lists_newest_first);
+async fn the_audit_trail_lists_newest_first(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    for (i, action) in ["member.invited", "api_key.created", "member.removed"]
+        .iter()
+        .enumerate()
+    {
+        store
+            .record_audit(NewAuditEvent {
+                workspace_id: ws.id,
+                event: AuditEvent {
+                    at: T0 + Duration::seconds(i as i64),
+                    actor_id: None,
+                    actor: "cli".into(),
+                    action: (*action).into(),
+                    target: format!("member:{i}"),
+                    detail: "{}".into(),
+                },
+            })
+            .await
+            .unwrap();
+    }
+    let events = store.audit_events(ws.id, 2).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["member.removed", "api_key.created"]);
+    assert_eq!(events[0].at, T0 + Duration::seconds(2));
+    assert!(store.audit_events(other.id, 10).await.unwrap().is_empty());
+}
