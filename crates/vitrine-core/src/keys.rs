@@ -119,8 +119,14 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        assert_eq!(ServerKey::parse("not base64!").unwrap_err(), ServerKeyError::Encoding);
-        assert_eq!(ServerKey::parse("AAAA").unwrap_err(), ServerKeyError::Length(3));
+        assert_eq!(
+            ServerKey::parse("not base64!").unwrap_err(),
+            ServerKeyError::Encoding
+        );
+        assert_eq!(
+            ServerKey::parse("AAAA").unwrap_err(),
+            ServerKeyError::Length(3)
+        );
     }
 
     #[test]

@@ -79,6 +79,15 @@ impl Permissions {
         manage_members: true,
     };
 
+    /// The flags worth storing for a member of `role`: a viewer's are cleared (they could
+    /// never take effect, and would surprise on a later promotion); others are kept as given.
+    pub fn stored_for(self, role: Role) -> Permissions {
+        match role {
+            Role::Viewer => Permissions::default(),
+            Role::Editor | Role::Admin => self,
+        }
+    }
+
     /// The flags that a member of `role` can effectively hold.
     pub fn effective_for(self, role: Role) -> Permissions {
         match role {
@@ -169,7 +178,9 @@ impl Email {
     pub fn parse(input: &str) -> Result<Self, MemberInputError> {
         let value = input.trim().to_lowercase();
         let valid = value.len() <= 254
-            && !value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+            && !value
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
             && match value.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -180,7 +191,11 @@ impl Email {
                 }
                 None => false,
             };
-        if valid { Ok(Self(value)) } else { Err(MemberInputError::Email) }
+        if valid {
+            Ok(Self(value))
+        } else {
+            Err(MemberInputError::Email)
+        }
     }
 
     /// The address.
@@ -238,7 +253,9 @@ impl NewPassword {
     /// A random one-time password for an invitation or a reset (16 URL-safe characters,
     /// 96 bits).
     pub fn generate() -> Self {
-        Self(crate::secret::Password::new(crate::secret::random_token::<12>()))
+        Self(crate::secret::Password::new(crate::secret::random_token::<
+            12,
+        >()))
     }
 
     /// The password.
@@ -308,14 +325,31 @@ mod tests {
         assert!(manager.may_grant(Role::Editor, Permissions::default()));
         assert!(!manager.may_grant(Role::Admin, Permissions::default()));
         assert!(!manager.may_grant(Role::Editor, Permissions::ALL));
-        assert!(manager.may_grant(Role::Viewer, Permissions::ALL), "viewers hold no flags");
-        assert!(actor(Role::Admin, Permissions::default()).may_grant(Role::Admin, Permissions::ALL));
+        assert!(
+            manager.may_grant(Role::Viewer, Permissions::ALL),
+            "viewers hold no flags"
+        );
+        assert!(
+            actor(Role::Admin, Permissions::default()).may_grant(Role::Admin, Permissions::ALL)
+        );
     }
 
     #[test]
     fn emails_are_normalised_and_validated() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "a b@example.com", "ada@example", "a@b@c.d", "<a>@x.io"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "a b@example.com",
+            "ada@example",
+            "a@b@c.d",
+            "<a>@x.io",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -1,2 +1,34 @@
-//! vitrine-server
+//! # vitrine-server — HTTP
+//!
+//! The owner UI (server-rendered pages), the JSON API under `/api/v1`, and the outsider
+//! router, on axum.
+//!
+//! A tour, in the order a request meets it:
+//! - [`server`]: start-up ([`server::prepare`]: key, store, migrations) and serving, with
+//!   graceful shutdown; the outsider router can listen on its own address (`public_listen`).
+//! - [`routes`]: the routers. Each resource owns its routes (`routes/members.rs` …); handlers
+//!   extract, authorise, make one [`accounts`] or store call, and return a page or JSON.
+//! - [`security`]: one middleware sets the security headers on every response.
+//! - [`auth`]: sessions, API keys and CSRF, resolved once per request into an
+//!   [`auth::Identity`]; the [`auth::ApiMember`] and [`auth::PageMember`] extractors.
+//! - [`accounts`]: the account operations shared by UI, API and CLI, with their audit events.
+//! - [`error`]: one error type; one client-error boundary that never leaks internals.
+//! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
+//! - [`config`], [`keyfile`]: typed layered configuration; the server key.
+//! - [`state`]: [`state::AppState`], passed explicitly; time from an injected clock.
 #![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod keyfile;
+pub mod pages;
+pub mod passwords;
+pub mod routes;
+pub mod security;
+pub mod server;
+pub mod state;
+
+pub use config::Config;
+pub use state::AppState;

@@ -1,1 +1,26 @@
-fn main() {}
+//! `vitrine`: see `vitrine --help`.
+#![forbid(unsafe_code)]
+
+use clap::Parser as _;
+
+fn main() -> std::process::ExitCode {
+    let cli = vitrine::cli::Cli::parse();
+    vitrine::cli::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

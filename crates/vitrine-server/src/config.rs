@@ -1,0 +1,555 @@
+//! Typed, layered configuration: defaults, then a TOML file, then `VITRINE_*` variables.
+//!
+//! Unknown keys are errors in every layer (a typo must not silently fall back to a default).
+//! Environment variables name a key by its path in upper case, sections joined by `__`:
+//! `VITRINE_LISTEN`, `VITRINE_AUTH__SESSION_TTL_HOURS`. Values are read as TOML when they
+//! parse as such (`8`, `true`, `["a"]`) and as plain strings otherwise. A few variables are
+//! not configuration and are ignored: `VITRINE_LOG` (log filter) and the test variables
+//! `VITRINE_TEST_*` and `VITRINE_REQUIRE_SERVICES`.
+//!
+//! [`OPTIONS`] documents every key once; `vitrine gen-config` prints it as a commented file
+//! and a test checks that `docs/configuration.md` mentions each key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything that can be configured.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the owner UI, the API and (unless `public_listen` is set) the outsider router listen.
+    pub listen: SocketAddr,
+    /// If set, the outsider router also answers on this address, and only it does.
+    pub public_listen: Option<SocketAddr>,
+    /// The URL members use to reach the owner UI. `https` makes cookies `Secure`.
+    pub base_url: String,
+    /// The URL outsiders reach share links on; defaults to `base_url`.
+    pub public_base_url: Option<String>,
+    /// Where Vitrine keeps its files (the SQLite database, the generated server key).
+    pub data_dir: PathBuf,
+    /// `sqlite:…` or `postgres:…`; defaults to `sqlite://<data_dir>/vitrine.db`.
+    pub database_url: Option<String>,
+    /// The server key (43 characters of URL-safe base64); overrides `server_key_file`.
+    pub server_key: Option<String>,
+    /// A file holding the server key; defaults to `<data_dir>/server.key`, generated if missing.
+    pub server_key_file: Option<PathBuf>,
+    /// Login and session settings.
+    pub auth: AuthConfig,
+    /// Reverse-proxy settings.
+    pub proxy: ProxyConfig,
+}
+
+/// Login and session settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a login session lasts.
+    pub session_ttl_hours: u32,
+    /// Failed logins from one client address within the window before it gets 429.
+    pub max_failures_per_client: u32,
+    /// Failed logins on one account (from anywhere) within the window before it gets 429.
+    pub max_failures_per_account: u32,
+    /// The throttling window.
+    pub failure_window_minutes: u32,
+    /// Password hashes computed at once; more wait, so hashing cannot burn every core.
+    pub hash_concurrency: u32,
+}
+
+/// Reverse-proxy settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    /// A header set by a trusted reverse proxy holding the client address (`X-Forwarded-For`,
+    /// `X-Real-IP`). Its last comma-separated entry is used. Empty: the socket address.
+    pub client_ip_header: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_listen: None,
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            public_base_url: None,
+            data_dir: PathBuf::from("vitrine-data"),
+            database_url: None,
+            server_key: None,
+            server_key_file: None,
+            auth: AuthConfig::default(),
+            proxy: ProxyConfig::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_hours: 168,
+            max_failures_per_client: 5,
+            max_failures_per_account: 20,
+            failure_window_minutes: 15,
+            hash_concurrency: 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_listen", &self.public_listen)
+            .field("base_url", &self.base_url)
+            .field("public_base_url", &self.public_base_url)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field(
+                "server_key",
+                &self.server_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("server_key_file", &self.server_key_file)
+            .field("auth", &self.auth)
+            .field("proxy", &self.proxy)
+            .finish()
+    }
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end + 3],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Why configuration could not be loaded. Messages name the source and the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A layer did not fit the schema (unknown key, wrong type).
+    #[error("invalid configuration in {origin}: {message}")]
+    Invalid {
+        /// Which layer (`the file …`, `the environment`).
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Variables with the prefix that are not configuration keys.
+fn is_ignored_variable(name: &str) -> bool {
+    name == "VITRINE_LOG" || name == "VITRINE_REQUIRE_SERVICES" || name.starts_with("VITRINE_TEST_")
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the `VITRINE_*` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut merged = toml::Table::try_from(Config::default()).expect("defaults serialise");
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                        origin: format!("the file {}", path.display()),
+                        message: e.to_string(),
+                    })?;
+            // Check the file alone first so an unknown key is blamed on the file.
+            Self::from_table(table.clone(), &format!("the file {}", path.display()))?;
+            merge(&mut merged, table);
+        }
+        let mut from_env = toml::Table::new();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("VITRINE_") else {
+                continue;
+            };
+            if is_ignored_variable(&name) {
+                continue;
+            }
+            let path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+            insert_path(&mut from_env, &path, parse_env_value(&value));
+        }
+        if !from_env.is_empty() {
+            let mut check = toml::Table::try_from(Config::default()).expect("defaults serialise");
+            merge(&mut check, from_env.clone());
+            Self::from_table(check, "the environment (VITRINE_* variables)")?;
+            merge(&mut merged, from_env);
+        }
+        let config = Self::from_table(merged, "the merged configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn from_table(table: toml::Table, origin: &str) -> Result<Self, ConfigError> {
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                origin: origin.to_owned(),
+                message: e.message().to_owned(),
+            })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            origin: "the merged configuration".into(),
+            message,
+        };
+        for (key, url) in [
+            ("base_url", Some(&self.base_url)),
+            ("public_base_url", self.public_base_url.as_ref()),
+        ] {
+            if let Some(url) = url {
+                let ok = (url.starts_with("http://") || url.starts_with("https://"))
+                    && url.parse::<axum::http::Uri>().is_ok();
+                if !ok {
+                    return Err(invalid(format!(
+                        "{key} must be an http:// or https:// URL, got {url:?}"
+                    )));
+                }
+            }
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres:")
+                || url.starts_with("postgresql:"))
+        {
+            return Err(invalid(
+                "database_url must start with sqlite: or postgres:".into(),
+            ));
+        }
+        if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
+            return Err(invalid(
+                "auth.hash_concurrency and auth.session_ttl_hours must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The store URL in force.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("vitrine.db").display()))
+    }
+
+    /// The outsiders' base URL in force, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url
+            .as_deref()
+            .unwrap_or(&self.base_url)
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Whether cookies are marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(new)) => merge(existing, new),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let child = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(child) = child {
+                insert_path(child, rest, value);
+            }
+        }
+    }
+}
+
+fn parse_env_value(value: &str) -> toml::Value {
+    format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()))
+}
+
+/// One documented option.
+#[derive(Debug)]
+pub struct ConfigOption {
+    /// The key path (`auth.session_ttl_hours`).
+    pub key: &'static str,
+    /// The environment variable.
+    pub env: &'static str,
+    /// The default, as TOML (commented out in `gen-config` when there is none).
+    pub default: &'static str,
+    /// What it does.
+    pub help: &'static str,
+}
+
+/// Every option, documented once.
+pub const OPTIONS: &[ConfigOption] = &[
+    ConfigOption {
+        key: "listen",
+        env: "VITRINE_LISTEN",
+        default: "\"127.0.0.1:8080\"",
+        help: "Address of the owner UI, the API and (unless public_listen is set) share links.",
+    },
+    ConfigOption {
+        key: "public_listen",
+        env: "VITRINE_PUBLIC_LISTEN",
+        default: "",
+        help: "Optional second address that serves only the outsider router (share links, embeds), so the owner UI need not face the internet.",
+    },
+    ConfigOption {
+        key: "base_url",
+        env: "VITRINE_BASE_URL",
+        default: "\"http://127.0.0.1:8080\"",
+        help: "URL members use to reach the owner UI; https makes cookies Secure.",
+    },
+    ConfigOption {
+        key: "public_base_url",
+        env: "VITRINE_PUBLIC_BASE_URL",
+        default: "",
+        help: "URL outsiders reach share links on (printed in link URLs); defaults to base_url.",
+    },
+    ConfigOption {
+        key: "data_dir",
+        env: "VITRINE_DATA_DIR",
+        default: "\"vitrine-data\"",
+        help: "Directory for the SQLite database and the generated server key.",
+    },
+    ConfigOption {
+        key: "database_url",
+        env: "VITRINE_DATABASE_URL",
+        default: "",
+        help: "sqlite://PATH or postgres://USER@HOST/DB; defaults to sqlite://<data_dir>/vitrine.db. Several instances share one PostgreSQL database.",
+    },
+    ConfigOption {
+        key: "server_key",
+        env: "VITRINE_SERVER_KEY",
+        default: "",
+        help: "The server key: 32 bytes as URL-safe base64 (vitrine gen-key prints one). Every instance must use the same key. Overrides server_key_file.",
+    },
+    ConfigOption {
+        key: "server_key_file",
+        env: "VITRINE_SERVER_KEY_FILE",
+        default: "",
+        help: "File holding the server key; defaults to <data_dir>/server.key, generated with mode 0600 on first start.",
+    },
+    ConfigOption {
+        key: "auth.session_ttl_hours",
+        env: "VITRINE_AUTH__SESSION_TTL_HOURS",
+        default: "168",
+        help: "How long a login session lasts.",
+    },
+    ConfigOption {
+        key: "auth.max_failures_per_client",
+        env: "VITRINE_AUTH__MAX_FAILURES_PER_CLIENT",
+        default: "5",
+        help: "Failed logins from one client address within the window before that address gets 429.",
+    },
+    ConfigOption {
+        key: "auth.max_failures_per_account",
+        env: "VITRINE_AUTH__MAX_FAILURES_PER_ACCOUNT",
+        default: "20",
+        help: "Failed logins on one account, from anywhere, within the window before the account gets 429.",
+    },
+    ConfigOption {
+        key: "auth.failure_window_minutes",
+        env: "VITRINE_AUTH__FAILURE_WINDOW_MINUTES",
+        default: "15",
+        help: "The login throttling window.",
+    },
+    ConfigOption {
+        key: "auth.hash_concurrency",
+        env: "VITRINE_AUTH__HASH_CONCURRENCY",
+        default: "2",
+        help: "Password hashes computed at once; further requests wait.",
+    },
+    ConfigOption {
+        key: "proxy.client_ip_header",
+        env: "VITRINE_PROXY__CLIENT_IP_HEADER",
+        default: "",
+        help: "Header from a trusted reverse proxy with the client address (X-Forwarded-For, X-Real-IP); its last entry is used. Leave unset unless a proxy you control sets it.",
+    },
+];
+
+/// The commented configuration file that `vitrine gen-config` prints.
+pub fn generate_file() -> String {
+    let mut out = String::from(
+        "# Vitrine configuration. Every key is optional; shown with its default.\n\
+         # Each can also be set by an environment variable (named in the comment).\n",
+    );
+    let mut section = "";
+    for option in OPTIONS {
+        let (sect, name) = option.key.rsplit_once('.').unwrap_or(("", option.key));
+        if sect != section {
+            out.push_str(&format!("\n[{sect}]\n"));
+            section = sect;
+        }
+        out.push_str(&format!("\n# {} ({})\n", option.help, option.env));
+        if option.default.is_empty() {
+            out.push_str(&format!("# {name} = \n"));
+        } else {
+            out.push_str(&format!("{name} = {}\n", option.default));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_generated_file_parses_back_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vitrine.toml");
+        std::fs::write(&path, generate_file()).unwrap();
+        assert_eq!(
+            Config::load(Some(&path), env(&[])).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn every_option_is_a_real_key_and_every_key_is_documented() {
+        let table = toml::Table::try_from(Config::default()).unwrap();
+        let mut keys = Vec::new();
+        for (k, v) in &table {
+            match v {
+                toml::Value::Table(t) => keys.extend(t.keys().map(|c| format!("{k}.{c}"))),
+                _ => keys.push(k.clone()),
+            }
+        }
+        // Options without defaults are not serialised; add them from the list.
+        let documented: Vec<&str> = OPTIONS.iter().map(|o| o.key).collect();
+        for key in &keys {
+            assert!(
+                documented.contains(&key.as_str()),
+                "{key} is not in OPTIONS"
+            );
+        }
+        for option in OPTIONS {
+            let expected_env = format!("VITRINE_{}", option.key.replace('.', "__").to_uppercase());
+            assert_eq!(option.env, expected_env);
+            Config::load(None, env(&[(option.env, "1")]))
+                .map(|_| ())
+                .or_else(|e| {
+                    let text = e.to_string();
+                    assert!(!text.contains("unknown field"), "{}: {text}", option.key);
+                    Ok::<(), ()>(())
+                })
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vitrine.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\n[auth]\nsession_ttl_hours = 2\nmax_failures_per_client = 7\n").unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[
+                ("VITRINE_AUTH__SESSION_TTL_HOURS", "3"),
+                ("VITRINE_DATABASE_URL", "postgres://u:pw@h/db"),
+                ("PATH", "/bin"),
+                ("VITRINE_TEST_POSTGRES_URL", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.auth.session_ttl_hours, 3);
+        assert_eq!(config.auth.max_failures_per_client, 7);
+        assert_eq!(config.auth.max_failures_per_account, 20);
+        assert_eq!(config.database_url(), "postgres://u:pw@h/db");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vitrine.toml");
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("vitrine.toml") && err.contains("lisen"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("VITRINE_AUTH__SESION_TTL_HOURS", "3")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("environment") && err.contains("sesion_ttl_hours"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("VITRINE_BASE_URL", "ftp://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("base_url"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let config = Config {
+            server_key: Some("c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk".into()),
+            database_url: Some("postgres://vitrine:hunter2@db/vitrine".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://vitrine:***@db/vitrine"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! Routers: each resource owns its routes; [`owner_router`] and [`public_router`] put them
+//! together with their middleware.
+//!
+//! - The **owner UI** (pages) and the **API** (`/api/v1`) sit behind
+//!   [`crate::auth::resolve_identity`]; pages also get [`crate::error::html_errors`].
+//! - The **outsider router** ([`public`]) shares nothing with them but static assets and the
+//!   health checks: it has no identity layer, no member or mutation route to reach.
+//! - Every response passes [`crate::security::security_headers`].
+
+pub mod account;
+pub mod api_keys;
+pub mod assets;
+pub mod audit;
+pub mod health;
+pub mod home;
+pub mod members;
+pub mod openapi;
+pub mod public;
+pub mod session;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+/// Largest request body accepted anywhere (dashboards as YAML fit comfortably).
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Everything: owner pages, the API, the outsider router, assets and health checks.
+pub fn owner_router(state: AppState) -> Router {
+    let pages = Router::new()
+        .merge(session::pages())
+        .merge(home::pages())
+        .merge(members::pages())
+        .merge(api_keys::pages())
+        .merge(account::pages())
+        .merge(audit::pages())
+        .layer(from_fn(crate::error::html_errors));
+    let api = Router::new()
+        .merge(members::api())
+        .merge(api_keys::api())
+        .merge(account::api())
+        .merge(audit::api())
+        .fallback(crate::error::no_such_endpoint);
+    let authenticated = Router::new()
+        .merge(pages)
+        .nest("/api/v1", api)
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::resolve_identity,
+        ));
+    let router = Router::new()
+        .merge(authenticated)
+        .merge(session::login_pages().layer(from_fn(crate::error::html_errors)))
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(openapi::openapi_document),
+        )
+        .merge(public::router())
+        .merge(common())
+        .with_state(state);
+    with_layers(router)
+}
+
+/// Only what outsiders may reach, for `public_listen`.
+pub fn public_router(state: AppState) -> Router {
+    with_layers(
+        Router::new()
+            .merge(public::router())
+            .merge(common())
+            .with_state(state),
+    )
+}
+
+fn common() -> Router<AppState> {
+    Router::new()
+        .merge(assets::router())
+        .merge(health::router())
+}
+
+fn with_layers(router: Router) -> Router {
+    router
+        .layer(from_fn(crate::security::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            request_span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+}
+
+/// The span of a request: method and path, with the secret part of outsider paths
+/// (`/share/{token}`, `/s/{code}`, `/embed/{id}`) never recorded.
+pub fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+}
+
+/// `path` with any token-bearing segment replaced.
+pub fn loggable_path(path: &str) -> String {
+    for prefix in ["/share/", "/s/", "/embed/"] {
+        if path.starts_with(prefix) {
+            return format!("{prefix}<redacted>");
+        }
+    }
+    path.to_owned()
+}
+
+/// The client address, as [`crate::auth::client_ip`] decides it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        Ok(ClientAddr(crate::auth::client_ip(
+            state,
+            &parts.headers,
+            peer,
+        )))
+    }
+}

@@ -1,0 +1,158 @@
+//! Start-up and serving: from a [`Config`] to listening sockets, with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use vitrine_core::clock::Clock;
+use vitrine_store::Store;
+
+use crate::config::Config;
+use crate::keyfile::{self, KeySource};
+use crate::state::AppState;
+
+/// Creates the data directory when the default SQLite store lives there, loads or creates
+/// the server key, opens and migrates the store, and makes sure a workspace exists.
+pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let (key, source) = keyfile::load_or_create(&config)?;
+    if source == KeySource::Generated {
+        tracing::info!(data_dir = %config.data_dir.display(), "generated a new server key");
+    }
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let store = vitrine_store::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the store at {}",
+            crate::config::redact_url(&url)
+        )
+    })?;
+    ensure_workspace(&*store, &*clock).await?;
+    Ok(AppState::new(store, clock, config, key))
+}
+
+async fn ensure_workspace(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
+    if store.default_workspace().await?.is_none() {
+        store.create_workspace("Workspace", clock.now()).await?;
+    }
+    Ok(())
+}
+
+/// Listening sockets, bound and ready to serve.
+#[derive(Debug)]
+pub struct Bound {
+    state: AppState,
+    main: TcpListener,
+    public: Option<TcpListener>,
+}
+
+impl Bound {
+    /// Binds `listen` (and `public_listen`) from the state's configuration, or `main` if
+    /// given (tests and the demo pass a port-0 address).
+    pub async fn bind(state: AppState, main: Option<SocketAddr>) -> anyhow::Result<Self> {
+        let address = main.unwrap_or(state.config.listen);
+        let main = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        Self::with_listener(state, main).await
+    }
+
+    /// Uses an already bound owner listener (the demo binds first to learn its port), and
+    /// binds `public_listen` if configured.
+    pub async fn with_listener(state: AppState, main: TcpListener) -> anyhow::Result<Self> {
+        let public = match state.config.public_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (public_listen)"))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            state,
+            main,
+            public,
+        })
+    }
+
+    /// The state being served.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The owner address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.main
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The public address actually bound, if any.
+    pub fn public_addr(&self) -> Option<SocketAddr> {
+        self.public.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until `shutdown` completes, then lets open requests finish.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = move |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let owner = crate::routes::owner_router(self.state.clone())
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let main = axum::serve(self.main, owner).with_graceful_shutdown(wait(stopped.clone()));
+        let public = self.public.map(|listener| {
+            let app = crate::routes::public_router(self.state.clone())
+                .into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()))
+        });
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        match public {
+            Some(public) => {
+                let (a, b) = tokio::join!(main.into_future(), public.into_future());
+                a?;
+                b?;
+            }
+            None => main.await?,
+        }
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,71 @@
+//! Application state, passed explicitly to every handler. No globals.
+
+use std::sync::Arc;
+
+use vitrine_core::clock::Clock;
+use vitrine_core::keys::{ServerKey, SubKey};
+use vitrine_store::Store;
+
+use crate::config::Config;
+use crate::passwords::PasswordHasher;
+
+/// Sub-keys of the server key, one per purpose.
+#[derive(Debug)]
+pub struct Keys {
+    /// Signs CSRF tokens (bound to the session).
+    pub csrf: SubKey,
+    /// Keys the hash under which client addresses are stored.
+    pub client_address: SubKey,
+    /// The root key, for purposes added later (share-link tokens).
+    pub server: ServerKey,
+}
+
+impl Keys {
+    /// Derives every sub-key from the server key.
+    pub fn new(server: ServerKey) -> Self {
+        Self {
+            csrf: server.derive("csrf"),
+            client_address: server.derive("client-address"),
+            server,
+        }
+    }
+}
+
+/// Everything a handler may use.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Our own store.
+    pub store: Arc<dyn Store>,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// Keys derived from the server key.
+    pub keys: Arc<Keys>,
+    /// The password hasher, with its concurrency cap.
+    pub passwords: Arc<PasswordHasher>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        server_key: ServerKey,
+    ) -> Self {
+        let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+            keys: Arc::new(Keys::new(server_key)),
+            passwords: Arc::new(passwords),
+        }
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}

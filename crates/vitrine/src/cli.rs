@@ -1,0 +1,262 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use vitrine_core::clock::SystemClock;
+use vitrine_core::keys::ServerKey;
+use vitrine_core::member::{NewPassword, Permissions, Role};
+use vitrine_server::accounts::{self, Acting, Invite};
+use vitrine_server::server::{Bound, prepare, shutdown_signal};
+use vitrine_server::{AppState, Config};
+
+/// Vitrine: share live dashboards with people outside your organisation.
+#[derive(Debug, Parser)]
+#[command(name = "vitrine", version, about)]
+pub struct Cli {
+    /// A TOML configuration file (see `vitrine gen-config`). `VITRINE_*` variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server from the configuration.
+    Serve,
+    /// Run a self-contained demo on an embedded SQLite store and print how to sign in.
+    Demo {
+        /// The data directory (default: `vitrine-demo` in the temporary directory).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// The port on 127.0.0.1.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Apply pending store migrations and exit.
+    Migrate,
+    /// Print a configuration file with every option, its default and what it does.
+    GenConfig,
+    /// Print a new random server key.
+    GenKey,
+    /// Manage members.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `vitrine user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a member. Without --password a one-time password is generated and printed.
+    Add(UserAdd),
+    /// List members.
+    List,
+    /// Change a member's role.
+    SetRole {
+        /// The member's e-mail.
+        email: String,
+        /// admin, editor or viewer.
+        role: Role,
+    },
+    /// Give a member a new one-time password (printed) and end their sessions.
+    ResetPassword {
+        /// The member's e-mail.
+        email: String,
+    },
+}
+
+/// `vitrine user add`.
+#[derive(Debug, Args)]
+pub struct UserAdd {
+    /// The e-mail address (the login).
+    pub email: String,
+    /// admin, editor or viewer.
+    #[arg(long, default_value = "editor")]
+    pub role: Role,
+    /// The display name (default: the e-mail's local part).
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Read the password from this environment variable instead of generating one.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Grant `share_public`.
+    #[arg(long)]
+    pub share_public: bool,
+    /// Grant `embed`.
+    #[arg(long)]
+    pub embed: bool,
+    /// Grant `manage_members`.
+    #[arg(long)]
+    pub manage_members: bool,
+}
+
+/// Logs to stderr, filtered by `VITRINE_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VITRINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+impl Cli {
+    fn load_config(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref(), std::env::vars())?)
+    }
+
+    /// Runs the command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        match &self.command {
+            Command::GenConfig => {
+                print!("{}", vitrine_server::config::generate_file());
+                Ok(())
+            }
+            Command::GenKey => {
+                println!("{}", ServerKey::generate().to_text());
+                Ok(())
+            }
+            Command::Demo { data_dir, port } => {
+                let demo = crate::demo::prepare_demo(crate::demo::DemoOptions {
+                    data_dir: data_dir.clone(),
+                    port: *port,
+                })
+                .await?;
+                println!("{}", demo.banner());
+                demo.server.serve(shutdown_signal()).await
+            }
+            Command::Serve => {
+                let config = self.load_config()?;
+                let state = prepare(config, Arc::new(SystemClock)).await?;
+                let server = Bound::bind(state, None).await?;
+                tracing::info!(address = %server.local_addr(), public = ?server.public_addr(), "listening");
+                server.serve(shutdown_signal()).await
+            }
+            Command::Migrate => {
+                let config = self.load_config()?;
+                let url = config.database_url();
+                if config.database_url.is_none() {
+                    std::fs::create_dir_all(&config.data_dir)?;
+                }
+                let store = vitrine_store::open(&url).await?;
+                store.close().await;
+                println!(
+                    "migrations applied to {}",
+                    vitrine_server::config::redact_url(&url)
+                );
+                Ok(())
+            }
+            Command::User(command) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = user_command(&state, command).await;
+                state.store.close().await;
+                result
+            }
+        }
+    }
+}
+
+async fn user_command(state: &AppState, command: &UserCommand) -> anyhow::Result<()> {
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .context("the store has no workspace")?;
+    let find = |email: &str| {
+        let email = email.trim().to_lowercase();
+        async move {
+            state
+                .store
+                .member_by_email(&email)
+                .await?
+                .with_context(|| format!("no member with the e-mail address {email}"))
+        }
+    };
+    match command {
+        UserCommand::Add(add) => {
+            let (password, generated) = match &add.password_env {
+                Some(var) => {
+                    let value = std::env::var(var).with_context(|| format!("{var} is not set"))?;
+                    (NewPassword::parse(&value)?, false)
+                }
+                None => (NewPassword::generate(), true),
+            };
+            let invite = Invite {
+                email: add.email.clone(),
+                name: add.name.clone(),
+                role: add.role,
+                flags: Permissions {
+                    share_public: add.share_public,
+                    embed: add.embed,
+                    manage_members: add.manage_members,
+                },
+            };
+            let member = accounts::create_member(
+                state,
+                &Acting::Cli,
+                workspace.id,
+                invite,
+                &password,
+                generated,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created {} ({})", member.email, member.role);
+            if generated {
+                println!("one-time password: {}", password.password().expose());
+            }
+        }
+        UserCommand::List => {
+            for m in state.store.members(workspace.id).await? {
+                let p = m.actor().permissions();
+                let perms: Vec<&str> = [
+                    (p.share_public, "share_public"),
+                    (p.embed, "embed"),
+                    (p.manage_members, "manage_members"),
+                ]
+                .into_iter()
+                .filter_map(|(on, name)| on.then_some(name))
+                .collect();
+                println!(
+                    "{:<32} {:<7} {:<24} {}",
+                    m.email,
+                    m.role,
+                    m.name,
+                    perms.join(",")
+                );
+            }
+        }
+        UserCommand::SetRole { email, role } => {
+            let member = find(email).await?;
+            let member = accounts::change_member_access(
+                state,
+                &Acting::Cli,
+                workspace.id,
+                member.id,
+                *role,
+                member.flags,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{} is now {}", member.email, member.role);
+        }
+        UserCommand::ResetPassword { email } => {
+            let member = find(email).await?;
+            let (member, password) =
+                accounts::reset_member_password(state, &Acting::Cli, workspace.id, member.id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "one-time password for {}: {}",
+                member.email,
+                password.password().expose()
+            );
+        }
+    }
+    Ok(())
+}
