@@ -66,7 +66,12 @@ pub fn load_or_create(config: &Config) -> Result<(ServerKey, KeySource), KeyErro
             })?;
             Ok((key, KeySource::File))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
             let key = ServerKey::generate();
             write_new_key(&path, &key).map_err(|e| KeyError::CannotCreate {
                 path: path.clone(),

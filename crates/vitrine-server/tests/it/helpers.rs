@@ -1,0 +1,189 @@
+//! `TestApp`: a real server on 127.0.0.1:0 with a fresh store, a manual clock, and a trusted
+//! test header naming the client address so tests can speak as several clients.
+
+use std::sync::Arc;
+
+use reqwest::redirect::Policy;
+use time::macros::datetime;
+use vitrine_core::clock::ManualClock;
+use vitrine_core::keys::ServerKey;
+use vitrine_core::member::{NewPassword, Permissions, Role};
+use vitrine_server::accounts::{self, Acting, Invite};
+use vitrine_server::config::ProxyConfig;
+use vitrine_server::server::{Bound, prepare};
+use vitrine_server::{AppState, Config};
+use vitrine_store::Member;
+
+pub const CLIENT_HEADER: &str = "x-test-client";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            server_key: Some(ServerKey::generate().to_text()),
+            proxy: ProxyConfig {
+                client_ip_header: Some(CLIENT_HEADER.to_owned()),
+            },
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 12:00 UTC)));
+        let state = prepare(config, clock.clone()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = Bound::with_listener(state.clone(), listener).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.serve(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            state,
+            clock,
+            dir,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn member(&self, email: &str, role: Role, flags: Permissions) -> Member {
+        let workspace = self.state.store.default_workspace().await.unwrap().unwrap();
+        let invite = Invite {
+            email: email.to_owned(),
+            name: String::new(),
+            role,
+            flags,
+        };
+        accounts::create_member(
+            &self.state,
+            &Acting::Cli,
+            workspace.id,
+            invite,
+            &NewPassword::parse(PASSWORD).unwrap(),
+            false,
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn admin(&self) -> Member {
+        self.member("admin@example.com", Role::Admin, Permissions::default())
+            .await
+    }
+
+    /// Signs `client` in from address `ip`; returns the POST's response.
+    pub async fn log_in(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+        ip: &str,
+    ) -> reqwest::Response {
+        let page = client
+            .get(self.url("/login"))
+            .header(CLIENT_HEADER, ip)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden_field(&page, "csrf_token").expect("the login form has a CSRF token");
+        client
+            .post(self.url("/login"))
+            .header(CLIENT_HEADER, ip)
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &csrf),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A signed-in browser and the CSRF token of its session.
+    pub async fn signed_in(&self, email: &str) -> (reqwest::Client, String) {
+        let client = self.browser();
+        let response = self.log_in(&client, email, PASSWORD, "10.0.0.1").await;
+        assert_eq!(response.status(), 303, "log in as {email}");
+        let home = client
+            .get(self.url("/api-keys"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden_field(&home, "csrf_token").expect("pages carry the session's CSRF token");
+        (client, csrf)
+    }
+
+    /// An API key acting as `member`.
+    pub async fn api_key(&self, member: &Member) -> String {
+        let (_, secret) = accounts::create_api_key(&self.state, member, "test")
+            .await
+            .unwrap();
+        secret.expose().to_owned()
+    }
+
+    /// A plain client sending `key` as bearer.
+    pub fn api(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// The SQLite pool behind the app, for reading rows directly.
+    pub async fn raw_sqlite(&self) -> sqlx::SqlitePool {
+        let url = format!(
+            "sqlite://{}",
+            self.dir.path().join("data/vitrine.db").display()
+        );
+        sqlx::SqlitePool::connect(&url).await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The value of the first `<input type="hidden" name="NAME" value="…">`.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}

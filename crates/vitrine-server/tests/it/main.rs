@@ -1,0 +1,9 @@
+//! vitrine-server's integration tests: one binary; each test spawns a real server on port 0
+//! with a fresh SQLite store and an injected clock.
+
+mod accounts;
+mod headers;
+mod helpers;
+mod login;
+mod openapi;
+mod startup;

@@ -1,0 +1,75 @@
+//! `vitrine demo` serves the login page and its printed credentials sign in.
+
+use reqwest::redirect::Policy;
+use vitrine::demo::{DemoOptions, prepare_demo};
+
+async fn sign_in(url: &str, email: &str, password: &str) -> reqwest::StatusCode {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(format!("{url}login")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Sign in"));
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = page.find(marker).unwrap() + marker.len();
+    let csrf = &page[start..start + page[start..].find('"').unwrap()];
+    let response = client
+        .post(format!("{url}login"))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("csrf_token", csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    if status == 303 {
+        let home = client.get(url).send().await.unwrap();
+        assert_eq!(home.status(), 200);
+        assert!(home.text().await.unwrap().contains("Dashboards"));
+    }
+    status
+}
+
+#[tokio::test]
+async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DemoOptions {
+        data_dir: Some(dir.path().join("demo")),
+        port: 0,
+    };
+    let demo = prepare_demo(options.clone()).await.unwrap();
+    let banner = demo.banner();
+    assert!(
+        banner.contains(&demo.url)
+            && banner.contains(&demo.password)
+            && banner.contains(&demo.email)
+    );
+    assert!(demo.url.starts_with("http://127.0.0.1:"));
+    let (url, email, first_password) =
+        (demo.url.clone(), demo.email.clone(), demo.password.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(demo.server.serve(async move {
+        let _ = stopped.await;
+    }));
+    assert_eq!(sign_in(&url, &email, &first_password).await, 303);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+
+    // Started again on the same data directory: the data stays, the password is new.
+    let again = prepare_demo(options).await.unwrap();
+    assert_ne!(again.password, first_password);
+    let (url, password) = (again.url.clone(), again.password.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(again.server.serve(async move {
+        let _ = stopped.await;
+    }));
+    assert_eq!(sign_in(&url, &email, &first_password).await, 401);
+    assert_eq!(sign_in(&url, &email, &password).await, 303);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

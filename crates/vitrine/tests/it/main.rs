@@ -1,0 +1,3 @@
+//! The binary's integration tests: `vitrine demo`'s code path on port 0.
+
+mod demo;
