@@ -1,4 +1,51 @@
-//! # vitrine-data
+//! # vitrine-data — running datasets against data sources
 //!
-//! Running datasets against data sources: query compiler, read-only connections, result cache.
+//! The data path of DESIGN §4, from a saved widget to a [`ResultTable`]:
+//!
+//! ```text
+//! Widget + effective filters + row-level rules
+//!     → compile (per dialect)     → CompiledQuery { sql, params, columns }
+//!     → ResultCache (single flight, refresh interval)
+//!     → DataSource::run (read-only, timeout, row cap) → ResultTable
+//! ```
+//!
+//! A short tour of the design choices:
+//!
+//! - [`compile()`] turns a structured [`WidgetQuery`](vitrine_core::dashboard::WidgetQuery) into
+//!   one statement `SELECT … FROM (<dataset sql>) AS d WHERE … GROUP BY … ORDER BY … LIMIT …`.
+//!   Outsiders never contribute SQL text: identifiers come from the saved definition and must
+//!   be columns of the dataset, and are quoted per dialect; every value is a typed bound
+//!   [`Param`]. A value that cannot be of the column's type matches nothing.
+//! - [`dataset`] checks a dataset's SQL with `sqlparser` when it is saved: exactly one
+//!   read-only query. That gives the author a clear message; the real guarantee is the second
+//!   wall, [`source`]: the database itself keeps every connection read-only (SQLite read-only
+//!   handle + `query_only`, PostgreSQL and MySQL read-only transactions), so a write hidden in a
+//!   function call fails at run time.
+//! - [`source::DataSource`] uses one concrete sqlx driver per database, never `Any` (which
+//!   mis-decodes SQLite booleans and dates), and maps each driver's values to the same
+//!   [`Value`](vitrine_core::result::Value)s ([`value`]): numerics as floats, dates and
+//!   timestamps as ISO text, booleans as booleans.
+//! - [`DataError`] has a stable client-facing kind (`timeout`, `row_cap`, `query_failed`,
+//!   `unavailable`, `invalid_definition`) and a separate detail for logs; its `Display` never
+//!   contains SQL or driver text, so a renderer cannot leak it by accident.
+//! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
+//!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
+//!   once: a viral public link costs one query per widget per interval.
 #![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod compile;
+pub mod dataset;
+pub mod error;
+pub mod source;
+pub mod value;
+
+pub use cache::{CacheKey, Cached, ResultCache};
+pub use compile::{
+    CompiledQuery, Dialect, KpiQueries, Param, WidgetQueries, compile, compile_distinct_values,
+    compile_kpi, compile_widget,
+};
+pub use dataset::{Dataset, DatasetRejection, check_dataset_sql};
+pub use error::{DataError, DataErrorKind};
+pub use source::{DataSource, DataSourceConfig, DataSourceOptions, RowCapPolicy, WidgetData};
+pub use vitrine_core::result::ResultTable;

@@ -341,6 +341,11 @@ pub fn peer(parts_extensions: &axum::http::Extensions) -> Option<SocketAddr> {
         .map(|c| c.0)
 }
 
+/// The value part of a `Set-Cookie` string made by [`set_cookie`].
+pub fn cookie_value(set_cookie: &str) -> Option<&str> {
+    set_cookie.split(';').next()?.split_once('=').map(|(_, v)| v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,13 +369,4 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&headers, "c"), None);
     }
-}
-
-/// The value part of a `Set-Cookie` string made by [`set_cookie`].
-pub fn cookie_value(set_cookie: &str) -> Option<&str> {
-    set_cookie
-        .split(';')
-        .next()?
-        .split_once('=')
-        .map(|(_, v)| v)
 }

@@ -1,0 +1,538 @@
+//! Dashboard filters, their values, relative date presets, and row-level rules.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, Month, OffsetDateTime};
+
+use super::{DashboardError, Issue, Slug};
+
+/// The kind of control a filter shows, and the kind of value it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterKind {
+    /// Pick one value.
+    SingleSelect,
+    /// Pick any number of values (none = no restriction).
+    MultiSelect,
+    /// A date range, absolute or relative ("last 30 days").
+    DateRange,
+    /// A number range, either end open.
+    NumberRange,
+}
+
+/// One plain value: what a select filter or a row-level rule compares with.
+///
+/// Values reach SQL only as bound parameters; the data layer converts them to the column's
+/// type (a value that cannot be of that type matches nothing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A real number.
+    Float(f64),
+    /// Text (also dates, as `2026-11-23`).
+    Text(String),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<&str> for Scalar {
+    fn from(s: &str) -> Self {
+        Scalar::Text(s.to_string())
+    }
+}
+
+/// Relative date ranges, resolved against an injected `now` (in UTC). Every range includes
+/// today where it says "this" / "to date" / "last N days".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelativeDate {
+    /// Today.
+    Today,
+    /// Yesterday.
+    Yesterday,
+    /// The last 7 days, today included.
+    #[serde(rename = "last_7_days")]
+    Last7Days,
+    /// The last 30 days, today included.
+    #[serde(rename = "last_30_days")]
+    Last30Days,
+    /// The last 90 days, today included.
+    #[serde(rename = "last_90_days")]
+    Last90Days,
+    /// The last 12 months, today included.
+    #[serde(rename = "last_12_months")]
+    Last12Months,
+    /// Monday of this week to today.
+    ThisWeek,
+    /// Last week, Monday to Sunday.
+    LastWeek,
+    /// The first of this month to today.
+    ThisMonth,
+    /// The whole previous month.
+    LastMonth,
+    /// The first day of this quarter to today.
+    ThisQuarter,
+    /// The whole previous quarter.
+    LastQuarter,
+    /// January 1st to today.
+    YearToDate,
+    /// The whole previous year.
+    LastYear,
+}
+
+/// How far back the previous period of a range lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Days(i64),
+    Months(i32),
+}
+
+impl RelativeDate {
+    /// The inclusive range this preset means on `today`.
+    pub fn resolve(self, today: Date) -> ResolvedDateRange {
+        let (from, to) = match self {
+            RelativeDate::Today => (today, today),
+            RelativeDate::Yesterday => {
+                let y = today - Duration::days(1);
+                (y, y)
+            }
+            RelativeDate::Last7Days => (today - Duration::days(6), today),
+            RelativeDate::Last30Days => (today - Duration::days(29), today),
+            RelativeDate::Last90Days => (today - Duration::days(89), today),
+            RelativeDate::Last12Months => (add_months(today, -12) + Duration::days(1), today),
+            RelativeDate::ThisWeek => (monday_of(today), today),
+            RelativeDate::LastWeek => {
+                let m = monday_of(today) - Duration::days(7);
+                (m, m + Duration::days(6))
+            }
+            RelativeDate::ThisMonth => (first_of_month(today), today),
+            RelativeDate::LastMonth => {
+                let first = first_of_month(today);
+                (add_months(first, -1), first - Duration::days(1))
+            }
+            RelativeDate::ThisQuarter => (first_of_quarter(today), today),
+            RelativeDate::LastQuarter => {
+                let first = first_of_quarter(today);
+                (add_months(first, -3), first - Duration::days(1))
+            }
+            RelativeDate::YearToDate => (jan_first(today.year()), today),
+            RelativeDate::LastYear => (
+                jan_first(today.year() - 1),
+                jan_first(today.year()) - Duration::days(1),
+            ),
+        };
+        ResolvedDateRange {
+            from: Some(from),
+            to: Some(to),
+        }
+    }
+
+    fn step(self) -> Step {
+        match self {
+            RelativeDate::Today | RelativeDate::Yesterday => Step::Days(1),
+            RelativeDate::Last7Days | RelativeDate::ThisWeek | RelativeDate::LastWeek => {
+                Step::Days(7)
+            }
+            RelativeDate::Last30Days => Step::Days(30),
+            RelativeDate::Last90Days => Step::Days(90),
+            RelativeDate::ThisMonth | RelativeDate::LastMonth => Step::Months(1),
+            RelativeDate::ThisQuarter | RelativeDate::LastQuarter => Step::Months(3),
+            RelativeDate::Last12Months | RelativeDate::YearToDate | RelativeDate::LastYear => {
+                Step::Months(12)
+            }
+        }
+    }
+}
+
+/// A date range as written in a document: a relative preset, or absolute dates (inclusive,
+/// either end may be open).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum DateRange {
+    /// `{preset: last_30_days}`.
+    Relative {
+        /// The preset.
+        preset: RelativeDate,
+    },
+    /// `{from: 2026-01-01, to: 2026-03-31}`.
+    Absolute {
+        /// First day, inclusive.
+        #[serde(
+            default,
+            with = "iso_date_opt",
+            skip_serializing_if = "Option::is_none"
+        )]
+        from: Option<Date>,
+        /// Last day, inclusive.
+        #[serde(
+            default,
+            with = "iso_date_opt",
+            skip_serializing_if = "Option::is_none"
+        )]
+        to: Option<Date>,
+    },
+}
+
+impl DateRange {
+    /// The absolute range on `today`.
+    pub fn resolve(&self, today: Date) -> ResolvedDateRange {
+        match self {
+            DateRange::Relative { preset } => preset.resolve(today),
+            DateRange::Absolute { from, to } => ResolvedDateRange {
+                from: *from,
+                to: *to,
+            },
+        }
+    }
+
+    /// The period a KPI compares with: the same calendar stretch one month / quarter / year
+    /// earlier for calendar presets (this month to date → last month to the same day), and the
+    /// same number of days just before for day-based presets and absolute ranges. `None` for
+    /// open-ended ranges.
+    pub fn previous_period(&self, today: Date) -> Option<ResolvedDateRange> {
+        let current = self.resolve(today);
+        let (from, to) = (current.from?, current.to?);
+        let step = match self {
+            DateRange::Relative { preset } => preset.step(),
+            DateRange::Absolute { .. } => Step::Days((to - from).whole_days() + 1),
+        };
+        let (pf, pt) = match step {
+            Step::Days(n) => (from - Duration::days(n), to - Duration::days(n)),
+            Step::Months(m) => {
+                let pt = if is_last_of_month(to) {
+                    last_of_month(add_months(to, -m))
+                } else {
+                    add_months(to, -m)
+                };
+                (add_months(from, -m), pt)
+            }
+        };
+        Some(ResolvedDateRange {
+            from: Some(pf),
+            to: Some(pt),
+        })
+    }
+}
+
+/// An absolute, inclusive date range; `None` ends are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResolvedDateRange {
+    /// First day, inclusive.
+    #[serde(with = "iso_date_opt")]
+    pub from: Option<Date>,
+    /// Last day, inclusive.
+    #[serde(with = "iso_date_opt")]
+    pub to: Option<Date>,
+}
+
+/// A number range; either end may be open. Both ends are inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberRange {
+    /// Lower bound, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper bound, inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// A filter's value, as chosen by a viewer or written as a default.
+///
+/// In documents: `EU` (single select), `[EU, US]` (multi select), `{preset: last_30_days}` or
+/// `{from: 2026-01-01, to: 2026-03-31}` (date range), `{min: 10, max: 99}` (number range).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FilterValue {
+    /// Several values (multi select).
+    Many(Vec<Scalar>),
+    /// A date range.
+    DateRange(DateRange),
+    /// A number range.
+    NumberRange(NumberRange),
+    /// One value (single select).
+    One(Scalar),
+}
+
+impl FilterValue {
+    /// Whether this value fits a filter of kind `kind` (a single value also fits a multi
+    /// select).
+    pub fn fits(&self, kind: FilterKind) -> bool {
+        matches!(
+            (kind, self),
+            (FilterKind::SingleSelect, FilterValue::One(_))
+                | (
+                    FilterKind::MultiSelect,
+                    FilterValue::Many(_) | FilterValue::One(_)
+                )
+                | (FilterKind::DateRange, FilterValue::DateRange(_))
+                | (FilterKind::NumberRange, FilterValue::NumberRange(_))
+        )
+    }
+}
+
+/// A dashboard-level filter, bound to one column in each dataset it restricts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Stable id; the URL query string uses it.
+    pub id: Slug,
+    /// The label shown on the control.
+    pub label: String,
+    /// The kind of control and value.
+    pub kind: FilterKind,
+    /// Dataset slug → column it restricts. Widgets over other datasets ignore the filter.
+    pub columns: BTreeMap<Slug, String>,
+    /// The value when the viewer chose none; no default means no restriction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<FilterValue>,
+}
+
+/// A filter value made absolute: what the compiler binds and what cache keys contain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EffectiveValue {
+    /// Equal to this value.
+    One {
+        /// The value.
+        value: Scalar,
+    },
+    /// One of these values (never empty).
+    Many {
+        /// The values.
+        values: Vec<Scalar>,
+    },
+    /// Within this date range; `previous` is the period a KPI compares with.
+    DateRange {
+        /// The range.
+        current: ResolvedDateRange,
+        /// The previous period, when the range is closed.
+        previous: Option<ResolvedDateRange>,
+    },
+    /// Within this number range.
+    NumberRange {
+        /// The range.
+        range: NumberRange,
+    },
+}
+
+/// A filter with its effective value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EffectiveFilter {
+    /// The filter's id.
+    pub id: Slug,
+    /// Dataset slug → column.
+    pub columns: BTreeMap<Slug, String>,
+    /// The absolute value.
+    pub value: EffectiveValue,
+}
+
+/// Combines the filters' defaults with the values a viewer chose (`chosen`, by filter id) and
+/// resolves relative dates on `now`'s date. Filters with no value (or an empty multi select)
+/// are left out: they do not restrict. A chosen value for an unknown filter, or of the wrong
+/// kind, is an error (path: the filter id).
+pub fn effective_filters(
+    filters: &[Filter],
+    chosen: &BTreeMap<String, FilterValue>,
+    now: OffsetDateTime,
+) -> Result<Vec<EffectiveFilter>, DashboardError> {
+    let mut issues = Vec::new();
+    for id in chosen.keys() {
+        if !filters.iter().any(|f| f.id.as_str() == id) {
+            issues.push(Issue::new(id.clone(), "there is no filter with this id"));
+        }
+    }
+    let today = now.date();
+    let mut out = Vec::new();
+    for f in filters {
+        let Some(value) = chosen.get(f.id.as_str()).or(f.default.as_ref()) else {
+            continue;
+        };
+        if !value.fits(f.kind) {
+            issues.push(Issue::new(
+                f.id.as_str(),
+                format!("this value does not fit a {} filter", kind_name(f.kind)),
+            ));
+            continue;
+        }
+        let effective = match value {
+            FilterValue::One(v) if f.kind == FilterKind::MultiSelect => EffectiveValue::Many {
+                values: vec![v.clone()],
+            },
+            FilterValue::One(v) => EffectiveValue::One { value: v.clone() },
+            FilterValue::Many(vs) if vs.is_empty() => continue,
+            FilterValue::Many(vs) => EffectiveValue::Many { values: vs.clone() },
+            FilterValue::DateRange(r) => {
+                let current = r.resolve(today);
+                if current.from.is_none() && current.to.is_none() {
+                    continue;
+                }
+                EffectiveValue::DateRange {
+                    current,
+                    previous: r.previous_period(today),
+                }
+            }
+            FilterValue::NumberRange(r) => {
+                if r.min.is_none() && r.max.is_none() {
+                    continue;
+                }
+                EffectiveValue::NumberRange { range: *r }
+            }
+        };
+        out.push(EffectiveFilter {
+            id: f.id.clone(),
+            columns: f.columns.clone(),
+            value: effective,
+        });
+    }
+    DashboardError::from_issues(issues)?;
+    Ok(out)
+}
+
+pub(crate) fn kind_name(kind: FilterKind) -> &'static str {
+    match kind {
+        FilterKind::SingleSelect => "single select",
+        FilterKind::MultiSelect => "multi select",
+        FilterKind::DateRange => "date range",
+        FilterKind::NumberRange => "number range",
+    }
+}
+
+/// The comparison of a row-level rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleOp {
+    /// Equal to the one value.
+    Eq,
+    /// One of the values.
+    In,
+    /// Less than the one value.
+    Lt,
+    /// Less than or equal.
+    Lte,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Gte,
+}
+
+/// A structured restriction `column op value(s)` applied to every query run for a link or a
+/// guest token: `customer_id eq 42`. The compiler applies it to every dataset it runs and
+/// refuses to run a dataset that lacks the column (fail closed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowLevelRule {
+    /// The column, by name, in every dataset the rule meets.
+    pub column: String,
+    /// The comparison.
+    pub op: RuleOp,
+    /// One value (`in`: one or more, at most 1000).
+    pub values: Vec<Scalar>,
+}
+
+impl RowLevelRule {
+    /// Builds a checked rule.
+    pub fn new(column: impl Into<String>, op: RuleOp, values: Vec<Scalar>) -> Result<Self, String> {
+        let rule = RowLevelRule {
+            column: column.into(),
+            op,
+            values,
+        };
+        rule.check()?;
+        Ok(rule)
+    }
+
+    /// Checks the number of values for the operator and that the column is named.
+    pub fn check(&self) -> Result<(), String> {
+        if self.column.is_empty() {
+            return Err("a row-level rule needs a column".into());
+        }
+        match (self.op, self.values.len()) {
+            (RuleOp::In, 1..=1000) => Ok(()),
+            (RuleOp::In, _) => Err("an `in` rule needs between 1 and 1000 values".into()),
+            (_, 1) => Ok(()),
+            _ => Err("this rule needs exactly one value".into()),
+        }
+    }
+}
+
+fn monday_of(d: Date) -> Date {
+    d - Duration::days(i64::from(d.weekday().number_days_from_monday()))
+}
+
+fn first_of_month(d: Date) -> Date {
+    d.replace_day(1).unwrap_or(d)
+}
+
+fn first_of_quarter(d: Date) -> Date {
+    let m = d.month() as u8;
+    let qm = (m - 1) / 3 * 3 + 1;
+    let month = Month::try_from(qm).unwrap_or(Month::January);
+    Date::from_calendar_date(d.year(), month, 1).unwrap_or(d)
+}
+
+fn jan_first(year: i32) -> Date {
+    Date::from_calendar_date(year, Month::January, 1).unwrap_or(Date::MIN)
+}
+
+fn is_last_of_month(d: Date) -> bool {
+    d.day() == d.month().length(d.year())
+}
+
+fn last_of_month(d: Date) -> Date {
+    d.replace_day(d.month().length(d.year())).unwrap_or(d)
+}
+
+/// `d` moved by `months`, the day clamped to the target month's length.
+fn add_months(d: Date, months: i32) -> Date {
+    let total = d.year() * 12 + (d.month() as i32 - 1) + months;
+    let year = total.div_euclid(12);
+    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(Month::January);
+    let day = d.day().min(month.length(year));
+    Date::from_calendar_date(year, month, day).unwrap_or(d)
+}
+
+/// Optional dates as `2026-11-23` text in every format.
+mod iso_date_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+    use time::macros::format_description;
+
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        format_description!("[year]-[month]-[day]");
+
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => {
+                let text = d.format(FORMAT).map_err(serde::ser::Error::custom)?;
+                s.serialize_some(&text)
+            }
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            Date::parse(&t, FORMAT).map_err(|_| {
+                serde::de::Error::custom(format!("`{t}` is not a date like 2026-11-23"))
+            })
+        })
+        .transpose()
+    }
+}

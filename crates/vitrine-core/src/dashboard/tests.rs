@@ -1,0 +1,459 @@
+use std::collections::BTreeMap;
+
+use time::macros::{date, datetime};
+
+use super::*;
+use crate::result::{Column, ColumnType};
+
+const SAMPLE: &str = "\
+version: 1
+title: Revenue
+description: Monthly revenue by plan
+refresh_seconds: 60
+status: published
+filters:
+  - id: period
+    label: Period
+    kind: date_range
+    columns: {orders: ordered_at}
+    default: {preset: last_30_days}
+  - id: region
+    label: Region
+    kind: multi_select
+    columns: {orders: region}
+    default: [EU, US]
+widgets:
+  - id: total
+    title: Revenue
+    kind: kpi
+    layout: {x: 0, y: 0, w: 3, h: 2}
+    query:
+      dataset: orders
+      dimensions:
+        - column: ordered_at
+          bucket: day
+      measures:
+        - agg: sum
+          column: amount
+          name: revenue
+    options:
+      number_formats:
+        revenue: {style: currency, currency: EUR}
+  - id: by_plan
+    title: Revenue by plan
+    kind: bar
+    layout: {x: 3, y: 0, w: 9, h: 4}
+    query:
+      dataset: orders
+      dimensions:
+        - column: plan
+      measures:
+        - agg: sum
+          column: amount
+        - agg: count
+      sort:
+        - by: sum_amount
+          direction: desc
+      limit: 10
+    options:
+      orientation: horizontal
+      stacking: stacked
+  - id: note
+    kind: text
+    layout: {x: 0, y: 4, w: 12, h: 1}
+    options:
+      markdown: '**Hello**'
+";
+
+fn columns() -> DatasetColumns {
+    let col = |name: &str, kind| Column {
+        name: name.into(),
+        kind,
+    };
+    BTreeMap::from([(
+        "orders".to_string(),
+        vec![
+            col("ordered_at", ColumnType::Timestamp),
+            col("region", ColumnType::Text),
+            col("plan", ColumnType::Text),
+            col("amount", ColumnType::Number),
+            col("customer_id", ColumnType::Integer),
+        ],
+    )])
+}
+
+fn sample() -> Dashboard {
+    Dashboard::from_yaml(SAMPLE).expect("sample parses")
+}
+
+#[test]
+fn a_well_formed_document_parses_and_validates_against_its_datasets() {
+    let d = sample();
+    assert_eq!(d.title, "Revenue");
+    assert_eq!(d.refresh_seconds, 60);
+    assert_eq!(d.status, DashboardStatus::Published);
+    assert_eq!(d.widgets.len(), 3);
+    assert_eq!(
+        d.widgets[1].options.orientation,
+        Some(BarOrientation::Horizontal)
+    );
+    validate(&d, &columns()).expect("valid");
+}
+
+#[test]
+fn a_document_survives_a_round_trip_through_yaml_and_json() {
+    let d = sample();
+    assert_eq!(Dashboard::from_yaml(&d.to_yaml()).unwrap(), d);
+    assert_eq!(Dashboard::from_json(&d.to_json()).unwrap(), d);
+}
+
+#[test]
+fn an_unknown_column_is_rejected_with_its_path_and_line() {
+    let text = SAMPLE.replace(
+        "column: amount\n          name: revenue",
+        "column: amuont\n          name: revenue",
+    );
+    let d = Dashboard::from_yaml(&text).unwrap();
+    let err = validate(&d, &columns()).unwrap_err().with_lines(&text);
+    let issue = err
+        .at("widgets[0].query.measures[0].column")
+        .expect("issue at path");
+    assert!(issue.message.contains("unknown column `amuont`"), "{issue}");
+    assert_eq!(issue.line, Some(29));
+    assert!(
+        err.to_string()
+            .starts_with("line 29: widgets[0].query.measures[0].column")
+    );
+}
+
+#[test]
+fn a_sum_over_a_text_column_is_rejected() {
+    let text = SAMPLE.replace(
+        "column: amount\n          name: revenue",
+        "column: plan\n          name: revenue",
+    );
+    let d = Dashboard::from_yaml(&text).unwrap();
+    let err = validate(&d, &columns()).unwrap_err();
+    let issue = err
+        .at("widgets[0].query.measures[0].column")
+        .expect("issue");
+    assert!(issue.message.contains("numeric"), "{issue}");
+}
+
+#[test]
+fn a_time_bucket_over_a_text_column_is_rejected() {
+    let text = SAMPLE.replace(
+        "- column: ordered_at\n          bucket: day",
+        "- column: region\n          bucket: day",
+    );
+    let d = Dashboard::from_yaml(&text).unwrap();
+    let err = validate(&d, &columns()).unwrap_err();
+    assert!(
+        err.at("widgets[0].query.dimensions[0].bucket").is_some(),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_filter_bound_to_an_unknown_dataset_or_a_wrongly_typed_column_is_rejected() {
+    let text = SAMPLE.replace(
+        "columns: {orders: ordered_at}",
+        "columns: {orders: region, nope: x}",
+    );
+    let d = Dashboard::from_yaml(&text).unwrap();
+    let err = validate(&d, &columns()).unwrap_err();
+    assert!(
+        err.at("filters[0].columns.orders")
+            .unwrap()
+            .message
+            .contains("date")
+    );
+    assert!(
+        err.at("filters[0].columns.nope")
+            .unwrap()
+            .message
+            .contains("unknown dataset")
+    );
+}
+
+#[test]
+fn a_yaml_syntax_or_type_error_points_at_its_line_and_path() {
+    let text = SAMPLE.replace("refresh_seconds: 60", "refresh_seconds: often");
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert_eq!(err.issues[0].path, "refresh_seconds");
+    assert_eq!(err.issues[0].line, Some(4));
+
+    let text = SAMPLE.replace("kind: bar", "kind: donut");
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert_eq!(err.issues[0].path, "widgets[1].kind");
+    assert_eq!(err.issues[0].line, Some(36));
+}
+
+#[test]
+fn an_unknown_key_is_an_error_not_silently_ignored() {
+    let text = SAMPLE.replace("refresh_seconds: 60", "refresh_seconds: 60\ncolour: red");
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert!(err.to_string().contains("colour"), "{err}");
+    assert_eq!(err.issues[0].line, Some(5));
+}
+
+#[test]
+fn structural_problems_are_all_reported_at_once_with_lines() {
+    let text = SAMPLE
+        .replace("version: 1", "version: 2")
+        .replace("refresh_seconds: 60", "refresh_seconds: 1")
+        .replace(
+            "layout: {x: 3, y: 0, w: 9, h: 4}",
+            "layout: {x: 4, y: 0, w: 9, h: 4}",
+        );
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert_eq!(err.at("version").unwrap().line, Some(1));
+    assert_eq!(err.at("refresh_seconds").unwrap().line, Some(4));
+    assert!(
+        err.at("widgets[1].layout")
+            .unwrap()
+            .message
+            .contains("12 columns")
+    );
+}
+
+#[test]
+fn overlapping_widgets_and_duplicate_ids_are_rejected() {
+    let text = SAMPLE
+        .replace(
+            "layout: {x: 3, y: 0, w: 9, h: 4}",
+            "layout: {x: 2, y: 0, w: 9, h: 4}",
+        )
+        .replace("id: note", "id: total");
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert!(
+        err.at("widgets[1].layout")
+            .unwrap()
+            .message
+            .contains("overlaps")
+    );
+    assert!(err.at("widgets[2].id").is_some());
+}
+
+#[test]
+fn options_that_do_not_apply_to_a_kind_are_rejected() {
+    let text = SAMPLE.replace(
+        "options:\n      markdown",
+        "options:\n      page_size: 10\n      markdown",
+    );
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert!(err.at("widgets[2].options.page_size").is_some(), "{err}");
+}
+
+#[test]
+fn a_sort_key_must_name_an_output_of_the_query() {
+    let text = SAMPLE.replace("- by: sum_amount", "- by: profit");
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert!(err.at("widgets[1].query.sort[0].by").is_some(), "{err}");
+}
+
+#[test]
+fn only_count_may_omit_its_column() {
+    let text = SAMPLE.replace("- agg: count", "- agg: max");
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert!(
+        err.at("widgets[1].query.measures[1].column").is_some(),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_refresh_interval_below_five_seconds_is_rejected() {
+    let mut d = sample();
+    d.refresh_seconds = 4;
+    assert!(d.check().unwrap_err().at("refresh_seconds").is_some());
+    d.refresh_seconds = 5;
+    d.check().unwrap();
+}
+
+#[test]
+fn a_slug_accepts_lowercase_words_and_rejects_anything_else() {
+    assert!(Slug::parse("revenue_by-plan2").is_ok());
+    assert!(Slug::parse("").is_err());
+    assert!(Slug::parse("Revenue").is_err());
+    assert!(Slug::parse("_x").is_err());
+    assert!(Slug::parse("a b").is_err());
+    assert!(Slug::parse("x".repeat(65)).is_err());
+}
+
+#[test]
+fn json_errors_point_at_the_path() {
+    let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+    v["widgets"][1]["query"]["limit"] = serde_json::json!("ten");
+    let err = Dashboard::from_json(&v.to_string()).unwrap_err();
+    assert_eq!(err.issues[0].path, "widgets[1].query.limit");
+}
+
+#[test]
+fn relative_presets_resolve_against_the_injected_today() {
+    let today = date!(2026 - 11 - 23); // a Monday
+    let r = |p: RelativeDate| {
+        let r = p.resolve(today);
+        (r.from.unwrap(), r.to.unwrap())
+    };
+    assert_eq!(r(RelativeDate::Last7Days), (date!(2026 - 11 - 17), today));
+    assert_eq!(r(RelativeDate::Last30Days), (date!(2026 - 10 - 25), today));
+    assert_eq!(r(RelativeDate::ThisWeek), (today, today));
+    assert_eq!(
+        r(RelativeDate::LastWeek),
+        (date!(2026 - 11 - 16), date!(2026 - 11 - 22))
+    );
+    assert_eq!(r(RelativeDate::ThisMonth), (date!(2026 - 11 - 01), today));
+    assert_eq!(
+        r(RelativeDate::LastMonth),
+        (date!(2026 - 10 - 01), date!(2026 - 10 - 31))
+    );
+    assert_eq!(r(RelativeDate::ThisQuarter), (date!(2026 - 10 - 01), today));
+    assert_eq!(
+        r(RelativeDate::LastQuarter),
+        (date!(2026 - 07 - 01), date!(2026 - 09 - 30))
+    );
+    assert_eq!(r(RelativeDate::YearToDate), (date!(2026 - 01 - 01), today));
+    assert_eq!(
+        r(RelativeDate::LastYear),
+        (date!(2025 - 01 - 01), date!(2025 - 12 - 31))
+    );
+    assert_eq!(
+        r(RelativeDate::Last12Months),
+        (date!(2025 - 11 - 24), today)
+    );
+}
+
+#[test]
+fn the_previous_period_of_a_calendar_preset_is_the_same_stretch_one_unit_earlier() {
+    let prev = |p: RelativeDate, today| {
+        let r = DateRange::Relative { preset: p }
+            .previous_period(today)
+            .unwrap();
+        (r.from.unwrap(), r.to.unwrap())
+    };
+    let today = date!(2026 - 11 - 23);
+    assert_eq!(
+        prev(RelativeDate::ThisMonth, today),
+        (date!(2026 - 10 - 01), date!(2026 - 10 - 23))
+    );
+    assert_eq!(
+        prev(RelativeDate::Last7Days, today),
+        (date!(2026 - 11 - 10), date!(2026 - 11 - 16))
+    );
+    // A whole month compares with the whole month before, however long.
+    assert_eq!(
+        prev(RelativeDate::LastMonth, date!(2026 - 03 - 10)),
+        (date!(2026 - 01 - 01), date!(2026 - 01 - 31))
+    );
+    let abs = DateRange::Absolute {
+        from: Some(date!(2026 - 01 - 11)),
+        to: Some(date!(2026 - 01 - 20)),
+    };
+    let p = abs.previous_period(today).unwrap();
+    assert_eq!(
+        (p.from, p.to),
+        (Some(date!(2026 - 01 - 01)), Some(date!(2026 - 01 - 10)))
+    );
+    let open = DateRange::Absolute {
+        from: Some(today),
+        to: None,
+    };
+    assert!(open.previous_period(today).is_none());
+}
+
+#[test]
+fn effective_filters_apply_defaults_choices_and_resolve_dates() {
+    let d = sample();
+    let now = datetime!(2026-11-23 10:00 UTC);
+    let eff = effective_filters(&d.filters, &BTreeMap::new(), now).unwrap();
+    assert_eq!(eff.len(), 2);
+    match &eff[0].value {
+        EffectiveValue::DateRange { current, previous } => {
+            assert_eq!(current.from, Some(date!(2026 - 10 - 25)));
+            assert_eq!(previous.unwrap().to, Some(date!(2026 - 10 - 24)));
+        }
+        other => panic!("{other:?}"),
+    }
+    let chosen = BTreeMap::from([("region".to_string(), FilterValue::One("APAC".into()))]);
+    let eff = effective_filters(&d.filters, &chosen, now).unwrap();
+    assert_eq!(
+        eff[1].value,
+        EffectiveValue::Many {
+            values: vec![Scalar::Text("APAC".into())]
+        }
+    );
+    let none = BTreeMap::from([("region".to_string(), FilterValue::Many(vec![]))]);
+    assert_eq!(effective_filters(&d.filters, &none, now).unwrap().len(), 1);
+}
+
+#[test]
+fn a_chosen_value_of_the_wrong_kind_or_for_an_unknown_filter_is_refused() {
+    let d = sample();
+    let now = datetime!(2026-11-23 10:00 UTC);
+    let wrong = BTreeMap::from([(
+        "period".to_string(),
+        FilterValue::NumberRange(NumberRange {
+            min: Some(1.0),
+            max: None,
+        }),
+    )]);
+    assert!(effective_filters(&d.filters, &wrong, now).is_err());
+    let unknown = BTreeMap::from([("nope".to_string(), FilterValue::One("x".into()))]);
+    assert!(
+        effective_filters(&d.filters, &unknown, now)
+            .unwrap_err()
+            .at("nope")
+            .is_some()
+    );
+}
+
+#[test]
+fn filter_values_read_naturally_in_yaml() {
+    let v: FilterValue = serde_yaml_ng::from_str("{from: 2026-01-01, to: 2026-03-31}").unwrap();
+    assert!(matches!(
+        v,
+        FilterValue::DateRange(DateRange::Absolute { .. })
+    ));
+    let v: FilterValue = serde_yaml_ng::from_str("{min: 10}").unwrap();
+    assert!(matches!(v, FilterValue::NumberRange(_)));
+    let v: FilterValue = serde_yaml_ng::from_str("[1, two]").unwrap();
+    assert_eq!(
+        v,
+        FilterValue::Many(vec![Scalar::Int(1), Scalar::Text("two".into())])
+    );
+    let v: FilterValue = serde_yaml_ng::from_str("EU").unwrap();
+    assert_eq!(v, FilterValue::One(Scalar::Text("EU".into())));
+}
+
+#[test]
+fn a_row_level_rule_needs_the_right_number_of_values() {
+    assert!(RowLevelRule::new("customer_id", RuleOp::Eq, vec![Scalar::Int(1)]).is_ok());
+    assert!(RowLevelRule::new("customer_id", RuleOp::Eq, vec![]).is_err());
+    assert!(
+        RowLevelRule::new(
+            "customer_id",
+            RuleOp::Gt,
+            vec![Scalar::Int(1), Scalar::Int(2)]
+        )
+        .is_err()
+    );
+    assert!(
+        RowLevelRule::new(
+            "customer_id",
+            RuleOp::In,
+            vec![Scalar::Int(1), Scalar::Int(2)]
+        )
+        .is_ok()
+    );
+    assert!(RowLevelRule::new("", RuleOp::In, vec![Scalar::Int(1)]).is_err());
+}
+
+#[test]
+fn yaml_output_reads_like_the_hand_written_document() {
+    let yaml = sample().to_yaml();
+    assert!(yaml.contains("refresh_seconds: 60"), "{yaml}");
+    assert!(yaml.contains("preset: last_30_days"), "{yaml}");
+    assert!(yaml.contains("style: currency"), "{yaml}");
+    assert!(!yaml.contains("null"), "{yaml}");
+}

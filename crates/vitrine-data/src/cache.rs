@@ -1,0 +1,323 @@
+//! The result cache: one query per widget, filter state and rule set per refresh interval,
+//! however many people are watching.
+//!
+//! - **Key**: the widget's identity, the *effective* filter values (relative dates already
+//!   resolved, so "last 7 days" moves at midnight) and the row-level rules ([`CacheKey`]).
+//!   Callers should make the widget identity change when the definition changes (for example
+//!   `dashboard-id/widget-id@revision`), so an edit is never hidden behind an old result.
+//! - **Life**: a result is fresh for the dashboard's refresh interval, measured with the
+//!   injected [`Clock`].
+//! - **Single flight**: concurrent misses for one key share one run. The first caller runs the
+//!   query inside a `tokio::sync::OnceCell`; the others wait on the same cell. If the runner is
+//!   cancelled, a waiter takes over, and errors are handed to every waiter but never kept.
+//! - **Bounded**: past `capacity` entries the oldest is evicted.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+use vitrine_core::clock::Clock;
+use vitrine_core::dashboard::{EffectiveFilter, RowLevelRule};
+
+use crate::error::DataError;
+
+/// What identifies one cached result.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// The key of `widget` (an identity that changes when its definition does) under these
+    /// effective filter values and row-level rules.
+    pub fn new(widget: &str, filters: &[EffectiveFilter], rules: &[RowLevelRule]) -> Self {
+        #[derive(Serialize)]
+        struct Parts<'a> {
+            widget: &'a str,
+            filters: &'a [EffectiveFilter],
+            rules: &'a [RowLevelRule],
+        }
+        // Plain data with string keys: serialising cannot fail.
+        let text = serde_json::to_string(&Parts {
+            widget,
+            filters,
+            rules,
+        })
+        .unwrap_or_else(|_| widget.to_string());
+        CacheKey(text)
+    }
+
+    /// The canonical text of the key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A value from the cache.
+#[derive(Debug, Clone)]
+pub struct Cached<T> {
+    /// The result.
+    pub value: Arc<T>,
+    /// When it was computed (by the cache's clock).
+    pub computed_at: OffsetDateTime,
+    /// True when this very call ran the query (a miss it led); false for a hit or a shared
+    /// flight.
+    pub ran: bool,
+}
+
+type Outcome<T> = Result<(Arc<T>, OffsetDateTime), DataError>;
+
+struct Slot<T> {
+    cell: OnceCell<Outcome<T>>,
+    seq: u64,
+}
+
+struct Inner<T> {
+    map: HashMap<CacheKey, Arc<Slot<T>>>,
+    seq: u64,
+}
+
+/// A bounded, clock-driven, single-flight cache of query results.
+pub struct ResultCache<T> {
+    clock: Arc<dyn Clock>,
+    capacity: usize,
+    inner: Mutex<Inner<T>>,
+}
+
+impl<T: Send + Sync + 'static> std::fmt::Debug for ResultCache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl<T: Send + Sync + 'static> ResultCache<T> {
+    /// An empty cache holding at most `capacity` (at least 1) results.
+    pub fn new(clock: Arc<dyn Clock>, capacity: usize) -> Self {
+        ResultCache {
+            clock,
+            capacity: capacity.max(1),
+            inner: Mutex::new(Inner {
+                map: HashMap::new(),
+                seq: 0,
+            }),
+        }
+    }
+
+    /// The number of entries (fresh, stale or in flight).
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.lock().map.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<T>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The fresh value for `key`, or the result of `run` — run at most once for all the
+    /// concurrent callers that miss on `key`. A value stays fresh for `ttl`.
+    pub async fn get_or_run<F, Fut>(
+        &self,
+        key: CacheKey,
+        ttl: Duration,
+        run: F,
+    ) -> Result<Cached<T>, DataError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, DataError>>,
+    {
+        let ttl = time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX);
+        let slot = {
+            let mut inner = self.lock();
+            let now = self.clock.now();
+            let usable = inner.map.get(&key).filter(|slot| match slot.cell.get() {
+                None => true,
+                Some(Ok((_, at))) => now < *at + ttl,
+                Some(Err(_)) => false,
+            });
+            match usable {
+                Some(slot) => slot.clone(),
+                None => {
+                    inner.seq += 1;
+                    let slot = Arc::new(Slot {
+                        cell: OnceCell::new(),
+                        seq: inner.seq,
+                    });
+                    inner.map.insert(key.clone(), slot.clone());
+                    if inner.map.len() > self.capacity
+                        && let Some(oldest) = inner
+                            .map
+                            .iter()
+                            .min_by_key(|(_, s)| s.seq)
+                            .map(|(k, _)| k.clone())
+                    {
+                        inner.map.remove(&oldest);
+                    }
+                    slot
+                }
+            }
+        };
+        let ran = AtomicBool::new(false);
+        let outcome = slot
+            .cell
+            .get_or_init(|| async {
+                ran.store(true, Ordering::Relaxed);
+                run().await.map(|v| (Arc::new(v), self.clock.now()))
+            })
+            .await;
+        match outcome {
+            Ok((value, at)) => Ok(Cached {
+                value: value.clone(),
+                computed_at: *at,
+                ran: ran.load(Ordering::Relaxed),
+            }),
+            Err(e) => {
+                let mut inner = self.lock();
+                if inner.map.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    inner.map.remove(&key);
+                }
+                Err(e.clone())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use time::macros::datetime;
+    use vitrine_core::clock::ManualClock;
+
+    use super::*;
+    use crate::error::DataErrorKind;
+
+    fn cache(capacity: usize) -> (Arc<ManualClock>, Arc<ResultCache<u32>>) {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 10:00 UTC)));
+        let cache = Arc::new(ResultCache::new(clock.clone() as Arc<dyn Clock>, capacity));
+        (clock, cache)
+    }
+
+    fn key(w: &str) -> CacheKey {
+        CacheKey::new(w, &[], &[])
+    }
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_for_one_key_run_the_query_once() {
+        let (_clock, cache) = cache(10);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(tokio::sync::Barrier::new(32));
+        let tasks: Vec<_> = (0..32)
+            .map(|_| {
+                let (cache, runs, barrier) = (cache.clone(), runs.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    cache
+                        .get_or_run(key("w"), TTL, || async {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok(7)
+                        })
+                        .await
+                        .map(|c| (*c.value, c.ran))
+                })
+            })
+            .collect();
+        let mut leaders = 0;
+        for t in tasks {
+            let (v, ran) = t.await.unwrap().unwrap();
+            assert_eq!(v, 7);
+            leaders += usize::from(ran);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(leaders, 1);
+    }
+
+    #[tokio::test]
+    async fn a_result_is_fresh_for_the_ttl_then_runs_again() {
+        let (clock, cache) = cache(10);
+        let runs = AtomicUsize::new(0);
+        let get = || {
+            cache.get_or_run(key("w"), TTL, || async {
+                Ok(runs.fetch_add(1, Ordering::SeqCst) as u32)
+            })
+        };
+        assert_eq!(*get().await.unwrap().value, 0);
+        clock.advance(time::Duration::seconds(59));
+        assert_eq!(*get().await.unwrap().value, 0);
+        clock.advance(time::Duration::seconds(1));
+        assert_eq!(*get().await.unwrap().value, 1);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn different_filter_values_or_rules_are_different_entries() {
+        use vitrine_core::dashboard::{RuleOp, Scalar};
+        let rule = RowLevelRule::new("customer_id", RuleOp::Eq, vec![Scalar::Int(1)]).unwrap();
+        let other = RowLevelRule::new("customer_id", RuleOp::Eq, vec![Scalar::Int(2)]).unwrap();
+        assert_ne!(
+            CacheKey::new("w", &[], std::slice::from_ref(&rule)),
+            CacheKey::new("w", &[], std::slice::from_ref(&other))
+        );
+        assert_ne!(CacheKey::new("w", &[], &[]), CacheKey::new("v", &[], &[]));
+        assert_eq!(
+            CacheKey::new("w", &[], std::slice::from_ref(&rule)),
+            CacheKey::new("w", &[], &[rule])
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_reach_every_waiter_but_are_not_kept() {
+        let (_clock, cache) = cache(10);
+        let e = cache
+            .get_or_run(key("w"), TTL, || async {
+                Err(DataError::new(DataErrorKind::Timeout, "slow"))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), DataErrorKind::Timeout);
+        assert!(cache.is_empty());
+        let ok = cache
+            .get_or_run(key("w"), TTL, || async { Ok(3) })
+            .await
+            .unwrap();
+        assert!(ok.ran);
+    }
+
+    #[tokio::test]
+    async fn past_its_capacity_the_cache_evicts_the_oldest_entry() {
+        let (_clock, cache) = cache(2);
+        for w in ["a", "b", "c"] {
+            cache
+                .get_or_run(key(w), TTL, || async { Ok(1) })
+                .await
+                .unwrap();
+        }
+        assert_eq!(cache.len(), 2);
+        let again = cache
+            .get_or_run(key("a"), TTL, || async { Ok(2) })
+            .await
+            .unwrap();
+        assert!(again.ran, "the oldest entry was evicted");
+        let kept = cache
+            .get_or_run(key("c"), TTL, || async { Ok(3) })
+            .await
+            .unwrap();
+        assert!(!kept.ran);
+    }
+}

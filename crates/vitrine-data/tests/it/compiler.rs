@@ -1,0 +1,240 @@
+//! Compiler snapshots: the exact SQL and parameters for each dialect.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use time::macros::datetime;
+use vitrine_core::dashboard::{
+    EffectiveFilter, FilterValue, RowLevelRule, RuleOp, Scalar, WidgetQuery, effective_filters,
+};
+use vitrine_core::result::{Column, ColumnType};
+use vitrine_data::{
+    CompiledQuery, Dataset, Dialect, compile, compile_distinct_values, compile_kpi,
+};
+
+const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
+
+fn dataset(d: Dialect) -> Dataset {
+    let col = |name: &str, kind| Column {
+        name: name.into(),
+        kind,
+    };
+    Dataset::new(
+        d,
+        "orders",
+        "SELECT * FROM orders -- all of them\n;",
+        vec![
+            col("region", ColumnType::Text),
+            col("plan", ColumnType::Text),
+            col("amount", ColumnType::Number),
+            col("ordered_at", ColumnType::Timestamp),
+            col("customer_id", ColumnType::Integer),
+            col("we\"ird`name", ColumnType::Text),
+        ],
+    )
+    .unwrap()
+}
+
+fn query(v: serde_json::Value) -> WidgetQuery {
+    serde_json::from_value(v).unwrap()
+}
+
+fn filters(chosen: serde_json::Value) -> Vec<EffectiveFilter> {
+    let defs = serde_json::from_value::<Vec<vitrine_core::dashboard::Filter>>(json!([
+        {"id": "region", "label": "Region", "kind": "multi_select", "columns": {"orders": "region"}},
+        {"id": "period", "label": "Period", "kind": "date_range", "columns": {"orders": "ordered_at"}},
+        {"id": "amount", "label": "Amount", "kind": "number_range", "columns": {"orders": "amount"}},
+        {"id": "customer", "label": "Customer", "kind": "single_select", "columns": {"orders": "customer_id"}},
+        {"id": "elsewhere", "label": "Other", "kind": "single_select", "columns": {"visits": "page"}},
+    ]))
+    .unwrap();
+    let chosen: BTreeMap<String, FilterValue> = serde_json::from_value(chosen).unwrap();
+    effective_filters(&defs, &chosen, datetime!(2026-11-23 12:00 UTC)).unwrap()
+}
+
+/// `sql` then one parameter per line, as `type value`.
+fn snapshot(q: &CompiledQuery) -> String {
+    let mut out = q.sql.clone();
+    for p in &q.params {
+        out.push_str(&format!("\n  {}", serde_json::to_string(p).unwrap()));
+    }
+    out
+}
+
+/// Compares with `tests/it/snapshots/compiler.txt`; `VITRINE_UPDATE_SNAPSHOTS=1` rewrites it
+/// (then review the diff).
+fn check_snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/snapshots")
+        .join(name);
+    if std::env::var("VITRINE_UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "snapshot {name} differs from line {}:\n  expected: {:?}\n  actual:   {:?}\n(rerun with VITRINE_UPDATE_SNAPSHOTS=1 to accept)",
+            first + 1,
+            expected.lines().nth(first),
+            actual.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn every_dialect_compiles_the_representative_queries_to_the_reviewed_sql_and_params() {
+    let mut out = String::new();
+    macro_rules! println {
+        ($($t:tt)*) => {{
+            out.push_str(&format!($($t)*));
+            out.push('\n');
+        }};
+    }
+    let q = query(json!({
+        "dataset": "orders",
+        "dimensions": [{"column": "region"}],
+        "measures": [{"agg": "sum", "column": "amount", "name": "revenue"}, {"agg": "count"}],
+        "sort": [{"by": "revenue", "direction": "desc"}],
+        "limit": 10
+    }));
+    let f = filters(json!({
+        "region": ["EU", "'; DROP TABLE orders; --"],
+        "period": {"preset": "last_30_days"},
+        "amount": {"min": 10},
+        "customer": "not a number",
+        "elsewhere": "home"
+    }));
+    let rules = [RowLevelRule::new(
+        "customer_id",
+        RuleOp::In,
+        vec![Scalar::Int(4), Scalar::Text("2".into())],
+    )
+    .unwrap()];
+    for d in ALL {
+        println!(
+            "=== {d:?} bar\n{}",
+            snapshot(&compile(d, &q, &dataset(d), &f, &rules).unwrap())
+        );
+    }
+    for b in ["day", "week", "month", "quarter", "year"] {
+        let q = query(json!({
+            "dataset": "orders",
+            "dimensions": [{"column": "ordered_at", "bucket": b}],
+            "series": "we\"ird`name",
+            "measures": [{"agg": "count_distinct", "column": "customer_id"}]
+        }));
+        for d in ALL {
+            println!(
+                "=== {d:?} {b}\n{}",
+                snapshot(&compile(d, &q, &dataset(d), &[], &[]).unwrap())
+            );
+        }
+    }
+    let q = query(json!({
+        "dataset": "orders",
+        "dimensions": [{"column": "ordered_at", "bucket": "week"}],
+        "measures": [{"agg": "avg", "column": "amount"}]
+    }));
+    let f = filters(json!({"period": {"preset": "this_month"}}));
+    for d in ALL {
+        let k = compile_kpi(d, &q, &dataset(d), &f, &[]).unwrap();
+        println!("=== {d:?} kpi current\n{}", snapshot(&k.current));
+        println!(
+            "=== {d:?} kpi previous\n{}",
+            snapshot(k.previous.as_ref().unwrap())
+        );
+        println!(
+            "=== {d:?} kpi sparkline\n{}",
+            snapshot(k.sparkline.as_ref().unwrap())
+        );
+        let rules = [RowLevelRule::new("customer_id", RuleOp::Eq, vec![Scalar::Int(7)]).unwrap()];
+        println!(
+            "=== {d:?} options\n{}",
+            snapshot(&compile_distinct_values(d, &dataset(d), "plan", 50, &rules).unwrap())
+        );
+    }
+    check_snapshot("compiler.txt", &out);
+}
+
+#[test]
+fn values_only_ever_travel_as_parameters() {
+    let evil = "'; DROP TABLE orders; --";
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    let f = filters(json!({"region": [evil]}));
+    let rules = [RowLevelRule::new("plan", RuleOp::Eq, vec![Scalar::Text(evil.into())]).unwrap()];
+    for d in ALL {
+        let c = compile(d, &q, &dataset(d), &f, &rules).unwrap();
+        assert!(!c.sql.contains("DROP"), "{}", c.sql);
+        assert_eq!(c.params.len(), 2);
+        let placeholders = match d {
+            Dialect::Postgres => c.sql.matches('$').count(),
+            _ => c.sql.matches('?').count(),
+        };
+        assert_eq!(placeholders, c.params.len(), "{}", c.sql);
+    }
+}
+
+#[test]
+fn identifiers_not_in_the_dataset_never_reach_sql() {
+    for d in ALL {
+        for q in [
+            json!({"dataset": "orders", "dimensions": [{"column": "region\" FROM secrets --"}], "measures": [{"agg": "count"}]}),
+            json!({"dataset": "orders", "measures": [{"agg": "max", "column": "password"}]}),
+            json!({"dataset": "orders", "series": "x", "dimensions": [{"column": "region"}], "measures": [{"agg": "count"}]}),
+            json!({"dataset": "other", "measures": [{"agg": "count"}]}),
+            json!({"dataset": "orders", "dimensions": [{"column": "region", "bucket": "month"}], "measures": [{"agg": "count"}]}),
+            json!({"dataset": "orders", "measures": [{"agg": "sum", "column": "region"}]}),
+        ] {
+            let e = compile(d, &query(q.clone()), &dataset(d), &[], &[]).unwrap_err();
+            assert_eq!(e.code(), "invalid_definition", "{q}");
+        }
+    }
+}
+
+#[test]
+fn a_filter_bound_to_a_missing_column_is_an_error_not_a_silent_widening() {
+    let defs = serde_json::from_value::<Vec<vitrine_core::dashboard::Filter>>(json!([
+        {"id": "r", "label": "R", "kind": "single_select", "columns": {"orders": "gone"}},
+    ]))
+    .unwrap();
+    let chosen = BTreeMap::from([("r".to_string(), FilterValue::One("x".into()))]);
+    let f = effective_filters(&defs, &chosen, datetime!(2026-11-23 12:00 UTC)).unwrap();
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    for d in ALL {
+        assert!(compile(d, &q, &dataset(d), &f, &[]).is_err());
+    }
+}
+
+#[test]
+fn a_kpi_widget_compiles_to_three_statements_and_a_text_widget_to_none() {
+    use vitrine_core::dashboard::Widget;
+    use vitrine_data::{WidgetQueries, compile_widget};
+    let kpi: Widget = serde_json::from_value(json!({
+        "id": "rev", "kind": "kpi", "layout": {"x": 0, "y": 0, "w": 3, "h": 2},
+        "query": {"dataset": "orders", "dimensions": [{"column": "ordered_at", "bucket": "day"}],
+                  "measures": [{"agg": "sum", "column": "amount"}]}
+    }))
+    .unwrap();
+    let f = filters(json!({"period": {"preset": "last_7_days"}}));
+    match compile_widget(Dialect::Sqlite, &kpi, &dataset(Dialect::Sqlite), &f, &[]).unwrap() {
+        WidgetQueries::Kpi(k) => {
+            assert!(k.previous.is_some() && k.sparkline.is_some());
+            assert_eq!(k.current.columns.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    let text: Widget = serde_json::from_value(json!({
+        "id": "note", "kind": "text", "layout": {"x": 0, "y": 0, "w": 3, "h": 2},
+        "options": {"markdown": "hi"}
+    }))
+    .unwrap();
+    let e =
+        compile_widget(Dialect::Sqlite, &text, &dataset(Dialect::Sqlite), &[], &[]).unwrap_err();
+    assert_eq!(e.code(), "invalid_definition");
+}
