@@ -343,7 +343,11 @@ pub fn peer(parts_extensions: &axum::http::Extensions) -> Option<SocketAddr> {
 
 /// The value part of a `Set-Cookie` string made by [`set_cookie`].
 pub fn cookie_value(set_cookie: &str) -> Option<&str> {
-    set_cookie.split(';').next()?.split_once('=').map(|(_, v)| v)
+    set_cookie
+        .split(';')
+        .next()?
+        .split_once('=')
+        .map(|(_, v)| v)
 }
 
 #[cfg(test)]

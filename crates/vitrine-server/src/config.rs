@@ -536,6 +536,23 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_reference_documents_every_option() {
+        let doc = include_str!("../../../docs/configuration.md");
+        for option in OPTIONS {
+            assert!(
+                doc.contains(&format!("`{}`", option.key)),
+                "{} missing from docs/configuration.md",
+                option.key
+            );
+            assert!(
+                doc.contains(&format!("`{}`", option.env)),
+                "{} missing from docs/configuration.md",
+                option.env
+            );
+        }
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug() {
         let config = Config {
             server_key: Some("c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk".into()),
