@@ -36,3 +36,15 @@ id_type!(
     /// An API key (the row, not the secret).
     ApiKeyId
 );
+id_type!(
+    /// A connection to a customer's database.
+    DataSourceId
+);
+id_type!(
+    /// A named query over one data source.
+    DatasetId
+);
+id_type!(
+    /// A dashboard.
+    DashboardId
+);

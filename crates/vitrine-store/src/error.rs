@@ -31,6 +31,9 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Conflict(db.message().to_owned())
+            }
             sqlx::Error::Configuration(e) => StoreError::Config(e.to_string()),
             sqlx::Error::Io(e) => StoreError::Unavailable(e.to_string()),
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {

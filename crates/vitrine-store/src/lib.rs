@@ -5,7 +5,8 @@
 //! with typed rows and fixed queries. Customers' databases are `vitrine-data`'s business.
 //!
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
-//!   [`SessionStore`], [`ApiKeyStore`], [`LoginThrottleStore`], [`AuditStore`]); [`Store`] is
+//!   [`SessionStore`], [`ApiKeyStore`], [`LoginThrottleStore`], [`AuditStore`],
+//!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
+use vitrine_core::id::{ApiKeyId, DashboardId, DataSourceId, DatasetId, MemberId, WorkspaceId};
 use vitrine_core::member::{Permissions, Role};
 
 pub use error::StoreError;
@@ -156,6 +157,106 @@ pub trait AuditStore {
     ) -> StoreResult<Vec<AuditEvent>>;
 }
 
+/// Connections to customers' databases (sealed settings only).
+#[async_trait]
+pub trait DataSourceStore {
+    /// Creates a data source; a name in use is [`StoreError::Conflict`].
+    async fn create_data_source(
+        &self,
+        input: DataSourceInput,
+        now: OffsetDateTime,
+    ) -> StoreResult<DataSourceRecord>;
+    /// One data source of a workspace.
+    async fn data_source(
+        &self,
+        workspace: WorkspaceId,
+        id: DataSourceId,
+    ) -> StoreResult<Option<DataSourceRecord>>;
+    /// A workspace's data sources, by name.
+    async fn data_sources(&self, workspace: WorkspaceId) -> StoreResult<Vec<DataSourceRecord>>;
+    /// Replaces name and settings and bumps the revision.
+    async fn update_data_source(
+        &self,
+        id: DataSourceId,
+        input: DataSourceInput,
+        now: OffsetDateTime,
+    ) -> StoreResult<DataSourceRecord>;
+    /// Deletes a data source; one that datasets still read is [`StoreError::Conflict`].
+    async fn delete_data_source(&self, workspace: WorkspaceId, id: DataSourceId)
+    -> StoreResult<()>;
+}
+
+/// Datasets: named read-only queries over one data source.
+#[async_trait]
+pub trait DatasetStore {
+    /// Creates a dataset; a slug in use is [`StoreError::Conflict`].
+    async fn create_dataset(
+        &self,
+        input: DatasetInput,
+        now: OffsetDateTime,
+    ) -> StoreResult<DatasetRecord>;
+    /// One dataset of a workspace.
+    async fn dataset(
+        &self,
+        workspace: WorkspaceId,
+        id: DatasetId,
+    ) -> StoreResult<Option<DatasetRecord>>;
+    /// One dataset by slug.
+    async fn dataset_by_slug(
+        &self,
+        workspace: WorkspaceId,
+        slug: &str,
+    ) -> StoreResult<Option<DatasetRecord>>;
+    /// A workspace's datasets, by name.
+    async fn datasets(&self, workspace: WorkspaceId) -> StoreResult<Vec<DatasetRecord>>;
+    /// Replaces a dataset's definition and bumps the revision.
+    async fn update_dataset(
+        &self,
+        id: DatasetId,
+        input: DatasetInput,
+        now: OffsetDateTime,
+    ) -> StoreResult<DatasetRecord>;
+    /// Deletes a dataset.
+    async fn delete_dataset(&self, workspace: WorkspaceId, id: DatasetId) -> StoreResult<()>;
+}
+
+/// Dashboards as documents.
+#[async_trait]
+pub trait DashboardStore {
+    /// Creates a dashboard; a slug in use is [`StoreError::Conflict`].
+    async fn create_dashboard(
+        &self,
+        input: DashboardInput,
+        created_by: Option<MemberId>,
+        now: OffsetDateTime,
+    ) -> StoreResult<DashboardRecord>;
+    /// One dashboard of a workspace.
+    async fn dashboard(
+        &self,
+        workspace: WorkspaceId,
+        id: DashboardId,
+    ) -> StoreResult<Option<DashboardRecord>>;
+    /// One dashboard by slug.
+    async fn dashboard_by_slug(
+        &self,
+        workspace: WorkspaceId,
+        slug: &str,
+    ) -> StoreResult<Option<DashboardRecord>>;
+    /// A workspace's dashboards, by title.
+    async fn dashboards(&self, workspace: WorkspaceId) -> StoreResult<Vec<DashboardRecord>>;
+    /// Replaces the document and bumps the revision. With `expected_revision`, a dashboard
+    /// changed meanwhile is [`StoreError::Conflict`] (no lost update).
+    async fn update_dashboard(
+        &self,
+        id: DashboardId,
+        input: DashboardInput,
+        expected_revision: Option<i64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<DashboardRecord>;
+    /// Deletes a dashboard.
+    async fn delete_dashboard(&self, workspace: WorkspaceId, id: DashboardId) -> StoreResult<()>;
+}
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -174,6 +275,9 @@ pub trait Store:
     + ApiKeyStore
     + LoginThrottleStore
     + AuditStore
+    + DataSourceStore
+    + DatasetStore
+    + DashboardStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -1,7 +1,7 @@
 //! The rows of our own tables, as the rest of Vitrine sees them.
 
 use time::OffsetDateTime;
-use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
+use vitrine_core::id::{ApiKeyId, DashboardId, DataSourceId, DatasetId, MemberId, WorkspaceId};
 use vitrine_core::member::{Actor, Permissions, Role};
 
 use crate::StoreError;
@@ -347,6 +347,240 @@ impl From<AuditRow> for AuditEvent {
             action: r.action,
             target: r.target,
             detail: r.detail,
+        }
+    }
+}
+
+// ---- content: data sources, datasets, dashboards ----------------------------------------
+
+/// A data source's row. Its connection settings are sealed; see the server's `content`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DataSourceRecord {
+    /// Its id.
+    pub id: DataSourceId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// A name, unique in the workspace.
+    pub name: String,
+    /// `sqlite`, `postgres` or `mysql`.
+    pub kind: String,
+    /// A description without secrets ("postgres://vitrine:***@db/sales").
+    pub display: String,
+    /// The encrypted connection settings.
+    pub sealed_config: String,
+    /// Bumped on every change, so pools and caches keyed by it are replaced.
+    pub revision: i64,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for DataSourceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSourceRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("display", &self.display)
+            .field("revision", &self.revision)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What creating or changing a data source needs.
+#[derive(Clone)]
+pub struct DataSourceInput {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The name.
+    pub name: String,
+    /// The kind.
+    pub kind: String,
+    /// The redacted description.
+    pub display: String,
+    /// The encrypted settings.
+    pub sealed_config: String,
+}
+
+impl std::fmt::Debug for DataSourceInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSourceInput")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A dataset's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetRecord {
+    /// Its id.
+    pub id: DatasetId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The data source it reads.
+    pub data_source_id: DataSourceId,
+    /// The slug dashboards name it by.
+    pub slug: String,
+    /// A name.
+    pub name: String,
+    /// The checked, read-only SQL.
+    pub sql: String,
+    /// The discovered columns, as JSON.
+    pub columns: String,
+    /// Bumped on every change.
+    pub revision: i64,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// What creating or changing a dataset needs.
+#[derive(Debug, Clone)]
+pub struct DatasetInput {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The data source.
+    pub data_source_id: DataSourceId,
+    /// The slug.
+    pub slug: String,
+    /// The name.
+    pub name: String,
+    /// The SQL.
+    pub sql: String,
+    /// The columns, as JSON.
+    pub columns: String,
+}
+
+/// A dashboard's row: the document as its author wrote it, plus what lists need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardRecord {
+    /// Its id.
+    pub id: DashboardId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// A slug, unique in the workspace (file name for dashboards as code).
+    pub slug: String,
+    /// The title (from the document).
+    pub title: String,
+    /// `draft` or `published` (from the document).
+    pub status: String,
+    /// The YAML document.
+    pub document: String,
+    /// Bumped on every change; updates can require the revision they started from.
+    pub revision: i64,
+    /// Who created it.
+    pub created_by: Option<MemberId>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+/// What creating or changing a dashboard needs.
+#[derive(Debug, Clone)]
+pub struct DashboardInput {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The slug.
+    pub slug: String,
+    /// The title.
+    pub title: String,
+    /// The status.
+    pub status: String,
+    /// The YAML document.
+    pub document: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DataSourceRow {
+    id: i64,
+    workspace_id: i64,
+    name: String,
+    kind: String,
+    display: String,
+    sealed_config: String,
+    revision: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<DataSourceRow> for DataSourceRecord {
+    fn from(r: DataSourceRow) -> Self {
+        DataSourceRecord {
+            id: DataSourceId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            name: r.name,
+            kind: r.kind,
+            display: r.display,
+            sealed_config: r.sealed_config,
+            revision: r.revision,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DatasetRow {
+    id: i64,
+    workspace_id: i64,
+    data_source_id: i64,
+    slug: String,
+    name: String,
+    sql: String,
+    columns: String,
+    revision: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<DatasetRow> for DatasetRecord {
+    fn from(r: DatasetRow) -> Self {
+        DatasetRecord {
+            id: DatasetId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            data_source_id: DataSourceId(r.data_source_id),
+            slug: r.slug,
+            name: r.name,
+            sql: r.sql,
+            columns: r.columns,
+            revision: r.revision,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DashboardRow {
+    id: i64,
+    workspace_id: i64,
+    slug: String,
+    title: String,
+    status: String,
+    document: String,
+    revision: i64,
+    created_by: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<DashboardRow> for DashboardRecord {
+    fn from(r: DashboardRow) -> Self {
+        DashboardRecord {
+            id: DashboardId(r.id),
+            workspace_id: WorkspaceId(r.workspace_id),
+            slug: r.slug,
+            title: r.title,
+            status: r.status,
+            document: r.document,
+            revision: r.revision,
+            created_by: r.created_by.map(MemberId),
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
         }
     }
 }

@@ -64,7 +64,35 @@ macro_rules! api_key_columns {
     };
 }
 
-pub(crate) use {api_key_columns, member_columns};
+macro_rules! DATA_SOURCE_COLUMNS {
+    () => {
+        "id, workspace_id, name, kind, display, sealed_config, revision, created_at, updated_at"
+    };
+}
+
+macro_rules! DATASET_COLUMNS {
+    () => {
+        "id, workspace_id, data_source_id, slug, name, sql, columns, revision, created_at, updated_at"
+    };
+}
+
+macro_rules! DASHBOARD_COLUMNS {
+    () => {
+        "id, workspace_id, slug, title, status, document, revision, created_by, created_at, updated_at"
+    };
+}
+
+pub(crate) use {
+    DASHBOARD_COLUMNS, DATA_SOURCE_COLUMNS, DATASET_COLUMNS, api_key_columns, member_columns,
+};
+
+/// A uniqueness or reference conflict, named for the person who caused it.
+pub(crate) fn named_conflict(error: sqlx::Error, message: &str) -> crate::StoreError {
+    match crate::StoreError::from(error) {
+        crate::StoreError::Conflict(_) => crate::StoreError::Conflict(message.to_owned()),
+        other => other,
+    }
+}
 
 /// Fails the transaction (by returning `Conflict`) when the workspace would have no admin.
 pub(crate) const COUNT_ADMINS: &str =
@@ -73,11 +101,14 @@ pub(crate) const COUNT_ADMINS: &str =
 macro_rules! impl_store_traits {
     ($store:ty) => {
         use $crate::model::*;
-        use $crate::sql::{api_key_columns, member_columns, COUNT_ADMINS};
+        use $crate::sql::{
+            api_key_columns, member_columns, named_conflict, DASHBOARD_COLUMNS, DATASET_COLUMNS,
+            DATA_SOURCE_COLUMNS, COUNT_ADMINS,
+        };
         use $crate::*;
         use async_trait::async_trait;
         use time::OffsetDateTime;
-        use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
+        use vitrine_core::id::{ApiKeyId, DashboardId, DataSourceId, DatasetId, MemberId, WorkspaceId};
         use vitrine_core::member::{Permissions, Role};
 
         #[async_trait]
@@ -142,12 +173,7 @@ macro_rules! impl_store_traits {
                 .bind(to_ms(now))
                 .fetch_one(&self.pool)
                 .await
-                .map_err(|e| match StoreError::from(e) {
-                    StoreError::Conflict(_) => {
-                        StoreError::Conflict("a member with this e-mail address exists".into())
-                    }
-                    other => other,
-                })?;
+                .map_err(|e| named_conflict(e, "a member with this e-mail address exists"))?;
                 row.try_into()
             }
 
@@ -495,6 +521,301 @@ macro_rules! impl_store_traits {
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+
+        #[async_trait]
+        impl DataSourceStore for $store {
+            async fn create_data_source(
+                &self,
+                input: DataSourceInput,
+                now: OffsetDateTime,
+            ) -> StoreResult<DataSourceRecord> {
+                let row: DataSourceRow = sqlx::query_as(concat!(
+                    "INSERT INTO data_sources (workspace_id, name, kind, display, sealed_config, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+                    DATA_SOURCE_COLUMNS!()
+                ))
+                .bind(input.workspace_id.0)
+                .bind(&input.name)
+                .bind(&input.kind)
+                .bind(&input.display)
+                .bind(&input.sealed_config)
+                .bind(to_ms(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| named_conflict(e, "a data source with this name exists"))?;
+                Ok(row.into())
+            }
+
+            async fn data_source(
+                &self,
+                workspace: WorkspaceId,
+                id: DataSourceId,
+            ) -> StoreResult<Option<DataSourceRecord>> {
+                let row: Option<DataSourceRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DATA_SOURCE_COLUMNS!(),
+                    " FROM data_sources WHERE workspace_id = $1 AND id = $2"
+                ))
+                .bind(workspace.0)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn data_sources(&self, workspace: WorkspaceId) -> StoreResult<Vec<DataSourceRecord>> {
+                let rows: Vec<DataSourceRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DATA_SOURCE_COLUMNS!(),
+                    " FROM data_sources WHERE workspace_id = $1 ORDER BY name, id"
+                ))
+                .bind(workspace.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn update_data_source(
+                &self,
+                id: DataSourceId,
+                input: DataSourceInput,
+                now: OffsetDateTime,
+            ) -> StoreResult<DataSourceRecord> {
+                let row: Option<DataSourceRow> = sqlx::query_as(concat!(
+                    "UPDATE data_sources SET name = $3, kind = $4, display = $5, sealed_config = $6, \
+                     revision = revision + 1, updated_at = $7 WHERE workspace_id = $1 AND id = $2 \
+                     RETURNING ",
+                    DATA_SOURCE_COLUMNS!()
+                ))
+                .bind(input.workspace_id.0)
+                .bind(id.0)
+                .bind(&input.name)
+                .bind(&input.kind)
+                .bind(&input.display)
+                .bind(&input.sealed_config)
+                .bind(to_ms(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| named_conflict(e, "a data source with this name exists"))?;
+                row.map(Into::into).ok_or(StoreError::NotFound)
+            }
+
+            async fn delete_data_source(&self, workspace: WorkspaceId, id: DataSourceId) -> StoreResult<()> {
+                let done = sqlx::query("DELETE FROM data_sources WHERE workspace_id = $1 AND id = $2")
+                    .bind(workspace.0)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| named_conflict(e, "datasets still read this data source"))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl DatasetStore for $store {
+            async fn create_dataset(&self, input: DatasetInput, now: OffsetDateTime) -> StoreResult<DatasetRecord> {
+                let row: DatasetRow = sqlx::query_as(concat!(
+                    "INSERT INTO datasets (workspace_id, data_source_id, slug, name, sql, columns, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
+                    DATASET_COLUMNS!()
+                ))
+                .bind(input.workspace_id.0)
+                .bind(input.data_source_id.0)
+                .bind(&input.slug)
+                .bind(&input.name)
+                .bind(&input.sql)
+                .bind(&input.columns)
+                .bind(to_ms(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| named_conflict(e, "a dataset with this slug exists"))?;
+                Ok(row.into())
+            }
+
+            async fn dataset(&self, workspace: WorkspaceId, id: DatasetId) -> StoreResult<Option<DatasetRecord>> {
+                let row: Option<DatasetRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DATASET_COLUMNS!(),
+                    " FROM datasets WHERE workspace_id = $1 AND id = $2"
+                ))
+                .bind(workspace.0)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn dataset_by_slug(&self, workspace: WorkspaceId, slug: &str) -> StoreResult<Option<DatasetRecord>> {
+                let row: Option<DatasetRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DATASET_COLUMNS!(),
+                    " FROM datasets WHERE workspace_id = $1 AND slug = $2"
+                ))
+                .bind(workspace.0)
+                .bind(slug)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn datasets(&self, workspace: WorkspaceId) -> StoreResult<Vec<DatasetRecord>> {
+                let rows: Vec<DatasetRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DATASET_COLUMNS!(),
+                    " FROM datasets WHERE workspace_id = $1 ORDER BY name, id"
+                ))
+                .bind(workspace.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn update_dataset(&self, id: DatasetId, input: DatasetInput, now: OffsetDateTime) -> StoreResult<DatasetRecord> {
+                let row: Option<DatasetRow> = sqlx::query_as(concat!(
+                    "UPDATE datasets SET data_source_id = $3, slug = $4, name = $5, sql = $6, \
+                     columns = $7, revision = revision + 1, updated_at = $8 \
+                     WHERE workspace_id = $1 AND id = $2 RETURNING ",
+                    DATASET_COLUMNS!()
+                ))
+                .bind(input.workspace_id.0)
+                .bind(id.0)
+                .bind(input.data_source_id.0)
+                .bind(&input.slug)
+                .bind(&input.name)
+                .bind(&input.sql)
+                .bind(&input.columns)
+                .bind(to_ms(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| named_conflict(e, "a dataset with this slug exists"))?;
+                row.map(Into::into).ok_or(StoreError::NotFound)
+            }
+
+            async fn delete_dataset(&self, workspace: WorkspaceId, id: DatasetId) -> StoreResult<()> {
+                let done = sqlx::query("DELETE FROM datasets WHERE workspace_id = $1 AND id = $2")
+                    .bind(workspace.0)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl DashboardStore for $store {
+            async fn create_dashboard(
+                &self,
+                input: DashboardInput,
+                created_by: Option<MemberId>,
+                now: OffsetDateTime,
+            ) -> StoreResult<DashboardRecord> {
+                let row: DashboardRow = sqlx::query_as(concat!(
+                    "INSERT INTO dashboards (workspace_id, slug, title, status, document, created_by, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
+                    DASHBOARD_COLUMNS!()
+                ))
+                .bind(input.workspace_id.0)
+                .bind(&input.slug)
+                .bind(&input.title)
+                .bind(&input.status)
+                .bind(&input.document)
+                .bind(created_by.map(|m| m.0))
+                .bind(to_ms(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| named_conflict(e, "a dashboard with this slug exists"))?;
+                Ok(row.into())
+            }
+
+            async fn dashboard(&self, workspace: WorkspaceId, id: DashboardId) -> StoreResult<Option<DashboardRecord>> {
+                let row: Option<DashboardRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DASHBOARD_COLUMNS!(),
+                    " FROM dashboards WHERE workspace_id = $1 AND id = $2"
+                ))
+                .bind(workspace.0)
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn dashboard_by_slug(&self, workspace: WorkspaceId, slug: &str) -> StoreResult<Option<DashboardRecord>> {
+                let row: Option<DashboardRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DASHBOARD_COLUMNS!(),
+                    " FROM dashboards WHERE workspace_id = $1 AND slug = $2"
+                ))
+                .bind(workspace.0)
+                .bind(slug)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn dashboards(&self, workspace: WorkspaceId) -> StoreResult<Vec<DashboardRecord>> {
+                let rows: Vec<DashboardRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    DASHBOARD_COLUMNS!(),
+                    " FROM dashboards WHERE workspace_id = $1 ORDER BY title, id"
+                ))
+                .bind(workspace.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn update_dashboard(
+                &self,
+                id: DashboardId,
+                input: DashboardInput,
+                expected_revision: Option<i64>,
+                now: OffsetDateTime,
+            ) -> StoreResult<DashboardRecord> {
+                let row: Option<DashboardRow> = sqlx::query_as(concat!(
+                    "UPDATE dashboards SET slug = $3, title = $4, status = $5, document = $6, \
+                     revision = revision + 1, updated_at = $7 \
+                     WHERE workspace_id = $1 AND id = $2 AND ($8 IS NULL OR revision = $8) RETURNING ",
+                    DASHBOARD_COLUMNS!()
+                ))
+                .bind(input.workspace_id.0)
+                .bind(id.0)
+                .bind(&input.slug)
+                .bind(&input.title)
+                .bind(&input.status)
+                .bind(&input.document)
+                .bind(to_ms(now))
+                .bind(expected_revision)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| named_conflict(e, "a dashboard with this slug exists"))?;
+                match row {
+                    Some(row) => Ok(row.into()),
+                    None if self.dashboard(input.workspace_id, id).await?.is_some() => Err(
+                        StoreError::Conflict("the dashboard was changed meanwhile; reload it".into()),
+                    ),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+
+            async fn delete_dashboard(&self, workspace: WorkspaceId, id: DashboardId) -> StoreResult<()> {
+                let done = sqlx::query("DELETE FROM dashboards WHERE workspace_id = $1 AND id = $2")
+                    .bind(workspace.0)
+                    .bind(id.0)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
         }
     };

@@ -367,3 +367,202 @@ async fn the_audit_trail_lists_newest_first(store: &dyn Store) {
     assert_eq!(events[0].at, T0 + Duration::seconds(2));
     assert!(store.audit_events(other.id, 10).await.unwrap().is_empty());
 }
+
+story!(data_sources_datasets_and_dashboards);
+async fn data_sources_datasets_and_dashboards(store: &dyn Store) {
+    use vitrine_core::id::{DashboardId, DataSourceId};
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    let source = |name: &str| DataSourceInput {
+        workspace_id: ws.id,
+        name: name.into(),
+        kind: "postgres".into(),
+        display: "postgres://u:***@db/sales".into(),
+        sealed_config: "sealed".into(),
+    };
+    let warehouse = store
+        .create_data_source(source("Warehouse"), T0)
+        .await
+        .unwrap();
+    assert_eq!(warehouse.revision, 1);
+    assert!(matches!(
+        store.create_data_source(source("Warehouse"), T0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .data_source(other.id, warehouse.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "not across workspaces"
+    );
+    let changed = store
+        .update_data_source(
+            warehouse.id,
+            DataSourceInput {
+                sealed_config: "resealed".into(),
+                ..source("Warehouse")
+            },
+            T0 + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (changed.revision, changed.sealed_config.as_str()),
+        (2, "resealed")
+    );
+    assert!(matches!(
+        store
+            .update_data_source(DataSourceId(999_999), source("X"), T0)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let dataset = |slug: &str| DatasetInput {
+        workspace_id: ws.id,
+        data_source_id: warehouse.id,
+        slug: slug.into(),
+        name: slug.to_uppercase(),
+        sql: "SELECT 1 AS one".into(),
+        columns: r#"[{"name":"one","kind":"integer"}]"#.into(),
+    };
+    let signups = store.create_dataset(dataset("signups"), T0).await.unwrap();
+    store.create_dataset(dataset("revenue"), T0).await.unwrap();
+    assert!(matches!(
+        store.create_dataset(dataset("signups"), T0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .dataset_by_slug(ws.id, "signups")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        signups.id
+    );
+    assert!(
+        store
+            .dataset_by_slug(other.id, "signups")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let names: Vec<String> = store
+        .datasets(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.slug)
+        .collect();
+    assert_eq!(names, ["revenue", "signups"]);
+    let updated = store
+        .update_dataset(
+            signups.id,
+            DatasetInput {
+                sql: "SELECT 2 AS one".into(),
+                ..dataset("signups")
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.revision, updated.sql.as_str()),
+        (2, "SELECT 2 AS one")
+    );
+    let refused = store.delete_data_source(ws.id, warehouse.id).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "a data source with datasets stays: {refused:?}"
+    );
+
+    let board = |slug: &str, title: &str| DashboardInput {
+        workspace_id: ws.id,
+        slug: slug.into(),
+        title: title.into(),
+        status: "draft".into(),
+        document: format!("version: 1\ntitle: {title}\n"),
+    };
+    let exec = store
+        .create_dashboard(board("exec", "Executive"), None, T0)
+        .await
+        .unwrap();
+    store
+        .create_dashboard(board("board", "Board pack"), None, T0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_dashboard(board("exec", "Again"), None, T0)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let titles: Vec<String> = store
+        .dashboards(ws.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.title)
+        .collect();
+    assert_eq!(titles, ["Board pack", "Executive"]);
+    let v2 = store
+        .update_dashboard(
+            exec.id,
+            DashboardInput {
+                status: "published".into(),
+                ..board("exec", "Executive")
+            },
+            Some(1),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!((v2.revision, v2.status.as_str()), (2, "published"));
+    let stale = store
+        .update_dashboard(exec.id, board("exec", "Stale"), Some(1), T0)
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        store
+            .dashboard(ws.id, exec.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .title,
+        "Executive",
+        "no lost update"
+    );
+    store
+        .update_dashboard(exec.id, board("exec", "Forced"), None, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .dashboard_by_slug(ws.id, "exec")
+            .await
+            .unwrap()
+            .unwrap()
+            .revision,
+        3
+    );
+    assert!(matches!(
+        store
+            .update_dashboard(DashboardId(999_999), board("x", "X"), None, T0)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_dashboard(ws.id, exec.id).await.unwrap();
+    assert!(store.dashboard(ws.id, exec.id).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_dashboard(other.id, exec.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    for d in store.datasets(ws.id).await.unwrap() {
+        store.delete_dataset(ws.id, d.id).await.unwrap();
+    }
+    store.delete_data_source(ws.id, warehouse.id).await.unwrap();
+    assert!(store.data_sources(ws.id).await.unwrap().is_empty());
+}

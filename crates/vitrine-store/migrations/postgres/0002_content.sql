@@ -1,0 +1,43 @@
+-- Data sources, datasets and dashboards. Timestamps are UTC milliseconds since the epoch.
+-- A data source's connection settings (credentials included) are stored sealed: encrypted
+-- with a key derived from the server key; `display` is a redacted description for the UI.
+CREATE TABLE data_sources (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    workspace_id  BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name          TEXT    NOT NULL,
+    kind          TEXT    NOT NULL CHECK (kind IN ('sqlite', 'postgres', 'mysql')),
+    display       TEXT    NOT NULL,
+    sealed_config TEXT    NOT NULL,
+    revision      BIGINT NOT NULL DEFAULT 1,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL,
+    UNIQUE (workspace_id, name)
+);
+
+CREATE TABLE datasets (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    workspace_id   BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    data_source_id BIGINT NOT NULL REFERENCES data_sources (id),
+    slug           TEXT    NOT NULL,
+    name           TEXT    NOT NULL,
+    sql            TEXT    NOT NULL,
+    columns        TEXT    NOT NULL,
+    revision       BIGINT NOT NULL DEFAULT 1,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    UNIQUE (workspace_id, slug)
+);
+
+CREATE TABLE dashboards (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    workspace_id  BIGINT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    slug          TEXT    NOT NULL,
+    title         TEXT    NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('draft', 'published')),
+    document      TEXT    NOT NULL,
+    revision      BIGINT NOT NULL DEFAULT 1,
+    created_by    BIGINT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL,
+    UNIQUE (workspace_id, slug)
+);
