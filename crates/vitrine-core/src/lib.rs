@@ -14,6 +14,7 @@
 //! - [`keys`]: the server key and the sub-keys derived from it for each purpose.
 //! - [`dashboard`]: dashboards as documents: widgets, their structured queries, filters and
 //!   row-level rules.
+//! - [`seal`]: authenticated encryption of secrets at rest (data-source credentials).
 //! - [`result`]: the shape of a query result (columns, typed values), shared by the data
 //!   layer that produces it and the renderer that draws it.
 #![forbid(unsafe_code)]
@@ -24,4 +25,5 @@ pub mod id;
 pub mod keys;
 pub mod member;
 pub mod result;
+pub mod seal;
 pub mod secret;

@@ -39,6 +39,27 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Reverse-proxy settings.
     pub proxy: ProxyConfig,
+    /// Limits on customers' databases.
+    pub data: DataConfig,
+}
+
+/// Limits on queries to customers' databases.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Per-statement timeout.
+    pub statement_timeout_seconds: u32,
+    /// Rows kept from one result at most.
+    pub row_cap: u32,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            statement_timeout_seconds: 10,
+            row_cap: 10_000,
+        }
+    }
 }
 
 /// Login and session settings.
@@ -79,6 +100,7 @@ impl Default for Config {
             server_key_file: None,
             auth: AuthConfig::default(),
             proxy: ProxyConfig::default(),
+            data: DataConfig::default(),
         }
     }
 }
@@ -114,6 +136,7 @@ impl std::fmt::Debug for Config {
             .field("server_key_file", &self.server_key_file)
             .field("auth", &self.auth)
             .field("proxy", &self.proxy)
+            .field("data", &self.data)
             .finish()
     }
 }
@@ -244,6 +267,11 @@ impl Config {
         {
             return Err(invalid(
                 "database_url must start with sqlite: or postgres:".into(),
+            ));
+        }
+        if self.data.statement_timeout_seconds == 0 || self.data.row_cap == 0 {
+            return Err(invalid(
+                "data.statement_timeout_seconds and data.row_cap must be at least 1".into(),
             ));
         }
         if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
@@ -410,6 +438,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_PROXY__CLIENT_IP_HEADER",
         default: "",
         help: "Header from a trusted reverse proxy with the client address (X-Forwarded-For, X-Real-IP); its last entry is used. Leave unset unless a proxy you control sets it.",
+    },
+    ConfigOption {
+        key: "data.statement_timeout_seconds",
+        env: "VITRINE_DATA__STATEMENT_TIMEOUT_SECONDS",
+        default: "10",
+        help: "Longest a query on a customer's database may run; the widget then shows a polite timeout.",
+    },
+    ConfigOption {
+        key: "data.row_cap",
+        env: "VITRINE_DATA__ROW_CAP",
+        default: "10000",
+        help: "Most rows kept from one result; the rest is not read and the widget says so.",
     },
 ];
 

@@ -12,6 +12,8 @@
 //! - [`auth`]: sessions, API keys and CSRF, resolved once per request into an
 //!   [`auth::Identity`]; the [`auth::ApiMember`] and [`auth::PageMember`] extractors.
 //! - [`accounts`]: the account operations shared by UI, API and CLI, with their audit events.
+//! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered
+//!   columns) and dashboards (validated YAML documents), likewise.
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.
@@ -21,6 +23,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod error;
 pub mod keyfile;
 pub mod pages;

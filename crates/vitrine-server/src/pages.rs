@@ -25,6 +25,12 @@ pub mod paths {
     pub const PASSWORD: &str = crate::auth::PASSWORD_PATH;
     /// Audit trail.
     pub const AUDIT: &str = "/audit";
+    /// Data sources.
+    pub const DATA_SOURCES: &str = "/data-sources";
+    /// Datasets.
+    pub const DATASETS: &str = "/datasets";
+    /// A new dashboard.
+    pub const NEW_DASHBOARD: &str = "/dashboards/new";
     /// Stylesheet.
     pub const CSS: &str = "/static/app.css";
     /// Script.
@@ -44,6 +50,8 @@ pub struct Chrome {
     pub can_manage_members: bool,
     /// Shows the Audit link.
     pub is_admin: bool,
+    /// Shows the data links.
+    pub can_edit: bool,
     /// The CSRF token for forms.
     pub csrf: String,
     /// The active section, for the nav.
@@ -60,6 +68,7 @@ impl Chrome {
             role: actor.role.to_string(),
             can_manage_members: actor.can_manage_members(),
             is_admin: actor.is_admin(),
+            can_edit: actor.can_edit_content(),
             csrf: identity.csrf().to_owned(),
             active,
         }
@@ -107,6 +116,10 @@ pub struct LoginPage {
 pub struct HomePage {
     /// The frame.
     pub chrome: Chrome,
+    /// The dashboards the member may see.
+    pub dashboards: Vec<crate::content::DashboardSummary>,
+    /// May create dashboards.
+    pub can_edit: bool,
 }
 
 /// Credentials shown once.
@@ -246,4 +259,111 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
 /// `format_time` for an optional time, `never` for none.
 pub fn format_opt_time(t: &Option<time::OffsetDateTime>) -> String {
     t.map_or_else(|| "never".to_owned(), format_time)
+}
+
+/// Data sources.
+#[derive(Debug, Template)]
+#[template(path = "data_sources.html")]
+pub struct DataSourcesPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The sources.
+    pub sources: Vec<crate::content::DataSourceView>,
+    /// May create and change.
+    pub can_edit: bool,
+    /// A confirmation.
+    pub notice: Option<String>,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// The form's previous name, kind (location is never echoed: it may hold a password).
+    pub name: String,
+    /// The kind chosen.
+    pub kind: String,
+}
+
+/// Datasets.
+#[derive(Debug, Template)]
+#[template(path = "datasets.html")]
+pub struct DatasetsPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The datasets.
+    pub datasets: Vec<crate::content::DatasetView>,
+    /// The sources, for the form.
+    pub sources: Vec<crate::content::DataSourceView>,
+    /// May create and change.
+    pub can_edit: bool,
+    /// The dataset being edited, if any.
+    pub editing: Option<i64>,
+    /// The form's values.
+    pub form: DatasetFormView,
+    /// A confirmation.
+    pub notice: Option<String>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// The dataset form's values.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetFormView {
+    /// Data source id.
+    pub data_source_id: i64,
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// SQL.
+    pub sql: String,
+}
+
+/// The home page's list, and the editor for a dashboard's document.
+#[derive(Debug, Template)]
+#[template(path = "dashboard_edit.html")]
+pub struct DashboardEditPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The dashboard's id, `None` for a new one.
+    pub id: Option<i64>,
+    /// The title (for the heading).
+    pub title: String,
+    /// The slug.
+    pub slug: String,
+    /// The revision the edit started from.
+    pub revision: i64,
+    /// The YAML.
+    pub yaml: String,
+    /// Common fields, when the document parses.
+    pub fields: Option<DashboardFields>,
+    /// Errors, one per line ("line 12: widgets[0]…").
+    pub errors: Vec<String>,
+    /// The datasets one may name, with their columns.
+    pub datasets: Vec<crate::content::DatasetView>,
+}
+
+/// The common fields of a dashboard, edited without touching YAML.
+#[derive(Debug, Clone)]
+pub struct DashboardFields {
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Refresh interval in seconds.
+    pub refresh_seconds: u32,
+    /// Published or not.
+    pub published: bool,
+}
+
+page_response!(DataSourcesPage, DatasetsPage, DashboardEditPage);
+
+/// A column type's name for people.
+pub fn column_type(kind: &vitrine_core::result::ColumnType) -> &'static str {
+    use vitrine_core::result::ColumnType as T;
+    match kind {
+        T::Integer => "integer",
+        T::Number => "number",
+        T::Text => "text",
+        T::Boolean => "boolean",
+        T::Date => "date",
+        T::Timestamp => "timestamp",
+    }
 }

@@ -29,3 +29,19 @@ document.addEventListener("click", async (event) => {
     selection.addRange(range);
   }
 });
+
+// Error lines like "line 12: …" move the YAML editor's cursor to that line.
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-goto-line]") : null;
+  const editor = document.getElementById("yaml");
+  if (!button || !editor) return;
+  const match = /line (\d+)/.exec(button.dataset.gotoLine);
+  if (!match) return;
+  const line = Number(match[1]);
+  const lines = editor.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+  editor.focus();
+  editor.setSelectionRange(start, start + (lines[line - 1] || "").length);
+  const lineHeight = editor.scrollHeight / Math.max(lines.length, 1);
+  editor.scrollTop = Math.max(0, (line - 5) * lineHeight);
+});

@@ -11,6 +11,9 @@ pub mod account;
 pub mod api_keys;
 pub mod assets;
 pub mod audit;
+pub mod dashboards;
+pub mod data_sources;
+pub mod datasets;
 pub mod health;
 pub mod home;
 pub mod members;
@@ -41,12 +44,18 @@ pub fn owner_router(state: AppState) -> Router {
         .merge(api_keys::pages())
         .merge(account::pages())
         .merge(audit::pages())
+        .merge(data_sources::pages())
+        .merge(datasets::pages())
+        .merge(dashboards::pages())
         .layer(from_fn(crate::error::html_errors));
     let api = Router::new()
         .merge(members::api())
         .merge(api_keys::api())
         .merge(account::api())
         .merge(audit::api())
+        .merge(data_sources::api())
+        .merge(datasets::api())
+        .merge(dashboards::api())
         .fallback(crate::error::no_such_endpoint);
     let authenticated = Router::new()
         .merge(pages)

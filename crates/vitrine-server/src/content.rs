@@ -1,0 +1,682 @@
+//! Data sources, datasets and dashboards: the operations behind the owner UI, the API and
+//! the CLI. Each checks permission, validates against the real database, stores, and writes
+//! the audit trail.
+//!
+//! - A data source's settings (a connection URL with its password, or an SQLite path) are
+//!   **sealed** before they reach the store (XChaCha20-Poly1305 under a key derived from the
+//!   server key) and never returned: the API and pages show only a redacted `display`.
+//!   Saving tests the connection first, so a typo is caught at once.
+//! - A dataset's SQL is parsed and must be exactly one read-only query; its columns are then
+//!   discovered by running it on the data source (read-only, timed out) and stored.
+//! - A dashboard is saved as the YAML its author wrote (comments kept) after it parses and
+//!   validates against the columns of the datasets it names: an unknown column is refused at
+//!   save with the line it is on.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use vitrine_core::dashboard::{Dashboard, DashboardStatus, DatasetColumns, Slug, validate};
+use vitrine_core::id::{DashboardId, DataSourceId, DatasetId, WorkspaceId};
+use vitrine_core::result::Column;
+use vitrine_core::seal::Sealer;
+use vitrine_data::{DataSource, DataSourceConfig, DataSourceOptions, check_dataset_sql};
+use vitrine_store::{
+    AuditEvent, DashboardInput, DashboardRecord, DataSourceInput, DataSourceRecord, DatasetInput,
+    DatasetRecord, Member, NewAuditEvent,
+};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The purpose data-source settings are sealed for.
+pub const DATA_SOURCE_PURPOSE: &str = "data-source-settings";
+
+/// Who performs a content operation: a member who may edit content, or the CLI.
+#[derive(Debug, Clone)]
+pub enum Editor<'a> {
+    /// A member; must be an editor or admin.
+    Member(&'a Member),
+    /// The command line.
+    Cli,
+}
+
+impl Editor<'_> {
+    fn check(&self) -> Result<(), AppError> {
+        match self {
+            Editor::Member(m) if !m.actor().can_edit_content() => Err(AppError::Forbidden),
+            _ => Ok(()),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Editor::Member(m) => m.email.clone(),
+            Editor::Cli => "cli".into(),
+        }
+    }
+
+    fn member_id(&self) -> Option<vitrine_core::id::MemberId> {
+        match self {
+            Editor::Member(m) => Some(m.id),
+            Editor::Cli => None,
+        }
+    }
+}
+
+async fn audit(
+    state: &AppState,
+    workspace: WorkspaceId,
+    editor: &Editor<'_>,
+    action: &str,
+    target: String,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    state
+        .store
+        .record_audit(NewAuditEvent {
+            workspace_id: workspace,
+            event: AuditEvent {
+                at: state.now(),
+                actor_id: editor.member_id(),
+                actor: editor.label(),
+                action: action.to_owned(),
+                target,
+                detail: detail.to_string(),
+            },
+        })
+        .await?;
+    Ok(())
+}
+
+fn sealer(state: &AppState) -> Sealer {
+    Sealer::new(
+        &state.keys.server.derive(DATA_SOURCE_PURPOSE),
+        DATA_SOURCE_PURPOSE,
+    )
+}
+
+/// The limits every data source runs under, from the configuration.
+pub fn data_options(state: &AppState) -> DataSourceOptions {
+    DataSourceOptions {
+        statement_timeout: std::time::Duration::from_secs(u64::from(
+            state.config.data.statement_timeout_seconds,
+        )),
+        row_cap: state.config.data.row_cap as usize,
+        ..DataSourceOptions::default()
+    }
+}
+
+// ---- data sources --------------------------------------------------------------------------
+
+/// A data source as typed by an editor: a kind and where it is.
+#[derive(Clone, Deserialize)]
+pub struct DataSourceForm {
+    /// The name.
+    pub name: String,
+    /// `sqlite`, `postgres` or `mysql`.
+    pub kind: String,
+    /// The SQLite file's path, or the server's connection URL (with credentials).
+    pub location: String,
+}
+
+impl std::fmt::Debug for DataSourceForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSourceForm")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A data source as shown (never its settings).
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSourceView {
+    /// Id.
+    pub id: DataSourceId,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Redacted location.
+    pub display: String,
+    /// Revision.
+    pub revision: i64,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: time::OffsetDateTime,
+}
+
+impl From<&DataSourceRecord> for DataSourceView {
+    fn from(r: &DataSourceRecord) -> Self {
+        Self {
+            id: r.id,
+            name: r.name.clone(),
+            kind: r.kind.clone(),
+            display: r.display.clone(),
+            revision: r.revision,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> AppError {
+    AppError::BadRequest(message.into())
+}
+
+/// Parses the form into a configuration, refusing what must never be a data source:
+/// Vitrine's own store and data directory.
+fn config_from_form(state: &AppState, form: &DataSourceForm) -> Result<DataSourceConfig, AppError> {
+    let location = form.location.trim();
+    if location.is_empty() {
+        return Err(bad("Enter the database's location."));
+    }
+    match form.kind.as_str() {
+        "sqlite" => {
+            let path = PathBuf::from(location.strip_prefix("sqlite://").unwrap_or(location));
+            let resolved = path
+                .canonicalize()
+                .map_err(|_| bad("There is no SQLite file at that path on the server."))?;
+            if let Ok(data_dir) = state.config.data_dir.canonicalize()
+                && resolved.starts_with(&data_dir)
+            {
+                return Err(bad("Vitrine's own data directory cannot be a data source."));
+            }
+            Ok(DataSourceConfig::Sqlite { path: resolved })
+        }
+        "postgres"
+            if location.starts_with("postgres://") || location.starts_with("postgresql://") =>
+        {
+            Ok(DataSourceConfig::Postgres {
+                url: location.to_owned(),
+            })
+        }
+        "mysql" if location.starts_with("mysql://") || location.starts_with("mariadb://") => {
+            Ok(DataSourceConfig::MySql {
+                url: location.replacen("mariadb://", "mysql://", 1),
+            })
+        }
+        "postgres" => Err(bad(
+            "A PostgreSQL location is a URL: postgres://user:password@host:5432/database",
+        )),
+        "mysql" => Err(bad(
+            "A MySQL location is a URL: mysql://user:password@host:3306/database",
+        )),
+        _ => Err(bad("The kind must be sqlite, postgres or mysql.")),
+    }
+}
+
+fn display_of(config: &DataSourceConfig) -> (String, String) {
+    match config {
+        DataSourceConfig::Sqlite { path } => ("sqlite".into(), path.display().to_string()),
+        DataSourceConfig::Postgres { url } => ("postgres".into(), crate::config::redact_url(url)),
+        DataSourceConfig::MySql { url } => ("mysql".into(), crate::config::redact_url(url)),
+    }
+}
+
+/// Opens a data source's settings.
+pub fn unseal(state: &AppState, record: &DataSourceRecord) -> Result<DataSourceConfig, AppError> {
+    let bytes = sealer(state)
+        .open(&record.sealed_config)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("data source {}: {e}", record.id)))?;
+    serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(e.into()))
+}
+
+async fn connect(state: &AppState, config: &DataSourceConfig) -> Result<DataSource, AppError> {
+    let source = DataSource::open(config, data_options(state)).map_err(|e| {
+        tracing::info!(detail = e.detail(), "data source refused");
+        bad(format!("Could not connect: {}", e.client_message()))
+    })?;
+    source.test_connection().await.map_err(|e| {
+        tracing::info!(detail = e.detail(), "connection test failed");
+        bad(format!("Could not connect: {}", e.client_message()))
+    })?;
+    Ok(source)
+}
+
+/// Creates (with `id` None) or replaces a data source, after testing the connection.
+pub async fn save_data_source(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: Option<DataSourceId>,
+    form: &DataSourceForm,
+) -> Result<DataSourceRecord, AppError> {
+    editor.check()?;
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(bad("Give the data source a name of 1 to 100 characters."));
+    }
+    let config = config_from_form(state, form)?;
+    connect(state, &config).await?;
+    let (kind, display) = display_of(&config);
+    let sealed =
+        sealer(state).seal(&serde_json::to_vec(&config).map_err(|e| AppError::Internal(e.into()))?);
+    let input = DataSourceInput {
+        workspace_id: workspace,
+        name: name.to_owned(),
+        kind,
+        display,
+        sealed_config: sealed,
+    };
+    let record = match id {
+        None => state.store.create_data_source(input, state.now()).await?,
+        Some(id) => {
+            state
+                .store
+                .data_source(workspace, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            state
+                .store
+                .update_data_source(id, input, state.now())
+                .await?
+        }
+    };
+    let action = if id.is_some() {
+        "data_source.updated"
+    } else {
+        "data_source.created"
+    };
+    audit(
+        state,
+        workspace,
+        editor,
+        action,
+        format!("data_source:{}", record.id),
+        serde_json::json!({ "name": record.name, "location": record.display }),
+    )
+    .await?;
+    Ok(record)
+}
+
+/// Tests a saved data source's connection.
+pub async fn test_data_source(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DataSourceId,
+) -> Result<(), AppError> {
+    editor.check()?;
+    let record = state
+        .store
+        .data_source(workspace, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    connect(state, &unseal(state, &record)?).await.map(|_| ())
+}
+
+/// Deletes a data source no dataset reads.
+pub async fn delete_data_source(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DataSourceId,
+) -> Result<(), AppError> {
+    editor.check()?;
+    let record = state
+        .store
+        .data_source(workspace, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state.store.delete_data_source(workspace, id).await?;
+    audit(
+        state,
+        workspace,
+        editor,
+        "data_source.deleted",
+        format!("data_source:{id}"),
+        serde_json::json!({ "name": record.name }),
+    )
+    .await
+}
+
+// ---- datasets ------------------------------------------------------------------------------
+
+/// A dataset as typed by an editor.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatasetForm {
+    /// The data source.
+    pub data_source_id: DataSourceId,
+    /// The slug dashboards use.
+    pub slug: String,
+    /// The name.
+    pub name: String,
+    /// One read-only query.
+    pub sql: String,
+}
+
+/// A dataset as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetView {
+    /// Id.
+    pub id: DatasetId,
+    /// Data source.
+    pub data_source_id: DataSourceId,
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// SQL.
+    pub sql: String,
+    /// Discovered columns.
+    pub columns: Vec<Column>,
+    /// Revision.
+    pub revision: i64,
+}
+
+/// The columns stored with a dataset.
+pub fn dataset_columns(record: &DatasetRecord) -> Vec<Column> {
+    serde_json::from_str(&record.columns).unwrap_or_default()
+}
+
+impl From<&DatasetRecord> for DatasetView {
+    fn from(r: &DatasetRecord) -> Self {
+        Self {
+            id: r.id,
+            data_source_id: r.data_source_id,
+            slug: r.slug.clone(),
+            name: r.name.clone(),
+            sql: r.sql.clone(),
+            columns: dataset_columns(r),
+            revision: r.revision,
+        }
+    }
+}
+
+/// Creates or replaces a dataset: checks the SQL, discovers its columns on the database.
+pub async fn save_dataset(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: Option<DatasetId>,
+    form: &DatasetForm,
+) -> Result<DatasetRecord, AppError> {
+    editor.check()?;
+    let slug = Slug::parse(form.slug.trim()).map_err(|e| bad(format!("Slug: {e}")))?;
+    let name = if form.name.trim().is_empty() {
+        slug.as_str().to_owned()
+    } else {
+        form.name.trim().to_owned()
+    };
+    let source = state
+        .store
+        .data_source(workspace, form.data_source_id)
+        .await?
+        .ok_or_else(|| bad("Choose a data source."))?;
+    let config = unseal(state, &source)?;
+    let sql =
+        check_dataset_sql(config.dialect(), &form.sql).map_err(|e| bad(e.message().to_owned()))?;
+    let connection = connect(state, &config).await?;
+    let columns = connection.discover_columns(&sql).await.map_err(|e| {
+        tracing::info!(detail = e.detail(), "column discovery failed");
+        bad(format!("The query could not run: {}", e.client_message()))
+    })?;
+    let input = DatasetInput {
+        workspace_id: workspace,
+        data_source_id: source.id,
+        slug: slug.as_str().to_owned(),
+        name,
+        sql,
+        columns: serde_json::to_string(&columns).map_err(|e| AppError::Internal(e.into()))?,
+    };
+    let record = match id {
+        None => state.store.create_dataset(input, state.now()).await?,
+        Some(id) => {
+            state
+                .store
+                .dataset(workspace, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            state.store.update_dataset(id, input, state.now()).await?
+        }
+    };
+    let action = if id.is_some() {
+        "dataset.updated"
+    } else {
+        "dataset.created"
+    };
+    audit(
+        state,
+        workspace,
+        editor,
+        action,
+        format!("dataset:{}", record.id),
+        serde_json::json!({ "slug": record.slug }),
+    )
+    .await?;
+    Ok(record)
+}
+
+/// Deletes a dataset that no dashboard uses.
+pub async fn delete_dataset(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DatasetId,
+) -> Result<(), AppError> {
+    editor.check()?;
+    let record = state
+        .store
+        .dataset(workspace, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    for dashboard in state.store.dashboards(workspace).await? {
+        if let Ok(doc) = Dashboard::from_yaml(&dashboard.document)
+            && datasets_named(&doc).iter().any(|s| s == &record.slug)
+        {
+            return Err(AppError::Conflict(format!(
+                "The dashboard “{}” uses this dataset.",
+                dashboard.title
+            )));
+        }
+    }
+    state.store.delete_dataset(workspace, id).await?;
+    audit(
+        state,
+        workspace,
+        editor,
+        "dataset.deleted",
+        format!("dataset:{id}"),
+        serde_json::json!({ "slug": record.slug }),
+    )
+    .await
+}
+
+/// Every dataset slug a dashboard names (widgets and filters).
+pub fn datasets_named(doc: &Dashboard) -> Vec<String> {
+    let mut slugs: Vec<String> = doc
+        .widgets
+        .iter()
+        .filter_map(|w| w.query.as_ref().map(|q| q.dataset.as_str().to_owned()))
+        .chain(
+            doc.filters
+                .iter()
+                .flat_map(|f| f.columns.keys().map(|s| s.as_str().to_owned())),
+        )
+        .collect();
+    slugs.sort();
+    slugs.dedup();
+    slugs
+}
+
+// ---- dashboards ----------------------------------------------------------------------------
+
+/// A dashboard as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardSummary {
+    /// Id.
+    pub id: DashboardId,
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// `draft` or `published`.
+    pub status: String,
+    /// Revision.
+    pub revision: i64,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: time::OffsetDateTime,
+}
+
+impl From<&DashboardRecord> for DashboardSummary {
+    fn from(r: &DashboardRecord) -> Self {
+        Self {
+            id: r.id,
+            slug: r.slug.clone(),
+            title: r.title.clone(),
+            status: r.status.clone(),
+            revision: r.revision,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Whether `member` may see this dashboard: editors see all, viewers only published ones.
+pub fn can_view(member: &Member, record: &DashboardRecord) -> bool {
+    member.actor().can_edit_content() || record.status == "published"
+}
+
+/// The dashboards `member` may see.
+pub async fn list_dashboards(
+    state: &AppState,
+    member: &Member,
+) -> Result<Vec<DashboardSummary>, AppError> {
+    Ok(state
+        .store
+        .dashboards(member.workspace_id)
+        .await?
+        .iter()
+        .filter(|d| can_view(member, d))
+        .map(DashboardSummary::from)
+        .collect())
+}
+
+/// Parses and validates a YAML document against the workspace's datasets.
+pub async fn check_document(
+    state: &AppState,
+    workspace: WorkspaceId,
+    yaml: &str,
+) -> Result<Dashboard, AppError> {
+    let doc = Dashboard::from_yaml(yaml).map_err(|e| bad(e.to_string()))?;
+    let mut columns = DatasetColumns::new();
+    for slug in datasets_named(&doc) {
+        if let Some(record) = state.store.dataset_by_slug(workspace, &slug).await? {
+            columns.insert(slug, dataset_columns(&record));
+        }
+    }
+    validate(&doc, &columns).map_err(|e| bad(e.with_lines(yaml).to_string()))?;
+    Ok(doc)
+}
+
+/// Creates (`id` None) or replaces a dashboard from its YAML. With `expected_revision`, a
+/// dashboard changed meanwhile is a conflict rather than a lost update.
+pub async fn save_dashboard(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: Option<DashboardId>,
+    slug: Option<&str>,
+    yaml: &str,
+    expected_revision: Option<i64>,
+) -> Result<DashboardRecord, AppError> {
+    editor.check()?;
+    let doc = check_document(state, workspace, yaml).await?;
+    let existing = match id {
+        Some(id) => Some(
+            state
+                .store
+                .dashboard(workspace, id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
+        None => None,
+    };
+    let slug = match (slug.map(str::trim).filter(|s| !s.is_empty()), &existing) {
+        (Some(slug), _) => slug.to_owned(),
+        (None, Some(existing)) => existing.slug.clone(),
+        (None, None) => slugify(&doc.title),
+    };
+    let slug = Slug::parse(&slug)
+        .map_err(|e| bad(format!("Slug: {e}")))?
+        .as_str()
+        .to_owned();
+    let input = DashboardInput {
+        workspace_id: workspace,
+        slug,
+        title: doc.title.clone(),
+        status: match doc.status {
+            DashboardStatus::Draft => "draft".into(),
+            DashboardStatus::Published => "published".into(),
+        },
+        document: yaml.to_owned(),
+    };
+    let record = match id {
+        None => {
+            state
+                .store
+                .create_dashboard(input, editor.member_id(), state.now())
+                .await?
+        }
+        Some(id) => {
+            state
+                .store
+                .update_dashboard(id, input, expected_revision, state.now())
+                .await?
+        }
+    };
+    let action = if id.is_some() {
+        "dashboard.updated"
+    } else {
+        "dashboard.created"
+    };
+    audit(state, workspace, editor, action, format!("dashboard:{}", record.id), serde_json::json!({ "slug": record.slug, "title": record.title, "revision": record.revision })).await?;
+    Ok(record)
+}
+
+/// Deletes a dashboard.
+pub async fn delete_dashboard(
+    state: &AppState,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DashboardId,
+) -> Result<(), AppError> {
+    editor.check()?;
+    let record = state
+        .store
+        .dashboard(workspace, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    state.store.delete_dashboard(workspace, id).await?;
+    audit(
+        state,
+        workspace,
+        editor,
+        "dashboard.deleted",
+        format!("dashboard:{id}"),
+        serde_json::json!({ "slug": record.slug, "title": record.title }),
+    )
+    .await
+}
+
+/// A slug from a title: lower case, ASCII letters and digits, dashes between words.
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug
+        .trim_end_matches('-')
+        .chars()
+        .take(60)
+        .collect::<String>();
+    if slug.is_empty() {
+        "dashboard".into()
+    } else {
+        slug
+    }
+}

@@ -1,0 +1,232 @@
+//! Data sources: the page and `/api/v1/data-sources`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use vitrine_core::id::DataSourceId;
+
+use crate::auth::{ApiMember, Identity, PageMember};
+use crate::content::{self, DataSourceForm, DataSourceView, Editor};
+use crate::error::AppError;
+use crate::pages::{Chrome, DataSourcesPage, paths};
+use crate::state::AppState;
+
+/// Data source pages.
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route(
+            paths::DATA_SOURCES,
+            get(show_data_sources).post(create_data_source),
+        )
+        .route("/data-sources/{id}/test", post(test_data_source))
+        .route("/data-sources/{id}/delete", post(delete_data_source))
+}
+
+/// Data source API.
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/data-sources",
+            get(list_data_sources_api).post(create_data_source_api),
+        )
+        .route(
+            "/data-sources/{id}",
+            get(show_data_source_api)
+                .put(update_data_source_api)
+                .delete(delete_data_source_api),
+        )
+        .route("/data-sources/{id}/test", post(test_data_source_api))
+}
+
+async fn page(
+    state: &AppState,
+    identity: &Identity,
+    outcome: Result<Option<String>, String>,
+    form: Option<&DataSourceForm>,
+) -> Result<Response, AppError> {
+    let actor = identity.actor();
+    if !actor.can_edit_content() {
+        return Err(AppError::Forbidden);
+    }
+    let sources = state.store.data_sources(actor.workspace_id).await?;
+    let failed = outcome.is_err();
+    let (notice, error) = match outcome {
+        Ok(notice) => (notice, None),
+        Err(error) => (None, Some(error)),
+    };
+    let page = DataSourcesPage {
+        chrome: Chrome::new(identity, "data_sources"),
+        sources: sources.iter().map(DataSourceView::from).collect(),
+        can_edit: true,
+        notice,
+        error,
+        name: form.map(|f| f.name.clone()).unwrap_or_default(),
+        kind: form.map_or_else(|| "postgres".to_owned(), |f| f.kind.clone()),
+    };
+    let status = if failed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, page).into_response())
+}
+
+/// Turns an operation's outcome into the page's message: what the person can fix is shown,
+/// anything else is an error page.
+fn message<T>(
+    result: Result<T, AppError>,
+    done: impl FnOnce(T) -> String,
+) -> Result<Result<Option<String>, String>, AppError> {
+    match result {
+        Ok(value) => Ok(Ok(Some(done(value)))),
+        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => Ok(Err(m)),
+        Err(other) => Err(other),
+    }
+}
+
+async fn show_data_sources(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+) -> Result<Response, AppError> {
+    page(&state, &identity, Ok(None), None).await
+}
+
+async fn create_data_source(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    axum::Form(form): axum::Form<DataSourceForm>,
+) -> Result<Response, AppError> {
+    let workspace = identity.member.workspace_id;
+    let result = content::save_data_source(
+        &state,
+        &Editor::Member(&identity.member),
+        workspace,
+        None,
+        &form,
+    )
+    .await;
+    let outcome = message(result, |r| format!("Connected to “{}”.", r.name))?;
+    let keep = outcome.is_err().then_some(&form);
+    page(&state, &identity, outcome, keep).await
+}
+
+async fn test_data_source(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(id): Path<DataSourceId>,
+) -> Result<Response, AppError> {
+    let workspace = identity.member.workspace_id;
+    let result =
+        content::test_data_source(&state, &Editor::Member(&identity.member), workspace, id).await;
+    let outcome = message(result, |()| "The connection works.".to_owned())?;
+    page(&state, &identity, outcome, None).await
+}
+
+async fn delete_data_source(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(id): Path<DataSourceId>,
+) -> Result<Response, AppError> {
+    let workspace = identity.member.workspace_id;
+    let result =
+        content::delete_data_source(&state, &Editor::Member(&identity.member), workspace, id).await;
+    let outcome = message(result, |()| "Deleted.".to_owned())?;
+    page(&state, &identity, outcome, None).await
+}
+
+async fn list_data_sources_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+) -> Result<Json<Vec<DataSourceView>>, AppError> {
+    if !identity.actor().can_edit_content() {
+        return Err(AppError::Forbidden);
+    }
+    let sources = state
+        .store
+        .data_sources(identity.member.workspace_id)
+        .await?;
+    Ok(Json(sources.iter().map(DataSourceView::from).collect()))
+}
+
+async fn show_data_source_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<DataSourceId>,
+) -> Result<Json<DataSourceView>, AppError> {
+    if !identity.actor().can_edit_content() {
+        return Err(AppError::Forbidden);
+    }
+    let record = state
+        .store
+        .data_source(identity.member.workspace_id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(DataSourceView::from(&record)))
+}
+
+async fn create_data_source_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Json(form): Json<DataSourceForm>,
+) -> Result<(StatusCode, Json<DataSourceView>), AppError> {
+    let workspace = identity.member.workspace_id;
+    let record = content::save_data_source(
+        &state,
+        &Editor::Member(&identity.member),
+        workspace,
+        None,
+        &form,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(DataSourceView::from(&record))))
+}
+
+async fn update_data_source_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<DataSourceId>,
+    Json(form): Json<DataSourceForm>,
+) -> Result<Json<DataSourceView>, AppError> {
+    let workspace = identity.member.workspace_id;
+    let record = content::save_data_source(
+        &state,
+        &Editor::Member(&identity.member),
+        workspace,
+        Some(id),
+        &form,
+    )
+    .await?;
+    Ok(Json(DataSourceView::from(&record)))
+}
+
+async fn delete_data_source_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<DataSourceId>,
+) -> Result<StatusCode, AppError> {
+    content::delete_data_source(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+        id,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn test_data_source_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<DataSourceId>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    content::test_data_source(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+        id,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
+}
