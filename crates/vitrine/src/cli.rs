@@ -47,6 +47,30 @@ pub enum Command {
     /// Manage members.
     #[command(subcommand)]
     User(UserCommand),
+    /// Dashboards as code: import and export YAML documents.
+    #[command(subcommand)]
+    Dashboards(DashboardsCommand),
+}
+
+/// `vitrine dashboards …`.
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// Create or update dashboards from YAML files; the slug is the file name without `.yaml`.
+    /// Each document is validated against the datasets it names before anything is saved.
+    Import {
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Write every dashboard (or one, with --slug) as `<slug>.yaml` into a directory.
+    Export {
+        /// The directory (created if missing).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Only this dashboard.
+        #[arg(long)]
+        slug: Option<String>,
+    },
 }
 
 /// `vitrine user …`.
@@ -150,6 +174,12 @@ impl Cli {
                     vitrine_server::config::redact_url(&url)
                 );
                 Ok(())
+            }
+            Command::Dashboards(command) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = dashboards_command(&state, command).await;
+                state.store.close().await;
+                result
             }
             Command::User(command) => {
                 let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
@@ -256,6 +286,79 @@ async fn user_command(state: &AppState, command: &UserCommand) -> anyhow::Result
                 member.email,
                 password.password().expose()
             );
+        }
+    }
+    Ok(())
+}
+
+async fn dashboards_command(state: &AppState, command: &DashboardsCommand) -> anyhow::Result<()> {
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .context("the store has no workspace")?;
+    match command {
+        DashboardsCommand::Import { files } => {
+            // Read and check everything first, so a bad file saves nothing.
+            let mut documents = Vec::new();
+            for file in files {
+                let yaml = std::fs::read_to_string(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let slug = file
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .with_context(|| format!("{} has no usable file name", file.display()))?
+                    .to_owned();
+                vitrine_server::content::check_document(state, workspace.id, &yaml)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                documents.push((slug, yaml));
+            }
+            for (slug, yaml) in documents {
+                let existing = state
+                    .store
+                    .dashboard_by_slug(workspace.id, &slug)
+                    .await?
+                    .map(|d| d.id);
+                let record = vitrine_server::content::save_dashboard(
+                    state,
+                    &vitrine_server::content::Editor::Cli,
+                    workspace.id,
+                    existing,
+                    Some(&slug),
+                    &yaml,
+                    None,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{slug}: {e}"))?;
+                let verb = if existing.is_some() {
+                    "updated"
+                } else {
+                    "created"
+                };
+                println!(
+                    "{verb} {} (revision {}): {}",
+                    record.slug, record.revision, record.title
+                );
+            }
+        }
+        DashboardsCommand::Export { out, slug } => {
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let mut written = 0;
+            for dashboard in state.store.dashboards(workspace.id).await? {
+                if slug.as_deref().is_some_and(|s| s != dashboard.slug) {
+                    continue;
+                }
+                let path = out.join(format!("{}.yaml", dashboard.slug));
+                std::fs::write(&path, &dashboard.document)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("wrote {}", path.display());
+                written += 1;
+            }
+            if written == 0 {
+                anyhow::bail!("no dashboard to export");
+            }
         }
     }
     Ok(())
