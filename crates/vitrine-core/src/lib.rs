@@ -15,6 +15,8 @@
 //! - [`dashboard`]: dashboards as documents: widgets, their structured queries, filters and
 //!   row-level rules.
 //! - [`seal`]: authenticated encryption of secrets at rest (data-source credentials).
+//! - [`share`]: share-link tokens, short codes, unlock cookies, expiry, accessibility and
+//!   embed origins (DESIGN section 5).
 //! - [`result`]: the shape of a query result (columns, typed values), shared by the data
 //!   layer that produces it and the renderer that draws it.
 #![forbid(unsafe_code)]
@@ -27,3 +29,4 @@ pub mod member;
 pub mod result;
 pub mod seal;
 pub mod secret;
+pub mod share;
