@@ -42,8 +42,13 @@
 
 pub mod query;
 pub mod runner;
+pub mod view;
 
 pub use query::{FilterChoices, PRESETS, TableRequest, ViewState, parse_view_query};
 pub use runner::{
     DashboardContext, DatasetContext, FilterOptions, Runner, RunnerLimits, WidgetOutput, chart_spec,
+};
+pub use view::{
+    CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, FilterControl, FilterControlKind,
+    SelectOption, WidgetCard, card_html, dashboard_page, filter_controls, widget_fragment,
 };
