@@ -660,6 +660,19 @@ async fn the_page_shows_title_status_filters_from_the_url_and_a_grid_in_layout_o
 }
 
 #[tokio::test]
+async fn a_dark_theme_in_the_url_darkens_the_charts_and_their_cards() {
+    let fx = fixture().await;
+    let light = fx.widget("by_region", "").await;
+    let dark = fx.widget("by_region", "theme=dark").await;
+    assert_eq!(light.data_hash, dark.data_hash, "same data, other drawing");
+    assert!(dark.svg.contains("#9AA4B2"), "the dark theme's muted text");
+    assert!(!light.svg.contains("#9AA4B2"));
+    let page = fx.page("theme=dark").await;
+    assert!(page.contains(r#"class="dash-grid dash-theme-dark""#));
+    assert!(page.contains(r#"<input type="hidden" name="theme" value="dark">"#));
+}
+
+#[tokio::test]
 async fn the_fragment_endpoint_returns_the_card_or_404() {
     let fx = fixture().await;
     let (runner, ctx) = (fx.runner.clone(), fx.ctx.clone());
