@@ -312,6 +312,8 @@ async fn every_widget_kind_renders_with_live_data() {
         by_id("revenue").svg
     );
     assert!(by_id("revenue").computed_at.is_some());
+    // The sparkline: November building up, day by day, to the figure shown.
+    assert!(by_id("revenue").svg.contains("vt-sparkline"), "{}", by_id("revenue").svg);
     assert!(by_id("trend").svg.contains("<path"));
     assert!(by_id("plans").svg.contains("Pro"));
     let table = by_id("rows").html.as_deref().unwrap();
