@@ -88,6 +88,11 @@
         credentials: "same-origin",
         headers: { Accept: "text/html" },
       });
+      // A session that ended sends the login page instead: let the browser go there.
+      if (response.redirected) {
+        location.reload();
+        return;
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const html = await response.text();
       // A slower, older answer must not overwrite a newer one.
