@@ -24,6 +24,7 @@ pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod content;
+pub mod dashboards;
 pub mod error;
 pub mod keyfile;
 pub mod pages;

@@ -10,6 +10,8 @@ use crate::state::AppState;
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
+const DASHBOARD_CSS: &str = include_str!("../../static/dashboard.css");
+const DASHBOARD_JS: &str = include_str!("../../static/dashboard.js");
 
 /// Asset routes.
 pub fn router() -> Router<AppState> {
@@ -21,6 +23,14 @@ pub fn router() -> Router<AppState> {
         .route(
             paths::JS,
             get(|| async { asset("text/javascript; charset=utf-8", JS) }),
+        )
+        .route(
+            crate::dashboards::DASHBOARD_CSS,
+            get(|| async { asset("text/css; charset=utf-8", DASHBOARD_CSS) }),
+        )
+        .route(
+            crate::dashboards::DASHBOARD_JS,
+            get(|| async { asset("text/javascript; charset=utf-8", DASHBOARD_JS) }),
         )
 }
 

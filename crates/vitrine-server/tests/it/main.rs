@@ -3,6 +3,7 @@
 
 mod accounts;
 mod content;
+mod dashboards;
 mod headers;
 mod helpers;
 mod login;

@@ -1,0 +1,949 @@
+//! The runner: a dashboard document + the viewer's filters + row-level rules → rendered
+//! widgets, through the data sources' pools and the result cache.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+use vitrine_core::clock::Clock;
+use vitrine_core::dashboard::{
+    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, Filter, RowLevelRule,
+    Widget, WidgetKind, effective_filters,
+};
+use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
+use vitrine_data::{
+    CacheKey, DataError, DataErrorKind, DataSource, DataSourceConfig, DataSourceOptions, Dataset,
+    ResultCache, WidgetData, WidgetQueries, compile_distinct_values, compile_widget,
+};
+use vitrine_render::{
+    ChartKind, ChartOptions, ChartSpec, Measure, Orientation, Stacking, TableView, Theme,
+    render_error_svg, render_markdown_html, render_svg, render_table_html, render_text_svg,
+};
+
+use super::query::{FilterChoices, ViewState};
+
+/// A dataset as the runner needs it: checked SQL and columns, and the data source it runs on.
+#[derive(Debug, Clone)]
+pub struct DatasetContext {
+    /// The dataset (already checked when it was saved).
+    pub dataset: Dataset,
+    /// The data source's id and revision: pools are keyed by the id and replaced when the
+    /// revision changes.
+    pub source_key: (i64, i64),
+    /// Where the data source lives.
+    pub source: DataSourceConfig,
+    /// Its limits (timeout, row cap, pool size).
+    pub options: DataSourceOptions,
+}
+
+/// One dashboard, ready to run.
+#[derive(Debug, Clone)]
+pub struct DashboardContext {
+    /// The dashboard's id.
+    pub dashboard_id: i64,
+    /// Its revision: bumped on every save, so an edit is never hidden behind a cached result.
+    pub revision: i64,
+    /// The document.
+    pub document: Dashboard,
+    /// Its datasets, by slug.
+    pub datasets: HashMap<String, DatasetContext>,
+}
+
+/// One widget, rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WidgetOutput {
+    /// The widget's id.
+    pub widget_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its kind.
+    pub kind: WidgetKind,
+    /// The widget as SVG (every kind; tables and text too, for static exports), or the polite
+    /// error state.
+    pub svg: String,
+    /// The live page's HTML fragment: a table's page, or a text widget's Markdown.
+    pub html: Option<String>,
+    /// A hash of the result (not of the drawing), so a live update can skip unchanged widgets.
+    pub data_hash: u64,
+    /// The client-safe error code (`timeout`, `row_cap`, …) when the widget failed.
+    pub error_code: Option<&'static str>,
+    /// When its data was fetched (`None` for text widgets and errors).
+    pub computed_at: Option<OffsetDateTime>,
+}
+
+/// The options of a select filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterOptions {
+    /// Distinct values as text (what the URL carries), sorted, at most the cap.
+    pub values: Vec<String>,
+    /// True when there were more than the cap.
+    pub truncated: bool,
+}
+
+/// Limits of a [`Runner`].
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerLimits {
+    /// At most this many data-source pools are kept open (least recently used closed first).
+    pub max_sources: usize,
+    /// At most this many widget results are cached.
+    pub cache_capacity: usize,
+    /// At most this many widgets of one dashboard run at once.
+    pub widget_concurrency: usize,
+    /// At most this many options per select filter.
+    pub filter_option_cap: u32,
+}
+
+impl Default for RunnerLimits {
+    fn default() -> Self {
+        RunnerLimits {
+            max_sources: 32,
+            cache_capacity: 2_000,
+            widget_concurrency: 4,
+            filter_option_cap: 500,
+        }
+    }
+}
+
+struct OpenSource {
+    revision: i64,
+    config: DataSourceConfig,
+    options: DataSourceOptions,
+    source: DataSource,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Sources {
+    by_id: HashMap<i64, OpenSource>,
+    tick: u64,
+}
+
+/// Runs dashboards: owns the data-source pools and the result caches. One per server, shared
+/// (`Arc<Runner>`) by every request, so a popular dashboard costs one query per widget and
+/// filter state per refresh interval.
+pub struct Runner {
+    clock: Arc<dyn Clock>,
+    limits: RunnerLimits,
+    sources: Mutex<Sources>,
+    results: ResultCache<WidgetData>,
+    options: ResultCache<FilterOptions>,
+    queries_run: AtomicU64,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("limits", &self.limits)
+            .field("open_sources", &self.open_sources())
+            .field("results", &self.results)
+            .field("queries_run", &self.queries_run())
+            .finish()
+    }
+}
+
+impl Runner {
+    /// A runner with default limits.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self::with_limits(clock, RunnerLimits::default())
+    }
+
+    /// A runner with these limits.
+    pub fn with_limits(clock: Arc<dyn Clock>, limits: RunnerLimits) -> Self {
+        Runner {
+            results: ResultCache::new(clock.clone(), limits.cache_capacity),
+            options: ResultCache::new(clock.clone(), limits.cache_capacity / 4 + 1),
+            clock,
+            limits,
+            sources: Mutex::new(Sources::default()),
+            queries_run: AtomicU64::new(0),
+        }
+    }
+
+    /// How many widget and filter-option fetches actually reached a data source (cache misses
+    /// that ran), since start. For tests and metrics.
+    pub fn queries_run(&self) -> u64 {
+        self.queries_run.load(Ordering::SeqCst)
+    }
+
+    /// The number of open data-source pools.
+    pub fn open_sources(&self) -> usize {
+        self.lock_sources().by_id.len()
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn lock_sources(&self) -> std::sync::MutexGuard<'_, Sources> {
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pool of a data source: opened on first use, replaced when its revision (or
+    /// configuration) changes, the least recently used closed past the limit.
+    fn source(&self, ctx: &DatasetContext) -> Result<DataSource, DataError> {
+        let (id, revision) = ctx.source_key;
+        let mut sources = self.lock_sources();
+        sources.tick += 1;
+        let tick = sources.tick;
+        if let Some(open) = sources.by_id.get_mut(&id)
+            && open.revision == revision
+            && open.config == ctx.source
+            && open.options == ctx.options
+        {
+            open.used = tick;
+            return Ok(open.source.clone());
+        }
+        let source = DataSource::open(&ctx.source, ctx.options)?;
+        sources.by_id.insert(
+            id,
+            OpenSource {
+                revision,
+                config: ctx.source.clone(),
+                options: ctx.options,
+                source: source.clone(),
+                used: tick,
+            },
+        );
+        while sources.by_id.len() > self.limits.max_sources.max(1) {
+            let Some(oldest) = sources
+                .by_id
+                .iter()
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            sources.by_id.remove(&oldest);
+        }
+        Ok(source)
+    }
+
+    /// The effective filters of `ctx` under the viewer's `choices`, resolved now. Choices come
+    /// from [`super::parse_view_query`] and always fit; should resolving fail anyway, the
+    /// defaults apply.
+    pub fn effective_filters(
+        &self,
+        document: &Dashboard,
+        choices: &FilterChoices,
+    ) -> Vec<EffectiveFilter> {
+        let now = self.clock.now();
+        let filters: Vec<Filter> = document
+            .filters
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                if choices.cleared.contains(f.id.as_str()) {
+                    f.default = None;
+                }
+                f
+            })
+            .collect();
+        match effective_filters(&filters, &choices.chosen, now) {
+            Ok(effective) => effective,
+            Err(error) => {
+                tracing::warn!(%error, "filter values did not resolve; using the defaults");
+                effective_filters(&document.filters, &Default::default(), now).unwrap_or_default()
+            }
+        }
+    }
+
+    /// Runs and renders one widget. `None` when the dashboard has no such widget.
+    pub async fn run_widget(
+        &self,
+        ctx: &DashboardContext,
+        widget_id: &str,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+    ) -> Option<WidgetOutput> {
+        let widget = ctx.document.widget(widget_id)?;
+        let span = tracing::info_span!(
+            "widget",
+            dashboard = ctx.dashboard_id,
+            revision = ctx.revision,
+            widget = %widget.id
+        );
+        Some(self.run(ctx, widget, view, rules).instrument(span).await)
+    }
+
+    /// Runs and renders every widget of the dashboard, in document order, at most
+    /// [`RunnerLimits::widget_concurrency`] at once (each on its own task, so rendering uses
+    /// every core).
+    pub async fn run_dashboard(
+        self: &Arc<Self>,
+        ctx: &Arc<DashboardContext>,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+    ) -> Vec<WidgetOutput> {
+        let permits = Arc::new(Semaphore::new(self.limits.widget_concurrency.max(1)));
+        let view = Arc::new(view.clone());
+        let rules: Arc<[RowLevelRule]> = Arc::from(rules);
+        let mut tasks = Vec::with_capacity(ctx.document.widgets.len());
+        for widget in &ctx.document.widgets {
+            let (runner, ctx, view, rules, permits) = (
+                self.clone(),
+                ctx.clone(),
+                view.clone(),
+                rules.clone(),
+                permits.clone(),
+            );
+            let id = widget.id.to_string();
+            let task = tokio::spawn(
+                async move {
+                    let _permit = permits.acquire_owned().await;
+                    runner.run_widget(&ctx, &id, &view, &rules).await
+                }
+                .in_current_span(),
+            );
+            tasks.push((widget, task));
+        }
+        let mut out = Vec::with_capacity(tasks.len());
+        for (widget, task) in tasks {
+            match task.await {
+                Ok(Some(output)) => out.push(output),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(%error, widget = %widget.id, "widget task failed");
+                    let e = DataError::new(DataErrorKind::QueryFailed, error.to_string());
+                    out.push(error_output(widget, view.theme, &e));
+                }
+            }
+        }
+        out
+    }
+
+    async fn run(
+        &self,
+        ctx: &DashboardContext,
+        widget: &Widget,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+    ) -> WidgetOutput {
+        let spec = chart_spec(widget, view.theme);
+        if widget.kind == WidgetKind::Text {
+            let markdown = widget.options.markdown.as_deref().unwrap_or("");
+            return WidgetOutput {
+                widget_id: widget.id.to_string(),
+                title: widget.title.clone(),
+                kind: widget.kind,
+                svg: render_text_svg(&spec, markdown),
+                html: Some(render_markdown_html(markdown)),
+                data_hash: hash_of(markdown),
+                error_code: None,
+                computed_at: None,
+            };
+        }
+        let effective = self.effective_filters(&ctx.document, &view.filters);
+        match self.fetch(ctx, widget, &effective, rules).await {
+            Ok((data, computed_at)) => {
+                let mut out = render_data(widget, &spec, &data, view);
+                out.computed_at = Some(computed_at);
+                out
+            }
+            Err(e) => {
+                // The detail (SQL, driver text) goes to the log, inside the widget's span; the
+                // viewer sees the kind's polite sentence only.
+                tracing::warn!(code = e.code(), detail = e.detail(), "widget failed");
+                error_output(widget, view.theme, &e)
+            }
+        }
+    }
+
+    async fn fetch(
+        &self,
+        ctx: &DashboardContext,
+        widget: &Widget,
+        effective: &[EffectiveFilter],
+        rules: &[RowLevelRule],
+    ) -> Result<(Arc<WidgetData>, OffsetDateTime), DataError> {
+        let query = widget
+            .query
+            .as_ref()
+            .ok_or_else(|| DataError::invalid(format!("widget `{}` has no query", widget.id)))?;
+        let dataset = ctx.datasets.get(query.dataset.as_str()).ok_or_else(|| {
+            DataError::invalid(format!(
+                "dataset `{}` is not available to dashboard {}",
+                query.dataset, ctx.dashboard_id
+            ))
+        })?;
+        let dialect = dataset.source.dialect();
+        let queries = compile_widget(dialect, widget, &dataset.dataset, effective, rules)?;
+        let key = CacheKey::new(
+            &widget_identity(ctx, widget, dataset, &queries),
+            effective,
+            rules,
+        );
+        let ttl = refresh_interval(&ctx.document);
+        let cached = self
+            .results
+            .get_or_run(key, ttl, || async {
+                let source = self.source(dataset)?;
+                self.queries_run.fetch_add(1, Ordering::SeqCst);
+                source.run_widget(&queries).await
+            })
+            .await?;
+        Ok((cached.value, cached.computed_at))
+    }
+
+    /// The options of select filter `filter_id`: the distinct values of its column in every
+    /// dataset it is bound to (row-level rules applied), merged, sorted, capped, and cached for
+    /// the refresh interval. `None` when there is no such select filter.
+    pub async fn filter_options(
+        &self,
+        ctx: &DashboardContext,
+        filter_id: &str,
+        rules: &[RowLevelRule],
+    ) -> Option<Result<FilterOptions, DataError>> {
+        let filter = ctx.document.filter(filter_id)?;
+        if !matches!(
+            filter.kind,
+            vitrine_core::dashboard::FilterKind::SingleSelect
+                | vitrine_core::dashboard::FilterKind::MultiSelect
+        ) {
+            return None;
+        }
+        let span = tracing::info_span!("filter_options", dashboard = ctx.dashboard_id, filter = %filter.id);
+        Some(
+            self.options_of(ctx, filter, rules)
+                .instrument(span)
+                .await
+                .inspect_err(|e| {
+                    tracing::warn!(
+                        code = e.code(),
+                        detail = e.detail(),
+                        "filter options failed"
+                    );
+                }),
+        )
+    }
+
+    async fn options_of(
+        &self,
+        ctx: &DashboardContext,
+        filter: &Filter,
+        rules: &[RowLevelRule],
+    ) -> Result<FilterOptions, DataError> {
+        let cap = self.limits.filter_option_cap.max(1);
+        let ttl = refresh_interval(&ctx.document);
+        let mut values = BTreeSet::new();
+        let mut truncated = false;
+        let mut last_error = None;
+        let mut any_ok = false;
+        for (slug, column) in &filter.columns {
+            let Some(dataset) = ctx.datasets.get(slug.as_str()) else {
+                continue;
+            };
+            let compiled = compile_distinct_values(
+                dataset.source.dialect(),
+                &dataset.dataset,
+                column,
+                cap + 1,
+                rules,
+            );
+            let compiled = match compiled {
+                Ok(c) => c,
+                Err(e) => {
+                    last_error = Some(e);
+                    continue;
+                }
+            };
+            let identity = format!(
+                "{}/filter:{}@{}#{}.{}#{:x}",
+                ctx.dashboard_id,
+                filter.id,
+                ctx.revision,
+                dataset.source_key.0,
+                dataset.source_key.1,
+                hash_of(&compiled.sql)
+            );
+            let fetched = self
+                .options
+                .get_or_run(CacheKey::new(&identity, &[], rules), ttl, || async {
+                    let source = self.source(dataset)?;
+                    self.queries_run.fetch_add(1, Ordering::SeqCst);
+                    let table = source.run(&compiled).await?;
+                    let truncated = table.truncated || table.rows.len() > cap as usize;
+                    let values = table
+                        .rows
+                        .iter()
+                        .filter_map(|r| r.first().and_then(option_text))
+                        .take(cap as usize)
+                        .collect();
+                    Ok(FilterOptions { values, truncated })
+                })
+                .await;
+            match fetched {
+                Ok(c) => {
+                    any_ok = true;
+                    truncated |= c.value.truncated;
+                    values.extend(c.value.values.iter().cloned());
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match (any_ok, last_error) {
+            (false, Some(e)) => Err(e),
+            _ => {
+                truncated |= values.len() > cap as usize;
+                Ok(FilterOptions {
+                    values: values.into_iter().take(cap as usize).collect(),
+                    truncated,
+                })
+            }
+        }
+    }
+}
+
+/// The text a value travels as in a URL and a select option; `None` for NULL.
+pub fn option_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Text(t) => Some(t.clone()),
+    }
+}
+
+fn refresh_interval(d: &Dashboard) -> Duration {
+    Duration::from_secs(u64::from(d.refresh_seconds.max(1)))
+}
+
+/// What identifies a widget's definition in the cache: `{dashboard}/{widget}@{revision}`, plus
+/// the data source's revision and a hash of the compiled SQL, so that editing a dataset or a
+/// data source (which need not bump the dashboard's revision) is not hidden behind an old
+/// result either. Values are not in the SQL; the key adds the effective filters and rules.
+fn widget_identity(
+    ctx: &DashboardContext,
+    widget: &Widget,
+    dataset: &DatasetContext,
+    queries: &WidgetQueries,
+) -> String {
+    let sql = match queries {
+        WidgetQueries::Single { query } => hash_of(&query.sql),
+        WidgetQueries::Kpi(k) => hash_of(&(
+            &k.current.sql,
+            k.previous.as_ref().map(|q| &q.sql),
+            k.sparkline.as_ref().map(|q| &q.sql),
+        )),
+    };
+    format!(
+        "{}/{}@{}#{}.{}#{sql:x}",
+        ctx.dashboard_id, widget.id, ctx.revision, dataset.source_key.0, dataset.source_key.1
+    )
+}
+
+fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
+/// A hash of a result: its canonical JSON (floats are not `Hash`).
+fn hash_data(data: &WidgetData) -> u64 {
+    hash_of(&serde_json::to_string(data).unwrap_or_default())
+}
+
+fn error_output(widget: &Widget, theme: Theme, e: &DataError) -> WidgetOutput {
+    let spec = chart_spec(widget, theme);
+    WidgetOutput {
+        widget_id: widget.id.to_string(),
+        title: widget.title.clone(),
+        kind: widget.kind,
+        svg: render_error_svg(&spec, e.client_message()),
+        html: None,
+        data_hash: hash_of(e.code()),
+        error_code: Some(e.code()),
+        computed_at: None,
+    }
+}
+
+fn render_data(
+    widget: &Widget,
+    spec: &ChartSpec,
+    data: &WidgetData,
+    view: &ViewState,
+) -> WidgetOutput {
+    let data_hash = hash_data(data);
+    let (svg, html) = match data {
+        WidgetData::Table(table) if widget.kind == WidgetKind::Table => {
+            let request = view.table(widget.id.as_str());
+            let table_view = TableView {
+                page: request.page.max(1),
+                page_size: widget.options.page_size.unwrap_or(25).max(1) as usize,
+                sort: request.sort,
+            };
+            (
+                render_svg(spec, table),
+                Some(render_table_html(spec, table, &table_view)),
+            )
+        }
+        WidgetData::Table(table) => (render_svg(spec, table), None),
+        WidgetData::Kpi {
+            column,
+            value,
+            previous,
+            sparkline,
+        } => {
+            let (spec, table) =
+                kpi_input(widget, spec, column.as_ref(), value, previous, sparkline);
+            (render_svg(&spec, &table), None)
+        }
+    };
+    WidgetOutput {
+        widget_id: widget.id.to_string(),
+        title: widget.title.clone(),
+        kind: widget.kind,
+        svg,
+        html,
+        data_hash,
+        error_code: None,
+        computed_at: None,
+    }
+}
+
+/// The renderer's spec for a widget: kind, title, dimension (the first dimension's output
+/// name), series, measures with their number formats and labels, bar orientation and
+/// stacking, theme. The page draws the card and the title in HTML, so the SVG has neither.
+pub fn chart_spec(widget: &Widget, theme: Theme) -> ChartSpec {
+    let kind = match widget.kind {
+        WidgetKind::Kpi => ChartKind::Kpi,
+        WidgetKind::Line => ChartKind::Line,
+        WidgetKind::Area => ChartKind::Area,
+        WidgetKind::Bar => ChartKind::Bar,
+        WidgetKind::Pie => ChartKind::Pie,
+        WidgetKind::Table | WidgetKind::Text => ChartKind::Table,
+    };
+    let (width, height) = svg_size(widget);
+    let mut spec = ChartSpec::new(kind, widget.title.clone())
+        .theme(theme)
+        .size(width, height);
+    spec.options = ChartOptions {
+        orientation: match widget.options.orientation.unwrap_or_default() {
+            BarOrientation::Vertical => Orientation::Vertical,
+            BarOrientation::Horizontal => Orientation::Horizontal,
+        },
+        stacking: match widget.options.stacking.unwrap_or_default() {
+            BarStacking::Grouped => Stacking::Grouped,
+            BarStacking::Stacked => Stacking::Stacked,
+        },
+        background: false,
+        show_title: false,
+        ..ChartOptions::default()
+    };
+    if let Some(q) = &widget.query {
+        spec.dimension = q.dimensions.first().map(|d| d.output_name().to_string());
+        spec.series = q.series.clone();
+        spec.measures = q
+            .measures
+            .iter()
+            .map(|m| {
+                let name = m.output_name();
+                let format = widget
+                    .options
+                    .number_formats
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_default();
+                let label = match (&m.name, &m.column) {
+                    (Some(n), _) => n.clone(),
+                    (None, None) => "Count".to_string(),
+                    (None, Some(c)) => format!("{} {c}", agg_label(m.agg)),
+                };
+                Measure::new(name).label(label).format(format)
+            })
+            .collect();
+    }
+    spec
+}
+
+fn agg_label(agg: Aggregate) -> &'static str {
+    match agg {
+        Aggregate::Count => "Count of",
+        Aggregate::CountDistinct => "Distinct",
+        Aggregate::Sum => "Sum of",
+        Aggregate::Avg => "Average",
+        Aggregate::Min => "Min",
+        Aggregate::Max => "Max",
+    }
+}
+
+/// The drawing size of a widget, in CSS pixels, from its grid cells: the page's grid
+/// (`dashboard.css`) has 12 columns of about 84 px and rows of 80 px with 16 px gaps, and a
+/// card spends about 56 px on its header and padding. The `viewBox` keeps this proportion
+/// when the card is wider or narrower.
+pub fn svg_size(widget: &Widget) -> (f64, f64) {
+    const COL: f64 = 84.0;
+    const ROW: f64 = 80.0;
+    const GAP: f64 = 16.0;
+    let w = f64::from(widget.layout.w.max(1));
+    let h = f64::from(widget.layout.h.max(1));
+    let width = w * COL + (w - 1.0) * GAP - 24.0;
+    let height = h * ROW + (h - 1.0) * GAP - 56.0;
+    (width, height)
+}
+
+/// Turns a KPI's figures into the table the renderer's KPI reads.
+///
+/// The renderer shows the *last* value of its measure column, compares it with the comparison
+/// column on that row, and draws the whole column as the sparkline. The data layer's KPI value
+/// is the measure over the whole filtered period, not the last bucket, so a per-bucket
+/// sparkline would end on a different number than the one shown. Instead the sparkline shows
+/// the period building up — a running total for `count` / `sum`, a running min / max for
+/// `min` / `max` — whose last point *is* the value. When the running figure does not end on
+/// the value (`avg`, `count_distinct`, a limit that cut buckets), the card shows the value and
+/// its change without a sparkline rather than a misleading one.
+fn kpi_input(
+    widget: &Widget,
+    spec: &ChartSpec,
+    column: Option<&Column>,
+    value: &Value,
+    previous: &Option<Value>,
+    sparkline: &Option<ResultTable>,
+) -> (ChartSpec, ResultTable) {
+    let mut spec = spec.clone();
+    let Some(measure) = spec.measures.first().map(|m| m.column.clone()) else {
+        return (spec, ResultTable::default());
+    };
+    let comparison = format!("{measure}__previous");
+    let kind = column.map_or(ColumnType::Number, |c| c.kind);
+    let measure_col = Column {
+        name: measure.clone(),
+        kind,
+    };
+    let comparison_col = Column {
+        name: comparison.clone(),
+        kind,
+    };
+    spec.options.comparison = previous.as_ref().map(|_| comparison.clone());
+    let prev = previous.clone().unwrap_or(Value::Null);
+
+    let agg = widget
+        .query
+        .as_ref()
+        .and_then(|q| q.measures.first())
+        .map(|m| m.agg);
+    let running = match (sparkline, &spec.dimension, value.as_f64(), agg) {
+        (Some(t), Some(dim), Some(target), Some(agg)) => running_series(t, dim, &measure, agg)
+            .filter(|points| {
+                points.len() >= 2
+                    && points.last().is_some_and(|(_, last)| {
+                        (last - target).abs() <= 1e-9 * target.abs().max(1.0)
+                    })
+            })
+            .map(|points| (dim.clone(), points)),
+        _ => None,
+    };
+    let mut table = ResultTable::default();
+    match running {
+        Some((dim, points)) => {
+            table.columns = vec![
+                Column {
+                    name: dim,
+                    kind: ColumnType::Date,
+                },
+                measure_col,
+                comparison_col,
+            ];
+            let n = points.len();
+            for (i, (bucket, v)) in points.into_iter().enumerate() {
+                let figure = if kind == ColumnType::Integer && v.fract() == 0.0 {
+                    Value::Int(v as i64)
+                } else {
+                    Value::Float(v)
+                };
+                let cmp = if i + 1 == n {
+                    prev.clone()
+                } else {
+                    Value::Null
+                };
+                table.rows.push(vec![bucket, figure, cmp]);
+            }
+            // The last row holds the exact value (not a float sum of the buckets).
+            if let Some(last) = table.rows.last_mut() {
+                last[1] = value.clone();
+            }
+        }
+        None => {
+            spec.dimension = None;
+            table.columns = vec![measure_col, comparison_col];
+            table.rows.push(vec![value.clone(), prev]);
+        }
+    }
+    (spec, table)
+}
+
+/// The running figure of a sparkline, per bucket in time order; `None` when the aggregate
+/// does not accumulate (`avg`, `count_distinct`) or the table lacks the columns.
+fn running_series(
+    t: &ResultTable,
+    dim: &str,
+    measure: &str,
+    agg: Aggregate,
+) -> Option<Vec<(Value, f64)>> {
+    let (d, m) = (t.column_index(dim)?, t.column_index(measure)?);
+    let step: fn(f64, f64) -> f64 = match agg {
+        Aggregate::Count | Aggregate::Sum => |acc, v| acc + v,
+        Aggregate::Min => f64::min,
+        Aggregate::Max => f64::max,
+        Aggregate::Avg | Aggregate::CountDistinct => return None,
+    };
+    let mut rows: Vec<(&Value, Option<f64>)> = t
+        .rows
+        .iter()
+        .map(|r| (&r[d], r.get(m).and_then(Value::as_f64)))
+        .collect();
+    if rows.iter().any(|(b, _)| matches!(b, Value::Null)) {
+        // Rows without a date are in the value but on no point of the line.
+        return None;
+    }
+    rows.sort_by(|a, b| match (a.0, b.0) {
+        (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    let mut acc: Option<f64> = None;
+    let mut out = Vec::with_capacity(rows.len());
+    for (bucket, v) in rows {
+        if let Some(v) = v {
+            acc = Some(acc.map_or(v, |a| step(a, v)));
+        }
+        if let Some(a) = acc {
+            out.push((bucket.clone(), a));
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vitrine_core::dashboard::Dashboard;
+
+    fn kpi(agg: &str) -> Widget {
+        let column = if agg == "count" {
+            ""
+        } else {
+            ", column: amount"
+        };
+        Dashboard::from_yaml(&format!(
+            r#"
+version: 1
+title: T
+widgets:
+  - id: k
+    title: Revenue
+    kind: kpi
+    layout: {{x: 0, y: 0, w: 3, h: 2}}
+    query: {{dataset: orders, dimensions: [{{column: day, bucket: day}}], measures: [{{agg: {agg}{column}}}]}}
+"#
+        ))
+        .unwrap()
+        .widgets
+        .remove(0)
+    }
+
+    fn spark(points: &[(&str, f64)], measure: &str) -> ResultTable {
+        ResultTable {
+            columns: vec![
+                Column {
+                    name: "day".into(),
+                    kind: ColumnType::Date,
+                },
+                Column {
+                    name: measure.into(),
+                    kind: ColumnType::Number,
+                },
+            ],
+            rows: points
+                .iter()
+                .map(|(d, v)| vec![Value::Text((*d).into()), Value::Float(*v)])
+                .collect(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn a_sum_kpi_draws_its_running_total_ending_on_the_value() {
+        let w = kpi("sum");
+        let spec = chart_spec(&w, Theme::Light);
+        let s = spark(
+            &[
+                ("2026-11-02", 5.0),
+                ("2026-11-01", 10.0),
+                ("2026-11-03", 15.0),
+            ],
+            "sum_amount",
+        );
+        let (spec, table) = kpi_input(
+            &w,
+            &spec,
+            None,
+            &Value::Float(30.0),
+            &Some(Value::Float(20.0)),
+            &Some(s),
+        );
+        assert_eq!(
+            spec.options.comparison.as_deref(),
+            Some("sum_amount__previous")
+        );
+        let figures: Vec<_> = table.rows.iter().map(|r| r[1].as_f64().unwrap()).collect();
+        assert_eq!(figures, [10.0, 15.0, 30.0]);
+        assert_eq!(table.rows[2][2], Value::Float(20.0));
+        assert_eq!(table.rows[0][2], Value::Null);
+        assert!(spec.validate(&table).is_ok());
+    }
+
+    #[test]
+    fn an_average_kpi_shows_its_value_without_a_sparkline_that_would_disagree() {
+        let w = kpi("avg");
+        let spec = chart_spec(&w, Theme::Light);
+        let s = spark(&[("2026-11-01", 10.0), ("2026-11-02", 20.0)], "avg_amount");
+        let (spec, table) = kpi_input(&w, &spec, None, &Value::Float(12.5), &None, &Some(s));
+        assert_eq!(spec.dimension, None);
+        assert_eq!(spec.options.comparison, None);
+        assert_eq!(table.rows, vec![vec![Value::Float(12.5), Value::Null]]);
+        assert!(spec.validate(&table).is_ok());
+        let svg = render_svg(&spec, &table);
+        assert!(svg.contains("12.5"), "{svg}");
+    }
+
+    #[test]
+    fn widgets_map_onto_the_renderers_spec() {
+        let d = Dashboard::from_yaml(
+            r#"
+version: 1
+title: T
+widgets:
+  - id: b
+    title: By plan
+    kind: bar
+    layout: {x: 0, y: 0, w: 6, h: 4}
+    options: {orientation: horizontal, stacking: stacked, number_formats: {mrr: {style: currency, currency: EUR}}}
+    query: {dataset: o, dimensions: [{column: month, bucket: month}], series: plan, measures: [{agg: sum, column: amount, name: mrr}]}
+"#,
+        )
+        .unwrap();
+        let spec = chart_spec(&d.widgets[0], Theme::Dark);
+        assert_eq!(spec.kind, ChartKind::Bar);
+        assert_eq!(spec.title, "By plan");
+        assert_eq!(spec.dimension.as_deref(), Some("month"));
+        assert_eq!(spec.series.as_deref(), Some("plan"));
+        assert_eq!(spec.measures[0].column, "mrr");
+        assert_eq!(
+            spec.measures[0].format,
+            vitrine_core::result::NumberFormat::Currency {
+                currency: "EUR".into()
+            }
+        );
+        assert_eq!(spec.options.orientation, Orientation::Horizontal);
+        assert_eq!(spec.options.stacking, Stacking::Stacked);
+        assert_eq!(spec.theme, Theme::Dark);
+        assert!(!spec.options.background && !spec.options.show_title);
+    }
+}

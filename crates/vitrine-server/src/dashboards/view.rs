@@ -1,0 +1,414 @@
+//! The dashboard view: the page (filter bar + grid of widget cards) and the card fragment the
+//! page's script fetches when a filter, a table sort or a table page changes.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+use time::macros::format_description;
+use vitrine_core::dashboard::{
+    DashboardStatus, DateRange, FilterKind, FilterValue, RowLevelRule, Scalar, Widget, WidgetKind,
+};
+use vitrine_render::Theme;
+
+use super::query::{FilterChoices, PRESETS, parse_view_query, preset_name};
+use super::runner::{DashboardContext, FilterOptions, Runner, WidgetOutput};
+use crate::pages::Chrome;
+
+/// The dashboard page's stylesheet.
+pub const DASHBOARD_CSS: &str = "/static/dashboard.css";
+/// The dashboard page's script.
+pub const DASHBOARD_JS: &str = "/static/dashboard.js";
+
+/// One option of a select control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectOption {
+    /// The value sent in the URL.
+    pub value: String,
+    /// The text shown.
+    pub label: String,
+    /// Currently chosen.
+    pub selected: bool,
+}
+
+/// The control a filter shows, with its current value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterControlKind {
+    /// A `<select>` with an "All" option.
+    Select {
+        /// The options.
+        options: Vec<SelectOption>,
+    },
+    /// A `<select multiple>`.
+    MultiSelect {
+        /// The options.
+        options: Vec<SelectOption>,
+    },
+    /// A preset `<select>` plus custom from / to dates.
+    DateRange {
+        /// "All time", the presets and "Custom range".
+        presets: Vec<SelectOption>,
+        /// The first day shown in the custom inputs (`2026-11-01`), or empty.
+        from: String,
+        /// The last day, or empty.
+        to: String,
+    },
+    /// Min / max number inputs.
+    NumberRange {
+        /// The lower bound, or empty.
+        min: String,
+        /// The upper bound, or empty.
+        max: String,
+    },
+}
+
+/// One filter of the filter bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterControl {
+    /// The filter id (the `f.<id>` parameter).
+    pub id: String,
+    /// The label.
+    pub label: String,
+    /// The control.
+    pub kind: FilterControlKind,
+    /// Set when the options could not all be loaded or were capped.
+    pub note: Option<&'static str>,
+}
+
+impl FilterControl {
+    /// The query parameter name, `f.<id>`.
+    pub fn name(&self) -> String {
+        format!("f.{}", self.id)
+    }
+}
+
+/// One widget card on the grid.
+#[derive(Debug, Clone)]
+pub struct WidgetCard {
+    /// The widget id.
+    pub id: String,
+    /// Its kind, for CSS (`kpi`, `bar` …).
+    pub kind: &'static str,
+    /// Its grid placement classes: `w-x-0 w-y-2 w-w-6 w-h-4`.
+    pub classes: String,
+    /// The card's inner HTML ([`CardTemplate`]), exactly what the fragment endpoint returns.
+    pub inner: String,
+}
+
+/// The dashboard page.
+#[derive(Debug, Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The dashboard's title.
+    pub title: String,
+    /// Its description.
+    pub description: String,
+    /// `draft` or `published`.
+    pub status: &'static str,
+    /// The page's own path (`/dashboards/7`): the filter form's action and the base of the
+    /// fragment URLs (`{base_path}/widgets/{id}`).
+    pub base_path: String,
+    /// `light` or `dark`.
+    pub theme: &'static str,
+    /// The refresh interval, in seconds.
+    pub refresh_seconds: u32,
+    /// The filter bar.
+    pub filters: Vec<FilterControl>,
+    /// The widgets, in layout order (top to bottom, left to right).
+    pub cards: Vec<WidgetCard>,
+    /// When the oldest shown result was fetched: `17:42:05 UTC`.
+    pub refreshed_at: String,
+    /// The stylesheet path.
+    pub css: &'static str,
+    /// The script path.
+    pub js: &'static str,
+}
+
+impl IntoResponse for DashboardPage {
+    fn into_response(self) -> Response {
+        crate::pages::render(&self)
+    }
+}
+
+/// The inside of a widget card: its header and its SVG or HTML.
+#[derive(Debug, Template)]
+#[template(path = "dashboard_card.html")]
+pub struct CardTemplate<'a> {
+    /// The widget's id.
+    pub id: &'a str,
+    /// Its title.
+    pub title: &'a str,
+    /// Its kind.
+    pub kind: &'static str,
+    /// The trusted markup (render escapes every label): the HTML fragment when there is one,
+    /// else the SVG.
+    pub body: &'a str,
+    /// The error code, when it failed.
+    pub error_code: Option<&'static str>,
+    /// The result's hash.
+    pub data_hash: u64,
+    /// When its data was fetched, as Unix seconds (0 when it has none).
+    pub refreshed: i64,
+    /// The same, for people.
+    pub refreshed_label: String,
+}
+
+fn kind_name(kind: WidgetKind) -> &'static str {
+    match kind {
+        WidgetKind::Kpi => "kpi",
+        WidgetKind::Line => "line",
+        WidgetKind::Area => "area",
+        WidgetKind::Bar => "bar",
+        WidgetKind::Pie => "pie",
+        WidgetKind::Table => "table",
+        WidgetKind::Text => "text",
+    }
+}
+
+fn clock_label(at: OffsetDateTime) -> String {
+    at.format(format_description!("[hour]:[minute]:[second] UTC"))
+        .unwrap_or_default()
+}
+
+/// Renders the inside of a card.
+pub fn card_html(output: &WidgetOutput) -> String {
+    let body = output.html.as_deref().unwrap_or(&output.svg);
+    let card = CardTemplate {
+        id: &output.widget_id,
+        title: &output.title,
+        kind: kind_name(output.kind),
+        body,
+        error_code: output.error_code,
+        data_hash: output.data_hash,
+        refreshed: output.computed_at.map_or(0, OffsetDateTime::unix_timestamp),
+        refreshed_label: output.computed_at.map(clock_label).unwrap_or_default(),
+    };
+    card.render().unwrap_or_else(|error| {
+        tracing::error!(%error, "card template failed to render");
+        String::new()
+    })
+}
+
+/// The grid placement classes of a widget (see `static/dashboard.css`).
+pub fn layout_classes(widget: &Widget) -> String {
+    let l = widget.layout;
+    format!("w-x-{} w-y-{} w-w-{} w-h-{}", l.x, l.y, l.w, l.h)
+}
+
+/// Builds the dashboard page: parses the view from `query`, runs every widget (concurrently,
+/// through the cache) and the select filters' options, and lays out the cards.
+pub async fn dashboard_page(
+    runner: &Arc<Runner>,
+    ctx: &Arc<DashboardContext>,
+    query: &str,
+    rules: &[RowLevelRule],
+    chrome: Chrome,
+    base_path: &str,
+) -> DashboardPage {
+    let doc = &ctx.document;
+    let view = parse_view_query(doc, query);
+    let (outputs, filters) = tokio::join!(
+        runner.run_dashboard(ctx, &view, rules),
+        filter_controls(runner, ctx, &view.filters, rules)
+    );
+    let mut placed: Vec<(&Widget, &WidgetOutput)> = outputs
+        .iter()
+        .filter_map(|o| doc.widget(&o.widget_id).map(|w| (w, o)))
+        .collect();
+    placed.sort_by_key(|(w, _)| (w.layout.y, w.layout.x));
+    let cards = placed
+        .into_iter()
+        .map(|(w, o)| WidgetCard {
+            id: o.widget_id.clone(),
+            kind: kind_name(o.kind),
+            classes: layout_classes(w),
+            inner: card_html(o),
+        })
+        .collect();
+    let refreshed = outputs
+        .iter()
+        .filter_map(|o| o.computed_at)
+        .min()
+        .unwrap_or_else(|| runner.now());
+    DashboardPage {
+        chrome,
+        title: doc.title.clone(),
+        description: doc.description.clone(),
+        status: match doc.status {
+            DashboardStatus::Draft => "draft",
+            DashboardStatus::Published => "published",
+        },
+        base_path: base_path.trim_end_matches('/').to_string(),
+        theme: theme_name(view.theme),
+        refresh_seconds: doc.refresh_seconds,
+        filters,
+        cards,
+        refreshed_at: clock_label(refreshed),
+        css: DASHBOARD_CSS,
+        js: DASHBOARD_JS,
+    }
+}
+
+fn theme_name(theme: Theme) -> &'static str {
+    match theme {
+        Theme::Light => "light",
+        Theme::Dark => "dark",
+    }
+}
+
+/// The fragment endpoint's answer: the card's inner HTML for `widget_id` under the view in
+/// `query`, or 404 when the dashboard has no such widget. `Cache-Control: no-store`: the
+/// server's cache is the one that counts.
+pub async fn widget_fragment(
+    runner: &Runner,
+    ctx: &DashboardContext,
+    widget_id: &str,
+    query: &str,
+    rules: &[RowLevelRule],
+) -> Response {
+    let view = parse_view_query(&ctx.document, query);
+    match runner.run_widget(ctx, widget_id, &view, rules).await {
+        Some(output) => {
+            let mut response = axum::response::Html(card_html(&output)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        None => (StatusCode::NOT_FOUND, "no such widget").into_response(),
+    }
+}
+
+/// The filter bar's controls with their current values; select options come from
+/// [`Runner::filter_options`] (concurrently).
+pub async fn filter_controls(
+    runner: &Runner,
+    ctx: &DashboardContext,
+    choices: &FilterChoices,
+    rules: &[RowLevelRule],
+) -> Vec<FilterControl> {
+    let doc = &ctx.document;
+    let mut controls = Vec::with_capacity(doc.filters.len());
+    // Select options load one filter after the other here but each is cached; the widgets run
+    // concurrently with this whole function.
+    for filter in &doc.filters {
+        let current = choices.current(filter);
+        let kind = match filter.kind {
+            FilterKind::SingleSelect | FilterKind::MultiSelect => {
+                let loaded = runner.filter_options(ctx, filter.id.as_str(), rules).await;
+                let (values, note) = match loaded {
+                    Some(Ok(FilterOptions { values, truncated })) => (
+                        values,
+                        truncated.then_some("Showing the first values only."),
+                    ),
+                    Some(Err(_)) => (Vec::new(), Some("The options could not be loaded.")),
+                    None => (Vec::new(), None),
+                };
+                let options = select_options(values, current);
+                let control = if filter.kind == FilterKind::SingleSelect {
+                    FilterControlKind::Select { options }
+                } else {
+                    FilterControlKind::MultiSelect { options }
+                };
+                controls.push(FilterControl {
+                    id: filter.id.to_string(),
+                    label: filter.label.clone(),
+                    kind: control,
+                    note,
+                });
+                continue;
+            }
+            FilterKind::DateRange => date_control(current, runner.now()),
+            FilterKind::NumberRange => {
+                let (min, max) = match current {
+                    Some(FilterValue::NumberRange(r)) => (
+                        r.min.map(|v| v.to_string()).unwrap_or_default(),
+                        r.max.map(|v| v.to_string()).unwrap_or_default(),
+                    ),
+                    _ => (String::new(), String::new()),
+                };
+                FilterControlKind::NumberRange { min, max }
+            }
+        };
+        controls.push(FilterControl {
+            id: filter.id.to_string(),
+            label: filter.label.clone(),
+            kind,
+            note: None,
+        });
+    }
+    controls
+}
+
+fn selected_texts(current: Option<&FilterValue>) -> Vec<String> {
+    match current {
+        Some(FilterValue::One(v)) => vec![scalar_text(v)],
+        Some(FilterValue::Many(vs)) => vs.iter().map(scalar_text).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn scalar_text(v: &Scalar) -> String {
+    v.to_string()
+}
+
+/// The options, each marked when chosen; chosen values the data no longer has are kept (at the
+/// end) so the control shows the state the URL holds.
+fn select_options(values: Vec<String>, current: Option<&FilterValue>) -> Vec<SelectOption> {
+    let chosen = selected_texts(current);
+    let mut options: Vec<SelectOption> = values
+        .into_iter()
+        .map(|v| SelectOption {
+            selected: chosen.contains(&v),
+            label: v.clone(),
+            value: v,
+        })
+        .collect();
+    for c in chosen {
+        if !options.iter().any(|o| o.value == c) {
+            options.push(SelectOption {
+                value: c.clone(),
+                label: c,
+                selected: true,
+            });
+        }
+    }
+    options
+}
+
+fn date_control(current: Option<&FilterValue>, now: OffsetDateTime) -> FilterControlKind {
+    let iso = |d: Option<time::Date>| {
+        d.and_then(|d| d.format(format_description!("[year]-[month]-[day]")).ok())
+            .unwrap_or_default()
+    };
+    let (chosen, from, to) = match current {
+        Some(FilterValue::DateRange(r @ DateRange::Relative { preset })) => {
+            let resolved = r.resolve(now.date());
+            (preset_name(*preset), iso(resolved.from), iso(resolved.to))
+        }
+        Some(FilterValue::DateRange(DateRange::Absolute { from, to })) => {
+            ("custom", iso(*from), iso(*to))
+        }
+        _ => ("", String::new(), String::new()),
+    };
+    let mut presets = vec![SelectOption {
+        value: String::new(),
+        label: "All time".into(),
+        selected: chosen.is_empty(),
+    }];
+    presets.extend(PRESETS.iter().map(|(_, name, label)| SelectOption {
+        value: (*name).to_string(),
+        label: (*label).to_string(),
+        selected: chosen == *name,
+    }));
+    presets.push(SelectOption {
+        value: "custom".into(),
+        label: "Custom range".into(),
+        selected: chosen == "custom",
+    });
+    FilterControlKind::DateRange { presets, from, to }
+}

@@ -1,0 +1,196 @@
+// Vitrine dashboard page. The page works without this file: the filter bar is a plain GET
+// form. With it, a change rewrites the URL in place (history.replaceState, so the URL always
+// holds the view and can be shared) and replaces each widget card with its fragment,
+// GET {base}/widgets/{id}?{same query}, without reloading the page. Table sort and page
+// buttons work the same way, for their own card only.
+"use strict";
+
+(() => {
+  const root = document.querySelector("[data-dashboard]");
+  if (!root) return;
+  root.classList.add("dash-js");
+  const base = root.dataset.base || location.pathname;
+  const form = root.querySelector("form.dash-filters");
+  const seq = new Map();
+
+  const cards = () => Array.from(root.querySelectorAll(".dash-card[data-widget]"));
+
+  // The view in the URL now, or after `edit` changed a copy of it.
+  const currentParams = () => new URLSearchParams(location.search);
+
+  function setUrl(params) {
+    const query = params.toString();
+    history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
+  }
+
+  // The filter form as canonical parameters: `f.x=from..to` for custom date ranges and
+  // `f.x=min..max` for number ranges, instead of the form's separate fields.
+  function filterParams() {
+    const out = new URLSearchParams();
+    if (!form) return out;
+    const data = new FormData(form);
+    const skip = new Set();
+    form.querySelectorAll("[data-date-range]").forEach((set) => {
+      const preset = set.querySelector("select[data-preset]");
+      if (!preset) return;
+      const name = preset.name;
+      skip.add(name).add(`${name}.from`).add(`${name}.to`);
+      if (preset.value === "custom") {
+        const from = data.get(`${name}.from`) || "";
+        const to = data.get(`${name}.to`) || "";
+        out.append(name, from || to ? `${from}..${to}` : "");
+      } else {
+        out.append(name, preset.value);
+      }
+    });
+    form.querySelectorAll("[data-number-range]").forEach((set) => {
+      const min = set.querySelector("input[name$='.min']");
+      const max = set.querySelector("input[name$='.max']");
+      if (!min || !max) return;
+      const name = min.name.slice(0, -".min".length);
+      skip.add(min.name).add(max.name);
+      out.append(name, min.value || max.value ? `${min.value}..${max.value}` : "");
+    });
+    const multi = new Set(
+      Array.from(form.querySelectorAll("select[multiple]")).map((s) => s.name),
+    );
+    for (const [name, value] of data) {
+      if (skip.has(name) || name === "theme") continue;
+      // A multi select sends an empty marker so that "none chosen" reaches the server; drop
+      // it when something is chosen.
+      if (multi.has(name) && value === "" && data.getAll(name).some((v) => v !== "")) continue;
+      out.append(name, value);
+    }
+    return out;
+  }
+
+  function refreshedLine() {
+    const target = root.querySelector("[data-refreshed-at]");
+    if (!target) return;
+    let oldest = null;
+    root.querySelectorAll(".dash-card-inner[data-refreshed]").forEach((inner) => {
+      const at = Number(inner.dataset.refreshed);
+      if (at > 0 && (oldest === null || at < oldest.at)) {
+        oldest = { at, label: inner.dataset.refreshedLabel };
+      }
+    });
+    if (oldest && oldest.label) target.textContent = oldest.label;
+  }
+
+  async function refreshCard(card, params) {
+    const id = card.dataset.widget;
+    const mine = (seq.get(id) || 0) + 1;
+    seq.set(id, mine);
+    card.setAttribute("aria-busy", "true");
+    try {
+      const url = `${base}/widgets/${encodeURIComponent(id)}?${params.toString()}`;
+      const response = await fetch(url, {
+        credentials: "same-origin",
+        headers: { Accept: "text/html" },
+      });
+      // A session that ended sends the login page instead: let the browser go there.
+      if (response.redirected) {
+        location.reload();
+        return;
+      }
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const html = await response.text();
+      // A slower, older answer must not overwrite a newer one.
+      if (seq.get(id) !== mine) return;
+      // Server-rendered from escaped templates and vitrine-render's escaped markup.
+      card.innerHTML = html;
+    } catch (error) {
+      if (seq.get(id) === mine) card.dataset.stale = "true";
+      console.warn("widget refresh failed", id, error);
+    } finally {
+      if (seq.get(id) === mine) card.removeAttribute("aria-busy");
+    }
+  }
+
+  async function refreshAll(params) {
+    await Promise.all(cards().map((card) => refreshCard(card, params)));
+    refreshedLine();
+  }
+
+  // Filters: the whole view changes; table pages go back to the first page.
+  function applyFilters() {
+    const params = filterParams();
+    for (const [name, value] of currentParams()) {
+      if (name === "theme" || (name.startsWith("t.") && !name.endsWith(".page"))) {
+        params.append(name, value);
+      }
+    }
+    setUrl(params);
+    refreshAll(params);
+  }
+
+  function syncDateControls() {
+    if (!form) return;
+    form.querySelectorAll("[data-date-range]").forEach((set) => {
+      const preset = set.querySelector("select[data-preset]");
+      set.classList.toggle("is-custom", !!preset && preset.value === "custom");
+    });
+  }
+
+  if (form) {
+    syncDateControls();
+    form.addEventListener("change", (event) => {
+      syncDateControls();
+      const target = event.target;
+      // Choosing "Custom range" waits for the dates.
+      if (target instanceof HTMLSelectElement && target.matches("[data-preset]") && target.value === "custom") {
+        const from = target.closest("[data-date-range]").querySelector("input[type=date]");
+        if (from) from.focus();
+        return;
+      }
+      applyFilters();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      applyFilters();
+    });
+  }
+
+  // Table sort headers and pager buttons, inside a card.
+  root.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("button") : null;
+    if (!button) return;
+    const card = button.closest(".dash-card[data-widget]");
+    if (!card || !button.closest(".vt-table")) return;
+    const id = card.dataset.widget;
+    const params = currentParams();
+    if (button.dataset.sortColumn !== undefined) {
+      params.set(`t.${id}.sort`, button.dataset.sortColumn);
+      params.set(`t.${id}.dir`, button.dataset.sortDir === "desc" ? "desc" : "asc");
+      params.delete(`t.${id}.page`);
+    } else if (button.dataset.page !== undefined && !button.disabled) {
+      params.set(`t.${id}.page`, button.dataset.page);
+    } else {
+      return;
+    }
+    event.preventDefault();
+    setUrl(params);
+    refreshCard(card, params);
+  });
+
+  // Charts follow a dark system theme unless the URL chose one.
+  const params = currentParams();
+  if (!params.has("theme") && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches) {
+    params.set("theme", "dark");
+    setUrl(params);
+    root.querySelectorAll(".dash-grid").forEach((grid) => {
+      grid.classList.remove("dash-theme-light");
+      grid.classList.add("dash-theme-dark");
+    });
+    refreshAll(params);
+  }
+
+  // Keep the numbers fresh while the page is visible: the server's cache makes this one query
+  // per widget per refresh interval, however many people watch.
+  const seconds = Number(root.dataset.refreshSeconds);
+  if (seconds >= 5) {
+    setInterval(() => {
+      if (document.visibilityState === "visible") refreshAll(currentParams());
+    }, seconds * 1000);
+  }
+})();
