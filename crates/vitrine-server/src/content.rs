@@ -680,3 +680,60 @@ pub fn slugify(title: &str) -> String {
         slug
     }
 }
+
+/// A stored dashboard with everything needed to run it: its document, and for every dataset
+/// it names, the checked SQL, columns and (unsealed) data source with its limits.
+pub async fn dashboard_context(
+    state: &AppState,
+    record: &DashboardRecord,
+) -> Result<std::sync::Arc<crate::dashboards::DashboardContext>, AppError> {
+    let document = Dashboard::from_yaml(&record.document).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!(
+            "stored dashboard {} no longer parses: {e}",
+            record.id
+        ))
+    })?;
+    let mut datasets = std::collections::HashMap::new();
+    for slug in datasets_named(&document) {
+        let Some(dataset) = state
+            .store
+            .dataset_by_slug(record.workspace_id, &slug)
+            .await?
+        else {
+            continue; // its widgets show the polite "dataset missing" state
+        };
+        let source = state
+            .store
+            .data_source(record.workspace_id, dataset.data_source_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let config = unseal(state, &source)?;
+        let checked = vitrine_data::Dataset::new(
+            config.dialect(),
+            slug.clone(),
+            &dataset.sql,
+            dataset_columns(&dataset),
+        )
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "stored dataset {slug} no longer checks: {}",
+                e.message()
+            ))
+        })?;
+        datasets.insert(
+            slug,
+            crate::dashboards::DatasetContext {
+                dataset: checked,
+                source_key: (source.id.0, source.revision),
+                source: config,
+                options: data_options(state),
+            },
+        );
+    }
+    Ok(std::sync::Arc::new(crate::dashboards::DashboardContext {
+        dashboard_id: record.id.0,
+        revision: record.revision,
+        document,
+        datasets,
+    }))
+}

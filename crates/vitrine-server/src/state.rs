@@ -44,6 +44,8 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     /// The password hasher, with its concurrency cap.
     pub passwords: Arc<PasswordHasher>,
+    /// Runs dashboards: data-source pools, the result cache with single flight.
+    pub runner: Arc<crate::dashboards::Runner>,
 }
 
 impl AppState {
@@ -55,7 +57,9 @@ impl AppState {
         server_key: ServerKey,
     ) -> Self {
         let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
+        let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
         Self {
+            runner,
             store,
             clock,
             config: Arc::new(config),

@@ -1,6 +1,6 @@
 //! Dashboards: the editor pages and `/api/v1/dashboards` (dashboards as code).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,7 +21,11 @@ pub fn pages() -> Router<AppState> {
         .route(paths::NEW_DASHBOARD, get(new_dashboard))
         .route("/dashboards", post(create_dashboard))
         .route("/dashboards/{id}/edit", get(edit_dashboard))
-        .route("/dashboards/{id}", post(update_dashboard))
+        .route(
+            "/dashboards/{id}",
+            get(show_dashboard).post(update_dashboard),
+        )
+        .route("/dashboards/{id}/widgets/{widget}", get(show_widget))
         .route("/dashboards/{id}/settings", post(update_dashboard_settings))
         .route("/dashboards/{id}/delete", post(delete_dashboard))
 }
@@ -119,6 +123,58 @@ fn error_lines(message: &str) -> Vec<String> {
         .map(str::to_owned)
         .filter(|l| !l.trim().is_empty())
         .collect()
+}
+
+/// A dashboard the member may see, or 404.
+async fn visible(
+    state: &AppState,
+    identity: &Identity,
+    id: DashboardId,
+) -> Result<vitrine_store::DashboardRecord, AppError> {
+    state
+        .store
+        .dashboard(identity.member.workspace_id, id)
+        .await?
+        .filter(|r| content::can_view(&identity.member, r))
+        .ok_or(AppError::NotFound)
+}
+
+async fn show_dashboard(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(id): Path<DashboardId>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let record = visible(&state, &identity, id).await?;
+    let ctx = content::dashboard_context(&state, &record).await?;
+    let page = crate::dashboards::dashboard_page(
+        &state.runner,
+        &ctx,
+        query.as_deref().unwrap_or(""),
+        &[],
+        Chrome::new(&identity, "home"),
+        &format!("/dashboards/{id}"),
+    )
+    .await;
+    Ok(page.into_response())
+}
+
+async fn show_widget(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path((id, widget)): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let record = visible(&state, &identity, id).await?;
+    let ctx = content::dashboard_context(&state, &record).await?;
+    Ok(crate::dashboards::widget_fragment(
+        &state.runner,
+        &ctx,
+        &widget,
+        query.as_deref().unwrap_or(""),
+        &[],
+    )
+    .await)
 }
 
 async fn new_dashboard(

@@ -415,3 +415,89 @@ async fn viewers_see_published_dashboards_only_and_build_nothing() {
         403
     );
 }
+
+#[tokio::test]
+async fn a_saved_dashboard_renders_its_widgets_for_members_and_filters_by_url() {
+    let app = TestApp::spawn().await;
+    let editor = app
+        .member("ed@example.com", Role::Editor, Permissions::default())
+        .await;
+    app.member("vic@example.com", Role::Viewer, Permissions::default())
+        .await;
+    let key = app.api_key(&editor).await;
+    let path = warehouse(&app).await;
+    let source: serde_json::Value = post(
+        &app,
+        &key,
+        "/api/v1/data-sources",
+        serde_json::json!({ "name": "W", "kind": "sqlite", "location": path }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let dataset = serde_json::json!({ "data_source_id": source["id"], "slug": "orders", "name": "", "sql": "SELECT * FROM orders" });
+    assert_eq!(
+        post(&app, &key, "/api/v1/datasets", dataset).await.status(),
+        201
+    );
+    let yaml = DASHBOARD.replace(
+        "widgets:\n",
+        "filters:\n  - id: region\n    label: Region\n    kind: single_select\n    columns: {orders: region}\nwidgets:\n",
+    );
+    let saved: serde_json::Value = post(
+        &app,
+        &key,
+        "/api/v1/dashboards",
+        serde_json::json!({ "yaml": yaml }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = saved["id"].as_i64().unwrap();
+
+    let (viewer, _) = app.signed_in("vic@example.com").await;
+    let page = viewer
+        .get(app.url(&format!("/dashboards/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<svg") && page.contains("Revenue by plan"));
+    assert!(page.contains("Growth") && page.contains("Starter"));
+    assert!(!page.contains("/edit\""), "no edit control for a viewer");
+    let emea = viewer
+        .get(app.url(&format!("/dashboards/{id}/widgets/by-plan?f.region=EMEA")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(emea.status(), 200);
+    let card = emea.text().await.unwrap();
+    assert!(card.contains("Starter"), "EMEA has Starter");
+    let amer = viewer
+        .get(app.url(&format!("/dashboards/{id}/widgets/by-plan?f.region=AMER")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !amer.contains("Starter") && amer.contains("Growth"),
+        "AMER has only Growth"
+    );
+    let missing = viewer
+        .get(app.url(&format!("/dashboards/{id}/widgets/nope")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let other = viewer
+        .get(app.url("/dashboards/999999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+}

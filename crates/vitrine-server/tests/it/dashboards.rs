@@ -231,6 +231,7 @@ fn chrome() -> Chrome {
         role: "editor".into(),
         can_manage_members: false,
         is_admin: false,
+        can_edit: true,
         csrf: "csrf-token".into(),
         active: "home",
     }
@@ -313,7 +314,11 @@ async fn every_widget_kind_renders_with_live_data() {
     );
     assert!(by_id("revenue").computed_at.is_some());
     // The sparkline: November building up, day by day, to the figure shown.
-    assert!(by_id("revenue").svg.contains("vt-sparkline"), "{}", by_id("revenue").svg);
+    assert!(
+        by_id("revenue").svg.contains("vt-sparkline"),
+        "{}",
+        by_id("revenue").svg
+    );
     assert!(by_id("trend").svg.contains("<path"));
     assert!(by_id("plans").svg.contains("Pro"));
     let table = by_id("rows").html.as_deref().unwrap();
