@@ -6,7 +6,8 @@
 //!
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`LoginThrottleStore`], [`AuditStore`],
-//!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`]); [`Store`] is
+//!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
+//!   [`AccessEventStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -49,6 +50,10 @@ pub trait WorkspaceStore {
     async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
     /// The oldest workspace: the one a single-team installation uses.
     async fn default_workspace(&self) -> StoreResult<Option<Workspace>>;
+    /// Replaces the workspace's link policy.
+    async fn set_link_policy(&self, id: WorkspaceId, policy: &LinkPolicy) -> StoreResult<()>;
+    /// Suspends (`Some(now)`) or resumes (`None`) the workspace.
+    async fn set_suspended(&self, id: WorkspaceId, at: Option<OffsetDateTime>) -> StoreResult<()>;
 }
 
 /// People with accounts.
@@ -257,6 +262,47 @@ pub trait DashboardStore {
     async fn delete_dashboard(&self, workspace: WorkspaceId, id: DashboardId) -> StoreResult<()>;
 }
 
+/// Share links. Rows hold no secret.
+#[async_trait]
+pub trait ShareLinkStore {
+    /// Stores a new link.
+    async fn create_link(&self, link: &LinkRecord) -> StoreResult<()>;
+    /// Writes every mutable field of a link (label, state, generation, epoch, short code,
+    /// expiry, deletion, password, settings) and its `updated_at`.
+    async fn save_link(&self, link: &LinkRecord) -> StoreResult<()>;
+    /// A link by id, in any workspace (the outsider router looks tokens up this way).
+    async fn link(&self, id: &str) -> StoreResult<Option<LinkRecord>>;
+    /// A link by the digest of its current short code.
+    async fn link_by_short_digest(&self, digest: &str) -> StoreResult<Option<LinkRecord>>;
+    /// A workspace's links (deleted ones included), newest first; only one dashboard's with
+    /// `dashboard`.
+    async fn links(
+        &self,
+        workspace: WorkspaceId,
+        dashboard: Option<DashboardId>,
+    ) -> StoreResult<Vec<LinkRecord>>;
+}
+
+/// The outsiders' access log. Being in the store, its counts hold across instances: password
+/// throttling counts `bad_password` events here.
+#[async_trait]
+pub trait AccessEventStore {
+    /// Appends an event.
+    async fn record_access(&self, event: &AccessEvent) -> StoreResult<()>;
+    /// Events of `outcome` on `link` since `since`, from `client` only when given.
+    async fn count_access(
+        &self,
+        link: &str,
+        outcome: &str,
+        client: Option<&str>,
+        since: OffsetDateTime,
+    ) -> StoreResult<i64>;
+    /// A link's most recent events, newest first.
+    async fn access_events(&self, link: &str, limit: i64) -> StoreResult<Vec<AccessEvent>>;
+    /// Views and last access of every link of a workspace, by link id.
+    async fn link_stats(&self, workspace: WorkspaceId) -> StoreResult<Vec<(String, LinkStats)>>;
+}
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -278,6 +324,8 @@ pub trait Store:
     + DataSourceStore
     + DatasetStore
     + DashboardStore
+    + ShareLinkStore
+    + AccessEventStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -15,6 +15,37 @@ pub struct Workspace {
     pub name: String,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// The admins' policy over share links.
+    pub policy: LinkPolicy,
+    /// When it was suspended: every link then answers "no longer active".
+    pub suspended_at: Option<OffsetDateTime>,
+}
+
+/// A workspace's policy over share links, set by its admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPolicy {
+    /// Whether public links may be created at all (existing ones keep working).
+    pub public_links_allowed: bool,
+    /// The longest a link may live, in days; `None`: no limit.
+    pub max_link_days: Option<i64>,
+    /// Whether every new link needs a password.
+    pub password_required: bool,
+    /// A line shown on the "no longer active" page ("Questions? finance@example.com").
+    pub contact_line: String,
+    /// The footer under shared dashboards.
+    pub footer: String,
+}
+
+impl Default for LinkPolicy {
+    fn default() -> Self {
+        Self {
+            public_links_allowed: true,
+            max_link_days: None,
+            password_required: false,
+            contact_line: String::new(),
+            footer: "Shared with Vitrine".to_owned(),
+        }
+    }
 }
 
 /// A person with an account.
@@ -210,6 +241,12 @@ pub(crate) struct WorkspaceRow {
     id: i64,
     name: String,
     created_at: i64,
+    public_links_allowed: bool,
+    max_link_days: Option<i64>,
+    link_password_required: bool,
+    suspended_at: Option<i64>,
+    contact_line: String,
+    footer: String,
 }
 
 impl From<WorkspaceRow> for Workspace {
@@ -218,6 +255,14 @@ impl From<WorkspaceRow> for Workspace {
             id: WorkspaceId(r.id),
             name: r.name,
             created_at: from_ms(r.created_at),
+            policy: LinkPolicy {
+                public_links_allowed: r.public_links_allowed,
+                max_link_days: r.max_link_days,
+                password_required: r.link_password_required,
+                contact_line: r.contact_line,
+                footer: r.footer,
+            },
+            suspended_at: r.suspended_at.map(from_ms),
         }
     }
 }
@@ -581,6 +626,159 @@ impl From<DashboardRow> for DashboardRecord {
             created_by: r.created_by.map(MemberId),
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+// ---- share links and access events ------------------------------------------------------
+
+/// A share link's row. It holds no secret: the URL token and short code are derived from the
+/// server key, the id and the generation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkRecord {
+    /// The random link id (base64url).
+    pub id: String,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The dashboard shared.
+    pub dashboard_id: DashboardId,
+    /// The single widget shared, or `None` for the whole dashboard.
+    pub widget_id: Option<String>,
+    /// The audience ("Board", "Client A").
+    pub label: String,
+    /// Turned on by its owner.
+    pub enabled: bool,
+    /// Bumped by rotate: old URLs and short codes die.
+    pub generation: i64,
+    /// Bumped when the password or the state changes: unlock cookies die.
+    pub epoch: i64,
+    /// SHA-256 of the current short code.
+    pub short_digest: String,
+    /// When it stops working.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was deleted (it then never opens again; its history stays).
+    pub deleted_at: Option<OffsetDateTime>,
+    /// Argon2id PHC string of its password, if any.
+    pub password_hash: Option<String>,
+    /// Locked and open filters, display options and embed policy, as JSON.
+    pub settings: String,
+    /// Who created it.
+    pub created_by: Option<MemberId>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for LinkRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkRecord")
+            .field("id", &self.id)
+            .field("dashboard_id", &self.dashboard_id)
+            .field("widget_id", &self.widget_id)
+            .field("label", &self.label)
+            .field("enabled", &self.enabled)
+            .field("generation", &self.generation)
+            .field("expires_at", &self.expires_at)
+            .field("deleted_at", &self.deleted_at)
+            .field("password", &self.password_hash.as_ref().map(|_| "<set>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One outsider request to a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEvent {
+    /// The workspace, when the link is known.
+    pub workspace_id: Option<WorkspaceId>,
+    /// The link, when the token named one.
+    pub link_id: Option<String>,
+    /// When.
+    pub at: OffsetDateTime,
+    /// `ok`, `bad_password`, `expired`, `disabled`, `deleted`, `suspended`, `rate_limited`,
+    /// `not_found`, `export` …
+    pub outcome: String,
+    /// ISO country code, when known.
+    pub country: Option<String>,
+    /// `desktop`, `mobile`, `bot` or `other`.
+    pub client_class: String,
+    /// A keyed hash of the client address.
+    pub client: String,
+}
+
+/// A link's traffic in brief.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LinkStats {
+    /// Successful views.
+    pub views: i64,
+    /// The last request of any outcome.
+    pub last_access_at: Option<OffsetDateTime>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkRow {
+    id: String,
+    workspace_id: i64,
+    dashboard_id: i64,
+    widget_id: Option<String>,
+    label: String,
+    enabled: bool,
+    generation: i64,
+    epoch: i64,
+    short_digest: String,
+    expires_at: Option<i64>,
+    deleted_at: Option<i64>,
+    password_hash: Option<String>,
+    settings: String,
+    created_by: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<LinkRow> for LinkRecord {
+    fn from(r: LinkRow) -> Self {
+        LinkRecord {
+            id: r.id,
+            workspace_id: WorkspaceId(r.workspace_id),
+            dashboard_id: DashboardId(r.dashboard_id),
+            widget_id: r.widget_id,
+            label: r.label,
+            enabled: r.enabled,
+            generation: r.generation,
+            epoch: r.epoch,
+            short_digest: r.short_digest,
+            expires_at: r.expires_at.map(from_ms),
+            deleted_at: r.deleted_at.map(from_ms),
+            password_hash: r.password_hash,
+            settings: r.settings,
+            created_by: r.created_by.map(MemberId),
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRow {
+    workspace_id: Option<i64>,
+    link_id: Option<String>,
+    at: i64,
+    outcome: String,
+    country: Option<String>,
+    client_class: String,
+    client: String,
+}
+
+impl From<AccessRow> for AccessEvent {
+    fn from(r: AccessRow) -> Self {
+        AccessEvent {
+            workspace_id: r.workspace_id.map(WorkspaceId),
+            link_id: r.link_id,
+            at: from_ms(r.at),
+            outcome: r.outcome,
+            country: r.country,
+            client_class: r.client_class,
+            client: r.client,
         }
     }
 }

@@ -64,6 +64,20 @@ macro_rules! api_key_columns {
     };
 }
 
+macro_rules! WORKSPACE_COLUMNS {
+    () => {
+        "id, name, created_at, public_links_allowed, max_link_days, link_password_required, \
+         suspended_at, contact_line, footer"
+    };
+}
+
+macro_rules! LINK_COLUMNS {
+    () => {
+        "id, workspace_id, dashboard_id, widget_id, label, enabled, generation, epoch, short_digest, \
+         expires_at, deleted_at, password_hash, settings, created_by, created_at, updated_at"
+    };
+}
+
 macro_rules! DATA_SOURCE_COLUMNS {
     () => {
         "id, workspace_id, name, kind, display, sealed_config, revision, created_at, updated_at"
@@ -83,7 +97,8 @@ macro_rules! DASHBOARD_COLUMNS {
 }
 
 pub(crate) use {
-    DASHBOARD_COLUMNS, DATA_SOURCE_COLUMNS, DATASET_COLUMNS, api_key_columns, member_columns,
+    DASHBOARD_COLUMNS, DATA_SOURCE_COLUMNS, DATASET_COLUMNS, LINK_COLUMNS, WORKSPACE_COLUMNS,
+    api_key_columns, member_columns,
 };
 
 /// A uniqueness or reference conflict, named for the person who caused it.
@@ -103,7 +118,7 @@ macro_rules! impl_store_traits {
         use $crate::model::*;
         use $crate::sql::{
             api_key_columns, member_columns, named_conflict, DASHBOARD_COLUMNS, DATASET_COLUMNS,
-            DATA_SOURCE_COLUMNS, COUNT_ADMINS,
+            DATA_SOURCE_COLUMNS, COUNT_ADMINS, LINK_COLUMNS, WORKSPACE_COLUMNS,
         };
         use $crate::*;
         use async_trait::async_trait;
@@ -118,10 +133,10 @@ macro_rules! impl_store_traits {
                 name: &str,
                 now: OffsetDateTime,
             ) -> StoreResult<Workspace> {
-                let row: WorkspaceRow = sqlx::query_as(
-                    "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) \
-                     RETURNING id, name, created_at",
-                )
+                let row: WorkspaceRow = sqlx::query_as(concat!(
+                    "INSERT INTO workspaces (name, created_at) VALUES ($1, $2) RETURNING ",
+                    WORKSPACE_COLUMNS!()
+                ))
                 .bind(name)
                 .bind(to_ms(now))
                 .fetch_one(&self.pool)
@@ -130,21 +145,57 @@ macro_rules! impl_store_traits {
             }
 
             async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
-                let row: Option<WorkspaceRow> =
-                    sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE id = $1")
-                        .bind(id.0)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                let row: Option<WorkspaceRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    WORKSPACE_COLUMNS!(),
+                    " FROM workspaces WHERE id = $1"
+                ))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
                 Ok(row.map(Into::into))
             }
 
             async fn default_workspace(&self) -> StoreResult<Option<Workspace>> {
-                let row: Option<WorkspaceRow> = sqlx::query_as(
-                    "SELECT id, name, created_at FROM workspaces ORDER BY id LIMIT 1",
-                )
+                let row: Option<WorkspaceRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    WORKSPACE_COLUMNS!(),
+                    " FROM workspaces ORDER BY id LIMIT 1"
+                ))
                 .fetch_optional(&self.pool)
                 .await?;
                 Ok(row.map(Into::into))
+            }
+
+            async fn set_link_policy(&self, id: WorkspaceId, policy: &LinkPolicy) -> StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE workspaces SET public_links_allowed = $2, max_link_days = $3, \
+                     link_password_required = $4, contact_line = $5, footer = $6 WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(policy.public_links_allowed)
+                .bind(policy.max_link_days)
+                .bind(policy.password_required)
+                .bind(&policy.contact_line)
+                .bind(&policy.footer)
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn set_suspended(&self, id: WorkspaceId, at: Option<OffsetDateTime>) -> StoreResult<()> {
+                let done = sqlx::query("UPDATE workspaces SET suspended_at = $2 WHERE id = $1")
+                    .bind(id.0)
+                    .bind(at.map(to_ms))
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             }
         }
 
@@ -816,6 +867,173 @@ macro_rules! impl_store_traits {
                     return Err(StoreError::NotFound);
                 }
                 Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl ShareLinkStore for $store {
+            async fn create_link(&self, link: &LinkRecord) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO share_links (id, workspace_id, dashboard_id, widget_id, label, enabled, \
+                     generation, epoch, short_digest, expires_at, deleted_at, password_hash, settings, \
+                     created_by, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                )
+                .bind(&link.id)
+                .bind(link.workspace_id.0)
+                .bind(link.dashboard_id.0)
+                .bind(&link.widget_id)
+                .bind(&link.label)
+                .bind(link.enabled)
+                .bind(link.generation)
+                .bind(link.epoch)
+                .bind(&link.short_digest)
+                .bind(link.expires_at.map(to_ms))
+                .bind(link.deleted_at.map(to_ms))
+                .bind(&link.password_hash)
+                .bind(&link.settings)
+                .bind(link.created_by.map(|m| m.0))
+                .bind(to_ms(link.created_at))
+                .bind(to_ms(link.updated_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn save_link(&self, link: &LinkRecord) -> StoreResult<()> {
+                let done = sqlx::query(
+                    "UPDATE share_links SET label = $2, enabled = $3, generation = $4, epoch = $5, \
+                     short_digest = $6, expires_at = $7, deleted_at = $8, password_hash = $9, \
+                     settings = $10, widget_id = $11, updated_at = $12 WHERE id = $1",
+                )
+                .bind(&link.id)
+                .bind(&link.label)
+                .bind(link.enabled)
+                .bind(link.generation)
+                .bind(link.epoch)
+                .bind(&link.short_digest)
+                .bind(link.expires_at.map(to_ms))
+                .bind(link.deleted_at.map(to_ms))
+                .bind(&link.password_hash)
+                .bind(&link.settings)
+                .bind(&link.widget_id)
+                .bind(to_ms(link.updated_at))
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn link(&self, id: &str) -> StoreResult<Option<LinkRecord>> {
+                let row: Option<LinkRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    LINK_COLUMNS!(),
+                    " FROM share_links WHERE id = $1"
+                ))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn link_by_short_digest(&self, digest: &str) -> StoreResult<Option<LinkRecord>> {
+                let row: Option<LinkRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    LINK_COLUMNS!(),
+                    " FROM share_links WHERE short_digest = $1"
+                ))
+                .bind(digest)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn links(
+                &self,
+                workspace: WorkspaceId,
+                dashboard: Option<DashboardId>,
+            ) -> StoreResult<Vec<LinkRecord>> {
+                let rows: Vec<LinkRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    LINK_COLUMNS!(),
+                    " FROM share_links WHERE workspace_id = $1 AND ($2 IS NULL OR dashboard_id = $2) \
+                     ORDER BY created_at DESC, id"
+                ))
+                .bind(workspace.0)
+                .bind(dashboard.map(|d| d.0))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+
+        #[async_trait]
+        impl AccessEventStore for $store {
+            async fn record_access(&self, event: &AccessEvent) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO access_events (workspace_id, link_id, at, outcome, country, \
+                     client_class, client) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(event.workspace_id.map(|w| w.0))
+                .bind(&event.link_id)
+                .bind(to_ms(event.at))
+                .bind(&event.outcome)
+                .bind(&event.country)
+                .bind(&event.client_class)
+                .bind(&event.client)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn count_access(
+                &self,
+                link: &str,
+                outcome: &str,
+                client: Option<&str>,
+                since: OffsetDateTime,
+            ) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM access_events WHERE link_id = $1 AND outcome = $2 \
+                     AND ($3 IS NULL OR client = $3) AND at >= $4",
+                )
+                .bind(link)
+                .bind(outcome)
+                .bind(client)
+                .bind(to_ms(since))
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn access_events(&self, link: &str, limit: i64) -> StoreResult<Vec<AccessEvent>> {
+                let rows: Vec<AccessRow> = sqlx::query_as(
+                    "SELECT workspace_id, link_id, at, outcome, country, client_class, client \
+                     FROM access_events WHERE link_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(link)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn link_stats(&self, workspace: WorkspaceId) -> StoreResult<Vec<(String, LinkStats)>> {
+                let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT link_id, SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END), MAX(at) \
+                     FROM access_events WHERE workspace_id = $1 AND link_id IS NOT NULL \
+                     GROUP BY link_id",
+                )
+                .bind(workspace.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, views, last)| {
+                        (id, LinkStats { views, last_access_at: last.map(from_ms) })
+                    })
+                    .collect())
             }
         }
     };

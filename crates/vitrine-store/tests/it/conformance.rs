@@ -566,3 +566,195 @@ async fn data_sources_datasets_and_dashboards(store: &dyn Store) {
     store.delete_data_source(ws.id, warehouse.id).await.unwrap();
     assert!(store.data_sources(ws.id).await.unwrap().is_empty());
 }
+
+story!(share_links_access_events_and_policy);
+async fn share_links_access_events_and_policy(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    assert_eq!(ws.policy, LinkPolicy::default());
+    assert!(ws.suspended_at.is_none());
+    let policy = LinkPolicy {
+        public_links_allowed: false,
+        max_link_days: Some(90),
+        password_required: true,
+        contact_line: "Questions? finance@acme.test".into(),
+        footer: "Acme analytics".into(),
+    };
+    store.set_link_policy(ws.id, &policy).await.unwrap();
+    store.set_suspended(ws.id, Some(T0)).await.unwrap();
+    let again = store.workspace(ws.id).await.unwrap().unwrap();
+    assert_eq!((again.policy, again.suspended_at), (policy, Some(T0)));
+    store.set_suspended(ws.id, None).await.unwrap();
+    assert!(
+        store
+            .workspace(ws.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .suspended_at
+            .is_none()
+    );
+
+    let board = |slug: &str| DashboardInput {
+        workspace_id: ws.id,
+        slug: slug.into(),
+        title: slug.into(),
+        status: "published".into(),
+        document: "version: 1".into(),
+    };
+    let a = store.create_dashboard(board("a"), None, T0).await.unwrap();
+    let b = store.create_dashboard(board("b"), None, T0).await.unwrap();
+    let link = |id: &str, dashboard, minutes: i64| LinkRecord {
+        id: id.into(),
+        workspace_id: ws.id,
+        dashboard_id: dashboard,
+        widget_id: None,
+        label: format!("Link {id}"),
+        enabled: true,
+        generation: 1,
+        epoch: 1,
+        short_digest: format!("digest-{id}"),
+        expires_at: Some(T0 + Duration::days(14)),
+        deleted_at: None,
+        password_hash: None,
+        settings: "{}".into(),
+        created_by: None,
+        created_at: T0 + Duration::minutes(minutes),
+        updated_at: T0 + Duration::minutes(minutes),
+    };
+    store.create_link(&link("one", a.id, 0)).await.unwrap();
+    store.create_link(&link("two", a.id, 1)).await.unwrap();
+    store.create_link(&link("three", b.id, 2)).await.unwrap();
+    assert!(matches!(
+        store.create_link(&link("one", a.id, 0)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let ids = |links: Vec<LinkRecord>| links.into_iter().map(|l| l.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.links(ws.id, None).await.unwrap()),
+        ["three", "two", "one"]
+    );
+    assert_eq!(
+        ids(store.links(ws.id, Some(a.id)).await.unwrap()),
+        ["two", "one"]
+    );
+
+    let mut rotated = store.link("one").await.unwrap().unwrap();
+    assert_eq!(rotated, link("one", a.id, 0));
+    rotated.generation = 2;
+    rotated.epoch = 2;
+    rotated.short_digest = "digest-one-2".into();
+    rotated.enabled = false;
+    rotated.password_hash = Some("$argon2id$x".into());
+    rotated.widget_id = Some("revenue".into());
+    rotated.deleted_at = Some(T0 + Duration::hours(1));
+    rotated.updated_at = T0 + Duration::hours(1);
+    store.save_link(&rotated).await.unwrap();
+    assert_eq!(store.link("one").await.unwrap().unwrap(), rotated);
+    assert!(
+        store
+            .link_by_short_digest("digest-one")
+            .await
+            .unwrap()
+            .is_none(),
+        "the old short code is gone"
+    );
+    assert_eq!(
+        store
+            .link_by_short_digest("digest-one-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "one"
+    );
+    assert!(store.link("nope").await.unwrap().is_none());
+    assert!(matches!(
+        store.save_link(&link("nope", a.id, 0)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let event = |link: Option<&str>, minutes: i64, outcome: &str, client: &str| AccessEvent {
+        workspace_id: link.map(|_| ws.id),
+        link_id: link.map(str::to_owned),
+        at: T0 + Duration::minutes(minutes),
+        outcome: outcome.into(),
+        country: Some("NL".into()),
+        client_class: "desktop".into(),
+        client: client.into(),
+    };
+    for e in [
+        event(Some("two"), 0, "ok", "c1"),
+        event(Some("two"), 1, "ok", "c2"),
+        event(Some("two"), 2, "bad_password", "c1"),
+        event(Some("two"), 3, "bad_password", "c1"),
+        event(Some("two"), 4, "bad_password", "c2"),
+        event(Some("three"), 5, "expired", "c1"),
+        event(None, 6, "not_found", "c3"),
+    ] {
+        store.record_access(&e).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .count_access("two", "bad_password", None, T0)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .count_access("two", "bad_password", Some("c1"), T0)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .count_access("two", "bad_password", Some("c1"), T0 + Duration::minutes(3))
+            .await
+            .unwrap(),
+        1
+    );
+    let recent = store.access_events("two", 2).await.unwrap();
+    assert_eq!(
+        recent
+            .iter()
+            .map(|e| e.outcome.as_str())
+            .collect::<Vec<_>>(),
+        ["bad_password", "bad_password"]
+    );
+    assert_eq!(recent[0].at, T0 + Duration::minutes(4));
+    let mut stats = store.link_stats(ws.id).await.unwrap();
+    stats.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(stats.len(), 2);
+    assert_eq!(
+        stats[0],
+        (
+            "three".to_owned(),
+            LinkStats {
+                views: 0,
+                last_access_at: Some(T0 + Duration::minutes(5))
+            }
+        )
+    );
+    assert_eq!(
+        stats[1],
+        (
+            "two".to_owned(),
+            LinkStats {
+                views: 2,
+                last_access_at: Some(T0 + Duration::minutes(4))
+            }
+        )
+    );
+
+    store.delete_dashboard(ws.id, b.id).await.unwrap();
+    assert!(
+        store.link("three").await.unwrap().is_none(),
+        "a deleted dashboard takes its links"
+    );
+    assert_eq!(
+        store.access_events("three", 10).await.unwrap().len(),
+        1,
+        "history stays"
+    );
+}
