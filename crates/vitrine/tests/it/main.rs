@@ -1,3 +1,4 @@
 //! The binary's integration tests: `vitrine demo`'s code path on port 0.
 
 mod demo;
+mod warehouse;
