@@ -513,8 +513,7 @@ impl Customer {
     }
 
     /// Usage at time `t` of `day` (midnight `day_start`): cumulative within the day.
-    fn usage_at(&self, day_start: i64, t: i64) -> (i64, i64, f64) {
-        let date = date_of(day_start);
+    fn usage_at(&self, day_start: i64, date: Date, t: i64) -> (i64, i64, f64) {
         let x = ((t - day_start) as f64 / DAY as f64).clamp(0.0, 1.0);
         let days_in = ((day_start - self.signed_up_at) as f64 / DAY as f64).max(0.0);
         let ramp = (0.3 + 0.7 * days_in / 45.0).min(1.0);
@@ -656,7 +655,10 @@ pub(crate) struct World {
     /// Midnight UTC at which the history starts; growth is measured from it.
     pub(crate) origin: i64,
     pub(crate) customers: Vec<Customer>,
+    /// Tickets not solved yet.
     pub(crate) tickets: BTreeMap<i64, Ticket>,
+    /// Tickets solved since the world was made or loaded.
+    pub(crate) solved: Vec<Ticket>,
     pub(crate) next_customer_id: i64,
     pub(crate) next_ticket_id: i64,
     names: HashSet<String>,
@@ -670,6 +672,7 @@ impl World {
             origin,
             customers: Vec::new(),
             tickets: BTreeMap::new(),
+            solved: Vec::new(),
             next_customer_id: 1,
             next_ticket_id: 1,
             names: HashSet::new(),
@@ -706,6 +709,7 @@ impl World {
             origin,
             customers,
             tickets: tickets.into_iter().map(|t| (t.id, t)).collect(),
+            solved: Vec::new(),
             next_customer_id,
             next_ticket_id,
             names,
@@ -839,25 +843,23 @@ impl World {
         }
 
         // Usage of everyone who was a customer at some point of the slice.
+        let day = lit(&iso_date(date));
         for c in &self.customers {
             if c.signed_up_at >= b || c.churned_at.is_some_and(|t| t < a) {
                 continue;
             }
             let end = c.churned_at.map_or(b, |t| t.min(b));
-            let (active_users, calls, storage) = c.usage_at(day_start, end);
+            let (active_users, calls, storage) = c.usage_at(day_start, date, end);
             out.usage.insert(
                 (day_start, c.id),
-                format!(
-                    "({}, {}, {active_users}, {calls}, {storage})",
-                    lit(&iso_date(date)),
-                    c.id
-                ),
+                format!("({day}, {}, {active_users}, {calls}, {storage})", c.id),
             );
         }
     }
 
     /// Answers and solves the tickets whose time has come before `b`.
     fn advance_tickets(&mut self, b: i64, out: &mut Rows) {
+        let mut solved = Vec::new();
         for t in self.tickets.values_mut() {
             if !t.responded && t.respond_at < b {
                 t.responded = true;
@@ -868,6 +870,12 @@ impl World {
                 t.closed = true;
                 t.dirty = true;
                 out.tickets_closed += 1;
+                solved.push(t.id);
+            }
+        }
+        for id in solved {
+            if let Some(t) = self.tickets.remove(&id) {
+                self.solved.push(t);
             }
         }
     }
@@ -1019,24 +1027,26 @@ impl World {
         self.next_ticket_id += 1;
         let responded = respond_at < b;
         let closed = responded && close_at < b;
-        self.tickets.insert(
+        let ticket = Ticket {
             id,
-            Ticket {
-                id,
-                opened_at: at,
-                customer_id: c.id,
-                priority,
-                category,
-                respond_at,
-                response_minutes,
-                close_at,
-                rating,
-                responded,
-                closed,
-                new: true,
-                dirty: true,
-            },
-        );
+            opened_at: at,
+            customer_id: c.id,
+            priority,
+            category,
+            respond_at,
+            response_minutes,
+            close_at,
+            rating,
+            responded,
+            closed,
+            new: true,
+            dirty: true,
+        };
+        if closed {
+            self.solved.push(ticket);
+        } else {
+            self.tickets.insert(id, ticket);
+        }
         out.tickets_opened += 1;
         out.tickets_responded += u64::from(responded);
         out.tickets_closed += u64::from(closed);
@@ -1102,8 +1112,8 @@ mod tests {
             dirty: false,
         };
         let day = 400 * DAY;
-        let (u1, c1, _) = c.usage_at(day, day + 3600 * 9);
-        let (u2, c2, _) = c.usage_at(day, day + 3600 * 15);
+        let (u1, c1, _) = c.usage_at(day, date_of(day), day + 3600 * 9);
+        let (u2, c2, _) = c.usage_at(day, date_of(day), day + 3600 * 15);
         assert!(u2 >= u1 && c2 > c1, "{u1} {c1} {u2} {c2}");
     }
 }
