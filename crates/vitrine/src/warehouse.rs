@@ -66,7 +66,7 @@ pub use content::{DemoDashboard, DemoDataset, dashboards, datasets};
 use sim::{Customer, DAY, Plan, Rows, Ticket, TodayCounts, World, iso_ts, lit, parse_ts};
 
 /// The seed [`create`] uses.
-pub const DEFAULT_SEED: u64 = 0x5649_5452_494E_45; // "VITRINE"
+pub const DEFAULT_SEED: u64 = 0x0056_4954_5249_4E45; // "VITRINE"
 /// How many calendar months of history [`create`] generates before `now`'s month.
 pub const HISTORY_MONTHS: i32 = 18;
 /// The layout version of the warehouse; [`open_or_create`] rebuilds files of another version.

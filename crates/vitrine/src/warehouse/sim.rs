@@ -257,8 +257,8 @@ impl Plan {
     fn seats(self, rng: &mut Rng) -> i64 {
         match self {
             Plan::Starter => rng.range(2, 12),
-            Plan::Growth => rng.range(10, 60),
-            Plan::Enterprise => rng.range(60, 320),
+            Plan::Growth => rng.range(8, 45),
+            Plan::Enterprise => rng.range(35, 100),
         }
     }
 
@@ -266,7 +266,7 @@ impl Plan {
         match self {
             Plan::Starter => 1,
             Plan::Growth => 5,
-            Plan::Enterprise => 40,
+            Plan::Enterprise => 30,
         }
     }
 
@@ -837,7 +837,7 @@ impl World {
                 let at = sample_time(&mut rng, day_start, xa, xb).clamp(a, b - 1);
                 self.open_ticket(&mut rng, i, at, b, out);
             }
-            if let Some(today) = live.as_deref_mut() {
+            if let Some(today) = live {
                 today.tickets += i64::from(n);
             }
         }
@@ -895,7 +895,7 @@ impl World {
                 continue;
             }
             let c = &mut self.customers[i];
-            if rng.chance(0.10) {
+            if rng.chance(0.07) {
                 let grow = (c.seats as f64 * (0.05 + 0.2 * rng.unit())).ceil() as i64;
                 c.seats += grow.max(1);
                 c.dirty = true;
