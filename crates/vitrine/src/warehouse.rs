@@ -28,11 +28,11 @@
 //!
 //! ## How it moves
 //!
-//! One simulation ([`sim`]) produces both the history and the live ticks: time is cut into
-//! slices that never cross a UTC midnight, whole days when creating or catching up, a few
-//! seconds when ticking. Cumulative daily values (active users, API calls, storage) are pure
-//! functions of customer, day and time of day, so the appender *upserts* today's usage row and
-//! every refresh shows larger numbers. Discrete events (sign-ups, tickets, add-on sales) run
+//! One simulation (the private `sim` module) produces both the history and the live ticks:
+//! time is cut into slices that never cross a UTC midnight, whole days when creating or
+//! catching up, a few seconds when ticking. Cumulative daily values (active users, API
+//! calls, storage) are pure functions of customer, day and time of day, so the appender
+//! *upserts* today's usage row and every refresh shows larger numbers. Discrete events (sign-ups, tickets, add-on sales) run
 //! faster on live ticks — about one every 20–40 s — until today holds a normal day plus an
 //! hour or two of that pace, so a five-minute demo sees movement and a demo left running for
 //! a day stays plausible. A ticket's answer and resolution times are drawn when it opens and
@@ -47,6 +47,14 @@
 //! transaction per tick) and Vitrine's data sources open it read-only without ever waiting
 //! for it. Dates are ISO text (`2026-11-23`, `2026-11-23T10:00:00Z`) in columns declared
 //! `DATE` / `DATETIME`, which is what the data layer discovers and buckets.
+//!
+//! ## Size
+//!
+//! About 360 customers, 26,000 sign-ups, 5,000 invoice lines, 110,000 usage rows and 6,400
+//! tickets: a 10 MB file that [`create`] writes in about 1.7 s in a debug build on a busy
+//! 2-core machine (0.5 s simulating, the rest in SQLite), and that answers every demo widget
+//! in milliseconds. Rows are written as multi-row `INSERT`s and the indexes are built after
+//! the bulk load.
 
 mod content;
 mod sim;
@@ -326,6 +334,9 @@ async fn version_of(path: &Path) -> anyhow::Result<Option<i64>> {
 
 /// Appends to the warehouse at `path` every `every`, with `now` from `clock`, until the
 /// process ends (or the handle is aborted). Failures are logged and retried on the next tick.
+///
+/// The first tick runs at once. Call [`open_or_create`] before, so that a long catch-up does
+/// not happen inside the first tick.
 pub fn spawn_appender(
     path: PathBuf,
     clock: Arc<dyn Clock>,

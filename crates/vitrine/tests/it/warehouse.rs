@@ -675,3 +675,30 @@ async fn readers_are_not_blocked_while_the_appender_writes() {
     );
     assert_eq!(after, before + 1.0);
 }
+
+#[tokio::test]
+async fn the_appender_task_follows_its_clock_until_aborted() {
+    let w = warehouse().await;
+    let clock = std::sync::Arc::new(vitrine_core::clock::ManualClock::new(NOW));
+    let generated_until = async |path: &Path| {
+        scalar_text(
+            path,
+            "SELECT value FROM _demo_meta WHERE key = 'generated_until'",
+        )
+        .await
+    };
+    clock.advance(Duration::seconds(5));
+    let task =
+        warehouse::spawn_appender(w.path.clone(), clock.clone(), StdDuration::from_millis(20));
+    let mut seen = String::new();
+    for _ in 0..250 {
+        seen = generated_until(&w.path).await;
+        if seen == "2026-11-23T14:30:12Z" {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    assert_eq!(seen, "2026-11-23T14:30:12Z");
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+}
