@@ -208,7 +208,13 @@ async fn every_demo_dashboard_validates_and_every_widget_returns_rows_with_defau
             "{slug} refreshes every {} s",
             dashboard.refresh_seconds
         );
+        let started = std::time::Instant::now();
         let data = run_dashboard(&source, &datasets, &dashboard, &BTreeMap::new(), NOW).await;
+        eprintln!(
+            "{slug}: {} widgets ran in {:?}",
+            data.len(),
+            started.elapsed()
+        );
         for (id, d) in &data {
             match d {
                 WidgetData::Table(t) => {
