@@ -1,0 +1,710 @@
+//! The demo warehouse and the demo content: every dataset and every widget runs on a real
+//! generated warehouse, the numbers move when the appender ticks, and the demo dashboards keep
+//! showing every widget and filter kind.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection as _, SqliteConnection};
+use tempfile::TempDir;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use vitrine::warehouse::{self, AppendStats};
+use vitrine_core::dashboard::{
+    BarOrientation, BarStacking, Dashboard, DatasetColumns, DateRange, FilterKind, FilterValue,
+    NumberRange, RelativeDate, Scalar, WidgetKind, validate,
+};
+use vitrine_core::result::{ColumnType, Value};
+use vitrine_data::{
+    DataSource, DataSourceConfig, DataSourceOptions, Dataset, Dialect, WidgetData,
+    check_dataset_sql, compile_distinct_values, compile_widget,
+};
+
+/// A Monday afternoon, so "today" already has activity.
+const NOW: OffsetDateTime = datetime!(2026-11-23 14:30:07 UTC);
+
+struct Warehouse {
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+async fn warehouse_at(now: OffsetDateTime) -> Warehouse {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("warehouse.db");
+    let started = std::time::Instant::now();
+    warehouse::create(&path, now).await.unwrap();
+    eprintln!("demo warehouse created in {:?}", started.elapsed());
+    Warehouse { _dir: dir, path }
+}
+
+async fn warehouse() -> Warehouse {
+    warehouse_at(NOW).await
+}
+
+/// A read-only data source over the warehouse, as Vitrine opens it.
+fn source(path: &Path) -> DataSource {
+    DataSource::open(
+        &DataSourceConfig::Sqlite {
+            path: path.to_path_buf(),
+        },
+        DataSourceOptions {
+            statement_timeout: StdDuration::from_secs(5),
+            ..DataSourceOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A writable connection, for the tests' own bookkeeping queries.
+async fn connect(path: &Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .unwrap()
+}
+
+async fn scalar_i64(path: &Path, sql: &'static str) -> i64 {
+    let mut conn = connect(path).await;
+    let v = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    v
+}
+
+async fn scalar_text(path: &Path, sql: &'static str) -> String {
+    let mut conn = connect(path).await;
+    let v = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    v
+}
+
+/// Every demo dataset, checked and with its columns discovered through `source`.
+async fn datasets(source: &DataSource) -> BTreeMap<String, Dataset> {
+    let mut out = BTreeMap::new();
+    for d in warehouse::datasets() {
+        check_dataset_sql(Dialect::Sqlite, d.sql)
+            .unwrap_or_else(|e| panic!("dataset `{}` is rejected: {e}", d.slug));
+        let columns = source
+            .discover_columns(d.sql)
+            .await
+            .unwrap_or_else(|e| panic!("dataset `{}`: {}", d.slug, e.detail()));
+        let dataset = Dataset::new(Dialect::Sqlite, d.slug, d.sql, columns).unwrap();
+        out.insert(d.slug.to_string(), dataset);
+    }
+    out
+}
+
+fn columns_of(datasets: &BTreeMap<String, Dataset>) -> DatasetColumns {
+    datasets
+        .iter()
+        .map(|(slug, d)| (slug.clone(), d.columns().to_vec()))
+        .collect()
+}
+
+fn dashboards() -> Vec<(&'static str, Dashboard)> {
+    warehouse::dashboards()
+        .iter()
+        .map(|d| {
+            let dashboard = Dashboard::from_yaml(d.yaml)
+                .unwrap_or_else(|e| panic!("dashboard `{}` does not parse: {e}", d.slug));
+            (d.slug, dashboard)
+        })
+        .collect()
+}
+
+fn kind_of(datasets: &BTreeMap<String, Dataset>, dataset: &str, column: &str) -> ColumnType {
+    datasets[dataset]
+        .columns()
+        .iter()
+        .find(|c| c.name == column)
+        .unwrap_or_else(|| panic!("`{dataset}` has no column `{column}`"))
+        .kind
+}
+
+/// Runs every widget of `dashboard` with the `chosen` filter values (over the defaults) and
+/// returns the widgets' data by id.
+async fn run_dashboard(
+    source: &DataSource,
+    datasets: &BTreeMap<String, Dataset>,
+    dashboard: &Dashboard,
+    chosen: &BTreeMap<String, FilterValue>,
+    now: OffsetDateTime,
+) -> BTreeMap<String, WidgetData> {
+    let filters = dashboard.effective_filters(chosen, now).unwrap();
+    let mut out = BTreeMap::new();
+    for widget in &dashboard.widgets {
+        let Some(query) = &widget.query else { continue };
+        let dataset = &datasets[query.dataset.as_str()];
+        let compiled = compile_widget(Dialect::Sqlite, widget, dataset, &filters, &[])
+            .unwrap_or_else(|e| panic!("widget `{}` does not compile: {}", widget.id, e.detail()));
+        let data = source
+            .run_widget(&compiled)
+            .await
+            .unwrap_or_else(|e| panic!("widget `{}` fails: {}", widget.id, e.detail()));
+        out.insert(widget.id.to_string(), data);
+    }
+    out
+}
+
+fn kpi_value(data: &WidgetData) -> f64 {
+    match data {
+        WidgetData::Kpi { value, .. } => value.as_f64().expect("a numeric KPI value"),
+        other => panic!("not a KPI: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_dataset_is_one_read_only_query_whose_columns_are_discovered_with_their_types() {
+    let w = warehouse().await;
+    let datasets = datasets(&source(&w.path)).await;
+    assert_eq!(
+        datasets.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["revenue", "signups", "tickets", "usage"]
+    );
+    use ColumnType::*;
+    for (dataset, column, kind) in [
+        ("signups", "signed_up_at", Timestamp),
+        ("signups", "converted", Integer),
+        ("signups", "channel", Text),
+        ("revenue", "booked_at", Timestamp),
+        ("revenue", "month", Date),
+        ("revenue", "amount_usd", Number),
+        ("revenue", "seats", Integer),
+        ("usage", "day", Date),
+        ("usage", "api_calls", Integer),
+        ("usage", "storage_gb", Number),
+        ("tickets", "opened_at", Timestamp),
+        ("tickets", "closed_at", Timestamp),
+        ("tickets", "first_response_seconds", Integer),
+        ("tickets", "resolution_seconds", Integer),
+        ("tickets", "satisfaction", Integer),
+    ] {
+        assert_eq!(
+            kind_of(&datasets, dataset, column),
+            kind,
+            "{dataset}.{column}"
+        );
+    }
+    // Later issues restrict guests by customer; every dataset must carry the column.
+    for slug in datasets.keys() {
+        assert_eq!(kind_of(&datasets, slug, "customer_id"), Integer, "{slug}");
+        for common in ["plan", "region"] {
+            assert_eq!(kind_of(&datasets, slug, common), Text, "{slug}.{common}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_demo_dashboard_validates_and_every_widget_returns_rows_with_default_filters() {
+    let w = warehouse().await;
+    let source = source(&w.path);
+    let datasets = datasets(&source).await;
+    let columns = columns_of(&datasets);
+    for (slug, dashboard) in dashboards() {
+        validate(&dashboard, &columns)
+            .unwrap_or_else(|e| panic!("dashboard `{slug}` does not validate: {e}"));
+        assert!(
+            (10..=30).contains(&dashboard.refresh_seconds),
+            "{slug} refreshes every {} s",
+            dashboard.refresh_seconds
+        );
+        let started = std::time::Instant::now();
+        let data = run_dashboard(&source, &datasets, &dashboard, &BTreeMap::new(), NOW).await;
+        eprintln!(
+            "{slug}: {} widgets ran in {:?}",
+            data.len(),
+            started.elapsed()
+        );
+        for (id, d) in &data {
+            match d {
+                WidgetData::Table(t) => {
+                    assert!(!t.rows.is_empty(), "{slug}/{id} returned no rows");
+                }
+                WidgetData::Kpi {
+                    value,
+                    previous,
+                    sparkline,
+                    ..
+                } => {
+                    assert!(
+                        value.as_f64().is_some_and(|v| v > 0.0),
+                        "{slug}/{id}: {value:?}"
+                    );
+                    // Every KPI's dataset is bound to a date-range filter with a default, so
+                    // it always has a period to compare with.
+                    assert!(
+                        previous
+                            .as_ref()
+                            .is_some_and(|p| p.as_f64().is_some_and(|v| v > 0.0)),
+                        "{slug}/{id} has no comparison: {previous:?}"
+                    );
+                    assert!(
+                        sparkline.as_ref().is_some_and(|s| s.rows.len() > 1),
+                        "{slug}/{id} has no sparkline"
+                    );
+                }
+            }
+        }
+        let text = dashboard
+            .widgets
+            .iter()
+            .filter(|w| w.kind == WidgetKind::Text)
+            .count();
+        assert_eq!(data.len() + text, dashboard.widgets.len(), "{slug}");
+    }
+}
+
+#[tokio::test]
+async fn every_filter_restricts_the_widgets_it_is_bound_to() {
+    let w = warehouse().await;
+    let source = source(&w.path);
+    let datasets = datasets(&source).await;
+    for (slug, dashboard) in dashboards() {
+        let mut chosen = BTreeMap::new();
+        for f in &dashboard.filters {
+            // Options of select filters come from the column's distinct values.
+            let (dataset, column) = f.columns.iter().next().unwrap();
+            let options = compile_distinct_values(
+                Dialect::Sqlite,
+                &datasets[dataset.as_str()],
+                column,
+                100,
+                &[],
+            )
+            .unwrap();
+            let options: Vec<Scalar> = source
+                .run(&options)
+                .await
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|r| match &r[0] {
+                    Value::Text(s) => Scalar::Text(s.clone()),
+                    Value::Int(i) => Scalar::Int(*i),
+                    other => panic!("unexpected option {other:?}"),
+                })
+                .collect();
+            let value = match f.kind {
+                FilterKind::SingleSelect => {
+                    assert!(options.len() >= 2, "{slug}/{}: {options:?}", f.id);
+                    FilterValue::One(options[0].clone())
+                }
+                FilterKind::MultiSelect => {
+                    assert!(options.len() >= 3, "{slug}/{}: {options:?}", f.id);
+                    FilterValue::Many(options[..2].to_vec())
+                }
+                FilterKind::DateRange => FilterValue::DateRange(DateRange::Relative {
+                    preset: RelativeDate::Last7Days,
+                }),
+                FilterKind::NumberRange => FilterValue::NumberRange(NumberRange {
+                    min: Some(10.0),
+                    max: Some(80.0),
+                }),
+            };
+            chosen.insert(f.id.to_string(), value);
+        }
+        let all = run_dashboard(&source, &datasets, &dashboard, &BTreeMap::new(), NOW).await;
+        let narrowed = run_dashboard(&source, &datasets, &dashboard, &chosen, NOW).await;
+        let mut smaller = 0;
+        for (id, d) in &narrowed {
+            if let (WidgetData::Kpi { .. }, WidgetData::Kpi { value, .. }) = (d, &all[id]) {
+                let (n, a) = (kpi_value(d), value.as_f64().unwrap_or(0.0));
+                // Averages may go either way; counts and sums can only shrink.
+                if n < a {
+                    smaller += 1;
+                }
+            }
+        }
+        assert!(smaller >= 2, "{slug}: the filters did not narrow the KPIs");
+    }
+}
+
+#[test]
+fn the_demo_dashboards_use_every_widget_kind_and_every_filter_kind() {
+    // Exhaustive matches: a new kind fails to compile here until the demo shows it.
+    let widget_kinds = |k: WidgetKind| match k {
+        WidgetKind::Kpi
+        | WidgetKind::Line
+        | WidgetKind::Area
+        | WidgetKind::Bar
+        | WidgetKind::Pie
+        | WidgetKind::Table
+        | WidgetKind::Text => k,
+    };
+    let filter_kinds = |k: FilterKind| match k {
+        FilterKind::SingleSelect
+        | FilterKind::MultiSelect
+        | FilterKind::DateRange
+        | FilterKind::NumberRange => k,
+    };
+    let mut widgets = BTreeSet::new();
+    let mut filters = BTreeSet::new();
+    let mut bars = Vec::new();
+    let mut relative_default = false;
+    let mut stacked_area = false;
+    for (_, d) in dashboards() {
+        for w in &d.widgets {
+            widgets.insert(format!("{:?}", widget_kinds(w.kind)));
+            if w.kind == WidgetKind::Bar {
+                bars.push((
+                    w.options.orientation.unwrap_or_default(),
+                    w.options.stacking.unwrap_or_default(),
+                ));
+            }
+            stacked_area |=
+                w.kind == WidgetKind::Area && w.options.stacking == Some(BarStacking::Stacked);
+        }
+        for f in &d.filters {
+            filters.insert(format!("{:?}", filter_kinds(f.kind)));
+            relative_default |= matches!(
+                f.default,
+                Some(FilterValue::DateRange(DateRange::Relative { .. }))
+            );
+        }
+    }
+    assert_eq!(
+        widgets,
+        ["Area", "Bar", "Kpi", "Line", "Pie", "Table", "Text"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        filters,
+        ["DateRange", "MultiSelect", "NumberRange", "SingleSelect"]
+            .map(String::from)
+            .into()
+    );
+    for wanted in [
+        (BarOrientation::Vertical, BarStacking::Stacked),
+        (BarOrientation::Vertical, BarStacking::Grouped),
+        (BarOrientation::Horizontal, BarStacking::Grouped),
+    ] {
+        assert!(bars.contains(&wanted), "no {wanted:?} bar in {bars:?}");
+    }
+    assert!(stacked_area, "no stacked area");
+    assert!(
+        relative_default,
+        "no date range defaults to a relative preset"
+    );
+    assert!((2..=3).contains(&warehouse::dashboards().len()));
+}
+
+#[tokio::test]
+async fn appending_adds_rows_and_the_kpis_move() {
+    let w = warehouse().await;
+    let source = source(&w.path);
+    let datasets = datasets(&source).await;
+    let (_, usage) = dashboards()
+        .into_iter()
+        .find(|(slug, _)| *slug == "customer-usage")
+        .unwrap();
+    let before = run_dashboard(&source, &datasets, &usage, &BTreeMap::new(), NOW).await;
+    let counts = async |path: &Path| {
+        [
+            scalar_i64(path, "SELECT COUNT(*) FROM signups").await,
+            scalar_i64(path, "SELECT COUNT(*) FROM revenue").await,
+            scalar_i64(path, "SELECT COUNT(*) FROM tickets").await,
+            scalar_i64(path, "SELECT COUNT(*) FROM customers").await,
+        ]
+    };
+    let rows_before = counts(&w.path).await;
+
+    // Half a minute of live ticks, five seconds apart.
+    let mut total = AppendStats::default();
+    let mut now = NOW;
+    for tick in 0..6 {
+        now += Duration::seconds(5);
+        let s = warehouse::append(&w.path, now).await.unwrap();
+        assert!(s.usage_rows > 100, "tick {tick}: {s:?}");
+        total.signups += s.signups;
+        total.new_customers += s.new_customers;
+        total.revenue_rows += s.revenue_rows;
+        total.tickets_opened += s.tickets_opened;
+        total.tickets_responded += s.tickets_responded;
+        total.tickets_closed += s.tickets_closed;
+    }
+    // A tick at the same instant adds nothing.
+    assert_eq!(
+        warehouse::append(&w.path, now).await.unwrap(),
+        AppendStats::default()
+    );
+
+    let after = run_dashboard(&source, &datasets, &usage, &BTreeMap::new(), now).await;
+    let (b, a) = (
+        kpi_value(&before["api_calls"]),
+        kpi_value(&after["api_calls"]),
+    );
+    assert!(a > b, "API calls did not grow: {b} → {a}");
+
+    let rows_after = counts(&w.path).await;
+    assert_eq!(
+        rows_after[0] - rows_before[0],
+        total.signups as i64,
+        "{total:?}"
+    );
+    assert_eq!(rows_after[1] - rows_before[1], total.revenue_rows as i64);
+    assert_eq!(rows_after[2] - rows_before[2], total.tickets_opened as i64);
+    assert_eq!(rows_after[3] - rows_before[3], total.new_customers as i64);
+
+    // Live ticks make discrete events frequent enough to be seen: over two more minutes,
+    // sign-ups, invoices and tickets all arrive, and the revenue KPI moves with them.
+    let (_, exec) = dashboards()
+        .into_iter()
+        .find(|(slug, _)| *slug == "executive-overview")
+        .unwrap();
+    let revenue_before = kpi_value(
+        &run_dashboard(&source, &datasets, &exec, &BTreeMap::new(), now).await["revenue"],
+    );
+    let mut live = AppendStats::default();
+    for _ in 0..24 {
+        now += Duration::seconds(5);
+        let s = warehouse::append(&w.path, now).await.unwrap();
+        live.signups += s.signups;
+        live.revenue_rows += s.revenue_rows;
+        live.tickets_opened += s.tickets_opened;
+    }
+    assert!(
+        live.signups > 0 && live.revenue_rows > 0 && live.tickets_opened > 0,
+        "{live:?}"
+    );
+    let revenue_after = kpi_value(
+        &run_dashboard(&source, &datasets, &exec, &BTreeMap::new(), now).await["revenue"],
+    );
+    assert!(revenue_after > revenue_before);
+}
+
+#[tokio::test]
+async fn a_long_gap_is_caught_up_day_by_day_at_the_normal_pace() {
+    let w = warehouse().await;
+    let days_before = scalar_i64(&w.path, "SELECT COUNT(DISTINCT day) FROM usage").await;
+    let signups_before = scalar_i64(&w.path, "SELECT COUNT(*) FROM signups").await;
+    let later = NOW + Duration::days(3);
+    let stats = warehouse::append(&w.path, later).await.unwrap();
+    let days_after = scalar_i64(&w.path, "SELECT COUNT(DISTINCT day) FROM usage").await;
+    assert_eq!(days_after, days_before + 3);
+    let new_signups = scalar_i64(&w.path, "SELECT COUNT(*) FROM signups").await - signups_before;
+    assert_eq!(new_signups, stats.signups as i64);
+    // About 40–80 trials a day at this point of the company's life; never the live pace.
+    assert!((100..=400).contains(&new_signups), "{stats:?}");
+    assert!(
+        stats.tickets_closed > 0 && stats.tickets_responded > 0,
+        "{stats:?}"
+    );
+
+    // open_or_create keeps an existing warehouse and continues it.
+    let customers = scalar_i64(&w.path, "SELECT COUNT(*) FROM customers").await;
+    warehouse::open_or_create(&w.path, later + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(scalar_i64(&w.path, "SELECT COUNT(*) FROM customers").await >= customers);
+    let until: String = {
+        let mut conn = connect(&w.path).await;
+        sqlx::query_scalar("SELECT value FROM _demo_meta WHERE key = 'generated_until'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(until, "2026-11-26T15:30:07Z");
+}
+
+#[tokio::test]
+async fn open_or_create_creates_a_missing_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested-name.db");
+    warehouse::open_or_create(&path, NOW).await.unwrap();
+    assert!(scalar_i64(&path, "SELECT COUNT(*) FROM customers").await > 100);
+}
+
+#[tokio::test]
+async fn the_same_seed_and_now_give_the_same_warehouse() {
+    let fingerprint = async |path: &Path| {
+        let mut conn = connect(path).await;
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT COUNT(*) || '/' || MAX(name) || '/' || SUM(seats) FROM customers",
+            "SELECT COUNT(*) || '/' || SUM(converted) || '/' || MAX(signed_up_at) FROM signups",
+            "SELECT COUNT(*) || '/' || ROUND(SUM(amount_usd), 2) FROM revenue",
+            "SELECT COUNT(*) || '/' || SUM(api_calls) || '/' || SUM(active_users) FROM usage",
+            "SELECT COUNT(*) || '/' || SUM(first_response_minutes) || '/' || SUM(satisfaction) FROM tickets",
+        ] {
+            let v: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            out.push(v);
+        }
+        out
+    };
+    let (a, b) = (warehouse().await, warehouse().await);
+    assert_eq!(fingerprint(&a.path).await, fingerprint(&b.path).await);
+
+    let other = tempfile::tempdir().unwrap();
+    let path = other.path().join("other.db");
+    warehouse::create_seeded(&path, NOW, 42).await.unwrap();
+    assert_ne!(fingerprint(&a.path).await, fingerprint(&path).await);
+}
+
+#[tokio::test]
+async fn the_history_looks_like_a_growing_saas_company() {
+    let w = warehouse().await;
+    let p = w.path.as_path();
+    let customers = scalar_i64(p, "SELECT COUNT(*) FROM customers").await;
+    assert!((200..=700).contains(&customers), "{customers} customers");
+    assert_eq!(
+        scalar_i64(p, "SELECT COUNT(DISTINCT plan) FROM customers").await,
+        3
+    );
+    assert_eq!(
+        scalar_i64(p, "SELECT COUNT(DISTINCT region) FROM customers").await,
+        3
+    );
+    assert_eq!(
+        scalar_i64(
+            p,
+            "SELECT COUNT(*) FROM customers WHERE name LIKE 'Company %'"
+        )
+        .await,
+        0,
+        "the word lists ran out of names"
+    );
+    assert!(
+        scalar_i64(
+            p,
+            "SELECT COUNT(*) FROM customers WHERE churned_at IS NOT NULL"
+        )
+        .await
+            > 20
+    );
+    // Every converted trial names its customer, and only those do.
+    assert_eq!(
+        scalar_i64(p, "SELECT COUNT(*) FROM signups WHERE converted = 1").await,
+        scalar_i64(
+            p,
+            "SELECT COUNT(*) FROM signups s JOIN customers c ON c.customer_id = s.customer_id"
+        )
+        .await
+    );
+    // Subscription revenue (MRR) grows: the last full month beats the first.
+    let first = scalar_i64(
+        p,
+        "SELECT CAST(SUM(amount_usd) AS INTEGER) FROM revenue WHERE kind = 'subscription' \
+         AND month = (SELECT MIN(month) FROM revenue)",
+    )
+    .await;
+    let last = scalar_i64(
+        p,
+        "SELECT CAST(SUM(amount_usd) AS INTEGER) FROM revenue WHERE kind = 'subscription' \
+         AND month = '2026-10-01'",
+    )
+    .await;
+    assert!(last > first * 11 / 10, "MRR {first} → {last}");
+    assert_eq!(
+        scalar_text(p, "SELECT MIN(month) FROM revenue").await,
+        "2025-05-01",
+        "history starts 18 months before November 2026"
+    );
+    // Usage has a weekly rhythm: weekdays busier than weekends.
+    let weekday = scalar_i64(
+        p,
+        "SELECT SUM(api_calls) / COUNT(DISTINCT day) FROM usage \
+         WHERE strftime('%w', day) NOT IN ('0', '6') AND day < '2026-11-23'",
+    )
+    .await;
+    let weekend = scalar_i64(
+        p,
+        "SELECT SUM(api_calls) / COUNT(DISTINCT day) FROM usage \
+         WHERE strftime('%w', day) IN ('0', '6')",
+    )
+    .await;
+    assert!(weekday > 2 * weekend, "{weekday} vs {weekend}");
+    // Tickets: some still open, the solved ones rated 1–5, nothing in the future.
+    assert!(scalar_i64(p, "SELECT COUNT(*) FROM tickets WHERE status <> 'solved'").await > 0);
+    assert_eq!(
+        scalar_i64(
+            p,
+            "SELECT COUNT(*) FROM tickets WHERE satisfaction NOT BETWEEN 1 AND 5 \
+             OR (satisfaction IS NOT NULL AND status <> 'solved')"
+        )
+        .await,
+        0
+    );
+    for sql in [
+        "SELECT COUNT(*) FROM tickets WHERE opened_at > '2026-11-23T14:30:07Z' \
+         OR closed_at > '2026-11-23T14:30:07Z' OR closed_at < opened_at",
+        "SELECT COUNT(*) FROM signups WHERE signed_up_at > '2026-11-23T14:30:07Z'",
+        "SELECT COUNT(*) FROM revenue WHERE booked_at > '2026-11-23T14:30:07Z'",
+        "SELECT COUNT(*) FROM usage WHERE day > '2026-11-23'",
+    ] {
+        assert_eq!(scalar_i64(p, sql).await, 0, "{sql}");
+    }
+}
+
+#[tokio::test]
+async fn readers_are_not_blocked_while_the_appender_writes() {
+    let w = warehouse().await;
+    let mut writer = connect(&w.path).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut writer)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let source = source(&w.path);
+    let datasets = datasets(&source).await;
+    let (_, support) = dashboards()
+        .into_iter()
+        .find(|(slug, _)| *slug == "support")
+        .unwrap();
+    let before = kpi_value(
+        &run_dashboard(&source, &datasets, &support, &BTreeMap::new(), NOW).await["opened"],
+    );
+
+    // The appender holds the write lock with an uncommitted ticket...
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    sqlx::query(
+        "INSERT INTO tickets (opened_at, customer_id, priority, category, status) \
+         VALUES ('2026-11-23T14:00:00Z', 1, 'high', 'Bug', 'open')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    // ... and readers still answer at once, without seeing it.
+    let during = tokio::time::timeout(
+        StdDuration::from_secs(3),
+        run_dashboard(&source, &datasets, &support, &BTreeMap::new(), NOW),
+    )
+    .await
+    .expect("a reader waited for the writer");
+    assert_eq!(kpi_value(&during["opened"]), before);
+    tx.commit().await.unwrap();
+    let after = kpi_value(
+        &run_dashboard(&source, &datasets, &support, &BTreeMap::new(), NOW).await["opened"],
+    );
+    assert_eq!(after, before + 1.0);
+}
+
+#[tokio::test]
+async fn the_appender_task_follows_its_clock_until_aborted() {
+    let w = warehouse().await;
+    let clock = std::sync::Arc::new(vitrine_core::clock::ManualClock::new(NOW));
+    let generated_until = async |path: &Path| {
+        scalar_text(
+            path,
+            "SELECT value FROM _demo_meta WHERE key = 'generated_until'",
+        )
+        .await
+    };
+    clock.advance(Duration::seconds(5));
+    let task =
+        warehouse::spawn_appender(w.path.clone(), clock.clone(), StdDuration::from_millis(20));
+    let mut seen = String::new();
+    for _ in 0..250 {
+        seen = generated_until(&w.path).await;
+        if seen == "2026-11-23T14:30:12Z" {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    assert_eq!(seen, "2026-11-23T14:30:12Z");
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+}
