@@ -164,7 +164,7 @@ fn bad(message: impl Into<String>) -> AppError {
 }
 
 /// Parses the form into a configuration, refusing what must never be a data source:
-/// Vitrine's own store and data directory.
+/// Vitrine's own SQLite store (it holds password hashes and sealed credentials).
 fn config_from_form(state: &AppState, form: &DataSourceForm) -> Result<DataSourceConfig, AppError> {
     let location = form.location.trim();
     if location.is_empty() {
@@ -176,10 +176,14 @@ fn config_from_form(state: &AppState, form: &DataSourceForm) -> Result<DataSourc
             let resolved = path
                 .canonicalize()
                 .map_err(|_| bad("There is no SQLite file at that path on the server."))?;
-            if let Ok(data_dir) = state.config.data_dir.canonicalize()
-                && resolved.starts_with(&data_dir)
-            {
-                return Err(bad("Vitrine's own data directory cannot be a data source."));
+            let own_store = state
+                .config
+                .database_url()
+                .strip_prefix("sqlite://")
+                .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
+                .and_then(|p| p.canonicalize().ok());
+            if own_store.is_some_and(|own| own == resolved) {
+                return Err(bad("Vitrine's own database cannot be a data source."));
             }
             Ok(DataSourceConfig::Sqlite { path: resolved })
         }

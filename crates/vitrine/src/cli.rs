@@ -152,7 +152,7 @@ impl Cli {
                 })
                 .await?;
                 println!("{}", demo.banner());
-                demo.server.serve(shutdown_signal()).await
+                demo.serve(shutdown_signal()).await
             }
             Command::Serve => {
                 let config = self.load_config()?;

@@ -1,9 +1,11 @@
 //! `vitrine demo`: everything on an embedded SQLite store, no set-up.
 //!
 //! It uses a data directory (by default `vitrine-demo` in the system's temporary directory),
-//! makes sure a demo admin exists with a freshly generated password, binds 127.0.0.1 and
-//! reports the URL and the credentials. Run again, it keeps the data and prints a new
-//! password.
+//! makes sure a demo admin exists with a freshly generated password, creates the demo
+//! warehouse (a SQLite file of a small SaaS company, see [`crate::warehouse`]) with a data
+//! source, its datasets and the demo dashboards, keeps appending rows every few seconds so
+//! the numbers move, binds 127.0.0.1 and reports the URL and the credentials. Run again, it
+//! keeps its data (the warehouse catches up on the time it was off) and prints a new password.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,11 +41,23 @@ pub struct Demo {
     pub password: String,
     /// The data directory.
     pub data_dir: PathBuf,
-    /// The bound server; call [`Bound::serve`].
+    /// The bound server.
     pub server: Bound,
+    /// The task that keeps the warehouse moving.
+    pub appender: tokio::task::JoinHandle<()>,
 }
 
 impl Demo {
+    /// Serves until `shutdown`, then stops the warehouse appender.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let result = self.server.serve(shutdown).await;
+        self.appender.abort();
+        result
+    }
+
     /// The banner printed on start.
     pub fn banner(&self) -> String {
         format!(
@@ -99,12 +113,91 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
                 .map_err(|e| anyhow::anyhow!("cannot create the demo admin: {e}"))?;
         }
     }
+    let warehouse_path = data_dir.join("warehouse.db");
+    crate::warehouse::open_or_create(&warehouse_path, state.now()).await?;
+    seed_content(&state, workspace.id, &warehouse_path).await?;
+    let appender = crate::warehouse::spawn_appender(
+        warehouse_path,
+        state.clock.clone(),
+        std::time::Duration::from_secs(5),
+    );
     let server = Bound::with_listener(state, listener).await?;
     Ok(Demo {
+        appender,
         url: format!("{url}/"),
         email: DEMO_EMAIL.to_owned(),
         password: password.password().expose().to_owned(),
         data_dir,
         server,
     })
+}
+
+/// The name of the demo's data source.
+pub const DEMO_SOURCE: &str = "Demo warehouse";
+
+/// Creates what is missing of the demo content: the data source over the warehouse, its
+/// datasets (columns discovered on the file) and the demo dashboards. Existing items are
+/// left alone, so edits made in the demo survive a restart.
+async fn seed_content(
+    state: &vitrine_server::AppState,
+    workspace: vitrine_core::id::WorkspaceId,
+    warehouse: &std::path::Path,
+) -> anyhow::Result<()> {
+    use vitrine_server::content::{self, DataSourceForm, DatasetForm, Editor};
+    let fail = |what: &str, e: vitrine_server::error::AppError| {
+        anyhow::anyhow!("cannot create the demo {what}: {e}")
+    };
+    let sources = state.store.data_sources(workspace).await?;
+    let source = match sources.into_iter().find(|s| s.name == DEMO_SOURCE) {
+        Some(source) => source,
+        None => {
+            let form = DataSourceForm {
+                name: DEMO_SOURCE.to_owned(),
+                kind: "sqlite".to_owned(),
+                location: warehouse.display().to_string(),
+            };
+            content::save_data_source(state, &Editor::Cli, workspace, None, &form)
+                .await
+                .map_err(|e| fail("data source", e))?
+        }
+    };
+    for dataset in crate::warehouse::datasets() {
+        if state
+            .store
+            .dataset_by_slug(workspace, dataset.slug)
+            .await?
+            .is_none()
+        {
+            let form = DatasetForm {
+                data_source_id: source.id,
+                slug: dataset.slug.to_owned(),
+                name: dataset.name.to_owned(),
+                sql: dataset.sql.to_owned(),
+            };
+            content::save_dataset(state, &Editor::Cli, workspace, None, &form)
+                .await
+                .map_err(|e| fail("datasets", e))?;
+        }
+    }
+    for dashboard in crate::warehouse::dashboards() {
+        if state
+            .store
+            .dashboard_by_slug(workspace, dashboard.slug)
+            .await?
+            .is_none()
+        {
+            content::save_dashboard(
+                state,
+                &Editor::Cli,
+                workspace,
+                None,
+                Some(dashboard.slug),
+                dashboard.yaml,
+                None,
+            )
+            .await
+            .map_err(|e| fail("dashboards", e))?;
+        }
+    }
+    Ok(())
 }

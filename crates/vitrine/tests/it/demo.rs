@@ -30,7 +30,34 @@ async fn sign_in(url: &str, email: &str, password: &str) -> reqwest::StatusCode 
     if status == 303 {
         let home = client.get(url).send().await.unwrap();
         assert_eq!(home.status(), 200);
-        assert!(home.text().await.unwrap().contains("Dashboards"));
+        let home = home.text().await.unwrap();
+        for title in ["Executive overview", "Customer usage", "Support"] {
+            assert!(home.contains(title), "the demo dashboard {title} is listed");
+        }
+        // Every demo dashboard renders every widget without an error state.
+        let mut rest = home.as_str();
+        let mut opened = 0;
+        while let Some(at) = rest.find("href=\"/dashboards/") {
+            rest = &rest[at + "href=\"/dashboards/".len()..];
+            let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if id.is_empty() {
+                continue;
+            }
+            let page = client
+                .get(format!("{url}dashboards/{id}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(page.status(), 200);
+            let page = page.text().await.unwrap();
+            assert!(page.contains("<svg"), "dashboard {id} draws charts");
+            assert!(
+                !page.contains("data-error="),
+                "dashboard {id} has a widget in error"
+            );
+            opened += 1;
+        }
+        assert_eq!(opened, 3);
     }
     status
 }
@@ -53,7 +80,7 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
     let (url, email, first_password) =
         (demo.url.clone(), demo.email.clone(), demo.password.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(demo.server.serve(async move {
+    let server = tokio::spawn(demo.serve(async move {
         let _ = stopped.await;
     }));
     assert_eq!(sign_in(&url, &email, &first_password).await, 303);
@@ -65,7 +92,7 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
     assert_ne!(again.password, first_password);
     let (url, password) = (again.url.clone(), again.password.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(again.server.serve(async move {
+    let server = tokio::spawn(again.serve(async move {
         let _ = stopped.await;
     }));
     assert_eq!(sign_in(&url, &email, &first_password).await, 401);
