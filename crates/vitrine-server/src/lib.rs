@@ -14,6 +14,8 @@
 //! - [`accounts`]: the account operations shared by UI, API and CLI, with their audit events.
 //! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered
 //!   columns) and dashboards (validated YAML documents), likewise.
+//! - [`links`]: share links' lifecycle, the workspace link policy, and token resolution
+//!   for the outsider router.
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.
@@ -27,6 +29,7 @@ pub mod content;
 pub mod dashboards;
 pub mod error;
 pub mod keyfile;
+pub mod links;
 pub mod pages;
 pub mod passwords;
 pub mod routes;

@@ -16,6 +16,10 @@ pub struct Keys {
     pub csrf: SubKey,
     /// Keys the hash under which client addresses are stored.
     pub client_address: SubKey,
+    /// Signs share-link tokens and short codes.
+    pub share: SubKey,
+    /// Signs the unlock cookies of password-protected links.
+    pub unlock: SubKey,
     /// The root key, for purposes added later (share-link tokens).
     pub server: ServerKey,
 }
@@ -26,6 +30,8 @@ impl Keys {
         Self {
             csrf: server.derive("csrf"),
             client_address: server.derive("client-address"),
+            share: server.derive("share-link"),
+            unlock: server.derive("share-unlock"),
             server,
         }
     }

@@ -16,6 +16,7 @@ pub mod data_sources;
 pub mod datasets;
 pub mod health;
 pub mod home;
+pub mod links;
 pub mod members;
 pub mod openapi;
 pub mod public;
@@ -56,6 +57,7 @@ pub fn owner_router(state: AppState) -> Router {
         .merge(data_sources::api())
         .merge(datasets::api())
         .merge(dashboards::api())
+        .merge(links::api())
         .fallback(crate::error::no_such_endpoint);
     let authenticated = Router::new()
         .merge(pages)

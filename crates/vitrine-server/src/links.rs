@@ -1,0 +1,840 @@
+//! Share links: the owner's side of the lifecycle (create, list, show, update, disable,
+//! enable, rotate, delete), the workspace's link policy, and how the outsider router turns a
+//! token or short code into a link it may serve. Used by the owner UI, the API and the CLI.
+//!
+//! Who may share: members who can edit content and hold `share_public` (admins always);
+//! allowing embedding also needs `embed`. The workspace policy (public links allowed, longest
+//! expiry, password required) is enforced here, so the API cannot bypass what the UI shows.
+//! Every operation writes an audit event.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use vitrine_core::dashboard::{Dashboard, FilterValue};
+use vitrine_core::id::{DashboardId, WorkspaceId};
+use vitrine_core::secret::Password;
+use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, LinkStatus, Origin};
+use vitrine_store::{
+    AuditEvent, DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, NewAuditEvent,
+    Workspace,
+};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// How a shared dashboard looks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplayOptions {
+    /// Show the dashboard's title.
+    pub show_title: bool,
+    /// Show the filter bar (open filters can be changed; locked ones are shown as fixed).
+    pub show_filters: bool,
+    /// Offer PDF / PNG / CSV downloads.
+    pub allow_downloads: bool,
+    /// `light`, `dark` or `system` (the viewer's setting).
+    pub theme: LinkTheme,
+}
+
+impl Default for DisplayOptions {
+    fn default() -> Self {
+        Self {
+            show_title: true,
+            show_filters: true,
+            allow_downloads: false,
+            theme: LinkTheme::System,
+        }
+    }
+}
+
+/// A link's theme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkTheme {
+    /// Light.
+    Light,
+    /// Dark.
+    Dark,
+    /// Whatever the viewer's system prefers.
+    #[default]
+    System,
+}
+
+/// Whether, and by which sites, a link may be framed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbedPolicy {
+    /// Embedding allowed at all.
+    pub allowed: bool,
+    /// The only origins that may frame it (`frame-ancestors`).
+    pub origins: Vec<Origin>,
+}
+
+/// What a link lets outsiders see and change, stored as JSON in its row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    /// Filter values fixed by the owner: shown as fixed, impossible to change from outside.
+    pub locked_filters: BTreeMap<String, FilterValue>,
+    /// Filters the viewer may change (their state lives in the viewer's URL). Filters neither
+    /// locked nor open keep the dashboard's default and are not shown.
+    pub open_filters: Vec<String>,
+    /// Display options.
+    pub display: DisplayOptions,
+    /// Embed policy.
+    pub embed: EmbedPolicy,
+}
+
+impl LinkSettings {
+    /// The settings stored in a link row.
+    pub fn of(link: &LinkRecord) -> LinkSettings {
+        serde_json::from_str(&link.settings).unwrap_or_default()
+    }
+}
+
+/// A new link, as the API and the UI send it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLink {
+    /// The dashboard.
+    pub dashboard_id: DashboardId,
+    /// One widget only, or the whole dashboard.
+    #[serde(default)]
+    pub widget_id: Option<String>,
+    /// The audience.
+    pub label: String,
+    /// When it stops working (default: 90 days).
+    #[serde(default = "default_expiry")]
+    pub expiry: Expiry,
+    /// An optional password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Locked filters, open filters, display options, embed policy. With `open_filters`
+    /// absent, every filter that is not locked is open.
+    #[serde(default)]
+    pub locked_filters: BTreeMap<String, FilterValue>,
+    /// See [`LinkSettings::open_filters`].
+    #[serde(default)]
+    pub open_filters: Option<Vec<String>>,
+    /// Display options.
+    #[serde(default)]
+    pub display: DisplayOptions,
+    /// Embed policy.
+    #[serde(default)]
+    pub embed: EmbedPolicy,
+}
+
+fn default_expiry() -> Expiry {
+    Expiry::Days { days: 90 }
+}
+
+/// Changes to a link; absent fields stay as they are.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LinkChanges {
+    /// New audience.
+    pub label: Option<String>,
+    /// New expiry.
+    pub expiry: Option<Expiry>,
+    /// A new password.
+    pub password: Option<String>,
+    /// Remove the password.
+    #[serde(default)]
+    pub remove_password: bool,
+    /// New locked filters.
+    pub locked_filters: Option<BTreeMap<String, FilterValue>>,
+    /// New open filters.
+    pub open_filters: Option<Vec<String>>,
+    /// New display options.
+    pub display: Option<DisplayOptions>,
+    /// New embed policy.
+    pub embed: Option<EmbedPolicy>,
+}
+
+/// A link as the owner sees it: its URLs (derived, never stored), state and traffic.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkView {
+    /// The link id.
+    pub id: String,
+    /// The dashboard.
+    pub dashboard_id: DashboardId,
+    /// One widget, or the whole dashboard.
+    pub widget_id: Option<String>,
+    /// The audience.
+    pub label: String,
+    /// `active`, `disabled`, `expired`, `deleted` or `suspended`.
+    pub state: &'static str,
+    /// Whether its owner has it turned on.
+    pub enabled: bool,
+    /// When it stops working.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Whether it asks for a password.
+    pub has_password: bool,
+    /// What it shows and allows.
+    pub settings: LinkSettings,
+    /// The full URL (empty once deleted).
+    pub url: String,
+    /// The short URL (empty once deleted).
+    pub short_url: String,
+    /// Successful views.
+    pub views: i64,
+    /// The last request of any kind.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_access_at: Option<OffsetDateTime>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+fn bad(message: impl Into<String>) -> AppError {
+    AppError::BadRequest(message.into())
+}
+
+/// A link's status for [`LinkStatus::accessible`].
+pub fn status(link: &LinkRecord, workspace: &Workspace) -> LinkStatus {
+    LinkStatus {
+        enabled: link.enabled,
+        expires_at: link.expires_at,
+        deleted_at: link.deleted_at,
+        workspace_suspended: workspace.suspended_at.is_some(),
+    }
+}
+
+fn link_id(link: &LinkRecord) -> Result<LinkId, AppError> {
+    LinkId::parse(&link.id)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("malformed link id in the store")))
+}
+
+/// The link's current full URL and short URL.
+pub fn urls(state: &AppState, link: &LinkRecord) -> Result<(String, String), AppError> {
+    let id = link_id(link)?;
+    let base = state.config.public_base_url();
+    let token = share::issue_token(&state.keys.share, id, link.generation);
+    let code = share::short_code(&state.keys.share, id, link.generation);
+    Ok((
+        format!("{base}/share/{}", token.expose()),
+        format!("{base}/s/{code}"),
+    ))
+}
+
+fn view(
+    state: &AppState,
+    link: &LinkRecord,
+    workspace: &Workspace,
+    stats: Option<&LinkStats>,
+) -> Result<LinkView, AppError> {
+    let state_name = match status(link, workspace).accessible(state.now()) {
+        Ok(()) => "active",
+        Err(reason) => reason.as_str(),
+    };
+    let (url, short_url) = if link.deleted_at.is_some() {
+        (String::new(), String::new())
+    } else {
+        urls(state, link)?
+    };
+    Ok(LinkView {
+        id: link.id.clone(),
+        dashboard_id: link.dashboard_id,
+        widget_id: link.widget_id.clone(),
+        label: link.label.clone(),
+        state: state_name,
+        enabled: link.enabled,
+        expires_at: link.expires_at,
+        has_password: link.password_hash.is_some(),
+        settings: LinkSettings::of(link),
+        url,
+        short_url,
+        views: stats.map_or(0, |s| s.views),
+        last_access_at: stats.and_then(|s| s.last_access_at),
+        created_at: link.created_at,
+    })
+}
+
+async fn workspace_of(state: &AppState, id: WorkspaceId) -> Result<Workspace, AppError> {
+    state.store.workspace(id).await?.ok_or(AppError::NotFound)
+}
+
+async fn audit(
+    state: &AppState,
+    member: &Member,
+    action: &str,
+    link: &LinkRecord,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    state
+        .store
+        .record_audit(NewAuditEvent {
+            workspace_id: member.workspace_id,
+            event: AuditEvent {
+                at: state.now(),
+                actor_id: Some(member.id),
+                actor: member.email.clone(),
+                action: action.to_owned(),
+                target: format!("link:{}", link.id),
+                detail: serde_json::json!({ "label": link.label, "dashboard_id": link.dashboard_id, "detail": detail }).to_string(),
+            },
+        })
+        .await?;
+    Ok(())
+}
+
+/// Members who may see and manage links: those who can edit content (viewers never).
+fn may_manage(member: &Member) -> Result<(), AppError> {
+    if member.actor().can_edit_content() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Members who may create or widen public links.
+fn may_share(member: &Member) -> Result<(), AppError> {
+    if member.actor().can_share_public() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Checks settings against the dashboard and the member's permissions.
+fn check_settings(
+    member: &Member,
+    doc: &Dashboard,
+    widget_id: Option<&str>,
+    settings: &LinkSettings,
+) -> Result<(), AppError> {
+    if let Some(widget) = widget_id
+        && doc.widget(widget).is_none()
+    {
+        return Err(bad(format!("The dashboard has no widget “{widget}”.")));
+    }
+    for (id, value) in &settings.locked_filters {
+        let filter = doc
+            .filter(id)
+            .ok_or_else(|| bad(format!("The dashboard has no filter “{id}”.")))?;
+        if !value.fits(filter.kind) {
+            return Err(bad(format!(
+                "The value locked for “{id}” does not fit that filter."
+            )));
+        }
+    }
+    for id in &settings.open_filters {
+        if doc.filter(id).is_none() {
+            return Err(bad(format!("The dashboard has no filter “{id}”.")));
+        }
+        if settings.locked_filters.contains_key(id) {
+            return Err(bad(format!(
+                "The filter “{id}” cannot be both locked and open."
+            )));
+        }
+    }
+    if settings.embed.allowed && !member.actor().permissions().embed {
+        return Err(AppError::Forbidden);
+    }
+    if settings.embed.allowed && settings.embed.origins.is_empty() {
+        return Err(bad("List the sites (origins) allowed to embed this link."));
+    }
+    Ok(())
+}
+
+fn check_label(label: &str) -> Result<String, AppError> {
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+        return Err(bad(
+            "Give the link a label of 1 to 100 characters (its audience: “Board”, “Client A”).",
+        ));
+    }
+    Ok(label.to_owned())
+}
+
+async fn hash_password(state: &AppState, password: &str) -> Result<String, AppError> {
+    let password = vitrine_core::member::NewPassword::parse(password)
+        .map_err(|e| bad(format!("Link password: {e}")))?;
+    Ok(state.passwords.hash(password.password()).await?)
+}
+
+fn policy_max_days(policy: &LinkPolicy) -> Option<u32> {
+    policy.max_link_days.and_then(|d| u32::try_from(d).ok())
+}
+
+async fn dashboard_doc(
+    state: &AppState,
+    workspace: WorkspaceId,
+    id: DashboardId,
+) -> Result<(DashboardRecord, Dashboard), AppError> {
+    let record = state
+        .store
+        .dashboard(workspace, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let doc = Dashboard::from_yaml(&record.document)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored dashboard: {e}")))?;
+    Ok((record, doc))
+}
+
+/// Creates a link.
+pub async fn create_link(
+    state: &AppState,
+    member: &Member,
+    new: NewLink,
+) -> Result<LinkView, AppError> {
+    may_share(member)?;
+    let workspace = workspace_of(state, member.workspace_id).await?;
+    if !workspace.policy.public_links_allowed {
+        return Err(AppError::Conflict(
+            "Public links are turned off in this workspace.".into(),
+        ));
+    }
+    let (_, doc) = dashboard_doc(state, member.workspace_id, new.dashboard_id).await?;
+    let open_filters = new.open_filters.unwrap_or_else(|| {
+        doc.filters
+            .iter()
+            .map(|f| f.id.as_str().to_owned())
+            .filter(|id| !new.locked_filters.contains_key(id))
+            .collect()
+    });
+    let settings = LinkSettings {
+        locked_filters: new.locked_filters,
+        open_filters,
+        display: new.display,
+        embed: new.embed,
+    };
+    check_settings(member, &doc, new.widget_id.as_deref(), &settings)?;
+    let label = check_label(&new.label)?;
+    let now = state.now();
+    let expires_at = new
+        .expiry
+        .resolve(now, policy_max_days(&workspace.policy))
+        .map_err(|e| bad(e.to_string()))?;
+    let password = new.password.filter(|p| !p.is_empty());
+    if workspace.policy.password_required && password.is_none() {
+        return Err(bad("Links in this workspace need a password."));
+    }
+    let password_hash = match password {
+        Some(p) => Some(hash_password(state, &p).await?),
+        None => None,
+    };
+    let id = LinkId::generate();
+    let link = LinkRecord {
+        id: id.to_text(),
+        workspace_id: member.workspace_id,
+        dashboard_id: new.dashboard_id,
+        widget_id: new.widget_id,
+        label,
+        enabled: true,
+        generation: 1,
+        epoch: 1,
+        short_digest: share::short_code_digest(&share::short_code(&state.keys.share, id, 1)),
+        expires_at,
+        deleted_at: None,
+        password_hash,
+        settings: serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?,
+        created_by: Some(member.id),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_link(&link).await?;
+    audit(state, member, "link.created", &link, serde_json::json!({ "expires_at": link.expires_at.map(|t| t.unix_timestamp()), "password": link.password_hash.is_some(), "widget": link.widget_id })).await?;
+    view(state, &link, &workspace, None)
+}
+
+/// A workspace's links (one dashboard's with `dashboard`), with their traffic.
+pub async fn list_links(
+    state: &AppState,
+    member: &Member,
+    dashboard: Option<DashboardId>,
+) -> Result<Vec<LinkView>, AppError> {
+    may_manage(member)?;
+    let workspace = workspace_of(state, member.workspace_id).await?;
+    let stats: BTreeMap<String, LinkStats> = state
+        .store
+        .link_stats(member.workspace_id)
+        .await?
+        .into_iter()
+        .collect();
+    state
+        .store
+        .links(member.workspace_id, dashboard)
+        .await?
+        .iter()
+        .map(|link| view(state, link, &workspace, stats.get(&link.id)))
+        .collect()
+}
+
+async fn owned_link(state: &AppState, member: &Member, id: &str) -> Result<LinkRecord, AppError> {
+    may_manage(member)?;
+    state
+        .store
+        .link(id)
+        .await?
+        .filter(|l| l.workspace_id == member.workspace_id)
+        .ok_or(AppError::NotFound)
+}
+
+/// One link, with its URLs (shown again any time).
+pub async fn show_link(state: &AppState, member: &Member, id: &str) -> Result<LinkView, AppError> {
+    let link = owned_link(state, member, id).await?;
+    let workspace = workspace_of(state, member.workspace_id).await?;
+    let stats: BTreeMap<String, LinkStats> = state
+        .store
+        .link_stats(member.workspace_id)
+        .await?
+        .into_iter()
+        .collect();
+    view(state, &link, &workspace, stats.get(&link.id))
+}
+
+/// Changes a link's label, expiry, password or settings. A password change kills existing
+/// unlock cookies.
+pub async fn update_link(
+    state: &AppState,
+    member: &Member,
+    id: &str,
+    changes: LinkChanges,
+) -> Result<LinkView, AppError> {
+    may_share(member)?;
+    let mut link = owned_link(state, member, id).await?;
+    if link.deleted_at.is_some() {
+        return Err(AppError::Conflict("This link was deleted.".into()));
+    }
+    let workspace = workspace_of(state, member.workspace_id).await?;
+    let (_, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
+    let mut settings = LinkSettings::of(&link);
+    if let Some(locked) = changes.locked_filters {
+        settings.locked_filters = locked;
+    }
+    if let Some(open) = changes.open_filters {
+        settings.open_filters = open;
+    }
+    if let Some(display) = changes.display {
+        settings.display = display;
+    }
+    if let Some(embed) = changes.embed {
+        settings.embed = embed;
+    }
+    settings
+        .open_filters
+        .retain(|f| !settings.locked_filters.contains_key(f));
+    check_settings(member, &doc, link.widget_id.as_deref(), &settings)?;
+    if let Some(label) = changes.label {
+        link.label = check_label(&label)?;
+    }
+    let now = state.now();
+    if let Some(expiry) = changes.expiry {
+        link.expires_at = expiry
+            .resolve(now, policy_max_days(&workspace.policy))
+            .map_err(|e| bad(e.to_string()))?;
+    }
+    let mut password_changed = false;
+    if changes.remove_password {
+        if workspace.policy.password_required {
+            return Err(bad("Links in this workspace need a password."));
+        }
+        password_changed = link.password_hash.take().is_some();
+    }
+    if let Some(password) = changes.password.filter(|p| !p.is_empty()) {
+        link.password_hash = Some(hash_password(state, &password).await?);
+        password_changed = true;
+    }
+    if password_changed {
+        link.epoch += 1;
+    }
+    link.settings = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?;
+    link.updated_at = now;
+    state.store.save_link(&link).await?;
+    audit(
+        state,
+        member,
+        "link.updated",
+        &link,
+        serde_json::json!({ "password_changed": password_changed }),
+    )
+    .await?;
+    view(state, &link, &workspace, None)
+}
+
+/// The lifecycle operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAction {
+    /// Turn off; the URL is kept.
+    Disable,
+    /// Turn back on, same URL.
+    Enable,
+    /// New URL and short link; the old ones die.
+    Rotate,
+    /// Stop for good; the history stays.
+    Delete,
+}
+
+/// Applies a lifecycle operation. Every one of them kills unlock cookies.
+pub async fn act_on_link(
+    state: &AppState,
+    member: &Member,
+    id: &str,
+    action: LinkAction,
+) -> Result<LinkView, AppError> {
+    let mut link = owned_link(state, member, id).await?;
+    if action != LinkAction::Disable && action != LinkAction::Delete {
+        may_share(member)?;
+    }
+    if link.deleted_at.is_some() {
+        return Err(AppError::Conflict("This link was deleted.".into()));
+    }
+    let workspace = workspace_of(state, member.workspace_id).await?;
+    let now = state.now();
+    let name = match action {
+        LinkAction::Disable => {
+            link.enabled = false;
+            "link.disabled"
+        }
+        LinkAction::Enable => {
+            if !workspace.policy.public_links_allowed {
+                return Err(AppError::Conflict(
+                    "Public links are turned off in this workspace.".into(),
+                ));
+            }
+            link.enabled = true;
+            "link.enabled"
+        }
+        LinkAction::Rotate => {
+            link.generation += 1;
+            let id = link_id(&link)?;
+            link.short_digest = share::short_code_digest(&share::short_code(
+                &state.keys.share,
+                id,
+                link.generation,
+            ));
+            "link.rotated"
+        }
+        LinkAction::Delete => {
+            link.enabled = false;
+            link.deleted_at = Some(now);
+            "link.deleted"
+        }
+    };
+    link.epoch += 1;
+    link.updated_at = now;
+    state.store.save_link(&link).await?;
+    audit(
+        state,
+        member,
+        name,
+        &link,
+        serde_json::json!({ "generation": link.generation }),
+    )
+    .await?;
+    view(state, &link, &workspace, None)
+}
+
+/// A link's access history, newest first.
+pub async fn link_events(
+    state: &AppState,
+    member: &Member,
+    id: &str,
+    limit: i64,
+) -> Result<Vec<vitrine_store::AccessEvent>, AppError> {
+    let link = owned_link(state, member, id).await?;
+    Ok(state
+        .store
+        .access_events(&link.id, limit.clamp(1, 1000))
+        .await?)
+}
+
+// ---- policy ------------------------------------------------------------------------------
+
+/// The workspace's link policy, as the API shows and takes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyView {
+    /// Public links may be created.
+    pub public_links_allowed: bool,
+    /// The longest a link may live, in days.
+    pub max_link_days: Option<i64>,
+    /// New links need a password.
+    pub password_required: bool,
+    /// The line on the "no longer active" page.
+    pub contact_line: String,
+    /// The footer under shared dashboards.
+    pub footer: String,
+    /// Whether the workspace is suspended (read-only here; see suspend / resume).
+    #[serde(default)]
+    pub suspended: bool,
+}
+
+/// The policy.
+pub async fn policy(state: &AppState, member: &Member) -> Result<PolicyView, AppError> {
+    may_manage(member)?;
+    let w = workspace_of(state, member.workspace_id).await?;
+    Ok(PolicyView {
+        public_links_allowed: w.policy.public_links_allowed,
+        max_link_days: w.policy.max_link_days,
+        password_required: w.policy.password_required,
+        contact_line: w.policy.contact_line,
+        footer: w.policy.footer,
+        suspended: w.suspended_at.is_some(),
+    })
+}
+
+/// Replaces the policy (admins). Existing links keep their settings; the policy applies to
+/// what is created or changed from now on.
+pub async fn set_policy(
+    state: &AppState,
+    member: &Member,
+    new: PolicyView,
+) -> Result<PolicyView, AppError> {
+    if !member.actor().is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    if new.max_link_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(bad("The longest expiry must be 1 to 3650 days."));
+    }
+    if new.contact_line.chars().count() > 200 || new.footer.chars().count() > 100 {
+        return Err(bad(
+            "The contact line is at most 200 characters and the footer 100.",
+        ));
+    }
+    let policy = LinkPolicy {
+        public_links_allowed: new.public_links_allowed,
+        max_link_days: new.max_link_days,
+        password_required: new.password_required,
+        contact_line: new.contact_line.trim().to_owned(),
+        footer: new.footer.trim().to_owned(),
+    };
+    state
+        .store
+        .set_link_policy(member.workspace_id, &policy)
+        .await?;
+    workspace_audit(state, member, "workspace.policy_changed", serde_json::json!({ "public_links_allowed": policy.public_links_allowed, "max_link_days": policy.max_link_days, "password_required": policy.password_required })).await?;
+    self::policy(state, member).await
+}
+
+/// Suspends (every link answers "no longer active") or resumes the workspace (admins).
+pub async fn set_suspended(
+    state: &AppState,
+    member: &Member,
+    suspended: bool,
+) -> Result<PolicyView, AppError> {
+    if !member.actor().is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    state
+        .store
+        .set_suspended(member.workspace_id, suspended.then(|| state.now()))
+        .await?;
+    let action = if suspended {
+        "workspace.suspended"
+    } else {
+        "workspace.resumed"
+    };
+    workspace_audit(state, member, action, serde_json::json!({})).await?;
+    policy(state, member).await
+}
+
+async fn workspace_audit(
+    state: &AppState,
+    member: &Member,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    state
+        .store
+        .record_audit(NewAuditEvent {
+            workspace_id: member.workspace_id,
+            event: AuditEvent {
+                at: state.now(),
+                actor_id: Some(member.id),
+                actor: member.email.clone(),
+                action: action.to_owned(),
+                target: format!("workspace:{}", member.workspace_id),
+                detail: detail.to_string(),
+            },
+        })
+        .await?;
+    Ok(())
+}
+
+// ---- the outsider's side -----------------------------------------------------------------
+
+/// What a token or short code leads to. Built only from the store, on every request.
+#[derive(Debug)]
+pub enum Resolution {
+    /// Unknown, malformed or forged: a 404 that says nothing.
+    NotFound,
+    /// A real link that does not open now: a 410.
+    Gone {
+        /// The link.
+        link: Box<LinkRecord>,
+        /// Its workspace (for the contact line).
+        workspace: Box<Workspace>,
+        /// Why.
+        reason: Inaccessible,
+    },
+    /// A link that opens.
+    Open {
+        /// The link.
+        link: Box<LinkRecord>,
+        /// Its workspace.
+        workspace: Box<Workspace>,
+    },
+}
+
+async fn resolve_record(state: &AppState, link: LinkRecord) -> Result<Resolution, AppError> {
+    let Some(workspace) = state.store.workspace(link.workspace_id).await? else {
+        return Ok(Resolution::NotFound);
+    };
+    Ok(match status(&link, &workspace).accessible(state.now()) {
+        Ok(()) => Resolution::Open {
+            link: Box::new(link),
+            workspace: Box::new(workspace),
+        },
+        Err(reason) => Resolution::Gone {
+            link: Box::new(link),
+            workspace: Box::new(workspace),
+            reason,
+        },
+    })
+}
+
+/// Resolves a `/share/{token}` token: parsed without trusting it, looked up by the id it
+/// claims, then its tag checked in constant time against the link's current generation.
+pub async fn resolve_token(state: &AppState, token: &str) -> Result<Resolution, AppError> {
+    let Some(claimed) = share::parse_token(token) else {
+        return Ok(Resolution::NotFound);
+    };
+    let Some(link) = state.store.link(&claimed.id.to_text()).await? else {
+        return Ok(Resolution::NotFound);
+    };
+    if !claimed.verify(&state.keys.share, link.generation) {
+        return Ok(Resolution::NotFound);
+    }
+    resolve_record(state, link).await
+}
+
+/// Resolves a `/s/{code}` short code.
+pub async fn resolve_short_code(state: &AppState, code: &str) -> Result<Resolution, AppError> {
+    if !share::is_short_code(code) {
+        return Ok(Resolution::NotFound);
+    }
+    match state
+        .store
+        .link_by_short_digest(&share::short_code_digest(code))
+        .await?
+    {
+        Some(link) => resolve_record(state, link).await,
+        None => Ok(Resolution::NotFound),
+    }
+}
+
+/// Whether `password` opens `link`.
+pub async fn check_link_password(
+    state: &AppState,
+    link: &LinkRecord,
+    password: &str,
+) -> Result<bool, AppError> {
+    Ok(state
+        .passwords
+        .verify(&Password::new(password), link.password_hash.as_deref())
+        .await?)
+}
