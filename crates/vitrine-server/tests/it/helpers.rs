@@ -32,7 +32,10 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = Config {
+            base_url: base.clone(),
             data_dir: dir.path().join("data"),
             server_key: Some(ServerKey::generate().to_text()),
             proxy: ProxyConfig {
@@ -43,8 +46,6 @@ impl TestApp {
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 12:00 UTC)));
         let state = prepare(config, clock.clone()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let server = Bound::with_listener(state.clone(), listener).await.unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.serve(async move {

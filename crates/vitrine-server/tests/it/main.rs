@@ -6,6 +6,7 @@ mod content;
 mod dashboards;
 mod headers;
 mod helpers;
+mod links;
 mod login;
 mod openapi;
 mod startup;
