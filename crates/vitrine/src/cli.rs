@@ -50,6 +50,80 @@ pub enum Command {
     /// Dashboards as code: import and export YAML documents.
     #[command(subcommand)]
     Dashboards(DashboardsCommand),
+    /// Share links: list, create, show, disable, enable, rotate, delete.
+    Link(LinkArgs),
+}
+
+/// `vitrine link …`. Link commands act as a member (for permissions and the audit trail):
+/// `--as EMAIL`, or by default the workspace's first admin.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The member to act as.
+    #[arg(long = "as", value_name = "EMAIL", global = true)]
+    pub as_member: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LinkCommand,
+}
+
+/// The link commands.
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// List links (of one dashboard with --dashboard).
+    List {
+        /// The dashboard's slug.
+        #[arg(long)]
+        dashboard: Option<String>,
+    },
+    /// Create a link and print its URLs.
+    Create {
+        /// The dashboard's slug.
+        #[arg(long)]
+        dashboard: String,
+        /// The audience ("Board", "Client A").
+        #[arg(long)]
+        label: String,
+        /// Share one widget only.
+        #[arg(long)]
+        widget: Option<String>,
+        /// 14d, 90d, 1y, never, a number of days like 30d, or an RFC 3339 date-time.
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        /// Read a password for the link from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Lock a filter: `region=EMEA`, `region=[EMEA, APAC]`, `period={preset: last_30_days}`.
+        #[arg(long = "lock", value_name = "FILTER=VALUE")]
+        locks: Vec<String>,
+        /// Allow downloads (PDF, PNG, CSV).
+        #[arg(long)]
+        allow_downloads: bool,
+    },
+    /// Show a link and its URLs.
+    Show {
+        /// The link id.
+        id: String,
+    },
+    /// Turn a link off; its URL is kept.
+    Disable {
+        /// The link id.
+        id: String,
+    },
+    /// Turn a link back on with the same URL.
+    Enable {
+        /// The link id.
+        id: String,
+    },
+    /// Give a link a new URL and short link; the old ones stop working.
+    Rotate {
+        /// The link id.
+        id: String,
+    },
+    /// Delete a link; its access history is kept.
+    Delete {
+        /// The link id.
+        id: String,
+    },
 }
 
 /// `vitrine dashboards …`.
@@ -178,6 +252,12 @@ impl Cli {
             Command::Dashboards(command) => {
                 let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
                 let result = dashboards_command(&state, command).await;
+                state.store.close().await;
+                result
+            }
+            Command::Link(args) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = link_command(&state, args).await;
                 state.store.close().await;
                 result
             }
@@ -359,6 +439,106 @@ async fn dashboards_command(state: &AppState, command: &DashboardsCommand) -> an
             if written == 0 {
                 anyhow::bail!("no dashboard to export");
             }
+        }
+    }
+    Ok(())
+}
+
+/// Parses `--expires`.
+pub fn parse_expiry(text: &str) -> anyhow::Result<vitrine_core::share::Expiry> {
+    use vitrine_core::share::Expiry;
+    let text = text.trim();
+    Ok(match text {
+        "never" => Expiry::Never,
+        "1y" => Expiry::Days { days: 365 },
+        _ => match text.strip_suffix('d').and_then(|d| d.parse::<u32>().ok()) {
+            Some(days) => Expiry::Days { days },
+            None => Expiry::At {
+                at: time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .with_context(|| format!("--expires {text:?}: use 14d, 90d, 1y, never or an RFC 3339 date-time"))?,
+            },
+        },
+    })
+}
+
+fn print_link(link: &vitrine_server::links::LinkView) {
+    let expiry = link
+        .expires_at
+        .map_or_else(|| "never".to_owned(), vitrine_server::pages::format_time);
+    println!("{}  {:<10} {}  (expires {expiry}{})", link.id, link.state, link.label, if link.has_password { ", password" } else { "" });
+    if !link.url.is_empty() {
+        println!("    {}\n    {}", link.url, link.short_url);
+    }
+}
+
+async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
+    use vitrine_server::links::{self, LinkAction, NewLink};
+    let workspace = state.store.default_workspace().await?.context("the store has no workspace")?;
+    let member = match &args.as_member {
+        Some(email) => state
+            .store
+            .member_by_email(&email.trim().to_lowercase())
+            .await?
+            .with_context(|| format!("no member with the e-mail address {email}"))?,
+        None => state
+            .store
+            .members(workspace.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.role == Role::Admin)
+            .min_by_key(|m| m.id)
+            .context("the workspace has no admin; add one with `vitrine user add`")?,
+    };
+    let err = |e: vitrine_server::error::AppError| anyhow::anyhow!("{e}");
+    let dashboard_id = |slug: String| async move {
+        state
+            .store
+            .dashboard_by_slug(workspace.id, &slug)
+            .await?
+            .map(|d| d.id)
+            .with_context(|| format!("no dashboard with the slug {slug}"))
+    };
+    match &args.command {
+        LinkCommand::List { dashboard } => {
+            let dashboard = match dashboard {
+                Some(slug) => Some(dashboard_id(slug.clone()).await?),
+                None => None,
+            };
+            for link in links::list_links(state, &member, dashboard).await.map_err(err)? {
+                print_link(&link);
+            }
+        }
+        LinkCommand::Create { dashboard, label, widget, expires, password_env, locks, allow_downloads } => {
+            let mut locked_filters = std::collections::BTreeMap::new();
+            for lock in locks {
+                let (filter, value) = lock.split_once('=').with_context(|| format!("--lock {lock:?}: use FILTER=VALUE"))?;
+                let value = serde_yaml_ng::from_str(value).with_context(|| format!("--lock {lock:?}: the value is not valid"))?;
+                locked_filters.insert(filter.trim().to_owned(), value);
+            }
+            let password = match password_env {
+                Some(var) => Some(std::env::var(var).with_context(|| format!("{var} is not set"))?),
+                None => None,
+            };
+            let new = NewLink {
+                dashboard_id: dashboard_id(dashboard.clone()).await?,
+                widget_id: widget.clone(),
+                label: label.clone(),
+                expiry: parse_expiry(expires)?,
+                password,
+                locked_filters,
+                open_filters: None,
+                display: vitrine_server::links::DisplayOptions { allow_downloads: *allow_downloads, ..Default::default() },
+                embed: Default::default(),
+            };
+            print_link(&links::create_link(state, &member, new).await.map_err(err)?);
+        }
+        LinkCommand::Show { id } => print_link(&links::show_link(state, &member, id).await.map_err(err)?),
+        LinkCommand::Disable { id } => print_link(&links::act_on_link(state, &member, id, LinkAction::Disable).await.map_err(err)?),
+        LinkCommand::Enable { id } => print_link(&links::act_on_link(state, &member, id, LinkAction::Enable).await.map_err(err)?),
+        LinkCommand::Rotate { id } => print_link(&links::act_on_link(state, &member, id, LinkAction::Rotate).await.map_err(err)?),
+        LinkCommand::Delete { id } => {
+            links::act_on_link(state, &member, id, LinkAction::Delete).await.map_err(err)?;
+            println!("deleted {id}; its access history is kept");
         }
     }
     Ok(())
