@@ -119,21 +119,30 @@ impl Browser {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let port = free_port();
-        let mut child = Command::new(&driver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own process group, so that Drop can kill Chromium with it.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
-        let driver_url = format!("http://127.0.0.1:{port}");
-        if let Err(message) = wait_until_ready(&mut child, &driver_url).await {
-            kill_group(&mut child);
-            panic!("chromedriver: {message}");
-        }
+        // The free port is found by binding port 0 and letting it go; another process may
+        // take it before chromedriver binds it, so a driver that exits at once gets a retry.
+        let mut attempt = 0;
+        let (mut child, driver_url) = loop {
+            attempt += 1;
+            let port = free_port();
+            let mut child = Command::new(&driver)
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                // Its own process group, so that Drop can kill Chromium with it.
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
+            let driver_url = format!("http://127.0.0.1:{port}");
+            match wait_until_ready(&mut child, &driver_url).await {
+                Ok(()) => break (child, driver_url),
+                Err(message) => {
+                    kill_group(&mut child);
+                    assert!(attempt < 3, "chromedriver: {message}");
+                }
+            }
+        };
         let profile = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
