@@ -32,6 +32,12 @@
 //! - [`sales_dashboard`] builds a SQLite warehouse, a data source, a dataset and a dashboard
 //!   with a `region` filter through the API, the way an editor would; share-link tests can
 //!   start from it.
+//!
+//! For share-link tests: a fresh `Browser` has no cookies, so it is an outsider until it
+//! calls [`Browser::sign_in`] ([`Browser::submit_login`] types and submits without waiting,
+//! for refused sign-ins). WebDriver cannot see HTTP status codes: assert what the page says
+//! (the 410 page's heading) in the browser, and the status with `reqwest` beside it. A second
+//! `Browser` in the same test is a second, independent visitor (mind [`MAX_BROWSERS`]).
 
 use std::io::Write;
 use std::net::TcpListener;
