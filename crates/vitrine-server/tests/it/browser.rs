@@ -37,7 +37,8 @@
 //! calls [`Browser::sign_in`] ([`Browser::submit_login`] types and submits without waiting,
 //! for refused sign-ins). WebDriver cannot see HTTP status codes: assert what the page says
 //! (the 410 page's heading) in the browser, and the status with `reqwest` beside it. A second
-//! `Browser` in the same test is a second, independent visitor (mind [`MAX_BROWSERS`]).
+//! `Browser` in the same test is a second, independent visitor (it shares the test's
+//! [`MAX_BROWSERS`] permit).
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -62,6 +63,10 @@ const POLL: Duration = Duration::from_millis(50);
 /// Browsers running at once in this test binary (the machine has few cores).
 pub const MAX_BROWSERS: usize = 2;
 static BROWSERS: Semaphore = Semaphore::const_new(MAX_BROWSERS);
+thread_local! {
+    /// Browsers open on this test's thread (`#[tokio::test]` runs the test on its own thread).
+    static BROWSERS_HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// Flags for headless Chromium on a machine without network access: background networking
 /// would make it hang on lookups.
@@ -87,7 +92,9 @@ pub struct Browser {
     driver_url: String,
     session: String,
     _profile: tempfile::TempDir,
-    _permit: SemaphorePermit<'static>,
+    /// `None` for a test's second browser: it runs on the first one's permit, so that two
+    /// tests that each want two browsers cannot wait for each other forever.
+    _permit: Option<SemaphorePermit<'static>>,
 }
 
 /// One entry of Chromium's log: `level` is `SEVERE`, `WARNING`, `INFO`…; `source` is
@@ -121,10 +128,17 @@ impl Browser {
             );
             return None;
         };
-        let permit = BROWSERS
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+        let permit = if BROWSERS_HERE.get() == 0 {
+            Some(
+                BROWSERS
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            )
+        } else {
+            None
+        };
+        BROWSERS_HERE.set(BROWSERS_HERE.get() + 1);
         // The free port is found by binding port 0 and letting it go; another process may
         // take it before chromedriver binds it, so a driver that exits at once gets a retry.
         let mut attempt = 0;
@@ -381,6 +395,7 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         kill_group(&mut self.driver);
+        BROWSERS_HERE.set(BROWSERS_HERE.get().saturating_sub(1));
     }
 }
 
