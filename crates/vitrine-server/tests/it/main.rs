@@ -2,6 +2,7 @@
 //! with a fresh SQLite store and an injected clock.
 
 mod accounts;
+mod browser;
 mod content;
 mod dashboards;
 mod headers;
