@@ -454,8 +454,13 @@ pub fn parse_expiry(text: &str) -> anyhow::Result<vitrine_core::share::Expiry> {
         _ => match text.strip_suffix('d').and_then(|d| d.parse::<u32>().ok()) {
             Some(days) => Expiry::Days { days },
             None => Expiry::At {
-                at: time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                    .with_context(|| format!("--expires {text:?}: use 14d, 90d, 1y, never or an RFC 3339 date-time"))?,
+                at: time::OffsetDateTime::parse(
+                    text,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .with_context(|| {
+                    format!("--expires {text:?}: use 14d, 90d, 1y, never or an RFC 3339 date-time")
+                })?,
             },
         },
     })
@@ -465,7 +470,13 @@ fn print_link(link: &vitrine_server::links::LinkView) {
     let expiry = link
         .expires_at
         .map_or_else(|| "never".to_owned(), vitrine_server::pages::format_time);
-    println!("{}  {:<10} {}  (expires {expiry}{})", link.id, link.state, link.label, if link.has_password { ", password" } else { "" });
+    println!(
+        "{}  {:<10} {}  (expires {expiry}{})",
+        link.id,
+        link.state,
+        link.label,
+        if link.has_password { ", password" } else { "" }
+    );
     if !link.url.is_empty() {
         println!("    {}\n    {}", link.url, link.short_url);
     }
@@ -473,7 +484,11 @@ fn print_link(link: &vitrine_server::links::LinkView) {
 
 async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
     use vitrine_server::links::{self, LinkAction, NewLink};
-    let workspace = state.store.default_workspace().await?.context("the store has no workspace")?;
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .context("the store has no workspace")?;
     let member = match &args.as_member {
         Some(email) => state
             .store
@@ -504,15 +519,29 @@ async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
                 Some(slug) => Some(dashboard_id(slug.clone()).await?),
                 None => None,
             };
-            for link in links::list_links(state, &member, dashboard).await.map_err(err)? {
+            for link in links::list_links(state, &member, dashboard)
+                .await
+                .map_err(err)?
+            {
                 print_link(&link);
             }
         }
-        LinkCommand::Create { dashboard, label, widget, expires, password_env, locks, allow_downloads } => {
+        LinkCommand::Create {
+            dashboard,
+            label,
+            widget,
+            expires,
+            password_env,
+            locks,
+            allow_downloads,
+        } => {
             let mut locked_filters = std::collections::BTreeMap::new();
             for lock in locks {
-                let (filter, value) = lock.split_once('=').with_context(|| format!("--lock {lock:?}: use FILTER=VALUE"))?;
-                let value = serde_yaml_ng::from_str(value).with_context(|| format!("--lock {lock:?}: the value is not valid"))?;
+                let (filter, value) = lock
+                    .split_once('=')
+                    .with_context(|| format!("--lock {lock:?}: use FILTER=VALUE"))?;
+                let value = serde_yaml_ng::from_str(value)
+                    .with_context(|| format!("--lock {lock:?}: the value is not valid"))?;
                 locked_filters.insert(filter.trim().to_owned(), value);
             }
             let password = match password_env {
@@ -527,17 +556,36 @@ async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
                 password,
                 locked_filters,
                 open_filters: None,
-                display: vitrine_server::links::DisplayOptions { allow_downloads: *allow_downloads, ..Default::default() },
+                display: vitrine_server::links::DisplayOptions {
+                    allow_downloads: *allow_downloads,
+                    ..Default::default()
+                },
                 embed: Default::default(),
             };
             print_link(&links::create_link(state, &member, new).await.map_err(err)?);
         }
-        LinkCommand::Show { id } => print_link(&links::show_link(state, &member, id).await.map_err(err)?),
-        LinkCommand::Disable { id } => print_link(&links::act_on_link(state, &member, id, LinkAction::Disable).await.map_err(err)?),
-        LinkCommand::Enable { id } => print_link(&links::act_on_link(state, &member, id, LinkAction::Enable).await.map_err(err)?),
-        LinkCommand::Rotate { id } => print_link(&links::act_on_link(state, &member, id, LinkAction::Rotate).await.map_err(err)?),
+        LinkCommand::Show { id } => {
+            print_link(&links::show_link(state, &member, id).await.map_err(err)?)
+        }
+        LinkCommand::Disable { id } => print_link(
+            &links::act_on_link(state, &member, id, LinkAction::Disable)
+                .await
+                .map_err(err)?,
+        ),
+        LinkCommand::Enable { id } => print_link(
+            &links::act_on_link(state, &member, id, LinkAction::Enable)
+                .await
+                .map_err(err)?,
+        ),
+        LinkCommand::Rotate { id } => print_link(
+            &links::act_on_link(state, &member, id, LinkAction::Rotate)
+                .await
+                .map_err(err)?,
+        ),
         LinkCommand::Delete { id } => {
-            links::act_on_link(state, &member, id, LinkAction::Delete).await.map_err(err)?;
+            links::act_on_link(state, &member, id, LinkAction::Delete)
+                .await
+                .map_err(err)?;
             println!("deleted {id}; its access history is kept");
         }
     }

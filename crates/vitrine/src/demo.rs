@@ -45,6 +45,19 @@ pub struct Demo {
     pub server: Bound,
     /// The task that keeps the warehouse moving.
     pub appender: tokio::task::JoinHandle<()>,
+    /// The demo's share links: label, full URL, and the password when there is one.
+    pub links: Vec<DemoLink>,
+}
+
+/// A share link the demo made.
+#[derive(Debug, Clone)]
+pub struct DemoLink {
+    /// Its audience.
+    pub label: String,
+    /// Its full URL.
+    pub url: String,
+    /// Its password (new on every start), if it has one.
+    pub password: Option<String>,
 }
 
 impl Demo {
@@ -61,11 +74,19 @@ impl Demo {
     /// The banner printed on start.
     pub fn banner(&self) -> String {
         format!(
-            "\nVitrine demo is running at {url}\n\n  e-mail:    {email}\n  password:  {password}\n  data:      {dir}\n\nPress Ctrl-C to stop.\n",
+            "\nVitrine demo is running at {url}\n\n  e-mail:    {email}\n  password:  {password}\n  data:      {dir}\n\nShare links (open them in a private window):\n{links}\nPress Ctrl-C to stop.\n",
             url = self.url,
             email = self.email,
             password = self.password,
             dir = self.data_dir.display(),
+            links = self
+                .links
+                .iter()
+                .map(|l| match &l.password {
+                    Some(p) => format!("  {}\n    {}\n    password: {p}\n", l.label, l.url),
+                    None => format!("  {}\n    {}\n", l.label, l.url),
+                })
+                .collect::<String>(),
         )
     }
 }
@@ -121,8 +142,15 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
         state.clock.clone(),
         std::time::Duration::from_secs(5),
     );
+    let admin = state
+        .store
+        .member_by_email(DEMO_EMAIL)
+        .await?
+        .context("the demo admin is missing")?;
+    let links = demo_links(&state, &admin).await?;
     let server = Bound::with_listener(state, listener).await?;
     Ok(Demo {
+        links,
         appender,
         url: format!("{url}/"),
         email: DEMO_EMAIL.to_owned(),
@@ -200,4 +228,84 @@ async fn seed_content(
         }
     }
     Ok(())
+}
+
+/// Makes sure the demo has its three share links on the executive dashboard — one open, one
+/// password-protected and locked to EMEA, one to a single widget — and gives the protected one
+/// a fresh password. Returns them for the banner.
+async fn demo_links(
+    state: &vitrine_server::AppState,
+    admin: &vitrine_store::Member,
+) -> anyhow::Result<Vec<DemoLink>> {
+    use vitrine_core::dashboard::{FilterValue, Scalar};
+    use vitrine_core::share::Expiry;
+    use vitrine_server::links::{self, LinkChanges, NewLink};
+    let fail =
+        |e: vitrine_server::error::AppError| anyhow::anyhow!("cannot create the demo links: {e}");
+    let dashboard = state
+        .store
+        .dashboard_by_slug(admin.workspace_id, "executive-overview")
+        .await?
+        .context("the demo dashboard is missing")?;
+    let existing = links::list_links(state, admin, Some(dashboard.id))
+        .await
+        .map_err(fail)?;
+    let password = NewPassword::generate().password().expose().to_owned();
+    let wanted = [
+        ("Board (open link)", None, false),
+        ("Client EMEA (password, region locked)", None, true),
+        (
+            "Revenue by plan (one widget)",
+            Some("revenue_by_plan"),
+            false,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (label, widget, protected) in wanted {
+        let link = match existing
+            .iter()
+            .find(|l| l.label == label && l.state != "deleted")
+        {
+            Some(link) if protected => {
+                let changes = LinkChanges {
+                    password: Some(password.clone()),
+                    ..LinkChanges::default()
+                };
+                links::update_link(state, admin, &link.id, changes)
+                    .await
+                    .map_err(fail)?
+            }
+            Some(link) => link.clone(),
+            None => {
+                let mut locked_filters = std::collections::BTreeMap::new();
+                if protected {
+                    locked_filters.insert(
+                        "region".to_owned(),
+                        FilterValue::Many(vec![Scalar::Text("EMEA".into())]),
+                    );
+                }
+                let new = NewLink {
+                    dashboard_id: dashboard.id,
+                    widget_id: widget.map(str::to_owned),
+                    label: label.to_owned(),
+                    expiry: Expiry::Days { days: 90 },
+                    password: protected.then(|| password.clone()),
+                    locked_filters,
+                    open_filters: None,
+                    display: links::DisplayOptions {
+                        allow_downloads: true,
+                        ..Default::default()
+                    },
+                    embed: Default::default(),
+                };
+                links::create_link(state, admin, new).await.map_err(fail)?
+            }
+        };
+        out.push(DemoLink {
+            label: label.to_owned(),
+            url: link.url,
+            password: protected.then(|| password.clone()),
+        });
+    }
+    Ok(out)
 }

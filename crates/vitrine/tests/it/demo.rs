@@ -77,8 +77,29 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
             && banner.contains(&demo.email)
     );
     assert!(demo.url.starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        demo.links.len(),
+        3,
+        "an open link, a password-protected one and a widget link"
+    );
+    for link in &demo.links {
+        assert!(
+            link.url.starts_with(&format!("{}share/shr_", demo.url)),
+            "{}",
+            link.url
+        );
+        assert!(banner.contains(&link.url));
+    }
+    let protected: Vec<_> = demo
+        .links
+        .iter()
+        .filter_map(|l| l.password.clone())
+        .collect();
+    assert_eq!(protected.len(), 1);
+    assert!(banner.contains(&protected[0]));
     let (url, email, first_password) =
         (demo.url.clone(), demo.email.clone(), demo.password.clone());
+    let demo_links = demo.links.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(demo.serve(async move {
         let _ = stopped.await;
@@ -88,8 +109,15 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
     server.await.unwrap().unwrap();
 
     // Started again on the same data directory: the data stays, the password is new.
+    let token = |url: &str| url.rsplit('/').next().unwrap_or_default().to_owned();
+    let first_links: Vec<String> = demo_links.iter().map(|l| token(&l.url)).collect();
     let again = prepare_demo(options).await.unwrap();
     assert_ne!(again.password, first_password);
+    let again_links: Vec<String> = again.links.iter().map(|l| token(&l.url)).collect();
+    assert_eq!(
+        again_links, first_links,
+        "the same links, not new ones, on a restart"
+    );
     let (url, password) = (again.url.clone(), again.password.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(again.serve(async move {
