@@ -35,6 +35,8 @@ pub struct Config {
     pub server_key: Option<String>,
     /// A file holding the server key; defaults to `<data_dir>/server.key`, generated if missing.
     pub server_key_file: Option<PathBuf>,
+    /// A MaxMind-format country database (GeoLite2-Country, DB-IP) for access analytics.
+    pub geoip_database: Option<PathBuf>,
     /// Login and session settings.
     pub auth: AuthConfig,
     /// Reverse-proxy settings.
@@ -85,6 +87,9 @@ pub struct ProxyConfig {
     /// A header set by a trusted reverse proxy holding the client address (`X-Forwarded-For`,
     /// `X-Real-IP`). Its last comma-separated entry is used. Empty: the socket address.
     pub client_ip_header: Option<String>,
+    /// A header set by a trusted proxy or CDN holding the client's ISO country code
+    /// (`CF-IPCountry`). Takes precedence over `geoip_database`.
+    pub country_header: Option<String>,
 }
 
 impl Default for Config {
@@ -98,6 +103,7 @@ impl Default for Config {
             database_url: None,
             server_key: None,
             server_key_file: None,
+            geoip_database: None,
             auth: AuthConfig::default(),
             proxy: ProxyConfig::default(),
             data: DataConfig::default(),
@@ -134,6 +140,7 @@ impl std::fmt::Debug for Config {
                 &self.server_key.as_ref().map(|_| "<redacted>"),
             )
             .field("server_key_file", &self.server_key_file)
+            .field("geoip_database", &self.geoip_database)
             .field("auth", &self.auth)
             .field("proxy", &self.proxy)
             .field("data", &self.data)
@@ -404,6 +411,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         help: "File holding the server key; defaults to <data_dir>/server.key, generated with mode 0600 on first start.",
     },
     ConfigOption {
+        key: "geoip_database",
+        env: "VITRINE_GEOIP_DATABASE",
+        default: "",
+        help: "A MaxMind-format country database (GeoLite2-Country or DB-IP, .mmdb) used to record the country of share-link visits.",
+    },
+    ConfigOption {
         key: "auth.session_ttl_hours",
         env: "VITRINE_AUTH__SESSION_TTL_HOURS",
         default: "168",
@@ -438,6 +451,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_PROXY__CLIENT_IP_HEADER",
         default: "",
         help: "Header from a trusted reverse proxy with the client address (X-Forwarded-For, X-Real-IP); its last entry is used. Leave unset unless a proxy you control sets it.",
+    },
+    ConfigOption {
+        key: "proxy.country_header",
+        env: "VITRINE_PROXY__COUNTRY_HEADER",
+        default: "",
+        help: "Header from a trusted proxy or CDN with the visitor's ISO country code (CF-IPCountry); preferred over geoip_database.",
     },
     ConfigOption {
         key: "data.statement_timeout_seconds",

@@ -28,6 +28,7 @@ pub mod config;
 pub mod content;
 pub mod dashboards;
 pub mod error;
+pub mod geo;
 pub mod keyfile;
 pub mod links;
 pub mod pages;

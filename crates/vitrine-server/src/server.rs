@@ -36,7 +36,10 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
         )
     })?;
     ensure_workspace(&*store, &*clock).await?;
-    Ok(AppState::new(store, clock, config, key))
+    let geo = crate::geo::Geo::load(&config)?;
+    let mut state = AppState::new(store, clock, config, key);
+    state.geo = std::sync::Arc::new(geo);
+    Ok(state)
 }
 
 async fn ensure_workspace(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {

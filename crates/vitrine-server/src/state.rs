@@ -52,6 +52,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     /// Runs dashboards: data-source pools, the result cache with single flight.
     pub runner: Arc<crate::dashboards::Runner>,
+    /// Country lookup for access events.
+    pub geo: Arc<crate::geo::Geo>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
         let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
         let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
         Self {
+            geo: Arc::new(crate::geo::Geo::none()),
             runner,
             store,
             clock,
