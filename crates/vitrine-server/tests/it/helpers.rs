@@ -40,6 +40,7 @@ impl TestApp {
             server_key: Some(ServerKey::generate().to_text()),
             proxy: ProxyConfig {
                 client_ip_header: Some(CLIENT_HEADER.to_owned()),
+                ..ProxyConfig::default()
             },
             ..Config::default()
         };
