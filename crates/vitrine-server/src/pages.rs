@@ -541,6 +541,8 @@ pub struct EditingLink {
     pub expires: String,
     /// Whether it has a password now.
     pub has_password: bool,
+    /// It may be embedded and the member lacks `embed`: the service refuses their changes.
+    pub needs_embed: bool,
 }
 
 /// A URL shown prominently after create or rotate.

@@ -503,6 +503,7 @@ async fn share_page(
         ),
         expires: format_opt_time(&v.expires_at),
         has_password: v.has_password,
+        needs_embed: v.settings.embed.allowed && !actor.permissions().embed,
     });
     let failed = outcome.error.is_some();
     let mut form = match (outcome.form, editing_view) {

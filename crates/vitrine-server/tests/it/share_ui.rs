@@ -905,3 +905,95 @@ async fn the_dashboard_page_shows_active_links_and_the_editor_warns() {
         "90-day links have expired"
     );
 }
+
+#[tokio::test]
+async fn without_the_embed_permission_embedding_cannot_be_turned_on_or_changed() {
+    let world = World::new().await;
+    let plain = "plain@example.com";
+    world
+        .app
+        .member(
+            plain,
+            Role::Editor,
+            Permissions {
+                share_public: true,
+                ..Permissions::default()
+            },
+        )
+        .await;
+    let link = world
+        .api_post(
+            "/api/v1/links",
+            serde_json::json!({
+                "dashboard_id": world.dashboard, "label": "Portal",
+                "embed": { "allowed": true, "origins": ["https://portal.example.com"] }
+            }),
+        )
+        .await;
+    let id = link["id"].as_str().unwrap();
+    let (client, csrf) = world.app.signed_in(plain).await;
+
+    let (_, page) = world
+        .get(&client, &format!("{}?edit={id}", world.share_path()))
+        .await;
+    assert!(page.contains("Embedding needs the “Embed” permission"));
+    assert!(page.contains("name=\"embed_allowed\" value=\"on\" checked disabled"));
+    assert!(page.contains("https://portal.example.com</textarea>"));
+
+    // The service refuses changes to an embeddable link from a member without `embed`; the
+    // page says so up front and the refusal changes nothing.
+    assert!(page.contains("only members with the “Embed” permission can change it"));
+    assert!(page.contains("class=\"primary\" disabled>Save changes"));
+    let (status, _, _) = world
+        .post_form(
+            &client,
+            &format!("{}/{id}", world.share_path()),
+            &[
+                ("csrf_token", &csrf),
+                ("label", "Portal (2027)"),
+                ("expiry", "keep"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403);
+    let link = world.links().await.remove(0);
+    assert_eq!(link["label"], "Portal");
+    assert_eq!(link["settings"]["embed"]["allowed"], true);
+    // Disabling it is still possible.
+    let (status, _, _) = world
+        .post_form(
+            &client,
+            &format!("{}/{id}/disable", world.share_path()),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(state_of(&world.links().await, id), "disabled");
+
+    // A crafted form cannot turn embedding on: the fields are ignored.
+    let (status, _, _) = world
+        .post_form(
+            &client,
+            &world.share_path(),
+            &[
+                ("csrf_token", &csrf),
+                ("label", "Sneaky"),
+                ("expiry", "14"),
+                ("embed_allowed", "on"),
+                ("embed_origins", "https://evil.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let sneaky = world
+        .links()
+        .await
+        .into_iter()
+        .find(|l| l["label"] == "Sneaky")
+        .unwrap();
+    assert_eq!(sneaky["settings"]["embed"]["allowed"], false);
+    assert_eq!(
+        sneaky["settings"]["embed"]["origins"],
+        serde_json::json!([])
+    );
+}
