@@ -633,6 +633,10 @@ async fn policy_and_input_errors_show_on_the_page_with_the_form_refilled() {
     for (extra, message) in [
         (("lock.region", ""), "Type the value to lock “Region” to"),
         (
+            ("mode.period", "locked"),
+            "Pick the period to lock “Period” to",
+        ),
+        (
             ("expiry", "at"),
             "Enter the date and time the link stops working",
         ),
