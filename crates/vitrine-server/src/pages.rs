@@ -338,6 +338,8 @@ pub struct DashboardEditPage {
     pub errors: Vec<String>,
     /// The datasets one may name, with their columns.
     pub datasets: Vec<crate::content::DatasetView>,
+    /// Its public links, for the "visible to everyone holding those links" warning.
+    pub sharing: DashboardSharing,
 }
 
 /// The common fields of a dashboard, edited without touching YAML.
@@ -367,3 +369,281 @@ pub fn column_type(kind: &vitrine_core::result::ColumnType) -> &'static str {
         T::Timestamp => "timestamp",
     }
 }
+
+// ---- share links: the share page and the workspace settings page ------------------------
+
+/// Paths of the share and settings pages.
+pub mod share_paths {
+    use vitrine_core::id::DashboardId;
+
+    /// Workspace settings (admins): link policy, suspend / resume, every link.
+    pub const SETTINGS: &str = "/settings";
+    /// The settings page's policy form (POST).
+    pub const SETTINGS_POLICY: &str = "/settings/policy";
+    /// Suspend every link (POST).
+    pub const SETTINGS_SUSPEND: &str = "/settings/suspend";
+    /// Resume (POST).
+    pub const SETTINGS_RESUME: &str = "/settings/resume";
+
+    /// A dashboard's share page; its create form posts here too.
+    pub fn share(dashboard: DashboardId) -> String {
+        format!("/dashboards/{dashboard}/share")
+    }
+
+    /// One link on a dashboard's share page; its edit form posts here.
+    pub fn link(dashboard: DashboardId, link: &str) -> String {
+        format!("/dashboards/{dashboard}/share/{link}")
+    }
+}
+
+/// What the dashboard page and the editor show about a dashboard's public links.
+#[derive(Debug, Clone, Default)]
+pub struct DashboardSharing {
+    /// The member may see links (editors and admins); hides everything else when false.
+    pub visible: bool,
+    /// The member may open the share page (`share_public`).
+    pub can_share: bool,
+    /// Links that open right now.
+    pub active_links: usize,
+    /// The share page.
+    pub share_path: String,
+}
+
+/// One link as a row of the share page or the settings page.
+#[derive(Debug, Clone)]
+pub struct LinkRow {
+    /// The link id (also the HTML anchor `link-{id}`).
+    pub id: String,
+    /// The audience.
+    pub label: String,
+    /// The dashboard it belongs to.
+    pub dashboard_id: i64,
+    /// The dashboard's title (settings page).
+    pub dashboard_title: String,
+    /// `Some(widget title)` for a link to one widget.
+    pub widget: Option<String>,
+    /// `active`, `disabled`, `expired`, `deleted` or `suspended`.
+    pub state: &'static str,
+    /// Turned on by its owner (disable vs. enable button).
+    pub enabled: bool,
+    /// Deleted: no URL, no actions.
+    pub deleted: bool,
+    /// `2026-12-01 10:00 UTC` or `never`.
+    pub expires: String,
+    /// Asks for a password.
+    pub has_password: bool,
+    /// `Region: EMEA`, one per locked filter.
+    pub locked: Vec<String>,
+    /// The filters the viewer may change, by label.
+    pub open: Vec<String>,
+    /// Embedding allowed, with its origins.
+    pub embed_origins: Option<String>,
+    /// Successful views.
+    pub views: i64,
+    /// `2026-11-23 10:04 UTC` or `never`.
+    pub last_access: String,
+    /// Created.
+    pub created: String,
+    /// The full URL (empty once deleted).
+    pub url: String,
+    /// The short URL (empty once deleted).
+    pub short_url: String,
+}
+
+/// One choice of a `<select>`.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The value sent.
+    pub value: String,
+    /// The text shown.
+    pub label: String,
+    /// Not allowed (beyond the workspace's longest expiry).
+    pub disabled: bool,
+}
+
+impl Choice {
+    /// An enabled choice.
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            label: label.into(),
+            disabled: false,
+        }
+    }
+}
+
+/// One dashboard filter in the link form: open, locked to a value, or hidden.
+#[derive(Debug, Clone, Default)]
+pub struct FilterField {
+    /// The filter id (field names `mode.{id}`, `lock.{id}…`).
+    pub id: String,
+    /// Its label.
+    pub label: String,
+    /// `single_select`, `multi_select`, `date_range` or `number_range`.
+    pub kind: &'static str,
+    /// `open`, `locked` or `hidden`.
+    pub mode: String,
+    /// The locked value of a select filter (comma-separated for a multi select).
+    pub text: String,
+    /// The locked date preset (`last_30_days`, `custom`).
+    pub preset: String,
+    /// Custom range start (`2026-01-01`).
+    pub from: String,
+    /// Custom range end.
+    pub to: String,
+    /// Number range minimum.
+    pub min: String,
+    /// Number range maximum.
+    pub max: String,
+    /// Known values of a select filter, offered as suggestions.
+    pub suggestions: Vec<String>,
+}
+
+/// The create / edit form's values, refilled after an error (never the password).
+#[derive(Debug, Clone, Default)]
+pub struct LinkFormView {
+    /// The audience.
+    pub label: String,
+    /// Empty for the whole dashboard, else a widget id.
+    pub target: String,
+    /// `keep` (edit only), `14`, `90`, `365`, `never` or `at`.
+    pub expiry: String,
+    /// The date-time for `at` (`2026-12-31T18:00`, UTC).
+    pub expires_at: String,
+    /// Remove the password (edit).
+    pub remove_password: bool,
+    /// The filters.
+    pub filters: Vec<FilterField>,
+    /// Display: show the title.
+    pub show_title: bool,
+    /// Display: show the filter bar.
+    pub show_filters: bool,
+    /// Display: allow downloads.
+    pub allow_downloads: bool,
+    /// `light`, `dark` or `system`.
+    pub theme: String,
+    /// Embedding allowed.
+    pub embed_allowed: bool,
+    /// Allowed origins, one per line.
+    pub embed_origins: String,
+}
+
+/// The link being edited.
+#[derive(Debug, Clone)]
+pub struct EditingLink {
+    /// Its id.
+    pub id: String,
+    /// Its label as stored.
+    pub label: String,
+    /// `Whole dashboard` or the widget's title.
+    pub target: String,
+    /// Its current expiry, for the "keep" choice.
+    pub expires: String,
+    /// Whether it has a password now.
+    pub has_password: bool,
+    /// It may be embedded and the member lacks `embed`: the service refuses their changes.
+    pub needs_embed: bool,
+}
+
+/// A URL shown prominently after create or rotate.
+#[derive(Debug, Clone)]
+pub struct FreshLink {
+    /// The link id.
+    pub id: String,
+    /// What happened: "Link created", "New URL".
+    pub title: String,
+    /// A sentence under it.
+    pub note: String,
+    /// The full URL.
+    pub url: String,
+    /// The short URL.
+    pub short_url: String,
+}
+
+/// What the workspace's policy means for the form.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyHints {
+    /// Public links may be created.
+    pub links_allowed: bool,
+    /// The longest expiry, in days.
+    pub max_days: Option<i64>,
+    /// New links need a password.
+    pub password_required: bool,
+    /// The workspace is suspended.
+    pub suspended: bool,
+}
+
+/// A dashboard's share page: its links and the create / edit form.
+#[derive(Debug, Template)]
+#[template(path = "share.html")]
+pub struct SharePage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The dashboard.
+    pub dashboard_id: i64,
+    /// Its title.
+    pub dashboard_title: String,
+    /// Its links (active, disabled and expired first; deleted ones apart).
+    pub links: Vec<LinkRow>,
+    /// Deleted links, kept for their history.
+    pub deleted: Vec<LinkRow>,
+    /// The widgets one may share alone: (id, title).
+    pub widgets: Vec<Choice>,
+    /// Expiry choices.
+    pub expiry_choices: Vec<Choice>,
+    /// Date presets a date-range filter can be locked to.
+    pub date_presets: Vec<Choice>,
+    /// The form.
+    pub form: LinkFormView,
+    /// `Some` while editing a link.
+    pub editing: Option<EditingLink>,
+    /// The member may allow embedding.
+    pub can_embed: bool,
+    /// The policy.
+    pub policy: PolicyHints,
+    /// The member is an admin (links to the settings page).
+    pub is_admin: bool,
+    /// A URL to show prominently.
+    pub fresh: Option<FreshLink>,
+    /// A confirmation.
+    pub notice: Option<String>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// The policy form's values.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFormView {
+    /// Public links may be created.
+    pub public_links_allowed: bool,
+    /// The longest expiry in days, or empty for none.
+    pub max_link_days: String,
+    /// New links need a password.
+    pub password_required: bool,
+    /// The line on the "no longer active" page.
+    pub contact_line: String,
+    /// The footer under shared dashboards.
+    pub footer: String,
+}
+
+/// Workspace settings (admins): the link policy, suspend / resume, every link.
+#[derive(Debug, Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The policy form.
+    pub form: PolicyFormView,
+    /// The workspace is suspended.
+    pub suspended: bool,
+    /// Every link in the workspace.
+    pub links: Vec<LinkRow>,
+    /// How many of them open now.
+    pub active: usize,
+    /// A confirmation.
+    pub notice: Option<String>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+page_response!(SharePage, SettingsPage);

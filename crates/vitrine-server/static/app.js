@@ -45,3 +45,23 @@ document.addEventListener("click", (event) => {
   const lineHeight = editor.scrollHeight / Math.max(lines.length, 1);
   editor.scrollTop = Math.max(0, (line - 5) * lineHeight);
 });
+
+// Parts of a form shown only for one choice: data-show-when="NAME=VALUE" (the share form's
+// expiry date, a filter's locked value, a date filter's fixed dates). Without this file they
+// are all shown, and the server ignores the ones that do not apply.
+function syncShowWhen(form) {
+  for (const part of form.querySelectorAll("[data-show-when]")) {
+    const rule = part.dataset.showWhen;
+    const at = rule.lastIndexOf("=");
+    const field = form.elements.namedItem(rule.slice(0, at));
+    if (!field) continue;
+    part.hidden = field.value !== rule.slice(at + 1);
+  }
+}
+for (const form of document.querySelectorAll("form")) {
+  if (form.querySelector("[data-show-when]")) syncShowWhen(form);
+}
+document.addEventListener("change", (event) => {
+  const form = event.target instanceof Element ? event.target.closest("form") : null;
+  if (form && form.querySelector("[data-show-when]")) syncShowWhen(form);
+});

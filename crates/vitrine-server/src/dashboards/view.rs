@@ -126,6 +126,8 @@ pub struct DashboardPage {
     pub css: &'static str,
     /// The script path.
     pub js: &'static str,
+    /// Public links: the Share button and the "shared publicly" badge (owner pages only).
+    pub sharing: crate::pages::DashboardSharing,
 }
 
 impl IntoResponse for DashboardPage {
@@ -250,6 +252,7 @@ pub async fn dashboard_page(
         refreshed_at: clock_label(refreshed),
         css: DASHBOARD_CSS,
         js: DASHBOARD_JS,
+        sharing: crate::pages::DashboardSharing::default(),
     }
 }
 

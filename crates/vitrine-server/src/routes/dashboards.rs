@@ -95,6 +95,10 @@ async fn edit_page(
         published: d.status == DashboardStatus::Published,
     });
     let failed = !errors.is_empty();
+    let sharing = match record {
+        Some(r) => super::share::dashboard_sharing(state, identity, r.id).await?,
+        None => crate::pages::DashboardSharing::default(),
+    };
     let page = DashboardEditPage {
         chrome: Chrome::new(identity, "home"),
         id: record.map(|r| r.id.0),
@@ -105,6 +109,7 @@ async fn edit_page(
         fields,
         errors,
         datasets,
+        sharing,
     };
     Ok((
         if failed {
@@ -147,7 +152,8 @@ async fn show_dashboard(
 ) -> Result<Response, AppError> {
     let record = visible(&state, &identity, id).await?;
     let ctx = content::dashboard_context(&state, &record).await?;
-    let page = crate::dashboards::dashboard_page(
+    let sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
+    let mut page = crate::dashboards::dashboard_page(
         &state.runner,
         &ctx,
         query.as_deref().unwrap_or(""),
@@ -156,6 +162,7 @@ async fn show_dashboard(
         &format!("/dashboards/{id}"),
     )
     .await;
+    page.sharing = sharing;
     Ok(page.into_response())
 }
 

@@ -21,6 +21,7 @@ pub mod members;
 pub mod openapi;
 pub mod public;
 pub mod session;
+pub mod share;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -48,6 +49,7 @@ pub fn owner_router(state: AppState) -> Router {
         .merge(data_sources::pages())
         .merge(datasets::pages())
         .merge(dashboards::pages())
+        .merge(share::pages())
         .layer(from_fn(crate::error::html_errors));
     let api = Router::new()
         .merge(members::api())

@@ -10,4 +10,5 @@ mod helpers;
 mod links;
 mod login;
 mod openapi;
+mod share_ui;
 mod startup;
