@@ -298,9 +298,23 @@ fn may_share(member: &Member) -> Result<(), AppError> {
     }
 }
 
-/// Checks settings against the dashboard and the member's permissions.
-fn check_settings(
+/// Embedding widens who can see a link, so allowing it or changing its origins needs the
+/// `embed` permission; keeping an existing policy as it is (say, while renaming the link)
+/// does not.
+fn check_embed_change(
     member: &Member,
+    before: &EmbedPolicy,
+    after: &EmbedPolicy,
+) -> Result<(), AppError> {
+    let widened = after.allowed && (!before.allowed || before.origins != after.origins);
+    if widened && !member.actor().permissions().embed {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// Checks settings against the dashboard.
+fn check_settings(
     doc: &Dashboard,
     widget_id: Option<&str>,
     settings: &LinkSettings,
@@ -329,9 +343,6 @@ fn check_settings(
                 "The filter “{id}” cannot be both locked and open."
             )));
         }
-    }
-    if settings.embed.allowed && !member.actor().permissions().embed {
-        return Err(AppError::Forbidden);
     }
     if settings.embed.allowed && settings.embed.origins.is_empty() {
         return Err(bad("List the sites (origins) allowed to embed this link."));
@@ -401,7 +412,8 @@ pub async fn create_link(
         display: new.display,
         embed: new.embed,
     };
-    check_settings(member, &doc, new.widget_id.as_deref(), &settings)?;
+    check_settings(&doc, new.widget_id.as_deref(), &settings)?;
+    check_embed_change(member, &EmbedPolicy::default(), &settings.embed)?;
     let label = check_label(&new.label)?;
     let now = state.now();
     let expires_at = new
@@ -502,6 +514,7 @@ pub async fn update_link(
     let workspace = workspace_of(state, member.workspace_id).await?;
     let (_, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
     let mut settings = LinkSettings::of(&link);
+    let embed_before = settings.embed.clone();
     if let Some(locked) = changes.locked_filters {
         settings.locked_filters = locked;
     }
@@ -517,7 +530,8 @@ pub async fn update_link(
     settings
         .open_filters
         .retain(|f| !settings.locked_filters.contains_key(f));
-    check_settings(member, &doc, link.widget_id.as_deref(), &settings)?;
+    check_settings(&doc, link.widget_id.as_deref(), &settings)?;
+    check_embed_change(member, &embed_before, &settings.embed)?;
     if let Some(label) = changes.label {
         link.label = check_label(&label)?;
     }

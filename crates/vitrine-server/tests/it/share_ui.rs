@@ -944,10 +944,8 @@ async fn without_the_embed_permission_embedding_cannot_be_turned_on_or_changed()
     assert!(page.contains("name=\"embed_allowed\" value=\"on\" checked disabled"));
     assert!(page.contains("https://portal.example.com</textarea>"));
 
-    // The service refuses changes to an embeddable link from a member without `embed`; the
-    // page says so up front and the refusal changes nothing.
-    assert!(page.contains("only members with the “Embed” permission can change it"));
-    assert!(page.contains("class=\"primary\" disabled>Save changes"));
+    // A member without `embed` can still rename the link; its embedding stays exactly as it was.
+    assert!(page.contains("Its embedding settings stay as they are"));
     let (status, _, _) = world
         .post_form(
             &client,
@@ -959,10 +957,38 @@ async fn without_the_embed_permission_embedding_cannot_be_turned_on_or_changed()
             ],
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(status, 303);
     let link = world.links().await.remove(0);
-    assert_eq!(link["label"], "Portal");
+    assert_eq!(link["label"], "Portal (2027)");
     assert_eq!(link["settings"]["embed"]["allowed"], true);
+    assert_eq!(
+        link["settings"]["embed"]["origins"],
+        serde_json::json!(["https://portal.example.com"])
+    );
+    // Through the API, changing the origins is refused.
+    let key = world
+        .app
+        .api_key(
+            &world
+                .app
+                .state
+                .store
+                .member_by_email(plain)
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .await;
+    let response = world
+        .app
+        .api()
+        .patch(world.app.url(&format!("/api/v1/links/{id}")))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "embed": { "allowed": true, "origins": ["https://evil.example.com"] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
     // Disabling it is still possible.
     let (status, _, _) = world
         .post_form(
