@@ -8,4 +8,5 @@ mod headers;
 mod helpers;
 mod login;
 mod openapi;
+mod public;
 mod startup;
