@@ -841,20 +841,35 @@ struct UnlockForm {
 }
 
 /// Whether a state-changing request comes from a page of this very site (see the module docs).
-fn same_origin(headers: &HeaderMap) -> bool {
+/// `known` are this server's own origins (its base URLs), accepted even when a proxy rewrote
+/// the `Host` header.
+fn same_origin(headers: &HeaderMap, known: &[&str]) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return matches!(site.to_str(), Ok("same-origin" | "none"));
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin.to_str().ok(), host) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
-        _ => false,
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if known.iter().any(|k| k.eq_ignore_ascii_case(origin)) {
+        return true;
     }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    host.is_some_and(|host| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+    })
+}
+
+/// The scheme, host and port of a base URL (`https://share.example.com`).
+fn origin_of(url: &str) -> &str {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    url[start..]
+        .find('/')
+        .map_or(url, |end| &url[..start + end])
 }
 
 fn unlock_set_cookie(state: &AppState, link: &LinkRecord, value: &str) -> String {
@@ -882,7 +897,9 @@ async fn unlock_shared_link(
 ) -> Response {
     outcome(
         async {
-            if !same_origin(&headers) {
+            let public_base = state.config.public_base_url();
+            let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
+            if !same_origin(&headers, &known) {
                 return Err(AppError::Forbidden);
             }
             let query = query.unwrap_or_default();
@@ -1120,23 +1137,40 @@ widgets:
 
     #[test]
     fn only_same_site_posts_may_unlock() {
+        let known = ["https://share.example.com"];
         let mut h = HeaderMap::new();
-        assert!(same_origin(&h), "no browser metadata: not a browser");
+        assert!(
+            same_origin(&h, &known),
+            "no browser metadata: not a browser"
+        );
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, &known));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, &known));
         let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("share.example.com"));
+        h.insert(header::HOST, HeaderValue::from_static("10.0.0.5:8080"));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://evil.example"),
         );
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, &known));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://share.example.com"),
         );
-        assert!(same_origin(&h));
+        assert!(
+            same_origin(&h, &known),
+            "our own public origin behind a proxy"
+        );
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://10.0.0.5:8080"),
+        );
+        assert!(same_origin(&h, &known), "the Host we were reached by");
+        assert_eq!(
+            origin_of("https://a.example:8443/x/y"),
+            "https://a.example:8443"
+        );
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 }

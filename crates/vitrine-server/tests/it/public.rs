@@ -869,3 +869,75 @@ async fn access_events_record_the_client_class_and_a_hashed_address() {
         "{client}"
     );
 }
+
+#[tokio::test]
+async fn behind_https_the_unlock_cookie_is_secure_and_embeddable_links_use_samesite_none() {
+    let app = TestApp::spawn_with(|c| {
+        c.public_base_url = Some("https://share.example.com".to_owned());
+    })
+    .await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let path = app.dir.path().join("w.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE t (plan TEXT, amount REAL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let fx = Fixture {
+        app,
+        key,
+        sales: 0,
+        payroll: 0,
+        warehouse: path.clone(),
+    };
+    let source = fx
+        .api_post(
+            "/api/v1/data-sources",
+            json!({ "name": "W", "kind": "sqlite", "location": path.display().to_string() }),
+        )
+        .await;
+    fx.api_post(
+        "/api/v1/datasets",
+        json!({ "data_source_id": source["id"], "slug": "t", "name": "T", "sql": "SELECT plan, amount FROM t" }),
+    )
+    .await;
+    let yaml = "version: 1\ntitle: T\nwidgets:\n  - id: n\n    kind: kpi\n    layout: {x: 0, y: 0, w: 3, h: 2}\n    query: {dataset: t, measures: [{agg: count}]}\n";
+    let dashboard = fx
+        .api_post("/api/v1/dashboards", json!({ "yaml": yaml }))
+        .await["id"]
+        .clone();
+    let mut links = Vec::new();
+    for embed in [false, true] {
+        let body = json!({
+            "dashboard_id": dashboard, "label": "L", "expiry": { "kind": "never" },
+            "password": LINK_PASSWORD,
+            "embed": { "allowed": embed, "origins": if embed { vec!["https://portal.example.com"] } else { vec![] } }
+        });
+        links.push(Link::from(&fx.api_post("/api/v1/links", body).await));
+    }
+    let client = fx.app.api();
+    let plain = fx
+        .unlock(&client, &links[0], LINK_PASSWORD, "192.0.2.1")
+        .await;
+    let cookie = plain.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("SameSite=Lax") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let embedded = fx
+        .unlock(&client, &links[1], LINK_PASSWORD, "192.0.2.1")
+        .await;
+    let cookie = embedded.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("SameSite=None") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+}
