@@ -262,6 +262,14 @@ fn problem_page(error: AppError) -> Response {
     response
 }
 
+/// A redirect to a local path (never a panic on an odd header value).
+fn redirect(status: StatusCode, location: &str) -> Result<Response, AppError> {
+    let value = HeaderValue::from_str(location).map_err(|e| AppError::Internal(e.into()))?;
+    let mut response = status.into_response();
+    response.headers_mut().insert(header::LOCATION, value);
+    Ok(response)
+}
+
 fn outcome(result: Result<Response, AppError>) -> Response {
     result.unwrap_or_else(problem_page)
 }
@@ -921,7 +929,7 @@ async fn unlock_shared_link(
             };
             let back = with_query(&format!("/share/{token}"), &query);
             if link.password_hash.is_none() {
-                return Ok(axum::response::Redirect::to(&back).into_response());
+                return redirect(StatusCode::SEE_OTHER, &back);
             }
             // Throttle before verifying: the log is the counter, across instances.
             let since = state.now() - THROTTLE_WINDOW;
@@ -980,7 +988,7 @@ async fn unlock_shared_link(
             );
             let cookie = HeaderValue::from_str(&unlock_set_cookie(&state, &link, &value))
                 .map_err(|e| AppError::Internal(e.into()))?;
-            let mut response = axum::response::Redirect::to(&back).into_response();
+            let mut response = redirect(StatusCode::SEE_OTHER, &back)?;
             response.headers_mut().append(header::SET_COOKIE, cookie);
             Ok(with_frame(response, &LinkSettings::of(&link)))
         }
@@ -1014,12 +1022,7 @@ async fn follow_short_link(
                     let id = LinkId::parse(&link.id)
                         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("malformed link id")))?;
                     let token = share::issue_token(&state.keys.share, id, link.generation);
-                    let mut response = Response::new(axum::body::Body::empty());
-                    *response.status_mut() = StatusCode::FOUND;
-                    let location = HeaderValue::from_str(&format!("/share/{}", token.expose()))
-                        .map_err(|e| AppError::Internal(e.into()))?;
-                    response.headers_mut().insert(header::LOCATION, location);
-                    response
+                    redirect(StatusCode::FOUND, &format!("/share/{}", token.expose()))?
                 }
             })
         }
