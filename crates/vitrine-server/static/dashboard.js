@@ -173,9 +173,11 @@
     refreshCard(card, params);
   });
 
-  // Charts follow a dark system theme unless the URL chose one.
+  // Charts follow a dark system theme unless the URL chose one (`theme=system` chooses the
+  // system's) or the page fixed it (a share link with its own theme: data-theme-fixed).
   const params = currentParams();
-  if (!params.has("theme") && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches) {
+  const followSystem = !params.has("theme") || params.get("theme") === "system";
+  if (followSystem && root.dataset.themeFixed === undefined && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches) {
     params.set("theme", "dark");
     setUrl(params);
     root.querySelectorAll(".dash-grid").forEach((grid) => {

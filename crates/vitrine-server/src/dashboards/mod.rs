@@ -49,6 +49,7 @@ pub use runner::{
     DashboardContext, DatasetContext, FilterOptions, Runner, RunnerLimits, WidgetOutput, chart_spec,
 };
 pub use view::{
-    CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, FilterControl, FilterControlKind,
-    SelectOption, WidgetCard, card_html, dashboard_page, filter_controls, widget_fragment,
+    CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, DashboardParts, FilterControl,
+    FilterControlKind, SelectOption, WidgetCard, card_html, dashboard_page, dashboard_parts,
+    filter_controls, theme_name, widget_card, widget_fragment,
 };

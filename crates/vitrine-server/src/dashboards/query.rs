@@ -115,6 +115,9 @@ pub struct ViewState {
     pub tables: BTreeMap<String, TableRequest>,
     /// The charts' theme.
     pub theme: Theme,
+    /// Draw charts without hover tooltips (an outsider's `interactive=false`). Off by
+    /// default: the owner's page always has them.
+    pub no_tooltips: bool,
 }
 
 impl ViewState {

@@ -325,7 +325,8 @@ impl Runner {
         view: &ViewState,
         rules: &[RowLevelRule],
     ) -> WidgetOutput {
-        let spec = chart_spec(widget, view.theme);
+        let mut spec = chart_spec(widget, view.theme);
+        spec.options.tooltips = !view.no_tooltips;
         if widget.kind == WidgetKind::Text {
             let markdown = widget.options.markdown.as_deref().unwrap_or("");
             return WidgetOutput {

@@ -13,7 +13,7 @@ use vitrine_core::dashboard::{
 };
 use vitrine_render::Theme;
 
-use super::query::{FilterChoices, PRESETS, parse_view_query, preset_name};
+use super::query::{FilterChoices, PRESETS, ViewState, parse_view_query, preset_name};
 use super::runner::{DashboardContext, FilterOptions, Runner, WidgetOutput};
 use crate::pages::Chrome;
 
@@ -201,21 +201,44 @@ pub fn layout_classes(widget: &Widget) -> String {
     format!("w-x-{} w-y-{} w-w-{} w-h-{}", l.x, l.y, l.w, l.h)
 }
 
-/// Builds the dashboard page: parses the view from `query`, runs every widget (concurrently,
-/// through the cache) and the select filters' options, and lays out the cards.
-pub async fn dashboard_page(
+/// The filter controls and the laid-out cards of one view, without any page chrome: what the
+/// owner's page and the outsider's page (`routes/public.rs`) both show.
+#[derive(Debug, Clone)]
+pub struct DashboardParts {
+    /// Every filter's control with its current value, in document order.
+    pub filters: Vec<FilterControl>,
+    /// The widgets run, in layout order (top to bottom, left to right).
+    pub cards: Vec<WidgetCard>,
+    /// When the oldest shown result was fetched: `17:42:05 UTC`.
+    pub refreshed_at: String,
+}
+
+/// Runs the widgets of `ctx` under `view` and `rules` (only `only_widget` when given; nothing
+/// when the dashboard has no such widget) concurrently with the select filters' options under
+/// `option_rules`, and lays out the cards. (A share link narrows the options further than its
+/// widgets' rules: to the values its locked filters allow.)
+pub async fn dashboard_parts(
     runner: &Arc<Runner>,
     ctx: &Arc<DashboardContext>,
-    query: &str,
+    view: &ViewState,
     rules: &[RowLevelRule],
-    chrome: Chrome,
-    base_path: &str,
-) -> DashboardPage {
+    option_rules: &[RowLevelRule],
+    only_widget: Option<&str>,
+) -> DashboardParts {
     let doc = &ctx.document;
-    let view = parse_view_query(doc, query);
+    let run = async {
+        match only_widget {
+            None => runner.run_dashboard(ctx, view, rules).await,
+            Some(id) => runner
+                .run_widget(ctx, id, view, rules)
+                .await
+                .into_iter()
+                .collect(),
+        }
+    };
     let (outputs, filters) = tokio::join!(
-        runner.run_dashboard(ctx, &view, rules),
-        filter_controls(runner, ctx, &view.filters, rules)
+        run,
+        filter_controls(runner, ctx, &view.filters, option_rules)
     );
     let mut placed: Vec<(&Widget, &WidgetOutput)> = outputs
         .iter()
@@ -236,6 +259,26 @@ pub async fn dashboard_page(
         .filter_map(|o| o.computed_at)
         .min()
         .unwrap_or_else(|| runner.now());
+    DashboardParts {
+        filters,
+        cards,
+        refreshed_at: clock_label(refreshed),
+    }
+}
+
+/// Builds the dashboard page: parses the view from `query`, runs every widget (concurrently,
+/// through the cache) and the select filters' options, and lays out the cards.
+pub async fn dashboard_page(
+    runner: &Arc<Runner>,
+    ctx: &Arc<DashboardContext>,
+    query: &str,
+    rules: &[RowLevelRule],
+    chrome: Chrome,
+    base_path: &str,
+) -> DashboardPage {
+    let doc = &ctx.document;
+    let view = parse_view_query(doc, query);
+    let parts = dashboard_parts(runner, ctx, &view, rules, rules, None).await;
     DashboardPage {
         chrome,
         title: doc.title.clone(),
@@ -247,16 +290,31 @@ pub async fn dashboard_page(
         base_path: base_path.trim_end_matches('/').to_string(),
         theme: theme_name(view.theme),
         refresh_seconds: doc.refresh_seconds,
-        filters,
-        cards,
-        refreshed_at: clock_label(refreshed),
+        filters: parts.filters,
+        cards: parts.cards,
+        refreshed_at: parts.refreshed_at,
         css: DASHBOARD_CSS,
         js: DASHBOARD_JS,
         sharing: crate::pages::DashboardSharing::default(),
     }
 }
 
-fn theme_name(theme: Theme) -> &'static str {
+/// The inner HTML of one card under `view`; `None` when the dashboard has no such widget.
+pub async fn widget_card(
+    runner: &Runner,
+    ctx: &DashboardContext,
+    widget_id: &str,
+    view: &ViewState,
+    rules: &[RowLevelRule],
+) -> Option<String> {
+    runner
+        .run_widget(ctx, widget_id, view, rules)
+        .await
+        .map(|output| card_html(&output))
+}
+
+/// `light` or `dark`: the name templates and CSS classes use.
+pub fn theme_name(theme: Theme) -> &'static str {
     match theme {
         Theme::Light => "light",
         Theme::Dark => "dark",
@@ -274,9 +332,9 @@ pub async fn widget_fragment(
     rules: &[RowLevelRule],
 ) -> Response {
     let view = parse_view_query(&ctx.document, query);
-    match runner.run_widget(ctx, widget_id, &view, rules).await {
-        Some(output) => {
-            let mut response = axum::response::Html(card_html(&output)).into_response();
+    match widget_card(runner, ctx, widget_id, &view, rules).await {
+        Some(html) => {
+            let mut response = axum::response::Html(html).into_response();
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

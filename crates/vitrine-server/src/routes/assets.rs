@@ -12,6 +12,7 @@ const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
 const DASHBOARD_CSS: &str = include_str!("../../static/dashboard.css");
 const DASHBOARD_JS: &str = include_str!("../../static/dashboard.js");
+const PUBLIC_CSS: &str = include_str!("../../static/public.css");
 
 /// Asset routes.
 pub fn router() -> Router<AppState> {
@@ -31,6 +32,10 @@ pub fn router() -> Router<AppState> {
         .route(
             crate::dashboards::DASHBOARD_JS,
             get(|| async { asset("text/javascript; charset=utf-8", DASHBOARD_JS) }),
+        )
+        .route(
+            super::public::PUBLIC_CSS,
+            get(|| async { asset("text/css; charset=utf-8", PUBLIC_CSS) }),
         )
 }
 

@@ -10,5 +10,6 @@ mod helpers;
 mod links;
 mod login;
 mod openapi;
+mod public;
 mod share_ui;
 mod startup;
