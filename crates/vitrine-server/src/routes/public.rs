@@ -95,13 +95,6 @@ pub const UNLOCK_TTL: Duration = Duration::hours(12);
 /// The unlock cookie's name is this followed by the link id.
 pub const UNLOCK_COOKIE_PREFIX: &str = "vitrine_unlock_";
 
-/// The header a trusted proxy puts the viewer's country in (`CF-IPCountry`, …), if one is
-/// configured. Not wired to the configuration yet (`proxy.country_header`, with GeoIP, is the
-/// lead's to add); until then no country is recorded.
-fn country_header(_state: &AppState) -> Option<&str> {
-    None
-}
-
 /// Outsider routes.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -290,12 +283,7 @@ impl Requester {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let country = country_header(state)
-            .and_then(|name| headers.get(name))
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
-            .map(str::to_ascii_uppercase);
+        let country = state.geo.country(headers, ip);
         Self {
             client: auth::client_key(state, ip),
             client_class: client_class(agent),

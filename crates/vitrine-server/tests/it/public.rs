@@ -941,3 +941,48 @@ async fn behind_https_the_unlock_cookie_is_secure_and_embeddable_links_use_sames
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn the_country_of_a_visit_comes_from_the_trusted_proxy_header() {
+    let app = crate::helpers::TestApp::spawn_with(|c| {
+        c.proxy.country_header = Some("cf-ipcountry".into())
+    })
+    .await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = crate::links::shared_dashboard(&app, &key).await;
+    let link: serde_json::Value = app
+        .api()
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = app
+        .api()
+        .get(link["url"].as_str().unwrap())
+        .header("cf-ipcountry", "nl")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let events: serde_json::Value = app
+        .api()
+        .get(app.url(&format!(
+            "/api/v1/links/{}/events",
+            link["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events[0]["outcome"], "ok");
+    assert_eq!(events[0]["country"], "NL");
+}
