@@ -839,3 +839,107 @@ async fn the_login_page_and_a_dashboard_fit_a_desktop_and_a_phone() {
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_outsider_unlocks_a_password_link_changes_an_open_filter_and_sees_it_die() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let sales = sales_dashboard(&app).await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let link: Value = app
+        .api()
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&key)
+        .json(&json!({ "dashboard_id": sales.id, "label": "Client A", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = link["url"].as_str().unwrap().to_owned();
+
+    // A fresh browser has no session: it is an outsider. The prompt shows nothing of the data.
+    browser.goto(&url).await;
+    let password = browser.wait_for("input[name='password']").await;
+    let prompt = browser.text("body").await;
+    assert!(
+        !prompt.contains("Revenue by plan") && !prompt.contains("Starter"),
+        "{prompt}"
+    );
+    step(
+        "type the password",
+        password.send_keys("correct horse battery"),
+    )
+    .await;
+    let submit = browser.wait_for("button[type='submit']").await;
+    step("open", submit.click()).await;
+    browser
+        .wait_until(
+            "the shared dashboard",
+            "(() => { const card = document.querySelector('#w-plans');
+                      return card && card.textContent.includes('Starter'); })()",
+        )
+        .await;
+    let page = browser.text("body").await;
+    assert!(
+        !page.contains("Sign out") && !page.contains("Edit"),
+        "no owner controls: {page}"
+    );
+
+    // The open filter changes the data in place.
+    browser.js("window.__marker = 1; return null").await;
+    let region = browser.wait_for("select[name='f.region']").await;
+    step("choose AMER", region.select_by_value("AMER")).await;
+    browser
+        .wait_until(
+            "the table to show AMER only",
+            "(() => { const card = document.querySelector('#w-plans');
+                      return !card.hasAttribute('aria-busy')
+                          && !card.textContent.includes('Starter')
+                          && card.textContent.includes('Growth'); })()",
+        )
+        .await;
+    assert_eq!(
+        browser.js("return window.__marker === 1").await,
+        true,
+        "no reload"
+    );
+
+    // The owner disables the link: the next load is the polite 410 page.
+    let id = link["id"].as_str().unwrap();
+    let disabled = app
+        .api()
+        .post(app.url(&format!("/api/v1/links/{id}/disable")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    browser.reload().await;
+    browser
+        .wait_until(
+            "the no-longer-active page",
+            "document.body.textContent.includes('This link is no longer active')",
+        )
+        .await;
+    let gone = browser.text("body").await;
+    assert!(
+        !gone.contains("Starter") && !gone.contains("Sales"),
+        "{gone}"
+    );
+    let status = app.api().get(&url).send().await.unwrap().status();
+    assert_eq!(status, 410);
+    // The 410 itself is the one expected network error.
+    let errors: Vec<LogEntry> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| !e.message.contains("410 (Gone)"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.close().await;
+}
