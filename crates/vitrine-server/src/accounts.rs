@@ -45,7 +45,8 @@ impl Acting {
         }
     }
 
-    fn member_id(&self) -> Option<MemberId> {
+    /// The member acting, if any.
+    pub fn member_id(&self) -> Option<MemberId> {
         match self {
             Acting::Member { actor, .. } => Some(actor.member_id),
             Acting::Cli => None,
@@ -128,7 +129,8 @@ impl From<&Member> for MemberView {
     }
 }
 
-async fn audit(
+/// Appends an audit event: the one place owner actions are recorded, for every module.
+pub(crate) async fn audit(
     state: &AppState,
     workspace: WorkspaceId,
     acting: &Acting,

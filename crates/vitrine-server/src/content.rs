@@ -21,8 +21,8 @@ use vitrine_core::result::Column;
 use vitrine_core::seal::Sealer;
 use vitrine_data::{DataSource, DataSourceConfig, DataSourceOptions, check_dataset_sql};
 use vitrine_store::{
-    AuditEvent, DashboardInput, DashboardRecord, DataSourceInput, DataSourceRecord, DatasetInput,
-    DatasetRecord, Member, NewAuditEvent,
+    DashboardInput, DashboardRecord, DataSourceInput, DataSourceRecord, DatasetInput,
+    DatasetRecord, Member,
 };
 
 use crate::error::AppError;
@@ -48,44 +48,12 @@ impl Editor<'_> {
         }
     }
 
-    fn label(&self) -> String {
+    fn acting(&self) -> crate::accounts::Acting {
         match self {
-            Editor::Member(m) => m.email.clone(),
-            Editor::Cli => "cli".into(),
+            Editor::Member(m) => crate::accounts::Acting::member(m),
+            Editor::Cli => crate::accounts::Acting::Cli,
         }
     }
-
-    fn member_id(&self) -> Option<vitrine_core::id::MemberId> {
-        match self {
-            Editor::Member(m) => Some(m.id),
-            Editor::Cli => None,
-        }
-    }
-}
-
-async fn audit(
-    state: &AppState,
-    workspace: WorkspaceId,
-    editor: &Editor<'_>,
-    action: &str,
-    target: String,
-    detail: serde_json::Value,
-) -> Result<(), AppError> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            workspace_id: workspace,
-            event: AuditEvent {
-                at: state.now(),
-                actor_id: editor.member_id(),
-                actor: editor.label(),
-                action: action.to_owned(),
-                target,
-                detail: detail.to_string(),
-            },
-        })
-        .await?;
-    Ok(())
 }
 
 fn sealer(state: &AppState) -> Sealer {
@@ -281,10 +249,10 @@ pub async fn save_data_source(
     } else {
         "data_source.created"
     };
-    audit(
+    crate::accounts::audit(
         state,
         workspace,
-        editor,
+        &editor.acting(),
         action,
         format!("data_source:{}", record.id),
         serde_json::json!({ "name": record.name, "location": record.display }),
@@ -323,10 +291,10 @@ pub async fn delete_data_source(
         .await?
         .ok_or(AppError::NotFound)?;
     state.store.delete_data_source(workspace, id).await?;
-    audit(
+    crate::accounts::audit(
         state,
         workspace,
-        editor,
+        &editor.acting(),
         "data_source.deleted",
         format!("data_source:{id}"),
         serde_json::json!({ "name": record.name }),
@@ -439,10 +407,10 @@ pub async fn save_dataset(
     } else {
         "dataset.created"
     };
-    audit(
+    crate::accounts::audit(
         state,
         workspace,
-        editor,
+        &editor.acting(),
         action,
         format!("dataset:{}", record.id),
         serde_json::json!({ "slug": record.slug }),
@@ -475,10 +443,10 @@ pub async fn delete_dataset(
         }
     }
     state.store.delete_dataset(workspace, id).await?;
-    audit(
+    crate::accounts::audit(
         state,
         workspace,
-        editor,
+        &editor.acting(),
         "dataset.deleted",
         format!("dataset:{id}"),
         serde_json::json!({ "slug": record.slug }),
@@ -619,7 +587,7 @@ pub async fn save_dashboard(
         None => {
             state
                 .store
-                .create_dashboard(input, editor.member_id(), state.now())
+                .create_dashboard(input, editor.acting().member_id(), state.now())
                 .await?
         }
         Some(id) => {
@@ -634,7 +602,7 @@ pub async fn save_dashboard(
     } else {
         "dashboard.created"
     };
-    audit(state, workspace, editor, action, format!("dashboard:{}", record.id), serde_json::json!({ "slug": record.slug, "title": record.title, "revision": record.revision })).await?;
+    crate::accounts::audit(state, workspace, &editor.acting(), action, format!("dashboard:{}", record.id), serde_json::json!({ "slug": record.slug, "title": record.title, "revision": record.revision })).await?;
     Ok(record)
 }
 
@@ -652,10 +620,10 @@ pub async fn delete_dashboard(
         .await?
         .ok_or(AppError::NotFound)?;
     state.store.delete_dashboard(workspace, id).await?;
-    audit(
+    crate::accounts::audit(
         state,
         workspace,
-        editor,
+        &editor.acting(),
         "dashboard.deleted",
         format!("dashboard:{id}"),
         serde_json::json!({ "slug": record.slug, "title": record.title }),

@@ -15,10 +15,7 @@ use vitrine_core::dashboard::{Dashboard, FilterValue};
 use vitrine_core::id::{DashboardId, WorkspaceId};
 use vitrine_core::secret::Password;
 use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, LinkStatus, Origin};
-use vitrine_store::{
-    AuditEvent, DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, NewAuditEvent,
-    Workspace,
-};
+use vitrine_store::{DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, Workspace};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -263,21 +260,17 @@ async fn audit(
     link: &LinkRecord,
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            workspace_id: member.workspace_id,
-            event: AuditEvent {
-                at: state.now(),
-                actor_id: Some(member.id),
-                actor: member.email.clone(),
-                action: action.to_owned(),
-                target: format!("link:{}", link.id),
-                detail: serde_json::json!({ "label": link.label, "dashboard_id": link.dashboard_id, "detail": detail }).to_string(),
-            },
-        })
-        .await?;
-    Ok(())
+    let detail = serde_json::json!({ "label": link.label, "dashboard_id": link.dashboard_id, "detail": detail });
+    let acting = crate::accounts::Acting::member(member);
+    crate::accounts::audit(
+        state,
+        member.workspace_id,
+        &acting,
+        action,
+        format!("link:{}", link.id),
+        detail,
+    )
+    .await
 }
 
 /// Members who may see and manage links: those who can edit content (viewers never).
@@ -752,21 +745,9 @@ async fn workspace_audit(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
-    state
-        .store
-        .record_audit(NewAuditEvent {
-            workspace_id: member.workspace_id,
-            event: AuditEvent {
-                at: state.now(),
-                actor_id: Some(member.id),
-                actor: member.email.clone(),
-                action: action.to_owned(),
-                target: format!("workspace:{}", member.workspace_id),
-                detail: detail.to_string(),
-            },
-        })
-        .await?;
-    Ok(())
+    let acting = crate::accounts::Acting::member(member);
+    let target = format!("workspace:{}", member.workspace_id);
+    crate::accounts::audit(state, member.workspace_id, &acting, action, target, detail).await
 }
 
 // ---- the outsider's side -----------------------------------------------------------------
