@@ -37,6 +37,27 @@ pub fn router() -> Router<AppState> {
             super::public::PUBLIC_CSS,
             get(|| async { asset("text/css; charset=utf-8", PUBLIC_CSS) }),
         )
+        .route(
+            FONT_REGULAR,
+            get(|| async { font(dejavu::sans::regular()) }),
+        )
+        .route(FONT_BOLD, get(|| async { font(dejavu::sans::bold()) }))
+}
+
+/// DejaVu Sans, the face the charts are measured with, served from the binary so the screen
+/// lays labels out exactly as the renderer planned (and as PNG / PDF exports will).
+pub const FONT_REGULAR: &str = "/static/fonts/dejavu-sans.ttf";
+/// Its bold weight.
+pub const FONT_BOLD: &str = "/static/fonts/dejavu-sans-bold.ttf";
+
+fn font(bytes: &'static [u8]) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "font/ttf"),
+            (header::CACHE_CONTROL, "public, max-age=86400, immutable"),
+        ],
+        bytes,
+    )
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
