@@ -91,6 +91,8 @@ pub struct WidgetCard {
     pub id: String,
     /// Its kind, for CSS (`kpi`, `bar` …).
     pub kind: &'static str,
+    /// Its title (or its kind when untitled), for lists such as "share one widget".
+    pub title: String,
     /// Its grid placement classes: `w-x-0 w-y-2 w-w-6 w-h-4`.
     pub classes: String,
     /// The card's inner HTML ([`CardTemplate`]), exactly what the fragment endpoint returns.
@@ -250,6 +252,11 @@ pub async fn dashboard_parts(
         .map(|(w, o)| WidgetCard {
             id: o.widget_id.clone(),
             kind: kind_name(o.kind),
+            title: if w.title.is_empty() {
+                format!("{} ({})", w.id.as_str(), kind_name(o.kind))
+            } else {
+                w.title.clone()
+            },
             classes: layout_classes(w),
             inner: card_html(o),
         })
