@@ -295,16 +295,19 @@ async fn managed_member(
     Ok(member)
 }
 
-/// Changes a member's role and permissions.
+/// Changes a member's role and permissions; `None` keeps the current value (the API's
+/// partial update).
 pub async fn change_member_access(
     state: &AppState,
     acting: &Acting,
     workspace: WorkspaceId,
     id: MemberId,
-    role: Role,
-    flags: Permissions,
+    role: Option<Role>,
+    flags: Option<Permissions>,
 ) -> Result<Member, AppError> {
     let before = managed_member(state, acting, workspace, id).await?;
+    let role = role.unwrap_or(before.role);
+    let flags = flags.unwrap_or(before.flags);
     if !acting.may_grant(role, flags) {
         return Err(AppError::BadRequest(
             "Only admins can create admins or give the manage_members permission.".into(),

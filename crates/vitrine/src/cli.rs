@@ -348,8 +348,8 @@ async fn user_command(state: &AppState, command: &UserCommand) -> anyhow::Result
                 &Acting::Cli,
                 workspace.id,
                 member.id,
-                *role,
-                member.flags,
+                Some(*role),
+                None,
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

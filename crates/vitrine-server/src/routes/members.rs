@@ -143,8 +143,8 @@ async fn update_member(
         &acting,
         identity.member.workspace_id,
         id,
-        form.role,
-        form.flags(),
+        Some(form.role),
+        Some(form.flags()),
     )
     .await
     .map(|_| None);
@@ -244,19 +244,9 @@ async fn update_member_api(
 ) -> Result<Json<MemberView>, AppError> {
     let workspace = identity.member.workspace_id;
     let acting = Acting::member(&identity.member);
-    if !identity.actor().can_manage_members() {
-        return Err(AppError::Forbidden);
-    }
-    let current = state
-        .store
-        .member(id)
-        .await?
-        .filter(|m| m.workspace_id == workspace)
-        .ok_or(AppError::NotFound)?;
-    let role = body.role.unwrap_or(current.role);
-    let flags = body.permissions.unwrap_or(current.flags);
     let member =
-        accounts::change_member_access(&state, &acting, workspace, id, role, flags).await?;
+        accounts::change_member_access(&state, &acting, workspace, id, body.role, body.permissions)
+            .await?;
     Ok(Json(MemberView::from(&member)))
 }
 
