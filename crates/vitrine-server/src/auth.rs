@@ -13,7 +13,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -332,13 +332,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
         }
         _ => "/",
     }
-}
-
-/// Peer address from the connection, when served with connect info.
-pub fn peer(parts_extensions: &axum::http::Extensions) -> Option<SocketAddr> {
-    parts_extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
 }
 
 /// The value part of a `Set-Cookie` string made by [`set_cookie`].
