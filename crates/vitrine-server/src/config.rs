@@ -43,6 +43,30 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// Limits on customers' databases.
     pub data: DataConfig,
+    /// Live updates (Server-Sent Events).
+    pub live: LiveConfig,
+}
+
+/// Live updates of open dashboards.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
+    /// Every watched share link is re-read this often even without a change notification.
+    pub recheck_seconds: u32,
+    /// A keep-alive comment is sent on idle streams this often.
+    pub keepalive_seconds: u32,
+    /// Open streams per instance at most; past it, pages poll instead.
+    pub max_streams: u32,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            recheck_seconds: 10,
+            keepalive_seconds: 15,
+            max_streams: 10_000,
+        }
+    }
 }
 
 /// Limits on queries to customers' databases.
@@ -107,6 +131,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             proxy: ProxyConfig::default(),
             data: DataConfig::default(),
+            live: LiveConfig::default(),
         }
     }
 }
@@ -144,6 +169,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("proxy", &self.proxy)
             .field("data", &self.data)
+            .field("live", &self.live)
             .finish()
     }
 }
@@ -279,6 +305,11 @@ impl Config {
         if self.data.statement_timeout_seconds == 0 || self.data.row_cap == 0 {
             return Err(invalid(
                 "data.statement_timeout_seconds and data.row_cap must be at least 1".into(),
+            ));
+        }
+        if self.live.recheck_seconds == 0 || self.live.keepalive_seconds == 0 {
+            return Err(invalid(
+                "live.recheck_seconds and live.keepalive_seconds must be at least 1".into(),
             ));
         }
         if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
@@ -469,6 +500,24 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_DATA__ROW_CAP",
         default: "10000",
         help: "Most rows kept from one result; the rest is not read and the widget says so.",
+    },
+    ConfigOption {
+        key: "live.recheck_seconds",
+        env: "VITRINE_LIVE__RECHECK_SECONDS",
+        default: "10",
+        help: "Each share link with open live viewers is re-read this often even without a change notification (the safety net; revocations normally close streams within a second).",
+    },
+    ConfigOption {
+        key: "live.keepalive_seconds",
+        env: "VITRINE_LIVE__KEEPALIVE_SECONDS",
+        default: "15",
+        help: "Idle live streams get a keep-alive comment this often, so proxies do not close them.",
+    },
+    ConfigOption {
+        key: "live.max_streams",
+        env: "VITRINE_LIVE__MAX_STREAMS",
+        default: "10000",
+        help: "Most open live streams per instance; past it, new pages refresh by polling instead.",
     },
 ];
 

@@ -31,6 +31,7 @@ pub mod error;
 pub mod geo;
 pub mod keyfile;
 pub mod links;
+pub mod live;
 pub mod pages;
 pub mod passwords;
 pub mod routes;

@@ -18,6 +18,7 @@ use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, LinkStatus, Origin
 use vitrine_store::{DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, Workspace};
 
 use crate::error::AppError;
+use crate::live::HubChange;
 use crate::state::AppState;
 
 /// How a shared dashboard looks.
@@ -551,6 +552,7 @@ pub async fn update_link(
     link.settings = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?;
     link.updated_at = now;
     state.store.save_link(&link).await?;
+    announce(state, &link).await;
     audit(
         state,
         member,
@@ -624,6 +626,7 @@ pub async fn act_on_link(
     link.epoch += 1;
     link.updated_at = now;
     state.store.save_link(&link).await?;
+    announce(state, &link).await;
     audit(
         state,
         member,
@@ -730,6 +733,10 @@ pub async fn set_suspended(
         .store
         .set_suspended(member.workspace_id, suspended.then(|| state.now()))
         .await?;
+    state
+        .live
+        .publish(state, HubChange::Workspace(member.workspace_id))
+        .await;
     let action = if suspended {
         "workspace.suspended"
     } else {
@@ -737,6 +744,15 @@ pub async fn set_suspended(
     };
     workspace_audit(state, member, action, serde_json::json!({})).await?;
     policy(state, member).await
+}
+
+/// Tells the link's open live streams, on every instance, to check it again: a disable, a
+/// rotation, a password or settings change closes or reloads them within a second.
+async fn announce(state: &AppState, link: &LinkRecord) {
+    state
+        .live
+        .publish(state, HubChange::Link(link.id.clone()))
+        .await;
 }
 
 async fn workspace_audit(

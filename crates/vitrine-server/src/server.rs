@@ -120,8 +120,13 @@ impl Bound {
                 .into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()))
         });
+        // Other instances' link changes reach this instance's live streams.
+        let feed = tokio::spawn(self.state.live.clone().run_feed(self.state.store.clone()));
+        let live = self.state.live.clone();
         tokio::spawn(async move {
             shutdown.await;
+            // Open live streams end first, or graceful shutdown would wait for them forever.
+            live.shut_down();
             let _ = stop.send(true);
         });
         match public {
@@ -132,6 +137,7 @@ impl Bound {
             }
             None => main.await?,
         }
+        feed.abort();
         self.state.store.close().await;
         Ok(())
     }

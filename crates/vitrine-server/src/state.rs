@@ -54,6 +54,8 @@ pub struct AppState {
     pub runner: Arc<crate::dashboards::Runner>,
     /// Country lookup for access events.
     pub geo: Arc<crate::geo::Geo>,
+    /// Live updates: refreshers, link guards, open streams.
+    pub live: Arc<crate::live::LiveHub>,
 }
 
 impl AppState {
@@ -66,7 +68,13 @@ impl AppState {
     ) -> Self {
         let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
         let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
+        let live = Arc::new(crate::live::LiveHub::new(crate::live::LiveLimits {
+            recheck: std::time::Duration::from_secs(u64::from(config.live.recheck_seconds)),
+            keepalive: std::time::Duration::from_secs(u64::from(config.live.keepalive_seconds)),
+            max_streams: config.live.max_streams as usize,
+        }));
         Self {
+            live,
             geo: Arc::new(crate::geo::Geo::none()),
             runner,
             store,

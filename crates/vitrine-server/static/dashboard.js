@@ -3,6 +3,13 @@
 // holds the view and can be shared) and replaces each widget card with its fragment,
 // GET {base}/widgets/{id}?{same query}, without reloading the page. Table sort and page
 // buttons work the same way, for their own card only.
+//
+// Live updates: the page holds one Server-Sent Events stream, GET {data-live}?{view}&h.{id}=
+// {data hash}…, telling the server what each card shows; the server sends only the cards
+// whose data changed (`widget`), the "Refreshed at" time (`refreshed`), `reload` when the
+// dashboard or the link's settings changed, and `revoked` when a share link stopped working —
+// the page then shows "no longer active" in place. Where streams are not available (no
+// EventSource, or the server is at its stream limit) the page polls the fragments instead.
 "use strict";
 
 (() => {
@@ -12,6 +19,8 @@
   const base = root.dataset.base || location.pathname;
   const form = root.querySelector("form.dash-filters");
   const seq = new Map();
+  // Set by the live-update section below: reconnects the stream after the view changed.
+  let viewChanged = () => {};
 
   const cards = () => Array.from(root.querySelectorAll(".dash-card[data-widget]"));
 
@@ -121,7 +130,7 @@
       }
     }
     setUrl(params);
-    refreshAll(params);
+    refreshAll(params).then(() => viewChanged());
   }
 
   function syncDateControls() {
@@ -170,29 +179,186 @@
     }
     event.preventDefault();
     setUrl(params);
-    refreshCard(card, params);
+    refreshCard(card, params).then(() => viewChanged());
   });
 
   // Charts follow a dark system theme unless the URL chose one (`theme=system` chooses the
   // system's) or the page fixed it (a share link with its own theme: data-theme-fixed).
   const params = currentParams();
   const followSystem = !params.has("theme") || params.get("theme") === "system";
-  if (followSystem && root.dataset.themeFixed === undefined && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches) {
+  const darkSwitch = !!(followSystem && root.dataset.themeFixed === undefined && window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches);
+  if (darkSwitch) {
     params.set("theme", "dark");
     setUrl(params);
     root.querySelectorAll(".dash-grid").forEach((grid) => {
       grid.classList.remove("dash-theme-light");
       grid.classList.add("dash-theme-dark");
     });
-    refreshAll(params);
+    refreshAll(params).then(() => viewChanged());
   }
 
-  // Keep the numbers fresh while the page is visible: the server's cache makes this one query
-  // per widget per refresh interval, however many people watch.
+  // ---- live updates -------------------------------------------------------------------------
+
+  const liveUrl = root.dataset.live;
   const seconds = Number(root.dataset.refreshSeconds);
-  if (seconds >= 5) {
-    setInterval(() => {
+  let source = null;
+  let ended = false;
+  let failures = 0;
+  let retryTimer = null;
+  let pollTimer = null;
+
+  function stopLive() {
+    if (source) source.close();
+    source = null;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+  }
+
+  // Without streams: fetch every card each interval while the page is visible. The server's
+  // cache keeps that at one query per widget per interval, however many people watch.
+  function startPolling() {
+    if (pollTimer || ended || !(seconds >= 5)) return;
+    pollTimer = setInterval(() => {
       if (document.visibilityState === "visible") refreshAll(currentParams());
     }, seconds * 1000);
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function streamUrl() {
+    const params = currentParams();
+    cards().forEach((card) => {
+      const inner = card.querySelector(".dash-card-inner[data-hash]");
+      if (inner) params.append(`h.${card.dataset.widget}`, inner.dataset.hash);
+    });
+    const query = params.toString();
+    return query ? `${liveUrl}?${query}` : liveUrl;
+  }
+
+  const REASONS = {
+    disabled: "Whoever shared it has turned it off.",
+    expired: "It has expired.",
+    rotated: "Whoever shared it has replaced it with a new link.",
+    deleted: "Whoever shared it has removed it.",
+    suspended: "Sharing is paused for this workspace.",
+    password: "Its password has changed. Enter the new one to keep watching.",
+  };
+
+  // The "no longer active" state, in place of the dashboard: nothing of it stays on screen.
+  function showRevoked(data) {
+    ended = true;
+    stopLive();
+    stopPolling();
+    const reason = data && typeof data.reason === "string" ? data.reason : "";
+    const notice = document.createElement("div");
+    notice.className = "card dash-revoked";
+    notice.setAttribute("role", "alert");
+    const title = document.createElement("h1");
+    title.textContent = reason === "password" ? "This link needs its password again" : "This link is no longer active";
+    const why = document.createElement("p");
+    why.textContent = REASONS[reason] || "Whoever shared it has turned it off, or it has expired.";
+    notice.append(title, why);
+    if (data && data.contact) {
+      const contact = document.createElement("p");
+      contact.className = "public-contact";
+      contact.textContent = data.contact;
+      notice.append(contact);
+    }
+    if (reason === "password") {
+      const again = document.createElement("a");
+      again.className = "button primary";
+      again.href = location.pathname + location.search;
+      again.textContent = "Enter the password";
+      notice.append(again);
+    }
+    root.dataset.liveState = "revoked";
+    root.dataset.liveReason = reason;
+    root.replaceChildren(notice);
+    document.title = title.textContent;
+  }
+
+  // The stream failed before it opened several times: ask the server why, once.
+  async function diagnose() {
+    const controller = new AbortController();
+    try {
+      const response = await fetch(streamUrl(), {
+        credentials: "same-origin",
+        headers: { Accept: "text/event-stream" },
+        signal: controller.signal,
+      });
+      controller.abort();
+      if (response.status === 404 || response.status === 410) {
+        showRevoked({ reason: "" });
+        return true;
+      }
+      if (response.status === 503) {
+        startPolling();
+      }
+    } catch (error) {
+      // Offline: keep retrying.
+    }
+    return false;
+  }
+
+  function connect() {
+    if (ended || !liveUrl) return;
+    stopLive();
+    if (!window.EventSource) {
+      startPolling();
+      return;
+    }
+    let opened = false;
+    const stream = new EventSource(streamUrl(), { withCredentials: false });
+    source = stream;
+    stream.addEventListener("open", () => {
+      opened = true;
+      failures = 0;
+      stopPolling();
+      root.dataset.liveState = "open";
+    });
+    stream.addEventListener("widget", (event) => {
+      const data = JSON.parse(event.data);
+      const card = cards().find((c) => c.dataset.widget === data.id);
+      // A card the viewer is changing right now gets its own fresh fragment instead.
+      if (!card || card.hasAttribute("aria-busy")) return;
+      // Server-rendered from escaped templates and vitrine-render's escaped markup.
+      card.innerHTML = data.html;
+      card.removeAttribute("data-stale");
+      refreshedLine();
+    });
+    stream.addEventListener("refreshed", (event) => {
+      const data = JSON.parse(event.data);
+      const target = root.querySelector("[data-refreshed-at]");
+      if (target && data.at) target.textContent = data.at;
+    });
+    stream.addEventListener("reload", () => {
+      ended = true;
+      stopLive();
+      location.reload();
+    });
+    stream.addEventListener("revoked", (event) => showRevoked(JSON.parse(event.data)));
+    // The browser would retry with the URL it started with; reconnect ourselves instead, so
+    // the server learns what the cards show now and sends only what changed meanwhile.
+    stream.addEventListener("error", async () => {
+      if (source !== stream || ended) return;
+      stopLive();
+      root.dataset.liveState = "reconnecting";
+      failures = opened ? 1 : failures + 1;
+      if (failures >= 3 && (await diagnose())) return;
+      const delay = Math.min(30000, 1000 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
+      retryTimer = setTimeout(connect, delay);
+    });
+  }
+
+  // A changed view needs a stream of its own.
+  viewChanged = connect;
+
+  if (liveUrl && window.EventSource) {
+    if (!darkSwitch) connect();
+  } else {
+    startPolling();
   }
 })();

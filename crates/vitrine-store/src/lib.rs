@@ -20,6 +20,7 @@
 //! - `tests/it/conformance.rs` runs one story per capability against both databases.
 #![forbid(unsafe_code)]
 
+mod changes;
 mod error;
 mod model;
 mod postgres;
@@ -33,6 +34,7 @@ use time::OffsetDateTime;
 use vitrine_core::id::{ApiKeyId, DashboardId, DataSourceId, DatasetId, MemberId, WorkspaceId};
 use vitrine_core::member::{Permissions, Role};
 
+pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PgStore;
@@ -338,6 +340,11 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the pool.
     async fn close(&self);
+    /// Tells every instance sharing this database that something changed (see
+    /// [`ChangeListener`]). A no-op where there is no feed (SQLite: one instance).
+    async fn publish_change(&self, payload: &str) -> StoreResult<()>;
+    /// Starts listening to other instances' changes; `None` where there is no feed.
+    async fn listen_changes(&self) -> StoreResult<Option<ChangeListener>>;
 }
 
 /// Opens the store named by `url` (its scheme picks the backend: `sqlite:` or

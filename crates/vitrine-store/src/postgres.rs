@@ -55,6 +55,19 @@ impl crate::Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn publish_change(&self, payload: &str) -> crate::StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::CHANGE_CHANNEL)
+            .bind(payload)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn listen_changes(&self) -> crate::StoreResult<Option<crate::ChangeListener>> {
+        Ok(Some(crate::ChangeListener::connect(&self.pool).await?))
+    }
 }
 
 mod traits {

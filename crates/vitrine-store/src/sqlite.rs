@@ -62,6 +62,15 @@ impl crate::Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// One instance per SQLite file: the server's in-process bus carries its changes.
+    async fn publish_change(&self, _payload: &str) -> crate::StoreResult<()> {
+        Ok(())
+    }
+
+    async fn listen_changes(&self) -> crate::StoreResult<Option<crate::ChangeListener>> {
+        Ok(None)
+    }
 }
 
 mod traits {

@@ -50,6 +50,6 @@ pub use runner::{
 };
 pub use view::{
     CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, DashboardParts, FilterControl,
-    FilterControlKind, SelectOption, WidgetCard, card_html, dashboard_page, dashboard_parts,
-    filter_controls, theme_name, widget_card, widget_fragment,
+    FilterControlKind, SelectOption, WidgetCard, card_html, clock_label, dashboard_page,
+    dashboard_parts, filter_controls, theme_name, widget_card, widget_fragment,
 };

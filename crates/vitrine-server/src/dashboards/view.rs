@@ -173,7 +173,8 @@ fn kind_name(kind: WidgetKind) -> &'static str {
     }
 }
 
-fn clock_label(at: OffsetDateTime) -> String {
+/// A time as the pages show it: `17:42:05 UTC`.
+pub fn clock_label(at: OffsetDateTime) -> String {
     at.format(format_description!("[hour]:[minute]:[second] UTC"))
         .unwrap_or_default()
 }

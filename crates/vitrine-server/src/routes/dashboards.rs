@@ -26,6 +26,7 @@ pub fn pages() -> Router<AppState> {
             get(show_dashboard).post(update_dashboard),
         )
         .route("/dashboards/{id}/widgets/{widget}", get(show_widget))
+        .route("/dashboards/{id}/live", get(live_dashboard))
         .route("/dashboards/{id}/settings", post(update_dashboard_settings))
         .route("/dashboards/{id}/delete", post(delete_dashboard))
 }
@@ -182,6 +183,27 @@ async fn show_widget(
         &[],
     )
     .await)
+}
+
+/// The dashboard page's live stream (see [`crate::live`]).
+async fn live_dashboard(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(id): Path<DashboardId>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let record = visible(&state, &identity, id).await?;
+    let ctx = content::dashboard_context(&state, &record).await?;
+    let (query, params) = crate::live::LiveStreamParams::split(query.as_deref().unwrap_or(""));
+    let target = crate::live::Target {
+        workspace_id: record.workspace_id,
+        dashboard_id: record.id,
+        revision: record.revision,
+        view: crate::dashboards::parse_view_query(&ctx.document, &query),
+        rules: Vec::new(),
+        only_widget: None,
+    };
+    Ok(crate::live::live_response(&state, target, None, params))
 }
 
 async fn new_dashboard(

@@ -76,6 +76,7 @@ use crate::dashboards::{
 };
 use crate::error::AppError;
 use crate::links::{self, LinkSettings, LinkTheme, Resolution};
+use crate::live::{LinkWatch, LiveStreamParams, Target, live_response, revoked_response};
 use crate::pages::PublicMissingPage;
 use crate::routes::ClientAddr;
 use crate::security::FrameAncestors;
@@ -103,6 +104,7 @@ pub fn router() -> Router<AppState> {
             "/share/{token}/widgets/{widget_id}",
             get(show_shared_widget),
         )
+        .route("/share/{token}/live", get(live_shared_dashboard))
         .route("/share/{token}/unlock", post(unlock_shared_link))
         .route("/s/{code}", get(follow_short_link))
 }
@@ -825,6 +827,58 @@ async fn show_shared_widget(
                 axum::response::Html(html).into_response(),
                 &access.settings,
             ))
+        }
+        .await,
+    )
+}
+
+/// The live stream of a shared dashboard (see [`crate::live`]): the same view as the page,
+/// closed by the link's guard the moment the link stops opening. A page that reconnects after
+/// that hears why at once; an unknown or forged token gets the 404 page.
+async fn live_shared_dashboard(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    outcome(
+        async {
+            let (query, params) = LiveStreamParams::split(query.as_deref().unwrap_or(""));
+            let access = match open_link(&state, &token, &headers).await? {
+                Gate::Open(access) => access,
+                Gate::NotFound => {
+                    let who = Requester::of(&state, &headers, ip);
+                    record(&state, &who, None, "not_found").await?;
+                    return Ok(not_found_page());
+                }
+                Gate::Gone(_, workspace, reason) => {
+                    let reason = if reason == "not_found" {
+                        "deleted"
+                    } else {
+                        reason
+                    };
+                    return Ok(revoked_response(reason, &workspace.policy.contact_line));
+                }
+                Gate::Locked(_, workspace) => {
+                    return Ok(revoked_response("password", &workspace.policy.contact_line));
+                }
+            };
+            let display = display_of(&access.settings, &query);
+            let view = outsider_view(&access.ctx.document, &access.settings, &display, &query);
+            let link = LinkWatch {
+                state: state.live.watch_link(&state, &access.link),
+                contact: access.workspace.policy.contact_line.clone(),
+            };
+            let target = Target {
+                workspace_id: access.link.workspace_id,
+                dashboard_id: access.link.dashboard_id,
+                revision: access.ctx.revision,
+                view,
+                rules: Vec::new(),
+                only_widget: access.link.widget_id.clone(),
+            };
+            Ok(live_response(&state, target, Some(link), params))
         }
         .await,
     )

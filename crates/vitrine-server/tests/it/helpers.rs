@@ -189,3 +189,67 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     let end = html[start..].find('"')?;
     Some(html[start..start + end].to_owned())
 }
+
+/// A fresh PostgreSQL database for one test, dropped with the value; `None` (after a loud
+/// notice) when `VITRINE_TEST_POSTGRES_URL` is unset, a failure under
+/// `VITRINE_REQUIRE_SERVICES=1`.
+pub struct PgDatabase {
+    pub url: String,
+    base: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub async fn create(test: &str) -> Option<Self> {
+        use sqlx::Connection as _;
+        let Some(base) = std::env::var("VITRINE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            assert_ne!(
+                std::env::var("VITRINE_REQUIRE_SERVICES").as_deref(),
+                Ok("1"),
+                "{test}: VITRINE_TEST_POSTGRES_URL is required"
+            );
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: set VITRINE_TEST_POSTGRES_URL to run it against PostgreSQL"
+            );
+            return None;
+        };
+        let name = format!(
+            "vitrine_srv_{}",
+            &vitrine_core::secret::sha256_hex(
+                vitrine_core::secret::random_token::<16>().as_bytes()
+            )[..16]
+        );
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let (head, _) = base.split_once('?').unwrap_or((&base, ""));
+        let cut = head
+            .rfind('/')
+            .filter(|&i| i > head.find("://").map_or(0, |s| s + 2));
+        let url = match cut {
+            Some(i) => format!("{}/{name}", &head[..i]),
+            None => format!("{head}/{name}"),
+        };
+        Some(Self { url, base, name })
+    }
+
+    /// Drops the database (connections still open are closed by force).
+    pub async fn drop_now(self) {
+        use sqlx::Connection as _;
+        let mut admin = sqlx::PgConnection::connect(&self.base).await.unwrap();
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await;
+    }
+}

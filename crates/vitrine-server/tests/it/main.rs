@@ -8,6 +8,7 @@ mod dashboards;
 mod headers;
 mod helpers;
 mod links;
+mod live;
 mod login;
 mod openapi;
 mod public;

@@ -758,3 +758,30 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
         "history stays"
     );
 }
+
+story!(the_change_feed_reaches_listeners);
+async fn the_change_feed_reaches_listeners(store: &dyn Store) {
+    match store.backend() {
+        Backend::Sqlite => {
+            // One instance per file: no feed, and publishing is harmless.
+            assert!(store.listen_changes().await.unwrap().is_none());
+            store.publish_change("link:abc").await.unwrap();
+        }
+        Backend::Postgres => {
+            let mut first = store.listen_changes().await.unwrap().expect("a feed");
+            let mut second = store.listen_changes().await.unwrap().expect("a feed");
+            store.publish_change("link:abc").await.unwrap();
+            store.publish_change("workspace:7").await.unwrap();
+            for listener in [&mut first, &mut second] {
+                for expected in ["link:abc", "workspace:7"] {
+                    let got =
+                        tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+                            .await
+                            .expect("a notification within 5 s")
+                            .unwrap();
+                    assert_eq!(got, Change::Payload(expected.to_owned()));
+                }
+            }
+        }
+    }
+}

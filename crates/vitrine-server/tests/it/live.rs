@@ -1,0 +1,555 @@
+//! Live updates: Server-Sent Events on shared and owner dashboards — one warehouse query per
+//! widget per interval however many viewers, only changed widgets pushed, and every way a
+//! link can stop working closing its open streams within a second, on one instance and
+//! across two instances on one PostgreSQL database.
+
+use std::time::Duration;
+
+use crate::helpers::{PgDatabase, TestApp};
+use crate::links::shared_dashboard;
+
+/// One received event.
+#[derive(Debug, Clone)]
+struct Received {
+    event: String,
+    data: String,
+}
+
+/// A minimal SSE reader over a streaming response.
+struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+    ended: bool,
+}
+
+impl EventStream {
+    async fn open(client: &reqwest::Client, url: &str) -> EventStream {
+        let response = client
+            .get(url)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "{url}"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        EventStream {
+            response,
+            buffer: String::new(),
+            ended: false,
+        }
+    }
+
+    /// The next event with a name, `None` when the stream ended, a panic after `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim_start().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    }
+                }
+                if !event.is_empty() {
+                    return Some(Received { event, data });
+                }
+            }
+            if self.ended {
+                return None;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .expect("an event in time")
+                .unwrap();
+            match chunk {
+                Some(bytes) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                None => self.ended = true,
+            }
+        }
+    }
+
+    /// Skips events until one named `name`.
+    async fn until(&mut self, name: &str, wait: Duration) -> Received {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some(r) if r.event == name => return r,
+                Some(_) => {}
+                None => panic!("the stream ended before a `{name}` event"),
+            }
+        }
+    }
+
+    /// Asserts nothing named `name` arrives within `wait` (other events are fine).
+    async fn quiet(&mut self, name: &str, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            match tokio::time::timeout(left, self.next(left + Duration::from_secs(1))).await {
+                Err(_) => return,
+                Ok(Some(r)) => assert_ne!(r.event, name, "unexpected {r:?}"),
+                Ok(None) => return,
+            }
+        }
+    }
+}
+
+async fn create_link(app: &TestApp, key: &str, body: serde_json::Value) -> serde_json::Value {
+    let response = app
+        .api()
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+/// The data hashes the page shows, as the live URL's `h.<widget>` parameters.
+fn page_hashes(html: &str) -> String {
+    let mut out = Vec::new();
+    for part in html.split("data-widget=\"").skip(1) {
+        let id = &part[..part.find('"').unwrap()];
+        let hash_at = part.find("data-hash=\"").unwrap() + "data-hash=\"".len();
+        let hash = &part[hash_at..hash_at + part[hash_at..].find('"').unwrap()];
+        out.push(format!("h.{id}={hash}"));
+    }
+    out.join("&")
+}
+
+async fn add_order(app: &TestApp, plan: &str, region: &str, amount: f64) {
+    let path = app.dir.path().join("warehouse.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO orders VALUES ($1, $2, $3)")
+        .bind(plan)
+        .bind(region)
+        .bind(amount)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+/// Lets every cached result expire (the test dashboard keeps the default refresh interval,
+/// 300 s).
+fn expire_cache(app: &TestApp) {
+    app.clock.advance(time::Duration::seconds(301));
+}
+
+const WAIT: Duration = Duration::from_secs(5);
+const ONE_SECOND: Duration = Duration::from_millis(1_000);
+
+#[tokio::test]
+async fn every_viewer_gets_the_change_from_one_query_per_widget() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = shared_dashboard(&app, &key).await;
+    let link = create_link(
+        &app,
+        &key,
+        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+    )
+    .await;
+    let url = link["url"].as_str().unwrap().to_owned();
+    let client = app.browser();
+    let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-live=\""), "the page names its stream");
+    let hashes = page_hashes(&page);
+    assert!(hashes.starts_with("h.by-plan="), "{hashes}");
+
+    const VIEWERS: usize = 8;
+    let mut streams = Vec::new();
+    for _ in 0..VIEWERS {
+        let mut s = EventStream::open(&client, &format!("{url}/live?{hashes}")).await;
+        // The first run finds the page's data: only the time line, no widget.
+        s.until("refreshed", WAIT).await;
+        streams.push(s);
+    }
+    for s in &mut streams {
+        s.quiet("widget", Duration::from_millis(300)).await;
+    }
+    assert_eq!(app.state.live.open_streams(), VIEWERS as i64);
+    assert_eq!(app.state.live.refreshers(), 1, "one refresher per view");
+
+    let before = app.state.runner.queries_run();
+    add_order(&app, "Enterprise", "AMER", 500.0).await;
+    expire_cache(&app);
+    app.state.live.refresh_now();
+    for s in &mut streams {
+        let update = s.until("widget", WAIT).await;
+        let data: serde_json::Value = serde_json::from_str(&update.data).unwrap();
+        assert_eq!(data["id"], "by-plan");
+        assert!(
+            data["html"].as_str().unwrap().contains("Enterprise"),
+            "the new bar is drawn"
+        );
+    }
+    assert_eq!(
+        app.state.runner.queries_run() - before,
+        1,
+        "{VIEWERS} viewers, one widget: one warehouse query"
+    );
+
+    // Within the interval nothing is asked of the warehouse and nothing is sent.
+    app.state.live.refresh_now();
+    for s in &mut streams {
+        s.quiet("widget", Duration::from_millis(300)).await;
+    }
+    assert_eq!(app.state.runner.queries_run() - before, 1);
+
+    drop(streams);
+    for _ in 0..50 {
+        if app.state.live.open_streams() == 0 && app.state.live.refreshers() == 0 {
+            break;
+        }
+        app.state.live.refresh_now();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.state.live.open_streams(),
+        0,
+        "closed streams are counted out"
+    );
+    assert_eq!(
+        app.state.live.refreshers(),
+        0,
+        "nobody listens: the refresher stops"
+    );
+}
+
+#[tokio::test]
+async fn a_reconnect_gets_only_what_changed_and_a_locked_filter_holds() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = shared_dashboard(&app, &key).await;
+    let link = create_link(
+        &app,
+        &key,
+        serde_json::json!({ "dashboard_id": dashboard, "label": "EMEA", "locked_filters": { "region": "EMEA" } }),
+    )
+    .await;
+    let url = link["url"].as_str().unwrap().to_owned();
+    let client = app.browser();
+
+    // Without hashes (a page that knows nothing) every widget is sent.
+    let mut s = EventStream::open(&client, &format!("{url}/live?f.region=AMER")).await;
+    let first = s.until("widget", WAIT).await;
+    let html = serde_json::from_str::<serde_json::Value>(&first.data).unwrap()["html"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains("Starter") && !html.contains("AMER"),
+        "the locked region wins over the query"
+    );
+    drop(s);
+
+    // An AMER order changes nothing the EMEA link shows.
+    add_order(&app, "Enterprise", "AMER", 500.0).await;
+    expire_cache(&app);
+    let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let mut s = EventStream::open(&client, &format!("{url}/live?{}", page_hashes(&page))).await;
+    s.until("refreshed", WAIT).await;
+    add_order(&app, "Enterprise", "AMER", 700.0).await;
+    expire_cache(&app);
+    app.state.live.refresh_now();
+    s.quiet("widget", Duration::from_millis(500)).await;
+    add_order(&app, "Enterprise", "EMEA", 900.0).await;
+    expire_cache(&app);
+    app.state.live.refresh_now();
+    let update = s.until("widget", WAIT).await;
+    assert!(update.data.contains("Enterprise"));
+}
+
+/// Opens a stream on a fresh link, does `act` to it, and checks the stream says `reason`
+/// within a second and then ends.
+async fn closes_within_a_second(
+    app: &TestApp,
+    key: &str,
+    dashboard: i64,
+    body: serde_json::Value,
+    reason: &str,
+    act: impl AsyncFnOnce(&TestApp, &str),
+) {
+    let mut body = body;
+    body["dashboard_id"] = dashboard.into();
+    let link = create_link(app, key, body).await;
+    let id = link["id"].as_str().unwrap().to_owned();
+    let url = link["url"].as_str().unwrap().to_owned();
+    let client = app.browser();
+    let mut s = EventStream::open(&client, &format!("{url}/live")).await;
+    s.until("widget", WAIT).await;
+    act(app, &id).await;
+    let started = tokio::time::Instant::now();
+    let last = s.until("revoked", ONE_SECOND).await;
+    let data: serde_json::Value = serde_json::from_str(&last.data).unwrap();
+    assert_eq!(data["reason"], reason, "{reason}: {data}");
+    assert!(
+        s.next(ONE_SECOND).await.is_none(),
+        "{reason}: the stream ends after saying why"
+    );
+    assert!(
+        started.elapsed() < ONE_SECOND,
+        "{reason}: {:?}",
+        started.elapsed()
+    );
+    // A page reconnecting now hears the same at once, or gets the 404 of a dead URL.
+    let again = client.get(format!("{url}/live")).send().await.unwrap();
+    match reason {
+        "rotated" => assert_eq!(again.status(), 404),
+        _ => {
+            assert_eq!(again.status(), 200);
+            assert!(again.text().await.unwrap().contains("event: revoked"));
+        }
+    }
+}
+
+async fn post(app: &TestApp, key: &str, path: &str) {
+    let response = app
+        .api()
+        .post(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+async fn patch(app: &TestApp, key: &str, id: &str, body: serde_json::Value) {
+    let response = app
+        .api()
+        .patch(app.url(&format!("/api/v1/links/{id}")))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn every_way_a_link_dies_closes_its_open_streams_within_a_second() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = shared_dashboard(&app, &key).await;
+    let plain = serde_json::json!({ "label": "Board" });
+    let k = key.clone();
+    closes_within_a_second(
+        &app,
+        &key,
+        dashboard,
+        plain.clone(),
+        "disabled",
+        async move |app, id| {
+            post(app, &k, &format!("/api/v1/links/{id}/disable")).await;
+        },
+    )
+    .await;
+    let k = key.clone();
+    closes_within_a_second(
+        &app,
+        &key,
+        dashboard,
+        plain.clone(),
+        "rotated",
+        async move |app, id| {
+            post(app, &k, &format!("/api/v1/links/{id}/rotate")).await;
+        },
+    )
+    .await;
+    let k = key.clone();
+    closes_within_a_second(
+        &app,
+        &key,
+        dashboard,
+        plain.clone(),
+        "deleted",
+        async move |app, id| {
+            let response = app
+                .api()
+                .delete(app.url(&format!("/api/v1/links/{id}")))
+                .bearer_auth(&k)
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        },
+    )
+    .await;
+    let k = key.clone();
+    closes_within_a_second(
+        &app,
+        &key,
+        dashboard,
+        plain.clone(),
+        "password",
+        async move |app, id| {
+            patch(
+                app,
+                &k,
+                id,
+                serde_json::json!({ "password": "a brand new secret" }),
+            )
+            .await;
+        },
+    )
+    .await;
+    // Expiry needs no owner action: the clock passes it.
+    let expiring = serde_json::json!({ "label": "Soon", "expiry": { "kind": "days", "days": 1 } });
+    closes_within_a_second(
+        &app,
+        &key,
+        dashboard,
+        expiring,
+        "expired",
+        async |app, _id| {
+            app.clock
+                .advance(time::Duration::days(1) + time::Duration::seconds(1));
+        },
+    )
+    .await;
+    let k = key.clone();
+    closes_within_a_second(
+        &app,
+        &key,
+        dashboard,
+        plain.clone(),
+        "suspended",
+        async move |app, _id| {
+            post(app, &k, "/api/v1/workspace/suspend").await;
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_settings_change_reloads_open_pages_and_forged_tokens_get_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = shared_dashboard(&app, &key).await;
+    let link = create_link(
+        &app,
+        &key,
+        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+    )
+    .await;
+    let url = link["url"].as_str().unwrap().to_owned();
+    let id = link["id"].as_str().unwrap();
+    let client = app.browser();
+    let mut s = EventStream::open(&client, &format!("{url}/live")).await;
+    s.until("widget", WAIT).await;
+    patch(
+        &app,
+        &key,
+        id,
+        serde_json::json!({ "locked_filters": { "region": "EMEA" } }),
+    )
+    .await;
+    s.until("reload", ONE_SECOND).await;
+    assert!(s.next(ONE_SECOND).await.is_none());
+
+    // A label change is not the viewer's business.
+    let mut s = EventStream::open(&client, &format!("{url}/live")).await;
+    s.until("widget", WAIT).await;
+    patch(&app, &key, id, serde_json::json!({ "label": "Board 2" })).await;
+    s.quiet("reload", Duration::from_millis(500)).await;
+    s.quiet("revoked", Duration::from_millis(100)).await;
+
+    let forged = format!("{}x/live", url.trim_end_matches('/'));
+    let response = client.get(&forged).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("event:"), "a forged token opens no stream");
+
+    // The owner's stream needs a session.
+    let anonymous = app
+        .browser()
+        .get(app.url(&format!("/dashboards/{dashboard}/live")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        anonymous.status().is_redirection(),
+        "{}",
+        anonymous.status()
+    );
+    let (member, _) = app.signed_in("admin@example.com").await;
+    let mut own =
+        EventStream::open(&member, &app.url(&format!("/dashboards/{dashboard}/live"))).await;
+    own.until("widget", WAIT).await;
+}
+
+#[tokio::test]
+async fn a_revocation_on_one_instance_closes_streams_on_another() {
+    let Some(db) =
+        PgDatabase::create("live::a_revocation_on_one_instance_closes_streams_on_another").await
+    else {
+        return;
+    };
+    let server_key = vitrine_core::keys::ServerKey::generate().to_text();
+    let shared = |url: String, key: String| {
+        move |config: &mut vitrine_server::Config| {
+            config.database_url = Some(url);
+            config.server_key = Some(key);
+            // Only the notification may be fast enough: the safety net is far away.
+            config.live.recheck_seconds = 3600;
+        }
+    };
+    let a = TestApp::spawn_with(shared(db.url.clone(), server_key.clone())).await;
+    let b = TestApp::spawn_with(shared(db.url.clone(), server_key.clone())).await;
+    let admin = a.admin().await;
+    let key = a.api_key(&admin).await;
+    let dashboard = shared_dashboard(&a, &key).await;
+    let link = create_link(
+        &a,
+        &key,
+        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+    )
+    .await;
+    let path = link["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&a.base)
+        .unwrap()
+        .to_owned();
+    let id = link["id"].as_str().unwrap().to_owned();
+    let client = b.browser();
+    let mut on_b = EventStream::open(&client, &b.url(&format!("{path}/live"))).await;
+    on_b.until("widget", WAIT).await;
+    // Let instance B's listener settle on the feed before A acts.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    post(&a, &key, &format!("/api/v1/links/{id}/disable")).await;
+    let started = tokio::time::Instant::now();
+    let last = on_b.until("revoked", ONE_SECOND).await;
+    assert!(last.data.contains("\"disabled\""), "{}", last.data);
+    assert!(started.elapsed() < ONE_SECOND);
+    drop(on_b);
+    drop(a);
+    drop(b);
+    db.drop_now().await;
+}
