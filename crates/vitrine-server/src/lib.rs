@@ -16,6 +16,11 @@
 //!   columns) and dashboards (validated YAML documents), likewise.
 //! - [`links`]: share links' lifecycle, the workspace link policy, and token resolution
 //!   for the outsider router.
+//! - [`dashboards`]: the runner (dashboard + view + rules → rendered widgets, through the
+//!   result cache) and the dashboard page and card fragments shared by owners and outsiders.
+//! - [`live`]: live pages — one SSE stream per page, one refresher per watched view, one guard
+//!   per watched share link closing its streams within a second of a revocation, on every
+//!   instance (the store's change feed: PostgreSQL `LISTEN/NOTIFY`).
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.

@@ -943,3 +943,99 @@ async fn an_outsider_unlocks_a_password_link_changes_an_open_filter_and_sees_it_
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_open_public_page_shows_new_numbers_live_and_dies_in_place_when_disabled() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let sales = sales_dashboard(&app).await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let link: Value = app
+        .api()
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&key)
+        .json(&json!({ "dashboard_id": sales.id, "label": "Board" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = link["url"].as_str().unwrap().to_owned();
+
+    browser.goto(&url).await;
+    browser
+        .wait_until(
+            "the live stream to open",
+            "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
+        )
+        .await;
+    let before = browser.text("#w-total").await;
+    assert!(before.contains("60"), "{before}");
+    browser.js("window.__marker = 1; return null").await;
+
+    // The warehouse moves; the next refresh (the interval, brought forward) reaches the page.
+    let warehouse = app.dir.path().join("warehouse.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", warehouse.display()))
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO orders (plan, region, amount) VALUES ('Enterprise', 'AMER', 1000)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    app.clock.advance(time::Duration::seconds(301));
+    app.state.live.refresh_now();
+    browser
+        .wait_until(
+            "the new revenue on the open page",
+            "(() => { const t = document.querySelector('#w-total').textContent;
+                      return t.includes('1,060') || t.includes('1.06k'); })()",
+        )
+        .await;
+    browser
+        .wait_until(
+            "the new plan in the table",
+            "document.querySelector('#w-plans').textContent.includes('Enterprise')",
+        )
+        .await;
+    assert_eq!(
+        browser.js("return window.__marker === 1").await,
+        true,
+        "updated in place, no reload"
+    );
+
+    // The owner disables the link: the open page says so, without a reload.
+    let id = link["id"].as_str().unwrap();
+    let disabled = app
+        .api()
+        .post(app.url(&format!("/api/v1/links/{id}/disable")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    let started = Instant::now();
+    browser
+        .wait_until(
+            "the page to flip to no longer active",
+            "document.querySelector('[data-live-state=revoked]') !== null
+             && document.body.textContent.includes('This link is no longer active')",
+        )
+        .await;
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "flipped after {elapsed:?}");
+    let page = browser.text("body").await;
+    assert!(
+        !page.contains("Revenue by plan") && !page.contains("Enterprise"),
+        "nothing of the dashboard stays: {page}"
+    );
+    assert_eq!(browser.js("return window.__marker === 1").await, true);
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert!(browser.csp_violations().await.is_empty());
+    browser.close().await;
+}
