@@ -43,6 +43,36 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// Limits on customers' databases.
     pub data: DataConfig,
+    /// The Prometheus `/metrics` endpoint.
+    pub metrics: MetricsConfig,
+}
+
+/// The Prometheus `/metrics` endpoint (on the owner listener only).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// When set, scrapes must send `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Limits on queries to customers' databases.
@@ -107,6 +137,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             proxy: ProxyConfig::default(),
             data: DataConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -144,6 +175,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("proxy", &self.proxy)
             .field("data", &self.data)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -279,6 +311,13 @@ impl Config {
         if self.data.statement_timeout_seconds == 0 || self.data.row_cap == 0 {
             return Err(invalid(
                 "data.statement_timeout_seconds and data.row_cap must be at least 1".into(),
+            ));
+        }
+        if let Some(token) = &self.metrics.token
+            && (token.is_empty() || token.bytes().any(|b| !b.is_ascii_graphic()))
+        {
+            return Err(invalid(
+                "metrics.token must be non-empty printable ASCII without spaces".into(),
             ));
         }
         if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
@@ -470,6 +509,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         default: "10000",
         help: "Most rows kept from one result; the rest is not read and the widget says so.",
     },
+    ConfigOption {
+        key: "metrics.enabled",
+        env: "VITRINE_METRICS__ENABLED",
+        default: "true",
+        help: "Serve Prometheus metrics at /metrics on the owner listener (listen), never on public_listen.",
+    },
+    ConfigOption {
+        key: "metrics.token",
+        env: "VITRINE_METRICS__TOKEN",
+        default: "",
+        help: "If set, /metrics requires the header Authorization: Bearer followed by this token. Set it when listen is reachable by outsiders (no public_listen).",
+    },
 ];
 
 /// The commented configuration file that `vitrine gen-config` prints.
@@ -592,6 +643,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("base_url"), "{err}");
+        let err = Config::load(None, env(&[("VITRINE_METRICS__TOKEN", "two words")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics.token"), "{err}");
     }
 
     #[test]
@@ -616,11 +671,17 @@ mod tests {
         let config = Config {
             server_key: Some("c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk".into()),
             database_url: Some("postgres://vitrine:hunter2@db/vitrine".into()),
+            metrics: MetricsConfig {
+                enabled: true,
+                token: Some("scrape-secret-42".into()),
+            },
             ..Config::default()
         };
         let shown = format!("{config:?}");
         assert!(
-            !shown.contains("hunter2") && !shown.contains("c2VjcmV0"),
+            !shown.contains("hunter2")
+                && !shown.contains("c2VjcmV0")
+                && !shown.contains("scrape-secret"),
             "{shown}"
         );
         assert!(

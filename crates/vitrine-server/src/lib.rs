@@ -16,6 +16,8 @@
 //!   columns) and dashboards (validated YAML documents), likewise.
 //! - [`links`]: share links' lifecycle, the workspace link policy, and token resolution
 //!   for the outsider router.
+//! - [`metrics`]: atomic counters in [`state::AppState`], written in the Prometheus text
+//!   format at `/metrics` on the owner listener.
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.
@@ -31,6 +33,7 @@ pub mod error;
 pub mod geo;
 pub mod keyfile;
 pub mod links;
+pub mod metrics;
 pub mod pages;
 pub mod passwords;
 pub mod routes;

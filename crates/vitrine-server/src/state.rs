@@ -54,6 +54,8 @@ pub struct AppState {
     pub runner: Arc<crate::dashboards::Runner>,
     /// Country lookup for access events.
     pub geo: Arc<crate::geo::Geo>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
         let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
         Self {
             geo: Arc::new(crate::geo::Geo::none()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             runner,
             store,
             clock,

@@ -9,6 +9,7 @@ mod headers;
 mod helpers;
 mod links;
 mod login;
+mod metrics;
 mod openapi;
 mod public;
 mod share_ui;
