@@ -11,9 +11,12 @@
 //!   query inside a `tokio::sync::OnceCell`; the others wait on the same cell. If the runner is
 //!   cancelled, a waiter takes over, and errors are handed to every waiter but never kept.
 //! - **Bounded**: past `capacity` entries the oldest is evicted.
+//! - **Counted**: every call is a hit or a miss ([`CacheStats`]). A miss is a call that ran
+//!   the query itself; a call answered by a fresh entry *or by sharing another caller's run*
+//!   (single flight) is a hit, because it cost the data source nothing.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,11 +82,22 @@ struct Inner<T> {
     seq: u64,
 }
 
+/// How often a [`ResultCache`] answered without running, since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Calls answered by a fresh entry or by sharing another caller's run (single flight).
+    pub hits: u64,
+    /// Calls that ran the query themselves (whether it then succeeded or failed).
+    pub misses: u64,
+}
+
 /// A bounded, clock-driven, single-flight cache of query results.
 pub struct ResultCache<T> {
     clock: Arc<dyn Clock>,
     capacity: usize,
     inner: Mutex<Inner<T>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl<T: Send + Sync + 'static> std::fmt::Debug for ResultCache<T> {
@@ -91,6 +105,7 @@ impl<T: Send + Sync + 'static> std::fmt::Debug for ResultCache<T> {
         f.debug_struct("ResultCache")
             .field("capacity", &self.capacity)
             .field("len", &self.len())
+            .field("stats", &self.stats())
             .finish()
     }
 }
@@ -105,6 +120,16 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
                 map: HashMap::new(),
                 seq: 0,
             }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Hits and misses since the cache was made.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
         }
     }
 
@@ -178,11 +203,14 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
                 run().await.map(|v| (Arc::new(v), self.clock.now()))
             })
             .await;
+        let ran = ran.load(Ordering::Relaxed);
+        let counter = if ran { &self.misses } else { &self.hits };
+        counter.fetch_add(1, Ordering::Relaxed);
         match outcome {
             Ok((value, at)) => Ok(Cached {
                 value: value.clone(),
                 computed_at: *at,
-                ran: ran.load(Ordering::Relaxed),
+                ran,
             }),
             Err(e) => {
                 let mut inner = self.lock();
@@ -246,6 +274,14 @@ mod tests {
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(leaders, 1);
+        assert_eq!(
+            cache.stats(),
+            CacheStats {
+                hits: 31,
+                misses: 1
+            },
+            "waiters that shared the run are hits"
+        );
     }
 
     #[tokio::test]
@@ -263,6 +299,7 @@ mod tests {
         clock.advance(time::Duration::seconds(1));
         assert_eq!(*get().await.unwrap().value, 1);
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 2 });
     }
 
     #[tokio::test]
@@ -297,6 +334,11 @@ mod tests {
             .await
             .unwrap();
         assert!(ok.ran);
+        assert_eq!(
+            cache.stats(),
+            CacheStats { hits: 0, misses: 2 },
+            "a failed run is still a miss"
+        );
     }
 
     #[tokio::test]

@@ -40,7 +40,7 @@ pub mod error;
 pub mod source;
 pub mod value;
 
-pub use cache::{CacheKey, Cached, ResultCache};
+pub use cache::{CacheKey, CacheStats, Cached, ResultCache};
 pub use compile::{
     CompiledQuery, Dialect, KpiQueries, Param, WidgetQueries, compile, compile_distinct_values,
     compile_kpi, compile_widget,

@@ -45,6 +45,8 @@ pub struct Config {
     pub data: DataConfig,
     /// Live updates (Server-Sent Events).
     pub live: LiveConfig,
+    /// The Prometheus `/metrics` endpoint.
+    pub metrics: MetricsConfig,
 }
 
 /// Live updates of open dashboards.
@@ -66,6 +68,34 @@ impl Default for LiveConfig {
             keepalive_seconds: 15,
             max_streams: 10_000,
         }
+    }
+}
+
+/// The Prometheus `/metrics` endpoint (on the owner listener only).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics`.
+    pub enabled: bool,
+    /// When set, scrapes must send `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("enabled", &self.enabled)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -132,6 +162,7 @@ impl Default for Config {
             proxy: ProxyConfig::default(),
             data: DataConfig::default(),
             live: LiveConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -170,6 +201,7 @@ impl std::fmt::Debug for Config {
             .field("proxy", &self.proxy)
             .field("data", &self.data)
             .field("live", &self.live)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -310,6 +342,13 @@ impl Config {
         if self.live.recheck_seconds == 0 || self.live.keepalive_seconds == 0 {
             return Err(invalid(
                 "live.recheck_seconds and live.keepalive_seconds must be at least 1".into(),
+            ));
+        }
+        if let Some(token) = &self.metrics.token
+            && (token.is_empty() || token.bytes().any(|b| !b.is_ascii_graphic()))
+        {
+            return Err(invalid(
+                "metrics.token must be non-empty printable ASCII without spaces".into(),
             ));
         }
         if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
@@ -519,6 +558,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         default: "10000",
         help: "Most open live streams per instance; past it, new pages refresh by polling instead.",
     },
+    ConfigOption {
+        key: "metrics.enabled",
+        env: "VITRINE_METRICS__ENABLED",
+        default: "true",
+        help: "Serve Prometheus metrics at /metrics on the owner listener (listen), never on public_listen.",
+    },
+    ConfigOption {
+        key: "metrics.token",
+        env: "VITRINE_METRICS__TOKEN",
+        default: "",
+        help: "If set, /metrics requires the header Authorization: Bearer followed by this token. Set it when listen is reachable by outsiders (no public_listen).",
+    },
 ];
 
 /// The commented configuration file that `vitrine gen-config` prints.
@@ -641,6 +692,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("base_url"), "{err}");
+        let err = Config::load(None, env(&[("VITRINE_METRICS__TOKEN", "two words")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics.token"), "{err}");
     }
 
     #[test]
@@ -665,11 +720,17 @@ mod tests {
         let config = Config {
             server_key: Some("c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk".into()),
             database_url: Some("postgres://vitrine:hunter2@db/vitrine".into()),
+            metrics: MetricsConfig {
+                enabled: true,
+                token: Some("scrape-secret-42".into()),
+            },
             ..Config::default()
         };
         let shown = format!("{config:?}");
         assert!(
-            !shown.contains("hunter2") && !shown.contains("c2VjcmV0"),
+            !shown.contains("hunter2")
+                && !shown.contains("c2VjcmV0")
+                && !shown.contains("scrape-secret"),
             "{shown}"
         );
         assert!(

@@ -21,6 +21,8 @@
 //! - [`live`]: live pages — one SSE stream per page, one refresher per watched view, one guard
 //!   per watched share link closing its streams within a second of a revocation, on every
 //!   instance (the store's change feed: PostgreSQL `LISTEN/NOTIFY`).
+//! - [`metrics`]: atomic counters in [`state::AppState`], written in the Prometheus text
+//!   format at `/metrics` on the owner listener.
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.
@@ -37,6 +39,7 @@ pub mod geo;
 pub mod keyfile;
 pub mod links;
 pub mod live;
+pub mod metrics;
 pub mod pages;
 pub mod passwords;
 pub mod routes;

@@ -56,6 +56,8 @@ pub struct AppState {
     pub geo: Arc<crate::geo::Geo>,
     /// Live updates: refreshers, link guards, open streams.
     pub live: Arc<crate::live::LiveHub>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
         Self {
             live,
             geo: Arc::new(crate::geo::Geo::none()),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             runner,
             store,
             clock,

@@ -46,7 +46,8 @@ pub mod view;
 
 pub use query::{FilterChoices, PRESETS, TableRequest, ViewState, parse_view_query};
 pub use runner::{
-    DashboardContext, DatasetContext, FilterOptions, Runner, RunnerLimits, WidgetOutput, chart_spec,
+    DashboardContext, DatasetContext, FilterOptions, Runner, RunnerCacheStats, RunnerLimits,
+    WidgetOutput, chart_spec,
 };
 pub use view::{
     CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, DashboardParts, FilterControl,

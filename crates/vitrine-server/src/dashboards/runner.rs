@@ -18,8 +18,9 @@ use vitrine_core::dashboard::{
 };
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_data::{
-    CacheKey, DataError, DataErrorKind, DataSource, DataSourceConfig, DataSourceOptions, Dataset,
-    ResultCache, WidgetData, WidgetQueries, compile_distinct_values, compile_widget,
+    CacheKey, CacheStats, DataError, DataErrorKind, DataSource, DataSourceConfig,
+    DataSourceOptions, Dataset, ResultCache, WidgetData, WidgetQueries, compile_distinct_values,
+    compile_widget,
 };
 use vitrine_render::{
     ChartKind, ChartOptions, ChartSpec, Measure, Orientation, Stacking, TableView, Theme,
@@ -124,6 +125,15 @@ struct Sources {
     tick: u64,
 }
 
+/// Hits and misses of a [`Runner`]'s caches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunnerCacheStats {
+    /// The widget-result cache.
+    pub results: CacheStats,
+    /// The select filters' options cache.
+    pub filter_options: CacheStats,
+}
+
 /// Runs dashboards: owns the data-source pools and the result caches. One per server, shared
 /// (`Arc<Runner>`) by every request, so a popular dashboard costs one query per widget and
 /// filter state per refresh interval.
@@ -169,6 +179,15 @@ impl Runner {
     /// that ran), since start. For tests and metrics.
     pub fn queries_run(&self) -> u64 {
         self.queries_run.load(Ordering::SeqCst)
+    }
+
+    /// Hits and misses of the runner's two caches since start. A viewer who shared another
+    /// viewer's in-flight query counts as a hit.
+    pub fn cache_stats(&self) -> RunnerCacheStats {
+        RunnerCacheStats {
+            results: self.results.stats(),
+            filter_options: self.options.stats(),
+        }
     }
 
     /// The number of open data-source pools.

@@ -14,8 +14,9 @@ use super::{HubChange, LiveHub, lock};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// How often a guard compares the link's expiry with the clock.
-const EXPIRY_TICK: Duration = Duration::from_secs(1);
+/// How often a guard compares the link's expiry with the clock (a comparison, no I/O): well
+/// inside the one second an expired link's streams have to close.
+const EXPIRY_TICK: Duration = Duration::from_millis(250);
 
 /// What the streams of a link hear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -95,6 +95,7 @@ pub fn live_response(
         first: true,
         shutdown: hub.shutdown_signal(),
         _open: open,
+        _counted: state.metrics.open_stream(),
     };
     let events = futures_util::stream::unfold(stream, LiveStream::step);
     let mut response = Sse::new(events)
@@ -145,6 +146,7 @@ struct LiveStream {
     first: bool,
     shutdown: watch::Receiver<bool>,
     _open: OpenStream,
+    _counted: crate::metrics::OpenStream,
 }
 
 impl LiveStream {

@@ -5,7 +5,9 @@
 //!   [`crate::auth::resolve_identity`]; pages also get [`crate::error::html_errors`].
 //! - The **outsider router** ([`public`]) shares nothing with them but static assets and the
 //!   health checks: it has no identity layer, no member or mutation route to reach.
-//! - Every response passes [`crate::security::security_headers`].
+//! - `/metrics` ([`metrics`]) is on the owner router only, never on the outsider router.
+//! - Every response passes [`crate::security::security_headers`] and is counted by listener
+//!   ([`metrics::count_requests`]).
 
 pub mod account;
 pub mod api_keys;
@@ -18,6 +20,7 @@ pub mod health;
 pub mod home;
 pub mod links;
 pub mod members;
+pub mod metrics;
 pub mod openapi;
 pub mod public;
 pub mod session;
@@ -32,6 +35,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::metrics::Listener;
 use crate::state::AppState;
 
 /// Largest request body accepted anywhere (dashboards as YAML fit comfortably).
@@ -76,9 +80,10 @@ pub fn owner_router(state: AppState) -> Router {
             axum::routing::get(openapi::openapi_document),
         )
         .merge(public::router())
+        .merge(metrics::router(&state))
         .merge(common())
-        .with_state(state);
-    with_layers(router)
+        .with_state(state.clone());
+    with_layers(router, state, Listener::Owner)
 }
 
 /// Only what outsiders may reach, for `public_listen`.
@@ -87,7 +92,9 @@ pub fn public_router(state: AppState) -> Router {
         Router::new()
             .merge(public::router())
             .merge(common())
-            .with_state(state),
+            .with_state(state.clone()),
+        state,
+        Listener::Public,
     )
 }
 
@@ -97,13 +104,18 @@ fn common() -> Router<AppState> {
         .merge(health::router())
 }
 
-fn with_layers(router: Router) -> Router {
+fn with_layers(router: Router, state: AppState, listener: Listener) -> Router {
     router
         .layer(from_fn(crate::security::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(
             request_span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outermost, so that every response is counted, refusals by the layers above included.
+        .layer(from_fn_with_state(
+            (state, listener),
+            metrics::count_requests,
+        ))
 }
 
 /// The span of a request: method and path, with the secret part of outsider paths

@@ -35,7 +35,7 @@
 //! - **Headers.** The security middleware sets the strict defaults on every response; a link
 //!   that allows embedding adds a [`FrameAncestors`] extension, which widens `frame-ancestors`
 //!   to exactly its origins (and drops `X-Frame-Options`). Nothing else widens anything.
-//! - **Every attempt is an access event** (`ok` per page view, `bad_password`,
+//! - **Every attempt is an access event**, also counted in `/metrics` (`ok` per page view, `bad_password`,
 //!   `rate_limited`, `unlocked`, `disabled`, `expired`, `deleted`, `suspended`, `not_found`),
 //!   with a keyed hash of the client address, a coarse client class and, when a trusted proxy
 //!   header is wired, a country. Card fragments are not views; they log only `not_found`
@@ -336,6 +336,7 @@ async fn record(
     link: Option<&LinkRecord>,
     outcome: &str,
 ) -> Result<(), AppError> {
+    state.metrics.link_access(outcome);
     state
         .store
         .record_access(&AccessEvent {

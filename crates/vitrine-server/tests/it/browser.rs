@@ -1027,7 +1027,10 @@ async fn an_open_public_page_shows_new_numbers_live_and_dies_in_place_when_disab
         )
         .await;
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(2), "flipped after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "flipped after {elapsed:?}"
+    );
     let page = browser.text("body").await;
     assert!(
         !page.contains("Revenue by plan") && !page.contains("Enterprise"),

@@ -19,6 +19,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub base: String,
+    /// `http://{public_listen}` when the test configured one (bind it to port 0).
+    pub public_base: Option<String>,
     pub state: AppState,
     pub clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
@@ -48,12 +50,14 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 12:00 UTC)));
         let state = prepare(config, clock.clone()).await.unwrap();
         let server = Bound::with_listener(state.clone(), listener).await.unwrap();
+        let public_base = server.public_addr().map(|a| format!("http://{a}"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.serve(async move {
             let _ = stopped.await;
         }));
         Self {
             base,
+            public_base,
             state,
             clock,
             dir,

@@ -10,6 +10,7 @@ mod helpers;
 mod links;
 mod live;
 mod login;
+mod metrics;
 mod openapi;
 mod public;
 mod share_ui;

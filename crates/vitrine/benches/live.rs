@@ -1,0 +1,211 @@
+//! 1,000 live viewers of one share link: the server's memory per open stream and the
+//! warehouse queries per refresh interval.
+//!
+//! `cargo bench -p vitrine --bench live` starts the real binary (`vitrine demo`, release
+//! build, its own process so its memory is its own) on a free port, opens `VIEWERS` (default
+//! 1000) Server-Sent Events streams on the demo's open board link from this process over
+//! plain TCP, and then watches for `INTERVALS` (default 2) refresh intervals of the dashboard
+//! while the demo warehouse keeps moving. It prints the server's resident memory before and
+//! after, per viewer, the warehouse queries per interval (from `/metrics`) against the
+//! dashboard's widget count, and the widget updates each viewer received.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn get(address: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    body
+}
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (key, value) = l.rsplit_once(' ')?;
+        (key == name).then(|| value.parse().ok())?
+    })
+}
+
+#[derive(Default)]
+struct Counters {
+    open: AtomicU64,
+    widget_events: AtomicU64,
+    bytes: AtomicU64,
+}
+
+async fn viewer(address: String, path: String, counters: Arc<Counters>) {
+    let Ok(mut stream) = TcpStream::connect(&address).await else {
+        return;
+    };
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut opened = false;
+    let mut tail = String::new();
+    loop {
+        let n = match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        let text = format!("{tail}{}", String::from_utf8_lossy(&buffer[..n]));
+        if !opened && text.starts_with("HTTP/1.1 200") {
+            opened = true;
+            counters.open.fetch_add(1, Ordering::Relaxed);
+        }
+        let widgets = text.matches("event: widget").count() as u64;
+        counters.widget_events.fetch_add(widgets, Ordering::Relaxed);
+        // Keep a short tail so an event name split across reads is still counted once.
+        let cut = text.len().saturating_sub(12);
+        let cut = (cut..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(text.len());
+        tail = if text[cut..].contains("event: widget") {
+            String::new()
+        } else {
+            text[cut..].to_owned()
+        };
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let viewers = env_number("VIEWERS", 1000);
+    let intervals = env_number("INTERVALS", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine"))
+        .args(["demo", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .env("VITRINE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the vitrine binary starts");
+    let pid = child.id();
+    let mut board = None;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut previous = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if previous.trim() == "Board (open link)" {
+            board = Some(line.trim().to_owned());
+        }
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+        previous = line;
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let board = board.expect("the demo prints its open board link");
+    let address = format!("127.0.0.1:{port}");
+    let path = board
+        .split_once(&address)
+        .map(|(_, p)| p.to_owned())
+        .expect("a link on the demo's address");
+
+    // Warm: the page (its widgets and filter options into the cache).
+    let page = get(&address, &path).await;
+    let widgets = page.matches("data-widget=\"").count() as u64;
+    let refresh: u64 = page
+        .split("data-refresh-seconds=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_before = rss_kib(pid);
+
+    let counters = Arc::new(Counters::default());
+    let started = Instant::now();
+    for _ in 0..viewers {
+        tokio::spawn(viewer(
+            address.clone(),
+            format!("{path}/live"),
+            counters.clone(),
+        ));
+    }
+    while counters.open.load(Ordering::Relaxed) < viewers
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let open_after = started.elapsed();
+    let opened = counters.open.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_open = rss_kib(pid);
+
+    let metrics_before = get(&address, "/metrics").await;
+    let events_before = counters.widget_events.load(Ordering::Relaxed);
+    let window = Duration::from_secs(refresh * intervals);
+    tokio::time::sleep(window).await;
+    let metrics_after = get(&address, "/metrics").await;
+    let events = counters.widget_events.load(Ordering::Relaxed) - events_before;
+    let rss_end = rss_kib(pid);
+    let queries = match (
+        metric(&metrics_before, "vitrine_warehouse_queries_total"),
+        metric(&metrics_after, "vitrine_warehouse_queries_total"),
+    ) {
+        (Some(a), Some(b)) => format!("{:.1}", (b - a) / intervals as f64),
+        _ => "n/a (no /metrics)".to_owned(),
+    };
+    let streams = metric(&metrics_after, "vitrine_live_streams_open")
+        .map_or("n/a".to_owned(), |v| format!("{v}"));
+
+    println!("live viewers of one link (vitrine demo, release, this machine)");
+    println!("  viewers opened            {opened} / {viewers} in {open_after:.2?}");
+    println!("  streams open (server)     {streams}");
+    println!("  dashboard                 {widgets} widgets, refresh every {refresh} s");
+    println!(
+        "  server RSS                {:.1} MiB before, {:.1} MiB with viewers, {:.1} MiB after {intervals} intervals",
+        rss_before as f64 / 1024.0,
+        rss_open as f64 / 1024.0,
+        rss_end as f64 / 1024.0
+    );
+    println!(
+        "  memory per viewer         {:.1} KiB (open), {:.1} KiB (after updates)",
+        (rss_open.saturating_sub(rss_before)) as f64 / opened.max(1) as f64,
+        (rss_end.saturating_sub(rss_before)) as f64 / opened.max(1) as f64
+    );
+    println!("  warehouse queries         {queries} per interval (all viewers together)");
+    println!(
+        "  widget updates received   {:.2} per viewer per interval ({events} in all)",
+        events as f64 / opened.max(1) as f64 / intervals as f64
+    );
+    println!(
+        "  bytes received            {:.1} MiB in all",
+        counters.bytes.load(Ordering::Relaxed) as f64 / 1_048_576.0
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
