@@ -43,6 +43,27 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// Limits on customers' databases.
     pub data: DataConfig,
+    /// Export rendering (PDF, PNG).
+    pub render: RenderConfig,
+}
+
+/// Export rendering: PDF and PNG are CPU work on a bounded pool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderConfig {
+    /// PDF / PNG renders at once; further downloads wait.
+    pub export_concurrency: u32,
+    /// How long a download waits for a render slot before it gets 503 with `Retry-After`.
+    pub export_wait_seconds: u32,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            export_concurrency: 2,
+            export_wait_seconds: 10,
+        }
+    }
 }
 
 /// Limits on queries to customers' databases.
@@ -107,6 +128,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             proxy: ProxyConfig::default(),
             data: DataConfig::default(),
+            render: RenderConfig::default(),
         }
     }
 }
@@ -144,6 +166,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("proxy", &self.proxy)
             .field("data", &self.data)
+            .field("render", &self.render)
             .finish()
     }
 }
@@ -279,6 +302,11 @@ impl Config {
         if self.data.statement_timeout_seconds == 0 || self.data.row_cap == 0 {
             return Err(invalid(
                 "data.statement_timeout_seconds and data.row_cap must be at least 1".into(),
+            ));
+        }
+        if self.render.export_concurrency == 0 {
+            return Err(invalid(
+                "render.export_concurrency must be at least 1".into(),
             ));
         }
         if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
@@ -469,6 +497,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_DATA__ROW_CAP",
         default: "10000",
         help: "Most rows kept from one result; the rest is not read and the widget says so.",
+    },
+    ConfigOption {
+        key: "render.export_concurrency",
+        env: "VITRINE_RENDER__EXPORT_CONCURRENCY",
+        default: "2",
+        help: "PDF and PNG downloads rendered at once (CPU work); further ones wait, so a burst of downloads cannot starve page views.",
+    },
+    ConfigOption {
+        key: "render.export_wait_seconds",
+        env: "VITRINE_RENDER__EXPORT_WAIT_SECONDS",
+        default: "10",
+        help: "How long a download waits for a render slot before it is answered 503 with Retry-After.",
     },
 ];
 

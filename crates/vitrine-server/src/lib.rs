@@ -16,6 +16,8 @@
 //!   columns) and dashboards (validated YAML documents), likewise.
 //! - [`links`]: share links' lifecycle, the workspace link policy, and token resolution
 //!   for the outsider router.
+//! - [`exports`]: downloads (dashboard → PDF, widget → PNG / SVG / CSV) on a bounded render
+//!   pool, file names safe for `Content-Disposition`, per-format counters.
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.
@@ -28,6 +30,7 @@ pub mod config;
 pub mod content;
 pub mod dashboards;
 pub mod error;
+pub mod exports;
 pub mod geo;
 pub mod keyfile;
 pub mod links;

@@ -54,6 +54,8 @@ pub struct AppState {
     pub runner: Arc<crate::dashboards::Runner>,
     /// Country lookup for access events.
     pub geo: Arc<crate::geo::Geo>,
+    /// The export render pool and its per-format counters.
+    pub exports: Arc<crate::exports::Exports>,
 }
 
 impl AppState {
@@ -66,8 +68,13 @@ impl AppState {
     ) -> Self {
         let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
         let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
+        let exports = crate::exports::Exports::new(
+            config.render.export_concurrency as usize,
+            std::time::Duration::from_secs(u64::from(config.render.export_wait_seconds)),
+        );
         Self {
             geo: Arc::new(crate::geo::Geo::none()),
+            exports: Arc::new(exports),
             runner,
             store,
             clock,
