@@ -42,6 +42,12 @@
 //!   one decimal that turns NaN and infinities into 0, and missing values
 //!   are gaps, so no result can make the SVG ill-formed. Markdown goes
 //!   through our own writer that never passes raw HTML or script URLs.
+//! - **Exports** ([`png`], [`pdf`], [`csv`](mod@csv)): [`render_png`] rasterises one of
+//!   these SVGs (resvg, 1x / 2x), [`render_pdf`] lays a dashboard's SVGs out on landscape
+//!   A4 / Letter pages with krilla, text kept as text, and [`render_csv`] writes a result as
+//!   RFC 4180 CSV with spreadsheet formulas neutralised. PNG and PDF resolve fonts only
+//!   against [`fonts`]: the embedded DejaVu Sans faces, never the system's. Their one error
+//!   type, [`ExportError`], displays as a sentence safe to show anyone.
 //! - **Output**: a `viewBox` with `preserveAspectRatio` (charts scale with
 //!   the layout), `role="img"`, `<title>` and `<desc>` for screen readers,
 //!   `<title>` tooltips on marks, light and dark themes, and an explicit
@@ -49,20 +55,29 @@
 #![forbid(unsafe_code)]
 
 mod chart;
+pub mod csv;
 mod data;
 pub mod escape;
+mod export;
 pub mod font;
+pub mod fonts;
 pub mod format;
 mod html;
 mod markdown;
+pub mod pdf;
+pub mod png;
 pub mod spec;
 mod svg;
 pub mod theme;
 pub mod ticks;
 pub mod time;
 
+pub use csv::render_csv;
+pub use export::ExportError;
 pub use html::{TableSort, TableView, render_table_html};
 pub use markdown::{is_safe_url, render_markdown_html, render_text_svg};
+pub use pdf::{Paper, PdfDocument, PdfWidget, render_pdf};
+pub use png::render_png;
 pub use spec::{
     ChartKind, ChartOptions, ChartSpec, Measure, Orientation, Size, Sizing, SpecError, Stacking,
     ValueLabels,

@@ -47,6 +47,8 @@ pub struct Config {
     pub live: LiveConfig,
     /// The Prometheus `/metrics` endpoint.
     pub metrics: MetricsConfig,
+    /// Export rendering (PDF, PNG).
+    pub render: RenderConfig,
 }
 
 /// Live updates of open dashboards.
@@ -96,6 +98,25 @@ impl std::fmt::Debug for MetricsConfig {
             .field("enabled", &self.enabled)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
+    }
+}
+
+/// Export rendering: PDF and PNG are CPU work on a bounded pool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderConfig {
+    /// PDF / PNG renders at once; further downloads wait.
+    pub export_concurrency: u32,
+    /// How long a download waits for a render slot before it gets 503 with `Retry-After`.
+    pub export_wait_seconds: u32,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            export_concurrency: 2,
+            export_wait_seconds: 10,
+        }
     }
 }
 
@@ -163,6 +184,7 @@ impl Default for Config {
             data: DataConfig::default(),
             live: LiveConfig::default(),
             metrics: MetricsConfig::default(),
+            render: RenderConfig::default(),
         }
     }
 }
@@ -202,6 +224,7 @@ impl std::fmt::Debug for Config {
             .field("data", &self.data)
             .field("live", &self.live)
             .field("metrics", &self.metrics)
+            .field("render", &self.render)
             .finish()
     }
 }
@@ -349,6 +372,11 @@ impl Config {
         {
             return Err(invalid(
                 "metrics.token must be non-empty printable ASCII without spaces".into(),
+            ));
+        }
+        if self.render.export_concurrency == 0 {
+            return Err(invalid(
+                "render.export_concurrency must be at least 1".into(),
             ));
         }
         if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
@@ -569,6 +597,18 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_METRICS__TOKEN",
         default: "",
         help: "If set, /metrics requires the header Authorization: Bearer followed by this token. Set it when listen is reachable by outsiders (no public_listen).",
+    },
+    ConfigOption {
+        key: "render.export_concurrency",
+        env: "VITRINE_RENDER__EXPORT_CONCURRENCY",
+        default: "2",
+        help: "PDF and PNG downloads rendered at once (CPU work); further ones wait, so a burst of downloads cannot starve page views.",
+    },
+    ConfigOption {
+        key: "render.export_wait_seconds",
+        env: "VITRINE_RENDER__EXPORT_WAIT_SECONDS",
+        default: "10",
+        help: "How long a download waits for a render slot before it is answered 503 with Retry-After.",
     },
 ];
 

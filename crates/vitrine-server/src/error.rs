@@ -41,6 +41,12 @@ pub enum AppError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// Busy (the export render pool stayed full); retry after this many seconds.
+    #[error("busy")]
+    Busy {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
     /// A dependency (the store) is unavailable.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -123,6 +129,14 @@ impl AppError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
                     "Too many attempts. Wait a few minutes and try again.",
+                )
+            },
+            AppError::Busy { retry_after } => ClientError {
+                retry_after: Some(*retry_after),
+                ..ClientError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "Many downloads are being prepared right now. Try again in a few seconds.",
                 )
             },
             AppError::Unavailable(cause) => {

@@ -23,6 +23,8 @@
 //!   instance (the store's change feed: PostgreSQL `LISTEN/NOTIFY`).
 //! - [`metrics`]: atomic counters in [`state::AppState`], written in the Prometheus text
 //!   format at `/metrics` on the owner listener.
+//! - [`exports`]: downloads (dashboard → PDF, widget → PNG / SVG / CSV) on a bounded render
+//!   pool, file names safe for `Content-Disposition`, per-format counters.
 //! - [`error`]: one error type; one client-error boundary that never leaks internals.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key.
@@ -35,6 +37,7 @@ pub mod config;
 pub mod content;
 pub mod dashboards;
 pub mod error;
+pub mod exports;
 pub mod geo;
 pub mod keyfile;
 pub mod links;

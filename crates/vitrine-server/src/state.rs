@@ -58,6 +58,8 @@ pub struct AppState {
     pub live: Arc<crate::live::LiveHub>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The export render pool and its per-format counters.
+    pub exports: Arc<crate::exports::Exports>,
 }
 
 impl AppState {
@@ -75,10 +77,15 @@ impl AppState {
             keepalive: std::time::Duration::from_secs(u64::from(config.live.keepalive_seconds)),
             max_streams: config.live.max_streams as usize,
         }));
+        let exports = crate::exports::Exports::new(
+            config.render.export_concurrency as usize,
+            std::time::Duration::from_secs(u64::from(config.render.export_wait_seconds)),
+        );
         Self {
             live,
             geo: Arc::new(crate::geo::Geo::none()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            exports: Arc::new(exports),
             runner,
             store,
             clock,

@@ -30,6 +30,18 @@
   function setUrl(params) {
     const query = params.toString();
     history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
+    syncDownloads(params);
+  }
+
+  // Download links (server-rendered) carry the page's view: keep their queries in step.
+  function syncDownloads(params) {
+    root.querySelectorAll("a[data-export]").forEach((a) => {
+      const query = new URLSearchParams(params);
+      for (const name of Array.from(query.keys())) if (name.startsWith("t.")) query.delete(name);
+      new URLSearchParams(a.dataset.exportFixed || "").forEach((v, k) => query.set(k, v));
+      const q = query.toString();
+      a.href = q ? `${a.dataset.export}?${q}` : a.dataset.export;
+    });
   }
 
   // The filter form as canonical parameters: `f.x=from..to` for custom date ranges and

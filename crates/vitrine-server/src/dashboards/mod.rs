@@ -44,10 +44,12 @@ pub mod query;
 pub mod runner;
 pub mod view;
 
-pub use query::{FilterChoices, PRESETS, TableRequest, ViewState, parse_view_query};
+pub use query::{
+    FilterChoices, PRESETS, TableRequest, ViewState, describe_filter_value, parse_view_query,
+};
 pub use runner::{
     DashboardContext, DatasetContext, FilterOptions, Runner, RunnerCacheStats, RunnerLimits,
-    WidgetOutput, chart_spec,
+    WidgetExport, WidgetOutput, chart_spec,
 };
 pub use view::{
     CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, DashboardParts, FilterControl,

@@ -74,6 +74,36 @@ fn preset_by_name(name: &str) -> Option<RelativeDate> {
         .map(|(p, _, _)| *p)
 }
 
+/// A filter value for people: `All`, `EMEA`, `Last 30 days`, `2026-01-01 – …`. (The
+/// outsider page's fixed filters and the PDF header.)
+pub fn describe_filter_value(value: Option<&FilterValue>) -> String {
+    let Some(value) = value else {
+        return "All".to_owned();
+    };
+    match value {
+        FilterValue::One(v) => v.to_string(),
+        FilterValue::Many(vs) => vs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        FilterValue::DateRange(DateRange::Relative { preset }) => PRESETS
+            .iter()
+            .find(|(p, _, _)| p == preset)
+            .map_or_else(String::new, |(_, _, label)| (*label).to_owned()),
+        FilterValue::DateRange(DateRange::Absolute { from, to }) => format!(
+            "{} – {}",
+            from.map_or_else(|| "…".to_owned(), |d| d.to_string()),
+            to.map_or_else(|| "…".to_owned(), |d| d.to_string())
+        ),
+        FilterValue::NumberRange(r) => format!(
+            "{} – {}",
+            r.min.map_or_else(|| "…".to_owned(), |v| v.to_string()),
+            r.max.map_or_else(|| "…".to_owned(), |v| v.to_string())
+        ),
+    }
+}
+
 /// The filter values a viewer chose.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FilterChoices {

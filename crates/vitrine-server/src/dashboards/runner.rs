@@ -78,6 +78,17 @@ pub struct WidgetOutput {
     pub computed_at: Option<OffsetDateTime>,
 }
 
+/// One widget, drawn for a download (see [`Runner::export_widget`]).
+#[derive(Debug)]
+pub struct WidgetExport {
+    /// The widget's title.
+    pub title: String,
+    /// The drawing (or the polite error state).
+    pub svg: String,
+    /// The result as a table: `None` for text widgets, the error when the query failed.
+    pub table: Option<Result<ResultTable, DataError>>,
+}
+
 /// The options of a select filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterOptions {
@@ -375,6 +386,63 @@ impl Runner {
         }
     }
 
+    /// Runs one widget for a download: the same data path as the page (effective filters
+    /// from `view`, `rules`, the cache), drawn with the spec `style` adjusts (exports turn the
+    /// card background on, which the page draws in HTML). Besides the drawing it returns the
+    /// result as a table for CSV: `None` for a text widget, the client-safe error when the
+    /// query failed (the drawing is then the polite error state). `None` when the dashboard has
+    /// no such widget.
+    pub async fn export_widget(
+        &self,
+        ctx: &DashboardContext,
+        widget_id: &str,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+        style: impl FnOnce(&mut ChartSpec),
+    ) -> Option<WidgetExport> {
+        let widget = ctx.document.widget(widget_id)?;
+        let span = tracing::info_span!(
+            "export_widget",
+            dashboard = ctx.dashboard_id,
+            revision = ctx.revision,
+            widget = %widget.id
+        );
+        let mut spec = chart_spec(widget, view.theme);
+        spec.options.tooltips = !view.no_tooltips;
+        style(&mut spec);
+        if widget.kind == WidgetKind::Text {
+            let markdown = widget.options.markdown.as_deref().unwrap_or("");
+            return Some(WidgetExport {
+                title: widget.title.clone(),
+                svg: render_text_svg(&spec, markdown),
+                table: None,
+            });
+        }
+        let effective = self.effective_filters(&ctx.document, &view.filters);
+        let fetched = self
+            .fetch(ctx, widget, &effective, rules)
+            .instrument(span)
+            .await;
+        Some(match fetched {
+            Ok((data, _)) => {
+                let svg = render_data(widget, &spec, &data, view).svg;
+                WidgetExport {
+                    title: widget.title.clone(),
+                    svg,
+                    table: Some(Ok(table_of(&data))),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), detail = e.detail(), "widget export failed");
+                WidgetExport {
+                    title: widget.title.clone(),
+                    svg: render_error_svg(&spec, e.client_message()),
+                    table: Some(Err(e)),
+                }
+            }
+        })
+    }
+
     async fn fetch(
         &self,
         ctx: &DashboardContext,
@@ -625,6 +693,43 @@ fn render_data(
         data_hash,
         error_code: None,
         computed_at: None,
+    }
+}
+
+/// A widget's result as one table: a chart's result as it is; a KPI as one row with its value
+/// (and the previous period's, when compared) under the measure's name.
+fn table_of(data: &WidgetData) -> ResultTable {
+    match data {
+        WidgetData::Table(table) => table.clone(),
+        WidgetData::Kpi {
+            column,
+            value,
+            previous,
+            ..
+        } => {
+            let (name, kind) = column
+                .as_ref()
+                .map_or(("value".to_owned(), ColumnType::Number), |c| {
+                    (c.name.clone(), c.kind)
+                });
+            let mut columns = vec![Column {
+                name: name.clone(),
+                kind,
+            }];
+            let mut row = vec![value.clone()];
+            if let Some(previous) = previous {
+                columns.push(Column {
+                    name: format!("{name}_previous"),
+                    kind,
+                });
+                row.push(previous.clone());
+            }
+            ResultTable {
+                columns,
+                rows: vec![row],
+                truncated: false,
+            }
+        }
     }
 }
 

@@ -130,6 +130,8 @@ pub struct DashboardPage {
     pub js: &'static str,
     /// Public links: the Share button and the "shared publicly" badge (owner pages only).
     pub sharing: crate::pages::DashboardSharing,
+    /// The Download menus (the dashboard's and each card's).
+    pub downloads: Option<crate::exports::Downloads>,
 }
 
 impl IntoResponse for DashboardPage {
@@ -304,6 +306,7 @@ pub async fn dashboard_page(
         css: DASHBOARD_CSS,
         js: DASHBOARD_JS,
         sharing: crate::pages::DashboardSharing::default(),
+        downloads: Some(crate::exports::Downloads::new(base_path, query)),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Dashboards: the editor pages and `/api/v1/dashboards` (dashboards as code).
+//! Dashboards: the editor pages and `/api/v1/dashboards` (dashboards as code), and their
+//! downloads (`export.pdf`, `widgets/{widget}/export.{png,svg,csv}`, the same under the API).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -11,7 +12,9 @@ use vitrine_core::id::DashboardId;
 
 use crate::auth::{ApiMember, Identity, PageMember};
 use crate::content::{self, DashboardSummary, DatasetView, Editor};
+use crate::dashboards::describe_filter_value;
 use crate::error::AppError;
+use crate::exports::{self, ExportFormat};
 use crate::pages::{Chrome, DashboardEditPage, DashboardFields, paths};
 use crate::state::AppState;
 
@@ -27,6 +30,19 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/dashboards/{id}/widgets/{widget}", get(show_widget))
         .route("/dashboards/{id}/live", get(live_dashboard))
+        .route("/dashboards/{id}/export.pdf", get(export_dashboard_pdf))
+        .route(
+            "/dashboards/{id}/widgets/{widget}/export.png",
+            get(export_widget_png),
+        )
+        .route(
+            "/dashboards/{id}/widgets/{widget}/export.svg",
+            get(export_widget_svg),
+        )
+        .route(
+            "/dashboards/{id}/widgets/{widget}/export.csv",
+            get(export_widget_csv),
+        )
         .route("/dashboards/{id}/settings", post(update_dashboard_settings))
         .route("/dashboards/{id}/delete", post(delete_dashboard))
 }
@@ -43,6 +59,19 @@ pub fn api() -> Router<AppState> {
             get(show_dashboard_api)
                 .put(update_dashboard_api)
                 .delete(delete_dashboard_api),
+        )
+        .route("/dashboards/{id}/export.pdf", get(export_dashboard_pdf_api))
+        .route(
+            "/dashboards/{id}/widgets/{widget}/export.png",
+            get(export_widget_png_api),
+        )
+        .route(
+            "/dashboards/{id}/widgets/{widget}/export.svg",
+            get(export_widget_svg_api),
+        )
+        .route(
+            "/dashboards/{id}/widgets/{widget}/export.csv",
+            get(export_widget_csv_api),
         )
 }
 
@@ -204,6 +233,154 @@ async fn live_dashboard(
         only_widget: None,
     };
     Ok(crate::live::live_response(&state, target, None, params))
+}
+
+// ---- downloads (the page's view: the same query string) -------------------------------------
+
+/// The dashboard as PDF under the view in `query` (`paper=a4|letter`).
+async fn dashboard_pdf(
+    state: &AppState,
+    identity: &Identity,
+    id: DashboardId,
+    query: &str,
+) -> Result<Response, AppError> {
+    let (paper, _) = exports::export_params(query)?;
+    let record = visible(state, identity, id).await?;
+    let ctx = content::dashboard_context(state, &record).await?;
+    let view = crate::dashboards::parse_view_query(&ctx.document, query);
+    let filters = ctx
+        .document
+        .filters
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f.label,
+                describe_filter_value(view.filters.current(f))
+            )
+        })
+        .collect();
+    let footer = state
+        .store
+        .workspace(identity.member.workspace_id)
+        .await?
+        .map(|w| w.policy.footer)
+        .unwrap_or_default();
+    exports::dashboard_pdf(
+        &state.exports,
+        &state.runner,
+        &ctx,
+        &view,
+        &[],
+        None,
+        paper,
+        exports::PdfText { filters, footer },
+    )
+    .await
+}
+
+/// One widget as PNG (`scale=1|2`), SVG or CSV under the view in `query`.
+async fn widget_file(
+    state: &AppState,
+    identity: &Identity,
+    (id, widget): (DashboardId, String),
+    query: &str,
+    format: ExportFormat,
+) -> Result<Response, AppError> {
+    let (_, scale) = exports::export_params(query)?;
+    let record = visible(state, identity, id).await?;
+    let ctx = content::dashboard_context(state, &record).await?;
+    let view = crate::dashboards::parse_view_query(&ctx.document, query);
+    exports::widget_file(
+        &state.exports,
+        &state.runner,
+        &ctx,
+        &widget,
+        &view,
+        &[],
+        format,
+        scale,
+    )
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+async fn export_dashboard_pdf(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(id): Path<DashboardId>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    dashboard_pdf(&state, &identity, id, query.as_deref().unwrap_or("")).await
+}
+
+async fn export_widget_png(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(path): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    widget_file(&state, &identity, path, &query, ExportFormat::Png).await
+}
+
+async fn export_widget_svg(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(path): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    widget_file(&state, &identity, path, &query, ExportFormat::Svg).await
+}
+
+async fn export_widget_csv(
+    State(state): State<AppState>,
+    PageMember(identity): PageMember,
+    Path(path): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    widget_file(&state, &identity, path, &query, ExportFormat::Csv).await
+}
+
+async fn export_dashboard_pdf_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<DashboardId>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    dashboard_pdf(&state, &identity, id, query.as_deref().unwrap_or("")).await
+}
+
+async fn export_widget_png_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(path): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    widget_file(&state, &identity, path, &query, ExportFormat::Png).await
+}
+
+async fn export_widget_svg_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(path): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    widget_file(&state, &identity, path, &query, ExportFormat::Svg).await
+}
+
+async fn export_widget_csv_api(
+    State(state): State<AppState>,
+    ApiMember(identity): ApiMember,
+    Path(path): Path<(DashboardId, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let query = query.unwrap_or_default();
+    widget_file(&state, &identity, path, &query, ExportFormat::Csv).await
 }
 
 async fn new_dashboard(

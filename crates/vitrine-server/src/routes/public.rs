@@ -3,6 +3,8 @@
 //! ```text
 //! GET  /share/{token}                       the shared dashboard (or the password prompt)
 //! GET  /share/{token}/widgets/{widget_id}   one card's fragment, for the page's script
+//! GET  /share/{token}/export.pdf            downloads, when the link allows them: the dashboard
+//! GET  /share/{token}/widgets/{widget_id}/export.{png,svg,csv}     and one widget
 //! POST /share/{token}/unlock                the password form
 //! GET  /s/{code}                            short link → 302 to the current /share/{token}
 //! ```
@@ -38,7 +40,9 @@
 //! - **Every attempt is an access event**, also counted in `/metrics` (`ok` per page view, `bad_password`,
 //!   `rate_limited`, `unlocked`, `disabled`, `expired`, `deleted`, `suspended`, `not_found`),
 //!   with a keyed hash of the client address, a coarse client class and, when a trusted proxy
-//!   header is wired, a country. Card fragments are not views; they log only `not_found`
+//!   header is wired, a country. Downloads are `export_pdf`, `export_png`, `export_svg` and
+//!   `export_csv` events (not `ok`, so a download does not count as a view). Card fragments
+//!   are not views; they log only `not_found`
 //!   (token probing), not the refusals an open tab would repeat every refresh.
 //!
 //! # The password form and CSRF
@@ -64,17 +68,18 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use time::Duration;
-use vitrine_core::dashboard::{Dashboard, DateRange, FilterValue, RowLevelRule, RuleOp, Scalar};
+use vitrine_core::dashboard::{Dashboard, FilterValue, RowLevelRule, RuleOp, Scalar};
 use vitrine_core::share::{self, LinkId};
 use vitrine_render::Theme;
 use vitrine_store::{AccessEvent, LinkRecord, Workspace};
 
 use crate::auth;
 use crate::dashboards::{
-    DASHBOARD_CSS, DASHBOARD_JS, DashboardContext, FilterControl, FilterControlKind, PRESETS,
-    ViewState, WidgetCard, dashboard_parts, parse_view_query, theme_name, widget_card,
+    DASHBOARD_CSS, DASHBOARD_JS, DashboardContext, FilterControl, FilterControlKind, ViewState,
+    WidgetCard, dashboard_parts, describe_filter_value, parse_view_query, theme_name, widget_card,
 };
 use crate::error::AppError;
+use crate::exports::{self, ExportFormat};
 use crate::links::{self, LinkSettings, LinkTheme, Resolution};
 use crate::live::{LinkWatch, LiveStreamParams, Target, live_response, revoked_response};
 use crate::pages::PublicMissingPage;
@@ -105,6 +110,19 @@ pub fn router() -> Router<AppState> {
             get(show_shared_widget),
         )
         .route("/share/{token}/live", get(live_shared_dashboard))
+        .route("/share/{token}/export.pdf", get(export_shared_pdf))
+        .route(
+            "/share/{token}/widgets/{widget_id}/export.png",
+            get(export_shared_png),
+        )
+        .route(
+            "/share/{token}/widgets/{widget_id}/export.svg",
+            get(export_shared_svg),
+        )
+        .route(
+            "/share/{token}/widgets/{widget_id}/export.csv",
+            get(export_shared_csv),
+        )
         .route("/share/{token}/unlock", post(unlock_shared_link))
         .route("/s/{code}", get(follow_short_link))
 }
@@ -199,6 +217,8 @@ pub struct PublicDashboardPage {
     pub refreshed_at: String,
     /// The workspace's footer (empty: none).
     pub footer: String,
+    /// The Download menus, when the link allows downloads.
+    pub downloads: Option<exports::Downloads>,
     /// Stylesheet.
     pub css: &'static str,
     /// Script.
@@ -586,35 +606,6 @@ fn option_rules(doc: &Dashboard, settings: &LinkSettings) -> Vec<RowLevelRule> {
     rules
 }
 
-/// A filter value for people.
-fn describe(value: Option<&FilterValue>) -> String {
-    let Some(value) = value else {
-        return "All".to_owned();
-    };
-    match value {
-        FilterValue::One(v) => v.to_string(),
-        FilterValue::Many(vs) => vs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        FilterValue::DateRange(DateRange::Relative { preset }) => PRESETS
-            .iter()
-            .find(|(p, _, _)| p == preset)
-            .map_or_else(String::new, |(_, _, label)| (*label).to_owned()),
-        FilterValue::DateRange(DateRange::Absolute { from, to }) => format!(
-            "{} – {}",
-            from.map_or_else(|| "…".to_owned(), |d| d.to_string()),
-            to.map_or_else(|| "…".to_owned(), |d| d.to_string())
-        ),
-        FilterValue::NumberRange(r) => format!(
-            "{} – {}",
-            r.min.map_or_else(|| "…".to_owned(), |v| v.to_string()),
-            r.max.map_or_else(|| "…".to_owned(), |v| v.to_string())
-        ),
-    }
-}
-
 fn theme_word(theme: LinkTheme) -> &'static str {
     match theme {
         LinkTheme::Light => "light",
@@ -683,7 +674,7 @@ async fn dashboard_response(
         if locked || (!display.interactive && open.contains(id)) {
             fixed.push(FixedFilter {
                 label: labels.get(id).copied().unwrap_or(id).to_owned(),
-                value: describe(view.filters.current(filter)),
+                value: describe_filter_value(view.filters.current(filter)),
                 locked,
             });
         }
@@ -701,6 +692,11 @@ async fn dashboard_response(
     };
     let keep = kept_parameters(query);
     let base_path = format!("/share/{token}");
+    let downloads = access
+        .settings
+        .display
+        .allow_downloads
+        .then(|| exports::Downloads::new(&base_path, query));
     let reset_query = serde_urlencoded::to_string(&keep).unwrap_or_default();
     let page = PublicDashboardPage {
         title: doc.title.clone(),
@@ -725,6 +721,7 @@ async fn dashboard_response(
         } else {
             access.workspace.policy.footer.clone()
         },
+        downloads,
         css: DASHBOARD_CSS,
         js: DASHBOARD_JS,
     };
@@ -883,6 +880,196 @@ async fn live_shared_dashboard(
         }
         .await,
     )
+}
+
+// ---- downloads -------------------------------------------------------------------------------
+
+/// Opens the link for a download: the page's gate (404 / 410 / the password prompt), then 404
+/// unless the link allows downloads and, for a widget link, `widget_id` is its widget.
+async fn open_for_download(
+    state: &AppState,
+    token: &str,
+    query: &str,
+    headers: &HeaderMap,
+    who: &Requester,
+    widget_id: Option<&str>,
+) -> Result<Result<Box<ShareAccess>, Response>, AppError> {
+    let access = match open_link(state, token, headers).await? {
+        Gate::Open(access) => access,
+        Gate::NotFound => {
+            record(state, who, None, "not_found").await?;
+            return Ok(Err(not_found_page()));
+        }
+        Gate::Gone(link, workspace, reason) => {
+            record(state, who, Some(&link), reason).await?;
+            return Ok(Err(gone_page(&workspace)));
+        }
+        Gate::Locked(link, workspace) => {
+            return Ok(Err(prompt_response(
+                token,
+                query,
+                &link,
+                &workspace,
+                StatusCode::UNAUTHORIZED,
+                None,
+            )));
+        }
+    };
+    let other_widget = match (access.link.widget_id.as_deref(), widget_id) {
+        (Some(own), Some(asked)) => own != asked,
+        _ => false,
+    };
+    if !access.settings.display.allow_downloads || other_widget {
+        return Ok(Err(with_frame(not_found_page(), &access.settings)));
+    }
+    Ok(Ok(access))
+}
+
+/// The filters the PDF lists: the ones the page shows (locked, and open ones when the filter
+/// bar is shown), with their values in force.
+fn pdf_filter_lines(access: &ShareAccess, display: &Display, view: &ViewState) -> Vec<String> {
+    let doc = &access.ctx.document;
+    let open: BTreeSet<&str> = access
+        .settings
+        .open_filters
+        .iter()
+        .map(String::as_str)
+        .collect();
+    doc.filters
+        .iter()
+        .filter_map(|f| {
+            let locked = access.settings.locked_filters.contains_key(f.id.as_str());
+            let shown = locked || (display.show_filters && open.contains(f.id.as_str()));
+            shown.then(|| {
+                format!(
+                    "{}: {}{}",
+                    f.label,
+                    describe_filter_value(view.filters.current(f)),
+                    if locked { " (fixed)" } else { "" }
+                )
+            })
+        })
+        .collect()
+}
+
+async fn export_shared_pdf(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    outcome(
+        async {
+            let query = query.unwrap_or_default();
+            let who = Requester::of(&state, &headers, ip);
+            let access =
+                match open_for_download(&state, &token, &query, &headers, &who, None).await? {
+                    Ok(access) => access,
+                    Err(refused) => return Ok(refused),
+                };
+            let (paper, _) = exports::export_params(&query)?;
+            let display = display_of(&access.settings, &query);
+            let view = outsider_view(&access.ctx.document, &access.settings, &display, &query);
+            let text = exports::PdfText {
+                filters: pdf_filter_lines(&access, &display, &view),
+                footer: access.workspace.policy.footer.clone(),
+            };
+            let response = exports::dashboard_pdf(
+                &state.exports,
+                &state.runner,
+                &access.ctx,
+                &view,
+                &[],
+                access.link.widget_id.as_deref(),
+                paper,
+                text,
+            )
+            .await?;
+            record(
+                &state,
+                &who,
+                Some(&access.link),
+                ExportFormat::Pdf.outcome(),
+            )
+            .await?;
+            Ok(with_frame(response, &access.settings))
+        }
+        .await,
+    )
+}
+
+async fn shared_widget_file(
+    state: &AppState,
+    (token, widget_id): (String, String),
+    query: Option<String>,
+    ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    format: ExportFormat,
+) -> Response {
+    outcome(
+        async {
+            let query = query.unwrap_or_default();
+            let who = Requester::of(state, headers, ip);
+            let access =
+                match open_for_download(state, &token, &query, headers, &who, Some(&widget_id))
+                    .await?
+                {
+                    Ok(access) => access,
+                    Err(refused) => return Ok(refused),
+                };
+            let (_, scale) = exports::export_params(&query)?;
+            let display = display_of(&access.settings, &query);
+            let view = outsider_view(&access.ctx.document, &access.settings, &display, &query);
+            let Some(response) = exports::widget_file(
+                &state.exports,
+                &state.runner,
+                &access.ctx,
+                &widget_id,
+                &view,
+                &[],
+                format,
+                scale,
+            )
+            .await?
+            else {
+                return Ok(with_frame(not_found_page(), &access.settings));
+            };
+            record(state, &who, Some(&access.link), format.outcome()).await?;
+            Ok(with_frame(response, &access.settings))
+        }
+        .await,
+    )
+}
+
+async fn export_shared_png(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    shared_widget_file(&state, path, query, ip, &headers, ExportFormat::Png).await
+}
+
+async fn export_shared_svg(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    shared_widget_file(&state, path, query, ip, &headers, ExportFormat::Svg).await
+}
+
+async fn export_shared_csv(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    shared_widget_file(&state, path, query, ip, &headers, ExportFormat::Csv).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@ mod accounts;
 mod browser;
 mod content;
 mod dashboards;
+mod exports;
 mod headers;
 mod helpers;
 mod links;

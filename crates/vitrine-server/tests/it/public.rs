@@ -41,17 +41,17 @@ widgets:
     query: {dataset: orders, dimensions: [{column: plan}], measures: [{agg: count}]}
 "#;
 
-struct Fixture {
-    app: TestApp,
-    key: String,
-    sales: i64,
-    payroll: i64,
-    warehouse: std::path::PathBuf,
+pub(crate) struct Fixture {
+    pub(crate) app: TestApp,
+    pub(crate) key: String,
+    pub(crate) sales: i64,
+    pub(crate) payroll: i64,
+    pub(crate) warehouse: std::path::PathBuf,
 }
 
 /// An admin's API key, a warehouse (EMEA sells Starter and Growth, AMER only Enterprise), a
 /// dataset and the two dashboards.
-async fn fixture() -> Fixture {
+pub(crate) async fn fixture() -> Fixture {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
@@ -101,10 +101,10 @@ async fn fixture() -> Fixture {
 }
 
 /// A link as the API shows it, with the paths of its URLs.
-struct Link {
-    id: String,
-    path: String,
-    short: String,
+pub(crate) struct Link {
+    pub(crate) id: String,
+    pub(crate) path: String,
+    pub(crate) short: String,
 }
 
 fn path_of(url: &str, marker: &str) -> String {
@@ -122,7 +122,12 @@ impl Link {
 }
 
 impl Fixture {
-    async fn api_send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn api_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let mut request = self
             .app
             .api()
@@ -138,12 +143,12 @@ impl Fixture {
         value
     }
 
-    async fn api_post(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn api_post(&self, path: &str, body: Value) -> Value {
         self.api_send(reqwest::Method::POST, path, Some(body)).await
     }
 
     /// Creates a link to `sales` with `extra` fields.
-    async fn link(&self, extra: Value) -> Link {
+    pub(crate) async fn link(&self, extra: Value) -> Link {
         let mut body =
             json!({ "dashboard_id": self.sales, "label": "Board", "expiry": { "kind": "never" } });
         for (k, v) in extra.as_object().unwrap() {
@@ -152,7 +157,7 @@ impl Fixture {
         Link::from(&self.api_post("/api/v1/links", body).await)
     }
 
-    async fn act(&self, link: &Link, action: &str) -> Link {
+    pub(crate) async fn act(&self, link: &Link, action: &str) -> Link {
         Link::from(
             &self
                 .api_post(&format!("/api/v1/links/{}/{action}", link.id), json!({}))
@@ -160,7 +165,7 @@ impl Fixture {
         )
     }
 
-    async fn events(&self, link: &Link) -> Vec<String> {
+    pub(crate) async fn events(&self, link: &Link) -> Vec<String> {
         let events = self
             .api_send(
                 reqwest::Method::GET,
@@ -177,7 +182,12 @@ impl Fixture {
     }
 
     /// GET as an outsider from address `ip`.
-    async fn get_from(&self, client: &reqwest::Client, path: &str, ip: &str) -> reqwest::Response {
+    pub(crate) async fn get_from(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        ip: &str,
+    ) -> reqwest::Response {
         client
             .get(self.app.url(path))
             .header(CLIENT_HEADER, ip)
@@ -190,20 +200,20 @@ impl Fixture {
             .unwrap()
     }
 
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.get_from(&self.app.api(), path, "203.0.113.7").await
     }
 
-    async fn status(&self, path: &str) -> StatusCode {
+    pub(crate) async fn status(&self, path: &str) -> StatusCode {
         self.get(path).await.status()
     }
 
-    async fn text(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn text(&self, path: &str) -> (StatusCode, String) {
         let response = self.get(path).await;
         (response.status(), response.text().await.unwrap())
     }
 
-    async fn unlock(
+    pub(crate) async fn unlock(
         &self,
         client: &reqwest::Client,
         link: &Link,
