@@ -24,7 +24,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Access-event outcomes counted under their own label (see `routes::public`); others are
 /// counted as `other`.
-pub const LINK_OUTCOMES: [&str; 9] = [
+pub const LINK_OUTCOMES: [&str; 13] = [
     "ok",
     "bad_password",
     "rate_limited",
@@ -34,10 +34,11 @@ pub const LINK_OUTCOMES: [&str; 9] = [
     "deleted",
     "suspended",
     "not_found",
+    "export_pdf",
+    "export_png",
+    "export_svg",
+    "export_csv",
 ];
-
-/// Export formats counted under their own label; others are counted as `other`.
-pub const EXPORT_FORMATS: [&str; 4] = ["pdf", "png", "svg", "csv"];
 
 /// Which listener answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +69,6 @@ pub struct Metrics {
     /// count itself (`fetch_add(1)` on open, `fetch_sub(1)` on close).
     pub streams_open: AtomicI64,
     link_access: [AtomicU64; LINK_OUTCOMES.len() + 1],
-    export_renders: [AtomicU64; EXPORT_FORMATS.len() + 1],
     http_requests: [[AtomicU64; STATUS_CLASSES.len()]; LISTENERS.len()],
 }
 
@@ -84,7 +84,6 @@ impl Metrics {
         Metrics {
             streams_open: AtomicI64::new(0),
             link_access: std::array::from_fn(|_| AtomicU64::new(0)),
-            export_renders: std::array::from_fn(|_| AtomicU64::new(0)),
             http_requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
@@ -92,12 +91,6 @@ impl Metrics {
     /// Counts one outsider access event with this outcome (`ok` is a page view).
     pub fn link_access(&self, outcome: &str) {
         bump(&self.link_access, index_of(&LINK_OUTCOMES, outcome));
-    }
-
-    /// Counts one export rendered in `format` (`pdf`, `png`, `svg` or `csv`; anything else is
-    /// counted as `other`).
-    pub fn export_rendered(&self, format: &str) {
-        bump(&self.export_renders, index_of(&EXPORT_FORMATS, format));
     }
 
     /// Counts one live stream as open until the returned guard is dropped.
@@ -115,11 +108,6 @@ impl Metrics {
     /// The count of access events with `outcome` (`other` for the rest).
     pub fn link_access_count(&self, outcome: &str) -> u64 {
         self.link_access[index_of(&LINK_OUTCOMES, outcome)].load(Ordering::Relaxed)
-    }
-
-    /// The count of exports rendered in `format` (`other` for the rest).
-    pub fn export_count(&self, format: &str) -> u64 {
-        self.export_renders[index_of(&EXPORT_FORMATS, format)].load(Ordering::Relaxed)
     }
 }
 
@@ -299,15 +287,23 @@ pub fn render(state: &AppState) -> String {
     out.family(
         "vitrine_export_renders_total",
         "counter",
-        "Exports rendered, by format.",
+        "Downloads rendered, by format (the export pool's counters).",
     );
-    for (i, format) in EXPORT_FORMATS.iter().chain(&["other"]).enumerate() {
-        out.sample(
-            "vitrine_export_renders_total",
-            &[("format", format)],
-            m.export_renders[i].load(Ordering::Relaxed),
-        );
+    let exports = state.exports.counters().snapshot();
+    for (format, count) in [
+        ("pdf", exports.pdf),
+        ("png", exports.png),
+        ("svg", exports.svg),
+        ("csv", exports.csv),
+    ] {
+        out.sample("vitrine_export_renders_total", &[("format", format)], count);
     }
+    out.family(
+        "vitrine_export_busy_total",
+        "counter",
+        "Downloads answered 503 because no render slot freed up in time.",
+    );
+    out.sample("vitrine_export_busy_total", &[], exports.busy);
 
     out.family(
         "vitrine_http_requests_total",
@@ -347,18 +343,14 @@ mod tests {
     }
 
     #[test]
-    fn unknown_outcomes_and_formats_count_as_other() {
+    fn unknown_outcomes_count_as_other() {
         let m = Metrics::new();
         m.link_access("ok");
         m.link_access("ok");
         m.link_access("<script>");
-        m.export_rendered("pdf");
-        m.export_rendered("docx");
         assert_eq!(m.link_access_count("ok"), 2);
         assert_eq!(m.link_access_count("other"), 1);
         assert_eq!(m.link_access_count("<script>"), 1, "read as other too");
-        assert_eq!(m.export_count("pdf"), 1);
-        assert_eq!(m.export_count("other"), 1);
     }
 
     #[test]

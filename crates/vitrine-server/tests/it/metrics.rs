@@ -251,7 +251,7 @@ async fn the_text_format_is_valid_and_lists_every_family() {
     if cfg!(target_os = "linux") {
         assert!(value(&metrics, "process_resident_memory_bytes", &[]) > 1e6);
     }
-    for format in ["pdf", "png", "svg", "csv", "other"] {
+    for format in ["pdf", "png", "svg", "csv"] {
         assert_eq!(
             value(
                 &metrics,
@@ -330,12 +330,34 @@ async fn the_live_stream_gauge_shows_what_the_stream_code_holds() {
     assert_eq!(open(&scrape(&app).await), 1.0);
     drop(stream);
     assert_eq!(open(&scrape(&app).await), 0.0);
-    app.state.metrics.export_rendered("pdf");
+}
+
+#[tokio::test]
+async fn downloads_are_counted_by_format() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = crate::links::shared_dashboard(&app, &key).await;
+    let csv =
+        |m: &BTreeMap<Series, f64>| value(m, "vitrine_export_renders_total", &[("format", "csv")]);
+    assert_eq!(csv(&scrape(&app).await), 0.0);
+    let response = app
+        .api()
+        .get(app.url(&format!(
+            "/api/v1/dashboards/{dashboard}/widgets/by-plan/export.csv"
+        )))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let m = scrape(&app).await;
+    assert_eq!(csv(&m), 1.0);
     assert_eq!(
         value(&m, "vitrine_export_renders_total", &[("format", "pdf")]),
-        1.0
+        0.0
     );
+    assert_eq!(value(&m, "vitrine_export_busy_total", &[]), 0.0);
 }
 
 #[tokio::test]
