@@ -56,6 +56,8 @@ pub struct AppState {
     pub geo: Arc<crate::geo::Geo>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Built dashboard contexts, reused while their inputs are unchanged.
+    pub contexts: Arc<crate::content::ContextCache>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
         Self {
             geo: Arc::new(crate::geo::Geo::none()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            contexts: Arc::new(crate::content::ContextCache::default()),
             runner,
             store,
             clock,
