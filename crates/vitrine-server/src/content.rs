@@ -655,23 +655,39 @@ pub fn slugify(title: &str) -> String {
 
 /// A stored dashboard with everything needed to run it: its document, and for every dataset
 /// it names, the checked SQL, columns and (unsealed) data source with its limits.
+///
+/// The dataset and data-source rows are read from the store on every call; when they, the
+/// dashboard's revision and its document are what a previous call saw, that call's context
+/// is reused from [`ContextCache`] instead of parsing the YAML, re-checking every dataset's
+/// SQL and unsealing every data source again (the bulk of a warm share-link view's work,
+/// see docs/performance.md). Nothing about share links is cached here: callers resolve and
+/// validate the link against the store first, on every request.
 pub async fn dashboard_context(
     state: &AppState,
     record: &DashboardRecord,
 ) -> Result<std::sync::Arc<crate::dashboards::DashboardContext>, AppError> {
-    let document = Dashboard::from_yaml(&record.document).map_err(|e| {
-        AppError::Internal(anyhow::anyhow!(
-            "stored dashboard {} no longer parses: {e}",
-            record.id
-        ))
-    })?;
-    let mut datasets = std::collections::HashMap::new();
-    for slug in datasets_named(&document) {
+    let cached = state.contexts.lookup(record);
+    let parsed;
+    let document = match &cached {
+        Some((ctx, _)) => &ctx.document,
+        None => {
+            parsed = Dashboard::from_yaml(&record.document).map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "stored dashboard {} no longer parses: {e}",
+                    record.id
+                ))
+            })?;
+            &parsed
+        }
+    };
+    let mut rows = Vec::new();
+    for slug in datasets_named(document) {
         let Some(dataset) = state
             .store
             .dataset_by_slug(record.workspace_id, &slug)
             .await?
         else {
+            rows.push((slug, None));
             continue; // its widgets show the polite "dataset missing" state
         };
         let source = state
@@ -679,6 +695,19 @@ pub async fn dashboard_context(
             .data_source(record.workspace_id, dataset.data_source_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        rows.push((slug, Some((dataset, source))));
+    }
+    let inputs: Vec<ContextInput> = rows.iter().map(ContextInput::of).collect();
+    if let Some((ctx, seen)) = &cached
+        && **seen == inputs[..]
+    {
+        return Ok(ctx.clone());
+    }
+    let mut datasets = std::collections::HashMap::new();
+    for (slug, row) in rows {
+        let Some((dataset, source)) = row else {
+            continue;
+        };
         let config = unseal(state, &source)?;
         let checked = vitrine_data::Dataset::new(
             config.dialect(),
@@ -702,10 +731,105 @@ pub async fn dashboard_context(
             },
         );
     }
-    Ok(std::sync::Arc::new(crate::dashboards::DashboardContext {
+    let ctx = std::sync::Arc::new(crate::dashboards::DashboardContext {
         dashboard_id: record.id.0,
         revision: record.revision,
-        document,
+        document: document.clone(),
         datasets,
-    }))
+    });
+    state.contexts.store(record, inputs, ctx.clone());
+    Ok(ctx)
+}
+
+/// What a [`crate::dashboards::DashboardContext`] was built from, besides the dashboard
+/// record: each named dataset's row and its data source's identity and revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContextInput {
+    slug: String,
+    /// Dataset id, revision, SQL and columns; data-source id and revision. `None`: missing.
+    dataset: Option<(i64, i64, String, String, i64, i64)>,
+}
+
+impl ContextInput {
+    fn of((slug, row): &(String, Option<(DatasetRecord, DataSourceRecord)>)) -> Self {
+        ContextInput {
+            slug: slug.clone(),
+            dataset: row.as_ref().map(|(d, s)| {
+                (
+                    d.id.0,
+                    d.revision,
+                    d.sql.clone(),
+                    d.columns.clone(),
+                    s.id.0,
+                    s.revision,
+                )
+            }),
+        }
+    }
+}
+
+struct CachedContext {
+    revision: i64,
+    document: String,
+    inputs: std::sync::Arc<[ContextInput]>,
+    ctx: std::sync::Arc<crate::dashboards::DashboardContext>,
+}
+
+/// Dashboard contexts by dashboard id, each with what it was built from; see
+/// [`dashboard_context`]. Bounded: past [`ContextCache::CAPACITY`] dashboards it starts over.
+#[derive(Default)]
+pub struct ContextCache {
+    entries: std::sync::Mutex<std::collections::HashMap<i64, CachedContext>>,
+}
+
+impl std::fmt::Debug for ContextCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContextCache")
+            .field("len", &self.lock().len())
+            .finish()
+    }
+}
+
+type Entries = std::collections::HashMap<i64, CachedContext>;
+type Reusable = (
+    std::sync::Arc<crate::dashboards::DashboardContext>,
+    std::sync::Arc<[ContextInput]>,
+);
+
+impl ContextCache {
+    /// Most dashboards kept.
+    pub const CAPACITY: usize = 512;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The context last built for this very revision and document, with its inputs.
+    fn lookup(&self, record: &DashboardRecord) -> Option<Reusable> {
+        let entries = self.lock();
+        let entry = entries.get(&record.id.0)?;
+        (entry.revision == record.revision && entry.document == record.document)
+            .then(|| (entry.ctx.clone(), entry.inputs.clone()))
+    }
+
+    fn store(
+        &self,
+        record: &DashboardRecord,
+        inputs: Vec<ContextInput>,
+        ctx: std::sync::Arc<crate::dashboards::DashboardContext>,
+    ) {
+        let mut entries = self.lock();
+        if entries.len() >= Self::CAPACITY && !entries.contains_key(&record.id.0) {
+            entries.clear();
+        }
+        entries.insert(
+            record.id.0,
+            CachedContext {
+                revision: record.revision,
+                document: record.document.clone(),
+                inputs: inputs.into(),
+                ctx,
+            },
+        );
+    }
 }

@@ -60,6 +60,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The export render pool and its per-format counters.
     pub exports: Arc<crate::exports::Exports>,
+    /// Built dashboard contexts, reused while their inputs are unchanged.
+    pub contexts: Arc<crate::content::ContextCache>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             geo: Arc::new(crate::geo::Geo::none()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
             exports: Arc::new(exports),
+            contexts: Arc::new(crate::content::ContextCache::default()),
             runner,
             store,
             clock,

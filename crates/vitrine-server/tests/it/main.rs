@@ -4,6 +4,7 @@
 mod accounts;
 mod browser;
 mod content;
+mod context;
 mod dashboards;
 mod exports;
 mod headers;

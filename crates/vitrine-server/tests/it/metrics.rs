@@ -143,7 +143,7 @@ async fn scrape(app: &TestApp) -> BTreeMap<Series, f64> {
 }
 
 /// A warehouse, a data source, a dataset, the dashboard and an open link; returns its path.
-async fn shared_board(app: &TestApp) -> String {
+pub async fn shared_board(app: &TestApp) -> String {
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
     let warehouse = app.dir.path().join("warehouse.db");
