@@ -350,7 +350,7 @@ async fn closes_within_a_second(
 async fn every_way_a_link_dies(actor: &TestApp, observer: &TestApp, key: &str, dashboard: i64) {
     let plain = serde_json::json!({ "label": "Board" });
     let expiring = serde_json::json!({ "label": "Soon", "expiry": { "kind": "days", "days": 1 } });
-    let cases: [(&serde_json::Value, &str, fn(&str) -> Action); 6] = [
+    let cases: [Case; 6] = [
         (&plain, "disabled", |id| {
             Action::Post(format!("/api/v1/links/{id}/disable"))
         }),
@@ -371,6 +371,9 @@ async fn every_way_a_link_dies(actor: &TestApp, observer: &TestApp, key: &str, d
         closes_within_a_second(actor, observer, key, dashboard, body.clone(), reason, act).await;
     }
 }
+
+/// A link's body, the reason its streams must give, and what kills it.
+type Case<'a> = (&'a serde_json::Value, &'a str, fn(&str) -> Action);
 
 /// What happens to a link.
 enum Action {
