@@ -55,6 +55,17 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
+    /// The widget format a download URL's last segment names: `export.png`, `export.svg` or
+    /// `export.csv`.
+    pub fn of_widget_file(file: &str) -> Option<Self> {
+        match file {
+            "export.png" => Some(ExportFormat::Png),
+            "export.svg" => Some(ExportFormat::Svg),
+            "export.csv" => Some(ExportFormat::Csv),
+            _ => None,
+        }
+    }
+
     /// The file extension.
     pub fn extension(self) -> &'static str {
         match self {

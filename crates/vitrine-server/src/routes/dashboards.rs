@@ -31,17 +31,10 @@ pub fn pages() -> Router<AppState> {
         .route("/dashboards/{id}/widgets/{widget}", get(show_widget))
         .route("/dashboards/{id}/live", get(live_dashboard))
         .route("/dashboards/{id}/export.pdf", get(export_dashboard_pdf))
+        // `export.png`, `export.svg`, `export.csv`; any other file name is 404.
         .route(
-            "/dashboards/{id}/widgets/{widget}/export.png",
-            get(export_widget_png),
-        )
-        .route(
-            "/dashboards/{id}/widgets/{widget}/export.svg",
-            get(export_widget_svg),
-        )
-        .route(
-            "/dashboards/{id}/widgets/{widget}/export.csv",
-            get(export_widget_csv),
+            "/dashboards/{id}/widgets/{widget}/{file}",
+            get(export_widget),
         )
         .route("/dashboards/{id}/settings", post(update_dashboard_settings))
         .route("/dashboards/{id}/delete", post(delete_dashboard))
@@ -62,16 +55,8 @@ pub fn api() -> Router<AppState> {
         )
         .route("/dashboards/{id}/export.pdf", get(export_dashboard_pdf_api))
         .route(
-            "/dashboards/{id}/widgets/{widget}/export.png",
-            get(export_widget_png_api),
-        )
-        .route(
-            "/dashboards/{id}/widgets/{widget}/export.svg",
-            get(export_widget_svg_api),
-        )
-        .route(
-            "/dashboards/{id}/widgets/{widget}/export.csv",
-            get(export_widget_csv_api),
+            "/dashboards/{id}/widgets/{widget}/{file}",
+            get(export_widget_api),
         )
 }
 
@@ -314,34 +299,15 @@ async fn export_dashboard_pdf(
     dashboard_pdf(&state, &identity, id, query.as_deref().unwrap_or("")).await
 }
 
-async fn export_widget_png(
+async fn export_widget(
     State(state): State<AppState>,
     PageMember(identity): PageMember,
-    Path(path): Path<(DashboardId, String)>,
+    Path((id, widget, file)): Path<(DashboardId, String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
+    let format = ExportFormat::of_widget_file(&file).ok_or(AppError::NotFound)?;
     let query = query.unwrap_or_default();
-    widget_file(&state, &identity, path, &query, ExportFormat::Png).await
-}
-
-async fn export_widget_svg(
-    State(state): State<AppState>,
-    PageMember(identity): PageMember,
-    Path(path): Path<(DashboardId, String)>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let query = query.unwrap_or_default();
-    widget_file(&state, &identity, path, &query, ExportFormat::Svg).await
-}
-
-async fn export_widget_csv(
-    State(state): State<AppState>,
-    PageMember(identity): PageMember,
-    Path(path): Path<(DashboardId, String)>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let query = query.unwrap_or_default();
-    widget_file(&state, &identity, path, &query, ExportFormat::Csv).await
+    widget_file(&state, &identity, (id, widget), &query, format).await
 }
 
 async fn export_dashboard_pdf_api(
@@ -353,34 +319,15 @@ async fn export_dashboard_pdf_api(
     dashboard_pdf(&state, &identity, id, query.as_deref().unwrap_or("")).await
 }
 
-async fn export_widget_png_api(
+async fn export_widget_api(
     State(state): State<AppState>,
     ApiMember(identity): ApiMember,
-    Path(path): Path<(DashboardId, String)>,
+    Path((id, widget, file)): Path<(DashboardId, String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
+    let format = ExportFormat::of_widget_file(&file).ok_or(AppError::NotFound)?;
     let query = query.unwrap_or_default();
-    widget_file(&state, &identity, path, &query, ExportFormat::Png).await
-}
-
-async fn export_widget_svg_api(
-    State(state): State<AppState>,
-    ApiMember(identity): ApiMember,
-    Path(path): Path<(DashboardId, String)>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let query = query.unwrap_or_default();
-    widget_file(&state, &identity, path, &query, ExportFormat::Svg).await
-}
-
-async fn export_widget_csv_api(
-    State(state): State<AppState>,
-    ApiMember(identity): ApiMember,
-    Path(path): Path<(DashboardId, String)>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let query = query.unwrap_or_default();
-    widget_file(&state, &identity, path, &query, ExportFormat::Csv).await
+    widget_file(&state, &identity, (id, widget), &query, format).await
 }
 
 async fn new_dashboard(

@@ -111,17 +111,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/share/{token}/live", get(live_shared_dashboard))
         .route("/share/{token}/export.pdf", get(export_shared_pdf))
+        // `export.png`, `export.svg`, `export.csv`; any other file name is 404.
         .route(
-            "/share/{token}/widgets/{widget_id}/export.png",
-            get(export_shared_png),
-        )
-        .route(
-            "/share/{token}/widgets/{widget_id}/export.svg",
-            get(export_shared_svg),
-        )
-        .route(
-            "/share/{token}/widgets/{widget_id}/export.csv",
-            get(export_shared_csv),
+            "/share/{token}/widgets/{widget_id}/{file}",
+            get(export_shared_widget),
         )
         .route("/share/{token}/unlock", post(unlock_shared_link))
         .route("/s/{code}", get(follow_short_link))
@@ -1042,34 +1035,19 @@ async fn shared_widget_file(
     )
 }
 
-async fn export_shared_png(
+async fn export_shared_widget(
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    Path((token, widget_id, file)): Path<(String, String, String)>,
     RawQuery(query): RawQuery,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    shared_widget_file(&state, path, query, ip, &headers, ExportFormat::Png).await
-}
-
-async fn export_shared_svg(
-    State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    ClientAddr(ip): ClientAddr,
-    headers: HeaderMap,
-) -> Response {
-    shared_widget_file(&state, path, query, ip, &headers, ExportFormat::Svg).await
-}
-
-async fn export_shared_csv(
-    State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    ClientAddr(ip): ClientAddr,
-    headers: HeaderMap,
-) -> Response {
-    shared_widget_file(&state, path, query, ip, &headers, ExportFormat::Csv).await
+    match ExportFormat::of_widget_file(&file) {
+        Some(format) => {
+            shared_widget_file(&state, (token, widget_id), query, ip, &headers, format).await
+        }
+        None => not_found_page(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

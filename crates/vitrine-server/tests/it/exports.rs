@@ -288,6 +288,19 @@ async fn a_link_with_downloads_serves_them_and_each_is_an_access_event() {
             .await,
         404
     );
+    for file in [
+        "export.xlsx",
+        "export.pdf",
+        "export.png.exe",
+        "..%2Fexport.csv",
+    ] {
+        assert_eq!(
+            fx.status(&format!("{}/widgets/total/{file}", link.path))
+                .await,
+            404,
+            "{file}"
+        );
+    }
     let events = fx.events(&link).await;
     assert_eq!(events, ["export_csv", "export_png", "export_pdf", "ok"]);
     // Downloads are not views.
