@@ -211,20 +211,9 @@ async fn a_dataset_that_writes_or_runs_two_statements_is_refused() {
 
 #[tokio::test]
 async fn data_source_credentials_are_sealed_and_never_returned() {
-    let Some(url) = std::env::var("VITRINE_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    let Some(url) =
+        crate::helpers::postgres_url("data_source_credentials_are_sealed_and_never_returned")
     else {
-        assert_ne!(
-            std::env::var("VITRINE_REQUIRE_SERVICES").as_deref(),
-            Ok("1"),
-            "VITRINE_TEST_POSTGRES_URL is required"
-        );
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED data_source_credentials_are_sealed_and_never_returned: set VITRINE_TEST_POSTGRES_URL"
-        );
         return;
     };
     let app = TestApp::spawn().await;

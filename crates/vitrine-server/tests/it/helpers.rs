@@ -194,6 +194,27 @@ pub fn hidden_field(html: &str, name: &str) -> Option<String> {
     Some(html[start..start + end].to_owned())
 }
 
+/// `VITRINE_TEST_POSTGRES_URL`, or `None` after a loud notice that `test` is skipped; a
+/// failure instead under `VITRINE_REQUIRE_SERVICES=1`.
+pub fn postgres_url(test: &str) -> Option<String> {
+    let url = std::env::var("VITRINE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        assert_ne!(
+            std::env::var("VITRINE_REQUIRE_SERVICES").as_deref(),
+            Ok("1"),
+            "{test}: VITRINE_TEST_POSTGRES_URL is required"
+        );
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: set VITRINE_TEST_POSTGRES_URL to run it against PostgreSQL"
+        );
+    }
+    url
+}
+
 /// A fresh PostgreSQL database for one test, dropped with the value; `None` (after a loud
 /// notice) when `VITRINE_TEST_POSTGRES_URL` is unset, a failure under
 /// `VITRINE_REQUIRE_SERVICES=1`.
@@ -206,22 +227,7 @@ pub struct PgDatabase {
 impl PgDatabase {
     pub async fn create(test: &str) -> Option<Self> {
         use sqlx::Connection as _;
-        let Some(base) = std::env::var("VITRINE_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            assert_ne!(
-                std::env::var("VITRINE_REQUIRE_SERVICES").as_deref(),
-                Ok("1"),
-                "{test}: VITRINE_TEST_POSTGRES_URL is required"
-            );
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: set VITRINE_TEST_POSTGRES_URL to run it against PostgreSQL"
-            );
-            return None;
-        };
+        let base = postgres_url(test)?;
         let name = format!(
             "vitrine_srv_{}",
             &vitrine_core::secret::sha256_hex(
