@@ -247,16 +247,11 @@ impl Downloads {
     }
 }
 
+/// A path segment: everything but RFC 3986's unreserved characters percent-encoded.
 fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encode_except(s, |b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+    })
 }
 
 // ---- file names ----------------------------------------------------------------------------
@@ -313,14 +308,20 @@ fn clean_stem(title: &str, keep: impl Fn(char) -> bool) -> String {
 
 /// Percent-encodes everything but RFC 5987's `attr-char`.
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric()
+    percent_encode_except(s, |b| {
+        b.is_ascii_alphanumeric()
             || matches!(
                 b,
                 b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
             )
-        {
+    })
+}
+
+/// `s` as UTF-8 bytes, each byte `keep` refuses written as `%XX`.
+fn percent_encode_except(s: &str, keep: fn(u8) -> bool) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if keep(b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -369,7 +370,9 @@ pub async fn widget_file(
             spec.options.tooltips = false;
         }
     };
-    let Some(WidgetExport { title, svg, table }) = runner
+    let Some(WidgetExport {
+        title, svg, table, ..
+    }) = runner
         .export_widget(ctx, widget_id, view, rules, style)
         .await
     else {
@@ -438,50 +441,33 @@ pub async fn dashboard_pdf(
     text: PdfText,
 ) -> Result<Response, AppError> {
     let doc = &ctx.document;
-    let rules: Arc<[RowLevelRule]> = Arc::from(rules);
-    let view = Arc::new(view.clone());
-    let mut tasks = Vec::new();
-    for widget in &doc.widgets {
-        if only_widget.is_some_and(|only| only != widget.id.as_str()) {
-            continue;
-        }
-        let (runner, ctx, view, rules) = (runner.clone(), ctx.clone(), view.clone(), rules.clone());
-        let id = widget.id.to_string();
-        let layout = widget.layout;
-        tasks.push((
-            layout,
-            tokio::spawn(async move {
-                runner
-                    .export_widget(&ctx, &id, &view, &rules, |spec| {
-                        spec.options.background = true;
-                        spec.options.show_title = false;
-                        spec.options.tooltips = false;
-                        spec.theme = Theme::Light;
-                    })
-                    .await
-            }),
-        ));
-    }
-    let mut widgets = Vec::with_capacity(tasks.len());
-    for (layout, task) in tasks {
-        let export = task
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("export widget task failed: {e}")))?;
-        let Some(export) = export else { continue };
-        let (x, w) = if only_widget.is_some() {
-            (0, 12)
-        } else {
-            (layout.x, layout.w)
-        };
-        widgets.push(PdfWidget {
-            title: export.title,
-            svg: export.svg,
-            x,
-            y: if only_widget.is_some() { 0 } else { layout.y },
-            w,
-            h: layout.h,
-        });
-    }
+    let exported = runner
+        .export_dashboard(ctx, view, rules, only_widget, |spec| {
+            spec.options.background = true;
+            spec.options.show_title = false;
+            spec.options.tooltips = false;
+            spec.theme = Theme::Light;
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("export widget task failed: {e}")))?;
+    let widgets = exported
+        .into_iter()
+        .map(|export| {
+            // A widget link's widget fills the page's width.
+            let (x, y, w) = match only_widget {
+                Some(_) => (0, 0, 12),
+                None => (export.layout.x, export.layout.y, export.layout.w),
+            };
+            PdfWidget {
+                title: export.title,
+                svg: export.svg,
+                x,
+                y,
+                w,
+                h: export.layout.h,
+            }
+        })
+        .collect();
     let document = PdfDocument {
         title: doc.title.clone(),
         filters: text.filters,

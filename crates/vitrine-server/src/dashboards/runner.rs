@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,8 +14,8 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use vitrine_core::clock::Clock;
 use vitrine_core::dashboard::{
-    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, Filter, RowLevelRule,
-    Widget, WidgetKind, effective_filters,
+    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, Filter, GridRect,
+    RowLevelRule, Widget, WidgetKind, effective_filters,
 };
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_data::{
@@ -78,11 +79,23 @@ pub struct WidgetOutput {
     pub computed_at: Option<OffsetDateTime>,
 }
 
+/// A widget's data, as [`Runner::fetch_for_view`] found it.
+enum Fetched<'w> {
+    /// A text widget: its Markdown (no query).
+    Text(&'w str),
+    /// The result and when it was fetched.
+    Data(Arc<WidgetData>, OffsetDateTime),
+    /// The query failed (already logged).
+    Failed(DataError),
+}
+
 /// One widget, drawn for a download (see [`Runner::export_widget`]).
 #[derive(Debug)]
 pub struct WidgetExport {
     /// The widget's title.
     pub title: String,
+    /// Its place on the grid.
+    pub layout: GridRect,
     /// The drawing (or the polite error state).
     pub svg: String,
     /// The result as a table: `None` for text widgets, the error when the query failed.
@@ -311,23 +324,74 @@ impl Runner {
         view: &ViewState,
         rules: &[RowLevelRule],
     ) -> Vec<WidgetOutput> {
-        let permits = Arc::new(Semaphore::new(self.limits.widget_concurrency.max(1)));
         let view = Arc::new(view.clone());
         let rules: Arc<[RowLevelRule]> = Arc::from(rules);
+        let theme = view.theme;
+        let ran = self
+            .each_widget(ctx, None, move |runner, ctx, id| {
+                let (view, rules) = (view.clone(), rules.clone());
+                async move { runner.run_widget(&ctx, &id, &view, &rules).await }
+            })
+            .await;
+        let mut out = Vec::with_capacity(ran.len());
+        for (widget, result) in ran {
+            match result {
+                Ok(Some(output)) => out.push(output),
+                Ok(None) => {}
+                Err(error) => {
+                    let e = DataError::new(DataErrorKind::QueryFailed, error);
+                    out.push(error_output(widget, theme, &e));
+                }
+            }
+        }
+        out
+    }
+
+    /// What a page shows: every widget ([`Runner::run_dashboard`]), or only `only_widget` (a
+    /// single-widget share link; nothing when the dashboard has no such widget).
+    pub async fn run_view(
+        self: &Arc<Self>,
+        ctx: &Arc<DashboardContext>,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+        only_widget: Option<&str>,
+    ) -> Vec<WidgetOutput> {
+        match only_widget {
+            None => self.run_dashboard(ctx, view, rules).await,
+            Some(id) => self
+                .run_widget(ctx, id, view, rules)
+                .await
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Runs `each` for every widget of the dashboard (only `only_widget` when given), in
+    /// document order, at most [`RunnerLimits::widget_concurrency`] at once, each on its own
+    /// task. A task that failed (panicked) gives its error's text, already logged.
+    async fn each_widget<'c, T, F, Fut>(
+        self: &Arc<Self>,
+        ctx: &'c Arc<DashboardContext>,
+        only_widget: Option<&str>,
+        each: F,
+    ) -> Vec<(&'c Widget, Result<T, String>)>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Runner>, Arc<DashboardContext>, String) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+    {
+        let permits = Arc::new(Semaphore::new(self.limits.widget_concurrency.max(1)));
         let mut tasks = Vec::with_capacity(ctx.document.widgets.len());
         for widget in &ctx.document.widgets {
-            let (runner, ctx, view, rules, permits) = (
-                self.clone(),
-                ctx.clone(),
-                view.clone(),
-                rules.clone(),
-                permits.clone(),
-            );
-            let id = widget.id.to_string();
+            if only_widget.is_some_and(|only| only != widget.id.as_str()) {
+                continue;
+            }
+            let work = each(self.clone(), ctx.clone(), widget.id.to_string());
+            let permits = permits.clone();
             let task = tokio::spawn(
                 async move {
                     let _permit = permits.acquire_owned().await;
-                    runner.run_widget(&ctx, &id, &view, &rules).await
+                    work.await
                 }
                 .in_current_span(),
             );
@@ -335,15 +399,11 @@ impl Runner {
         }
         let mut out = Vec::with_capacity(tasks.len());
         for (widget, task) in tasks {
-            match task.await {
-                Ok(Some(output)) => out.push(output),
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(%error, widget = %widget.id, "widget task failed");
-                    let e = DataError::new(DataErrorKind::QueryFailed, error.to_string());
-                    out.push(error_output(widget, view.theme, &e));
-                }
-            }
+            let result = task.await.map_err(|error| {
+                tracing::error!(%error, widget = %widget.id, "widget task failed");
+                error.to_string()
+            });
+            out.push((widget, result));
         }
         out
     }
@@ -357,9 +417,8 @@ impl Runner {
     ) -> WidgetOutput {
         let mut spec = chart_spec(widget, view.theme);
         spec.options.tooltips = !view.no_tooltips;
-        if widget.kind == WidgetKind::Text {
-            let markdown = widget.options.markdown.as_deref().unwrap_or("");
-            return WidgetOutput {
+        match self.fetch_for_view(ctx, widget, view, rules).await {
+            Fetched::Text(markdown) => WidgetOutput {
                 widget_id: widget.id.to_string(),
                 title: widget.title.clone(),
                 kind: widget.kind,
@@ -368,20 +427,35 @@ impl Runner {
                 data_hash: hash_of(markdown),
                 error_code: None,
                 computed_at: None,
-            };
-        }
-        let effective = self.effective_filters(&ctx.document, &view.filters);
-        match self.fetch(ctx, widget, &effective, rules).await {
-            Ok((data, computed_at)) => {
+            },
+            Fetched::Data(data, computed_at) => {
                 let mut out = render_data(widget, &spec, &data, view);
                 out.computed_at = Some(computed_at);
                 out
             }
+            Fetched::Failed(e) => error_output(widget, view.theme, &e),
+        }
+    }
+
+    /// A widget's data under `view` and `rules`, through the cache; a failure is logged here
+    /// with its detail (SQL, driver text), inside the caller's span, and the viewer only ever
+    /// sees its kind's polite sentence.
+    async fn fetch_for_view<'w>(
+        &self,
+        ctx: &DashboardContext,
+        widget: &'w Widget,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+    ) -> Fetched<'w> {
+        if widget.kind == WidgetKind::Text {
+            return Fetched::Text(widget.options.markdown.as_deref().unwrap_or(""));
+        }
+        let effective = self.effective_filters(&ctx.document, &view.filters);
+        match self.fetch(ctx, widget, &effective, rules).await {
+            Ok((data, computed_at)) => Fetched::Data(data, computed_at),
             Err(e) => {
-                // The detail (SQL, driver text) goes to the log, inside the widget's span; the
-                // viewer sees the kind's polite sentence only.
                 tracing::warn!(code = e.code(), detail = e.detail(), "widget failed");
-                error_output(widget, view.theme, &e)
+                Fetched::Failed(e)
             }
         }
     }
@@ -410,37 +484,49 @@ impl Runner {
         let mut spec = chart_spec(widget, view.theme);
         spec.options.tooltips = !view.no_tooltips;
         style(&mut spec);
-        if widget.kind == WidgetKind::Text {
-            let markdown = widget.options.markdown.as_deref().unwrap_or("");
-            return Some(WidgetExport {
-                title: widget.title.clone(),
-                svg: render_text_svg(&spec, markdown),
-                table: None,
-            });
-        }
-        let effective = self.effective_filters(&ctx.document, &view.filters);
-        let fetched = self
-            .fetch(ctx, widget, &effective, rules)
+        let (svg, table) = match self
+            .fetch_for_view(ctx, widget, view, rules)
             .instrument(span)
-            .await;
-        Some(match fetched {
-            Ok((data, _)) => {
-                let svg = render_data(widget, &spec, &data, view).svg;
-                WidgetExport {
-                    title: widget.title.clone(),
-                    svg,
-                    table: Some(Ok(table_of(&data))),
-                }
-            }
-            Err(e) => {
-                tracing::warn!(code = e.code(), detail = e.detail(), "widget export failed");
-                WidgetExport {
-                    title: widget.title.clone(),
-                    svg: render_error_svg(&spec, e.client_message()),
-                    table: Some(Err(e)),
-                }
-            }
+            .await
+        {
+            Fetched::Text(markdown) => (render_text_svg(&spec, markdown), None),
+            Fetched::Data(data, _) => (
+                render_data(widget, &spec, &data, view).svg,
+                Some(Ok(table_of(&data))),
+            ),
+            Fetched::Failed(e) => (render_error_svg(&spec, e.client_message()), Some(Err(e))),
+        };
+        Some(WidgetExport {
+            title: widget.title.clone(),
+            layout: widget.layout,
+            svg,
+            table,
         })
+    }
+
+    /// Every widget for a download ([`Runner::export_widget`], only `only_widget` when given),
+    /// in document order, under the same concurrency limit as a page view.
+    pub async fn export_dashboard(
+        self: &Arc<Self>,
+        ctx: &Arc<DashboardContext>,
+        view: &ViewState,
+        rules: &[RowLevelRule],
+        only_widget: Option<&str>,
+        style: fn(&mut ChartSpec),
+    ) -> Result<Vec<WidgetExport>, String> {
+        let view = Arc::new(view.clone());
+        let rules: Arc<[RowLevelRule]> = Arc::from(rules);
+        let ran = self
+            .each_widget(ctx, only_widget, move |runner, ctx, id| {
+                let (view, rules) = (view.clone(), rules.clone());
+                async move { runner.export_widget(&ctx, &id, &view, &rules, style).await }
+            })
+            .await;
+        let mut out = Vec::with_capacity(ran.len());
+        for (_, result) in ran {
+            out.extend(result?);
+        }
+        Ok(out)
     }
 
     async fn fetch(

@@ -231,16 +231,7 @@ pub async fn dashboard_parts(
     only_widget: Option<&str>,
 ) -> DashboardParts {
     let doc = &ctx.document;
-    let run = async {
-        match only_widget {
-            None => runner.run_dashboard(ctx, view, rules).await,
-            Some(id) => runner
-                .run_widget(ctx, id, view, rules)
-                .await
-                .into_iter()
-                .collect(),
-        }
-    };
+    let run = runner.run_view(ctx, view, rules, only_widget);
     let (outputs, filters) = tokio::join!(
         run,
         filter_controls(runner, ctx, &view.filters, option_rules)

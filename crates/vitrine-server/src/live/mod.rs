@@ -26,7 +26,7 @@ pub mod refresher;
 pub mod stream;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -101,7 +101,6 @@ pub struct LiveHub {
     poke: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     open_streams: AtomicI64,
-    refreshes: AtomicU64,
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -110,6 +109,7 @@ impl std::fmt::Debug for LiveHub {
             .field("limits", &self.limits)
             .field("open_streams", &self.open_streams())
             .field("refreshers", &self.refreshers())
+            .field("guards", &lock(&self.guards).len())
             .finish()
     }
 }
@@ -125,7 +125,6 @@ impl LiveHub {
             poke: watch::channel(0).0,
             shutdown: watch::channel(false).0,
             open_streams: AtomicI64::new(0),
-            refreshes: AtomicU64::new(0),
         }
     }
 
@@ -142,16 +141,6 @@ impl LiveHub {
     /// Refresher tasks running now.
     pub fn refreshers(&self) -> usize {
         lock(&self.refreshers).len()
-    }
-
-    /// Link guards running now.
-    pub fn guards(&self) -> usize {
-        lock(&self.guards).len()
-    }
-
-    /// Refresher runs since start (each runs every widget of its view once).
-    pub fn refreshes(&self) -> u64 {
-        self.refreshes.load(Ordering::SeqCst)
     }
 
     /// Wakes every refresher now instead of at its next interval (tests; an owner's "refresh

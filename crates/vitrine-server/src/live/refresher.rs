@@ -2,7 +2,6 @@
 //! publishes what every widget shows now.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -73,18 +72,13 @@ pub struct Snapshot {
     pub refreshed_label: String,
 }
 
-/// The hash of a widget's data as the page knows it (the card's `data-hash`).
-pub fn widget_hash(output: &WidgetOutput) -> u64 {
-    output.data_hash
-}
-
 impl Snapshot {
     fn of(outputs: &[WidgetOutput], refreshed_label: String) -> Self {
         let widgets = outputs
             .iter()
             .map(|o| LiveWidget {
                 id: o.widget_id.clone(),
-                hash: widget_hash(o),
+                hash: o.data_hash,
                 event: serde_json::json!({ "id": o.widget_id, "html": card_html(o) })
                     .to_string()
                     .into(),
@@ -155,7 +149,7 @@ async fn run(
     let mut shutdown = hub.shutdown_signal();
     let mut poke = hub.poke.subscribe();
     loop {
-        let interval = match refresh_once(&state, &hub, &target, &tx).await {
+        let interval = match refresh_once(&state, &target, &tx).await {
             Some(interval) => interval,
             None => {
                 // Reload sent (or the dashboard is gone): this refresher's view is over.
@@ -192,7 +186,6 @@ impl LiveHub {
 /// reload (the dashboard changed or went away); else the dashboard's refresh interval.
 async fn refresh_once(
     state: &AppState,
-    hub: &LiveHub,
     target: &Target,
     tx: &watch::Sender<Arc<Snapshot>>,
 ) -> Option<Duration> {
@@ -212,21 +205,15 @@ async fn refresh_once(
             return Some(Duration::from_secs(5));
         }
     };
-    hub.refreshes.fetch_add(1, Ordering::SeqCst);
-    let outputs: Vec<WidgetOutput> = match &target.only_widget {
-        None => {
-            state
-                .runner
-                .run_dashboard(&ctx, &target.view, &target.rules)
-                .await
-        }
-        Some(id) => state
-            .runner
-            .run_widget(&ctx, id, &target.view, &target.rules)
-            .await
-            .into_iter()
-            .collect(),
-    };
+    let outputs = state
+        .runner
+        .run_view(
+            &ctx,
+            &target.view,
+            &target.rules,
+            target.only_widget.as_deref(),
+        )
+        .await;
     let oldest = outputs
         .iter()
         .filter_map(|o| o.computed_at)
