@@ -16,7 +16,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use vitrine_core::result::Column;
 
-use crate::compile::Dialect;
+use crate::dialect::Dialect;
 use crate::error::DataError;
 
 /// The longest dataset SQL accepted, in bytes.

@@ -36,6 +36,7 @@
 pub mod cache;
 pub mod compile;
 pub mod dataset;
+pub mod dialect;
 pub mod error;
 pub mod source;
 pub mod value;
