@@ -1,6 +1,11 @@
-//! Account operations shared by the owner UI, the API and the CLI: log in, invite, change
-//! access, reset and change passwords, remove, create and revoke API keys. Each checks
-//! permission, does its work, and writes the audit trail.
+//! Account operations shared by the owner UI, the API and the CLI: log in, sessions, invite,
+//! change access, reset and change passwords, remove, create, revoke and resolve API keys. Each
+//! checks permission, does its work, and writes the audit trail ([`audit`] is the one place an
+//! owner action is recorded, for every module).
+//!
+//! Sessions and API keys are stored as digests only: the secret exists in the member's cookie
+//! or configuration and nowhere else. How a session travels (a cookie, its flags, CSRF) is the
+//! HTTP front door's business.
 
 use serde::Serialize;
 use time::Duration;
@@ -8,12 +13,11 @@ use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
 use vitrine_core::member::{Actor, DisplayName, Email, NewPassword, Permissions, Role};
 use vitrine_core::secret::{Password, SecretToken};
 use vitrine_store::{
-    ApiKey, AuditEvent, LoginAttempt, Member, NewApiKey, NewAuditEvent, NewMember,
+    ApiKey, AuditEvent, LoginAttempt, Member, NewApiKey, NewAuditEvent, NewMember, NewSession,
 };
 
-use crate::auth::API_KEY_PREFIX;
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::App;
+use crate::Error;
 
 /// Who performs an operation.
 #[derive(Debug, Clone)]
@@ -130,14 +134,14 @@ impl From<&Member> for MemberView {
 }
 
 /// Appends an audit event: the one place owner actions are recorded, for every module.
-pub(crate) async fn audit(
-    state: &AppState,
+pub async fn audit(
+    state: &App,
     workspace: WorkspaceId,
     acting: &Acting,
     action: &str,
     target: String,
     detail: serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     state
         .store
         .record_audit(NewAuditEvent {
@@ -158,11 +162,11 @@ pub(crate) async fn audit(
 /// Checks throttling, verifies the password, records the attempt. A wrong e-mail address and
 /// a wrong password look the same from outside.
 pub async fn log_in(
-    state: &AppState,
+    state: &App,
     email: &str,
     password: &Password,
     client: &str,
-) -> Result<Member, AppError> {
+) -> Result<Member, Error> {
     let now = state.now();
     let auth = &state.config.auth;
     let window = Duration::minutes(i64::from(auth.failure_window_minutes));
@@ -179,7 +183,7 @@ pub async fn log_in(
             .await?
             >= i64::from(auth.max_failures_per_account)
     {
-        return Err(AppError::TooManyRequests { retry_after });
+        return Err(Error::Throttled { retry_after });
     }
     let member = state.store.member_by_email(&account).await?;
     let ok = state
@@ -200,17 +204,17 @@ pub async fn log_in(
             state.store.touch_member_login(member.id, now).await?;
             Ok(member)
         }
-        _ => Err(AppError::Unauthorized),
+        _ => Err(Error::Unauthenticated),
     }
 }
 
 /// Creates a member with a one-time password, returned for showing once.
 pub async fn invite_member(
-    state: &AppState,
+    state: &App,
     acting: &Acting,
     workspace: WorkspaceId,
     invite: Invite,
-) -> Result<(Member, NewPassword), AppError> {
+) -> Result<(Member, NewPassword), Error> {
     let password = NewPassword::generate();
     let member = create_member(state, acting, workspace, invite, &password, true).await?;
     Ok((member, password))
@@ -218,22 +222,23 @@ pub async fn invite_member(
 
 /// Creates a member with a chosen password (the CLI's `user add`, the demo's admin).
 pub async fn create_member(
-    state: &AppState,
+    state: &App,
     acting: &Acting,
     workspace: WorkspaceId,
     invite: Invite,
     password: &NewPassword,
     must_change_password: bool,
-) -> Result<Member, AppError> {
+) -> Result<Member, Error> {
     if !acting.can_manage_members() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
     if !acting.may_grant(invite.role, invite.flags) {
-        return Err(AppError::BadRequest(
-            "Only admins can create admins or give the manage_members permission.".into(),
+        return Err(Error::invalid(
+            "Only admins can create admins or give the manage_members permission.",
         ));
     }
-    let email = Email::parse(&invite.email).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let email =
+        Email::parse(&invite.email).map_err(|e| Error::invalid_field("email", e.to_string()))?;
     let name = if invite.name.trim().is_empty() {
         email
             .as_str()
@@ -244,7 +249,8 @@ pub async fn create_member(
     } else {
         invite.name
     };
-    let name = DisplayName::parse(&name).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let name =
+        DisplayName::parse(&name).map_err(|e| Error::invalid_field("name", e.to_string()))?;
     let hash = state.passwords.hash(password.password()).await?;
     let member = state
         .store
@@ -275,22 +281,22 @@ pub async fn create_member(
 
 /// Loads a member of `workspace` that `acting` may manage.
 async fn managed_member(
-    state: &AppState,
+    state: &App,
     acting: &Acting,
     workspace: WorkspaceId,
     id: MemberId,
-) -> Result<Member, AppError> {
+) -> Result<Member, Error> {
     if !acting.can_manage_members() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
     let member = state
         .store
         .member(id)
         .await?
         .filter(|m| m.workspace_id == workspace)
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     if !acting.may_grant(member.role, member.flags) {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
     Ok(member)
 }
@@ -298,19 +304,19 @@ async fn managed_member(
 /// Changes a member's role and permissions; `None` keeps the current value (the API's
 /// partial update).
 pub async fn change_member_access(
-    state: &AppState,
+    state: &App,
     acting: &Acting,
     workspace: WorkspaceId,
     id: MemberId,
     role: Option<Role>,
     flags: Option<Permissions>,
-) -> Result<Member, AppError> {
+) -> Result<Member, Error> {
     let before = managed_member(state, acting, workspace, id).await?;
     let role = role.unwrap_or(before.role);
     let flags = flags.unwrap_or(before.flags);
     if !acting.may_grant(role, flags) {
-        return Err(AppError::BadRequest(
-            "Only admins can create admins or give the manage_members permission.".into(),
+        return Err(Error::invalid(
+            "Only admins can create admins or give the manage_members permission.",
         ));
     }
     let flags = flags.stored_for(role);
@@ -333,11 +339,11 @@ pub async fn change_member_access(
 
 /// Gives a member a new one-time password and ends their sessions.
 pub async fn reset_member_password(
-    state: &AppState,
+    state: &App,
     acting: &Acting,
     workspace: WorkspaceId,
     id: MemberId,
-) -> Result<(Member, NewPassword), AppError> {
+) -> Result<(Member, NewPassword), Error> {
     let member = managed_member(state, acting, workspace, id).await?;
     let password = NewPassword::generate();
     let hash = state.passwords.hash(password.password()).await?;
@@ -357,15 +363,15 @@ pub async fn reset_member_password(
 
 /// Removes a member (their sessions and API keys go with them).
 pub async fn remove_member(
-    state: &AppState,
+    state: &App,
     acting: &Acting,
     workspace: WorkspaceId,
     id: MemberId,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let member = managed_member(state, acting, workspace, id).await?;
     if acting.member_id() == Some(id) {
-        return Err(AppError::BadRequest(
-            "You cannot remove yourself; ask another admin.".into(),
+        return Err(Error::invalid(
+            "You cannot remove yourself; ask another admin.",
         ));
     }
     state.store.delete_member(id).await?;
@@ -380,27 +386,30 @@ pub async fn remove_member(
     .await
 }
 
-/// A member changes their own password; every other session of theirs ends.
-/// Returns the new session's `Set-Cookie` value.
+/// A member changes their own password; every other session of theirs ends. Returns the new
+/// session, for the member's browser.
 pub async fn change_own_password(
-    state: &AppState,
+    state: &App,
     member: &Member,
     current: &Password,
     new: &str,
-) -> Result<String, AppError> {
+) -> Result<NewSessionToken, Error> {
     if !state
         .passwords
         .verify(current, Some(&member.password_hash))
         .await?
     {
-        return Err(AppError::BadRequest(
-            "The current password is not right.".into(),
+        return Err(Error::invalid_field(
+            "current_password",
+            "The current password is not right.",
         ));
     }
-    let new = NewPassword::parse(new).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let new =
+        NewPassword::parse(new).map_err(|e| Error::invalid_field("new_password", e.to_string()))?;
     if new.password().expose() == current.expose() {
-        return Err(AppError::BadRequest(
-            "Choose a password different from the current one.".into(),
+        return Err(Error::invalid_field(
+            "new_password",
+            "Choose a password different from the current one.",
         ));
     }
     let hash = state.passwords.hash(new.password()).await?;
@@ -418,7 +427,90 @@ pub async fn change_own_password(
         serde_json::json!({}),
     )
     .await?;
-    crate::auth::start_session(state, member).await
+    start_session(state, member).await
+}
+
+/// API keys start with this, then 8 visible characters (the prefix shown in lists).
+pub const API_KEY_PREFIX: &str = "vtk_";
+
+/// A new login session: the secret for the member's cookie, shown once, and how long it lives.
+#[derive(Debug)]
+pub struct NewSessionToken {
+    /// The session's secret (only its digest is stored).
+    pub token: SecretToken,
+    /// Its lifetime, in seconds.
+    pub max_age_seconds: i64,
+}
+
+/// Starts a session for `member`.
+pub async fn start_session(state: &App, member: &Member) -> Result<NewSessionToken, Error> {
+    let token = SecretToken::generate("");
+    let now = state.now();
+    let ttl = Duration::hours(i64::from(state.config.auth.session_ttl_hours));
+    state
+        .store
+        .create_session(NewSession {
+            digest: token.digest(),
+            member_id: member.id,
+            created_at: now,
+            expires_at: now + ttl,
+        })
+        .await?;
+    Ok(NewSessionToken {
+        token,
+        max_age_seconds: ttl.whole_seconds(),
+    })
+}
+
+/// Ends the session whose secret is `token`, if it exists.
+pub async fn end_session(state: &App, token: &str) -> Result<(), Error> {
+    state
+        .store
+        .delete_session(&SecretToken::from_client(token).digest())
+        .await?;
+    Ok(())
+}
+
+/// The member whose unexpired session has the secret `token`.
+pub async fn session_member(state: &App, token: &SecretToken) -> Result<Option<Member>, Error> {
+    Ok(state
+        .store
+        .session(&token.digest(), state.now())
+        .await?
+        .map(|(_, member)| member))
+}
+
+/// The API key `key` (`vtk_…`) and the member it acts as. A key that is unknown, malformed or
+/// revoked is [`Error::Unauthenticated`]: never a fall-back to another way in. "Last used" is
+/// written at most once a minute per key.
+pub async fn api_key_member(state: &App, key: &str) -> Result<(ApiKey, Member), Error> {
+    if !key.starts_with(API_KEY_PREFIX) {
+        return Err(Error::Unauthenticated);
+    }
+    let now = state.now();
+    let digest = SecretToken::from_client(key).digest();
+    let Some((api_key, member)) = state.store.api_key_by_digest(&digest).await? else {
+        return Err(Error::Unauthenticated);
+    };
+    if api_key.revoked_at.is_some() {
+        return Err(Error::Unauthenticated);
+    }
+    if api_key
+        .last_used_at
+        .is_none_or(|t| now - t > Duration::minutes(1))
+    {
+        state.store.touch_api_key(api_key.id, now).await?;
+    }
+    Ok((api_key, member))
+}
+
+/// The key under which a client address is counted and stored: a keyed hash, so the store
+/// never holds the address itself.
+pub fn client_key(state: &App, ip: Option<std::net::IpAddr>) -> String {
+    use base64::Engine as _;
+    let text = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(&state.keys.client_address.sign(&[text.as_bytes()])[..16])
 }
 
 /// An API key as listed (never the secret).
@@ -446,7 +538,7 @@ pub struct ApiKeyView {
 }
 
 /// The keys `member` may see: their own, or the whole workspace's for admins.
-pub async fn list_api_keys(state: &AppState, member: &Member) -> Result<Vec<ApiKeyView>, AppError> {
+pub async fn list_api_keys(state: &App, member: &Member) -> Result<Vec<ApiKeyView>, Error> {
     let members = state.store.members(member.workspace_id).await?;
     let email = |id: MemberId| {
         members
@@ -475,14 +567,15 @@ pub async fn list_api_keys(state: &AppState, member: &Member) -> Result<Vec<ApiK
 
 /// Creates an API key acting as `member`; the secret is returned once and never stored.
 pub async fn create_api_key(
-    state: &AppState,
+    state: &App,
     member: &Member,
     name: &str,
-) -> Result<(ApiKey, SecretToken), AppError> {
+) -> Result<(ApiKey, SecretToken), Error> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "Give the key a name of 1 to 100 characters.".into(),
+        return Err(Error::invalid_field(
+            "name",
+            "Give the key a name of 1 to 100 characters.",
         ));
     }
     let secret = SecretToken::generate(API_KEY_PREFIX);
@@ -517,11 +610,7 @@ pub async fn create_api_key(
 }
 
 /// Revokes a key: one's own, or any in the workspace for admins.
-pub async fn revoke_api_key(
-    state: &AppState,
-    member: &Member,
-    id: ApiKeyId,
-) -> Result<(), AppError> {
+pub async fn revoke_api_key(state: &App, member: &Member, id: ApiKeyId) -> Result<(), Error> {
     let acting = Acting::member(member);
     let key = state
         .store
@@ -529,16 +618,16 @@ pub async fn revoke_api_key(
         .await?
         .into_iter()
         .find(|k| k.id == id)
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     if key.member_id != member.id && !acting.is_admin() {
-        return Err(AppError::NotFound);
+        return Err(Error::NotFound);
     }
     if !state
         .store
         .revoke_api_key(member.workspace_id, id, state.now())
         .await?
     {
-        return Err(AppError::Conflict("This key is already revoked.".into()));
+        return Err(Error::Conflict("This key is already revoked.".into()));
     }
     audit(
         state,

@@ -1,4 +1,5 @@
-//! Application state, passed explicitly to every handler. No globals.
+//! The application's state: [`App`], passed explicitly to every service, handler, command and
+//! background task. No globals; time from an injected clock.
 
 use std::sync::Arc;
 
@@ -37,9 +38,9 @@ impl Keys {
     }
 }
 
-/// Everything a handler may use.
+/// Everything a service may use. Cheap to clone (every field is shared).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct App {
     /// Our own store.
     pub store: Arc<dyn Store>,
     /// The injected clock.
@@ -55,16 +56,16 @@ pub struct AppState {
     /// Country lookup for access events.
     pub geo: Arc<crate::geo::Geo>,
     /// Live updates: refreshers, link guards, open streams.
-    pub live: Arc<crate::live::LiveHub>,
+    pub live: Arc<crate::hub::LiveHub>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The export render pool and its per-format counters.
     pub exports: Arc<crate::exports::Exports>,
     /// Built dashboard contexts, reused while their inputs are unchanged.
-    pub contexts: Arc<crate::content::ContextCache>,
+    pub contexts: Arc<crate::dashboards::ContextCache>,
 }
 
-impl AppState {
+impl App {
     /// Builds the state.
     pub fn new(
         store: Arc<dyn Store>,
@@ -74,7 +75,7 @@ impl AppState {
     ) -> Self {
         let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
         let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
-        let live = Arc::new(crate::live::LiveHub::new(crate::live::LiveLimits {
+        let live = Arc::new(crate::hub::LiveHub::new(crate::hub::LiveLimits {
             recheck: std::time::Duration::from_secs(u64::from(config.live.recheck_seconds)),
             keepalive: std::time::Duration::from_secs(u64::from(config.live.keepalive_seconds)),
             max_streams: config.live.max_streams as usize,
@@ -88,7 +89,7 @@ impl AppState {
             geo: Arc::new(crate::geo::Geo::none()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
             exports: Arc::new(exports),
-            contexts: Arc::new(crate::content::ContextCache::default()),
+            contexts: Arc::new(crate::dashboards::ContextCache::default()),
             runner,
             store,
             clock,
@@ -102,4 +103,43 @@ impl AppState {
     pub fn now(&self) -> time::OffsetDateTime {
         self.clock.now()
     }
+
+    /// The Prometheus exposition text for this process (`/metrics`).
+    pub fn metrics_text(&self) -> String {
+        crate::metrics::render(&self.metrics, &self.runner, &self.exports)
+    }
+}
+
+/// Start-up: creates the data directory when the default SQLite store lives there, loads or
+/// creates the server key, opens and migrates the store, makes sure a workspace exists, and
+/// opens the GeoIP database when one is configured. Every front door (the server, the CLI's
+/// admin commands, tests) starts here.
+pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    use anyhow::Context as _;
+    let (key, source) = crate::keyfile::load_or_create(&config)?;
+    if source == crate::keyfile::KeySource::Generated {
+        tracing::info!(data_dir = %config.data_dir.display(), "generated a new server key");
+    }
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let store = vitrine_store::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the store at {}",
+            crate::config::redact_url(&url)
+        )
+    })?;
+    if store.default_workspace().await?.is_none() {
+        store.create_workspace("Workspace", clock.now()).await?;
+    }
+    let geo = crate::geo::Geo::load(&config)?;
+    let mut app = App::new(store, clock, config, key);
+    app.geo = Arc::new(geo);
+    Ok(app)
 }

@@ -340,7 +340,8 @@ impl Config {
         ] {
             if let Some(url) = url {
                 let ok = (url.starts_with("http://") || url.starts_with("https://"))
-                    && url.parse::<axum::http::Uri>().is_ok();
+                    && url::Url::parse(url)
+                        .is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()));
                 if !ok {
                     return Err(invalid(format!(
                         "{key} must be an http:// or https:// URL, got {url:?}"

@@ -25,8 +25,8 @@ use vitrine_store::{
     DatasetRecord, Member,
 };
 
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::dashboards::contexts::ContextInput;
+use crate::{App, Error};
 
 /// The purpose data-source settings are sealed for.
 pub const DATA_SOURCE_PURPOSE: &str = "data-source-settings";
@@ -41,9 +41,9 @@ pub enum Editor<'a> {
 }
 
 impl Editor<'_> {
-    fn check(&self) -> Result<(), AppError> {
+    fn check(&self) -> Result<(), Error> {
         match self {
-            Editor::Member(m) if !m.actor().can_edit_content() => Err(AppError::Forbidden),
+            Editor::Member(m) if !m.actor().can_edit_content() => Err(Error::Forbidden),
             _ => Ok(()),
         }
     }
@@ -56,7 +56,7 @@ impl Editor<'_> {
     }
 }
 
-fn sealer(state: &AppState) -> Sealer {
+fn sealer(state: &App) -> Sealer {
     Sealer::new(
         &state.keys.server.derive(DATA_SOURCE_PURPOSE),
         DATA_SOURCE_PURPOSE,
@@ -64,7 +64,7 @@ fn sealer(state: &AppState) -> Sealer {
 }
 
 /// The limits every data source runs under, from the configuration.
-pub fn data_options(state: &AppState) -> DataSourceOptions {
+pub fn data_options(state: &App) -> DataSourceOptions {
     DataSourceOptions {
         statement_timeout: std::time::Duration::from_secs(u64::from(
             state.config.data.statement_timeout_seconds,
@@ -127,13 +127,13 @@ impl From<&DataSourceRecord> for DataSourceView {
     }
 }
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest(message.into())
+fn bad(message: impl Into<String>) -> Error {
+    Error::invalid(message.into())
 }
 
 /// Parses the form into a configuration, refusing what must never be a data source:
 /// Vitrine's own SQLite store (it holds password hashes and sealed credentials).
-fn config_from_form(state: &AppState, form: &DataSourceForm) -> Result<DataSourceConfig, AppError> {
+fn config_from_form(state: &App, form: &DataSourceForm) -> Result<DataSourceConfig, Error> {
     let location = form.location.trim();
     if location.is_empty() {
         return Err(bad("Enter the database's location."));
@@ -186,14 +186,14 @@ fn display_of(config: &DataSourceConfig) -> (String, String) {
 }
 
 /// Opens a data source's settings.
-pub fn unseal(state: &AppState, record: &DataSourceRecord) -> Result<DataSourceConfig, AppError> {
+pub fn unseal(state: &App, record: &DataSourceRecord) -> Result<DataSourceConfig, Error> {
     let bytes = sealer(state)
         .open(&record.sealed_config)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("data source {}: {e}", record.id)))?;
-    serde_json::from_slice(&bytes).map_err(|e| AppError::Internal(e.into()))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("data source {}: {e}", record.id)))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Internal(e.into()))
 }
 
-async fn connect(state: &AppState, config: &DataSourceConfig) -> Result<DataSource, AppError> {
+async fn connect(state: &App, config: &DataSourceConfig) -> Result<DataSource, Error> {
     let source = DataSource::open(config, data_options(state)).map_err(|e| {
         tracing::info!(detail = e.detail(), "data source refused");
         bad(format!("Could not connect: {}", e.client_message()))
@@ -207,12 +207,12 @@ async fn connect(state: &AppState, config: &DataSourceConfig) -> Result<DataSour
 
 /// Creates (with `id` None) or replaces a data source, after testing the connection.
 pub async fn save_data_source(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: Option<DataSourceId>,
     form: &DataSourceForm,
-) -> Result<DataSourceRecord, AppError> {
+) -> Result<DataSourceRecord, Error> {
     editor.check()?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -222,7 +222,7 @@ pub async fn save_data_source(
     connect(state, &config).await?;
     let (kind, display) = display_of(&config);
     let sealed =
-        sealer(state).seal(&serde_json::to_vec(&config).map_err(|e| AppError::Internal(e.into()))?);
+        sealer(state).seal(&serde_json::to_vec(&config).map_err(|e| Error::Internal(e.into()))?);
     let input = DataSourceInput {
         workspace_id: workspace,
         name: name.to_owned(),
@@ -237,7 +237,7 @@ pub async fn save_data_source(
                 .store
                 .data_source(workspace, id)
                 .await?
-                .ok_or(AppError::NotFound)?;
+                .ok_or(Error::NotFound)?;
             state
                 .store
                 .update_data_source(id, input, state.now())
@@ -263,33 +263,33 @@ pub async fn save_data_source(
 
 /// Tests a saved data source's connection.
 pub async fn test_data_source(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: DataSourceId,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     editor.check()?;
     let record = state
         .store
         .data_source(workspace, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     connect(state, &unseal(state, &record)?).await.map(|_| ())
 }
 
 /// Deletes a data source no dataset reads.
 pub async fn delete_data_source(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: DataSourceId,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     editor.check()?;
     let record = state
         .store
         .data_source(workspace, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     state.store.delete_data_source(workspace, id).await?;
     crate::accounts::audit(
         state,
@@ -357,12 +357,12 @@ impl From<&DatasetRecord> for DatasetView {
 
 /// Creates or replaces a dataset: checks the SQL, discovers its columns on the database.
 pub async fn save_dataset(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: Option<DatasetId>,
     form: &DatasetForm,
-) -> Result<DatasetRecord, AppError> {
+) -> Result<DatasetRecord, Error> {
     editor.check()?;
     let slug = Slug::parse(form.slug.trim()).map_err(|e| bad(format!("Slug: {e}")))?;
     let name = if form.name.trim().is_empty() {
@@ -389,7 +389,7 @@ pub async fn save_dataset(
         slug: slug.as_str().to_owned(),
         name,
         sql,
-        columns: serde_json::to_string(&columns).map_err(|e| AppError::Internal(e.into()))?,
+        columns: serde_json::to_string(&columns).map_err(|e| Error::Internal(e.into()))?,
     };
     let record = match id {
         None => state.store.create_dataset(input, state.now()).await?,
@@ -398,7 +398,7 @@ pub async fn save_dataset(
                 .store
                 .dataset(workspace, id)
                 .await?
-                .ok_or(AppError::NotFound)?;
+                .ok_or(Error::NotFound)?;
             state.store.update_dataset(id, input, state.now()).await?
         }
     };
@@ -421,22 +421,22 @@ pub async fn save_dataset(
 
 /// Deletes a dataset that no dashboard uses.
 pub async fn delete_dataset(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: DatasetId,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     editor.check()?;
     let record = state
         .store
         .dataset(workspace, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     for dashboard in state.store.dashboards(workspace).await? {
         if let Ok(doc) = Dashboard::from_yaml(&dashboard.document)
             && datasets_named(&doc).iter().any(|s| s == &record.slug)
         {
-            return Err(AppError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "The dashboard “{}” uses this dataset.",
                 dashboard.title
             )));
@@ -510,10 +510,7 @@ pub fn can_view(member: &Member, record: &DashboardRecord) -> bool {
 }
 
 /// The dashboards `member` may see.
-pub async fn list_dashboards(
-    state: &AppState,
-    member: &Member,
-) -> Result<Vec<DashboardSummary>, AppError> {
+pub async fn list_dashboards(state: &App, member: &Member) -> Result<Vec<DashboardSummary>, Error> {
     Ok(state
         .store
         .dashboards(member.workspace_id)
@@ -526,10 +523,10 @@ pub async fn list_dashboards(
 
 /// Parses and validates a YAML document against the workspace's datasets.
 pub async fn check_document(
-    state: &AppState,
+    state: &App,
     workspace: WorkspaceId,
     yaml: &str,
-) -> Result<Dashboard, AppError> {
+) -> Result<Dashboard, Error> {
     let doc = Dashboard::from_yaml(yaml).map_err(|e| bad(e.to_string()))?;
     let mut columns = DatasetColumns::new();
     for slug in datasets_named(&doc) {
@@ -544,14 +541,14 @@ pub async fn check_document(
 /// Creates (`id` None) or replaces a dashboard from its YAML. With `expected_revision`, a
 /// dashboard changed meanwhile is a conflict rather than a lost update.
 pub async fn save_dashboard(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: Option<DashboardId>,
     slug: Option<&str>,
     yaml: &str,
     expected_revision: Option<i64>,
-) -> Result<DashboardRecord, AppError> {
+) -> Result<DashboardRecord, Error> {
     editor.check()?;
     let doc = check_document(state, workspace, yaml).await?;
     let existing = match id {
@@ -560,7 +557,7 @@ pub async fn save_dashboard(
                 .store
                 .dashboard(workspace, id)
                 .await?
-                .ok_or(AppError::NotFound)?,
+                .ok_or(Error::NotFound)?,
         ),
         None => None,
     };
@@ -608,17 +605,17 @@ pub async fn save_dashboard(
 
 /// Deletes a dashboard.
 pub async fn delete_dashboard(
-    state: &AppState,
+    state: &App,
     editor: &Editor<'_>,
     workspace: WorkspaceId,
     id: DashboardId,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     editor.check()?;
     let record = state
         .store
         .dashboard(workspace, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     state.store.delete_dashboard(workspace, id).await?;
     crate::accounts::audit(
         state,
@@ -653,6 +650,38 @@ pub fn slugify(title: &str) -> String {
     }
 }
 
+/// A dashboard `member` may see, or [`Error::NotFound`] (never "forbidden": what may not be
+/// seen does not exist).
+pub async fn visible_dashboard(
+    state: &App,
+    member: &Member,
+    id: DashboardId,
+) -> Result<DashboardRecord, Error> {
+    state
+        .store
+        .dashboard(member.workspace_id, id)
+        .await?
+        .filter(|r| can_view(member, r))
+        .ok_or(Error::NotFound)
+}
+
+/// A dashboard `member` may see, ready to run ([`visible_dashboard`], [`dashboard_context`]).
+pub async fn open_dashboard(
+    state: &App,
+    member: &Member,
+    id: DashboardId,
+) -> Result<
+    (
+        DashboardRecord,
+        std::sync::Arc<crate::dashboards::DashboardContext>,
+    ),
+    Error,
+> {
+    let record = visible_dashboard(state, member, id).await?;
+    let ctx = dashboard_context(state, &record).await?;
+    Ok((record, ctx))
+}
+
 /// A stored dashboard with everything needed to run it: its document, and for every dataset
 /// it names, the checked SQL, columns and (unsealed) data source with its limits.
 ///
@@ -663,16 +692,16 @@ pub fn slugify(title: &str) -> String {
 /// see docs/performance.md). Nothing about share links is cached here: callers resolve and
 /// validate the link against the store first, on every request.
 pub async fn dashboard_context(
-    state: &AppState,
+    state: &App,
     record: &DashboardRecord,
-) -> Result<std::sync::Arc<crate::dashboards::DashboardContext>, AppError> {
+) -> Result<std::sync::Arc<crate::dashboards::DashboardContext>, Error> {
     let cached = state.contexts.lookup(record);
     let parsed;
     let document = match &cached {
         Some((ctx, _)) => &ctx.document,
         None => {
             parsed = Dashboard::from_yaml(&record.document).map_err(|e| {
-                AppError::Internal(anyhow::anyhow!(
+                Error::Internal(anyhow::anyhow!(
                     "stored dashboard {} no longer parses: {e}",
                     record.id
                 ))
@@ -694,7 +723,7 @@ pub async fn dashboard_context(
             .store
             .data_source(record.workspace_id, dataset.data_source_id)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         rows.push((slug, Some((dataset, source))));
     }
     let inputs: Vec<ContextInput> = rows.iter().map(ContextInput::of).collect();
@@ -716,7 +745,7 @@ pub async fn dashboard_context(
             dataset_columns(&dataset),
         )
         .map_err(|e| {
-            AppError::Internal(anyhow::anyhow!(
+            Error::Internal(anyhow::anyhow!(
                 "stored dataset {slug} no longer checks: {}",
                 e.message()
             ))
@@ -739,97 +768,4 @@ pub async fn dashboard_context(
     });
     state.contexts.store(record, inputs, ctx.clone());
     Ok(ctx)
-}
-
-/// What a [`crate::dashboards::DashboardContext`] was built from, besides the dashboard
-/// record: each named dataset's row and its data source's identity and revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ContextInput {
-    slug: String,
-    /// Dataset id, revision, SQL and columns; data-source id and revision. `None`: missing.
-    dataset: Option<(i64, i64, String, String, i64, i64)>,
-}
-
-impl ContextInput {
-    fn of((slug, row): &(String, Option<(DatasetRecord, DataSourceRecord)>)) -> Self {
-        ContextInput {
-            slug: slug.clone(),
-            dataset: row.as_ref().map(|(d, s)| {
-                (
-                    d.id.0,
-                    d.revision,
-                    d.sql.clone(),
-                    d.columns.clone(),
-                    s.id.0,
-                    s.revision,
-                )
-            }),
-        }
-    }
-}
-
-struct CachedContext {
-    revision: i64,
-    document: String,
-    inputs: std::sync::Arc<[ContextInput]>,
-    ctx: std::sync::Arc<crate::dashboards::DashboardContext>,
-}
-
-/// Dashboard contexts by dashboard id, each with what it was built from; see
-/// [`dashboard_context`]. Bounded: past [`ContextCache::CAPACITY`] dashboards it starts over.
-#[derive(Default)]
-pub struct ContextCache {
-    entries: std::sync::Mutex<std::collections::HashMap<i64, CachedContext>>,
-}
-
-impl std::fmt::Debug for ContextCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContextCache")
-            .field("len", &self.lock().len())
-            .finish()
-    }
-}
-
-type Entries = std::collections::HashMap<i64, CachedContext>;
-type Reusable = (
-    std::sync::Arc<crate::dashboards::DashboardContext>,
-    std::sync::Arc<[ContextInput]>,
-);
-
-impl ContextCache {
-    /// Most dashboards kept.
-    pub const CAPACITY: usize = 512;
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The context last built for this very revision and document, with its inputs.
-    fn lookup(&self, record: &DashboardRecord) -> Option<Reusable> {
-        let entries = self.lock();
-        let entry = entries.get(&record.id.0)?;
-        (entry.revision == record.revision && entry.document == record.document)
-            .then(|| (entry.ctx.clone(), entry.inputs.clone()))
-    }
-
-    fn store(
-        &self,
-        record: &DashboardRecord,
-        inputs: Vec<ContextInput>,
-        ctx: std::sync::Arc<crate::dashboards::DashboardContext>,
-    ) {
-        let mut entries = self.lock();
-        if entries.len() >= Self::CAPACITY && !entries.contains_key(&record.id.0) {
-            entries.clear();
-        }
-        entries.insert(
-            record.id.0,
-            CachedContext {
-                revision: record.revision,
-                document: record.document.clone(),
-                inputs: inputs.into(),
-                ctx,
-            },
-        );
-    }
 }

@@ -1,7 +1,7 @@
 //! # Downloads: dashboard → PDF, widget → PNG / SVG / CSV
 //!
-//! The owner's routes (`routes/dashboards.rs`) and the outsider's (`routes/public.rs`) decide
-//! *who* may download and *which view* applies; this module turns that view into a file. It
+//! The callers (the owner's routes, the outsider's, a scheduled report) decide *who* may
+//! download and *which view* applies; this module turns that view into an [`ExportFile`]. It
 //! goes through exactly the page's data path — [`Runner::export_widget`] with the view the
 //! caller built (locked filters written over the query for outsiders) and the caller's
 //! row-level rules — so a download can never show more than the page it came from.
@@ -14,13 +14,12 @@
 //!   "Showing n of m rows"); the whole result is what the CSV download is for.
 //! - **The render pool**: rasterising and writing PDF is CPU work, so it runs on
 //!   `spawn_blocking` behind a semaphore of `render.export_concurrency` permits. A request
-//!   waits at most `render.export_wait_seconds` for one, then gets 503 with `Retry-After`
-//!   instead of queueing without bound: a burst of downloads cannot starve page views (whose
+//!   waits at most `render.export_wait_seconds` for one, then gets [`Error::Busy`] (the server
+//!   answers 503 with `Retry-After`) instead of queueing without bound: a burst of downloads cannot starve page views (whose
 //!   rendering takes microseconds and never waits on this pool). SVG and CSV are cheap string
 //!   building and do not take a permit.
-//! - **File names** come from titles: [`content_disposition`] writes an ASCII `filename`
-//!   fallback and an RFC 5987 `filename*`, with quotes, backslashes, control characters and
-//!   path separators removed and the length capped, so no title can inject a header.
+//! - **File names** come from titles ([`ExportFile::title`]); the front door makes them safe
+//!   for a header.
 //! - **Counters**: [`ExportCounters`] counts finished renders per format and refusals of a
 //!   full pool, for `/metrics`.
 
@@ -28,8 +27,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use time::macros::format_description;
 use tokio::sync::Semaphore;
@@ -38,8 +35,8 @@ use vitrine_render::{
     ChartSpec, Paper, PdfDocument, PdfWidget, Sizing, Theme, render_csv, render_pdf, render_png,
 };
 
+use crate::Error;
 use crate::dashboards::{DashboardContext, Runner, ViewState, WidgetExport};
-use crate::error::AppError;
 
 /// What a download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +143,7 @@ impl ExportCounters {
     }
 }
 
-/// The bounded render pool and its counters; one per server (`AppState::exports`).
+/// The bounded render pool and its counters; one per server (`App::exports`).
 #[derive(Debug)]
 pub struct Exports {
     permits: Arc<Semaphore>,
@@ -175,13 +172,13 @@ impl Exports {
         &self,
         format: ExportFormat,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, Error> {
         let permit =
             match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
                 Ok(Ok(permit)) => permit,
                 Ok(Err(_)) | Err(_) => {
                     self.counters.busy.fetch_add(1, Ordering::Relaxed);
-                    return Err(AppError::Busy {
+                    return Err(Error::Busy {
                         retry_after: self.wait.as_secs().clamp(1, 30),
                     });
                 }
@@ -192,162 +189,26 @@ impl Exports {
             out
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("export render task failed: {e}")))?;
+        .map_err(|e| Error::Internal(anyhow::anyhow!("export render task failed: {e}")))?;
         self.counters.count(format);
         Ok(out)
     }
 }
 
-// ---- links on the pages -------------------------------------------------------------------
-
-/// The pages' download links: the page's base path and its view query, so a download shows
-/// what the page shows. `static/dashboard.js` keeps the links' queries in step when the
-/// filters change (`data-export` holds the path, `data-export-fixed` the format's own
-/// parameters).
-#[derive(Debug, Clone, Default)]
-pub struct Downloads {
-    /// `/dashboards/7` or `/share/{token}`.
-    pub base: String,
-    /// The view part of the page's query (`f.region=EMEA&theme=dark`), without table
-    /// paging and without export parameters.
-    pub query: String,
-}
-
-impl Downloads {
-    /// Links under `base` for the view in the raw `query`.
-    pub fn new(base: &str, query: &str) -> Downloads {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-        let kept: Vec<(String, String)> = pairs
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with("t.") && k != "paper" && k != "scale")
-            .collect();
-        Downloads {
-            base: base.trim_end_matches('/').to_owned(),
-            query: serde_urlencoded::to_string(&kept).unwrap_or_default(),
-        }
-    }
-
-    /// The path of `file` (`export.pdf`) for the dashboard, or for `widget` when given.
-    pub fn path(&self, widget: Option<&str>, file: &str) -> String {
-        match widget {
-            Some(w) => format!("{}/widgets/{}/{file}", self.base, encode_segment(w)),
-            None => format!("{}/{file}", self.base),
-        }
-    }
-
-    /// The link: [`Downloads::path`] with the view query and the `fixed` parameters.
-    pub fn href(&self, widget: Option<&str>, file: &str, fixed: &str) -> String {
-        let path = self.path(widget, file);
-        match (self.query.is_empty(), fixed.is_empty()) {
-            (true, true) => path,
-            (true, false) => format!("{path}?{fixed}"),
-            (false, true) => format!("{path}?{}", self.query),
-            (false, false) => format!("{path}?{}&{fixed}", self.query),
-        }
-    }
-}
-
-/// A path segment: everything but RFC 3986's unreserved characters percent-encoded.
-fn encode_segment(s: &str) -> String {
-    percent_encode_except(s, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-    })
-}
-
-// ---- file names ----------------------------------------------------------------------------
-
-/// The longest file name stem, in characters.
-pub const MAX_FILE_STEM: usize = 80;
-
-/// `attachment; filename="Board_pack.pdf"; filename*=UTF-8''Board%20pack.pdf` for `title`.
-///
-/// The `filename*` form (RFC 5987 / 6266) carries the title in UTF-8, percent-encoded; the
-/// quoted `filename` is an ASCII fallback for old clients. Both drop what could break the
-/// header or escape a download folder: quotes, backslashes, control characters (CR / LF
-/// included), `/` and other characters file systems refuse; leading dots are trimmed and the
-/// stem is capped at [`MAX_FILE_STEM`] characters. An empty result becomes `export`.
-pub fn content_disposition(title: &str, extension: &str) -> HeaderValue {
-    let unicode = clean_stem(title, |c| !c.is_control());
-    let ascii = clean_stem(&unicode, |c| {
-        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')' | ',' | '+')
-    });
-    let ascii = ascii.replace(' ', "_");
-    let value = format!(
-        "attachment; filename=\"{ascii}.{extension}\"; filename*=UTF-8''{}.{extension}",
-        percent_encode(&unicode)
-    );
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
-}
-
-/// Keeps the characters `keep` allows (others become a space), collapses whitespace, trims
-/// dots and spaces at the ends, caps the length.
-fn clean_stem(title: &str, keep: impl Fn(char) -> bool) -> String {
-    let replaced: String = title
-        .chars()
-        .map(|c| {
-            let unsafe_anywhere = matches!(
-                c,
-                '"' | '\\' | '/' | ':' | '*' | '?' | '<' | '>' | '|' | ';' | '%'
-            ) || c.is_control();
-            if unsafe_anywhere || !keep(c) { ' ' } else { c }
-        })
-        .collect();
-    let collapsed = replaced.split_whitespace().collect::<Vec<_>>().join(" ");
-    let stem: String = collapsed
-        .trim_matches(|c: char| c == '.' || c.is_whitespace())
-        .chars()
-        .take(MAX_FILE_STEM)
-        .collect();
-    let stem = stem.trim_end().to_owned();
-    if stem.is_empty() {
-        "export".to_owned()
-    } else {
-        stem
-    }
-}
-
-/// Percent-encodes everything but RFC 5987's `attr-char`.
-fn percent_encode(s: &str) -> String {
-    percent_encode_except(s, |b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
-            )
-    })
-}
-
-/// `s` as UTF-8 bytes, each byte `keep` refuses written as `%XX`.
-fn percent_encode_except(s: &str, keep: fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if keep(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A download response: the bytes, their type, the file name and `Cache-Control: no-store`
-/// (dashboard data is not for shared caches).
-pub fn download(format: ExportFormat, title: &str, bytes: Vec<u8>) -> Response {
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        content_disposition(title, format.extension()),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 // ---- building the files ----------------------------------------------------------------------
+
+/// A finished download: what it is, the title its file name comes from, and its bytes. The
+/// front door writes the headers (type, a safe `Content-Disposition`, `no-store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFile {
+    /// The format.
+    pub format: ExportFormat,
+    /// The title the file is named after (`Sales - Revenue by region`); not yet safe for a
+    /// header.
+    pub title: String,
+    /// The file's contents.
+    pub bytes: Vec<u8>,
+}
 
 /// A widget file: PNG at `scale`, SVG or CSV. `Ok(None)` when the dashboard has no such
 /// widget, or for a CSV of a text widget (it has no data).
@@ -361,7 +222,7 @@ pub async fn widget_file(
     rules: &[RowLevelRule],
     format: ExportFormat,
     scale: f32,
-) -> Result<Option<Response>, AppError> {
+) -> Result<Option<ExportFile>, Error> {
     let style = |spec: &mut ChartSpec| {
         spec.options.background = true;
         spec.options.show_title = true;
@@ -383,7 +244,7 @@ pub async fn widget_file(
         ExportFormat::Png => exports
             .render(format, move || render_png(&svg, scale))
             .await?
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("PNG export: {}", e.detail())))?,
+            .map_err(|e| Error::Internal(anyhow::anyhow!("PNG export: {}", e.detail())))?,
         ExportFormat::Svg => {
             exports.counters.count(format);
             svg.into_bytes()
@@ -391,7 +252,7 @@ pub async fn widget_file(
         ExportFormat::Csv => match table {
             None => return Ok(None),
             Some(Err(e)) => {
-                return Err(AppError::Unavailable(format!(
+                return Err(Error::Unavailable(format!(
                     "widget {widget_id} failed for a CSV export: {}",
                     e.code()
                 )));
@@ -403,7 +264,11 @@ pub async fn widget_file(
         },
         ExportFormat::Pdf => return Ok(None),
     };
-    Ok(Some(download(format, &name, bytes)))
+    Ok(Some(ExportFile {
+        format,
+        title: name,
+        bytes,
+    }))
 }
 
 fn file_title(dashboard: &str, widget: &str, widget_id: &str) -> String {
@@ -439,7 +304,7 @@ pub async fn dashboard_pdf(
     only_widget: Option<&str>,
     paper: Paper,
     text: PdfText,
-) -> Result<Response, AppError> {
+) -> Result<ExportFile, Error> {
     let doc = &ctx.document;
     let exported = runner
         .export_dashboard(ctx, view, rules, only_widget, |spec| {
@@ -449,7 +314,7 @@ pub async fn dashboard_pdf(
             spec.theme = Theme::Light;
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("export widget task failed: {e}")))?;
+        .map_err(|e| Error::Internal(anyhow::anyhow!("export widget task failed: {e}")))?;
     let widgets = exported
         .into_iter()
         .map(|export| {
@@ -479,8 +344,12 @@ pub async fn dashboard_pdf(
     let bytes = exports
         .render(ExportFormat::Pdf, move || render_pdf(&document))
         .await?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("PDF export: {}", e.detail())))?;
-    Ok(download(ExportFormat::Pdf, &doc.title, bytes))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("PDF export: {}", e.detail())))?;
+    Ok(ExportFile {
+        format: ExportFormat::Pdf,
+        title: doc.title.clone(),
+        bytes,
+    })
 }
 
 fn generated_label(at: OffsetDateTime) -> String {
@@ -492,7 +361,7 @@ fn generated_label(at: OffsetDateTime) -> String {
 
 /// `paper=a4|letter` (default A4) and `scale=1|2` (default 1) from a raw query; other values
 /// are 400.
-pub fn export_params(query: &str) -> Result<(Paper, f32), AppError> {
+pub fn export_params(query: &str) -> Result<(Paper, f32), Error> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let first = |key: &str| {
         pairs
@@ -502,13 +371,12 @@ pub fn export_params(query: &str) -> Result<(Paper, f32), AppError> {
     };
     let paper = match first("paper") {
         None | Some("") => Paper::A4,
-        Some(p) => Paper::parse(p)
-            .ok_or_else(|| AppError::BadRequest("paper must be a4 or letter.".into()))?,
+        Some(p) => Paper::parse(p).ok_or_else(|| Error::invalid("paper must be a4 or letter."))?,
     };
     let scale = match first("scale") {
         None | Some("" | "1") => 1.0,
         Some("2") => 2.0,
-        Some(_) => return Err(AppError::BadRequest("scale must be 1 or 2.".into())),
+        Some(_) => return Err(Error::invalid("scale must be 1 or 2.")),
     };
     Ok((paper, scale))
 }
@@ -516,54 +384,6 @@ pub fn export_params(query: &str) -> Result<(Paper, f32), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn header(title: &str) -> String {
-        content_disposition(title, "pdf")
-            .to_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    #[test]
-    fn a_plain_title_keeps_its_words() {
-        assert_eq!(
-            header("Board pack 2026"),
-            "attachment; filename=\"Board_pack_2026.pdf\"; filename*=UTF-8''Board%20pack%202026.pdf"
-        );
-    }
-
-    #[test]
-    fn quotes_line_breaks_and_separators_cannot_break_the_header() {
-        let h = header("Q4 \"final\"\r\nSet-Cookie: x=1\\..\\/etc/passwd");
-        assert!(!h.contains('\r') && !h.contains('\n'));
-        assert_eq!(h.matches('"').count(), 2, "{h}");
-        assert!(!h.contains('/') && !h.contains('\\'), "{h}");
-        assert!(
-            h.starts_with("attachment; filename=\"Q4_final_Set-Cookie_x"),
-            "{h}"
-        );
-    }
-
-    #[test]
-    fn non_ascii_goes_to_filename_star_and_the_fallback_stays_ascii() {
-        let h = header("Umsatz München – 東京");
-        assert!(h.is_ascii());
-        assert!(h.contains("filename=\"Umsatz_M_nchen.pdf\""), "{h}");
-        assert!(
-            h.contains(
-                "filename*=UTF-8''Umsatz%20M%C3%BCnchen%20%E2%80%93%20%E6%9D%B1%E4%BA%AC.pdf"
-            ),
-            "{h}"
-        );
-    }
-
-    #[test]
-    fn empty_and_dot_titles_and_long_ones() {
-        assert!(header("").contains("filename=\"export.pdf\""));
-        assert!(header("../..").contains("filename=\"export.pdf\""));
-        let long = header(&"a".repeat(500));
-        assert!(long.contains(&format!("filename=\"{}.pdf\"", "a".repeat(MAX_FILE_STEM))));
-    }
 
     #[tokio::test]
     async fn a_full_pool_answers_busy_after_the_wait_instead_of_queueing() {
@@ -583,7 +403,7 @@ mod tests {
         is_running.await.unwrap();
         let second = pool.render(ExportFormat::Pdf, || ()).await;
         match second {
-            Err(AppError::Busy { retry_after }) => assert!(retry_after >= 1),
+            Err(Error::Busy { retry_after }) => assert!(retry_after >= 1),
             other => panic!("expected busy, got {other:?}"),
         }
         hold.send(()).unwrap();
@@ -592,23 +412,6 @@ mod tests {
         pool.render(ExportFormat::Pdf, || ()).await.unwrap();
         let counts = pool.counters().snapshot();
         assert_eq!((counts.png, counts.pdf, counts.busy), (1, 1, 1));
-    }
-
-    #[test]
-    fn download_links_keep_the_view_and_drop_paging() {
-        let d = Downloads::new(
-            "/share/shr_x/",
-            "f.region=EMEA&t.tbl.page=3&scale=2&theme=dark",
-        );
-        assert_eq!(d.query, "f.region=EMEA&theme=dark");
-        assert_eq!(
-            d.href(Some("by region"), "export.png", "scale=2"),
-            "/share/shr_x/widgets/by%20region/export.png?f.region=EMEA&theme=dark&scale=2"
-        );
-        assert_eq!(
-            Downloads::new("/d/1", "").href(None, "export.pdf", ""),
-            "/d/1/export.pdf"
-        );
     }
 
     #[test]

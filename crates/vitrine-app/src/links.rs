@@ -14,12 +14,11 @@ use time::OffsetDateTime;
 use vitrine_core::dashboard::{Dashboard, FilterValue};
 use vitrine_core::id::{DashboardId, WorkspaceId};
 use vitrine_core::secret::Password;
-use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, LinkStatus, Origin};
+use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, Origin};
 use vitrine_store::{DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, Workspace};
 
-use crate::error::AppError;
-use crate::live::HubChange;
-use crate::state::AppState;
+use crate::hub::HubChange;
+use crate::{App, Error};
 
 /// How a shared dashboard looks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,27 +185,17 @@ pub struct LinkView {
     pub created_at: OffsetDateTime,
 }
 
-fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest(message.into())
+fn bad(message: impl Into<String>) -> Error {
+    Error::invalid(message.into())
 }
 
-/// A link's status for [`LinkStatus::accessible`].
-pub fn status(link: &LinkRecord, workspace: &Workspace) -> LinkStatus {
-    LinkStatus {
-        enabled: link.enabled,
-        expires_at: link.expires_at,
-        deleted_at: link.deleted_at,
-        workspace_suspended: workspace.suspended_at.is_some(),
-    }
-}
-
-fn link_id(link: &LinkRecord) -> Result<LinkId, AppError> {
+fn link_id(link: &LinkRecord) -> Result<LinkId, Error> {
     LinkId::parse(&link.id)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("malformed link id in the store")))
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("malformed link id in the store")))
 }
 
 /// The link's current full URL and short URL.
-pub fn urls(state: &AppState, link: &LinkRecord) -> Result<(String, String), AppError> {
+pub fn urls(state: &App, link: &LinkRecord) -> Result<(String, String), Error> {
     let id = link_id(link)?;
     let base = state.config.public_base_url();
     let token = share::issue_token(&state.keys.share, id, link.generation);
@@ -218,12 +207,12 @@ pub fn urls(state: &AppState, link: &LinkRecord) -> Result<(String, String), App
 }
 
 fn view(
-    state: &AppState,
+    state: &App,
     link: &LinkRecord,
     workspace: &Workspace,
     stats: Option<&LinkStats>,
-) -> Result<LinkView, AppError> {
-    let state_name = match status(link, workspace).accessible(state.now()) {
+) -> Result<LinkView, Error> {
+    let state_name = match link.status(workspace).accessible(state.now()) {
         Ok(()) => "active",
         Err(reason) => reason.as_str(),
     };
@@ -250,17 +239,17 @@ fn view(
     })
 }
 
-async fn workspace_of(state: &AppState, id: WorkspaceId) -> Result<Workspace, AppError> {
-    state.store.workspace(id).await?.ok_or(AppError::NotFound)
+async fn workspace_of(state: &App, id: WorkspaceId) -> Result<Workspace, Error> {
+    state.store.workspace(id).await?.ok_or(Error::NotFound)
 }
 
 async fn audit(
-    state: &AppState,
+    state: &App,
     member: &Member,
     action: &str,
     link: &LinkRecord,
     detail: serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let detail = serde_json::json!({ "label": link.label, "dashboard_id": link.dashboard_id, "detail": detail });
     let acting = crate::accounts::Acting::member(member);
     crate::accounts::audit(
@@ -275,20 +264,20 @@ async fn audit(
 }
 
 /// Members who may see and manage links: those who can edit content (viewers never).
-fn may_manage(member: &Member) -> Result<(), AppError> {
+fn may_manage(member: &Member) -> Result<(), Error> {
     if member.actor().can_edit_content() {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(Error::Forbidden)
     }
 }
 
 /// Members who may create or widen public links.
-fn may_share(member: &Member) -> Result<(), AppError> {
+fn may_share(member: &Member) -> Result<(), Error> {
     if member.actor().can_share_public() {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(Error::Forbidden)
     }
 }
 
@@ -299,10 +288,10 @@ fn check_embed_change(
     member: &Member,
     before: &EmbedPolicy,
     after: &EmbedPolicy,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let widened = after.allowed && (!before.allowed || before.origins != after.origins);
     if widened && !member.actor().permissions().embed {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
     Ok(())
 }
@@ -312,7 +301,7 @@ fn check_settings(
     doc: &Dashboard,
     widget_id: Option<&str>,
     settings: &LinkSettings,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     if let Some(widget) = widget_id
         && doc.widget(widget).is_none()
     {
@@ -344,7 +333,7 @@ fn check_settings(
     Ok(())
 }
 
-fn check_label(label: &str) -> Result<String, AppError> {
+fn check_label(label: &str) -> Result<String, Error> {
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
         return Err(bad(
@@ -354,7 +343,7 @@ fn check_label(label: &str) -> Result<String, AppError> {
     Ok(label.to_owned())
 }
 
-async fn hash_password(state: &AppState, password: &str) -> Result<String, AppError> {
+async fn hash_password(state: &App, password: &str) -> Result<String, Error> {
     let password = vitrine_core::member::NewPassword::parse(password)
         .map_err(|e| bad(format!("Link password: {e}")))?;
     Ok(state.passwords.hash(password.password()).await?)
@@ -365,30 +354,26 @@ fn policy_max_days(policy: &LinkPolicy) -> Option<u32> {
 }
 
 async fn dashboard_doc(
-    state: &AppState,
+    state: &App,
     workspace: WorkspaceId,
     id: DashboardId,
-) -> Result<(DashboardRecord, Dashboard), AppError> {
+) -> Result<(DashboardRecord, Dashboard), Error> {
     let record = state
         .store
         .dashboard(workspace, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     let doc = Dashboard::from_yaml(&record.document)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("stored dashboard: {e}")))?;
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored dashboard: {e}")))?;
     Ok((record, doc))
 }
 
 /// Creates a link.
-pub async fn create_link(
-    state: &AppState,
-    member: &Member,
-    new: NewLink,
-) -> Result<LinkView, AppError> {
+pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<LinkView, Error> {
     may_share(member)?;
     let workspace = workspace_of(state, member.workspace_id).await?;
     if !workspace.policy.public_links_allowed {
-        return Err(AppError::Conflict(
+        return Err(Error::Conflict(
             "Public links are turned off in this workspace.".into(),
         ));
     }
@@ -436,7 +421,7 @@ pub async fn create_link(
         expires_at,
         deleted_at: None,
         password_hash,
-        settings: serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?,
+        settings: serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?,
         created_by: Some(member.id),
         created_at: now,
         updated_at: now,
@@ -448,10 +433,10 @@ pub async fn create_link(
 
 /// A workspace's links (one dashboard's with `dashboard`), with their traffic.
 pub async fn list_links(
-    state: &AppState,
+    state: &App,
     member: &Member,
     dashboard: Option<DashboardId>,
-) -> Result<Vec<LinkView>, AppError> {
+) -> Result<Vec<LinkView>, Error> {
     may_manage(member)?;
     let workspace = workspace_of(state, member.workspace_id).await?;
     let stats: BTreeMap<String, LinkStats> = state
@@ -469,18 +454,18 @@ pub async fn list_links(
         .collect()
 }
 
-async fn owned_link(state: &AppState, member: &Member, id: &str) -> Result<LinkRecord, AppError> {
+async fn owned_link(state: &App, member: &Member, id: &str) -> Result<LinkRecord, Error> {
     may_manage(member)?;
     state
         .store
         .link(id)
         .await?
         .filter(|l| l.workspace_id == member.workspace_id)
-        .ok_or(AppError::NotFound)
+        .ok_or(Error::NotFound)
 }
 
 /// One link, with its URLs (shown again any time).
-pub async fn show_link(state: &AppState, member: &Member, id: &str) -> Result<LinkView, AppError> {
+pub async fn show_link(state: &App, member: &Member, id: &str) -> Result<LinkView, Error> {
     let link = owned_link(state, member, id).await?;
     let workspace = workspace_of(state, member.workspace_id).await?;
     let stats: BTreeMap<String, LinkStats> = state
@@ -495,15 +480,15 @@ pub async fn show_link(state: &AppState, member: &Member, id: &str) -> Result<Li
 /// Changes a link's label, expiry, password or settings. A password change kills existing
 /// unlock cookies.
 pub async fn update_link(
-    state: &AppState,
+    state: &App,
     member: &Member,
     id: &str,
     changes: LinkChanges,
-) -> Result<LinkView, AppError> {
+) -> Result<LinkView, Error> {
     may_share(member)?;
     let mut link = owned_link(state, member, id).await?;
     if link.deleted_at.is_some() {
-        return Err(AppError::Conflict("This link was deleted.".into()));
+        return Err(Error::Conflict("This link was deleted.".into()));
     }
     let workspace = workspace_of(state, member.workspace_id).await?;
     let (_, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
@@ -549,7 +534,7 @@ pub async fn update_link(
     if password_changed {
         link.epoch += 1;
     }
-    link.settings = serde_json::to_string(&settings).map_err(|e| AppError::Internal(e.into()))?;
+    link.settings = serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?;
     link.updated_at = now;
     state.store.save_link(&link).await?;
     announce(state, &link).await;
@@ -579,17 +564,17 @@ pub enum LinkAction {
 
 /// Applies a lifecycle operation. Every one of them kills unlock cookies.
 pub async fn act_on_link(
-    state: &AppState,
+    state: &App,
     member: &Member,
     id: &str,
     action: LinkAction,
-) -> Result<LinkView, AppError> {
+) -> Result<LinkView, Error> {
     let mut link = owned_link(state, member, id).await?;
     if action != LinkAction::Disable && action != LinkAction::Delete {
         may_share(member)?;
     }
     if link.deleted_at.is_some() {
-        return Err(AppError::Conflict("This link was deleted.".into()));
+        return Err(Error::Conflict("This link was deleted.".into()));
     }
     let workspace = workspace_of(state, member.workspace_id).await?;
     let now = state.now();
@@ -600,7 +585,7 @@ pub async fn act_on_link(
         }
         LinkAction::Enable => {
             if !workspace.policy.public_links_allowed {
-                return Err(AppError::Conflict(
+                return Err(Error::Conflict(
                     "Public links are turned off in this workspace.".into(),
                 ));
             }
@@ -640,11 +625,11 @@ pub async fn act_on_link(
 
 /// A link's access history, newest first.
 pub async fn link_events(
-    state: &AppState,
+    state: &App,
     member: &Member,
     id: &str,
     limit: i64,
-) -> Result<Vec<vitrine_store::AccessEvent>, AppError> {
+) -> Result<Vec<vitrine_store::AccessEvent>, Error> {
     let link = owned_link(state, member, id).await?;
     Ok(state
         .store
@@ -674,7 +659,7 @@ pub struct PolicyView {
 }
 
 /// The policy.
-pub async fn policy(state: &AppState, member: &Member) -> Result<PolicyView, AppError> {
+pub async fn policy(state: &App, member: &Member) -> Result<PolicyView, Error> {
     may_manage(member)?;
     let w = workspace_of(state, member.workspace_id).await?;
     Ok(PolicyView {
@@ -690,12 +675,12 @@ pub async fn policy(state: &AppState, member: &Member) -> Result<PolicyView, App
 /// Replaces the policy (admins). Existing links keep their settings; the policy applies to
 /// what is created or changed from now on.
 pub async fn set_policy(
-    state: &AppState,
+    state: &App,
     member: &Member,
     new: PolicyView,
-) -> Result<PolicyView, AppError> {
+) -> Result<PolicyView, Error> {
     if !member.actor().is_admin() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
     if new.max_link_days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(bad("The longest expiry must be 1 to 3650 days."));
@@ -722,12 +707,12 @@ pub async fn set_policy(
 
 /// Suspends (every link answers "no longer active") or resumes the workspace (admins).
 pub async fn set_suspended(
-    state: &AppState,
+    state: &App,
     member: &Member,
     suspended: bool,
-) -> Result<PolicyView, AppError> {
+) -> Result<PolicyView, Error> {
     if !member.actor().is_admin() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden);
     }
     state
         .store
@@ -735,7 +720,7 @@ pub async fn set_suspended(
         .await?;
     state
         .live
-        .publish(state, HubChange::Workspace(member.workspace_id))
+        .publish(&*state.store, HubChange::Workspace(member.workspace_id))
         .await;
     let action = if suspended {
         "workspace.suspended"
@@ -748,19 +733,19 @@ pub async fn set_suspended(
 
 /// Tells the link's open live streams, on every instance, to check it again: a disable, a
 /// rotation, a password or settings change closes or reloads them within a second.
-async fn announce(state: &AppState, link: &LinkRecord) {
+async fn announce(state: &App, link: &LinkRecord) {
     state
         .live
-        .publish(state, HubChange::Link(link.id.clone()))
+        .publish(&*state.store, HubChange::Link(link.id.clone()))
         .await;
 }
 
 async fn workspace_audit(
-    state: &AppState,
+    state: &App,
     member: &Member,
     action: &str,
     detail: serde_json::Value,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let acting = crate::accounts::Acting::member(member);
     let target = format!("workspace:{}", member.workspace_id);
     crate::accounts::audit(state, member.workspace_id, &acting, action, target, detail).await
@@ -791,11 +776,11 @@ pub enum Resolution {
     },
 }
 
-async fn resolve_record(state: &AppState, link: LinkRecord) -> Result<Resolution, AppError> {
+async fn resolve_record(state: &App, link: LinkRecord) -> Result<Resolution, Error> {
     let Some(workspace) = state.store.workspace(link.workspace_id).await? else {
         return Ok(Resolution::NotFound);
     };
-    Ok(match status(&link, &workspace).accessible(state.now()) {
+    Ok(match link.status(&workspace).accessible(state.now()) {
         Ok(()) => Resolution::Open {
             link: Box::new(link),
             workspace: Box::new(workspace),
@@ -810,7 +795,7 @@ async fn resolve_record(state: &AppState, link: LinkRecord) -> Result<Resolution
 
 /// Resolves a `/share/{token}` token: parsed without trusting it, looked up by the id it
 /// claims, then its tag checked in constant time against the link's current generation.
-pub async fn resolve_token(state: &AppState, token: &str) -> Result<Resolution, AppError> {
+pub async fn resolve_token(state: &App, token: &str) -> Result<Resolution, Error> {
     let Some(claimed) = share::parse_token(token) else {
         return Ok(Resolution::NotFound);
     };
@@ -824,7 +809,7 @@ pub async fn resolve_token(state: &AppState, token: &str) -> Result<Resolution, 
 }
 
 /// Resolves a `/s/{code}` short code.
-pub async fn resolve_short_code(state: &AppState, code: &str) -> Result<Resolution, AppError> {
+pub async fn resolve_short_code(state: &App, code: &str) -> Result<Resolution, Error> {
     if !share::is_short_code(code) {
         return Ok(Resolution::NotFound);
     }
@@ -840,10 +825,10 @@ pub async fn resolve_short_code(state: &AppState, code: &str) -> Result<Resoluti
 
 /// Whether `password` opens `link`.
 pub async fn check_link_password(
-    state: &AppState,
+    state: &App,
     link: &LinkRecord,
     password: &str,
-) -> Result<bool, AppError> {
+) -> Result<bool, Error> {
     Ok(state
         .passwords
         .verify(&Password::new(password), link.password_hash.as_deref())

@@ -1,10 +1,10 @@
 //! Process metrics, counted with atomics and written in the Prometheus text format.
 //!
-//! One [`Metrics`] lives in [`AppState`] (an `Arc`, no global registry). Code that does
+//! One [`Metrics`] lives in [`App`] (an `Arc`, no global registry). Code that does
 //! something worth counting calls a method on it; [`render`] reads those counters plus a few
 //! values owned elsewhere (the runner's query and cache counts, open data-source pools, the
 //! process's resident memory) and writes the exposition text that `/metrics` serves
-//! (`routes::metrics`, owner listener only).
+//! (`vitrine-server`, owner listener only).
 //!
 //! Every label set is **bounded**: a label value comes from a fixed list in this module, and
 //! anything else is counted under `other`, so no request can create a new time series.
@@ -17,7 +17,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use crate::state::AppState;
+use crate::dashboards::Runner;
+use crate::exports::Exports;
 
 /// The `Content-Type` of the exposition text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -191,9 +192,9 @@ fn resident_memory_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The exposition text for this process.
-pub fn render(state: &AppState) -> String {
-    let m = &state.metrics;
+/// The exposition text for this process: these counters, plus what the runner and the export
+/// pool count themselves.
+pub fn render(m: &Metrics, runner: &Runner, exports: &Exports) -> String {
     let mut out = Exposition(String::with_capacity(4096));
 
     out.family(
@@ -212,13 +213,9 @@ pub fn render(state: &AppState) -> String {
         "counter",
         "Widget and filter-option queries that reached a data source (result-cache misses that ran).",
     );
-    out.sample(
-        "vitrine_warehouse_queries_total",
-        &[],
-        state.runner.queries_run(),
-    );
+    out.sample("vitrine_warehouse_queries_total", &[], runner.queries_run());
 
-    let stats = state.runner.cache_stats();
+    let stats = runner.cache_stats();
     let caches = [
         ("results", stats.results),
         ("filter_options", stats.filter_options),
@@ -254,11 +251,7 @@ pub fn render(state: &AppState) -> String {
         "gauge",
         "Data-source connection pools open now.",
     );
-    out.sample(
-        "vitrine_open_data_sources",
-        &[],
-        state.runner.open_sources(),
-    );
+    out.sample("vitrine_open_data_sources", &[], runner.open_sources());
 
     out.family(
         "vitrine_live_streams_open",
@@ -289,7 +282,7 @@ pub fn render(state: &AppState) -> String {
         "counter",
         "Downloads rendered, by format (the export pool's counters).",
     );
-    let exports = state.exports.counters().snapshot();
+    let exports = exports.counters().snapshot();
     for (format, count) in [
         ("pdf", exports.pdf),
         ("png", exports.png),

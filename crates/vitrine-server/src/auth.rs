@@ -20,14 +20,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use time::Duration;
+use vitrine_app::accounts::{self, NewSessionToken};
+use vitrine_app::{App, Error};
 use vitrine_core::id::ApiKeyId;
 use vitrine_core::member::Actor;
 use vitrine_core::secret::SecretToken;
-use vitrine_store::{Member, NewSession};
+use vitrine_store::Member;
 
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::error::HttpError;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "vitrine_session";
@@ -37,8 +37,6 @@ pub const LOGIN_CSRF_COOKIE: &str = "vitrine_login_csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 /// The header carrying the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// API keys start with this, then 8 visible characters.
-pub const API_KEY_PREFIX: &str = "vtk_";
 /// Largest form body read for a CSRF check.
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
@@ -83,7 +81,7 @@ impl Identity {
 struct Resolved(Option<Identity>);
 
 /// The CSRF token for a session: an HMAC of its secret, so nothing more is stored.
-pub fn csrf_token(state: &AppState, session: &SecretToken) -> String {
+pub fn csrf_token(state: &App, session: &SecretToken) -> String {
     URL_SAFE_NO_PAD.encode(state.keys.csrf.sign(&[session.expose().as_bytes()]))
 }
 
@@ -101,13 +99,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value with Vitrine's flags: `HttpOnly`, `SameSite`, `Path=/`, and `Secure`
 /// when the base URL is https. `max_age` 0 deletes the cookie.
-pub fn set_cookie(
-    state: &AppState,
-    name: &str,
-    value: &str,
-    max_age: i64,
-    same_site: &str,
-) -> String {
+pub fn set_cookie(state: &App, name: &str, value: &str, max_age: i64, same_site: &str) -> String {
     let secure = if state.config.secure_cookies() {
         "; Secure"
     } else {
@@ -116,47 +108,34 @@ pub fn set_cookie(
     format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
 }
 
-/// Starts a session for `member`; returns the `Set-Cookie` value.
-pub async fn start_session(state: &AppState, member: &Member) -> Result<String, AppError> {
-    let token = SecretToken::generate("");
-    let now = state.now();
-    let ttl = Duration::hours(i64::from(state.config.auth.session_ttl_hours));
-    state
-        .store
-        .create_session(NewSession {
-            digest: token.digest(),
-            member_id: member.id,
-            created_at: now,
-            expires_at: now + ttl,
-        })
-        .await?;
-    Ok(set_cookie(
+/// The `Set-Cookie` value of a new session.
+pub fn session_cookie(state: &App, session: &NewSessionToken) -> String {
+    set_cookie(
         state,
         SESSION_COOKIE,
-        token.expose(),
-        ttl.whole_seconds(),
+        session.token.expose(),
+        session.max_age_seconds,
         "Lax",
-    ))
+    )
+}
+
+/// Starts a session for `member`; returns the `Set-Cookie` value.
+pub async fn start_session(state: &App, member: &Member) -> Result<String, HttpError> {
+    let session = accounts::start_session(state, member).await?;
+    Ok(session_cookie(state, &session))
 }
 
 /// Ends the session named by the request's cookie, if any; returns the deleting `Set-Cookie`.
-pub async fn end_session(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
+pub async fn end_session(state: &App, headers: &HeaderMap) -> Result<String, HttpError> {
     if let Some(value) = cookie(headers, SESSION_COOKIE) {
-        state
-            .store
-            .delete_session(&SecretToken::from_client(value).digest())
-            .await?;
+        accounts::end_session(state, value).await?;
     }
     Ok(set_cookie(state, SESSION_COOKIE, "", 0, "Lax"))
 }
 
 /// The client's address: the trusted proxy header's last entry when configured, else the
 /// socket peer.
-pub fn client_ip(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Option<IpAddr> {
+pub fn client_ip(state: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
     if let Some(name) = &state.config.proxy.client_ip_header {
         return headers
             .get(name.as_str())
@@ -167,19 +146,12 @@ pub fn client_ip(
     peer.map(|p| p.ip())
 }
 
-/// The key under which a client address is counted and stored: a keyed hash, so the store
-/// never holds the address itself.
-pub fn client_key(state: &AppState, ip: Option<IpAddr>) -> String {
-    let text = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    URL_SAFE_NO_PAD.encode(&state.keys.client_address.sign(&[text.as_bytes()])[..16])
-}
-
 /// Resolves the caller and enforces CSRF; see the module documentation.
 pub async fn resolve_identity(
-    State(state): State<AppState>,
+    State(state): State<App>,
     request: Request,
     next: Next,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let identity = identify(&state, request.headers()).await?;
     let mut request = match &identity {
         Some(Identity {
@@ -192,30 +164,15 @@ pub async fn resolve_identity(
     Ok(next.run(request).await)
 }
 
-async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identity>, AppError> {
-    let now = state.now();
+async fn identify(state: &App, headers: &HeaderMap) -> Result<Option<Identity>, HttpError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let key = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|k| k.starts_with(API_KEY_PREFIX))
-            .ok_or(AppError::Unauthorized)?;
-        let digest = SecretToken::from_client(key).digest();
-        let Some((api_key, member)) = state.store.api_key_by_digest(&digest).await? else {
-            return Err(AppError::Unauthorized);
-        };
-        if api_key.revoked_at.is_some() {
-            return Err(AppError::Unauthorized);
-        }
-        // One write a minute per key is enough for "last used".
-        if api_key
-            .last_used_at
-            .is_none_or(|t| now - t > Duration::minutes(1))
-        {
-            state.store.touch_api_key(api_key.id, now).await?;
-        }
+            .ok_or(Error::Unauthenticated)?;
+        let (api_key, member) = accounts::api_key_member(state, key).await?;
         return Ok(Some(Identity {
             member,
             via: Via::ApiKey(api_key.id),
@@ -225,11 +182,9 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Identi
         return Ok(None);
     };
     let token = SecretToken::from_client(value);
-    Ok(state
-        .store
-        .session(&token.digest(), now)
+    Ok(accounts::session_member(state, &token)
         .await?
-        .map(|(_, member)| Identity {
+        .map(|member| Identity {
             member,
             via: Via::Session {
                 csrf: csrf_token(state, &token),
@@ -243,12 +198,12 @@ fn is_safe(method: &Method) -> bool {
 
 /// Checks the token in the header, or in an url-encoded form body (which is read and put
 /// back for the handler).
-async fn check_csrf(request: Request, expected: &str) -> Result<Request, AppError> {
+async fn check_csrf(request: Request, expected: &str) -> Result<Request, HttpError> {
     let expected = SecretToken::from_client(expected);
     if let Some(sent) = request.headers().get(CSRF_HEADER) {
         return match sent.to_str() {
             Ok(sent) if expected.ct_eq(sent) => Ok(request),
-            _ => Err(AppError::Csrf),
+            _ => Err(HttpError::Csrf),
         };
     }
     let is_form = request
@@ -257,18 +212,18 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, AppErro
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(AppError::Csrf);
+        return Err(HttpError::Csrf);
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
+        .map_err(|_| HttpError::from(Error::invalid("The form is too large.")))?;
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let valid = fields
         .iter()
         .any(|(name, value)| name == CSRF_FIELD && expected.ct_eq(value));
     if !valid {
-        return Err(AppError::Csrf);
+        return Err(HttpError::Csrf);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
@@ -282,10 +237,12 @@ fn resolved(parts: &Parts) -> Option<Identity> {
 pub struct ApiMember(pub Identity);
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiMember {
-    type Rejection = AppError;
+    type Rejection = HttpError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        resolved(parts).map(ApiMember).ok_or(AppError::Unauthorized)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HttpError> {
+        resolved(parts)
+            .map(ApiMember)
+            .ok_or(HttpError::from(Error::Unauthenticated))
     }
 }
 

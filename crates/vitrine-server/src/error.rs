@@ -1,68 +1,41 @@
-//! One error type for handlers, one client-error boundary.
+//! The one mapping from what went wrong to what a client is told.
 //!
-//! Handlers return `Result<_, AppError>` and use `?`. [`AppError::into_response`] logs the
-//! cause of every 5xx inside the request's span and turns the error into a [`ClientError`]
-//! — a status, a stable code and a message written for the person who sees it — which is the
-//! only thing a renderer ever gets. The JSON form is the default; routers that serve pages
-//! add [`html_errors`], which re-renders the same `ClientError` as a page.
+//! Services return [`vitrine_app::Error`] (domain words); handlers return [`HttpError`], which
+//! is that error or one of the few failures only HTTP has (a missing CSRF token). `?` converts.
+//! [`HttpError::to_client`] is the boundary: it logs the cause of every 5xx inside the
+//! request's span and turns the error into a [`ClientError`] — a status, a stable code and a
+//! message written for the person who sees it — which is the only thing a renderer ever gets.
+//! The JSON form is the default; routers that serve pages add
+//! [`crate::pages::html_errors`], which re-renders the same `ClientError` as a page, and the
+//! outsider router renders it as its polite public page.
 
 use axum::Json;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use vitrine_app::Error;
 use vitrine_store::StoreError;
 
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// No valid session or API key.
-    #[error("authentication required")]
-    Unauthorized,
-    /// Authenticated but not allowed.
-    #[error("forbidden")]
-    Forbidden,
+pub enum HttpError {
+    /// What the application said.
+    #[error(transparent)]
+    App(#[from] Error),
     /// A state-changing request without a valid CSRF token.
     #[error("missing or invalid CSRF token")]
     Csrf,
-    /// Nothing here (or nothing this caller may know about).
-    #[error("not found")]
-    NotFound,
-    /// Input that fails validation; the message is shown to the caller.
-    #[error("{0}")]
-    BadRequest(String),
-    /// A conflict the caller can resolve (duplicate e-mail, last admin); shown to the caller.
-    #[error("{0}")]
-    Conflict(String),
-    /// Too many attempts; retry after this many seconds.
-    #[error("too many attempts")]
-    TooManyRequests {
-        /// Seconds until a retry may succeed.
-        retry_after: u64,
-    },
-    /// Busy (the export render pool stayed full); retry after this many seconds.
-    #[error("busy")]
-    Busy {
-        /// Seconds until a retry may succeed.
-        retry_after: u64,
-    },
-    /// A dependency (the store) is unavailable.
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else. Logged, never shown.
-    #[error("internal error: {0:#}")]
-    Internal(#[from] anyhow::Error),
 }
 
-impl From<StoreError> for AppError {
+impl From<StoreError> for HttpError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict(message) => AppError::Conflict(message),
-            StoreError::Unavailable(message) => AppError::Unavailable(message),
-            other => AppError::Internal(other.into()),
-        }
+        HttpError::App(error.into())
+    }
+}
+
+impl From<anyhow::Error> for HttpError {
+    fn from(error: anyhow::Error) -> Self {
+        HttpError::App(Error::Internal(error))
     }
 }
 
@@ -76,9 +49,12 @@ pub struct ClientError {
     pub code: &'static str,
     /// A sentence for a person; never internal detail.
     pub message: String,
-    /// Seconds to wait before retrying, for `rate_limited`.
+    /// Seconds to wait before retrying, for `rate_limited` and `busy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The input field at fault, for `invalid_input` when the application named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ClientError {
@@ -89,41 +65,48 @@ impl ClientError {
             code,
             message: message.into(),
             retry_after: None,
+            field: None,
         }
     }
 }
 
-impl AppError {
+impl HttpError {
     /// The client's view of this error. 5xx causes are logged here, in the request span.
     pub fn to_client(&self) -> ClientError {
-        match self {
-            AppError::Unauthorized => ClientError::new(
+        let error = match self {
+            HttpError::Csrf => {
+                return ClientError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "This form has expired. Reload the page and try again.",
+                );
+            }
+            HttpError::App(error) => error,
+        };
+        match error {
+            Error::Unauthenticated => ClientError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Sign in, or send a valid API key.",
             ),
-            AppError::Forbidden => ClientError::new(
+            Error::Forbidden => ClientError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "You do not have permission to do this.",
             ),
-            AppError::Csrf => ClientError::new(
-                StatusCode::FORBIDDEN,
-                "csrf",
-                "This form has expired. Reload the page and try again.",
-            ),
-            AppError::NotFound => ClientError::new(
+            Error::NotFound => ClientError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "Nothing was found here.",
             ),
-            AppError::BadRequest(message) => {
-                ClientError::new(StatusCode::BAD_REQUEST, "invalid_input", message.clone())
-            }
-            AppError::Conflict(message) => {
+            Error::Invalid { field, message } => ClientError {
+                field: field.clone(),
+                ..ClientError::new(StatusCode::BAD_REQUEST, "invalid_input", message.clone())
+            },
+            Error::Conflict(message) => {
                 ClientError::new(StatusCode::CONFLICT, "conflict", message.clone())
             }
-            AppError::TooManyRequests { retry_after } => ClientError {
+            Error::Throttled { retry_after } => ClientError {
                 retry_after: Some(*retry_after),
                 ..ClientError::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -131,7 +114,7 @@ impl AppError {
                     "Too many attempts. Wait a few minutes and try again.",
                 )
             },
-            AppError::Busy { retry_after } => ClientError {
+            Error::Busy { retry_after } => ClientError {
                 retry_after: Some(*retry_after),
                 ..ClientError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -139,7 +122,7 @@ impl AppError {
                     "Many downloads are being prepared right now. Try again in a few seconds.",
                 )
             },
-            AppError::Unavailable(cause) => {
+            Error::Unavailable(cause) => {
                 tracing::error!(%cause, "dependency unavailable");
                 ClientError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -147,7 +130,7 @@ impl AppError {
                     "The service is temporarily unavailable. Try again shortly.",
                 )
             }
-            AppError::Internal(cause) => {
+            Error::Internal(cause) => {
                 tracing::error!(cause = format!("{cause:#}"), "internal error");
                 ClientError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -159,7 +142,7 @@ impl AppError {
     }
 }
 
-impl IntoResponse for AppError {
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         self.to_client().into_response()
     }
@@ -176,24 +159,6 @@ impl IntoResponse for ClientError {
         }
         response.extensions_mut().insert(self);
         response
-    }
-}
-
-/// Middleware for page routers: an error response becomes an HTML error page showing the
-/// same [`ClientError`], and nothing else.
-pub async fn html_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    match response.extensions().get::<ClientError>().cloned() {
-        Some(error) => {
-            let mut page = crate::pages::ErrorPage::from(&error).into_response();
-            *page.status_mut() = error.status;
-            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
-                page.headers_mut()
-                    .insert(header::RETRY_AFTER, retry.clone());
-            }
-            page
-        }
-        None => response,
     }
 }
 

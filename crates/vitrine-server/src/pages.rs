@@ -2,12 +2,14 @@
 //! (`templates/*.html`). Paths used by templates live in [`paths`].
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::accounts::{ApiKeyView, MemberView};
 use crate::auth::Identity;
 use crate::error::ClientError;
+use vitrine_app::accounts::{ApiKeyView, MemberView};
 
 /// Every path the owner UI links to, in one place.
 pub mod paths {
@@ -117,7 +119,7 @@ pub struct HomePage {
     /// The frame.
     pub chrome: Chrome,
     /// The dashboards the member may see.
-    pub dashboards: Vec<crate::content::DashboardSummary>,
+    pub dashboards: Vec<vitrine_app::content::DashboardSummary>,
     /// May create dashboards.
     pub can_edit: bool,
 }
@@ -248,18 +250,7 @@ page_response!(
     PublicMissingPage
 );
 
-/// `2026-11-23 10:04 UTC`.
-pub fn format_time(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .unwrap_or_default()
-}
-
-/// `format_time` for an optional time, `never` for none.
-pub fn format_opt_time(t: &Option<time::OffsetDateTime>) -> String {
-    t.map_or_else(|| "never".to_owned(), format_time)
-}
+pub use vitrine_app::text::{format_opt_time, format_time};
 
 /// Data sources.
 #[derive(Debug, Template)]
@@ -268,7 +259,7 @@ pub struct DataSourcesPage {
     /// The frame.
     pub chrome: Chrome,
     /// The sources.
-    pub sources: Vec<crate::content::DataSourceView>,
+    pub sources: Vec<vitrine_app::content::DataSourceView>,
     /// May create and change.
     pub can_edit: bool,
     /// A confirmation.
@@ -288,9 +279,9 @@ pub struct DatasetsPage {
     /// The frame.
     pub chrome: Chrome,
     /// The datasets.
-    pub datasets: Vec<crate::content::DatasetView>,
+    pub datasets: Vec<vitrine_app::content::DatasetView>,
     /// The sources, for the form.
-    pub sources: Vec<crate::content::DataSourceView>,
+    pub sources: Vec<vitrine_app::content::DataSourceView>,
     /// May create and change.
     pub can_edit: bool,
     /// The dataset being edited, if any.
@@ -337,7 +328,7 @@ pub struct DashboardEditPage {
     /// Errors, one per line ("line 12: widgets[0]…").
     pub errors: Vec<String>,
     /// The datasets one may name, with their columns.
-    pub datasets: Vec<crate::content::DatasetView>,
+    pub datasets: Vec<vitrine_app::content::DatasetView>,
     /// Its public links, for the "visible to everyone holding those links" warning.
     pub sharing: DashboardSharing,
 }
@@ -647,3 +638,21 @@ pub struct SettingsPage {
 }
 
 page_response!(SharePage, SettingsPage);
+
+/// Middleware for page routers: an error response becomes an HTML error page showing the
+/// same [`ClientError`], and nothing else.
+pub async fn html_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    match response.extensions().get::<ClientError>().cloned() {
+        Some(error) => {
+            let mut page = ErrorPage::from(&error).into_response();
+            *page.status_mut() = error.status;
+            if let Some(retry) = response.headers().get(header::RETRY_AFTER) {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, retry.clone());
+            }
+            page
+        }
+        None => response,
+    }
+}

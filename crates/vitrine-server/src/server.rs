@@ -1,58 +1,18 @@
-//! Start-up and serving: from a [`Config`] to listening sockets, with graceful shutdown.
+//! Serving: from a prepared [`App`] (see [`vitrine_app::prepare`]) to listening sockets, with
+//! graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
-use vitrine_core::clock::Clock;
-use vitrine_store::Store;
 
-use crate::config::Config;
-use crate::keyfile::{self, KeySource};
-use crate::state::AppState;
-
-/// Creates the data directory when the default SQLite store lives there, loads or creates
-/// the server key, opens and migrates the store, and makes sure a workspace exists.
-pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let (key, source) = keyfile::load_or_create(&config)?;
-    if source == KeySource::Generated {
-        tracing::info!(data_dir = %config.data_dir.display(), "generated a new server key");
-    }
-    let url = config.database_url();
-    if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
-        })?;
-    }
-    let store = vitrine_store::open(&url).await.with_context(|| {
-        format!(
-            "cannot open the store at {}",
-            crate::config::redact_url(&url)
-        )
-    })?;
-    ensure_workspace(&*store, &*clock).await?;
-    let geo = crate::geo::Geo::load(&config)?;
-    let mut state = AppState::new(store, clock, config, key);
-    state.geo = std::sync::Arc::new(geo);
-    Ok(state)
-}
-
-async fn ensure_workspace(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<()> {
-    if store.default_workspace().await?.is_none() {
-        store.create_workspace("Workspace", clock.now()).await?;
-    }
-    Ok(())
-}
+use vitrine_app::App;
 
 /// Listening sockets, bound and ready to serve.
 #[derive(Debug)]
 pub struct Bound {
-    state: AppState,
+    state: App,
     main: TcpListener,
     public: Option<TcpListener>,
 }
@@ -60,7 +20,7 @@ pub struct Bound {
 impl Bound {
     /// Binds `listen` (and `public_listen`) from the state's configuration, or `main` if
     /// given (tests and the demo pass a port-0 address).
-    pub async fn bind(state: AppState, main: Option<SocketAddr>) -> anyhow::Result<Self> {
+    pub async fn bind(state: App, main: Option<SocketAddr>) -> anyhow::Result<Self> {
         let address = main.unwrap_or(state.config.listen);
         let main = TcpListener::bind(address)
             .await
@@ -70,7 +30,7 @@ impl Bound {
 
     /// Uses an already bound owner listener (the demo binds first to learn its port), and
     /// binds `public_listen` if configured.
-    pub async fn with_listener(state: AppState, main: TcpListener) -> anyhow::Result<Self> {
+    pub async fn with_listener(state: App, main: TcpListener) -> anyhow::Result<Self> {
         let public = match state.config.public_listen {
             Some(address) => Some(
                 TcpListener::bind(address)
@@ -87,7 +47,7 @@ impl Bound {
     }
 
     /// The state being served.
-    pub fn state(&self) -> &AppState {
+    pub fn state(&self) -> &App {
         &self.state
     }
 

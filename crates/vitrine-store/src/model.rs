@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use vitrine_core::id::{ApiKeyId, DashboardId, DataSourceId, DatasetId, MemberId, WorkspaceId};
 use vitrine_core::member::{Actor, Permissions, Role};
+use vitrine_core::share::LinkStatus;
 
 use crate::StoreError;
 
@@ -668,6 +669,19 @@ pub struct LinkRecord {
     pub created_at: OffsetDateTime,
     /// Last changed.
     pub updated_at: OffsetDateTime,
+}
+
+impl LinkRecord {
+    /// What decides whether the link opens, for [`LinkStatus::accessible`]: its own state and
+    /// its workspace's suspension.
+    pub fn status(&self, workspace: &Workspace) -> LinkStatus {
+        LinkStatus {
+            enabled: self.enabled,
+            expires_at: self.expires_at,
+            deleted_at: self.deleted_at,
+            workspace_suspended: workspace.suspended_at.is_some(),
+        }
+    }
 }
 
 impl std::fmt::Debug for LinkRecord {

@@ -25,7 +25,7 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use vitrine::demo::{DemoOptions, prepare_demo};
-use vitrine_server::AppState;
+use vitrine_app::App;
 
 /// What one connection saw.
 #[derive(Default)]
@@ -154,7 +154,7 @@ async fn get(address: SocketAddr, path: &str) -> (u16, String) {
     )
 }
 
-fn queries(state: &AppState) -> (u64, u64) {
+fn queries(state: &App) -> (u64, u64) {
     let stats = state.runner.cache_stats();
     (
         state.runner.queries_run(),

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use vitrine_app::accounts::{self, Acting, Invite};
+use vitrine_app::prepare;
+use vitrine_app::{App, Config};
 use vitrine_core::clock::SystemClock;
 use vitrine_core::keys::ServerKey;
 use vitrine_core::member::{NewPassword, Permissions, Role};
-use vitrine_server::accounts::{self, Acting, Invite};
-use vitrine_server::server::{Bound, prepare, shutdown_signal};
-use vitrine_server::{AppState, Config};
+use vitrine_server::server::{Bound, shutdown_signal};
 
 /// Vitrine: share live dashboards with people outside your organisation.
 #[derive(Debug, Parser)]
@@ -212,7 +213,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match &self.command {
             Command::GenConfig => {
-                print!("{}", vitrine_server::config::generate_file());
+                print!("{}", vitrine_app::config::generate_file());
                 Ok(())
             }
             Command::GenKey => {
@@ -245,7 +246,7 @@ impl Cli {
                 store.close().await;
                 println!(
                     "migrations applied to {}",
-                    vitrine_server::config::redact_url(&url)
+                    vitrine_app::config::redact_url(&url)
                 );
                 Ok(())
             }
@@ -271,7 +272,7 @@ impl Cli {
     }
 }
 
-async fn user_command(state: &AppState, command: &UserCommand) -> anyhow::Result<()> {
+async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> {
     let workspace = state
         .store
         .default_workspace()
@@ -371,7 +372,7 @@ async fn user_command(state: &AppState, command: &UserCommand) -> anyhow::Result
     Ok(())
 }
 
-async fn dashboards_command(state: &AppState, command: &DashboardsCommand) -> anyhow::Result<()> {
+async fn dashboards_command(state: &App, command: &DashboardsCommand) -> anyhow::Result<()> {
     let workspace = state
         .store
         .default_workspace()
@@ -389,7 +390,7 @@ async fn dashboards_command(state: &AppState, command: &DashboardsCommand) -> an
                     .and_then(|s| s.to_str())
                     .with_context(|| format!("{} has no usable file name", file.display()))?
                     .to_owned();
-                vitrine_server::content::check_document(state, workspace.id, &yaml)
+                vitrine_app::content::check_document(state, workspace.id, &yaml)
                     .await
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
                 documents.push((slug, yaml));
@@ -400,9 +401,9 @@ async fn dashboards_command(state: &AppState, command: &DashboardsCommand) -> an
                     .dashboard_by_slug(workspace.id, &slug)
                     .await?
                     .map(|d| d.id);
-                let record = vitrine_server::content::save_dashboard(
+                let record = vitrine_app::content::save_dashboard(
                     state,
-                    &vitrine_server::content::Editor::Cli,
+                    &vitrine_app::content::Editor::Cli,
                     workspace.id,
                     existing,
                     Some(&slug),
@@ -466,10 +467,10 @@ pub fn parse_expiry(text: &str) -> anyhow::Result<vitrine_core::share::Expiry> {
     })
 }
 
-fn print_link(link: &vitrine_server::links::LinkView) {
+fn print_link(link: &vitrine_app::links::LinkView) {
     let expiry = link
         .expires_at
-        .map_or_else(|| "never".to_owned(), vitrine_server::pages::format_time);
+        .map_or_else(|| "never".to_owned(), vitrine_app::text::format_time);
     println!(
         "{}  {:<10} {}  (expires {expiry}{})",
         link.id,
@@ -482,8 +483,8 @@ fn print_link(link: &vitrine_server::links::LinkView) {
     }
 }
 
-async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
-    use vitrine_server::links::{self, LinkAction, NewLink};
+async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
+    use vitrine_app::links::{self, LinkAction, NewLink};
     let workspace = state
         .store
         .default_workspace()
@@ -504,7 +505,7 @@ async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
             .min_by_key(|m| m.id)
             .context("the workspace has no admin; add one with `vitrine user add`")?,
     };
-    let err = |e: vitrine_server::error::AppError| anyhow::anyhow!("{e}");
+    let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
         state
             .store
@@ -556,7 +557,7 @@ async fn link_command(state: &AppState, args: &LinkArgs) -> anyhow::Result<()> {
                 password,
                 locked_filters,
                 open_filters: None,
-                display: vitrine_server::links::DisplayOptions {
+                display: vitrine_app::links::DisplayOptions {
                     allow_downloads: *allow_downloads,
                     ..Default::default()
                 },

@@ -12,11 +12,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use vitrine_app::Config;
+use vitrine_app::accounts::{self, Acting, Invite};
+use vitrine_app::prepare;
 use vitrine_core::clock::SystemClock;
 use vitrine_core::member::{NewPassword, Permissions, Role};
-use vitrine_server::Config;
-use vitrine_server::accounts::{self, Acting, Invite};
-use vitrine_server::server::{Bound, prepare};
+use vitrine_server::server::Bound;
 
 /// The demo admin's login.
 pub const DEMO_EMAIL: &str = "demo@example.com";
@@ -167,14 +168,13 @@ pub const DEMO_SOURCE: &str = "Demo warehouse";
 /// datasets (columns discovered on the file) and the demo dashboards. Existing items are
 /// left alone, so edits made in the demo survive a restart.
 async fn seed_content(
-    state: &vitrine_server::AppState,
+    state: &vitrine_app::App,
     workspace: vitrine_core::id::WorkspaceId,
     warehouse: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use vitrine_server::content::{self, DataSourceForm, DatasetForm, Editor};
-    let fail = |what: &str, e: vitrine_server::error::AppError| {
-        anyhow::anyhow!("cannot create the demo {what}: {e}")
-    };
+    use vitrine_app::content::{self, DataSourceForm, DatasetForm, Editor};
+    let fail =
+        |what: &str, e: vitrine_app::Error| anyhow::anyhow!("cannot create the demo {what}: {e}");
     let sources = state.store.data_sources(workspace).await?;
     let source = match sources.into_iter().find(|s| s.name == DEMO_SOURCE) {
         Some(source) => source,
@@ -234,14 +234,13 @@ async fn seed_content(
 /// password-protected and locked to EMEA, one to a single widget — and gives the protected one
 /// a fresh password. Returns them for the banner.
 async fn demo_links(
-    state: &vitrine_server::AppState,
+    state: &vitrine_app::App,
     admin: &vitrine_store::Member,
 ) -> anyhow::Result<Vec<DemoLink>> {
+    use vitrine_app::links::{self, LinkChanges, NewLink};
     use vitrine_core::dashboard::{FilterValue, Scalar};
     use vitrine_core::share::Expiry;
-    use vitrine_server::links::{self, LinkChanges, NewLink};
-    let fail =
-        |e: vitrine_server::error::AppError| anyhow::anyhow!("cannot create the demo links: {e}");
+    let fail = |e: vitrine_app::Error| anyhow::anyhow!("cannot create the demo links: {e}");
     let dashboard = state
         .store
         .dashboard_by_slug(admin.workspace_id, "executive-overview")

@@ -1,7 +1,8 @@
 //! # vitrine — the binary
 //!
-//! The command line ([`cli`]) over `vitrine-server`: `serve`, `demo`, `migrate`,
-//! `gen-config`, `gen-key` and the `user` admin commands. [`demo`] is a library function so
+//! The command line ([`cli`]): `serve` and `demo` start `vitrine-server`; `migrate`,
+//! `gen-config`, `gen-key` and the admin commands (`user …`, `link …`, `dashboards …`) call
+//! `vitrine-app` directly, the same services the HTTP API calls. [`demo`] is a library function so
 //! that a test drives exactly what `vitrine demo` runs.
 #![forbid(unsafe_code)]
 

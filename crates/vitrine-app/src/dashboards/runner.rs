@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
+use time::macros::format_description;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 use vitrine_core::clock::Clock;
@@ -672,6 +673,12 @@ impl Runner {
             }
         }
     }
+}
+
+/// A time as the pages show it: `17:42:05 UTC`.
+pub fn clock_label(at: OffsetDateTime) -> String {
+    at.format(format_description!("[hour]:[minute]:[second] UTC"))
+        .unwrap_or_default()
 }
 
 /// The text a value travels as in a URL and a select option; `None` for NULL.

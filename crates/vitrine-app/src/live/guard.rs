@@ -10,25 +10,12 @@ use tokio::sync::{broadcast, watch};
 use vitrine_core::id::WorkspaceId;
 use vitrine_store::LinkRecord;
 
-use super::{HubChange, LiveHub, lock};
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::hub::{HubChange, LinkState, LiveHub};
+use crate::{App, Error};
 
 /// How often a guard compares the link's expiry with the clock (a comparison, no I/O): well
 /// inside the one second an expired link's streams have to close.
 const EXPIRY_TICK: Duration = Duration::from_millis(250);
-
-/// What the streams of a link hear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
-    /// The link opens.
-    Open,
-    /// The link stopped opening; why, as the page is told: `disabled`, `expired`, `rotated`,
-    /// `deleted`, `password` (changed or added: the viewer must enter it) or `suspended`.
-    Revoked(&'static str),
-    /// The link's settings changed (filters, display): pages reload to pick them up.
-    Reload,
-}
 
 /// The link as the streams opened it.
 #[derive(Debug, Clone)]
@@ -68,39 +55,31 @@ impl Watched {
     }
 }
 
-impl LiveHub {
-    /// Subscribes to the guard of `link` (as this request opened it), starting one when none
-    /// runs for that state of the link.
-    pub fn watch_link(
-        self: &Arc<Self>,
-        state: &AppState,
-        link: &LinkRecord,
-    ) -> watch::Receiver<LinkState> {
-        let watched = Watched::of(link);
-        let key = watched.key();
-        let mut guards = lock(&self.guards);
-        if let Some(tx) = guards.get(&key) {
-            return tx.subscribe();
-        }
-        let (tx, rx) = watch::channel(LinkState::Open);
-        guards.insert(key.clone(), tx.clone());
-        drop(guards);
-        // Subscribe before the task starts, so no change published from now on is missed.
-        let changes = self.subscribe_changes();
-        tokio::spawn(run(state.clone(), self.clone(), key, watched, tx, changes));
-        rx
-    }
-
-    fn drop_guard(&self, key: &str, tx: &watch::Sender<LinkState>) {
-        let mut guards = lock(&self.guards);
-        if guards.get(key).is_some_and(|t| t.same_channel(tx)) {
-            guards.remove(key);
+/// Subscribes to the guard of `link` (as this request opened it), starting one when none
+/// runs for that state of the link.
+pub fn watch_link(app: &App, link: &LinkRecord) -> watch::Receiver<LinkState> {
+    let watched = Watched::of(link);
+    let key = watched.key();
+    match app.live.guard_channel(&key) {
+        Ok(rx) => rx,
+        Err((tx, rx)) => {
+            // Subscribe before the task starts, so no change published from now on is missed.
+            let changes = app.live.subscribe_changes();
+            tokio::spawn(run(
+                app.clone(),
+                app.live.clone(),
+                key,
+                watched,
+                tx,
+                changes,
+            ));
+            rx
         }
     }
 }
 
 async fn run(
-    state: AppState,
+    state: App,
     hub: Arc<LiveHub>,
     key: String,
     mut watched: Watched,
@@ -155,7 +134,7 @@ async fn run(
 /// Re-reads the link and decides what its open streams must do. An extended (or shortened)
 /// expiry, or a state change that leaves the link open without a password (enable after a
 /// disable the streams never saw), just updates what the guard watches.
-async fn verdict(state: &AppState, watched: &mut Watched) -> Result<LinkState, AppError> {
+async fn verdict(state: &App, watched: &mut Watched) -> Result<LinkState, Error> {
     let Some(link) = state.store.link(&watched.id).await? else {
         return Ok(LinkState::Revoked("deleted"));
     };
@@ -168,7 +147,7 @@ async fn verdict(state: &AppState, watched: &mut Watched) -> Result<LinkState, A
     let Some(workspace) = state.store.workspace(link.workspace_id).await? else {
         return Ok(LinkState::Revoked("deleted"));
     };
-    if let Err(reason) = crate::links::status(&link, &workspace).accessible(state.now()) {
+    if let Err(reason) = link.status(&workspace).accessible(state.now()) {
         return Ok(LinkState::Revoked(reason.as_str()));
     }
     if link.epoch != watched.epoch {

@@ -1,58 +1,19 @@
-//! # Dashboards: running them and showing them
+//! # Dashboards on the page
 //!
-//! The server's end of the data path (DESIGN §4): a saved dashboard document, the viewer's
-//! filter values and any row-level rules go in; rendered widget cards come out.
-//!
-//! ```text
-//! GET /dashboards/{id}?f.region=EU&f.period=last_30_days
-//!   → parse_view_query         the URL is the view: filters, table sort/page, theme
-//!   → Runner::run_dashboard    every widget on its own task, a few at a time
-//!       → effective filters    defaults + choices, relative dates resolved on the clock
-//!       → compile_widget       vitrine-data: one parameterised statement (or a KPI's three)
-//!       → ResultCache          keyed by widget@revision + effective filters + rules;
-//!                              lives for the refresh interval; single flight
-//!       → DataSource           pooled per (data source id, revision), read-only, timed out
-//!       → render               vitrine-render: SVG, or the table / Markdown HTML fragment
-//!   → DashboardPage            askama: filter bar + 12-column grid of cards
-//! ```
-//!
-//! A short tour of the choices:
-//!
-//! - [`runner`] is independent of the store: the caller builds a [`DashboardContext`] (the
-//!   document, its revision, each dataset with its data source) and passes rules explicitly.
-//!   Share links and guest tokens will pass their rules here; members pass none.
-//! - One [`Runner`] per server (`Arc<Runner>` in the state). It owns the data-source pools
-//!   (opened lazily, replaced when a source's revision changes, least recently used closed past
-//!   a bound) and the caches, so a viral link costs one query per widget, filter state and
-//!   refresh interval. Its `queries_run` counter says how many fetches really ran.
-//! - Errors are polite by construction: a widget that fails renders
-//!   `render_error_svg(DataError::client_message())` and carries only the stable code; the
-//!   detail (SQL, driver text) is logged inside the widget's span and goes nowhere else.
-//! - [`query`] reads the view from the URL and never fails: an unparseable value is ignored
-//!   and the filter keeps its default. An empty value means "All" and beats the default.
-//! - [`view`] is the page and its fragments. HTML comes only from askama templates; the SVG and
-//!   table / Markdown fragments come from `vitrine-render`, which escapes every label, and are
-//!   the only markup inserted unescaped. No inline style or script (strict CSP): the grid is
-//!   placed by classes (`w-x-3 w-w-6 w-y-2 w-h-4`, `static/dashboard.css`) and the behaviour
-//!   lives in `static/dashboard.js`. Without JavaScript the filter bar is a plain GET form.
-//!   With it, a change rewrites the URL (`history.replaceState`, so it can be shared) and
-//!   replaces each card with `GET {base}/widgets/{id}?{same query}`, the card's inner HTML.
-//! - A KPI's sparkline shows the period building up (running total / min / max) so that its
-//!   last point is the figure shown; see `runner::kpi_input` for why.
+//! The dashboard page and its card fragments, shared by owners and outsiders. The data comes
+//! from [`vitrine_app::dashboards`] (the runner and the view a URL describes); this module turns
+//! it into HTML. HTML comes only from askama templates; the SVG and table / Markdown fragments
+//! come from `vitrine-render`, which escapes every label, and are the only markup inserted
+//! unescaped. No inline style or script (strict CSP): the grid is placed by classes
+//! (`w-x-3 w-w-6 w-y-2 w-h-4`, `static/dashboard.css`) and the behaviour lives in
+//! `static/dashboard.js`. Without JavaScript the filter bar is a plain GET form. With it, a
+//! change rewrites the URL (`history.replaceState`, so it can be shared) and replaces each card
+//! with `GET {base}/widgets/{id}?{same query}`, the card's inner HTML.
 
-pub mod query;
-pub mod runner;
 pub mod view;
 
-pub use query::{
-    FilterChoices, PRESETS, TableRequest, ViewState, describe_filter_value, parse_view_query,
-};
-pub use runner::{
-    DashboardContext, DatasetContext, FilterOptions, Runner, RunnerCacheStats, RunnerLimits,
-    WidgetExport, WidgetOutput, chart_spec,
-};
 pub use view::{
     CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, DashboardParts, FilterControl,
-    FilterControlKind, SelectOption, WidgetCard, card_html, clock_label, dashboard_page,
-    dashboard_parts, filter_controls, theme_name, widget_card, widget_fragment,
+    FilterControlKind, SelectOption, WidgetCard, card_html, dashboard_page, dashboard_parts,
+    filter_controls, theme_name, widget_card, widget_fragment,
 };

@@ -13,9 +13,12 @@ use vitrine_core::dashboard::{
 };
 use vitrine_render::Theme;
 
-use super::query::{FilterChoices, PRESETS, ViewState, parse_view_query, preset_name};
-use super::runner::{DashboardContext, FilterOptions, Runner, WidgetOutput};
 use crate::pages::Chrome;
+use vitrine_app::dashboards::query::preset_name;
+use vitrine_app::dashboards::{
+    DashboardContext, FilterChoices, FilterOptions, PRESETS, Runner, ViewState, WidgetOutput,
+    clock_label, parse_view_query,
+};
 
 /// The dashboard page's stylesheet.
 pub const DASHBOARD_CSS: &str = "/static/dashboard.css";
@@ -173,12 +176,6 @@ fn kind_name(kind: WidgetKind) -> &'static str {
         WidgetKind::Table => "table",
         WidgetKind::Text => "text",
     }
-}
-
-/// A time as the pages show it: `17:42:05 UTC`.
-pub fn clock_label(at: OffsetDateTime) -> String {
-    at.format(format_description!("[hour]:[minute]:[second] UTC"))
-        .unwrap_or_default()
 }
 
 /// Renders the inside of a card.

@@ -20,9 +20,10 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::watch;
 
-use super::refresher::{Snapshot, Target};
-use super::{LinkState, OpenStream};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::hub::{LinkState, OpenStream, Snapshot, Target};
+
+use crate::dashboards::card_html;
 
 /// The page's reconnect delay, in milliseconds (the browser's `EventSource` honours it).
 const RETRY_MS: u64 = 3_000;
@@ -69,13 +70,13 @@ pub struct LinkWatch {
 /// The SSE response for `target`: `503` with `Retry-After` when this instance already holds
 /// `live.max_streams` streams (the page then polls instead).
 pub fn live_response(
-    state: &AppState,
+    state: &App,
     target: Target,
     link: Option<LinkWatch>,
     params: LiveStreamParams,
 ) -> Response {
     let hub = &state.live;
-    let Some(open) = hub.stream_opened() else {
+    let Some(open) = hub.open_stream() else {
         let mut response =
             (StatusCode::SERVICE_UNAVAILABLE, "too many live viewers").into_response();
         response
@@ -84,7 +85,7 @@ pub fn live_response(
         return response;
     };
     let stream = LiveStream {
-        views: hub.watch_view(state, target),
+        views: vitrine_app::live::watch_view(state, target),
         link,
         known: params.known,
         label: String::new(),
@@ -146,7 +147,7 @@ struct LiveStream {
     first: bool,
     shutdown: watch::Receiver<bool>,
     _open: OpenStream,
-    _counted: crate::metrics::OpenStream,
+    _counted: vitrine_app::metrics::OpenStream,
 }
 
 impl LiveStream {
@@ -248,8 +249,12 @@ impl LiveStream {
         for widget in &snapshot.widgets {
             if self.known.get(&widget.id) != Some(&widget.hash) {
                 self.known.insert(widget.id.clone(), widget.hash);
+                let data = widget.event(|output| {
+                    serde_json::json!({ "id": output.widget_id, "html": card_html(output) })
+                        .to_string()
+                });
                 self.pending
-                    .push_back(Event::default().event("widget").data(&*widget.event));
+                    .push_back(Event::default().event("widget").data(&*data));
             }
         }
         if snapshot.refreshed_label != self.label {

@@ -8,19 +8,20 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use vitrine_core::secret::Password;
 
-use crate::accounts::{self, MemberView};
 use crate::auth::{ApiMember, PageMember};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{Chrome, PasswordPage, paths};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::accounts::{self, MemberView};
 
 /// Account pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new().route(paths::PASSWORD, get(show_password).post(change_password))
 }
 
 /// Account API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new().route("/me", get(show_me))
 }
 
@@ -40,10 +41,10 @@ struct PasswordForm {
 }
 
 async fn change_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     axum::Form(form): axum::Form<PasswordForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     match accounts::change_own_password(
         &state,
         &identity.member,
@@ -52,18 +53,14 @@ async fn change_password(
     )
     .await
     {
-        Ok(cookie) => {
+        Ok(session) => {
             // The old session ended with the others; the page is shown with the new one.
             let mut identity = identity;
             identity.member.must_change_password = false;
-            if let Some(value) = crate::auth::cookie_value(&cookie) {
-                identity.via = crate::auth::Via::Session {
-                    csrf: crate::auth::csrf_token(
-                        &state,
-                        &vitrine_core::secret::SecretToken::from_client(value),
-                    ),
-                };
-            }
+            identity.via = crate::auth::Via::Session {
+                csrf: crate::auth::csrf_token(&state, &session.token),
+            };
+            let cookie = crate::auth::session_cookie(&state, &session);
             let page = PasswordPage {
                 chrome: Chrome::new(&identity, "account"),
                 forced: false,
@@ -71,11 +68,11 @@ async fn change_password(
                 done: true,
             };
             let mut response = page.into_response();
-            let value = HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?;
+            let value = HeaderValue::from_str(&cookie).map_err(Error::internal)?;
             response.headers_mut().append(header::SET_COOKIE, value);
             Ok(response)
         }
-        Err(AppError::BadRequest(message)) => {
+        Err(Error::Invalid { message, .. }) => {
             let page = PasswordPage {
                 forced: identity.member.must_change_password,
                 chrome: Chrome::new(&identity, "account"),
@@ -84,7 +81,7 @@ async fn change_password(
             };
             Ok((StatusCode::BAD_REQUEST, page).into_response())
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 

@@ -8,32 +8,33 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use vitrine_core::id::ApiKeyId;
 
-use crate::accounts::{self, ApiKeyView};
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{ApiKeysPage, Chrome, OneTimeSecret, paths};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::accounts::{self, ApiKeyView};
 
 /// API key pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new()
         .route(paths::API_KEYS, get(show_api_keys).post(create_api_key))
         .route("/api-keys/{id}/revoke", post(revoke_api_key))
 }
 
 /// API key API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new()
         .route("/api-keys", get(list_api_keys_api).post(create_api_key_api))
         .route("/api-keys/{id}", delete(revoke_api_key_api))
 }
 
 async fn page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     created: Option<OneTimeSecret>,
     error: Option<String>,
-) -> Result<ApiKeysPage, AppError> {
+) -> Result<ApiKeysPage, HttpError> {
     Ok(ApiKeysPage {
         chrome: Chrome::new(identity, "api_keys"),
         keys: accounts::list_api_keys(state, &identity.member).await?,
@@ -43,9 +44,9 @@ async fn page(
 }
 
 async fn show_api_keys(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<ApiKeysPage, AppError> {
+) -> Result<ApiKeysPage, HttpError> {
     page(&state, &identity, None, None).await
 }
 
@@ -55,10 +56,10 @@ struct NameForm {
 }
 
 async fn create_api_key(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     axum::Form(form): axum::Form<NameForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     match accounts::create_api_key(&state, &identity.member, &form.name).await {
         Ok((key, secret)) => {
             let created = OneTimeSecret {
@@ -69,28 +70,28 @@ async fn create_api_key(
                 .await?
                 .into_response())
         }
-        Err(AppError::BadRequest(message)) => Ok((
+        Err(Error::Invalid { message, .. }) => Ok((
             StatusCode::BAD_REQUEST,
             page(&state, &identity, None, Some(message)).await?,
         )
             .into_response()),
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn revoke_api_key(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<ApiKeyId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     accounts::revoke_api_key(&state, &identity.member, id).await?;
     Ok(Redirect::to(paths::API_KEYS).into_response())
 }
 
 async fn list_api_keys_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<Vec<ApiKeyView>>, AppError> {
+) -> Result<Json<Vec<ApiKeyView>>, HttpError> {
     Ok(Json(
         accounts::list_api_keys(&state, &identity.member).await?,
     ))
@@ -103,10 +104,10 @@ struct CreateBody {
 }
 
 async fn create_api_key_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(body): Json<CreateBody>,
-) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), HttpError> {
     let (key, secret) = accounts::create_api_key(&state, &identity.member, &body.name).await?;
     Ok((
         StatusCode::CREATED,
@@ -120,10 +121,10 @@ async fn create_api_key_api(
 }
 
 async fn revoke_api_key_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<ApiKeyId>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     accounts::revoke_api_key(&state, &identity.member, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::pages::paths;
-use crate::state::AppState;
+use vitrine_app::App;
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
@@ -15,7 +15,7 @@ const DASHBOARD_JS: &str = include_str!("../../static/dashboard.js");
 const PUBLIC_CSS: &str = include_str!("../../static/public.css");
 
 /// Asset routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route(
             paths::CSS,

@@ -6,27 +6,28 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{AuditPage, AuditRowView, Chrome, format_time, paths};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
 
 /// Audit pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new().route(paths::AUDIT, get(show_audit))
 }
 
 /// Audit API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new().route("/audit-events", get(list_audit_events))
 }
 
 async fn events(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     limit: i64,
-) -> Result<Vec<vitrine_store::AuditEvent>, AppError> {
+) -> Result<Vec<vitrine_store::AuditEvent>, HttpError> {
     if !identity.actor().is_admin() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     Ok(state
         .store
@@ -35,9 +36,9 @@ async fn events(
 }
 
 async fn show_audit(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<AuditPage, AppError> {
+) -> Result<AuditPage, HttpError> {
     let events = events(&state, &identity, 500).await?;
     Ok(AuditPage {
         chrome: Chrome::new(&identity, "audit"),
@@ -71,10 +72,10 @@ struct AuditEventView {
 }
 
 async fn list_audit_events(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Query(query): Query<LimitQuery>,
-) -> Result<Json<Vec<AuditEventView>>, AppError> {
+) -> Result<Json<Vec<AuditEventView>>, HttpError> {
     let events = events(&state, &identity, query.limit.unwrap_or(100)).await?;
     Ok(Json(
         events

@@ -10,16 +10,20 @@ use serde::{Deserialize, Serialize};
 use vitrine_core::dashboard::{Dashboard, DashboardStatus};
 use vitrine_core::id::DashboardId;
 
+use vitrine_app::content::{self, DashboardSummary, DatasetView, Editor};
+use vitrine_app::dashboards::parse_view_query;
+use vitrine_app::downloads;
+use vitrine_app::exports::ExportFormat;
+use vitrine_app::{App, Error};
+
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::content::{self, DashboardSummary, DatasetView, Editor};
-use crate::dashboards::describe_filter_value;
-use crate::error::AppError;
-use crate::exports::{self, ExportFormat};
+use crate::error::HttpError;
+use crate::exports;
+use crate::live::{LiveStreamParams, live_response};
 use crate::pages::{Chrome, DashboardEditPage, DashboardFields, paths};
-use crate::state::AppState;
 
 /// Dashboard editor pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new()
         .route(paths::NEW_DASHBOARD, get(new_dashboard))
         .route("/dashboards", post(create_dashboard))
@@ -41,7 +45,7 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// Dashboard API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new()
         .route(
             "/dashboards",
@@ -81,15 +85,15 @@ fn starter_yaml(datasets: &[DatasetView]) -> String {
 }
 
 async fn edit_page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     record: Option<&vitrine_store::DashboardRecord>,
     yaml: String,
     slug: String,
     errors: Vec<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     if !identity.actor().can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let datasets: Vec<DatasetView> = state
         .store
@@ -145,28 +149,13 @@ fn error_lines(message: &str) -> Vec<String> {
         .collect()
 }
 
-/// A dashboard the member may see, or 404.
-async fn visible(
-    state: &AppState,
-    identity: &Identity,
-    id: DashboardId,
-) -> Result<vitrine_store::DashboardRecord, AppError> {
-    state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .filter(|r| content::can_view(&identity.member, r))
-        .ok_or(AppError::NotFound)
-}
-
 async fn show_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let record = visible(&state, &identity, id).await?;
-    let ctx = content::dashboard_context(&state, &record).await?;
+) -> Result<Response, HttpError> {
+    let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
     let sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
     let mut page = crate::dashboards::dashboard_page(
         &state.runner,
@@ -182,13 +171,12 @@ async fn show_dashboard(
 }
 
 async fn show_widget(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, widget)): Path<(DashboardId, String)>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let record = visible(&state, &identity, id).await?;
-    let ctx = content::dashboard_context(&state, &record).await?;
+) -> Result<Response, HttpError> {
+    let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
     Ok(crate::dashboards::widget_fragment(
         &state.runner,
         &ctx,
@@ -201,139 +189,90 @@ async fn show_widget(
 
 /// The dashboard page's live stream (see [`crate::live`]).
 async fn live_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let record = visible(&state, &identity, id).await?;
-    let ctx = content::dashboard_context(&state, &record).await?;
-    let (query, params) = crate::live::LiveStreamParams::split(query.as_deref().unwrap_or(""));
-    let target = crate::live::Target {
+) -> Result<Response, HttpError> {
+    let (record, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (query, params) = LiveStreamParams::split(query.as_deref().unwrap_or(""));
+    let target = vitrine_app::hub::Target {
         workspace_id: record.workspace_id,
         dashboard_id: record.id,
         revision: record.revision,
-        view: crate::dashboards::parse_view_query(&ctx.document, &query),
+        view: parse_view_query(&ctx.document, &query),
         rules: Vec::new(),
         only_widget: None,
     };
-    Ok(crate::live::live_response(&state, target, None, params))
+    Ok(live_response(&state, target, None, params))
 }
 
 // ---- downloads (the page's view: the same query string) -------------------------------------
 
-/// The dashboard as PDF under the view in `query` (`paper=a4|letter`).
-async fn dashboard_pdf(
-    state: &AppState,
-    identity: &Identity,
-    id: DashboardId,
-    query: &str,
-) -> Result<Response, AppError> {
-    let (paper, _) = exports::export_params(query)?;
-    let record = visible(state, identity, id).await?;
-    let ctx = content::dashboard_context(state, &record).await?;
-    let view = crate::dashboards::parse_view_query(&ctx.document, query);
-    let filters = ctx
-        .document
-        .filters
-        .iter()
-        .map(|f| {
-            format!(
-                "{}: {}",
-                f.label,
-                describe_filter_value(view.filters.current(f))
-            )
-        })
-        .collect();
-    let footer = state
-        .store
-        .workspace(identity.member.workspace_id)
-        .await?
-        .map(|w| w.policy.footer)
-        .unwrap_or_default();
-    exports::dashboard_pdf(
-        &state.exports,
-        &state.runner,
-        &ctx,
-        &view,
-        &[],
-        None,
-        paper,
-        exports::PdfText { filters, footer },
-    )
-    .await
-}
-
-/// One widget as PNG (`scale=1|2`), SVG or CSV under the view in `query`.
-async fn widget_file(
-    state: &AppState,
-    identity: &Identity,
-    (id, widget): (DashboardId, String),
-    query: &str,
-    format: ExportFormat,
-) -> Result<Response, AppError> {
-    let (_, scale) = exports::export_params(query)?;
-    let record = visible(state, identity, id).await?;
-    let ctx = content::dashboard_context(state, &record).await?;
-    let view = crate::dashboards::parse_view_query(&ctx.document, query);
-    exports::widget_file(
-        &state.exports,
-        &state.runner,
-        &ctx,
-        &widget,
-        &view,
-        &[],
-        format,
-        scale,
-    )
-    .await?
-    .ok_or(AppError::NotFound)
-}
-
 async fn export_dashboard_pdf(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    dashboard_pdf(&state, &identity, id, query.as_deref().unwrap_or("")).await
+) -> Result<Response, HttpError> {
+    let file = downloads::member_dashboard_pdf(
+        &state,
+        &identity.member,
+        id,
+        query.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(exports::download(file))
 }
 
 async fn export_widget(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, widget, file)): Path<(DashboardId, String, String)>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let format = ExportFormat::of_widget_file(&file).ok_or(AppError::NotFound)?;
+) -> Result<Response, HttpError> {
+    let format = ExportFormat::of_widget_file(&file).ok_or(Error::NotFound)?;
     let query = query.unwrap_or_default();
-    widget_file(&state, &identity, (id, widget), &query, format).await
+    let file =
+        downloads::member_widget_file(&state, &identity.member, (id, &widget), &query, format)
+            .await?;
+    Ok(exports::download(file))
 }
 
 async fn export_dashboard_pdf_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    dashboard_pdf(&state, &identity, id, query.as_deref().unwrap_or("")).await
+) -> Result<Response, HttpError> {
+    let file = downloads::member_dashboard_pdf(
+        &state,
+        &identity.member,
+        id,
+        query.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(exports::download(file))
 }
 
 async fn export_widget_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path((id, widget, file)): Path<(DashboardId, String, String)>,
     RawQuery(query): RawQuery,
-) -> Result<Response, AppError> {
-    let format = ExportFormat::of_widget_file(&file).ok_or(AppError::NotFound)?;
+) -> Result<Response, HttpError> {
+    let format = ExportFormat::of_widget_file(&file).ok_or(Error::NotFound)?;
     let query = query.unwrap_or_default();
-    widget_file(&state, &identity, (id, widget), &query, format).await
+    let file =
+        downloads::member_widget_file(&state, &identity.member, (id, &widget), &query, format)
+            .await?;
+    Ok(exports::download(file))
 }
 
 async fn new_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     edit_page(
         &state,
         &identity,
@@ -355,11 +294,11 @@ struct DocumentForm {
 }
 
 async fn save_from_form(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     id: Option<DashboardId>,
     form: DocumentForm,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let workspace = identity.member.workspace_id;
     let existing = match id {
         Some(id) => Some(
@@ -367,7 +306,7 @@ async fn save_from_form(
                 .store
                 .dashboard(workspace, id)
                 .await?
-                .ok_or(AppError::NotFound)?,
+                .ok_or(Error::NotFound)?,
         ),
         None => None,
     };
@@ -384,7 +323,7 @@ async fn save_from_form(
     .await
     {
         Ok(record) => Ok(Redirect::to(&format!("/dashboards/{}", record.id)).into_response()),
-        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
+        Err(Error::Invalid { message: m, .. } | Error::Conflict(m)) => {
             edit_page(
                 state,
                 identity,
@@ -395,28 +334,28 @@ async fn save_from_form(
             )
             .await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn create_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     axum::Form(form): axum::Form<DocumentForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     save_from_form(&state, &identity, None, form).await
 }
 
 async fn edit_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let record = state
         .store
         .dashboard(identity.member.workspace_id, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     edit_page(
         &state,
         &identity,
@@ -429,11 +368,11 @@ async fn edit_dashboard(
 }
 
 async fn update_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     axum::Form(form): axum::Form<DocumentForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     save_from_form(&state, &identity, Some(id), form).await
 }
 
@@ -448,18 +387,18 @@ struct SettingsForm {
 }
 
 async fn update_dashboard_settings(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     axum::Form(form): axum::Form<SettingsForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let record = state
         .store
         .dashboard(identity.member.workspace_id, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     let mut doc =
-        Dashboard::from_yaml(&record.document).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        Dashboard::from_yaml(&record.document).map_err(|e| Error::invalid(e.to_string()))?;
     doc.title = form.title;
     doc.description = form.description;
     doc.refresh_seconds = form.refresh_seconds;
@@ -477,10 +416,10 @@ async fn update_dashboard_settings(
 }
 
 async fn delete_dashboard(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     content::delete_dashboard(
         &state,
         &Editor::Member(&identity.member),
@@ -525,49 +464,47 @@ struct DashboardBody {
 }
 
 impl DashboardBody {
-    fn yaml(&self) -> Result<String, AppError> {
+    fn yaml(&self) -> Result<String, HttpError> {
         match (&self.yaml, &self.document) {
             (Some(yaml), None) => Ok(yaml.clone()),
             (None, Some(document)) => {
                 let doc = Dashboard::from_json(&document.to_string())
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+                    .map_err(|e| Error::invalid(e.to_string()))?;
                 Ok(doc.to_yaml())
             }
-            _ => Err(AppError::BadRequest(
-                "Send either `yaml` or `document`.".into(),
-            )),
+            _ => Err(Error::invalid("Send either `yaml` or `document`.").into()),
         }
     }
 }
 
 async fn list_dashboards_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<Vec<DashboardSummary>>, AppError> {
+) -> Result<Json<Vec<DashboardSummary>>, HttpError> {
     Ok(Json(
         content::list_dashboards(&state, &identity.member).await?,
     ))
 }
 
 async fn show_dashboard_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DashboardId>,
-) -> Result<Json<DashboardDocument>, AppError> {
+) -> Result<Json<DashboardDocument>, HttpError> {
     let record = state
         .store
         .dashboard(identity.member.workspace_id, id)
         .await?
         .filter(|r| content::can_view(&identity.member, r))
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     Ok(Json(document_of(&record)))
 }
 
 async fn create_dashboard_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(body): Json<DashboardBody>,
-) -> Result<(StatusCode, Json<DashboardDocument>), AppError> {
+) -> Result<(StatusCode, Json<DashboardDocument>), HttpError> {
     let yaml = body.yaml()?;
     let workspace = identity.member.workspace_id;
     let record = content::save_dashboard(
@@ -584,11 +521,11 @@ async fn create_dashboard_api(
 }
 
 async fn update_dashboard_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DashboardId>,
     Json(body): Json<DashboardBody>,
-) -> Result<Json<DashboardDocument>, AppError> {
+) -> Result<Json<DashboardDocument>, HttpError> {
     let yaml = body.yaml()?;
     let workspace = identity.member.workspace_id;
     let record = content::save_dashboard(
@@ -605,10 +542,10 @@ async fn update_dashboard_api(
 }
 
 async fn delete_dashboard_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DashboardId>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     content::delete_dashboard(
         &state,
         &Editor::Member(&identity.member),

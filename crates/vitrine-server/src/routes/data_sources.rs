@@ -8,13 +8,14 @@ use axum::{Json, Router};
 use vitrine_core::id::DataSourceId;
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::content::{self, DataSourceForm, DataSourceView, Editor};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{Chrome, DataSourcesPage, paths};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::content::{self, DataSourceForm, DataSourceView, Editor};
 
 /// Data source pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new()
         .route(
             paths::DATA_SOURCES,
@@ -25,7 +26,7 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// Data source API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new()
         .route(
             "/data-sources",
@@ -41,14 +42,14 @@ pub fn api() -> Router<AppState> {
 }
 
 async fn page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     outcome: Result<Option<String>, String>,
     form: Option<&DataSourceForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let actor = identity.actor();
     if !actor.can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let sources = state.store.data_sources(actor.workspace_id).await?;
     let failed = outcome.is_err();
@@ -76,28 +77,28 @@ async fn page(
 /// Turns an operation's outcome into the page's message: what the person can fix is shown,
 /// anything else is an error page.
 fn message<T>(
-    result: Result<T, AppError>,
+    result: Result<T, Error>,
     done: impl FnOnce(T) -> String,
-) -> Result<Result<Option<String>, String>, AppError> {
+) -> Result<Result<Option<String>, String>, HttpError> {
     match result {
         Ok(value) => Ok(Ok(Some(done(value)))),
-        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => Ok(Err(m)),
-        Err(other) => Err(other),
+        Err(Error::Invalid { message: m, .. } | Error::Conflict(m)) => Ok(Err(m)),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn show_data_sources(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     page(&state, &identity, Ok(None), None).await
 }
 
 async fn create_data_source(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     axum::Form(form): axum::Form<DataSourceForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let workspace = identity.member.workspace_id;
     let result = content::save_data_source(
         &state,
@@ -113,10 +114,10 @@ async fn create_data_source(
 }
 
 async fn test_data_source(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DataSourceId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let workspace = identity.member.workspace_id;
     let result =
         content::test_data_source(&state, &Editor::Member(&identity.member), workspace, id).await;
@@ -125,10 +126,10 @@ async fn test_data_source(
 }
 
 async fn delete_data_source(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DataSourceId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let workspace = identity.member.workspace_id;
     let result =
         content::delete_data_source(&state, &Editor::Member(&identity.member), workspace, id).await;
@@ -137,11 +138,11 @@ async fn delete_data_source(
 }
 
 async fn list_data_sources_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<Vec<DataSourceView>>, AppError> {
+) -> Result<Json<Vec<DataSourceView>>, HttpError> {
     if !identity.actor().can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let sources = state
         .store
@@ -151,26 +152,26 @@ async fn list_data_sources_api(
 }
 
 async fn show_data_source_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DataSourceId>,
-) -> Result<Json<DataSourceView>, AppError> {
+) -> Result<Json<DataSourceView>, HttpError> {
     if !identity.actor().can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let record = state
         .store
         .data_source(identity.member.workspace_id, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     Ok(Json(DataSourceView::from(&record)))
 }
 
 async fn create_data_source_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(form): Json<DataSourceForm>,
-) -> Result<(StatusCode, Json<DataSourceView>), AppError> {
+) -> Result<(StatusCode, Json<DataSourceView>), HttpError> {
     let workspace = identity.member.workspace_id;
     let record = content::save_data_source(
         &state,
@@ -184,11 +185,11 @@ async fn create_data_source_api(
 }
 
 async fn update_data_source_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DataSourceId>,
     Json(form): Json<DataSourceForm>,
-) -> Result<Json<DataSourceView>, AppError> {
+) -> Result<Json<DataSourceView>, HttpError> {
     let workspace = identity.member.workspace_id;
     let record = content::save_data_source(
         &state,
@@ -202,10 +203,10 @@ async fn update_data_source_api(
 }
 
 async fn delete_data_source_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DataSourceId>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     content::delete_data_source(
         &state,
         &Editor::Member(&identity.member),
@@ -217,10 +218,10 @@ async fn delete_data_source_api(
 }
 
 async fn test_data_source_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DataSourceId>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<serde_json::Value>, HttpError> {
     content::test_data_source(
         &state,
         &Editor::Member(&identity.member),

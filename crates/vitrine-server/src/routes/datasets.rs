@@ -8,13 +8,14 @@ use axum::{Json, Router};
 use vitrine_core::id::DatasetId;
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::content::{self, DataSourceView, DatasetForm, DatasetView, Editor};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{Chrome, DatasetFormView, DatasetsPage, paths};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::content::{self, DataSourceView, DatasetForm, DatasetView, Editor};
 
 /// Dataset pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new()
         .route(paths::DATASETS, get(show_datasets).post(create_dataset))
         .route("/datasets/{id}", get(edit_dataset).post(update_dataset))
@@ -22,7 +23,7 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// Dataset API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new()
         .route("/datasets", get(list_datasets_api).post(create_dataset_api))
         .route(
@@ -34,15 +35,15 @@ pub fn api() -> Router<AppState> {
 }
 
 async fn page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     editing: Option<DatasetId>,
     form: DatasetFormView,
     outcome: Result<Option<String>, String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let actor = identity.actor();
     if !actor.can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let datasets = state.store.datasets(actor.workspace_id).await?;
     let sources = state.store.data_sources(actor.workspace_id).await?;
@@ -82,11 +83,11 @@ fn form_view(form: &DatasetForm) -> DatasetFormView {
 }
 
 async fn save(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     id: Option<DatasetId>,
     form: DatasetForm,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let workspace = identity.member.workspace_id;
     match content::save_dataset(
         state,
@@ -112,17 +113,17 @@ async fn save(
             )
             .await
         }
-        Err(AppError::BadRequest(m) | AppError::Conflict(m)) => {
+        Err(Error::Invalid { message: m, .. } | Error::Conflict(m)) => {
             page(state, identity, id, form_view(&form), Err(m)).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn show_datasets(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     page(
         &state,
         &identity,
@@ -134,23 +135,23 @@ async fn show_datasets(
 }
 
 async fn create_dataset(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     axum::Form(form): axum::Form<DatasetForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     save(&state, &identity, None, form).await
 }
 
 async fn edit_dataset(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DatasetId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let record = state
         .store
         .dataset(identity.member.workspace_id, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     let form = DatasetFormView {
         data_source_id: record.data_source_id.0,
         slug: record.slug,
@@ -161,63 +162,63 @@ async fn edit_dataset(
 }
 
 async fn update_dataset(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DatasetId>,
     axum::Form(form): axum::Form<DatasetForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     save(&state, &identity, Some(id), form).await
 }
 
 async fn delete_dataset(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DatasetId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let workspace = identity.member.workspace_id;
     let outcome =
         match content::delete_dataset(&state, &Editor::Member(&identity.member), workspace, id)
             .await
         {
             Ok(()) => Ok(Some("Deleted.".to_owned())),
-            Err(AppError::Conflict(m)) => Err(m),
-            Err(other) => return Err(other),
+            Err(Error::Conflict(m)) => Err(m),
+            Err(other) => return Err(other.into()),
         };
     page(&state, &identity, None, DatasetFormView::default(), outcome).await
 }
 
 async fn list_datasets_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<Vec<DatasetView>>, AppError> {
+) -> Result<Json<Vec<DatasetView>>, HttpError> {
     if !identity.actor().can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let datasets = state.store.datasets(identity.member.workspace_id).await?;
     Ok(Json(datasets.iter().map(DatasetView::from).collect()))
 }
 
 async fn show_dataset_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DatasetId>,
-) -> Result<Json<DatasetView>, AppError> {
+) -> Result<Json<DatasetView>, HttpError> {
     if !identity.actor().can_edit_content() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let record = state
         .store
         .dataset(identity.member.workspace_id, id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     Ok(Json(DatasetView::from(&record)))
 }
 
 async fn create_dataset_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(form): Json<DatasetForm>,
-) -> Result<(StatusCode, Json<DatasetView>), AppError> {
+) -> Result<(StatusCode, Json<DatasetView>), HttpError> {
     let workspace = identity.member.workspace_id;
     let record = content::save_dataset(
         &state,
@@ -231,11 +232,11 @@ async fn create_dataset_api(
 }
 
 async fn update_dataset_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DatasetId>,
     Json(form): Json<DatasetForm>,
-) -> Result<Json<DatasetView>, AppError> {
+) -> Result<Json<DatasetView>, HttpError> {
     let workspace = identity.member.workspace_id;
     let record = content::save_dataset(
         &state,
@@ -249,10 +250,10 @@ async fn update_dataset_api(
 }
 
 async fn delete_dataset_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<DatasetId>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     content::delete_dataset(
         &state,
         &Editor::Member(&identity.member),

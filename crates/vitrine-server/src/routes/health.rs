@@ -5,16 +5,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use crate::state::AppState;
+use vitrine_app::App;
 
 /// Health routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness))
 }
 
-async fn readiness(State(state): State<AppState>) -> (StatusCode, &'static str) {
+async fn readiness(State(state): State<App>) -> (StatusCode, &'static str) {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(error) => {

@@ -5,21 +5,21 @@ use axum::extract::State;
 use axum::routing::get;
 
 use crate::auth::PageMember;
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{Chrome, HomePage, paths};
-use crate::state::AppState;
+use vitrine_app::App;
 
 /// Home routes.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new().route(paths::HOME, get(show_home))
 }
 
 async fn show_home(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<HomePage, AppError> {
+) -> Result<HomePage, HttpError> {
     Ok(HomePage {
-        dashboards: crate::content::list_dashboards(&state, &identity.member).await?,
+        dashboards: vitrine_app::content::list_dashboards(&state, &identity.member).await?,
         can_edit: identity.actor().can_edit_content(),
         chrome: Chrome::new(&identity, "home"),
     })

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use vitrine_core::id::DashboardId;
 
 use crate::auth::ApiMember;
-use crate::error::AppError;
-use crate::links::{self, LinkAction, LinkChanges, LinkView, NewLink, PolicyView};
-use crate::state::AppState;
+use crate::error::HttpError;
+use vitrine_app::App;
+use vitrine_app::links::{self, LinkAction, LinkChanges, LinkView, NewLink, PolicyView};
 
 /// Link and policy API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new()
         .route("/links", get(list_links).post(create_link))
         .route(
@@ -35,20 +35,20 @@ struct LinkQuery {
 }
 
 async fn list_links(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Query(query): Query<LinkQuery>,
-) -> Result<Json<Vec<LinkView>>, AppError> {
+) -> Result<Json<Vec<LinkView>>, HttpError> {
     Ok(Json(
         links::list_links(&state, &identity.member, query.dashboard_id).await?,
     ))
 }
 
 async fn create_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(new): Json<NewLink>,
-) -> Result<(StatusCode, Json<LinkView>), AppError> {
+) -> Result<(StatusCode, Json<LinkView>), HttpError> {
     Ok((
         StatusCode::CREATED,
         Json(links::create_link(&state, &identity.member, new).await?),
@@ -56,64 +56,64 @@ async fn create_link(
 }
 
 async fn show_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
-) -> Result<Json<LinkView>, AppError> {
+) -> Result<Json<LinkView>, HttpError> {
     Ok(Json(links::show_link(&state, &identity.member, &id).await?))
 }
 
 async fn update_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
     Json(changes): Json<LinkChanges>,
-) -> Result<Json<LinkView>, AppError> {
+) -> Result<Json<LinkView>, HttpError> {
     Ok(Json(
         links::update_link(&state, &identity.member, &id, changes).await?,
     ))
 }
 
 async fn act(
-    state: &AppState,
+    state: &App,
     identity: &crate::auth::Identity,
     id: &str,
     action: LinkAction,
-) -> Result<Json<LinkView>, AppError> {
+) -> Result<Json<LinkView>, HttpError> {
     Ok(Json(
         links::act_on_link(state, &identity.member, id, action).await?,
     ))
 }
 
 async fn disable_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
-) -> Result<Json<LinkView>, AppError> {
+) -> Result<Json<LinkView>, HttpError> {
     act(&state, &identity, &id, LinkAction::Disable).await
 }
 
 async fn enable_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
-) -> Result<Json<LinkView>, AppError> {
+) -> Result<Json<LinkView>, HttpError> {
     act(&state, &identity, &id, LinkAction::Enable).await
 }
 
 async fn rotate_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
-) -> Result<Json<LinkView>, AppError> {
+) -> Result<Json<LinkView>, HttpError> {
     act(&state, &identity, &id, LinkAction::Rotate).await
 }
 
 async fn delete_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     links::act_on_link(&state, &identity.member, &id, LinkAction::Delete).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -134,11 +134,11 @@ struct AccessEventView {
 }
 
 async fn list_link_events(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
     Query(query): Query<LimitQuery>,
-) -> Result<Json<Vec<AccessEventView>>, AppError> {
+) -> Result<Json<Vec<AccessEventView>>, HttpError> {
     let events =
         links::link_events(&state, &identity.member, &id, query.limit.unwrap_or(100)).await?;
     Ok(Json(
@@ -155,35 +155,35 @@ async fn list_link_events(
 }
 
 async fn show_policy(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<PolicyView>, AppError> {
+) -> Result<Json<PolicyView>, HttpError> {
     Ok(Json(links::policy(&state, &identity.member).await?))
 }
 
 async fn update_policy(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(policy): Json<PolicyView>,
-) -> Result<Json<PolicyView>, AppError> {
+) -> Result<Json<PolicyView>, HttpError> {
     Ok(Json(
         links::set_policy(&state, &identity.member, policy).await?,
     ))
 }
 
 async fn suspend_workspace(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<PolicyView>, AppError> {
+) -> Result<Json<PolicyView>, HttpError> {
     Ok(Json(
         links::set_suspended(&state, &identity.member, true).await?,
     ))
 }
 
 async fn resume_workspace(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<PolicyView>, AppError> {
+) -> Result<Json<PolicyView>, HttpError> {
     Ok(Json(
         links::set_suspended(&state, &identity.member, false).await?,
     ))

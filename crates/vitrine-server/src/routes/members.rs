@@ -9,14 +9,15 @@ use serde::Deserialize;
 use vitrine_core::id::MemberId;
 use vitrine_core::member::{Permissions, Role};
 
-use crate::accounts::{self, Acting, Invite, MemberView};
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{Chrome, MembersPage, OneTimeSecret, paths};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::accounts::{self, Acting, Invite, MemberView};
 
 /// Member pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new()
         .route(paths::MEMBERS, get(show_members).post(invite_member))
         .route("/members/{id}", post(update_member))
@@ -25,7 +26,7 @@ pub fn pages() -> Router<AppState> {
 }
 
 /// Member API.
-pub fn api() -> Router<AppState> {
+pub fn api() -> Router<App> {
     Router::new()
         .route("/members", get(list_members_api).post(invite_member_api))
         .route(
@@ -39,14 +40,14 @@ pub fn api() -> Router<AppState> {
 }
 
 async fn members_page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     created: Option<OneTimeSecret>,
     error: Option<String>,
-) -> Result<MembersPage, AppError> {
+) -> Result<MembersPage, HttpError> {
     let actor = identity.actor();
     if !actor.can_manage_members() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let members = state.store.members(actor.workspace_id).await?;
     Ok(MembersPage {
@@ -62,27 +63,27 @@ async fn members_page(
 /// Shows the page again after a form: errors the person can fix as a message, others as
 /// an error page.
 async fn after_form(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
-    outcome: Result<Option<OneTimeSecret>, AppError>,
-) -> Result<Response, AppError> {
+    outcome: Result<Option<OneTimeSecret>, Error>,
+) -> Result<Response, HttpError> {
     match outcome {
         Ok(None) => Ok(Redirect::to(paths::MEMBERS).into_response()),
         Ok(Some(created)) => Ok(members_page(state, identity, Some(created), None)
             .await?
             .into_response()),
-        Err(AppError::BadRequest(message) | AppError::Conflict(message)) => {
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
             let page = members_page(state, identity, None, Some(message)).await?;
             Ok((StatusCode::BAD_REQUEST, page).into_response())
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn show_members(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<MembersPage, AppError> {
+) -> Result<MembersPage, HttpError> {
     members_page(&state, &identity, None, None).await
 }
 
@@ -109,10 +110,10 @@ impl AccessForm {
 }
 
 async fn invite_member(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     axum::Form(form): axum::Form<AccessForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let invite = Invite {
         flags: form.flags(),
         email: form.email,
@@ -132,11 +133,11 @@ async fn invite_member(
 }
 
 async fn update_member(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<MemberId>,
     axum::Form(form): axum::Form<AccessForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let acting = Acting::member(&identity.member);
     let outcome = accounts::change_member_access(
         &state,
@@ -152,10 +153,10 @@ async fn update_member(
 }
 
 async fn reset_member_password(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<MemberId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let acting = Acting::member(&identity.member);
     let outcome =
         accounts::reset_member_password(&state, &acting, identity.member.workspace_id, id)
@@ -170,10 +171,10 @@ async fn reset_member_password(
 }
 
 async fn remove_member(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<MemberId>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let acting = Acting::member(&identity.member);
     let outcome = accounts::remove_member(&state, &acting, identity.member.workspace_id, id)
         .await
@@ -184,12 +185,12 @@ async fn remove_member(
 // ---- API ---------------------------------------------------------------------------------
 
 async fn list_members_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
-) -> Result<Json<Vec<MemberView>>, AppError> {
+) -> Result<Json<Vec<MemberView>>, HttpError> {
     let actor = identity.actor();
     if !actor.can_manage_members() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let members = state.store.members(actor.workspace_id).await?;
     Ok(Json(members.iter().map(MemberView::from).collect()))
@@ -207,10 +208,10 @@ struct InviteBody {
 }
 
 async fn invite_member_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(body): Json<InviteBody>,
-) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+) -> Result<(StatusCode, Json<serde_json::Value>), HttpError> {
     let invite = Invite {
         email: body.email,
         name: body.name,
@@ -237,11 +238,11 @@ struct AccessBody {
 }
 
 async fn update_member_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<MemberId>,
     Json(body): Json<AccessBody>,
-) -> Result<Json<MemberView>, AppError> {
+) -> Result<Json<MemberView>, HttpError> {
     let workspace = identity.member.workspace_id;
     let acting = Acting::member(&identity.member);
     let member =
@@ -251,10 +252,10 @@ async fn update_member_api(
 }
 
 async fn reset_member_password_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<MemberId>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<serde_json::Value>, HttpError> {
     let acting = Acting::member(&identity.member);
     let (member, password) =
         accounts::reset_member_password(&state, &acting, identity.member.workspace_id, id).await?;
@@ -265,10 +266,10 @@ async fn reset_member_password_api(
 }
 
 async fn remove_member_api(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<MemberId>,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, HttpError> {
     let acting = Acting::member(&identity.member);
     accounts::remove_member(&state, &acting, identity.member.workspace_id, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use vitrine_core::secret::SecretToken;
 
-use crate::metrics::{self, Listener};
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::metrics::{self, Listener};
 
 /// The `/metrics` route, or nothing when metrics are disabled.
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router(state: &App) -> Router<App> {
     if state.config.metrics.enabled {
         Router::new().route("/metrics", get(show_metrics))
     } else {
@@ -24,7 +24,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     }
 }
 
-async fn show_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn show_metrics(State(state): State<App>, headers: HeaderMap) -> Response {
     if let Some(expected) = &state.config.metrics.token
         && !bearer_matches(&headers, expected)
     {
@@ -37,7 +37,7 @@ async fn show_metrics(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-        metrics::render(&state),
+        state.metrics_text(),
     )
         .into_response()
 }
@@ -58,7 +58,7 @@ fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
 
 /// Middleware counting every response by listener and status class.
 pub async fn count_requests(
-    State((state, listener)): State<(AppState, Listener)>,
+    State((state, listener)): State<(App, Listener)>,
     request: Request,
     next: Next,
 ) -> Response {

@@ -2,7 +2,7 @@
 //! together with their middleware.
 //!
 //! - The **owner UI** (pages) and the **API** (`/api/v1`) sit behind
-//!   [`crate::auth::resolve_identity`]; pages also get [`crate::error::html_errors`].
+//!   [`crate::auth::resolve_identity`]; pages also get [`crate::pages::html_errors`].
 //! - The **outsider router** ([`public`]) shares nothing with them but static assets and the
 //!   health checks: it has no identity layer, no member or mutation route to reach.
 //! - `/metrics` ([`metrics`]) is on the owner router only, never on the outsider router.
@@ -35,14 +35,14 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::metrics::Listener;
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::metrics::Listener;
 
 /// Largest request body accepted anywhere (dashboards as YAML fit comfortably).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
-pub fn owner_router(state: AppState) -> Router {
+pub fn owner_router(state: App) -> Router {
     let pages = Router::new()
         .merge(session::pages())
         .merge(home::pages())
@@ -54,7 +54,7 @@ pub fn owner_router(state: AppState) -> Router {
         .merge(datasets::pages())
         .merge(dashboards::pages())
         .merge(share::pages())
-        .layer(from_fn(crate::error::html_errors));
+        .layer(from_fn(crate::pages::html_errors));
     let api = Router::new()
         .merge(members::api())
         .merge(api_keys::api())
@@ -74,7 +74,7 @@ pub fn owner_router(state: AppState) -> Router {
         ));
     let router = Router::new()
         .merge(authenticated)
-        .merge(session::login_pages().layer(from_fn(crate::error::html_errors)))
+        .merge(session::login_pages().layer(from_fn(crate::pages::html_errors)))
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(openapi::openapi_document),
@@ -87,7 +87,7 @@ pub fn owner_router(state: AppState) -> Router {
 }
 
 /// Only what outsiders may reach, for `public_listen`.
-pub fn public_router(state: AppState) -> Router {
+pub fn public_router(state: App) -> Router {
     with_layers(
         Router::new()
             .merge(public::router())
@@ -98,13 +98,13 @@ pub fn public_router(state: AppState) -> Router {
     )
 }
 
-fn common() -> Router<AppState> {
+fn common() -> Router<App> {
     Router::new()
         .merge(assets::router())
         .merge(health::router())
 }
 
-fn with_layers(router: Router, state: AppState, listener: Listener) -> Router {
+fn with_layers(router: Router, state: App, listener: Listener) -> Router {
     router
         .layer(from_fn(crate::security::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(
@@ -138,13 +138,10 @@ pub fn loggable_path(path: &str) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl FromRequestParts<AppState> for ClientAddr {
+impl FromRequestParts<App> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

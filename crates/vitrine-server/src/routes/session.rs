@@ -8,20 +8,21 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use vitrine_core::secret::{Password, SecretToken, random_token};
 
-use crate::accounts;
 use crate::auth::{self, LOGIN_CSRF_COOKIE, PageMember};
-use crate::error::AppError;
+use crate::error::HttpError;
 use crate::pages::{LoginPage, paths};
 use crate::routes::ClientAddr;
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::accounts;
 
 /// Login routes (outside the identity layer: the login form has its own CSRF cookie).
-pub fn login_pages() -> Router<AppState> {
+pub fn login_pages() -> Router<App> {
     Router::new().route(paths::LOGIN, get(show_login).post(log_in))
 }
 
 /// Routes that need a session.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new().route(paths::LOGOUT, post(log_out))
 }
 
@@ -30,7 +31,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn show_login(State(state): State<AppState>, Query(query): Query<NextQuery>) -> Response {
+async fn show_login(State(state): State<App>, Query(query): Query<NextQuery>) -> Response {
     login_form(
         &state,
         StatusCode::OK,
@@ -42,7 +43,7 @@ async fn show_login(State(state): State<AppState>, Query(query): Query<NextQuery
 
 /// Renders the form with a fresh double-submit token in a cookie.
 fn login_form(
-    state: &AppState,
+    state: &App,
     status: StatusCode,
     next: &str,
     email: &str,
@@ -73,11 +74,11 @@ struct LoginForm {
 }
 
 async fn log_in(
-    State(state): State<AppState>,
+    State(state): State<App>,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let next = auth::safe_next(form.next.as_deref()).to_owned();
     let cookie_ok = auth::cookie(&headers, LOGIN_CSRF_COOKIE)
         .is_some_and(|c| !c.is_empty() && SecretToken::from_client(c).ct_eq(&form.csrf_token));
@@ -91,7 +92,7 @@ async fn log_in(
             Some(message),
         ));
     }
-    let client = auth::client_key(&state, ip);
+    let client = vitrine_app::accounts::client_key(&state, ip);
     match accounts::log_in(&state, &form.email, &Password::new(form.password), &client).await {
         Ok(member) => {
             let session = auth::start_session(&state, &member).await?;
@@ -107,14 +108,14 @@ async fn log_in(
             headers.append(header::SET_COOKIE, header_value(&clear)?);
             Ok(response)
         }
-        Err(AppError::Unauthorized) => Ok(login_form(
+        Err(Error::Unauthenticated) => Ok(login_form(
             &state,
             StatusCode::UNAUTHORIZED,
             &next,
             &form.email,
             Some("Wrong e-mail address or password.".into()),
         )),
-        Err(AppError::TooManyRequests { retry_after }) => {
+        Err(Error::Throttled { retry_after }) => {
             let minutes = retry_after.div_ceil(60);
             let message = format!("Too many failed sign-ins. Try again in {minutes} minutes.");
             let mut response = login_form(
@@ -129,15 +130,15 @@ async fn log_in(
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             Ok(response)
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn log_out(
-    State(state): State<AppState>,
+    State(state): State<App>,
     _member: PageMember,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let clear = auth::end_session(&state, &headers).await?;
     let mut response = Redirect::to(paths::LOGIN).into_response();
     response
@@ -146,6 +147,6 @@ async fn log_out(
     Ok(response)
 }
 
-fn header_value(value: &str) -> Result<HeaderValue, AppError> {
-    HeaderValue::from_str(value).map_err(|e| AppError::Internal(e.into()))
+fn header_value(value: &str) -> Result<HeaderValue, HttpError> {
+    Ok(HeaderValue::from_str(value).map_err(Error::internal)?)
 }

@@ -31,23 +31,24 @@ use vitrine_core::share::{EXPIRY_PRESETS, Expiry, Origin};
 use vitrine_store::DashboardRecord;
 
 use crate::auth::{Identity, PageMember};
-use crate::content;
-use crate::dashboards::PRESETS;
-use crate::dashboards::query::preset_name;
-use crate::error::AppError;
-use crate::links::{
-    self, DisplayOptions, EmbedPolicy, LinkAction, LinkChanges, LinkTheme, LinkView, NewLink,
-    PolicyView,
-};
+use crate::error::HttpError;
 use crate::pages::{
     Choice, Chrome, DashboardSharing, EditingLink, FilterField, FreshLink, LinkFormView, LinkRow,
     PolicyFormView, PolicyHints, SettingsPage, SharePage, format_opt_time, format_time,
     share_paths,
 };
-use crate::state::AppState;
+use vitrine_app::App;
+use vitrine_app::Error;
+use vitrine_app::content;
+use vitrine_app::dashboards::PRESETS;
+use vitrine_app::dashboards::query::preset_name;
+use vitrine_app::links::{
+    self, DisplayOptions, EmbedPolicy, LinkAction, LinkChanges, LinkTheme, LinkView, NewLink,
+    PolicyView,
+};
 
 /// Share and settings pages.
-pub fn pages() -> Router<AppState> {
+pub fn pages() -> Router<App> {
     Router::new()
         .route(
             "/dashboards/{id}/share",
@@ -84,10 +85,10 @@ pub fn pages() -> Router<AppState> {
 /// [`links::list_links`], which also aggregates the workspace's access events: this runs on
 /// every dashboard view.
 pub async fn dashboard_sharing(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     dashboard: DashboardId,
-) -> Result<DashboardSharing, AppError> {
+) -> Result<DashboardSharing, HttpError> {
     let actor = identity.actor();
     if !actor.can_edit_content() {
         return Ok(DashboardSharing::default());
@@ -97,14 +98,14 @@ pub async fn dashboard_sharing(
         .store
         .workspace(workspace_id)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     let now = state.now();
     let active_links = state
         .store
         .links(workspace_id, Some(dashboard))
         .await?
         .iter()
-        .filter(|link| links::status(link, &workspace).accessible(now).is_ok())
+        .filter(|link| link.status(&workspace).accessible(now).is_ok())
         .count();
     Ok(DashboardSharing {
         visible: true,
@@ -119,21 +120,21 @@ pub async fn dashboard_sharing(
 /// A dashboard the member may share, with its document; 403 for members without
 /// `share_public`, 404 for a dashboard they cannot see.
 async fn shareable(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     id: DashboardId,
-) -> Result<(DashboardRecord, Dashboard), AppError> {
+) -> Result<(DashboardRecord, Dashboard), HttpError> {
     if !identity.actor().can_share_public() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let record = state
         .store
         .dashboard(identity.member.workspace_id, id)
         .await?
         .filter(|r| content::can_view(&identity.member, r))
-        .ok_or(AppError::NotFound)?;
+        .ok_or(Error::NotFound)?;
     let doc = Dashboard::from_yaml(&record.document).map_err(|e| {
-        AppError::Internal(anyhow::anyhow!(
+        Error::Internal(anyhow::anyhow!(
             "stored dashboard {id} no longer parses: {e}"
         ))
     })?;
@@ -442,7 +443,7 @@ fn expiry_choices(max_days: Option<i64>, editing: Option<&EditingLink>) -> Vec<C
 /// Known values of each select filter, as suggestions for locking (best effort: a data source
 /// that does not answer leaves the inputs without suggestions).
 async fn suggestions(
-    state: &AppState,
+    state: &App,
     record: &DashboardRecord,
     doc: &Dashboard,
 ) -> BTreeMap<String, Vec<String>> {
@@ -470,12 +471,12 @@ async fn suggestions(
 }
 
 async fn share_page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     record: &DashboardRecord,
     doc: &Dashboard,
     outcome: Outcome,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let member = &identity.member;
     let actor = identity.actor();
     let mut views = links::list_links(state, member, Some(record.id)).await?;
@@ -490,7 +491,7 @@ async fn share_page(
             views
                 .iter()
                 .find(|v| &v.id == id && v.state != "deleted")
-                .ok_or(AppError::NotFound)?,
+                .ok_or(Error::NotFound)?,
         ),
         None => None,
     };
@@ -623,11 +624,11 @@ async fn share_page(
 }
 
 async fn show_share_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     Query(query): Query<ShareQuery>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let (record, doc) = shareable(&state, &identity, id).await?;
     let outcome = Outcome {
         editing: query.edit,
@@ -938,16 +939,16 @@ fn read_link_form(
 // ---- create, update and the lifecycle ------------------------------------------------------
 
 async fn create_share_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let (record, doc) = shareable(&state, &identity, id).await?;
     let can_embed = identity.actor().permissions().embed;
     let (view, input) = read_link_form(&Fields(fields), &doc, None, can_embed);
     let result = match input {
-        Err(problem) => Err(AppError::BadRequest(problem)),
+        Err(problem) => Err(Error::invalid(problem).into()),
         Ok(input) => {
             let new = NewLink {
                 dashboard_id: id,
@@ -969,7 +970,7 @@ async fn create_share_link(
     };
     match result {
         Ok(link) => Ok(done(id, Done::Created, &link.id)),
-        Err(AppError::BadRequest(message) | AppError::Conflict(message)) => {
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
             let outcome = Outcome {
                 form: Some(view),
                 error: Some(message),
@@ -977,37 +978,37 @@ async fn create_share_link(
             };
             share_page(&state, &identity, &record, &doc, outcome).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 /// A link of this dashboard (404 for another dashboard's link, or another workspace's).
 async fn link_of(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     dashboard: DashboardId,
     link: &str,
-) -> Result<LinkView, AppError> {
+) -> Result<LinkView, HttpError> {
     let view = links::show_link(state, &identity.member, link).await?;
     if view.dashboard_id == dashboard {
         Ok(view)
     } else {
-        Err(AppError::NotFound)
+        Err(Error::NotFound.into())
     }
 }
 
 async fn update_share_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, link)): Path<(DashboardId, String)>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let (record, doc) = shareable(&state, &identity, id).await?;
     let current = link_of(&state, &identity, id, &link).await?;
     let can_embed = identity.actor().permissions().embed;
     let (view, input) = read_link_form(&Fields(fields), &doc, Some(&current), can_embed);
     let result = match input {
-        Err(problem) => Err(AppError::BadRequest(problem)),
+        Err(problem) => Err(Error::invalid(problem).into()),
         Ok(input) => {
             let changes = LinkChanges {
                 label: Some(input.label),
@@ -1024,7 +1025,7 @@ async fn update_share_link(
     };
     match result {
         Ok(saved) => Ok(done(id, Done::Updated, &saved.id)),
-        Err(AppError::BadRequest(message) | AppError::Conflict(message)) => {
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
             let outcome = Outcome {
                 form: Some(view),
                 editing: Some(link),
@@ -1033,17 +1034,17 @@ async fn update_share_link(
             };
             share_page(&state, &identity, &record, &doc, outcome).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn act(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     id: DashboardId,
     link: &str,
     action: LinkAction,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let (record, doc) = shareable(state, identity, id).await?;
     link_of(state, identity, id, link).await?;
     match links::act_on_link(state, &identity.member, link, action).await {
@@ -1057,46 +1058,46 @@ async fn act(
             },
             &view.id,
         )),
-        Err(AppError::BadRequest(message) | AppError::Conflict(message)) => {
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
             let outcome = Outcome {
                 error: Some(message),
                 ..Outcome::default()
             };
             share_page(state, identity, &record, &doc, outcome).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn disable_share_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, link)): Path<(DashboardId, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     act(&state, &identity, id, &link, LinkAction::Disable).await
 }
 
 async fn enable_share_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, link)): Path<(DashboardId, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     act(&state, &identity, id, &link, LinkAction::Enable).await
 }
 
 async fn rotate_share_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, link)): Path<(DashboardId, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     act(&state, &identity, id, &link, LinkAction::Rotate).await
 }
 
 async fn delete_share_link(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Path((id, link)): Path<(DashboardId, String)>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     act(&state, &identity, id, &link, LinkAction::Delete).await
 }
 
@@ -1116,14 +1117,14 @@ struct SettingsQuery {
 }
 
 async fn settings_page(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     form: Option<PolicyFormView>,
     notice: Option<String>,
     error: Option<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     if !identity.actor().is_admin() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let member = &identity.member;
     let policy = links::policy(state, member).await?;
@@ -1179,10 +1180,10 @@ async fn settings_page(
 }
 
 async fn show_settings(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Query(query): Query<SettingsQuery>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     let notice = query.done.map(|done| {
         match done {
             SettingsDone::Policy => {
@@ -1211,12 +1212,12 @@ struct PolicyForm {
 }
 
 async fn update_link_policy(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
     Form(form): Form<PolicyForm>,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     if !identity.actor().is_admin() {
-        return Err(AppError::Forbidden);
+        return Err(Error::Forbidden.into());
     }
     let view = PolicyFormView {
         public_links_allowed: form.public_links_allowed.is_some_and(|v| !v.is_empty()),
@@ -1229,9 +1230,7 @@ async fn update_link_policy(
         Ok(None)
     } else {
         view.max_link_days.parse::<i64>().map(Some).map_err(|_| {
-            AppError::BadRequest(
-                "The longest expiry is a whole number of days, or empty for no limit.".into(),
-            )
+            Error::invalid("The longest expiry is a whole number of days, or empty for no limit.")
         })
     };
     let result = match max_link_days {
@@ -1252,33 +1251,33 @@ async fn update_link_policy(
         Ok(_) => {
             Ok(Redirect::to(&format!("{}?done=policy", share_paths::SETTINGS)).into_response())
         }
-        Err(AppError::BadRequest(message) | AppError::Conflict(message)) => {
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
             settings_page(&state, &identity, Some(view), None, Some(message)).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
 async fn set_suspended(
-    state: &AppState,
+    state: &App,
     identity: &Identity,
     suspended: bool,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     links::set_suspended(state, &identity.member, suspended).await?;
     let done = if suspended { "suspended" } else { "resumed" };
     Ok(Redirect::to(&format!("{}?done={done}", share_paths::SETTINGS)).into_response())
 }
 
 async fn suspend_sharing(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     set_suspended(&state, &identity, true).await
 }
 
 async fn resume_sharing(
-    State(state): State<AppState>,
+    State(state): State<App>,
     PageMember(identity): PageMember,
-) -> Result<Response, AppError> {
+) -> Result<Response, HttpError> {
     set_suspended(&state, &identity, false).await
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use vitrine_server::content::{self, DatasetForm, Editor};
+use vitrine_app::content::{self, DatasetForm, Editor};
 
 use crate::helpers::TestApp;
 use crate::metrics::shared_board;

@@ -14,13 +14,13 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
 use time::macros::datetime;
 use tower::ServiceExt;
+use vitrine_app::dashboards::{
+    DashboardContext, DatasetContext, Runner, RunnerLimits, WidgetOutput, parse_view_query,
+};
 use vitrine_core::clock::{Clock, ManualClock};
 use vitrine_core::dashboard::{Dashboard, RowLevelRule, RuleOp, Scalar, WidgetKind};
 use vitrine_data::{DataSource, DataSourceConfig, DataSourceOptions, Dataset, RowCapPolicy};
-use vitrine_server::dashboards::{
-    DashboardContext, DatasetContext, Runner, RunnerLimits, WidgetOutput, dashboard_page,
-    parse_view_query, widget_fragment,
-};
+use vitrine_server::dashboards::{dashboard_page, widget_fragment};
 use vitrine_server::pages::Chrome;
 
 use crate::helpers::TestApp;

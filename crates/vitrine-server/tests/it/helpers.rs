@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use reqwest::redirect::Policy;
 use time::macros::datetime;
+use vitrine_app::accounts::{self, Acting, Invite};
+use vitrine_app::config::ProxyConfig;
+use vitrine_app::prepare;
+use vitrine_app::{App, Config};
 use vitrine_core::clock::ManualClock;
 use vitrine_core::keys::ServerKey;
 use vitrine_core::member::{NewPassword, Permissions, Role};
-use vitrine_server::accounts::{self, Acting, Invite};
-use vitrine_server::config::ProxyConfig;
-use vitrine_server::server::{Bound, prepare};
-use vitrine_server::{AppState, Config};
+use vitrine_server::server::Bound;
 use vitrine_store::Member;
 
 pub const CLIENT_HEADER: &str = "x-test-client";
@@ -21,7 +22,7 @@ pub struct TestApp {
     pub base: String,
     /// `http://{public_listen}` when the test configured one (bind it to port 0).
     pub public_base: Option<String>,
-    pub state: AppState,
+    pub state: App,
     pub clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,

@@ -491,7 +491,7 @@ async fn every_revocation_on_one_instance_closes_streams_on_another() {
     };
     let server_key = vitrine_core::keys::ServerKey::generate().to_text();
     let shared = |url: String, key: String| {
-        move |config: &mut vitrine_server::Config| {
+        move |config: &mut vitrine_app::Config| {
             config.database_url = Some(url);
             config.server_key = Some(key);
             // Only the notification may be fast enough: the safety net is far away.

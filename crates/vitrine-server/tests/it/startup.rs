@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use vitrine_app::Config;
+use vitrine_app::prepare;
 use vitrine_core::clock::SystemClock;
-use vitrine_server::Config;
-use vitrine_server::server::prepare;
 
 #[tokio::test]
 async fn an_unwritable_data_directory_without_a_key_refuses_to_start_clearly() {

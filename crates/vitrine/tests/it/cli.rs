@@ -4,11 +4,9 @@ use std::sync::Arc;
 
 use clap::Parser as _;
 use vitrine::cli::Cli;
+use vitrine_app::content::{DataSourceForm, DatasetForm, Editor, save_data_source, save_dataset};
+use vitrine_app::prepare;
 use vitrine_core::clock::SystemClock;
-use vitrine_server::content::{
-    DataSourceForm, DatasetForm, Editor, save_data_source, save_dataset,
-};
-use vitrine_server::server::prepare;
 
 const SALES: &str = "# Dashboards as code keep their comments.
 version: 1
@@ -52,7 +50,7 @@ async fn dashboards_round_trip_through_files_and_a_bad_file_saves_nothing() {
         .unwrap();
     pool.close().await;
 
-    let config_loaded = vitrine_server::Config::load(Some(&config), Vec::new()).unwrap();
+    let config_loaded = vitrine_app::Config::load(Some(&config), Vec::new()).unwrap();
     let state = prepare(config_loaded, Arc::new(SystemClock)).await.unwrap();
     let workspace = state.store.default_workspace().await.unwrap().unwrap().id;
     let form = DataSourceForm {

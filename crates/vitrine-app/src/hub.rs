@@ -1,0 +1,435 @@
+//! The live-update hub of one instance: who is watching what, and the change bus.
+//!
+//! [`LiveHub`] holds plain machinery with no service behind it — the refreshers' and link
+//! guards' channels, the bus on which changes reach the guards, the count of open streams —
+//! so that [`crate::App`] can own it. The tasks that fill the channels are
+//! [`crate::live`]'s: one refresher per watched view, one guard per watched share link.
+//!
+//! - A refresher publishes a [`Snapshot`] of a view (a [`Target`]) on a `watch` channel;
+//!   every stream of that view subscribes to the same channel.
+//! - A guard publishes a [`LinkState`]: open, revoked (and why) or "reload".
+//! - **Changes** reach the guards through an in-process broadcast ([`LiveHub::publish`]), and
+//!   through the store's change feed (PostgreSQL `LISTEN/NOTIFY`) from every other instance on
+//!   the database ([`LiveHub::run_feed`]).
+//! - **Streams** are the front door's: `vitrine-server` frames snapshots and verdicts as
+//!   Server-Sent Events; [`LiveHub::open_stream`] counts them against `live.max_streams`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+use vitrine_core::dashboard::RowLevelRule;
+use vitrine_core::id::{DashboardId, WorkspaceId};
+
+use crate::dashboards::{ViewState, WidgetOutput};
+
+/// What changed, as the guards hear it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubChange {
+    /// One share link (by id).
+    Link(String),
+    /// A workspace (suspension, policy).
+    Workspace(WorkspaceId),
+    /// Anything: a notification may have been missed.
+    All,
+}
+
+impl HubChange {
+    fn payload(&self) -> String {
+        match self {
+            HubChange::Link(id) => format!("link:{id}"),
+            HubChange::Workspace(id) => format!("workspace:{id}"),
+            HubChange::All => "all".to_owned(),
+        }
+    }
+
+    fn parse(payload: &str) -> Option<HubChange> {
+        if let Some(id) = payload.strip_prefix("link:") {
+            return Some(HubChange::Link(id.to_owned()));
+        }
+        if let Some(id) = payload.strip_prefix("workspace:") {
+            return id.parse().ok().map(HubChange::Workspace);
+        }
+        (payload == "all").then_some(HubChange::All)
+    }
+}
+
+/// The limits of live streams.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveLimits {
+    /// Every link guard re-reads its link this often even without a notification.
+    pub recheck: Duration,
+    /// A comment line keeps idle streams open through proxies this often.
+    pub keepalive: Duration,
+    /// At most this many open streams on this instance; past it, pages poll instead.
+    pub max_streams: usize,
+}
+
+impl Default for LiveLimits {
+    fn default() -> Self {
+        Self {
+            recheck: Duration::from_secs(10),
+            keepalive: Duration::from_secs(15),
+            max_streams: 10_000,
+        }
+    }
+}
+
+/// The live-update hub of one instance: refreshers, link guards, the change bus and the count
+/// of open streams. One per instance, in [`crate::App`].
+pub struct LiveHub {
+    limits: LiveLimits,
+    refreshers: Mutex<HashMap<String, watch::Sender<Arc<Snapshot>>>>,
+    guards: Mutex<HashMap<String, watch::Sender<LinkState>>>,
+    changes: broadcast::Sender<HubChange>,
+    poke: watch::Sender<u64>,
+    shutdown: watch::Sender<bool>,
+    open_streams: AtomicI64,
+}
+
+impl std::fmt::Debug for LiveHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveHub")
+            .field("limits", &self.limits)
+            .field("open_streams", &self.open_streams())
+            .field("refreshers", &self.refreshers())
+            .field("guards", &lock(&self.guards).len())
+            .finish()
+    }
+}
+
+impl LiveHub {
+    /// A hub with these limits.
+    pub fn new(limits: LiveLimits) -> Self {
+        Self {
+            limits,
+            refreshers: Mutex::new(HashMap::new()),
+            guards: Mutex::new(HashMap::new()),
+            changes: broadcast::channel(1024).0,
+            poke: watch::channel(0).0,
+            shutdown: watch::channel(false).0,
+            open_streams: AtomicI64::new(0),
+        }
+    }
+
+    /// Its limits.
+    pub fn limits(&self) -> LiveLimits {
+        self.limits
+    }
+
+    /// Streams open on this instance now.
+    pub fn open_streams(&self) -> i64 {
+        self.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// Refresher tasks running now.
+    pub fn refreshers(&self) -> usize {
+        lock(&self.refreshers).len()
+    }
+
+    /// Wakes every refresher now instead of at its next interval (tests; an owner's "refresh
+    /// now"). The result cache still decides whether the warehouse is asked.
+    pub fn refresh_now(&self) {
+        self.poke.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Ends every open stream (graceful shutdown: the pages reconnect, to another instance).
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Announces a change to this instance's guards and, through the store's change feed, to
+    /// every other instance on the database. A failed notification is logged, not returned:
+    /// the owner's action has happened, and the guards' periodic re-check is the safety net.
+    pub async fn publish(&self, store: &dyn vitrine_store::Store, change: HubChange) {
+        let _ = self.changes.send(change.clone());
+        if let Err(error) = store.publish_change(&change.payload()).await {
+            tracing::warn!(%error, "could not notify other instances of a change");
+        }
+    }
+
+    /// Forwards the store's change feed (other instances' changes) to this instance's guards
+    /// until the hub shuts down. Returns at once when the store has no feed (SQLite).
+    pub async fn run_feed(self: Arc<Self>, store: Arc<dyn vitrine_store::Store>) {
+        let mut shutdown = self.shutdown.subscribe();
+        let mut listener = None;
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let current = match &mut listener {
+                Some(l) => l,
+                None => match store.listen_changes().await {
+                    Ok(Some(l)) => {
+                        // Anything may have happened while nobody listened.
+                        let _ = self.changes.send(HubChange::All);
+                        listener.insert(l)
+                    }
+                    Ok(None) => return,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot listen to the change feed; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                            _ = shutdown.changed() => {}
+                        }
+                        continue;
+                    }
+                },
+            };
+            tokio::select! {
+                received = current.recv() => match received {
+                    Ok(vitrine_store::Change::Payload(payload)) => {
+                        if let Some(change) = HubChange::parse(&payload) {
+                            let _ = self.changes.send(change);
+                        }
+                    }
+                    Ok(vitrine_store::Change::Resync) => {
+                        let _ = self.changes.send(HubChange::All);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "the change feed failed; reconnecting");
+                        listener = None;
+                    }
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<HubChange> {
+        self.changes.subscribe()
+    }
+
+    /// Turns true when the hub shuts down: open streams end so the pages reconnect elsewhere.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Counts a stream as open while the returned guard lives; `None` when this instance already
+    /// holds `max_streams` (the page should poll instead).
+    pub fn open_stream(self: &Arc<Self>) -> Option<OpenStream> {
+        let now = self.open_streams.fetch_add(1, Ordering::SeqCst) + 1;
+        let open = OpenStream { hub: self.clone() };
+        (usize::try_from(now).unwrap_or(0) <= self.limits.max_streams).then_some(open)
+    }
+}
+
+impl LiveHub {
+    /// The refresher channel of `key`: a subscription when one runs, or a new channel the
+    /// caller must start a refresher for (registered under the map's lock, so two viewers
+    /// arriving together share one refresher).
+    pub(crate) fn refresher_channel(
+        &self,
+        key: &str,
+    ) -> Result<
+        watch::Receiver<Arc<Snapshot>>,
+        (watch::Sender<Arc<Snapshot>>, watch::Receiver<Arc<Snapshot>>),
+    > {
+        let mut refreshers = lock(&self.refreshers);
+        if let Some(tx) = refreshers.get(key) {
+            return Ok(tx.subscribe());
+        }
+        let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
+        refreshers.insert(key.to_owned(), tx.clone());
+        Err((tx, rx))
+    }
+
+    /// Removes a refresher nobody watches any more; false (keep going) when a viewer arrived
+    /// meanwhile. Checked under the map's lock, so a new viewer either finds the running
+    /// refresher or starts a new one.
+    pub(crate) fn retire(&self, key: &str, tx: &watch::Sender<Arc<Snapshot>>) -> bool {
+        let mut refreshers = lock(&self.refreshers);
+        if tx.receiver_count() > 0 {
+            return false;
+        }
+        if refreshers.get(key).is_some_and(|t| t.same_channel(tx)) {
+            refreshers.remove(key);
+        }
+        true
+    }
+
+    /// Removes a refresher that stops whether or not anyone watches (reload, shutdown).
+    pub(crate) fn retire_now(&self, key: &str, tx: &watch::Sender<Arc<Snapshot>>) {
+        let mut refreshers = lock(&self.refreshers);
+        if refreshers.get(key).is_some_and(|t| t.same_channel(tx)) {
+            refreshers.remove(key);
+        }
+    }
+
+    /// The guard channel of `key`, like [`LiveHub::refresher_channel`].
+    pub(crate) fn guard_channel(
+        &self,
+        key: &str,
+    ) -> Result<watch::Receiver<LinkState>, (watch::Sender<LinkState>, watch::Receiver<LinkState>)>
+    {
+        let mut guards = lock(&self.guards);
+        if let Some(tx) = guards.get(key) {
+            return Ok(tx.subscribe());
+        }
+        let (tx, rx) = watch::channel(LinkState::Open);
+        guards.insert(key.to_owned(), tx.clone());
+        Err((tx, rx))
+    }
+
+    /// Removes a guard that stopped.
+    pub(crate) fn drop_guard(&self, key: &str, tx: &watch::Sender<LinkState>) {
+        let mut guards = lock(&self.guards);
+        if guards.get(key).is_some_and(|t| t.same_channel(tx)) {
+            guards.remove(key);
+        }
+    }
+
+    /// Wakes when [`LiveHub::refresh_now`] is called.
+    pub(crate) fn pokes(&self) -> watch::Receiver<u64> {
+        self.poke.subscribe()
+    }
+}
+
+/// What a refresher runs: one dashboard revision under one view.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The dashboard.
+    pub dashboard_id: DashboardId,
+    /// The revision the page shows; another one means the page must reload.
+    pub revision: i64,
+    /// The view (filters, tables, theme, tooltips).
+    pub view: ViewState,
+    /// Row-level rules.
+    pub rules: Vec<RowLevelRule>,
+    /// Only this widget (a single-widget share link).
+    pub only_widget: Option<String>,
+}
+
+impl Target {
+    /// Viewers of equal targets share one refresher.
+    pub(crate) fn key(&self) -> String {
+        format!(
+            "{}/{}@{}|{:?}|{:?}|{:?}",
+            self.workspace_id,
+            self.dashboard_id,
+            self.revision,
+            self.only_widget,
+            self.view,
+            self.rules
+        )
+    }
+}
+
+/// One widget as the live page receives it.
+#[derive(Debug)]
+pub struct LiveWidget {
+    /// The widget id.
+    pub id: String,
+    /// The hash of its data (what the card's `data-hash` holds).
+    pub hash: u64,
+    /// What the widget shows now.
+    pub output: WidgetOutput,
+    /// The `widget` event's data, encoded once per snapshot by the first stream that sends it.
+    event: OnceLock<Arc<str>>,
+}
+
+impl LiveWidget {
+    /// The `widget` event's data. The front door knows how a card is written (its markup);
+    /// `encode` runs once per snapshot, and every stream sending this widget shares the text,
+    /// so a thousand viewers cost one encoding.
+    pub fn event(&self, encode: impl FnOnce(&WidgetOutput) -> String) -> Arc<str> {
+        self.event
+            .get_or_init(|| Arc::from(encode(&self.output)))
+            .clone()
+    }
+}
+
+/// What every widget of a view shows now.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// False until the first run finished.
+    pub ready: bool,
+    /// The dashboard changed (edited, deleted): pages must reload.
+    pub reload: bool,
+    /// The widgets, in document order.
+    pub widgets: Vec<LiveWidget>,
+    /// When the oldest shown result was fetched: `17:42:05 UTC`.
+    pub refreshed_label: String,
+}
+
+impl Snapshot {
+    pub(crate) fn of(outputs: Vec<WidgetOutput>, refreshed_label: String) -> Self {
+        let widgets = outputs
+            .into_iter()
+            .map(|o| LiveWidget {
+                id: o.widget_id.clone(),
+                hash: o.data_hash,
+                output: o,
+                event: OnceLock::new(),
+            })
+            .collect();
+        Snapshot {
+            ready: true,
+            reload: false,
+            widgets,
+            refreshed_label,
+        }
+    }
+
+    pub(crate) fn same_as(&self, other: &Snapshot) -> bool {
+        self.ready == other.ready
+            && self.reload == other.reload
+            && self.refreshed_label == other.refreshed_label
+            && self.widgets.len() == other.widgets.len()
+            && self
+                .widgets
+                .iter()
+                .zip(&other.widgets)
+                .all(|(a, b)| a.id == b.id && a.hash == b.hash)
+    }
+}
+
+/// What the streams of a link hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// The link opens.
+    Open,
+    /// The link stopped opening; why, as the page is told: `disabled`, `expired`, `rotated`,
+    /// `deleted`, `password` (changed or added: the viewer must enter it) or `suspended`.
+    Revoked(&'static str),
+    /// The link's settings changed (filters, display): pages reload to pick them up.
+    Reload,
+}
+
+/// Counts one open stream while it lives.
+#[derive(Debug)]
+pub struct OpenStream {
+    hub: Arc<LiveHub>,
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.hub.open_streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_travel_as_payloads_and_back() {
+        for change in [
+            HubChange::Link("AbC-_9".into()),
+            HubChange::Workspace(WorkspaceId(7)),
+            HubChange::All,
+        ] {
+            assert_eq!(HubChange::parse(&change.payload()), Some(change));
+        }
+        assert_eq!(HubChange::parse("workspace:x"), None);
+        assert_eq!(HubChange::parse("drop table"), None);
+    }
+}

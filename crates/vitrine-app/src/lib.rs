@@ -1,0 +1,54 @@
+//! # vitrine-app — the application, without HTTP
+//!
+//! Everything Vitrine *does*, below its front doors. The HTTP server (`vitrine-server`), the
+//! command line (`vitrine user …`, `vitrine link …`) and background tasks all call the same
+//! services here with an [`App`] and get the same answers, the same permission checks and the
+//! same audit trail. Nothing in this crate knows about requests, status codes, headers, cookies
+//! or templates: a `cargo tree` check in `.ci/run` keeps axum, tower, hyper and askama out.
+//!
+//! A tour, from the bottom up (each module only uses the ones above it in this list):
+//! - [`error`]: [`Error`], what went wrong in the domain's words (not found, forbidden,
+//!   invalid input with its field, conflict, throttled, busy, unavailable, internal). Front
+//!   doors map it; services only return it.
+//! - [`config`], [`keyfile`]: typed layered configuration; the server key, loaded or generated.
+//! - [`passwords`]: Argon2id under a concurrency cap. [`geo`]: the country of a client.
+//!   [`text`]: times as people read them.
+//! - [`metrics`]: the process's counters, written in the Prometheus text format.
+//! - [`dashboards`]: the runner (dashboard + view + rules → rendered widgets, through the
+//!   result cache) and the view a URL describes ([`dashboards::query`]).
+//! - [`exports`]: downloads (dashboard → PDF, widget → PNG / SVG / CSV) on a bounded pool.
+//! - [`app`]: [`App`], the state every service takes, and [`prepare`], start-up.
+//! - [`accounts`]: members, sessions, API keys, log-in throttling; [`accounts::audit`] is the
+//!   one place an owner action is recorded.
+//! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered columns),
+//!   dashboards (validated YAML), and the cache of built dashboard contexts.
+//! - [`live`]: live pages' machinery — one refresher per watched view, one guard per watched
+//!   share link, the change bus across instances (PostgreSQL `LISTEN/NOTIFY`).
+//! - [`links`]: share links' lifecycle and the workspace's link policy.
+//! - [`downloads`]: members' and outsiders' downloads as services over [`exports`].
+//! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
+//!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
+//!   attempt is an access event.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod app;
+pub mod config;
+pub mod content;
+pub mod dashboards;
+pub mod downloads;
+pub mod error;
+pub mod exports;
+pub mod geo;
+pub mod hub;
+pub mod keyfile;
+pub mod links;
+pub mod live;
+pub mod metrics;
+pub mod outsider;
+pub mod passwords;
+pub mod text;
+
+pub use app::{App, Keys, prepare};
+pub use config::Config;
+pub use error::{Error, Result};
