@@ -126,6 +126,12 @@ pub struct Widget {
     /// Display options.
     #[serde(default, skip_serializing_if = "WidgetOptions::is_default")]
     pub options: WidgetOptions,
+    /// The owner says this widget shows the same thing to every audience (a market index, a
+    /// company-wide target): a share link's lock or a guest's row-level rule that cannot
+    /// restrict its dataset does not hide it. Without this mark such a widget is not shown to
+    /// restricted viewers at all (fail closed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_for_every_audience: bool,
 }
 
 /// A calendar bucket for a date or timestamp dimension. Buckets are labelled by their first
