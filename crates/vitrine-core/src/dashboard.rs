@@ -24,8 +24,8 @@
 //!   ([`EffectiveFilter`]) against an injected `now` by [`effective_filters`], so the same
 //!   document means the same thing in tests, on every instance and in the cache key.
 //! - **Row-level rules** ([`RowLevelRule`]) are plain data here; share links and guest tokens
-//!   attach them later, and the compiler applies them to every query (failing closed when a
-//!   dataset lacks the rule's column).
+//!   attach them later, and the compiler applies them to every query (or every query over
+//!   the one dataset a rule names), failing closed when a dataset lacks the rule's column.
 
 mod filter;
 mod locate;
@@ -37,8 +37,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use filter::{
-    DateRange, EffectiveFilter, EffectiveValue, Filter, FilterKind, FilterValue, NumberRange,
-    RelativeDate, ResolvedDateRange, RowLevelRule, RuleOp, Scalar, effective_filters,
+    DateRange, EffectiveFilter, EffectiveValue, Filter, FilterKind, FilterValue, MAX_RULE_VALUES,
+    NumberRange, RelativeDate, ResolvedDateRange, RowLevelRule, RuleOp, Scalar, effective_filters,
 };
 pub use validate::{DatasetColumns, validate};
 pub use widget::{

@@ -414,41 +414,199 @@ pub(crate) fn kind_name(kind: FilterKind) -> &'static str {
 }
 
 /// The comparison of a row-level rule.
+///
+/// In JSON and YAML an operator is written as its SQL symbol (`=`, `!=`, `in`, `not in`, `<`,
+/// `<=`, `>`, `>=`, `between`), which is what people who wrote Superset or Metabase rules
+/// expect. The snake-case names of the first version (`eq`, `in`, `lt`, `lte`, `gt`, `gte`,
+/// plus `ne` and `not_in`) and SQL's `<>` are still read, so stored rules keep working; output
+/// always uses the symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum RuleOp {
     /// Equal to the one value.
+    #[serde(rename = "=", alias = "eq")]
     Eq,
+    /// Different from the one value (rows where the column is NULL do not match: fail closed).
+    #[serde(rename = "!=", alias = "ne", alias = "<>")]
+    Ne,
     /// One of the values.
+    #[serde(rename = "in")]
     In,
+    /// None of the values (rows where the column is NULL do not match: fail closed).
+    #[serde(rename = "not in", alias = "not_in")]
+    NotIn,
     /// Less than the one value.
+    #[serde(rename = "<", alias = "lt")]
     Lt,
     /// Less than or equal.
+    #[serde(rename = "<=", alias = "lte")]
     Lte,
     /// Greater than.
+    #[serde(rename = ">", alias = "gt")]
     Gt,
     /// Greater than or equal.
+    #[serde(rename = ">=", alias = "gte")]
     Gte,
+    /// Between the two values, both included (`low <= column <= high`).
+    #[serde(rename = "between")]
+    Between,
+}
+
+/// The most values an `in` / `not in` rule may list: enough for any tenant list a host
+/// application sends, small enough that a statement's placeholder count stays far below every
+/// database's limit.
+pub const MAX_RULE_VALUES: usize = 1000;
+
+impl RuleOp {
+    /// Every operator, in the order of the documentation.
+    pub const ALL: [RuleOp; 9] = [
+        RuleOp::Eq,
+        RuleOp::Ne,
+        RuleOp::In,
+        RuleOp::NotIn,
+        RuleOp::Lt,
+        RuleOp::Lte,
+        RuleOp::Gt,
+        RuleOp::Gte,
+        RuleOp::Between,
+    ];
+
+    /// The symbol, as written in documents and rendered clauses: `=`, `not in`, `between`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleOp::Eq => "=",
+            RuleOp::Ne => "!=",
+            RuleOp::In => "in",
+            RuleOp::NotIn => "not in",
+            RuleOp::Lt => "<",
+            RuleOp::Lte => "<=",
+            RuleOp::Gt => ">",
+            RuleOp::Gte => ">=",
+            RuleOp::Between => "between",
+        }
+    }
+
+    /// How many values the operator takes, inclusive: `in` 1 to [`MAX_RULE_VALUES`],
+    /// `between` exactly 2, the others exactly 1.
+    pub fn arity(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            RuleOp::In | RuleOp::NotIn => 1..=MAX_RULE_VALUES,
+            RuleOp::Between => 2..=2,
+            _ => 1..=1,
+        }
+    }
+
+    /// Whether the operator keeps rows by *excluding* values (`!=`, `not in`). The compiler
+    /// also excludes NULLs for these, so a missing value never slips through.
+    pub fn is_negative(self) -> bool {
+        matches!(self, RuleOp::Ne | RuleOp::NotIn)
+    }
+
+    /// The operator with its sides swapped: `5 < x` is `x > 5`. `None` for the operators
+    /// that have no mirror image (`in`, `not in`, `between`).
+    pub fn flipped(self) -> Option<RuleOp> {
+        Some(match self {
+            RuleOp::Eq => RuleOp::Eq,
+            RuleOp::Ne => RuleOp::Ne,
+            RuleOp::Lt => RuleOp::Gt,
+            RuleOp::Lte => RuleOp::Gte,
+            RuleOp::Gt => RuleOp::Lt,
+            RuleOp::Gte => RuleOp::Lte,
+            RuleOp::In | RuleOp::NotIn | RuleOp::Between => return None,
+        })
+    }
+}
+
+impl fmt::Display for RuleOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A structured restriction `column op value(s)` applied to every query run for a link or a
-/// guest token: `customer_id eq 42`. The compiler applies it to every dataset it runs and
-/// refuses to run a dataset that lacks the column (fail closed).
+/// guest token: `customer_id = 42`, `region in [EMEA, APAC]`, `amount between [10, 99]`.
+///
+/// Without a `dataset` the compiler applies the rule to every dataset it runs and refuses to
+/// run a dataset that lacks the column (fail closed). With a `dataset` (a dataset slug) the
+/// rule restricts only queries over that dataset, so a grant can restrict `orders` by
+/// `customer_id` and `visits` by `account_id`; over that dataset a missing column is still an
+/// error.
+///
+/// In JSON and YAML: `{dataset?, column, op, value}` for the one-value operators and
+/// `{dataset?, column, op, values}` for `in`, `not in` and `between`; either key is read for
+/// any operator, unknown keys are refused, and deserialising checks the rule
+/// ([`RowLevelRule::check`]), so a malformed rule never reaches the compiler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RuleRepr", into = "RuleRepr")]
 pub struct RowLevelRule {
+    /// The dataset (slug) the rule restricts; `None`: every dataset.
+    pub dataset: Option<String>,
     /// The column, by name, in every dataset the rule meets.
     pub column: String,
     /// The comparison.
     pub op: RuleOp,
-    /// One value (`in`: one or more, at most 1000).
+    /// The values: one, two for `between`, 1 to [`MAX_RULE_VALUES`] for `in` / `not in`.
     pub values: Vec<Scalar>,
 }
 
+/// The written form of a rule: `value` or `values`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset: Option<String>,
+    column: String,
+    op: RuleOp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<Scalar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<Scalar>>,
+}
+
+impl TryFrom<RuleRepr> for RowLevelRule {
+    type Error = String;
+    fn try_from(r: RuleRepr) -> Result<Self, String> {
+        let values = match (r.value, r.values) {
+            (Some(v), None) => vec![v],
+            (None, Some(vs)) => vs,
+            (Some(_), Some(_)) => {
+                return Err("a row-level rule has either `value` or `values`, not both".into());
+            }
+            (None, None) => return Err("a row-level rule needs `value` or `values`".into()),
+        };
+        let rule = RowLevelRule {
+            dataset: r.dataset,
+            column: r.column,
+            op: r.op,
+            values,
+        };
+        rule.check()?;
+        Ok(rule)
+    }
+}
+
+impl From<RowLevelRule> for RuleRepr {
+    fn from(r: RowLevelRule) -> Self {
+        let one = r.op.arity() == (1..=1) && r.values.len() == 1;
+        let (value, values) = if one {
+            (r.values.into_iter().next(), None)
+        } else {
+            (None, Some(r.values))
+        };
+        RuleRepr {
+            dataset: r.dataset,
+            column: r.column,
+            op: r.op,
+            value,
+            values,
+        }
+    }
+}
+
 impl RowLevelRule {
-    /// Builds a checked rule.
+    /// Builds a checked rule that applies to every dataset.
     pub fn new(column: impl Into<String>, op: RuleOp, values: Vec<Scalar>) -> Result<Self, String> {
         let rule = RowLevelRule {
+            dataset: None,
             column: column.into(),
             op,
             values,
@@ -457,18 +615,93 @@ impl RowLevelRule {
         Ok(rule)
     }
 
-    /// Checks the number of values for the operator and that the column is named.
+    /// The same rule restricted to the dataset with slug `dataset` (checked to be a slug).
+    pub fn for_dataset(mut self, dataset: impl Into<String>) -> Result<Self, String> {
+        self.dataset = Some(dataset.into());
+        self.check()?;
+        Ok(self)
+    }
+
+    /// Whether the rule restricts queries over the dataset with slug `dataset`.
+    pub fn applies_to(&self, dataset: &str) -> bool {
+        self.dataset.as_deref().is_none_or(|d| d == dataset)
+    }
+
+    /// Checks that the column is named, the dataset (if any) is a slug, the number of values
+    /// fits the operator, numbers are finite (a NaN compares with nothing, and JSON cannot
+    /// carry it back) and a `between`'s ends are in order when they can be compared (two
+    /// numbers, or two `2026-11-23` dates).
     pub fn check(&self) -> Result<(), String> {
         if self.column.is_empty() {
             return Err("a row-level rule needs a column".into());
         }
-        match (self.op, self.values.len()) {
-            (RuleOp::In, 1..=1000) => Ok(()),
-            (RuleOp::In, _) => Err("an `in` rule needs between 1 and 1000 values".into()),
-            (_, 1) => Ok(()),
-            _ => Err("this rule needs exactly one value".into()),
+        if self.column.chars().count() > 256 || self.column.chars().any(char::is_control) {
+            return Err(
+                "a row-level rule's column has at most 256 characters and no control characters"
+                    .into(),
+            );
         }
+        if let Some(d) = &self.dataset {
+            Slug::parse(d.as_str()).map_err(|e| format!("a row-level rule's dataset: {e}"))?;
+        }
+        let n = self.values.len();
+        if !self.op.arity().contains(&n) {
+            return Err(match self.op {
+                RuleOp::In | RuleOp::NotIn => format!(
+                    "an `{}` rule needs between 1 and {MAX_RULE_VALUES} values",
+                    self.op
+                ),
+                RuleOp::Between => "a `between` rule needs exactly two values, low and high".into(),
+                op => format!("a `{op}` rule needs exactly one value"),
+            });
+        }
+        if self
+            .values
+            .iter()
+            .any(|v| matches!(v, Scalar::Float(f) if !f.is_finite()))
+        {
+            return Err("a row-level rule's numbers must be finite".into());
+        }
+        if let (RuleOp::Between, [low, high]) = (self.op, self.values.as_slice())
+            && scalar_order(low, high) == Some(std::cmp::Ordering::Greater)
+        {
+            return Err(format!(
+                "a `between` rule needs its low value first: {low} is greater than {high}"
+            ));
+        }
+        Ok(())
     }
+}
+
+/// How two rule values compare when they obviously can: two numbers, or two ISO dates.
+fn scalar_order(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
+    let number = |s: &Scalar| match s {
+        Scalar::Int(i) => Some(*i as f64),
+        Scalar::Float(f) => Some(*f),
+        _ => None,
+    };
+    if let (Some(x), Some(y)) = (number(a), number(b)) {
+        return match (a, b) {
+            (Scalar::Int(x), Scalar::Int(y)) => Some(x.cmp(y)),
+            _ => x.partial_cmp(&y),
+        };
+    }
+    match (a, b) {
+        (Scalar::Text(x), Scalar::Text(y)) => {
+            let (x, y) = (parse_iso_date(x)?, parse_iso_date(y)?);
+            Some(x.cmp(&y))
+        }
+        _ => None,
+    }
+}
+
+/// `2026-11-23` (surrounding blanks allowed), as the compiler reads dates.
+pub(crate) fn parse_iso_date(s: &str) -> Option<Date> {
+    Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }
 
 fn monday_of(d: Date) -> Date {

@@ -457,3 +457,214 @@ fn yaml_output_reads_like_the_hand_written_document() {
     assert!(yaml.contains("style: currency"), "{yaml}");
     assert!(!yaml.contains("null"), "{yaml}");
 }
+
+mod rules {
+    use super::*;
+    use serde_json::json;
+
+    fn from_json(v: serde_json::Value) -> Result<RowLevelRule, String> {
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_rule_operator_is_written_as_its_sql_symbol() {
+        let names: Vec<String> = RuleOp::ALL
+            .iter()
+            .map(|op| {
+                serde_json::to_value(op)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["=", "!=", "in", "not in", "<", "<=", ">", ">=", "between"]
+        );
+        for op in RuleOp::ALL {
+            assert_eq!(serde_json::to_value(op).unwrap(), json!(op.as_str()));
+            assert_eq!(op.to_string(), op.as_str());
+        }
+    }
+
+    #[test]
+    fn the_old_snake_case_operator_names_are_still_read() {
+        for (old, op) in [
+            ("eq", RuleOp::Eq),
+            ("ne", RuleOp::Ne),
+            ("<>", RuleOp::Ne),
+            ("in", RuleOp::In),
+            ("not_in", RuleOp::NotIn),
+            ("lt", RuleOp::Lt),
+            ("lte", RuleOp::Lte),
+            ("gt", RuleOp::Gt),
+            ("gte", RuleOp::Gte),
+        ] {
+            assert_eq!(serde_json::from_value::<RuleOp>(json!(old)).unwrap(), op);
+        }
+        assert!(serde_json::from_value::<RuleOp>(json!("like")).is_err());
+        assert!(serde_json::from_value::<RuleOp>(json!("EQ")).is_err());
+    }
+
+    #[test]
+    fn a_one_value_rule_reads_value_and_writes_value() {
+        let rule = from_json(json!({"column": "tenant_id", "op": "=", "value": 42})).unwrap();
+        assert_eq!(
+            rule,
+            RowLevelRule::new("tenant_id", RuleOp::Eq, vec![Scalar::Int(42)]).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_value(&rule).unwrap(),
+            json!({"column": "tenant_id", "op": "=", "value": 42})
+        );
+        // `values` with one value is read too, and written back as `value`.
+        let same = from_json(json!({"column": "tenant_id", "op": "eq", "values": [42]})).unwrap();
+        assert_eq!(same, rule);
+    }
+
+    #[test]
+    fn list_rules_read_and_write_values() {
+        let rule = from_json(json!({
+            "dataset": "orders", "column": "region", "op": "not in", "values": ["EMEA", "APAC"]
+        }))
+        .unwrap();
+        assert_eq!(rule.op, RuleOp::NotIn);
+        assert_eq!(rule.dataset.as_deref(), Some("orders"));
+        assert_eq!(
+            serde_json::to_value(&rule).unwrap(),
+            json!({"dataset": "orders", "column": "region", "op": "not in", "values": ["EMEA", "APAC"]})
+        );
+        // One value for `in` reads as a list of one, and stays a list.
+        let one = from_json(json!({"column": "region", "op": "in", "value": "EU"})).unwrap();
+        assert_eq!(one.values, [Scalar::Text("EU".into())]);
+        assert_eq!(serde_json::to_value(&one).unwrap()["values"], json!(["EU"]));
+    }
+
+    #[test]
+    fn a_rule_with_both_value_and_values_or_neither_is_refused() {
+        let both = from_json(json!({"column": "x", "op": "=", "value": 1, "values": [1]}));
+        assert!(both.unwrap_err().contains("not both"));
+        let neither = from_json(json!({"column": "x", "op": "="}));
+        assert!(neither.unwrap_err().contains("`value` or `values`"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_rule_is_refused() {
+        let e = from_json(json!({"column": "x", "op": "=", "value": 1, "sql": "1=1"})).unwrap_err();
+        assert!(e.contains("sql"), "{e}");
+    }
+
+    #[test]
+    fn each_operator_takes_its_number_of_values() {
+        let ints = |n: i64| (0..n).map(Scalar::Int).collect::<Vec<_>>();
+        for op in [
+            RuleOp::Eq,
+            RuleOp::Ne,
+            RuleOp::Lt,
+            RuleOp::Lte,
+            RuleOp::Gt,
+            RuleOp::Gte,
+        ] {
+            assert!(RowLevelRule::new("x", op, ints(1)).is_ok(), "{op}");
+            assert!(RowLevelRule::new("x", op, ints(0)).is_err(), "{op}");
+            assert!(RowLevelRule::new("x", op, ints(2)).is_err(), "{op}");
+        }
+        for op in [RuleOp::In, RuleOp::NotIn] {
+            assert!(RowLevelRule::new("x", op, ints(0)).is_err(), "{op}");
+            assert!(RowLevelRule::new("x", op, ints(1)).is_ok(), "{op}");
+            assert!(RowLevelRule::new("x", op, ints(1000)).is_ok(), "{op}");
+            let e = RowLevelRule::new("x", op, ints(1001)).unwrap_err();
+            assert!(e.contains("1000"), "{e}");
+        }
+        assert!(RowLevelRule::new("x", RuleOp::Between, ints(1)).is_err());
+        assert!(RowLevelRule::new("x", RuleOp::Between, ints(2)).is_ok());
+        assert!(RowLevelRule::new("x", RuleOp::Between, ints(3)).is_err());
+    }
+
+    #[test]
+    fn a_between_rule_needs_its_low_end_first_when_the_ends_compare() {
+        let between = |a: Scalar, b: Scalar| RowLevelRule::new("x", RuleOp::Between, vec![a, b]);
+        assert!(between(Scalar::Int(1), Scalar::Int(5)).is_ok());
+        assert!(between(Scalar::Int(5), Scalar::Int(5)).is_ok());
+        assert!(between(Scalar::Int(5), Scalar::Int(1)).is_err());
+        assert!(between(Scalar::Float(2.5), Scalar::Int(2)).is_err());
+        assert!(between("2026-01-01".into(), "2026-12-31".into()).is_ok());
+        let e = between("2026-12-31".into(), "2026-01-01".into()).unwrap_err();
+        assert!(e.contains("low value first"), "{e}");
+        // Texts that are not dates, or mixed kinds, are not compared: the database decides.
+        assert!(between("b".into(), "a".into()).is_ok());
+        assert!(between(Scalar::Int(9), "a".into()).is_ok());
+    }
+
+    #[test]
+    fn a_rule_number_must_be_finite() {
+        assert!(RowLevelRule::new("x", RuleOp::Eq, vec![Scalar::Float(f64::NAN)]).is_err());
+        assert!(
+            RowLevelRule::new(
+                "x",
+                RuleOp::In,
+                vec![Scalar::Int(1), Scalar::Float(f64::INFINITY)]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_rule_for_one_dataset_applies_only_to_it() {
+        let all = RowLevelRule::new("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)]).unwrap();
+        assert!(all.dataset.is_none());
+        assert!(all.applies_to("orders") && all.applies_to("visits"));
+        let orders = all.clone().for_dataset("orders").unwrap();
+        assert!(orders.applies_to("orders"));
+        assert!(!orders.applies_to("visits"));
+        assert!(all.clone().for_dataset("Not A Slug").is_err());
+        let e =
+            from_json(json!({"dataset": "", "column": "x", "op": "=", "value": 1})).unwrap_err();
+        assert!(e.contains("dataset"), "{e}");
+    }
+
+    #[test]
+    fn rules_survive_a_round_trip_through_json_and_yaml() {
+        let rules = vec![
+            RowLevelRule::new("tenant_id", RuleOp::Eq, vec![Scalar::Int(42)]).unwrap(),
+            RowLevelRule::new("plan", RuleOp::Ne, vec!["free".into()]).unwrap(),
+            RowLevelRule::new("region", RuleOp::In, vec!["EMEA".into(), "APAC".into()])
+                .unwrap()
+                .for_dataset("orders")
+                .unwrap(),
+            RowLevelRule::new("region", RuleOp::NotIn, vec!["US".into()]).unwrap(),
+            RowLevelRule::new("amount", RuleOp::Lt, vec![Scalar::Float(10.5)]).unwrap(),
+            RowLevelRule::new("amount", RuleOp::Lte, vec![Scalar::Int(-3)]).unwrap(),
+            RowLevelRule::new("active", RuleOp::Gt, vec![Scalar::Bool(false)]).unwrap(),
+            RowLevelRule::new("amount", RuleOp::Gte, vec![Scalar::Float(0.1)]).unwrap(),
+            RowLevelRule::new(
+                "ordered_at",
+                RuleOp::Between,
+                vec!["2026-01-01".into(), "2026-03-31".into()],
+            )
+            .unwrap(),
+        ];
+        let json = serde_json::to_string(&rules).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Vec<RowLevelRule>>(&json).unwrap(),
+            rules
+        );
+        let yaml = serde_yaml_ng::to_string(&rules).unwrap();
+        assert_eq!(
+            serde_yaml_ng::from_str::<Vec<RowLevelRule>>(&yaml).unwrap(),
+            rules
+        );
+        assert!(yaml.contains("op: not in"), "{yaml}");
+    }
+
+    #[test]
+    fn operators_flip_when_the_value_is_written_first() {
+        assert_eq!(RuleOp::Lt.flipped(), Some(RuleOp::Gt));
+        assert_eq!(RuleOp::Gte.flipped(), Some(RuleOp::Lte));
+        assert_eq!(RuleOp::Eq.flipped(), Some(RuleOp::Eq));
+        assert_eq!(RuleOp::In.flipped(), None);
+        assert!(RuleOp::Ne.is_negative() && RuleOp::NotIn.is_negative());
+        assert!(!RuleOp::In.is_negative());
+    }
+}

@@ -238,3 +238,231 @@ fn a_kpi_widget_compiles_to_three_statements_and_a_text_widget_to_none() {
         compile_widget(Dialect::Sqlite, &text, &dataset(Dialect::Sqlite), &[], &[]).unwrap_err();
     assert_eq!(e.code(), "invalid_definition");
 }
+
+/// `count(*)` over `orders` under `rules`, in dialect `d`.
+fn count_under(
+    d: Dialect,
+    rules: &[RowLevelRule],
+) -> Result<CompiledQuery, vitrine_data::DataError> {
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    compile(d, &q, &dataset(d), &[], rules)
+}
+
+/// The placeholders of dialect `d` numbered from `first`.
+fn ph(d: Dialect, first: usize, n: usize) -> Vec<String> {
+    (first..first + n).map(|i| d.placeholder(i)).collect()
+}
+
+fn rule(column: &str, op: RuleOp, values: Vec<Scalar>) -> RowLevelRule {
+    RowLevelRule::new(column, op, values).unwrap()
+}
+
+#[test]
+fn a_between_rule_binds_both_ends() {
+    let rules = [rule(
+        "amount",
+        RuleOp::Between,
+        vec![Scalar::Int(10), Scalar::Float(99.5)],
+    )];
+    for d in ALL {
+        let c = count_under(d, &rules).unwrap();
+        let amount = d.quote("amount");
+        let p = ph(d, 1, 2);
+        assert!(
+            c.sql.ends_with(&format!(
+                "WHERE ({amount} >= {} AND {amount} <= {})",
+                p[0], p[1]
+            )),
+            "{}",
+            c.sql
+        );
+        assert_eq!(
+            serde_json::to_value(&c.params).unwrap(),
+            json!([{"type": "float", "value": 10.0}, {"type": "float", "value": 99.5}])
+        );
+    }
+}
+
+#[test]
+fn a_between_rule_on_a_timestamp_includes_its_whole_last_day() {
+    let rules = [rule(
+        "ordered_at",
+        RuleOp::Between,
+        vec!["2026-01-01".into(), "2026-03-31".into()],
+    )];
+    for d in ALL {
+        let c = count_under(d, &rules).unwrap();
+        let col = d.quote("ordered_at");
+        let p = ph(d, 1, 2);
+        assert!(
+            c.sql
+                .ends_with(&format!("WHERE ({col} >= {} AND {col} < {})", p[0], p[1])),
+            "{}",
+            c.sql
+        );
+        assert_eq!(
+            serde_json::to_value(&c.params).unwrap(),
+            json!([{"type": "date", "value": "2026-01-01"}, {"type": "date", "value": "2026-04-01"}])
+        );
+    }
+    // `>` a date starts the next day; `<` a date stays as written.
+    for d in ALL {
+        let gt = count_under(
+            d,
+            &[rule("ordered_at", RuleOp::Gt, vec!["2026-11-22".into()])],
+        )
+        .unwrap();
+        assert!(
+            gt.sql.contains(&format!("{} >= ", d.quote("ordered_at"))),
+            "{}",
+            gt.sql
+        );
+        assert_eq!(
+            serde_json::to_value(&gt.params).unwrap(),
+            json!([{"type": "date", "value": "2026-11-23"}])
+        );
+        let lt = count_under(
+            d,
+            &[rule("ordered_at", RuleOp::Lt, vec!["2026-11-22".into()])],
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&lt.params).unwrap(),
+            json!([{"type": "date", "value": "2026-11-22"}])
+        );
+    }
+}
+
+#[test]
+fn negative_rules_exclude_nulls_and_bind_every_value() {
+    for d in ALL {
+        let region = d.quote("region");
+        let ne = count_under(d, &[rule("region", RuleOp::Ne, vec!["EU".into()])]).unwrap();
+        assert!(
+            ne.sql.ends_with(&format!(
+                "WHERE ({region} IS NOT NULL AND {region} <> {})",
+                d.placeholder(1)
+            )),
+            "{}",
+            ne.sql
+        );
+        assert_eq!(ne.params.len(), 1);
+        let not_in = count_under(
+            d,
+            &[rule(
+                "region",
+                RuleOp::NotIn,
+                vec!["EU".into(), "APAC".into()],
+            )],
+        )
+        .unwrap();
+        let p = ph(d, 1, 2);
+        assert!(
+            not_in.sql.ends_with(&format!(
+                "WHERE ({region} IS NOT NULL AND {region} NOT IN ({}, {}))",
+                p[0], p[1]
+            )),
+            "{}",
+            not_in.sql
+        );
+        assert_eq!(not_in.params.len(), 2);
+    }
+}
+
+#[test]
+fn a_negative_rule_with_a_value_of_the_wrong_type_matches_nothing() {
+    for d in ALL {
+        for r in [
+            rule("customer_id", RuleOp::Ne, vec!["x".into()]),
+            rule(
+                "customer_id",
+                RuleOp::NotIn,
+                vec![Scalar::Int(1), "x".into()],
+            ),
+            rule(
+                "customer_id",
+                RuleOp::Between,
+                vec![Scalar::Int(1), "x".into()],
+            ),
+        ] {
+            let c = count_under(d, std::slice::from_ref(&r)).unwrap();
+            assert!(c.sql.ends_with("WHERE 1 = 0"), "{r:?}: {}", c.sql);
+            assert!(c.params.is_empty());
+        }
+    }
+}
+
+#[test]
+fn every_operator_compiles_with_values_as_parameters_only() {
+    let evil = "'; DROP TABLE orders; --";
+    for d in ALL {
+        for op in RuleOp::ALL {
+            let values = match op {
+                RuleOp::Between => vec![evil.into(), evil.into()],
+                _ => vec![evil.into()],
+            };
+            let c = count_under(d, &[rule("plan", op, values)]).unwrap();
+            assert!(!c.sql.contains("DROP"), "{op}: {}", c.sql);
+            let placeholders = match d {
+                Dialect::Postgres => c.sql.matches('$').count(),
+                _ => c.sql.matches('?').count(),
+            };
+            assert_eq!(placeholders, c.params.len(), "{op}: {}", c.sql);
+            assert!(!c.params.is_empty(), "{op}");
+        }
+    }
+}
+
+#[test]
+fn a_rule_for_another_dataset_is_skipped_and_one_for_this_dataset_applies() {
+    for d in ALL {
+        let elsewhere = rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])
+            .for_dataset("visits")
+            .unwrap();
+        let c = count_under(d, &[elsewhere]).unwrap();
+        assert!(!c.sql.contains("WHERE"), "{}", c.sql);
+        assert!(c.params.is_empty());
+
+        let here = rule("customer_id", RuleOp::Eq, vec![Scalar::Int(1)])
+            .for_dataset("orders")
+            .unwrap();
+        let c = count_under(d, &[here]).unwrap();
+        assert!(c.sql.contains(&d.quote("customer_id")), "{}", c.sql);
+        assert_eq!(c.params.len(), 1);
+    }
+}
+
+#[test]
+fn a_rule_for_this_dataset_on_a_missing_column_is_an_error() {
+    for d in ALL {
+        for r in [
+            rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)]),
+            rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])
+                .for_dataset("orders")
+                .unwrap(),
+        ] {
+            let e = count_under(d, &[r]).unwrap_err();
+            assert_eq!(e.code(), "invalid_definition");
+            assert!(e.detail().contains("tenant_id"), "{}", e.detail());
+        }
+        // The options of a select filter are restricted the same way.
+        let r = rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)]);
+        assert!(compile_distinct_values(d, &dataset(d), "plan", 10, &[r]).is_err());
+    }
+}
+
+#[test]
+fn a_rule_changed_after_it_was_checked_is_refused_by_the_compiler() {
+    let mut r = rule(
+        "amount",
+        RuleOp::Between,
+        vec![Scalar::Int(1), Scalar::Int(2)],
+    );
+    r.values.pop();
+    for d in ALL {
+        assert_eq!(
+            count_under(d, &[r.clone()]).unwrap_err().code(),
+            "invalid_definition"
+        );
+    }
+}

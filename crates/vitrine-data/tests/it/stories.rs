@@ -62,6 +62,7 @@ stories!(
     time_buckets_are_the_same_iso_dates_everywhere,
     a_kpi_compares_with_the_previous_period_and_draws_a_sparkline,
     row_level_rules_restrict_rows_and_fail_closed,
+    every_rule_operator_restricts_rows_and_negative_ones_drop_nulls,
     filter_options_are_distinct_values_under_the_rules,
     writes_fail_at_run_time_because_the_connection_is_read_only,
     a_long_query_times_out_politely_and_the_source_recovers,
@@ -568,6 +569,108 @@ async fn row_level_rules_restrict_rows_and_fail_closed(db: Db) {
     // A rule the dataset cannot honour refuses to run rather than showing everything.
     let rules = [rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])];
     let e = compile(db.dialect(), &q, &orders(&fx), &[], &rules).unwrap_err();
+    assert_polite(&e, DataErrorKind::InvalidDefinition);
+    fx.cleanup().await;
+}
+
+async fn every_rule_operator_restricts_rows_and_negative_ones_drop_nulls(db: Db) {
+    let Some(fx) = Fixture::new(db, "every_rule_operator_restricts_rows").await else {
+        return;
+    };
+    let source = fx.default_source();
+    // The seven orders plus an eighth whose every column but the id is NULL.
+    let sql = format!(
+        "{} UNION ALL SELECT 8, NULL, NULL, NULL, NULL, NULL, NULL",
+        orders_sql(&fx)
+    );
+    let with_nulls = Dataset::new(db.dialect(), "orders", &sql, expected_columns()).unwrap();
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    let rule = |col: &str, op, values: Vec<Scalar>| RowLevelRule::new(col, op, values).unwrap();
+    let count = |rules: Vec<RowLevelRule>| {
+        let compiled = compile(db.dialect(), &q, &with_nulls, &[], &rules);
+        let source = source.clone();
+        async move {
+            let compiled = compiled.unwrap();
+            match &rows(&run(&source, &compiled).await)[..] {
+                [row] => row[0].clone(),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    for (rules, n) in [
+        (vec![], 8),
+        // EU is three orders; the NULL region is not "not EU": it is not shown.
+        (vec![rule("region", RuleOp::Ne, vec!["EU".into()])], 4),
+        (
+            vec![rule(
+                "region",
+                RuleOp::NotIn,
+                vec!["EU".into(), "APAC".into()],
+            )],
+            3,
+        ),
+        (
+            vec![rule("customer_id", RuleOp::NotIn, vec![Scalar::Int(1)])],
+            4,
+        ),
+        (
+            vec![rule(
+                "amount",
+                RuleOp::Between,
+                vec![Scalar::Int(15), Scalar::Float(99.75)],
+            )],
+            4,
+        ),
+        (vec![rule("amount", RuleOp::Lte, vec![Scalar::Int(20)])], 3),
+        (vec![rule("amount", RuleOp::Gt, vec![Scalar::Int(100)])], 2),
+        // Whole days: March 31st at 08:00 is inside, November 22nd at 18:00 is not "after
+        // November 22nd".
+        (
+            vec![rule(
+                "ordered_at",
+                RuleOp::Between,
+                vec!["2026-01-01".into(), "2026-03-31".into()],
+            )],
+            3,
+        ),
+        (
+            vec![rule("ordered_at", RuleOp::Gt, vec!["2026-11-22".into()])],
+            1,
+        ),
+        (
+            vec![rule("ordered_at", RuleOp::Lte, vec!["2026-11-22".into()])],
+            6,
+        ),
+        (
+            vec![rule("ordered_at", RuleOp::Lt, vec!["2026-01-01".into()])],
+            1,
+        ),
+        // A value that cannot be an integer: a negative rule shows nothing rather than guess.
+        (vec![rule("customer_id", RuleOp::Ne, vec!["one".into()])], 0),
+        // A rule for another dataset does not restrict this one.
+        (
+            vec![
+                rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])
+                    .for_dataset("visits")
+                    .unwrap(),
+            ],
+            8,
+        ),
+        (
+            vec![
+                rule("plan", RuleOp::Eq, vec!["pro".into()])
+                    .for_dataset("orders")
+                    .unwrap(),
+            ],
+            4,
+        ),
+    ] {
+        assert_eq!(count(rules.clone()).await, Value::Int(n), "{rules:?}");
+    }
+    let scoped = rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])
+        .for_dataset("orders")
+        .unwrap();
+    let e = compile(db.dialect(), &q, &with_nulls, &[], &[scoped]).unwrap_err();
     assert_polite(&e, DataErrorKind::InvalidDefinition);
     fx.cleanup().await;
 }
