@@ -27,6 +27,7 @@
 //!   attach them later, and the compiler applies them to every query (or every query over
 //!   the one dataset a rule names), failing closed when a dataset lacks the rule's column.
 
+mod dates;
 mod filter;
 mod locate;
 mod validate;
@@ -36,9 +37,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use dates::{
+    DATE_RANGE_MESSAGE, DateOutOfRange, MAX_DATE, MAX_YEAR, MIN_DATE, MIN_YEAR, check_date,
+};
 pub use filter::{
-    DateRange, EffectiveFilter, EffectiveValue, Filter, FilterKind, FilterValue, MAX_RULE_VALUES,
-    NumberRange, RelativeDate, ResolvedDateRange, RowLevelRule, RuleOp, Scalar, effective_filters,
+    DateRange, EffectiveFilter, EffectiveValue, Filter, FilterKind, FilterValue, FilterValueError,
+    MAX_RULE_VALUES, NumberRange, RelativeDate, ResolvedDateRange, RowLevelRule, RuleOp, Scalar,
+    effective_filters,
 };
 pub use validate::{DatasetColumns, validate};
 pub use widget::{

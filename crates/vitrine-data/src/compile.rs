@@ -18,11 +18,12 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use time::Date;
 use time::macros::format_description;
-use time::{Date, Duration};
 use vitrine_core::dashboard::{
-    Aggregate, EffectiveFilter, EffectiveValue, ResolvedDateRange, RowLevelRule, RuleOp, Scalar,
-    SortDirection, TimeBucket, Widget, WidgetKind, WidgetQuery,
+    Aggregate, DATE_RANGE_MESSAGE, EffectiveFilter, EffectiveValue, ResolvedDateRange,
+    RowLevelRule, RuleOp, Scalar, SortDirection, TimeBucket, Widget, WidgetKind, WidgetQuery,
+    check_date,
 };
 use vitrine_core::result::{Column, ColumnType};
 
@@ -465,7 +466,7 @@ impl<'a> Builder<'a> {
                             f.id, col.name
                         )));
                     }
-                    self.date_range(&q, current, conds);
+                    self.date_range(f.id.as_str(), &q, current, conds)?;
                 }
                 EffectiveValue::NumberRange { range } => {
                     if !col.kind.is_numeric() {
@@ -612,23 +613,44 @@ impl<'a> Builder<'a> {
         format!("{q} IN ({})", phs.join(", "))
     }
 
-    fn date_range(&mut self, q: &str, range: &ResolvedDateRange, conds: &mut Vec<String>) {
+    /// `q >= from AND q < to + 1 day`. Both ends must be accepted dates
+    /// ([`vitrine_core::dashboard::MIN_DATE`]..=[`vitrine_core::dashboard::MAX_DATE`]): a
+    /// viewer can type any date into a URL, and the compiler never does arithmetic on one it
+    /// has not checked (`Date + 1 day` panics at the end of time).
+    fn date_range(
+        &mut self,
+        filter: &str,
+        q: &str,
+        range: &ResolvedDateRange,
+        conds: &mut Vec<String>,
+    ) -> Result<(), DataError> {
+        range.validate().map_err(|_| {
+            DataError::invalid_input(
+                DATE_RANGE_MESSAGE,
+                format!(
+                    "filter `{filter}`: date range {:?}..{:?} is outside the accepted dates",
+                    range.from, range.to
+                ),
+            )
+        })?;
         if let Some(from) = range.from {
             let ph = self.bind(Param::Date(from));
             conds.push(format!("{q} >= {ph}"));
         }
         if let Some(to) = range.to {
             // Inclusive last day: before the next day's midnight, so timestamps on it count.
-            let ph = self.bind(Param::Date(to + Duration::days(1)));
+            let ph = self.bind(Param::Date(next_day(to)?));
             conds.push(format!("{q} < {ph}"));
         }
+        Ok(())
     }
 }
 
-/// The day after `d`, or an error for the last day `time` can represent (never a panic).
+/// The day after `d`, or an invalid-input error for the last day `time` can represent
+/// (never a panic).
 fn next_day(d: Date) -> Result<Date, DataError> {
     d.next_day()
-        .ok_or_else(|| DataError::invalid(format!("no day follows {d}")))
+        .ok_or_else(|| DataError::invalid_input(DATE_RANGE_MESSAGE, format!("no day follows {d}")))
 }
 
 fn number_param(v: f64, kind: ColumnType) -> Param {
@@ -668,9 +690,12 @@ pub fn to_param(value: &Scalar, kind: ColumnType) -> Option<Param> {
             Scalar::Text(s) if s == "false" => Some(Param::Bool(false)),
             _ => None,
         },
+        // A date outside the accepted range is "not a date" here: no database agrees on
+        // what it would mean, and arithmetic on it could leave the calendar.
         ColumnType::Date | ColumnType::Timestamp => match value {
             Scalar::Text(s) => Date::parse(s.trim(), format_description!("[year]-[month]-[day]"))
                 .ok()
+                .filter(|d| check_date(*d).is_ok())
                 .map(Param::Date),
             _ => None,
         },

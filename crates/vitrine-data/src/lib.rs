@@ -26,8 +26,8 @@
 //!   [`Value`](vitrine_core::result::Value)s ([`value`]): numerics as floats, dates and
 //!   timestamps as ISO text, booleans as booleans.
 //! - [`DataError`] has a stable client-facing kind (`timeout`, `row_cap`, `query_failed`,
-//!   `unavailable`, `invalid_definition`) and a separate detail for logs; its `Display` never
-//!   contains SQL or driver text, so a renderer cannot leak it by accident.
+//!   `unavailable`, `invalid_definition`, `invalid_input`) and a separate detail for logs; its
+//!   `Display` never contains SQL or driver text, so a renderer cannot leak it by accident.
 //! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
 //!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
 //!   once: a viral public link costs one query per widget per interval.

@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, Month, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
+use super::dates::{
+    DateOutOfRange, add_days, add_months, check_date, first_of_month, first_of_quarter,
+    is_last_of_month, jan_first, last_of_month, monday_of,
+};
 use super::{DashboardError, Issue, Slug};
 
 /// The kind of control a filter shows, and the kind of value it takes.
@@ -103,43 +107,61 @@ enum Step {
 }
 
 impl RelativeDate {
-    /// The inclusive range this preset means on `today`.
+    /// The inclusive range this preset means on `today`, or [`DateOutOfRange`] when it would
+    /// reach outside the accepted dates ([`super::MIN_DATE`]..=[`super::MAX_DATE`]).
+    pub fn try_resolve(self, today: Date) -> Result<ResolvedDateRange, DateOutOfRange> {
+        let (from, to) = self.range(today).ok_or(DateOutOfRange)?;
+        Ok(ResolvedDateRange {
+            from: Some(check_date(from)?),
+            to: Some(check_date(to)?),
+        })
+    }
+
+    /// The inclusive range this preset means on `today`, for display. On a `today` so close
+    /// to the ends of the calendar that the preset cannot be computed (a broken clock), the
+    /// range is `today` alone: narrower, never wider. Restrictions use
+    /// [`RelativeDate::try_resolve`], which refuses such a range instead.
     pub fn resolve(self, today: Date) -> ResolvedDateRange {
-        let (from, to) = match self {
-            RelativeDate::Today => (today, today),
-            RelativeDate::Yesterday => {
-                let y = today - Duration::days(1);
-                (y, y)
-            }
-            RelativeDate::Last7Days => (today - Duration::days(6), today),
-            RelativeDate::Last30Days => (today - Duration::days(29), today),
-            RelativeDate::Last90Days => (today - Duration::days(89), today),
-            RelativeDate::Last12Months => (add_months(today, -12) + Duration::days(1), today),
-            RelativeDate::ThisWeek => (monday_of(today), today),
-            RelativeDate::LastWeek => {
-                let m = monday_of(today) - Duration::days(7);
-                (m, m + Duration::days(6))
-            }
-            RelativeDate::ThisMonth => (first_of_month(today), today),
-            RelativeDate::LastMonth => {
-                let first = first_of_month(today);
-                (add_months(first, -1), first - Duration::days(1))
-            }
-            RelativeDate::ThisQuarter => (first_of_quarter(today), today),
-            RelativeDate::LastQuarter => {
-                let first = first_of_quarter(today);
-                (add_months(first, -3), first - Duration::days(1))
-            }
-            RelativeDate::YearToDate => (jan_first(today.year()), today),
-            RelativeDate::LastYear => (
-                jan_first(today.year() - 1),
-                jan_first(today.year()) - Duration::days(1),
-            ),
-        };
+        let (from, to) = self.range(today).unwrap_or((today, today));
         ResolvedDateRange {
             from: Some(from),
             to: Some(to),
         }
+    }
+
+    /// The preset's first and last day, with checked arithmetic.
+    fn range(self, today: Date) -> Option<(Date, Date)> {
+        Some(match self {
+            RelativeDate::Today => (today, today),
+            RelativeDate::Yesterday => {
+                let y = add_days(today, -1)?;
+                (y, y)
+            }
+            RelativeDate::Last7Days => (add_days(today, -6)?, today),
+            RelativeDate::Last30Days => (add_days(today, -29)?, today),
+            RelativeDate::Last90Days => (add_days(today, -89)?, today),
+            RelativeDate::Last12Months => (add_days(add_months(today, -12)?, 1)?, today),
+            RelativeDate::ThisWeek => (monday_of(today)?, today),
+            RelativeDate::LastWeek => {
+                let m = add_days(monday_of(today)?, -7)?;
+                (m, add_days(m, 6)?)
+            }
+            RelativeDate::ThisMonth => (first_of_month(today), today),
+            RelativeDate::LastMonth => {
+                let first = first_of_month(today);
+                (add_months(first, -1)?, add_days(first, -1)?)
+            }
+            RelativeDate::ThisQuarter => (first_of_quarter(today), today),
+            RelativeDate::LastQuarter => {
+                let first = first_of_quarter(today);
+                (add_months(first, -3)?, add_days(first, -1)?)
+            }
+            RelativeDate::YearToDate => (jan_first(today.year())?, today),
+            RelativeDate::LastYear => (
+                jan_first(today.year().checked_sub(1)?)?,
+                add_days(jan_first(today.year())?, -1)?,
+            ),
+        })
     }
 
     fn step(self) -> Step {
@@ -189,7 +211,8 @@ pub enum DateRange {
 }
 
 impl DateRange {
-    /// The absolute range on `today`.
+    /// The absolute range on `today`, for display (see [`RelativeDate::resolve`]); restrictions
+    /// use [`DateRange::try_resolve`].
     pub fn resolve(&self, today: Date) -> ResolvedDateRange {
         match self {
             DateRange::Relative { preset } => preset.resolve(today),
@@ -200,31 +223,65 @@ impl DateRange {
         }
     }
 
+    /// The absolute range on `today`, or [`DateOutOfRange`] when an end lies outside the
+    /// accepted dates.
+    pub fn try_resolve(&self, today: Date) -> Result<ResolvedDateRange, DateOutOfRange> {
+        match self {
+            DateRange::Relative { preset } => preset.try_resolve(today),
+            DateRange::Absolute { from, to } => {
+                let range = ResolvedDateRange {
+                    from: *from,
+                    to: *to,
+                };
+                range.validate()?;
+                Ok(range)
+            }
+        }
+    }
+
+    /// Checks that absolute ends are accepted dates ([`super::MIN_DATE`]..=[`super::MAX_DATE`]).
+    /// A relative preset is checked when it is resolved.
+    pub fn validate(&self) -> Result<(), DateOutOfRange> {
+        match self {
+            DateRange::Relative { .. } => Ok(()),
+            DateRange::Absolute { from, to } => ResolvedDateRange {
+                from: *from,
+                to: *to,
+            }
+            .validate(),
+        }
+    }
+
     /// The period a KPI compares with: the same calendar stretch one month / quarter / year
     /// earlier for calendar presets (this month to date → last month to the same day), and the
     /// same number of days just before for day-based presets and absolute ranges. `None` for
-    /// open-ended ranges.
+    /// open-ended or reversed ranges, and when the previous period would reach before
+    /// [`super::MIN_DATE`] (there is nothing honest to compare with there).
     pub fn previous_period(&self, today: Date) -> Option<ResolvedDateRange> {
-        let current = self.resolve(today);
+        let current = self.try_resolve(today).ok()?;
         let (from, to) = (current.from?, current.to?);
+        if from > to {
+            return None;
+        }
         let step = match self {
             DateRange::Relative { preset } => preset.step(),
             DateRange::Absolute { .. } => Step::Days((to - from).whole_days() + 1),
         };
         let (pf, pt) = match step {
-            Step::Days(n) => (from - Duration::days(n), to - Duration::days(n)),
+            Step::Days(n) => (add_days(from, -n)?, add_days(to, -n)?),
             Step::Months(m) => {
+                let shifted = add_months(to, -m)?;
                 let pt = if is_last_of_month(to) {
-                    last_of_month(add_months(to, -m))
+                    last_of_month(shifted)
                 } else {
-                    add_months(to, -m)
+                    shifted
                 };
-                (add_months(from, -m), pt)
+                (add_months(from, -m)?, pt)
             }
         };
         Some(ResolvedDateRange {
-            from: Some(pf),
-            to: Some(pt),
+            from: Some(check_date(pf).ok()?),
+            to: Some(check_date(pt).ok()?),
         })
     }
 }
@@ -238,6 +295,16 @@ pub struct ResolvedDateRange {
     /// Last day, inclusive.
     #[serde(with = "iso_date_opt")]
     pub to: Option<Date>,
+}
+
+impl ResolvedDateRange {
+    /// Checks that both ends (when set) are accepted dates.
+    pub fn validate(&self) -> Result<(), DateOutOfRange> {
+        for d in [self.from, self.to].into_iter().flatten() {
+            check_date(d)?;
+        }
+        Ok(())
+    }
 }
 
 /// A number range; either end may be open. Both ends are inclusive.
@@ -269,11 +336,32 @@ pub enum FilterValue {
     One(Scalar),
 }
 
+/// Why a filter value cannot be used with a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FilterValueError {
+    /// A value of another shape (a number range for a date-range filter...).
+    #[error("this value does not fit a {} filter", kind_name(*.0))]
+    WrongKind(FilterKind),
+    /// A date outside [`super::MIN_DATE`]..=[`super::MAX_DATE`].
+    #[error(transparent)]
+    DateOutOfRange(#[from] DateOutOfRange),
+    /// NaN or an infinity (YAML can write `.nan`); it compares with nothing.
+    #[error("Numbers must be finite.")]
+    NotFinite,
+}
+
 impl FilterValue {
-    /// Whether this value fits a filter of kind `kind` (a single value also fits a multi
-    /// select).
+    /// Whether this value can be used with a filter of kind `kind`: see
+    /// [`FilterValue::validate`].
     pub fn fits(&self, kind: FilterKind) -> bool {
-        matches!(
+        self.validate(kind).is_ok()
+    }
+
+    /// Checks that this value fits a filter of kind `kind` (a single value also fits a multi
+    /// select), that its dates are accepted dates and its numbers finite. The error's message
+    /// is written for the person who typed the value.
+    pub fn validate(&self, kind: FilterKind) -> Result<(), FilterValueError> {
+        let fits = matches!(
             (kind, self),
             (FilterKind::SingleSelect, FilterValue::One(_))
                 | (
@@ -282,7 +370,22 @@ impl FilterValue {
                 )
                 | (FilterKind::DateRange, FilterValue::DateRange(_))
                 | (FilterKind::NumberRange, FilterValue::NumberRange(_))
-        )
+        );
+        if !fits {
+            return Err(FilterValueError::WrongKind(kind));
+        }
+        let finite = |s: &Scalar| !matches!(s, Scalar::Float(f) if !f.is_finite());
+        match self {
+            FilterValue::One(v) if !finite(v) => Err(FilterValueError::NotFinite),
+            FilterValue::Many(vs) if !vs.iter().all(finite) => Err(FilterValueError::NotFinite),
+            FilterValue::NumberRange(r)
+                if [r.min, r.max].into_iter().flatten().any(|x| !x.is_finite()) =>
+            {
+                Err(FilterValueError::NotFinite)
+            }
+            FilterValue::DateRange(r) => Ok(r.validate()?),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -363,11 +466,8 @@ pub fn effective_filters(
         let Some(value) = chosen.get(f.id.as_str()).or(f.default.as_ref()) else {
             continue;
         };
-        if !value.fits(f.kind) {
-            issues.push(Issue::new(
-                f.id.as_str(),
-                format!("this value does not fit a {} filter", kind_name(f.kind)),
-            ));
+        if let Err(e) = value.validate(f.kind) {
+            issues.push(Issue::new(f.id.as_str(), e.to_string()));
             continue;
         }
         let effective = match value {
@@ -378,7 +478,13 @@ pub fn effective_filters(
             FilterValue::Many(vs) if vs.is_empty() => continue,
             FilterValue::Many(vs) => EffectiveValue::Many { values: vs.clone() },
             FilterValue::DateRange(r) => {
-                let current = r.resolve(today);
+                let current = match r.try_resolve(today) {
+                    Ok(current) => current,
+                    Err(e) => {
+                        issues.push(Issue::new(f.id.as_str(), e.to_string()));
+                        continue;
+                    }
+                };
                 if current.from.is_none() && current.to.is_none() {
                     continue;
                 }
@@ -702,42 +808,6 @@ pub(crate) fn parse_iso_date(s: &str) -> Option<Date> {
         time::macros::format_description!("[year]-[month]-[day]"),
     )
     .ok()
-}
-
-fn monday_of(d: Date) -> Date {
-    d - Duration::days(i64::from(d.weekday().number_days_from_monday()))
-}
-
-fn first_of_month(d: Date) -> Date {
-    d.replace_day(1).unwrap_or(d)
-}
-
-fn first_of_quarter(d: Date) -> Date {
-    let m = d.month() as u8;
-    let qm = (m - 1) / 3 * 3 + 1;
-    let month = Month::try_from(qm).unwrap_or(Month::January);
-    Date::from_calendar_date(d.year(), month, 1).unwrap_or(d)
-}
-
-fn jan_first(year: i32) -> Date {
-    Date::from_calendar_date(year, Month::January, 1).unwrap_or(Date::MIN)
-}
-
-fn is_last_of_month(d: Date) -> bool {
-    d.day() == d.month().length(d.year())
-}
-
-fn last_of_month(d: Date) -> Date {
-    d.replace_day(d.month().length(d.year())).unwrap_or(d)
-}
-
-/// `d` moved by `months`, the day clamped to the target month's length.
-fn add_months(d: Date, months: i32) -> Date {
-    let total = d.year() * 12 + (d.month() as i32 - 1) + months;
-    let year = total.div_euclid(12);
-    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(Month::January);
-    let day = d.day().min(month.length(year));
-    Date::from_calendar_date(year, month, day).unwrap_or(d)
 }
 
 /// Optional dates as `2026-11-23` text in every format.

@@ -668,3 +668,210 @@ mod rules {
         assert!(!RuleOp::In.is_negative());
     }
 }
+
+mod dates {
+    use super::*;
+    use time::Date;
+
+    const PRESETS: [RelativeDate; 14] = [
+        RelativeDate::Today,
+        RelativeDate::Yesterday,
+        RelativeDate::Last7Days,
+        RelativeDate::Last30Days,
+        RelativeDate::Last90Days,
+        RelativeDate::Last12Months,
+        RelativeDate::ThisWeek,
+        RelativeDate::LastWeek,
+        RelativeDate::ThisMonth,
+        RelativeDate::LastMonth,
+        RelativeDate::ThisQuarter,
+        RelativeDate::LastQuarter,
+        RelativeDate::YearToDate,
+        RelativeDate::LastYear,
+    ];
+
+    fn extremes() -> Vec<Date> {
+        vec![
+            Date::MIN,
+            Date::MAX,
+            MIN_DATE,
+            MAX_DATE,
+            date!(1000 - 01 - 05),
+            date!(1001 - 01 - 01),
+            date!(9998 - 06 - 30),
+            date!(9999 - 12 - 31),
+            date!(0001 - 01 - 01),
+        ]
+    }
+
+    fn within(r: &ResolvedDateRange) -> bool {
+        [r.from, r.to]
+            .into_iter()
+            .flatten()
+            .all(|d| (MIN_DATE..=MAX_DATE).contains(&d))
+    }
+
+    #[test]
+    fn every_preset_near_the_ends_of_the_calendar_resolves_or_is_refused_without_panicking() {
+        for today in extremes() {
+            for preset in PRESETS {
+                let shown = preset.resolve(today);
+                assert!(shown.from.is_some() && shown.to.is_some());
+                match preset.try_resolve(today) {
+                    Ok(r) => assert!(within(&r), "{preset:?} on {today}: {r:?}"),
+                    Err(e) => assert_eq!(e.to_string(), DATE_RANGE_MESSAGE),
+                }
+                let range = DateRange::Relative { preset };
+                if let Some(p) = range.previous_period(today) {
+                    assert!(within(&p), "{preset:?} on {today}: {p:?}");
+                }
+            }
+        }
+        // Inside the bounds, nothing changes: a year of headroom on either side.
+        assert!(
+            RelativeDate::LastYear
+                .try_resolve(date!(1001 - 01 - 01))
+                .is_ok()
+        );
+        assert!(RelativeDate::Last7Days.try_resolve(MIN_DATE).is_err());
+        assert_eq!(
+            RelativeDate::Today.try_resolve(MAX_DATE).unwrap().to,
+            Some(MAX_DATE)
+        );
+    }
+
+    #[test]
+    fn absolute_ranges_at_the_ends_of_time_are_refused_with_a_clear_message() {
+        for (from, to) in [
+            (None, Some(date!(9999 - 12 - 31))),
+            (Some(Date::MIN), Some(Date::MIN)),
+            (Some(Date::MIN), Some(Date::MAX)),
+            (Some(date!(0999 - 12 - 31)), None),
+            (None, Some(Date::MAX)),
+        ] {
+            let value = FilterValue::DateRange(DateRange::Absolute { from, to });
+            assert_eq!(
+                value.validate(FilterKind::DateRange),
+                Err(FilterValueError::DateOutOfRange(DateOutOfRange))
+            );
+            assert!(!value.fits(FilterKind::DateRange));
+            let r = DateRange::Absolute { from, to };
+            assert!(r.previous_period(date!(2026 - 11 - 23)).is_none());
+            assert_eq!(r.try_resolve(date!(2026 - 11 - 23)), Err(DateOutOfRange));
+            // Effective filters refuse it at the filter's id, with the message.
+            let d = sample();
+            let chosen = BTreeMap::from([("period".to_string(), value)]);
+            let err = effective_filters(&d.filters, &chosen, datetime!(2026-11-23 10:00 UTC))
+                .unwrap_err();
+            assert_eq!(err.at("period").unwrap().message, DATE_RANGE_MESSAGE);
+        }
+        let edge = FilterValue::DateRange(DateRange::Absolute {
+            from: Some(MIN_DATE),
+            to: Some(MAX_DATE),
+        });
+        assert_eq!(edge.validate(FilterKind::DateRange), Ok(()));
+    }
+
+    #[test]
+    fn a_typed_date_beyond_the_bounds_parses_and_is_then_refused() {
+        // What a URL or a YAML file can say: years with a sign or five digits never get as
+        // far as arithmetic.
+        for text in [
+            "{to: 9999-12-31}",
+            "{from: -9999-01-01, to: -9999-01-01}",
+            "{from: 0000-01-01}",
+        ] {
+            let v: FilterValue = serde_yaml_ng::from_str(text).unwrap();
+            assert_eq!(
+                v.validate(FilterKind::DateRange),
+                Err(FilterValueError::DateOutOfRange(DateOutOfRange)),
+                "{text} → {v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_default_outside_the_accepted_dates_is_refused_when_the_document_is_read() {
+        let text = SAMPLE.replace(
+            "default: {preset: last_30_days}",
+            "default: {from: 2026-01-01, to: 9999-12-31}",
+        );
+        let err = Dashboard::from_yaml(&text).unwrap_err();
+        let issue = err.at("filters[0].default").expect("issue");
+        assert_eq!(issue.message, DATE_RANGE_MESSAGE);
+        assert_eq!(issue.line, Some(11));
+    }
+
+    #[test]
+    fn a_previous_period_before_the_first_accepted_date_is_none() {
+        let first_days = DateRange::Absolute {
+            from: Some(MIN_DATE),
+            to: Some(date!(1000 - 01 - 10)),
+        };
+        assert!(first_days.previous_period(date!(2026 - 11 - 23)).is_none());
+        let last_year = DateRange::Relative {
+            preset: RelativeDate::LastYear,
+        };
+        assert!(last_year.previous_period(date!(1001 - 06 - 01)).is_none());
+        assert_eq!(
+            last_year
+                .previous_period(date!(1002 - 06 - 01))
+                .unwrap()
+                .from,
+            Some(MIN_DATE)
+        );
+        // A reversed range has no previous period (it would move forwards).
+        let reversed = DateRange::Absolute {
+            from: Some(date!(2026 - 02 - 01)),
+            to: Some(date!(2026 - 01 - 01)),
+        };
+        assert!(reversed.previous_period(date!(2026 - 11 - 23)).is_none());
+    }
+
+    #[test]
+    fn numbers_that_are_not_finite_do_not_fit_any_filter() {
+        for v in [
+            FilterValue::NumberRange(NumberRange {
+                min: Some(f64::NAN),
+                max: None,
+            }),
+            FilterValue::NumberRange(NumberRange {
+                min: None,
+                max: Some(f64::INFINITY),
+            }),
+        ] {
+            assert_eq!(
+                v.validate(FilterKind::NumberRange),
+                Err(FilterValueError::NotFinite)
+            );
+        }
+        let one = FilterValue::One(Scalar::Float(f64::NAN));
+        assert_eq!(
+            one.validate(FilterKind::SingleSelect),
+            Err(FilterValueError::NotFinite)
+        );
+        let v: FilterValue = serde_yaml_ng::from_str("{min: .nan}").unwrap();
+        assert!(!v.fits(FilterKind::NumberRange));
+        assert_eq!(
+            FilterValue::One("x".into()).validate(FilterKind::DateRange),
+            Err(FilterValueError::WrongKind(FilterKind::DateRange))
+        );
+    }
+}
+
+#[test]
+fn a_layout_at_the_end_of_u32_is_an_error_not_an_overflow() {
+    let text = SAMPLE.replace(
+        "layout: {x: 3, y: 0, w: 9, h: 4}",
+        "layout: {x: 4294967295, y: 4294967295, w: 4294967295, h: 4294967295}",
+    );
+    let err = Dashboard::from_yaml(&text).unwrap_err();
+    assert!(err.at("widgets[1].layout").is_some(), "{err}");
+    let huge = GridRect {
+        x: u32::MAX,
+        y: u32::MAX,
+        w: u32::MAX,
+        h: u32::MAX,
+    };
+    assert!(huge.overlaps(&huge));
+}

@@ -466,3 +466,150 @@ fn a_rule_changed_after_it_was_checked_is_refused_by_the_compiler() {
         );
     }
 }
+
+mod dates {
+    use super::*;
+    use time::Date;
+    use time::macros::date;
+    use vitrine_core::dashboard::{
+        DATE_RANGE_MESSAGE, EffectiveValue, MAX_DATE, MIN_DATE, ResolvedDateRange, Slug, Widget,
+    };
+    use vitrine_data::{DataErrorKind, compile_widget};
+
+    fn period(current: ResolvedDateRange, previous: Option<ResolvedDateRange>) -> EffectiveFilter {
+        EffectiveFilter {
+            id: Slug::parse("period").unwrap(),
+            columns: BTreeMap::from([(Slug::parse("orders").unwrap(), "ordered_at".to_string())]),
+            value: EffectiveValue::DateRange { current, previous },
+        }
+    }
+
+    fn range(from: Option<Date>, to: Option<Date>) -> ResolvedDateRange {
+        ResolvedDateRange { from, to }
+    }
+
+    fn kpi() -> Widget {
+        serde_json::from_value(json!({
+            "id": "rev", "kind": "kpi", "layout": {"x": 0, "y": 0, "w": 3, "h": 2},
+            "query": {"dataset": "orders", "dimensions": [{"column": "ordered_at", "bucket": "day"}],
+                      "measures": [{"agg": "sum", "column": "amount"}]}
+        }))
+        .unwrap()
+    }
+
+    fn assert_refused(e: vitrine_data::DataError) {
+        assert_eq!(e.kind(), DataErrorKind::InvalidInput, "{e:?}");
+        assert_eq!(e.code(), "invalid_input");
+        assert_eq!(e.to_string(), DATE_RANGE_MESSAGE);
+        assert_eq!(e.client_message(), DATE_RANGE_MESSAGE);
+    }
+
+    const BEYOND: [Date; 5] = [
+        Date::MIN,
+        Date::MAX,
+        date!(9999 - 12 - 31),
+        date!(0999 - 12 - 31),
+        date!(9999 - 01 - 01),
+    ];
+
+    #[test]
+    fn a_date_filter_at_the_ends_of_time_is_refused_politely_on_every_path() {
+        let bar = query(json!({
+            "dataset": "orders", "dimensions": [{"column": "plan"}], "measures": [{"agg": "count"}]
+        }));
+        let fine = range(Some(date!(2026 - 01 - 01)), Some(date!(2026 - 01 - 31)));
+        for d in ALL {
+            for day in BEYOND {
+                for current in [
+                    range(None, Some(day)),
+                    range(Some(day), None),
+                    range(Some(day), Some(day)),
+                    range(Some(Date::MIN), Some(Date::MAX)),
+                ] {
+                    let f = [period(current, Some(fine))];
+                    assert_refused(compile(d, &bar, &dataset(d), &f, &[]).unwrap_err());
+                    assert_refused(
+                        compile_kpi(d, &kpi().query.unwrap(), &dataset(d), &f, &[]).unwrap_err(),
+                    );
+                    assert_refused(compile_widget(d, &kpi(), &dataset(d), &f, &[]).unwrap_err());
+                }
+                // A good current period whose previous period is beyond the bounds: the
+                // KPI's comparison is refused the same way.
+                let f = [period(fine, Some(range(Some(day), Some(day))))];
+                assert_refused(
+                    compile_kpi(d, &kpi().query.unwrap(), &dataset(d), &f, &[]).unwrap_err(),
+                );
+                // Options of a select filter never see a date filter.
+                assert!(compile_distinct_values(d, &dataset(d), "plan", 5, &[]).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn the_accepted_bounds_themselves_compile_and_bind_the_day_after() {
+        for d in ALL {
+            let f = [period(range(Some(MIN_DATE), Some(MAX_DATE)), None)];
+            let c = compile(
+                d,
+                &query(json!({"dataset": "orders", "measures": [{"agg": "count"}]})),
+                &dataset(d),
+                &f,
+                &[],
+            )
+            .unwrap();
+            assert_eq!(
+                serde_json::to_value(&c.params).unwrap(),
+                json!([{"type": "date", "value": "1000-01-01"}, {"type": "date", "value": "9999-01-01"}])
+            );
+            // No previous period: the KPI has nothing to compare with, and says so.
+            let k = compile_kpi(d, &kpi().query.unwrap(), &dataset(d), &f, &[]).unwrap();
+            assert!(k.previous.is_none());
+        }
+    }
+
+    #[test]
+    fn a_viewers_date_beyond_the_bounds_never_reaches_the_compiler() {
+        // What `?f.period=..9999-12-31` and `-9999-01-01..-9999-01-01` become.
+        for chosen in [
+            json!({"period": {"to": "9999-12-31"}}),
+            json!({"period": {"from": "-9999-01-01", "to": "-9999-01-01"}}),
+        ] {
+            let defs = serde_json::from_value::<Vec<vitrine_core::dashboard::Filter>>(json!([
+                {"id": "period", "label": "Period", "kind": "date_range", "columns": {"orders": "ordered_at"}},
+            ]))
+            .unwrap();
+            let chosen: BTreeMap<String, FilterValue> = serde_json::from_value(chosen).unwrap();
+            let e = effective_filters(&defs, &chosen, datetime!(2026-11-23 12:00 UTC)).unwrap_err();
+            assert_eq!(e.at("period").unwrap().message, DATE_RANGE_MESSAGE);
+        }
+    }
+
+    #[test]
+    fn rule_and_select_dates_beyond_the_bounds_match_nothing() {
+        for d in ALL {
+            for text in ["9999-12-31", "-9999-01-01", "0999-12-31", "+10000-01-01"] {
+                for op in [RuleOp::Eq, RuleOp::Lt, RuleOp::Lte, RuleOp::Gt, RuleOp::Gte] {
+                    let c = count_under(d, &[rule("ordered_at", op, vec![text.into()])]).unwrap();
+                    assert!(c.sql.ends_with("WHERE 1 = 0"), "{op} {text}: {}", c.sql);
+                }
+                let between = rule(
+                    "ordered_at",
+                    RuleOp::Between,
+                    vec![text.into(), text.into()],
+                );
+                let c = count_under(d, &[between]).unwrap();
+                assert!(c.sql.ends_with("WHERE 1 = 0"), "{}", c.sql);
+            }
+            // The last accepted day as an inclusive bound binds the day after, which exists.
+            let c = count_under(
+                d,
+                &[rule("ordered_at", RuleOp::Lte, vec!["9998-12-31".into()])],
+            )
+            .unwrap();
+            assert_eq!(
+                serde_json::to_value(&c.params).unwrap(),
+                json!([{"type": "date", "value": "9999-01-01"}])
+            );
+        }
+    }
+}

@@ -63,6 +63,7 @@ stories!(
     a_kpi_compares_with_the_previous_period_and_draws_a_sparkline,
     row_level_rules_restrict_rows_and_fail_closed,
     every_rule_operator_restricts_rows_and_negative_ones_drop_nulls,
+    the_widest_accepted_date_range_runs_everywhere,
     filter_options_are_distinct_values_under_the_rules,
     writes_fail_at_run_time_because_the_connection_is_read_only,
     a_long_query_times_out_politely_and_the_source_recovers,
@@ -969,5 +970,35 @@ async fn test_connection_succeeds_and_an_unreachable_source_is_unavailable(db: D
     let e = source.test_connection().await.unwrap_err();
     assert_polite(&e, DataErrorKind::Unavailable);
     assert!(!e.detail().contains("secret"));
+    fx.cleanup().await;
+}
+
+/// The widest accepted date range runs on every database (MySQL's `DATE` starts at year
+/// 1000, which is why Vitrine's bounds do).
+async fn the_widest_accepted_date_range_runs_everywhere(db: Db) {
+    let Some(fx) = Fixture::new(db, "the_widest_accepted_date_range_runs_everywhere").await else {
+        return;
+    };
+    let source = fx.default_source();
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    let f = filters(json!({"period": {"from": "1000-01-01", "to": "9998-12-31"}}));
+    let t = run(
+        &source,
+        &compile(db.dialect(), &q, &orders(&fx), &f, &[]).unwrap(),
+    )
+    .await;
+    assert_eq!(rows(&t), [vec![Value::Int(7)]]);
+    let rules = [RowLevelRule::new(
+        "ordered_at",
+        RuleOp::Between,
+        vec!["1000-01-01".into(), "9998-12-31".into()],
+    )
+    .unwrap()];
+    let t = run(
+        &source,
+        &compile(db.dialect(), &q, &orders(&fx), &[], &rules).unwrap(),
+    )
+    .await;
+    assert_eq!(rows(&t), [vec![Value::Int(7)]]);
     fx.cleanup().await;
 }
