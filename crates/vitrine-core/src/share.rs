@@ -291,6 +291,14 @@ pub enum ExpiryError {
         /// The policy's maximum.
         max_days: u32,
     },
+    /// So far ahead that no calendar date is that far (`days: 4294967295`).
+    #[error(
+        "an expiry {days} days from now is too far in the future; choose a date before the year 9999 or “never”"
+    )]
+    TooFar {
+        /// The number of days asked for.
+        days: u32,
+    },
 }
 
 impl Expiry {
@@ -301,17 +309,30 @@ impl Expiry {
         now: OffsetDateTime,
         max_days: Option<u32>,
     ) -> Result<Option<OffsetDateTime>, ExpiryError> {
+        // Checked arithmetic: `days` and `max_days` come from forms, the API and the CLI, and
+        // `OffsetDateTime + Duration` panics past the year 9999.
         let at = match self {
             Expiry::Never => None,
             Expiry::At { at } => Some(at),
-            Expiry::Days { days } => Some(now + Duration::days(i64::from(days))),
+            Expiry::Days { days } => Some(
+                now.checked_add(Duration::days(i64::from(days)))
+                    .ok_or(ExpiryError::TooFar { days })?,
+            ),
         };
         if at.is_some_and(|at| at <= now) {
             return Err(ExpiryError::InThePast);
         }
         if let Some(max_days) = max_days {
-            let limit = now + Duration::days(i64::from(max_days)) + Duration::minutes(1);
-            if at.is_none_or(|at| at > limit) {
+            // A limit beyond the calendar is no limit on a date, but still refuses "never".
+            let limit = now
+                .checked_add(Duration::days(i64::from(max_days)))
+                .and_then(|l| l.checked_add(Duration::minutes(1)));
+            let too_long = match (at, limit) {
+                (None, _) => true,
+                (Some(at), Some(limit)) => at > limit,
+                (Some(_), None) => false,
+            };
+            if too_long {
                 return Err(ExpiryError::TooLong { max_days });
             }
         }
@@ -542,6 +563,40 @@ mod tests {
             }
             .resolve(NOW, None),
             Err(ExpiryError::InThePast)
+        );
+    }
+
+    #[test]
+    fn an_expiry_beyond_the_calendar_is_an_error_not_a_panic() {
+        let e = Expiry::Days { days: u32::MAX }
+            .resolve(NOW, None)
+            .unwrap_err();
+        assert_eq!(e, ExpiryError::TooFar { days: u32::MAX });
+        assert!(e.to_string().contains("too far in the future"), "{e}");
+        assert_eq!(
+            Expiry::Days { days: u32::MAX }.resolve(NOW, Some(90)),
+            Err(ExpiryError::TooFar { days: u32::MAX })
+        );
+        // The year 9999 is the end: a little more than 2,900,000 days from 2026.
+        assert!(Expiry::Days { days: 2_900_000 }.resolve(NOW, None).is_ok());
+        assert!(Expiry::Days { days: 3_000_000 }.resolve(NOW, None).is_err());
+        // A workspace limit beyond the calendar limits nothing but still refuses "never".
+        assert!(
+            Expiry::Days { days: 14 }
+                .resolve(NOW, Some(u32::MAX))
+                .is_ok()
+        );
+        assert_eq!(
+            Expiry::Never.resolve(NOW, Some(u32::MAX)),
+            Err(ExpiryError::TooLong { max_days: u32::MAX })
+        );
+        // At the very end of time, "in one day" is too far, not a crash.
+        let end = time::PrimitiveDateTime::MAX.assume_utc();
+        assert!(Expiry::Days { days: 1 }.resolve(end, Some(1)).is_err());
+        assert!(
+            Expiry::At { at: end }
+                .resolve(end - Duration::days(1), Some(u32::MAX))
+                .is_ok()
         );
     }
 
