@@ -28,12 +28,16 @@
 //! - [`DataError`] has a stable client-facing kind (`timeout`, `row_cap`, `query_failed`,
 //!   `unavailable`, `invalid_definition`, `invalid_input`) and a separate detail for logs; its
 //!   `Display` never contains SQL or driver text, so a renderer cannot leak it by accident.
+//! - [`clause`] reads Superset-style RLS clauses (`tenant_id = 42 AND region IN ('EU')`) into
+//!   structured row-level rules with a real SQL parser, refusing anything that is not a
+//!   column compared with values; the clause text itself never reaches a query.
 //! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
 //!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
 //!   once: a viral public link costs one query per widget per interval.
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod clause;
 pub mod compile;
 pub mod dataset;
 pub mod error;
@@ -41,6 +45,7 @@ pub mod source;
 pub mod value;
 
 pub use cache::{CacheKey, CacheStats, Cached, ResultCache};
+pub use clause::{ClauseError, check_rule_columns, parse_rule_clause, render_rule_clause};
 pub use compile::{
     CompiledQuery, Dialect, KpiQueries, Param, WidgetQueries, compile, compile_distinct_values,
     compile_kpi, compile_widget,
