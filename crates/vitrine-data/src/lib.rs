@@ -31,6 +31,10 @@
 //! - [`clause`] reads Superset-style RLS clauses (`tenant_id = 42 AND region IN ('EU')`) into
 //!   structured row-level rules with a real SQL parser, refusing anything that is not a
 //!   column compared with values; the clause text itself never reaches a query.
+//! - [`location`] turns what an editor types as a data source's location into a
+//!   [`DataSourceConfig`] the server's policy allows: SQLite files only inside configured
+//!   folders and never Vitrine's own store, database URLs without sockets or file-reading
+//!   parameters; [`redacted_display`] shows a location without its password.
 //! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
 //!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
 //!   once: a viral public link costs one query per widget per interval.
@@ -41,6 +45,7 @@ pub mod clause;
 pub mod compile;
 pub mod dataset;
 pub mod error;
+pub mod location;
 pub mod source;
 pub mod value;
 
@@ -52,5 +57,6 @@ pub use compile::{
 };
 pub use dataset::{Dataset, DatasetRejection, check_dataset_sql};
 pub use error::{DataError, DataErrorKind};
+pub use location::{LocationError, LocationPolicy, parse_location, redacted_display};
 pub use source::{DataSource, DataSourceConfig, DataSourceOptions, RowCapPolicy, WidgetData};
 pub use vitrine_core::result::ResultTable;

@@ -6,5 +6,6 @@
 
 mod clause;
 mod compiler;
+mod location;
 mod stories;
 mod support;
