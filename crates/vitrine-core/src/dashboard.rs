@@ -345,4 +345,6 @@ fn clean_serde_message(msg: &str) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

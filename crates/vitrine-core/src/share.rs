@@ -622,3 +622,153 @@ mod tests {
         }
     }
 }
+
+/// Property tests: whatever text arrives where a token, a short code, a link id, a cookie or
+/// an origin is expected, nothing panics, and what is accepted is exactly what we issue.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::keys::ServerKey;
+
+    /// 256 cases unless `PROPTEST_CASES` says otherwise.
+    fn config() -> ProptestConfig {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256);
+        ProptestConfig::with_cases(cases)
+    }
+
+    fn lossy(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Texts shaped like tokens: the prefix (or a near miss) and a body of about the right
+    /// length from the base64url alphabet (plus characters of other alphabets).
+    fn token_like() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![
+                Just("shr_"),
+                Just("shr"),
+                Just("SHR_"),
+                Just(""),
+                Just("shr_shr_")
+            ],
+            "[A-Za-z0-9_\\-+/=]{38,48}",
+        )
+            .prop_map(|(p, b)| format!("{p}{b}"))
+    }
+
+    /// Parses `text` as a token; when accepted, it must be the canonical encoding of what it
+    /// claims (so one link has one token text per generation).
+    fn check_token(text: &str) {
+        if let Some(claimed) = parse_token(text) {
+            let mut bytes = claimed.id.0.to_vec();
+            bytes.extend_from_slice(&claimed.tag);
+            assert_eq!(
+                format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)),
+                text
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_as_a_token_never_panics(text in any::<String>()) {
+            check_token(&text);
+        }
+
+        #[test]
+        fn any_bytes_as_a_token_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            check_token(&lossy(&bytes));
+        }
+
+        #[test]
+        fn token_shaped_text_is_accepted_only_when_canonical(text in token_like()) {
+            check_token(&text);
+        }
+
+        #[test]
+        fn an_issued_token_parses_back_to_its_link_and_generation(
+            id in any::<[u8; LINK_ID_BYTES]>(),
+            generation in any::<i64>(),
+        ) {
+            let key = ServerKey::generate().derive("share-link");
+            let token = issue_token(&key, LinkId(id), generation);
+            let claimed = parse_token(token.expose()).expect("an issued token parses");
+            prop_assert_eq!(claimed.id, LinkId(id));
+            prop_assert!(claimed.verify(&key, generation));
+            prop_assert!(!claimed.verify(&key, generation.wrapping_add(1)));
+            check_token(token.expose());
+        }
+
+        #[test]
+        fn the_short_code_check_never_panics(text in any::<String>(), bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+            for t in [text, lossy(&bytes)] {
+                if is_short_code(&t) {
+                    prop_assert_eq!(t.len(), 12);
+                    prop_assert!(URL_SAFE_NO_PAD.decode(&t).is_ok_and(|b| b.len() == 9));
+                }
+                prop_assert_eq!(short_code_digest(&t).len(), 64);
+            }
+        }
+
+        #[test]
+        fn code_shaped_text_is_a_short_code_exactly_when_it_has_twelve_url_safe_characters(
+            text in "[A-Za-z0-9_\\-+/=.]{10,14}",
+        ) {
+            let expected = text.len() == 12
+                && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            prop_assert_eq!(is_short_code(&text), expected);
+        }
+
+        #[test]
+        fn an_issued_short_code_passes_the_check(id in any::<[u8; LINK_ID_BYTES]>(), generation in any::<i64>()) {
+            let key = ServerKey::generate().derive("short-link");
+            let code = short_code(&key, LinkId(id), generation);
+            prop_assert!(is_short_code(&code));
+        }
+
+        #[test]
+        fn a_link_id_read_from_text_writes_back_the_same_text(text in "[A-Za-z0-9_\\-=]{0,26}") {
+            if let Some(id) = LinkId::parse(&text) {
+                prop_assert_eq!(id.to_text(), text);
+            }
+        }
+
+        #[test]
+        fn any_unlock_cookie_text_is_refused_without_panicking(value in any::<String>(), id in any::<[u8; LINK_ID_BYTES]>()) {
+            let key = ServerKey::generate().derive("share-unlock");
+            let now = time::macros::datetime!(2026-11-23 12:00 UTC);
+            prop_assert!(!verify_unlock_cookie(&key, LinkId(id), 1, 1, &value, now));
+        }
+
+        #[test]
+        fn an_accepted_origin_reads_back_as_itself(text in any::<String>(), shaped in "(https?://)?[a-zA-Z0-9.\\-*:/ ]{0,30}") {
+            for t in [text, shaped] {
+                if let Ok(origin) = Origin::parse(&t) {
+                    prop_assert_eq!(Origin::parse(origin.as_str()), Ok(origin.clone()));
+                }
+            }
+        }
+
+        #[test]
+        fn resolving_any_expiry_never_panics(
+            days in any::<u32>(),
+            max_days in proptest::option::of(any::<u32>()),
+            at_offset in any::<i64>(),
+        ) {
+            let now = time::macros::datetime!(2026-11-23 12:00 UTC);
+            let _ = Expiry::Days { days }.resolve(now, max_days);
+            let _ = Expiry::Never.resolve(now, max_days);
+            let at = now
+                .checked_add(Duration::seconds(at_offset / 4))
+                .unwrap_or(now);
+            let _ = Expiry::At { at }.resolve(now, max_days);
+        }
+    }
+}

@@ -5,7 +5,7 @@ use time::macros::{date, datetime};
 use super::*;
 use crate::result::{Column, ColumnType};
 
-const SAMPLE: &str = "\
+pub(super) const SAMPLE: &str = "\
 version: 1
 title: Revenue
 description: Monthly revenue by plan
@@ -874,4 +874,17 @@ fn a_layout_at_the_end_of_u32_is_an_error_not_an_overflow() {
         h: u32::MAX,
     };
     assert!(huge.overlaps(&huge));
+}
+
+#[test]
+fn a_long_decimal_in_a_rule_reads_back_as_the_same_number() {
+    // Found by the property tests: serde_json without `float_roundtrip` read this to a
+    // neighbouring float, so a rule written back and read again changed.
+    let text = format!(
+        "{{\"column\": \"a\", \"op\": \"=\", \"value\": -1162106186794676{}}}",
+        "0".repeat(159)
+    );
+    let rule: RowLevelRule = serde_json::from_str(&text).unwrap();
+    let again: RowLevelRule = serde_json::from_str(&serde_json::to_string(&rule).unwrap()).unwrap();
+    assert_eq!(again, rule);
 }
