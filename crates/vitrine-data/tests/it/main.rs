@@ -7,5 +7,6 @@
 mod clause;
 mod compiler;
 mod location;
+mod props;
 mod stories;
 mod support;
