@@ -64,6 +64,7 @@ stories!(
     row_level_rules_restrict_rows_and_fail_closed,
     every_rule_operator_restricts_rows_and_negative_ones_drop_nulls,
     the_widest_accepted_date_range_runs_everywhere,
+    dates_the_calendar_cannot_hold_are_read_without_panicking,
     filter_options_are_distinct_values_under_the_rules,
     writes_fail_at_run_time_because_the_connection_is_read_only,
     a_long_query_times_out_politely_and_the_source_recovers,
@@ -1000,5 +1001,60 @@ async fn the_widest_accepted_date_range_runs_everywhere(db: Db) {
     )
     .await;
     assert_eq!(rows(&t), [vec![Value::Int(7)]]);
+    fx.cleanup().await;
+}
+
+/// PostgreSQL stores `infinity` and years past 9999; MySQL stores zero dates. Reading them
+/// must not panic (sqlx's own PostgreSQL decoding does).
+async fn dates_the_calendar_cannot_hold_are_read_without_panicking(db: Db) {
+    let Some(fx) = Fixture::new(db, "dates_the_calendar_cannot_hold").await else {
+        return;
+    };
+    let source = fx.default_source();
+    let (sql, expected) = match db {
+        Db::Postgres => (
+            "SELECT 'infinity'::timestamp AS a, '-infinity'::date AS b, \
+             '20000-01-01'::date AS c, 'infinity'::timestamptz AS d",
+            vec![
+                text("infinity"),
+                text("-infinity"),
+                Value::Null,
+                text("infinity"),
+            ],
+        ),
+        Db::MySql => (
+            "SELECT CAST('0000-00-00' AS DATE) AS a, DATE '1000-01-01' AS b, \
+             DATE '9999-12-31' AS c, TIMESTAMP '9999-12-31 23:59:59' AS d",
+            vec![
+                Value::Null,
+                text("1000-01-01"),
+                text("9999-12-31"),
+                text("9999-12-31T23:59:59"),
+            ],
+        ),
+        Db::Sqlite => (
+            "SELECT '0000-00-00' AS a, '1000-01-01' AS b, '9999-12-31' AS c, \
+             '9999-12-31 23:59:59' AS d",
+            vec![
+                text("0000-00-00"),
+                text("1000-01-01"),
+                text("9999-12-31"),
+                text("9999-12-31T23:59:59"),
+            ],
+        ),
+    };
+    let q = CompiledQuery {
+        dialect: db.dialect(),
+        sql: sql.to_string(),
+        params: vec![],
+        columns: vec![
+            col("a", ColumnType::Timestamp),
+            col("b", ColumnType::Date),
+            col("c", ColumnType::Date),
+            col("d", ColumnType::Timestamp),
+        ],
+    };
+    let t = run(&source, &q).await;
+    assert_eq!(rows(&t), [expected]);
     fx.cleanup().await;
 }
