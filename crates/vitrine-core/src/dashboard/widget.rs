@@ -51,10 +51,12 @@ pub struct GridRect {
 impl GridRect {
     /// True when the two rectangles share at least one cell.
     pub fn overlaps(&self, other: &GridRect) -> bool {
-        self.x < other.x + other.w
-            && other.x < self.x + self.w
-            && self.y < other.y + other.h
-            && other.y < self.y + self.h
+        // In u64: a hand-written layout may say `x: 4294967295`, which must not overflow.
+        let end = |start: u32, len: u32| u64::from(start) + u64::from(len);
+        u64::from(self.x) < end(other.x, other.w)
+            && u64::from(other.x) < end(self.x, self.w)
+            && u64::from(self.y) < end(other.y, other.h)
+            && u64::from(other.y) < end(self.y, self.h)
     }
 }
 
