@@ -650,7 +650,7 @@ async fn cost_caps_bound_new_views_and_streams(fx: &Fixture) {
     );
     // A view already served is still answered from the cache.
     let served = statuses.iter().position(|s| *s == 200).unwrap();
-    let (status, body) = fx
+    let (status, _) = fx
         .get(
             &client,
             &format!("{path}/widgets/accounts?f.region=R{served}"),
