@@ -18,11 +18,13 @@
 //! - [`live`]: Server-Sent Events framing of the live hub's snapshots and link verdicts.
 //! - [`exports`]: download links on the pages, and the download response with a safe file name.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
+//! - [`assets`]: static assets prepared once — hashed URLs, brotli / gzip, WOFF2 font subsets.
 #![forbid(unsafe_code)]
 // Laying out the dashboard page's future (the runner's nested per-widget futures, from
 // `vitrine-app`) goes deeper than the default query depth of 128.
 #![recursion_limit = "256"]
 
+pub mod assets;
 pub mod auth;
 pub mod dashboards;
 pub mod error;

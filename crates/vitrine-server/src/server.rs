@@ -80,6 +80,9 @@ impl Bound {
                 .into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()))
         });
+        // Prepare the static assets (web fonts, compressed stylesheets) before the first page
+        // needs them, off the async threads.
+        tokio::task::spawn_blocking(crate::assets::assets);
         // Other instances' link changes reach this instance's live streams.
         let feed = tokio::spawn(self.state.live.clone().run_feed(self.state.store.clone()));
         let live = self.state.live.clone();

@@ -290,8 +290,8 @@ pub async fn dashboard_page(
         filters: parts.filters,
         cards: parts.cards,
         refreshed_at: parts.refreshed_at,
-        css: DASHBOARD_CSS,
-        js: DASHBOARD_JS,
+        css: crate::assets::url(DASHBOARD_CSS),
+        js: crate::assets::url(DASHBOARD_JS),
         sharing: crate::pages::DashboardSharing::default(),
         downloads: Some(crate::exports::Downloads::new(base_path, query)),
     }

@@ -32,6 +32,9 @@ use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::middleware::{from_fn, from_fn_with_state};
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -106,6 +109,7 @@ fn common() -> Router<App> {
 
 fn with_layers(router: Router, state: App, listener: Listener) -> Router {
     router
+        .layer(compression())
         .layer(from_fn(crate::security::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(
             request_span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
@@ -116,6 +120,21 @@ fn with_layers(router: Router, state: App, listener: Listener) -> Router {
             (state, listener),
             metrics::count_requests,
         ))
+}
+
+/// Brotli or gzip for every compressible response, as the client accepts: HTML, CSS, JS, SVG,
+/// JSON and CSV (not images but SVG, not PDFs, fonts or the live stream, whose events must
+/// not wait in a compressor's buffer). Quality 4: most of brotli's gain at a fraction of its
+/// best setting's CPU, per response. Static assets arrive already compressed (they are
+/// prepared once, see `crate::assets`) and pass through untouched.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(4))
+        .compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::const_new("application/pdf"))
+                .and(NotForContentType::const_new("font/")),
+        )
 }
 
 /// The span of a request: method and path, with the secret part of outsider paths

@@ -488,8 +488,8 @@ async fn dashboard_response(
             access.workspace().policy.footer.clone()
         },
         downloads,
-        css: DASHBOARD_CSS,
-        js: DASHBOARD_JS,
+        css: crate::assets::url(DASHBOARD_CSS),
+        js: crate::assets::url(DASHBOARD_JS),
     };
     render(StatusCode::OK, &page)
 }

@@ -665,7 +665,13 @@ async fn the_page_shows_title_status_filters_from_the_url_and_a_grid_in_layout_o
     assert!(page.contains(r#"name="f.amount.min" value="10""#));
     assert!(page.contains(r#"name="f.amount.max" value="500""#));
     assert!(page.contains("Refreshed at <time data-refreshed-at>12:00:00 UTC</time>"));
-    assert!(page.contains(r#"<link rel="stylesheet" href="/static/dashboard.css">"#));
+    assert!(
+        page.contains(&format!(
+            r#"<link rel="stylesheet" href="{}">"#,
+            vitrine_server::assets::url("/static/dashboard.css")
+        )),
+        "the stylesheet under its content-hashed URL"
+    );
     // Cards in layout order, each placed by classes.
     let order: Vec<usize> = [
         "revenue",

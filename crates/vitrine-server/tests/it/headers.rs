@@ -14,7 +14,7 @@ async fn every_response_carries_the_security_headers() {
         ("/healthz", false, 200),
         ("/readyz", false, 200),
         ("/static/app.css", false, 200),
-        ("/static/fonts/dejavu-sans.ttf", false, 200),
+        ("/static/fonts/dejavu-sans.woff2", false, 200),
         ("/api/v1/me", false, 401),
         ("/api/v1/me", true, 200),
         ("/api/v1/nope", true, 404),
