@@ -21,7 +21,7 @@ use crate::hub::HubChange;
 use crate::{App, Error};
 
 /// How a shared dashboard looks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DisplayOptions {
     /// Show the dashboard's title.
@@ -46,7 +46,7 @@ impl Default for DisplayOptions {
 }
 
 /// A link's theme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkTheme {
     /// Light.
@@ -59,7 +59,7 @@ pub enum LinkTheme {
 }
 
 /// Whether, and by which sites, a link may be framed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbedPolicy {
     /// Embedding allowed at all.
@@ -69,7 +69,7 @@ pub struct EmbedPolicy {
 }
 
 /// What a link lets outsiders see and change, stored as JSON in its row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinkSettings {
     /// Filter values fixed by the owner: shown as fixed, impossible to change from outside.
@@ -91,7 +91,7 @@ impl LinkSettings {
 }
 
 /// A new link, as the API and the UI send it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLink {
     /// The dashboard.
@@ -100,12 +100,14 @@ pub struct NewLink {
     #[serde(default)]
     pub widget_id: Option<String>,
     /// The audience.
+    #[schema(schema_with = crate::openapi::label)]
     pub label: String,
     /// When it stops working (default: 90 days).
     #[serde(default = "default_expiry")]
     pub expiry: Expiry,
     /// An optional password.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::link_password)]
     pub password: Option<String>,
     /// Locked filters, open filters, display options, embed policy. With `open_filters`
     /// absent, every filter that is not locked is open.
@@ -127,14 +129,16 @@ fn default_expiry() -> Expiry {
 }
 
 /// Changes to a link; absent fields stay as they are.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkChanges {
     /// New audience.
+    #[schema(schema_with = crate::openapi::optional_label)]
     pub label: Option<String>,
     /// New expiry.
     pub expiry: Option<Expiry>,
     /// A new password.
+    #[schema(schema_with = crate::openapi::link_password)]
     pub password: Option<String>,
     /// Remove the password.
     #[serde(default)]
@@ -150,7 +154,8 @@ pub struct LinkChanges {
 }
 
 /// A link as the owner sees it: its URLs (derived, never stored), state and traffic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Link)]
 pub struct LinkView {
     /// The link id.
     pub id: String,
@@ -161,6 +166,7 @@ pub struct LinkView {
     /// The audience.
     pub label: String,
     /// `active`, `disabled`, `expired`, `deleted` or `suspended`.
+    #[schema(value_type = String, pattern = "^(active|disabled|expired|deleted|suspended)$")]
     pub state: &'static str,
     /// Whether its owner has it turned on.
     pub enabled: bool,
@@ -640,18 +646,22 @@ pub async fn link_events(
 // ---- policy ------------------------------------------------------------------------------
 
 /// The workspace's link policy, as the API shows and takes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = LinkPolicy)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyView {
     /// Public links may be created.
     pub public_links_allowed: bool,
-    /// The longest a link may live, in days.
+    /// The longest a link may live, in days (none: no limit).
+    #[schema(minimum = 1, maximum = 3650)]
     pub max_link_days: Option<i64>,
     /// New links need a password.
     pub password_required: bool,
     /// The line on the "no longer active" page.
+    #[schema(max_length = 200)]
     pub contact_line: String,
     /// The footer under shared dashboards.
+    #[schema(max_length = 100)]
     pub footer: String,
     /// Whether the workspace is suspended (read-only here; see suspend / resume).
     #[serde(default)]

@@ -254,6 +254,7 @@ impl LinkStatus {
 
 /// How an owner says when a link stops working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Expiry {
     /// Never.
@@ -266,10 +267,14 @@ pub enum Expiry {
     },
     /// This many days from now (presets: 14, 90, 365).
     Days {
-        /// The number of days.
+        /// The number of days, 1 to [`MAX_EXPIRY_DAYS`].
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 36500))]
         days: u32,
     },
 }
+
+/// The furthest a link's expiry can lie, in days (a hundred years: "never" says it better).
+pub const MAX_EXPIRY_DAYS: u32 = 36_500;
 
 /// The presets the UI offers.
 pub const EXPIRY_PRESETS: [(&str, Expiry); 4] = [
@@ -285,6 +290,11 @@ pub enum ExpiryError {
     /// In the past.
     #[error("the expiry must be in the future")]
     InThePast,
+    /// A number of days above [`MAX_EXPIRY_DAYS`].
+    #[error(
+        "the expiry must be within {MAX_EXPIRY_DAYS} days; use \"never\" for a link that does not expire"
+    )]
+    TooFar,
     /// Beyond the longest the workspace allows.
     #[error("links in this workspace must expire within {max_days} days")]
     TooLong {
@@ -304,6 +314,7 @@ impl Expiry {
         let at = match self {
             Expiry::Never => None,
             Expiry::At { at } => Some(at),
+            Expiry::Days { days } if days > MAX_EXPIRY_DAYS => return Err(ExpiryError::TooFar),
             Expiry::Days { days } => Some(now + Duration::days(i64::from(days))),
         };
         if at.is_some_and(|at| at <= now) {
@@ -543,6 +554,23 @@ mod tests {
             .resolve(NOW, None),
             Err(ExpiryError::InThePast)
         );
+    }
+
+    #[test]
+    fn an_expiry_in_days_stops_at_a_hundred_years_instead_of_overflowing() {
+        assert!(
+            Expiry::Days {
+                days: MAX_EXPIRY_DAYS
+            }
+            .resolve(NOW, None)
+            .is_ok()
+        );
+        for days in [MAX_EXPIRY_DAYS + 1, u32::MAX] {
+            assert_eq!(
+                Expiry::Days { days }.resolve(NOW, None),
+                Err(ExpiryError::TooFar)
+            );
+        }
     }
 
     #[test]
