@@ -73,20 +73,34 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a JSON body, naming the field at fault when it does not fit.
+///
+/// A number with a zero fractional part (`929.0`) is an integer, as JSON Schema (and so the
+/// API document) says, and is read as one.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => refusal(&path, &inner.to_string(), "body"),
-            _ => HttpError::invalid_input(None, "The request body is not valid JSON."),
-        }
-    })?;
-    deserializer
-        .end()
+    let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| HttpError::invalid_input(None, "The request body is not valid JSON."))?;
-    Ok(value)
+    serde_path_to_error::deserialize(integral(value)).map_err(|error| {
+        let path = error.path().to_string();
+        refusal(&path, &error.into_inner().to_string(), "body")
+    })
+}
+
+/// `value` with every number that is a whole number in `i64`'s range written as an integer.
+fn integral(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.2e18 => {
+                Value::Number((f as i64).into())
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.into_iter().map(|(k, v)| (k, integral(v))).collect())
+        }
+        other => other,
+    }
 }
 
 /// The refusal of a value that does not fit its type, at `path` (`.` for the whole value),
@@ -227,6 +241,13 @@ mod tests {
             "{message}"
         );
         assert_eq!(refused("{").0, None);
+        assert_eq!(
+            refused(r#"{"name": "a", "inner": {"days": 1.5}}"#)
+                .0
+                .as_deref(),
+            Some("inner.days")
+        );
+        assert!(parse_json::<Body>(br#"{"name": "a", "inner": {"days": 7.0}}"#).is_ok());
         assert_eq!(refused(r#"{"name": "a"} trailing"#).0, None);
     }
 
