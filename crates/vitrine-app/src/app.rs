@@ -21,6 +21,8 @@ pub struct Keys {
     pub share: SubKey,
     /// Signs the unlock cookies of password-protected links.
     pub unlock: SubKey,
+    /// Signs the view passes of links with a view limit.
+    pub view_pass: SubKey,
     /// The root key, for purposes added later (share-link tokens).
     pub server: ServerKey,
 }
@@ -33,6 +35,7 @@ impl Keys {
             client_address: server.derive("client-address"),
             share: server.derive("share-link"),
             unlock: server.derive("share-unlock"),
+            view_pass: server.derive("share-view-pass"),
             server,
         }
     }
@@ -61,6 +64,8 @@ pub struct App {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The export render pool and its per-format counters.
     pub exports: Arc<crate::exports::Exports>,
+    /// What one outsider may cost: live streams and new views per link and per client.
+    pub limits: Arc<crate::limits::OutsiderLimits>,
     /// Built dashboard contexts, reused while their inputs are unchanged.
     pub contexts: Arc<crate::dashboards::ContextCache>,
 }
@@ -84,8 +89,10 @@ impl App {
             config.render.export_concurrency as usize,
             std::time::Duration::from_secs(u64::from(config.render.export_wait_seconds)),
         );
+        let limits = Arc::new(crate::limits::OutsiderLimits::new(config.limits.caps()));
         Self {
             live,
+            limits,
             geo: Arc::new(crate::geo::Geo::none()),
             metrics: Arc::new(crate::metrics::Metrics::new()),
             exports: Arc::new(exports),
@@ -106,7 +113,7 @@ impl App {
 
     /// The Prometheus exposition text for this process (`/metrics`).
     pub fn metrics_text(&self) -> String {
-        crate::metrics::render(&self.metrics, &self.runner, &self.exports)
+        crate::metrics::render(&self.metrics, &self.runner, &self.exports, &self.limits)
     }
 }
 

@@ -49,6 +49,47 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Export rendering (PDF, PNG).
     pub render: RenderConfig,
+    /// What one outsider may cost (per share link and per client address).
+    pub limits: LimitsConfig,
+}
+
+/// The instance's default caps on what outsiders may cost; each share link's access policy
+/// can set its own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Open live streams per share link (per instance).
+    pub link_live_viewers: u32,
+    /// Open live streams per client address on one link.
+    pub client_live_viewers: u32,
+    /// New filter views (not yet cached) per share link per minute.
+    pub link_new_views_per_minute: u32,
+    /// New filter views per client address on one link per minute.
+    pub client_new_views_per_minute: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let caps = crate::limits::Caps::default();
+        Self {
+            link_live_viewers: caps.link_live_viewers,
+            client_live_viewers: caps.client_live_viewers,
+            link_new_views_per_minute: caps.link_new_views_per_minute,
+            client_new_views_per_minute: caps.client_new_views_per_minute,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// As the limiter's caps.
+    pub fn caps(&self) -> crate::limits::Caps {
+        crate::limits::Caps {
+            link_live_viewers: self.link_live_viewers,
+            client_live_viewers: self.client_live_viewers,
+            link_new_views_per_minute: self.link_new_views_per_minute,
+            client_new_views_per_minute: self.client_new_views_per_minute,
+        }
+    }
 }
 
 /// Live updates of open dashboards.
@@ -185,6 +226,7 @@ impl Default for Config {
             live: LiveConfig::default(),
             metrics: MetricsConfig::default(),
             render: RenderConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -610,6 +652,30 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_RENDER__EXPORT_WAIT_SECONDS",
         default: "10",
         help: "How long a download waits for a render slot before it is answered 503 with Retry-After.",
+    },
+    ConfigOption {
+        key: "limits.link_live_viewers",
+        env: "VITRINE_LIMITS__LINK_LIVE_VIEWERS",
+        default: "1000",
+        help: "Open live streams per share link on this instance; past it, pages poll instead. A link's access policy may set its own.",
+    },
+    ConfigOption {
+        key: "limits.client_live_viewers",
+        env: "VITRINE_LIMITS__CLIENT_LIVE_VIEWERS",
+        default: "10",
+        help: "Open live streams per client address on one share link.",
+    },
+    ConfigOption {
+        key: "limits.link_new_views_per_minute",
+        env: "VITRINE_LIMITS__LINK_NEW_VIEWS_PER_MINUTE",
+        default: "300",
+        help: "Filter views a share link may ask for per minute that this instance has not served (and cached) lately; past it, new views get a polite 'try again shortly'.",
+    },
+    ConfigOption {
+        key: "limits.client_new_views_per_minute",
+        env: "VITRINE_LIMITS__CLIENT_NEW_VIEWS_PER_MINUTE",
+        default: "30",
+        help: "The same per client address on one share link.",
     },
 ];
 

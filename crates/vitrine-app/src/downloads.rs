@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use vitrine_core::id::DashboardId;
 use vitrine_store::Member;
 
-use crate::dashboards::{ViewState, describe_filter_value, parse_view_query};
+use crate::dashboards::{Restrictions, ViewState, describe_filter_value, parse_view_query};
 use crate::exports::{ExportFile, ExportFormat, PdfText, export_params};
 use crate::outsider::{Display, Requester, ShareAccess, record};
 use crate::{App, Error};
@@ -48,7 +48,7 @@ pub async fn member_dashboard_pdf(
         &app.runner,
         &ctx,
         &view,
-        &[],
+        &Restrictions::none(),
         None,
         paper,
         PdfText { filters, footer },
@@ -74,7 +74,7 @@ pub async fn member_widget_file(
         &ctx,
         widget,
         &view,
-        &[],
+        &Restrictions::none(),
         format,
         scale,
     )
@@ -122,8 +122,7 @@ pub async fn shared_pdf(
     query: &str,
 ) -> Result<ExportFile, Error> {
     let (paper, _) = export_params(query)?;
-    let display = access.display(query);
-    let view = access.view(&display, query);
+    let (display, view) = crate::outsider::admit_view(app, access, who, query)?;
     let text = PdfText {
         filters: shared_filter_lines(access, &display, &view),
         footer: access.workspace().policy.footer.clone(),
@@ -133,7 +132,7 @@ pub async fn shared_pdf(
         &app.runner,
         access.context(),
         &view,
-        &[],
+        access.restrictions(),
         access.only_widget(),
         paper,
         text,
@@ -155,15 +154,14 @@ pub async fn shared_widget_file(
     format: ExportFormat,
 ) -> Result<Option<ExportFile>, Error> {
     let (_, scale) = export_params(query)?;
-    let display = access.display(query);
-    let view = access.view(&display, query);
+    let (_, view) = crate::outsider::admit_view(app, access, who, query)?;
     let Some(file) = crate::exports::widget_file(
         &app.exports,
         &app.runner,
         access.context(),
         widget,
         &view,
-        &[],
+        access.restrictions(),
         format,
         scale,
     )

@@ -30,13 +30,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::macros::format_description;
 use tokio::sync::Semaphore;
-use vitrine_core::dashboard::RowLevelRule;
 use vitrine_render::{
     ChartSpec, Paper, PdfDocument, PdfWidget, Sizing, Theme, render_csv, render_pdf, render_png,
 };
 
 use crate::Error;
-use crate::dashboards::{DashboardContext, Runner, ViewState, WidgetExport};
+use crate::dashboards::{DashboardContext, Restrictions, Runner, ViewState, WidgetExport};
 
 /// What a download is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +218,7 @@ pub async fn widget_file(
     ctx: &DashboardContext,
     widget_id: &str,
     view: &ViewState,
-    rules: &[RowLevelRule],
+    restrictions: &Restrictions,
     format: ExportFormat,
     scale: f32,
 ) -> Result<Option<ExportFile>, Error> {
@@ -234,7 +233,7 @@ pub async fn widget_file(
     let Some(WidgetExport {
         title, svg, table, ..
     }) = runner
-        .export_widget(ctx, widget_id, view, rules, style)
+        .export_widget(ctx, widget_id, view, restrictions, style)
         .await
     else {
         return Ok(None);
@@ -300,14 +299,14 @@ pub async fn dashboard_pdf(
     runner: &Arc<Runner>,
     ctx: &Arc<DashboardContext>,
     view: &ViewState,
-    rules: &[RowLevelRule],
+    restrictions: &Restrictions,
     only_widget: Option<&str>,
     paper: Paper,
     text: PdfText,
 ) -> Result<ExportFile, Error> {
     let doc = &ctx.document;
     let exported = runner
-        .export_dashboard(ctx, view, rules, only_widget, |spec| {
+        .export_dashboard(ctx, view, restrictions, only_widget, |spec| {
             spec.options.background = true;
             spec.options.show_title = false;
             spec.options.tooltips = false;

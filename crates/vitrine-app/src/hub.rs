@@ -20,10 +20,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
-use vitrine_core::dashboard::RowLevelRule;
 use vitrine_core::id::{DashboardId, WorkspaceId};
 
-use crate::dashboards::{ViewState, WidgetOutput};
+use crate::dashboards::{Restrictions, ViewState, WidgetOutput};
 
 /// What changed, as the guards hear it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,8 +297,8 @@ pub struct Target {
     pub revision: i64,
     /// The view (filters, tables, theme, tooltips).
     pub view: ViewState,
-    /// Row-level rules.
-    pub rules: Vec<RowLevelRule>,
+    /// What restricts the viewer's queries.
+    pub restrictions: Restrictions,
     /// Only this widget (a single-widget share link).
     pub only_widget: Option<String>,
 }
@@ -314,7 +313,7 @@ impl Target {
             self.revision,
             self.only_widget,
             self.view,
-            self.rules
+            self.restrictions
         )
     }
 }

@@ -16,6 +16,7 @@
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key, loaded or generated.
 //! - [`passwords`]: Argon2id under a concurrency cap. [`geo`]: the country of a client.
 //!   [`text`]: times as people read them.
+//! - [`limits`]: what one outsider may cost (live streams, new filter views per minute).
 //! - [`metrics`]: the process's counters, written in the Prometheus text format.
 //! - [`dashboards`]: the runner (dashboard + view + rules → rendered widgets, through the
 //!   result cache) and the view a URL describes ([`dashboards::query`]).
@@ -45,6 +46,7 @@ pub mod exports;
 pub mod geo;
 pub mod hub;
 pub mod keyfile;
+pub mod limits;
 pub mod links;
 pub mod live;
 pub mod metrics;

@@ -68,6 +68,98 @@ pub struct EmbedPolicy {
     pub origins: Vec<Origin>,
 }
 
+/// A network a link answers to: `192.0.2.0/24`, `2001:db8::/32`, or one address (`192.0.2.7`,
+/// taken as `/32` or `/128`). Written back in its canonical form (host bits cleared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Network(pub ipnet::IpNet);
+
+impl Network {
+    /// Parses a CIDR network or a single address.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(net) = text.parse::<ipnet::IpNet>() {
+            return Ok(Network(net.trunc()));
+        }
+        text.parse::<std::net::IpAddr>()
+            .map(|ip| Network(ipnet::IpNet::from(ip)))
+            .map_err(|_| {
+                format!("“{text}” is not a network: write it as 192.0.2.0/24, 2001:db8::/32 or one address.")
+            })
+    }
+
+    /// Whether `ip` is inside (an IPv4 address also matches as IPv4-mapped IPv6, and back).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let canonical = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.contains(&canonical) || self.0.contains(&ip)
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Network {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Network::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who may use a link, and how much (checked on every outsider request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessPolicy {
+    /// The link stops (410, `view_limit`) after this many page views. A viewer's own page
+    /// keeps working after the last view (its filters, downloads and live updates carry a
+    /// view pass); a new page view is refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    pub max_views: Option<u32>,
+    /// Only client addresses inside these networks may open the link (others get the 404
+    /// page, and a `not_allowed` access event); empty: everyone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 100)]
+    pub allowed_networks: Vec<Network>,
+    /// Open live streams on this link at most (per instance); `None`: `limits.link_live_viewers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    pub max_live_viewers: Option<u32>,
+    /// Open live streams per client address at most; `None`: `limits.client_live_viewers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    pub max_live_viewers_per_client: Option<u32>,
+    /// New filter views (ones the result cache does not hold yet) per minute on this link;
+    /// `None`: `limits.link_new_views_per_minute`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    pub max_new_views_per_minute: Option<u32>,
+    /// New filter views per minute per client address; `None`:
+    /// `limits.client_new_views_per_minute`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    pub max_new_views_per_minute_per_client: Option<u32>,
+}
+
+impl AccessPolicy {
+    /// Whether a client at `ip` may open the link. An unknown address is refused when the link
+    /// has an allowlist (fail closed).
+    pub fn allows(&self, ip: Option<std::net::IpAddr>) -> bool {
+        self.allowed_networks.is_empty()
+            || ip.is_some_and(|ip| self.allowed_networks.iter().any(|n| n.contains(ip)))
+    }
+}
+
 /// What a link lets outsiders see and change, stored as JSON in its row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -81,12 +173,28 @@ pub struct LinkSettings {
     pub display: DisplayOptions,
     /// Embed policy.
     pub embed: EmbedPolicy,
+    /// Who may use the link, and how much.
+    pub access: AccessPolicy,
 }
 
 impl LinkSettings {
-    /// The settings stored in a link row.
-    pub fn of(link: &LinkRecord) -> LinkSettings {
-        serde_json::from_str(&link.settings).unwrap_or_default()
+    /// The settings stored in a link row. Settings that do not parse (written by a newer
+    /// version, edited by hand in the database) are an error, never the defaults: the defaults
+    /// lock nothing, so falling back to them would widen what the link shows.
+    pub fn of(link: &LinkRecord) -> Result<LinkSettings, SettingsError> {
+        serde_json::from_str(&link.settings).map_err(|e| SettingsError(e.to_string()))
+    }
+}
+
+/// A link's stored settings do not parse: the link is refused (a polite 503 for outsiders)
+/// and the owner is shown why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the link's stored settings cannot be read: {0}")]
+pub struct SettingsError(pub String);
+
+impl From<SettingsError> for Error {
+    fn from(error: SettingsError) -> Self {
+        Error::Unavailable(error.to_string())
     }
 }
 
@@ -122,6 +230,9 @@ pub struct NewLink {
     /// Embed policy.
     #[serde(default)]
     pub embed: EmbedPolicy,
+    /// Who may use the link, and how much.
+    #[serde(default)]
+    pub access: AccessPolicy,
 }
 
 fn default_expiry() -> Expiry {
@@ -151,6 +262,8 @@ pub struct LinkChanges {
     pub display: Option<DisplayOptions>,
     /// New embed policy.
     pub embed: Option<EmbedPolicy>,
+    /// New access policy.
+    pub access: Option<AccessPolicy>,
 }
 
 /// A link as the owner sees it: its URLs (derived, never stored), state and traffic.
@@ -175,11 +288,17 @@ pub struct LinkView {
     pub expires_at: Option<OffsetDateTime>,
     /// Whether it asks for a password.
     pub has_password: bool,
-    /// What it shows and allows.
+    /// What it shows and allows (the defaults when `problem` says they cannot be read).
     pub settings: LinkSettings,
-    /// The full URL (empty once deleted).
+    /// Why the link cannot be served although its state says it could (its stored settings
+    /// cannot be read): outsiders get a polite 503 until it is fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Page views counted against `settings.access.max_views`.
+    pub view_count: i64,
+    /// The full URL (empty once deleted, and for members who may not share publicly).
     pub url: String,
-    /// The short URL (empty once deleted).
+    /// The short URL (empty likewise).
     pub short_url: String,
     /// Successful views.
     pub views: i64,
@@ -214,15 +333,26 @@ pub fn urls(state: &App, link: &LinkRecord) -> Result<(String, String), Error> {
 
 fn view(
     state: &App,
+    member: &Member,
     link: &LinkRecord,
     workspace: &Workspace,
     stats: Option<&LinkStats>,
 ) -> Result<LinkView, Error> {
+    let (settings, problem) = match LinkSettings::of(link) {
+        Ok(settings) => (settings, None),
+        Err(e) => (LinkSettings::default(), Some(e.to_string())),
+    };
+    let used_up = settings
+        .access
+        .max_views
+        .is_some_and(|max| link.view_count >= i64::from(max));
     let state_name = match link.status(workspace).accessible(state.now()) {
+        Ok(()) if used_up => "view_limit",
         Ok(()) => "active",
         Err(reason) => reason.as_str(),
     };
-    let (url, short_url) = if link.deleted_at.is_some() {
+    // A full URL is what lets an outsider in: only members who may share publicly see it.
+    let (url, short_url) = if link.deleted_at.is_some() || !member.actor().can_share_public() {
         (String::new(), String::new())
     } else {
         urls(state, link)?
@@ -236,7 +366,9 @@ fn view(
         enabled: link.enabled,
         expires_at: link.expires_at,
         has_password: link.password_hash.is_some(),
-        settings: LinkSettings::of(link),
+        settings,
+        problem,
+        view_count: link.view_count,
         url,
         short_url,
         views: stats.map_or(0, |s| s.views),
@@ -317,6 +449,12 @@ fn check_settings(
         let filter = doc
             .filter(id)
             .ok_or_else(|| bad(format!("The dashboard has no filter “{id}”.")))?;
+        if matches!(value, FilterValue::Many(values) if values.is_empty()) {
+            return Err(Error::invalid_field(
+                format!("locked_filters.{id}"),
+                format!("Lock “{id}” to at least one value, or leave it open."),
+            ));
+        }
         if !value.fits(filter.kind) {
             return Err(bad(format!(
                 "The value locked for “{id}” does not fit that filter."
@@ -333,8 +471,50 @@ fn check_settings(
             )));
         }
     }
+    check_access(&settings.access)?;
     if settings.embed.allowed && settings.embed.origins.is_empty() {
         return Err(bad("List the sites (origins) allowed to embed this link."));
+    }
+    Ok(())
+}
+
+/// The most networks one link's allowlist holds.
+pub const MAX_ALLOWED_NETWORKS: usize = 100;
+
+fn check_access(access: &AccessPolicy) -> Result<(), Error> {
+    if access.max_views == Some(0) {
+        return Err(Error::invalid_field(
+            "access.max_views",
+            "A view limit must be at least 1 (leave it empty for no limit).",
+        ));
+    }
+    if access.allowed_networks.len() > MAX_ALLOWED_NETWORKS {
+        return Err(Error::invalid_field(
+            "access.allowed_networks",
+            format!("List at most {MAX_ALLOWED_NETWORKS} networks."),
+        ));
+    }
+    for (field, value) in [
+        ("access.max_live_viewers", access.max_live_viewers),
+        (
+            "access.max_live_viewers_per_client",
+            access.max_live_viewers_per_client,
+        ),
+        (
+            "access.max_new_views_per_minute",
+            access.max_new_views_per_minute,
+        ),
+        (
+            "access.max_new_views_per_minute_per_client",
+            access.max_new_views_per_minute_per_client,
+        ),
+    ] {
+        if value == Some(0) {
+            return Err(Error::invalid_field(
+                field,
+                "A limit must be at least 1 (leave it empty for the server's default).",
+            ));
+        }
     }
     Ok(())
 }
@@ -383,7 +563,13 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
             "Public links are turned off in this workspace.".into(),
         ));
     }
-    let (_, doc) = dashboard_doc(state, member.workspace_id, new.dashboard_id).await?;
+    let (record, doc) = dashboard_doc(state, member.workspace_id, new.dashboard_id).await?;
+    if record.status != "published" {
+        return Err(Error::invalid_field(
+            "dashboard_id",
+            "This dashboard is a draft: publish it first, then share it.",
+        ));
+    }
     let open_filters = new.open_filters.unwrap_or_else(|| {
         doc.filters
             .iter()
@@ -396,6 +582,7 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
         open_filters,
         display: new.display,
         embed: new.embed,
+        access: new.access,
     };
     check_settings(&doc, new.widget_id.as_deref(), &settings)?;
     check_embed_change(member, &EmbedPolicy::default(), &settings.embed)?;
@@ -431,10 +618,11 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
         created_by: Some(member.id),
         created_at: now,
         updated_at: now,
+        view_count: 0,
     };
     state.store.create_link(&link).await?;
     audit(state, member, "link.created", &link, serde_json::json!({ "expires_at": link.expires_at.map(|t| t.unix_timestamp()), "password": link.password_hash.is_some(), "widget": link.widget_id })).await?;
-    view(state, &link, &workspace, None)
+    view(state, member, &link, &workspace, None)
 }
 
 /// A workspace's links (one dashboard's with `dashboard`), with their traffic.
@@ -456,7 +644,7 @@ pub async fn list_links(
         .links(member.workspace_id, dashboard)
         .await?
         .iter()
-        .map(|link| view(state, link, &workspace, stats.get(&link.id)))
+        .map(|link| view(state, member, link, &workspace, stats.get(&link.id)))
         .collect()
 }
 
@@ -480,7 +668,7 @@ pub async fn show_link(state: &App, member: &Member, id: &str) -> Result<LinkVie
         .await?
         .into_iter()
         .collect();
-    view(state, &link, &workspace, stats.get(&link.id))
+    view(state, member, &link, &workspace, stats.get(&link.id))
 }
 
 /// Changes a link's label, expiry, password or settings. A password change kills existing
@@ -497,8 +685,14 @@ pub async fn update_link(
         return Err(Error::Conflict("This link was deleted.".into()));
     }
     let workspace = workspace_of(state, member.workspace_id).await?;
+    if !workspace.policy.public_links_allowed {
+        return Err(Error::Conflict(
+            "Public links are turned off in this workspace.".into(),
+        ));
+    }
     let (_, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
-    let mut settings = LinkSettings::of(&link);
+    let mut settings = LinkSettings::of(&link)
+        .map_err(|e| Error::Conflict(format!("{e}. Delete this link and create a new one.")))?;
     let embed_before = settings.embed.clone();
     if let Some(locked) = changes.locked_filters {
         settings.locked_filters = locked;
@@ -511,6 +705,9 @@ pub async fn update_link(
     }
     if let Some(embed) = changes.embed {
         settings.embed = embed;
+    }
+    if let Some(access) = changes.access {
+        settings.access = access;
     }
     settings
         .open_filters
@@ -552,7 +749,23 @@ pub async fn update_link(
         serde_json::json!({ "password_changed": password_changed }),
     )
     .await?;
-    view(state, &link, &workspace, None)
+    view(state, member, &link, &workspace, None)
+}
+
+/// Per filter of the dashboard, the widgets a lock on it cannot restrict (hidden on a link
+/// that locks it, unless marked `same_for_every_audience`), by widget id: the share dialog
+/// shows it next to each filter before a link is saved, and on every link that locks it, from
+/// the dashboard as it is now.
+pub async fn lock_coverage(
+    state: &App,
+    member: &Member,
+    dashboard: DashboardId,
+) -> Result<BTreeMap<String, Vec<String>>, Error> {
+    may_manage(member)?;
+    let (_, ctx) = crate::content::open_dashboard(state, member, dashboard).await?;
+    Ok(crate::dashboards::lock_coverage(&ctx.document, |slug| {
+        ctx.dataset_columns(slug)
+    }))
 }
 
 /// The lifecycle operations.
@@ -626,7 +839,7 @@ pub async fn act_on_link(
         serde_json::json!({ "generation": link.generation }),
     )
     .await?;
-    view(state, &link, &workspace, None)
+    view(state, member, &link, &workspace, None)
 }
 
 /// A link's access history, newest first.

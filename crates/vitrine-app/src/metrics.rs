@@ -19,13 +19,14 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crate::dashboards::Runner;
 use crate::exports::Exports;
+use crate::limits::{Limit, OutsiderLimits};
 
 /// The `Content-Type` of the exposition text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Access-event outcomes counted under their own label (see `routes::public`); others are
 /// counted as `other`.
-pub const LINK_OUTCOMES: [&str; 13] = [
+pub const LINK_OUTCOMES: [&str; 16] = [
     "ok",
     "bad_password",
     "rate_limited",
@@ -35,6 +36,9 @@ pub const LINK_OUTCOMES: [&str; 13] = [
     "deleted",
     "suspended",
     "not_found",
+    "draft",
+    "view_limit",
+    "not_allowed",
     "export_pdf",
     "export_png",
     "export_svg",
@@ -194,7 +198,7 @@ fn resident_memory_bytes() -> Option<u64> {
 
 /// The exposition text for this process: these counters, plus what the runner and the export
 /// pool count themselves.
-pub fn render(m: &Metrics, runner: &Runner, exports: &Exports) -> String {
+pub fn render(m: &Metrics, runner: &Runner, exports: &Exports, limits: &OutsiderLimits) -> String {
     let mut out = Exposition(String::with_capacity(4096));
 
     out.family(
@@ -297,6 +301,19 @@ pub fn render(m: &Metrics, runner: &Runner, exports: &Exports) -> String {
         "Downloads answered 503 because no render slot freed up in time.",
     );
     out.sample("vitrine_export_busy_total", &[], exports.busy);
+
+    out.family(
+        "vitrine_outsider_limited_total",
+        "counter",
+        "Outsider requests refused by a cost cap: live streams per link or client, new filter views per minute per link or client.",
+    );
+    for limit in Limit::ALL {
+        out.sample(
+            "vitrine_outsider_limited_total",
+            &[("limit", limit.as_str())],
+            limits.refused(limit),
+        );
+    }
 
     out.family(
         "vitrine_http_requests_total",

@@ -7,8 +7,13 @@
 //! spell that set out ([`WS`]) instead of `\s`, whose meaning differs between regex engines.
 //! Lengths are counted in characters, as `maxLength` is.
 
+use std::borrow::Cow;
+
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::links::Network;
 
 /// The characters `str::trim` removes (Unicode `White_Space`), as a regex class body.
 pub const WS: &str =
@@ -119,4 +124,23 @@ pub fn link_password() -> RefOr<Schema> {
             "10 to 256 characters; empty or absent: no password (unchanged on update).",
         ))
         .into()
+}
+
+impl PartialSchema for Network {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An IPv4 or IPv6 network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`) or \
+                 one address; host bits are cleared.",
+            ))
+            .examples(["192.0.2.0/24"])
+            .into()
+    }
+}
+
+impl ToSchema for Network {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Network")
+    }
 }

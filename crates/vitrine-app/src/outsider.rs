@@ -24,12 +24,16 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use time::Duration;
-use vitrine_core::dashboard::{Dashboard, FilterValue, RowLevelRule, RuleOp, Scalar};
+use vitrine_core::dashboard::Dashboard;
+use vitrine_core::keys::SubKey;
 use vitrine_core::share::{self, LinkId};
 use vitrine_render::Theme;
 use vitrine_store::{AccessEvent, LinkRecord, Workspace};
 
-use crate::dashboards::{DashboardContext, ViewState, parse_view_query};
+use crate::dashboards::{
+    DashboardContext, Restriction, RestrictionError, Restrictions, ViewState, parse_view_query,
+};
+use crate::limits::{LinkCaps, StreamPermit};
 use crate::links::{self, LinkSettings, LinkTheme, Resolution};
 use crate::{App, Error};
 
@@ -44,12 +48,18 @@ pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 pub const UNLOCK_TTL: Duration = Duration::hours(12);
 /// The unlock cookie's name is this followed by the link id.
 pub const UNLOCK_COOKIE_PREFIX: &str = "vitrine_unlock_";
+/// The view pass cookie's name is this followed by the link id.
+pub const VIEW_PASS_COOKIE_PREFIX: &str = "vitrine_view_";
+/// How long a view pass lasts: the page it came with keeps working this long after the link's
+/// last admitted view.
+pub const VIEW_PASS_TTL: Duration = Duration::hours(12);
 
 // ---- who is asking -------------------------------------------------------------------------
 
 /// What the access log records about the requester.
 #[derive(Debug, Clone)]
 pub struct Requester {
+    ip: Option<IpAddr>,
     client: String,
     client_class: &'static str,
     country: Option<String>,
@@ -65,6 +75,7 @@ impl Requester {
         country_header: Option<&str>,
     ) -> Self {
         Self {
+            ip,
             client: crate::accounts::client_key(app, ip),
             client_class: client_class(user_agent),
             country: app.geo.country(country_header, ip),
@@ -141,6 +152,9 @@ pub struct ShareAccess {
     settings: LinkSettings,
     workspace: Workspace,
     ctx: Arc<DashboardContext>,
+    restrictions: Restrictions,
+    /// The request carried a valid view pass for this link.
+    view_pass: bool,
 }
 
 impl ShareAccess {
@@ -175,9 +189,28 @@ impl ShareAccess {
         self.only_widget().is_none_or(|own| own == widget_id)
     }
 
-    /// The view this request shows: [`outsider_view`] of the viewer's `query`.
+    /// The view this request shows: [`outsider_view`] of the viewer's `query`. Nothing is
+    /// admitted: routes that run queries use [`admit_view`].
     pub fn view(&self, display: &Display, query: &str) -> ViewState {
         outsider_view(&self.ctx.document, &self.settings, display, query)
+    }
+
+    /// The link's cost caps: its access policy's where set, the instance's otherwise.
+    pub fn caps(&self, app: &App) -> LinkCaps {
+        let defaults = app.limits.caps();
+        let a = &self.settings.access;
+        LinkCaps {
+            link_live_viewers: a.max_live_viewers.unwrap_or(defaults.link_live_viewers),
+            client_live_viewers: a
+                .max_live_viewers_per_client
+                .unwrap_or(defaults.client_live_viewers),
+            link_new_views_per_minute: a
+                .max_new_views_per_minute
+                .unwrap_or(defaults.link_new_views_per_minute),
+            client_new_views_per_minute: a
+                .max_new_views_per_minute_per_client
+                .unwrap_or(defaults.client_new_views_per_minute),
+        }
     }
 
     /// The display this request asks for within what the link allows.
@@ -185,9 +218,10 @@ impl ShareAccess {
         display_of(&self.settings, query)
     }
 
-    /// The rules that narrow the select filters' options to what the locks allow.
-    pub fn option_rules(&self) -> Vec<RowLevelRule> {
-        option_rules(&self.ctx.document, &self.settings)
+    /// What restricts every query this link runs: its locks as rules on every dataset they
+    /// can cover, and the widgets they cannot (not shown).
+    pub fn restrictions(&self) -> &Restrictions {
+        &self.restrictions
     }
 }
 
@@ -200,8 +234,33 @@ pub enum Gate {
     Gone(Box<LinkRecord>, Box<Workspace>, &'static str),
     /// Open, but the password has not been given.
     Locked(Box<LinkRecord>, Box<Workspace>),
+    /// The client's address is not on the link's allowlist: answered like an unknown token,
+    /// recorded as `not_allowed`.
+    NotAllowed(Box<LinkRecord>),
     /// Open.
     Open(Box<ShareAccess>),
+}
+
+impl Gate {
+    /// The access-event outcome of a refusal (`None` when the link opens or only asks for its
+    /// password).
+    pub fn refusal(&self) -> Option<&'static str> {
+        match self {
+            Gate::NotFound => Some("not_found"),
+            Gate::Gone(_, _, reason) => Some(reason),
+            Gate::NotAllowed(_) => Some("not_allowed"),
+            Gate::Locked(..) | Gate::Open(_) => None,
+        }
+    }
+
+    /// The link the gate is about, when the token named a real one.
+    pub fn link(&self) -> Option<&LinkRecord> {
+        match self {
+            Gate::NotFound => None,
+            Gate::Gone(link, ..) | Gate::Locked(link, _) | Gate::NotAllowed(link) => Some(link),
+            Gate::Open(access) => Some(&access.link),
+        }
+    }
 }
 
 /// The name of a link's unlock cookie.
@@ -209,27 +268,39 @@ pub fn unlock_cookie_name(link: &LinkRecord) -> String {
     format!("{UNLOCK_COOKIE_PREFIX}{}", link.id)
 }
 
-fn is_unlocked(app: &App, link: &LinkRecord, cookie: Option<&str>) -> bool {
+/// The name of a link's view pass cookie.
+pub fn view_pass_cookie_name(link: &LinkRecord) -> String {
+    format!("{VIEW_PASS_COOKIE_PREFIX}{}", link.id)
+}
+
+/// Whether `cookie` is a valid signature by `key` for this state of `link` (an unlock cookie
+/// or a view pass: both are bound to the link's id, generation and epoch, and expire).
+fn signed_for(app: &App, key: &SubKey, link: &LinkRecord, cookie: Option<&str>) -> bool {
     let Some(id) = LinkId::parse(&link.id) else {
         return false;
     };
     cookie.is_some_and(|value| {
-        share::verify_unlock_cookie(
-            &app.keys.unlock,
-            id,
-            link.generation,
-            link.epoch,
-            value,
-            app.now(),
-        )
+        share::verify_unlock_cookie(key, id, link.generation, link.epoch, value, app.now())
     })
 }
 
-/// Resolves `token` for this request. `cookie` looks a cookie up by name in the request (the
-/// link's unlock cookie is named by [`unlock_cookie_name`]).
+fn is_unlocked(app: &App, link: &LinkRecord, cookie: Option<&str>) -> bool {
+    signed_for(app, &app.keys.unlock, link, cookie)
+}
+
+/// Resolves `token` for this request from `who`. `cookie` looks a cookie up by name in the
+/// request (the link's unlock cookie and view pass are named by [`unlock_cookie_name`] and
+/// [`view_pass_cookie_name`]).
+///
+/// In order: the token against the store (404 / 410), the link's stored settings (unreadable:
+/// [`Error::Unavailable`], never the defaults), the client allowlist, the password, the
+/// dashboard (gone or a draft: 410), the view limit (used up and no view pass: 410
+/// `view_limit`), then the locks, which must still fit and become [`Restrictions`] (else
+/// [`Error::Unavailable`]).
 pub async fn open_link(
     app: &App,
     token: &str,
+    who: &Requester,
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Result<Gate, Error> {
     let (link, workspace) = match links::resolve_token(app, token).await? {
@@ -241,6 +312,12 @@ pub async fn open_link(
         } => return Ok(Gate::Gone(link, workspace, reason.as_str())),
         Resolution::Open { link, workspace } => (link, workspace),
     };
+    let settings = LinkSettings::of(&link).inspect_err(|e| {
+        tracing::warn!(link = %link.id, error = %e, "refusing to serve a share link");
+    })?;
+    if !settings.access.allows(who.ip) {
+        return Ok(Gate::NotAllowed(link));
+    }
     if link.password_hash.is_some()
         && !is_unlocked(app, &link, cookie(&unlock_cookie_name(&link)).as_deref())
     {
@@ -254,15 +331,139 @@ pub async fn open_link(
         // The dashboard was deleted under the link: as good as gone.
         return Ok(Gate::Gone(link, workspace, "not_found"));
     };
+    if record.status != "published" {
+        // Set back to draft: its in-progress saves are nobody's business outside.
+        return Ok(Gate::Gone(link, workspace, "draft"));
+    }
+    let view_pass = signed_for(
+        app,
+        &app.keys.view_pass,
+        &link,
+        cookie(&view_pass_cookie_name(&link)).as_deref(),
+    );
+    let used_up = settings
+        .access
+        .max_views
+        .is_some_and(|max| link.view_count >= i64::from(max));
+    if used_up && !view_pass {
+        return Ok(Gate::Gone(link, workspace, "view_limit"));
+    }
     let ctx = crate::content::dashboard_context(app, &record).await?;
-    let settings = LinkSettings::of(&link);
     check_locks(&ctx.document, &settings)?;
+    let restrictions = link_restrictions(&ctx, &settings, app.now().date()).map_err(|e| {
+        tracing::warn!(error = %e, "a share link's locks cannot restrict its dashboard; refusing to serve it");
+        Error::Unavailable(format!("link restrictions: {e}"))
+    })?;
     Ok(Gate::Open(Box::new(ShareAccess {
         link: *link,
         settings,
         workspace: *workspace,
         ctx,
+        restrictions,
+        view_pass,
     })))
+}
+
+/// The display and view of an outsider's request that runs queries (the page, a card, the
+/// live stream, a download), admitted against the link's cost caps ([`crate::limits`]): a view
+/// served lately is always answered from the cache; a new one past a cap is
+/// [`Error::Throttled`] ("try again shortly").
+pub fn admit_view(
+    app: &App,
+    access: &ShareAccess,
+    who: &Requester,
+    query: &str,
+) -> Result<(Display, ViewState), Error> {
+    let display = access.display(query);
+    let view = access.view(&display, query);
+    let key = view_key(access, &view);
+    let remember = Duration::seconds(i64::from(access.ctx.document.refresh_seconds.max(1)));
+    app.limits
+        .admit_view(
+            (&access.link.id, &who.client),
+            key,
+            access.caps(app),
+            remember,
+            app.now(),
+        )
+        .map_err(|limited| Error::Throttled {
+            retry_after: limited.retry_after,
+        })?;
+    Ok((display, view))
+}
+
+/// What identifies a view's queries: the dashboard's revision and the filter values (a
+/// table's sort and page, the theme, reuse the same results).
+fn view_key(access: &ShareAccess, view: &ViewState) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    access.ctx.revision.hash(&mut h);
+    format!("{:?}", view.filters).hash(&mut h);
+    h.finish()
+}
+
+/// Counts one open live stream of `access` by `who` while the permit lives; refused past the
+/// link's caps ([`Error::Busy`]: the page polls instead).
+pub fn open_stream(
+    app: &App,
+    access: &ShareAccess,
+    who: &Requester,
+) -> Result<StreamPermit, Error> {
+    app.limits
+        .open_stream((&access.link.id, &who.client), access.caps(app))
+        .map_err(|limited| Error::Busy {
+            retry_after: limited.retry_after,
+        })
+}
+
+/// What a page view of an open link came to.
+#[derive(Debug)]
+pub enum PageView {
+    /// Admitted and recorded as a view (`ok`). With a view limit, the view pass to set, so the
+    /// page keeps working after the link's last view.
+    Admitted {
+        /// The view pass cookie's value, valid for [`VIEW_PASS_TTL`].
+        view_pass: Option<String>,
+    },
+    /// The link's views are used up (someone else took the last one): 410 `view_limit`.
+    UsedUp,
+}
+
+/// Admits and records one page view of `access`. A link with a view limit counts the view
+/// in one atomic statement in the store (so no number of instances can admit more than the
+/// limit) unless the request carries a view pass: a reload of an admitted page is not a new
+/// viewer.
+pub async fn admit_page_view(
+    app: &App,
+    access: &ShareAccess,
+    who: &Requester,
+) -> Result<PageView, Error> {
+    let Some(max) = access.settings.access.max_views else {
+        record(app, who, Some(&access.link), "ok").await?;
+        return Ok(PageView::Admitted { view_pass: None });
+    };
+    if !access.view_pass
+        && app
+            .store
+            .count_link_view(&access.link.id, Some(i64::from(max)))
+            .await?
+            .is_none()
+    {
+        record(app, who, Some(&access.link), "view_limit").await?;
+        return Ok(PageView::UsedUp);
+    }
+    record(app, who, Some(&access.link), "ok").await?;
+    let id = LinkId::parse(&access.link.id).ok_or_else(|| Error::internal("malformed link id"))?;
+    let pass = share::unlock_cookie(
+        &app.keys.view_pass,
+        id,
+        access.link.generation,
+        access.link.epoch,
+        app.now() + VIEW_PASS_TTL,
+    );
+    Ok(PageView::Admitted {
+        view_pass: Some(pass),
+    })
 }
 
 fn check_locks(doc: &Dashboard, settings: &LinkSettings) -> Result<(), Error> {
@@ -375,26 +576,22 @@ pub fn outsider_view(
     view
 }
 
-/// Rules narrowing the select filters' options to the values the locks allow.
-pub fn option_rules(doc: &Dashboard, settings: &LinkSettings) -> Vec<RowLevelRule> {
-    let mut rules = Vec::new();
+/// The restrictions a link's settings put on its dashboard: every locked filter as rules on
+/// every dataset it can cover ([`Restrictions::build`]).
+pub fn link_restrictions(
+    ctx: &DashboardContext,
+    settings: &LinkSettings,
+    today: time::Date,
+) -> Result<Restrictions, RestrictionError> {
+    let doc = &ctx.document;
+    let mut sources = Vec::new();
     for (id, value) in &settings.locked_filters {
-        let Some(filter) = doc.filter(id) else {
-            continue;
-        };
-        let values: Vec<Scalar> = match value {
-            FilterValue::One(v) => vec![v.clone()],
-            FilterValue::Many(vs) => vs.clone(),
-            _ => continue,
-        };
-        let columns: BTreeSet<String> = filter.columns.values().map(|c| c.to_string()).collect();
-        for column in columns {
-            if let Ok(rule) = RowLevelRule::new(column, RuleOp::In, values.clone()) {
-                rules.push(rule);
-            }
-        }
+        let filter = doc.filter(id).ok_or_else(|| {
+            RestrictionError(format!("the locked filter “{id}” is not on the dashboard"))
+        })?;
+        sources.push(Restriction::Lock { filter, value });
     }
-    rules
+    Restrictions::build(doc, |slug| ctx.dataset_columns(slug), &sources, today)
 }
 
 // ---- the password --------------------------------------------------------------------------
@@ -531,6 +728,7 @@ pub async fn follow_short_code(app: &App, code: &str, who: &Requester) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vitrine_core::dashboard::{FilterValue, Scalar};
 
     fn doc() -> Dashboard {
         Dashboard::from_yaml(

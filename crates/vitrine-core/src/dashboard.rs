@@ -24,9 +24,10 @@
 //!   ([`EffectiveFilter`]) against an injected `now` by [`effective_filters`], so the same
 //!   document means the same thing in tests, on every instance and in the cache key.
 //! - **Row-level rules** ([`RowLevelRule`]) are plain data here; share links and guest tokens
-//!   attach them later, and the compiler applies them to every query (failing closed when a
-//!   dataset lacks the rule's column).
+//!   attach them later, and the compiler applies them to every query (or every query over
+//!   the one dataset a rule names), failing closed when a dataset lacks the rule's column.
 
+mod dates;
 mod filter;
 mod locate;
 mod validate;
@@ -36,9 +37,13 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use dates::{
+    DATE_RANGE_MESSAGE, DateOutOfRange, MAX_DATE, MAX_YEAR, MIN_DATE, MIN_YEAR, check_date,
+};
 pub use filter::{
-    DateRange, EffectiveFilter, EffectiveValue, Filter, FilterKind, FilterValue, NumberRange,
-    RelativeDate, ResolvedDateRange, RowLevelRule, RuleOp, Scalar, effective_filters,
+    DateRange, EffectiveFilter, EffectiveValue, Filter, FilterKind, FilterValue, FilterValueError,
+    MAX_RULE_VALUES, NumberRange, RelativeDate, ResolvedDateRange, RowLevelRule, RuleOp, Scalar,
+    effective_filters,
 };
 pub use validate::{DatasetColumns, validate};
 pub use widget::{
@@ -339,5 +344,7 @@ fn clean_serde_message(msg: &str) -> String {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

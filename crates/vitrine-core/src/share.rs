@@ -267,14 +267,11 @@ pub enum Expiry {
     },
     /// This many days from now (presets: 14, 90, 365).
     Days {
-        /// The number of days, 1 to [`MAX_EXPIRY_DAYS`].
-        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 36500))]
+        /// The number of days: at least 1, and the date must fall before the year 9999.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         days: u32,
     },
 }
-
-/// The furthest a link's expiry can lie, in days (a hundred years: "never" says it better).
-pub const MAX_EXPIRY_DAYS: u32 = 36_500;
 
 /// The presets the UI offers.
 pub const EXPIRY_PRESETS: [(&str, Expiry); 4] = [
@@ -290,16 +287,19 @@ pub enum ExpiryError {
     /// In the past.
     #[error("the expiry must be in the future")]
     InThePast,
-    /// A number of days above [`MAX_EXPIRY_DAYS`].
-    #[error(
-        "the expiry must be within {MAX_EXPIRY_DAYS} days; use \"never\" for a link that does not expire"
-    )]
-    TooFar,
     /// Beyond the longest the workspace allows.
     #[error("links in this workspace must expire within {max_days} days")]
     TooLong {
         /// The policy's maximum.
         max_days: u32,
+    },
+    /// So far ahead that no calendar date is that far (`days: 4294967295`).
+    #[error(
+        "an expiry {days} days from now is too far in the future; choose a date before the year 9999 or “never”"
+    )]
+    TooFar {
+        /// The number of days asked for.
+        days: u32,
     },
 }
 
@@ -311,18 +311,30 @@ impl Expiry {
         now: OffsetDateTime,
         max_days: Option<u32>,
     ) -> Result<Option<OffsetDateTime>, ExpiryError> {
+        // Checked arithmetic: `days` and `max_days` come from forms, the API and the CLI, and
+        // `OffsetDateTime + Duration` panics past the year 9999.
         let at = match self {
             Expiry::Never => None,
             Expiry::At { at } => Some(at),
-            Expiry::Days { days } if days > MAX_EXPIRY_DAYS => return Err(ExpiryError::TooFar),
-            Expiry::Days { days } => Some(now + Duration::days(i64::from(days))),
+            Expiry::Days { days } => Some(
+                now.checked_add(Duration::days(i64::from(days)))
+                    .ok_or(ExpiryError::TooFar { days })?,
+            ),
         };
         if at.is_some_and(|at| at <= now) {
             return Err(ExpiryError::InThePast);
         }
         if let Some(max_days) = max_days {
-            let limit = now + Duration::days(i64::from(max_days)) + Duration::minutes(1);
-            if at.is_none_or(|at| at > limit) {
+            // A limit beyond the calendar is no limit on a date, but still refuses "never".
+            let limit = now
+                .checked_add(Duration::days(i64::from(max_days)))
+                .and_then(|l| l.checked_add(Duration::minutes(1)));
+            let too_long = match (at, limit) {
+                (None, _) => true,
+                (Some(at), Some(limit)) => at > limit,
+                (Some(_), None) => false,
+            };
+            if too_long {
                 return Err(ExpiryError::TooLong { max_days });
             }
         }
@@ -557,20 +569,37 @@ mod tests {
     }
 
     #[test]
-    fn an_expiry_in_days_stops_at_a_hundred_years_instead_of_overflowing() {
-        assert!(
-            Expiry::Days {
-                days: MAX_EXPIRY_DAYS
-            }
+    fn an_expiry_beyond_the_calendar_is_an_error_not_a_panic() {
+        let e = Expiry::Days { days: u32::MAX }
             .resolve(NOW, None)
-            .is_ok()
+            .unwrap_err();
+        assert_eq!(e, ExpiryError::TooFar { days: u32::MAX });
+        assert!(e.to_string().contains("too far in the future"), "{e}");
+        assert_eq!(
+            Expiry::Days { days: u32::MAX }.resolve(NOW, Some(90)),
+            Err(ExpiryError::TooFar { days: u32::MAX })
         );
-        for days in [MAX_EXPIRY_DAYS + 1, u32::MAX] {
-            assert_eq!(
-                Expiry::Days { days }.resolve(NOW, None),
-                Err(ExpiryError::TooFar)
-            );
-        }
+        // The year 9999 is the end: a little more than 2,900,000 days from 2026.
+        assert!(Expiry::Days { days: 2_900_000 }.resolve(NOW, None).is_ok());
+        assert!(Expiry::Days { days: 3_000_000 }.resolve(NOW, None).is_err());
+        // A workspace limit beyond the calendar limits nothing but still refuses "never".
+        assert!(
+            Expiry::Days { days: 14 }
+                .resolve(NOW, Some(u32::MAX))
+                .is_ok()
+        );
+        assert_eq!(
+            Expiry::Never.resolve(NOW, Some(u32::MAX)),
+            Err(ExpiryError::TooLong { max_days: u32::MAX })
+        );
+        // At the very end of time, "in one day" is too far, not a crash.
+        let end = time::PrimitiveDateTime::MAX.assume_utc();
+        assert!(Expiry::Days { days: 1 }.resolve(end, Some(1)).is_err());
+        assert!(
+            Expiry::At { at: end }
+                .resolve(end - Duration::days(1), Some(u32::MAX))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -592,6 +621,156 @@ mod tests {
             "https://a.com; script-src *",
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
+
+/// Property tests: whatever text arrives where a token, a short code, a link id, a cookie or
+/// an origin is expected, nothing panics, and what is accepted is exactly what we issue.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::keys::ServerKey;
+
+    /// 256 cases unless `PROPTEST_CASES` says otherwise.
+    fn config() -> ProptestConfig {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256);
+        ProptestConfig::with_cases(cases)
+    }
+
+    fn lossy(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    /// Texts shaped like tokens: the prefix (or a near miss) and a body of about the right
+    /// length from the base64url alphabet (plus characters of other alphabets).
+    fn token_like() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![
+                Just("shr_"),
+                Just("shr"),
+                Just("SHR_"),
+                Just(""),
+                Just("shr_shr_")
+            ],
+            "[A-Za-z0-9_\\-+/=]{38,48}",
+        )
+            .prop_map(|(p, b)| format!("{p}{b}"))
+    }
+
+    /// Parses `text` as a token; when accepted, it must be the canonical encoding of what it
+    /// claims (so one link has one token text per generation).
+    fn check_token(text: &str) {
+        if let Some(claimed) = parse_token(text) {
+            let mut bytes = claimed.id.0.to_vec();
+            bytes.extend_from_slice(&claimed.tag);
+            assert_eq!(
+                format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)),
+                text
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_text_as_a_token_never_panics(text in any::<String>()) {
+            check_token(&text);
+        }
+
+        #[test]
+        fn any_bytes_as_a_token_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            check_token(&lossy(&bytes));
+        }
+
+        #[test]
+        fn token_shaped_text_is_accepted_only_when_canonical(text in token_like()) {
+            check_token(&text);
+        }
+
+        #[test]
+        fn an_issued_token_parses_back_to_its_link_and_generation(
+            id in any::<[u8; LINK_ID_BYTES]>(),
+            generation in any::<i64>(),
+        ) {
+            let key = ServerKey::generate().derive("share-link");
+            let token = issue_token(&key, LinkId(id), generation);
+            let claimed = parse_token(token.expose()).expect("an issued token parses");
+            prop_assert_eq!(claimed.id, LinkId(id));
+            prop_assert!(claimed.verify(&key, generation));
+            prop_assert!(!claimed.verify(&key, generation.wrapping_add(1)));
+            check_token(token.expose());
+        }
+
+        #[test]
+        fn the_short_code_check_never_panics(text in any::<String>(), bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+            for t in [text, lossy(&bytes)] {
+                if is_short_code(&t) {
+                    prop_assert_eq!(t.len(), 12);
+                    prop_assert!(URL_SAFE_NO_PAD.decode(&t).is_ok_and(|b| b.len() == 9));
+                }
+                prop_assert_eq!(short_code_digest(&t).len(), 64);
+            }
+        }
+
+        #[test]
+        fn code_shaped_text_is_a_short_code_exactly_when_it_has_twelve_url_safe_characters(
+            text in "[A-Za-z0-9_\\-+/=.]{10,14}",
+        ) {
+            let expected = text.len() == 12
+                && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            prop_assert_eq!(is_short_code(&text), expected);
+        }
+
+        #[test]
+        fn an_issued_short_code_passes_the_check(id in any::<[u8; LINK_ID_BYTES]>(), generation in any::<i64>()) {
+            let key = ServerKey::generate().derive("short-link");
+            let code = short_code(&key, LinkId(id), generation);
+            prop_assert!(is_short_code(&code));
+        }
+
+        #[test]
+        fn a_link_id_read_from_text_writes_back_the_same_text(text in "[A-Za-z0-9_\\-=]{0,26}") {
+            if let Some(id) = LinkId::parse(&text) {
+                prop_assert_eq!(id.to_text(), text);
+            }
+        }
+
+        #[test]
+        fn any_unlock_cookie_text_is_refused_without_panicking(value in any::<String>(), id in any::<[u8; LINK_ID_BYTES]>()) {
+            let key = ServerKey::generate().derive("share-unlock");
+            let now = time::macros::datetime!(2026-11-23 12:00 UTC);
+            prop_assert!(!verify_unlock_cookie(&key, LinkId(id), 1, 1, &value, now));
+        }
+
+        #[test]
+        fn an_accepted_origin_reads_back_as_itself(text in any::<String>(), shaped in "(https?://)?[a-zA-Z0-9.\\-*:/ ]{0,30}") {
+            for t in [text, shaped] {
+                if let Ok(origin) = Origin::parse(&t) {
+                    prop_assert_eq!(Origin::parse(origin.as_str()), Ok(origin.clone()));
+                }
+            }
+        }
+
+        #[test]
+        fn resolving_any_expiry_never_panics(
+            days in any::<u32>(),
+            max_days in proptest::option::of(any::<u32>()),
+            at_offset in any::<i64>(),
+        ) {
+            let now = time::macros::datetime!(2026-11-23 12:00 UTC);
+            let _ = Expiry::Days { days }.resolve(now, max_days);
+            let _ = Expiry::Never.resolve(now, max_days);
+            let at = now
+                .checked_add(Duration::seconds(at_offset / 4))
+                .unwrap_or(now);
+            let _ = Expiry::At { at }.resolve(now, max_days);
         }
     }
 }

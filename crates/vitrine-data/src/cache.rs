@@ -170,7 +170,8 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
             let now = self.clock.now();
             let usable = inner.map.get(&key).filter(|slot| match slot.cell.get() {
                 None => true,
-                Some(Ok((_, at))) => now < *at + ttl,
+                // Checked: a ttl of "forever" must not overflow the calendar.
+                Some(Ok((_, at))) => at.checked_add(ttl).is_none_or(|until| now < until),
                 Some(Err(_)) => false,
             });
             match usable {
@@ -282,6 +283,21 @@ mod tests {
             },
             "waiters that shared the run are hits"
         );
+    }
+
+    #[tokio::test]
+    async fn a_ttl_longer_than_the_calendar_keeps_a_result_without_overflowing() {
+        let (clock, cache) = cache(10);
+        let runs = AtomicUsize::new(0);
+        let get = || {
+            cache.get_or_run(key("w"), Duration::MAX, || async {
+                Ok(runs.fetch_add(1, Ordering::SeqCst) as u32)
+            })
+        };
+        assert_eq!(*get().await.unwrap().value, 0);
+        clock.advance(time::Duration::days(365 * 100));
+        assert_eq!(*get().await.unwrap().value, 0);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

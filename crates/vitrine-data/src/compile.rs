@@ -18,11 +18,11 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
+use time::Date;
 use time::macros::format_description;
-use time::{Date, Duration};
 use vitrine_core::dashboard::{
-    Aggregate, EffectiveFilter, EffectiveValue, ResolvedDateRange, RowLevelRule, RuleOp, Scalar,
-    SortDirection, Widget, WidgetKind, WidgetQuery,
+    Aggregate, DATE_RANGE_MESSAGE, EffectiveFilter, EffectiveValue, ResolvedDateRange,
+    RowLevelRule, RuleOp, Scalar, SortDirection, Widget, WidgetKind, WidgetQuery, check_date,
 };
 use vitrine_core::result::{Column, ColumnType};
 
@@ -402,7 +402,7 @@ impl<'a> Builder<'a> {
                             f.id, col.name
                         )));
                     }
-                    self.date_range(&q, current, conds);
+                    self.date_range(f.id.as_str(), &q, current, conds)?;
                 }
                 EffectiveValue::NumberRange { range } => {
                     if !col.kind.is_numeric() {
@@ -424,9 +424,27 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Applies the row-level rules that concern this dataset. Values are bound parameters;
+    /// the SQL text is only our operators and the dataset's own (quoted) column.
+    ///
+    /// - A rule naming another dataset is skipped; a rule that applies (no dataset, or this
+    ///   one) but names a column this dataset lacks is an error (fail closed, never "ignore
+    ///   the restriction").
+    /// - `!=` and `not in` spell out `IS NOT NULL`: a row whose value is unknown is not shown
+    ///   to an audience that must not see some value (fail closed). SQL's three-valued logic
+    ///   drops those rows too, but the rule should not depend on every reader knowing that.
+    /// - A value that cannot be of the column's type matches nothing for `=`, `in` (where it
+    ///   is dropped from the list), `<`, `between`...; for `!=` and `not in` it makes the
+    ///   whole rule match nothing too, rather than guessing what the author meant.
+    /// - On a date or timestamp column, a date as an upper bound (`<=`, `between`'s high end)
+    ///   includes that whole day and `>` a date starts the next day, as date-range filters do:
+    ///   `ordered_at between 2026-01-01 and 2026-03-31` keeps March 31st at 18:00.
     fn rules(&mut self, rules: &[RowLevelRule], conds: &mut Vec<String>) -> Result<(), DataError> {
         for r in rules {
             r.check().map_err(DataError::invalid)?;
+            if !r.applies_to(self.dataset.slug()) {
+                continue;
+            }
             // Fail closed: a rule that cannot be applied must not let the rows through.
             let col = self.column(&r.column).map_err(|_| {
                 DataError::invalid(format!(
@@ -438,20 +456,78 @@ impl<'a> Builder<'a> {
             let q = self.dialect.quote(&col.name);
             let cond = match r.op {
                 RuleOp::In => self.one_of(&q, col.kind, &r.values),
-                op => {
+                RuleOp::NotIn => self.none_of(&q, col.kind, &r.values),
+                RuleOp::Ne => match to_param(&r.values[0], col.kind) {
+                    Some(p) => {
+                        let ph = self.bind(p);
+                        format!("({q} IS NOT NULL AND {q} <> {ph})")
+                    }
+                    None => "1 = 0".to_string(),
+                },
+                RuleOp::Between => {
+                    let ends = (
+                        to_param(&r.values[0], col.kind),
+                        to_param(&r.values[1], col.kind),
+                    );
+                    let (Some(low), Some(high)) = ends else {
+                        conds.push("1 = 0".to_string());
+                        continue;
+                    };
+                    let low = self.bind_bound(&q, ">=", low, col.kind)?;
+                    let high = self.bind_bound(&q, "<=", high, col.kind)?;
+                    format!("({low} AND {high})")
+                }
+                op @ (RuleOp::Eq | RuleOp::Lt | RuleOp::Lte | RuleOp::Gt | RuleOp::Gte) => {
                     let sym = match op {
                         RuleOp::Eq => "=",
                         RuleOp::Lt => "<",
                         RuleOp::Lte => "<=",
                         RuleOp::Gt => ">",
-                        RuleOp::Gte | RuleOp::In => ">=",
+                        _ => ">=",
                     };
-                    self.compare(&q, col.kind, sym, &r.values[0])
+                    match to_param(&r.values[0], col.kind) {
+                        Some(p) if op == RuleOp::Eq => {
+                            let ph = self.bind(p);
+                            format!("{q} = {ph}")
+                        }
+                        Some(p) => self.bind_bound(&q, sym, p, col.kind)?,
+                        None => "1 = 0".to_string(),
+                    }
                 }
             };
             conds.push(cond);
         }
         Ok(())
+    }
+
+    /// `q op ?` for an ordering comparison; a date bound on a temporal column is taken as a
+    /// whole day (`<= d` → `< d + 1`, `> d` → `>= d + 1`).
+    fn bind_bound(
+        &mut self,
+        q: &str,
+        op: &str,
+        p: Param,
+        kind: ColumnType,
+    ) -> Result<String, DataError> {
+        let (op, p) = match (op, p) {
+            ("<=", Param::Date(d)) if kind.is_temporal() => ("<", Param::Date(next_day(d)?)),
+            (">", Param::Date(d)) if kind.is_temporal() => (">=", Param::Date(next_day(d)?)),
+            (op, p) => (op, p),
+        };
+        let ph = self.bind(p);
+        Ok(format!("{q} {op} {ph}"))
+    }
+
+    /// `q IS NOT NULL AND q NOT IN (…)`; `1 = 0` when a value cannot be of the column's type.
+    fn none_of(&mut self, q: &str, kind: ColumnType, values: &[Scalar]) -> String {
+        let params: Option<Vec<Param>> = values.iter().map(|v| to_param(v, kind)).collect();
+        match params {
+            Some(params) if !params.is_empty() => {
+                let phs: Vec<String> = params.into_iter().map(|p| self.bind(p)).collect();
+                format!("({q} IS NOT NULL AND {q} NOT IN ({}))", phs.join(", "))
+            }
+            _ => "1 = 0".to_string(),
+        }
     }
 
     fn compare(&mut self, q: &str, kind: ColumnType, op: &str, value: &Scalar) -> String {
@@ -473,17 +549,44 @@ impl<'a> Builder<'a> {
         format!("{q} IN ({})", phs.join(", "))
     }
 
-    fn date_range(&mut self, q: &str, range: &ResolvedDateRange, conds: &mut Vec<String>) {
+    /// `q >= from AND q < to + 1 day`. Both ends must be accepted dates
+    /// ([`vitrine_core::dashboard::MIN_DATE`]..=[`vitrine_core::dashboard::MAX_DATE`]): a
+    /// viewer can type any date into a URL, and the compiler never does arithmetic on one it
+    /// has not checked (`Date + 1 day` panics at the end of time).
+    fn date_range(
+        &mut self,
+        filter: &str,
+        q: &str,
+        range: &ResolvedDateRange,
+        conds: &mut Vec<String>,
+    ) -> Result<(), DataError> {
+        range.validate().map_err(|_| {
+            DataError::invalid_input(
+                DATE_RANGE_MESSAGE,
+                format!(
+                    "filter `{filter}`: date range {:?}..{:?} is outside the accepted dates",
+                    range.from, range.to
+                ),
+            )
+        })?;
         if let Some(from) = range.from {
             let ph = self.bind(Param::Date(from));
             conds.push(format!("{q} >= {ph}"));
         }
         if let Some(to) = range.to {
             // Inclusive last day: before the next day's midnight, so timestamps on it count.
-            let ph = self.bind(Param::Date(to + Duration::days(1)));
+            let ph = self.bind(Param::Date(next_day(to)?));
             conds.push(format!("{q} < {ph}"));
         }
+        Ok(())
     }
+}
+
+/// The day after `d`, or an invalid-input error for the last day `time` can represent
+/// (never a panic).
+fn next_day(d: Date) -> Result<Date, DataError> {
+    d.next_day()
+        .ok_or_else(|| DataError::invalid_input(DATE_RANGE_MESSAGE, format!("no day follows {d}")))
 }
 
 fn number_param(v: f64, kind: ColumnType) -> Param {
@@ -523,9 +626,12 @@ pub fn to_param(value: &Scalar, kind: ColumnType) -> Option<Param> {
             Scalar::Text(s) if s == "false" => Some(Param::Bool(false)),
             _ => None,
         },
+        // A date outside the accepted range is "not a date" here: no database agrees on
+        // what it would mean, and arithmetic on it could leave the calendar.
         ColumnType::Date | ColumnType::Timestamp => match value {
             Scalar::Text(s) => Date::parse(s.trim(), format_description!("[year]-[month]-[day]"))
                 .ok()
+                .filter(|d| check_date(*d).is_ok())
                 .map(Param::Date),
             _ => None,
         },

@@ -21,11 +21,15 @@ pub enum DataErrorKind {
     /// The widget, dataset or filter definition cannot be run (unknown column, a row-level
     /// rule that cannot be applied, a dataset that is not one read-only query...).
     InvalidDefinition,
+    /// A value the viewer (or a link's owner) chose cannot be used, such as a date outside
+    /// the accepted range. Its client message says what is wrong with the value, never how
+    /// the query looks ([`DataError::invalid_input`]).
+    InvalidInput,
 }
 
 impl DataErrorKind {
     /// The stable code: `timeout`, `row_cap`, `query_failed`, `unavailable`,
-    /// `invalid_definition`.
+    /// `invalid_definition`, `invalid_input`.
     pub fn code(self) -> &'static str {
         match self {
             DataErrorKind::Timeout => "timeout",
@@ -33,6 +37,7 @@ impl DataErrorKind {
             DataErrorKind::QueryFailed => "query_failed",
             DataErrorKind::Unavailable => "unavailable",
             DataErrorKind::InvalidDefinition => "invalid_definition",
+            DataErrorKind::InvalidInput => "invalid_input",
         }
     }
 
@@ -44,6 +49,7 @@ impl DataErrorKind {
             DataErrorKind::QueryFailed => "This data could not be loaded.",
             DataErrorKind::Unavailable => "The data source is not reachable right now.",
             DataErrorKind::InvalidDefinition => "This widget's definition cannot be run.",
+            DataErrorKind::InvalidInput => "A chosen filter value cannot be used.",
         }
     }
 }
@@ -57,6 +63,9 @@ impl DataErrorKind {
 #[derive(Clone)]
 pub struct DataError {
     kind: DataErrorKind,
+    /// A fixed, client-safe sentence that replaces the kind's generic one
+    /// ([`DataError::invalid_input`]); a `&'static str` so it can never carry run-time text.
+    public: Option<&'static str>,
     detail: Arc<str>,
 }
 
@@ -65,7 +74,18 @@ impl DataError {
     pub fn new(kind: DataErrorKind, detail: impl Into<String>) -> Self {
         DataError {
             kind,
+            public: None,
             detail: Arc::from(detail.into()),
+        }
+    }
+
+    /// A [`DataErrorKind::InvalidInput`] whose client message is `public`, a fixed sentence
+    /// that tells the viewer what is wrong with the value they chose ("Dates must be between
+    /// 1000-01-01 and 9998-12-31."). Being `'static`, it cannot contain SQL or a driver's words.
+    pub fn invalid_input(public: &'static str, detail: impl Into<String>) -> Self {
+        DataError {
+            public: Some(public),
+            ..Self::new(DataErrorKind::InvalidInput, detail)
         }
     }
 
@@ -86,7 +106,7 @@ impl DataError {
 
     /// The polite sentence a viewer may see.
     pub fn client_message(&self) -> &'static str {
-        self.kind.client_message()
+        self.public.unwrap_or(self.kind.client_message())
     }
 
     /// The internal detail, for logs only. May contain SQL and driver text.
@@ -97,7 +117,7 @@ impl DataError {
 
 impl fmt::Display for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.kind.client_message())
+        f.write_str(self.client_message())
     }
 }
 
@@ -105,6 +125,7 @@ impl fmt::Debug for DataError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataError")
             .field("kind", &self.kind)
+            .field("public", &self.public)
             .field("detail", &self.detail)
             .finish()
     }
@@ -128,5 +149,22 @@ mod tests {
         assert!(!shown.contains("SELECT"));
         assert!(e.detail().contains("secret_table"));
         assert_eq!(e.code(), "query_failed");
+    }
+
+    #[test]
+    fn an_invalid_input_says_what_is_wrong_with_the_value_and_nothing_else() {
+        let e = DataError::invalid_input(
+            "Dates must be between 1000-01-01 and 9998-12-31.",
+            "filter `period`: 9999-12-31 on column ordered_at",
+        );
+        assert_eq!(e.kind(), DataErrorKind::InvalidInput);
+        assert_eq!(e.code(), "invalid_input");
+        assert_eq!(
+            e.to_string(),
+            "Dates must be between 1000-01-01 and 9998-12-31."
+        );
+        assert_eq!(e.client_message(), e.to_string());
+        assert!(!e.to_string().contains("ordered_at"));
+        assert!(e.detail().contains("ordered_at"));
     }
 }

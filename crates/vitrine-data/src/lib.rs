@@ -26,27 +26,38 @@
 //!   [`Value`](vitrine_core::result::Value)s ([`value`]): numerics as floats, dates and
 //!   timestamps as ISO text, booleans as booleans.
 //! - [`DataError`] has a stable client-facing kind (`timeout`, `row_cap`, `query_failed`,
-//!   `unavailable`, `invalid_definition`) and a separate detail for logs; its `Display` never
-//!   contains SQL or driver text, so a renderer cannot leak it by accident.
+//!   `unavailable`, `invalid_definition`, `invalid_input`) and a separate detail for logs; its
+//!   `Display` never contains SQL or driver text, so a renderer cannot leak it by accident.
+//! - [`clause`] reads Superset-style RLS clauses (`tenant_id = 42 AND region IN ('EU')`) into
+//!   structured row-level rules with a real SQL parser, refusing anything that is not a
+//!   column compared with values; the clause text itself never reaches a query.
+//! - [`location`] turns what an editor types as a data source's location into a
+//!   [`DataSourceConfig`] the server's policy allows: SQLite files only inside configured
+//!   folders and never Vitrine's own store, database URLs without sockets or file-reading
+//!   parameters; [`redacted_display`] shows a location without its password.
 //! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
 //!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
 //!   once: a viral public link costs one query per widget per interval.
 #![forbid(unsafe_code)]
 
 pub mod cache;
+pub mod clause;
 pub mod compile;
 pub mod dataset;
 pub mod dialect;
 pub mod error;
+pub mod location;
 pub mod source;
 pub mod value;
 
 pub use cache::{CacheKey, CacheStats, Cached, ResultCache};
+pub use clause::{ClauseError, check_rule_columns, parse_rule_clause, render_rule_clause};
 pub use compile::{
     CompiledQuery, Dialect, KpiQueries, Param, WidgetQueries, compile, compile_distinct_values,
     compile_kpi, compile_widget,
 };
 pub use dataset::{Dataset, DatasetRejection, check_dataset_sql};
 pub use error::{DataError, DataErrorKind};
+pub use location::{LocationError, LocationPolicy, parse_location, redacted_display};
 pub use source::{DataSource, DataSourceConfig, DataSourceOptions, RowCapPolicy, WidgetData};
 pub use vitrine_core::result::ResultTable;

@@ -36,11 +36,18 @@ fn iso_datetime(t: PrimitiveDateTime) -> String {
 
 /// `2026-11-23T10:00:00Z`, in UTC.
 fn iso_utc(t: OffsetDateTime) -> String {
-    let u = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{}Z",
-        iso_datetime(PrimitiveDateTime::new(u.date(), u.time()))
-    )
+    // Checked: moving to UTC can cross the end of the calendar.
+    match t.checked_to_offset(UtcOffset::UTC) {
+        Some(u) => format!(
+            "{}Z",
+            iso_datetime(PrimitiveDateTime::new(u.date(), u.time()))
+        ),
+        None => format!(
+            "{}{}",
+            iso_datetime(PrimitiveDateTime::new(t.date(), t.time())),
+            t.offset()
+        ),
+    }
 }
 
 pub(crate) fn decode_sqlite(row: &SqliteRow, i: usize) -> Value {
@@ -97,6 +104,15 @@ pub(crate) fn decode_pg(row: &PgRow, i: usize) -> Value {
                     .map(Value::Float)
                     .unwrap_or(Value::Null),
             };
+        }
+        // Binary dates and timestamps are decoded here, with checked arithmetic: sqlx adds
+        // them to its epoch unchecked and panics on `infinity` or a year past 9999, which
+        // PostgreSQL stores happily.
+        "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" if raw.format() == PgValueFormat::Binary => {
+            return raw
+                .as_bytes()
+                .map(|b| pg_temporal(&ty, b))
+                .unwrap_or(Value::Null);
         }
         "DATE" => row
             .try_get_unchecked::<Date, _>(i)
@@ -167,6 +183,44 @@ fn pg_numeric(b: &[u8]) -> Option<f64> {
     }
     let exp = 4 * (i64::from(weight) - (ndigits as i64 - 1));
     format!("{mantissa}e{exp}").parse().ok()
+}
+
+/// PostgreSQL's binary `date` (days since 2000-01-01, 4 bytes) or `timestamp[tz]`
+/// (microseconds since 2000-01-01 00:00 UTC, 8 bytes). `infinity` and `-infinity` become that
+/// text; a value `time` cannot represent (past the year 9999) becomes NULL.
+pub(crate) fn pg_temporal(ty: &str, bytes: &[u8]) -> Value {
+    const EPOCH: Date = time::macros::date!(2000 - 01 - 01);
+    let text = |s: &str| Value::Text(s.to_string());
+    if ty == "DATE" {
+        let Ok(b) = <[u8; 4]>::try_from(bytes) else {
+            return Value::Null;
+        };
+        return match i32::from_be_bytes(b) {
+            i32::MAX => text("infinity"),
+            i32::MIN => text("-infinity"),
+            days => EPOCH
+                .checked_add(time::Duration::days(days.into()))
+                .map_or(Value::Null, |d| Value::Text(iso_date(d))),
+        };
+    }
+    let Ok(b) = <[u8; 8]>::try_from(bytes) else {
+        return Value::Null;
+    };
+    match i64::from_be_bytes(b) {
+        i64::MAX => text("infinity"),
+        i64::MIN => text("-infinity"),
+        micros => EPOCH
+            .midnight()
+            .checked_add(time::Duration::microseconds(micros))
+            .map_or(Value::Null, |t| {
+                let iso = iso_datetime(t);
+                Value::Text(if ty == "TIMESTAMPTZ" {
+                    format!("{iso}Z")
+                } else {
+                    iso
+                })
+            }),
+    }
 }
 
 pub(crate) fn decode_mysql(row: &MySqlRow, i: usize) -> Value {
@@ -309,6 +363,35 @@ mod tests {
         let bytes = [0, 1, 0xFF, 0xFF, 0x40, 0, 0, 2, 0x01, 0xF4];
         assert_eq!(pg_numeric(&bytes), Some(-0.05));
         assert_eq!(pg_numeric(&[0, 0, 0, 0, 0, 0, 0, 0]), Some(0.0));
+    }
+
+    #[test]
+    fn postgres_binary_dates_beyond_the_calendar_decode_without_panicking() {
+        let date = |days: i32| pg_temporal("DATE", &days.to_be_bytes());
+        let ts = |ty: &str, us: i64| pg_temporal(ty, &us.to_be_bytes());
+        assert_eq!(date(0), Value::Text("2000-01-01".into()));
+        assert_eq!(date(-1), Value::Text("1999-12-31".into()));
+        assert_eq!(date(i32::MAX), Value::Text("infinity".into()));
+        assert_eq!(date(i32::MIN), Value::Text("-infinity".into()));
+        assert_eq!(
+            date(i32::MAX - 1),
+            Value::Null,
+            "year 5,881,580 is not a `time` date"
+        );
+        assert_eq!(
+            ts("TIMESTAMP", 86_400_000_000 + 1_500_000),
+            Value::Text("2000-01-02T00:00:01.5".into())
+        );
+        assert_eq!(
+            ts("TIMESTAMPTZ", 0),
+            Value::Text("2000-01-01T00:00:00Z".into())
+        );
+        assert_eq!(ts("TIMESTAMP", i64::MAX), Value::Text("infinity".into()));
+        assert_eq!(ts("TIMESTAMPTZ", i64::MIN), Value::Text("-infinity".into()));
+        assert_eq!(ts("TIMESTAMP", i64::MAX - 1), Value::Null);
+        assert_eq!(ts("TIMESTAMP", i64::MIN + 1), Value::Null);
+        assert_eq!(pg_temporal("DATE", &[1, 2]), Value::Null);
+        assert_eq!(pg_temporal("TIMESTAMP", &[]), Value::Null);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //!
 //! - **Shape**: a header row of column names, then one record per row; records end with CRLF;
 //!   a field is quoted when it holds a comma, a quote, CR or LF (quotes doubled), else written
-//!   bare.
+//!   bare. The writing itself is the `csv` crate's (the same crate the tests parse with), so
+//!   quoting and escaping are not ours to get wrong; it also writes a record whose only field
+//!   is empty as `""`, so a one-column row holding NULL is not an empty line that readers
+//!   skip.
 //! - **No byte-order mark.** RFC 4180 and every CSV parser read plain UTF-8; a BOM only helps
 //!   old Excel guess the encoding, and it becomes a stray `\u{feff}` in the first column name
 //!   for everything else (`csv` in Python, `read_csv` in R, databases' `COPY`).
@@ -15,40 +18,51 @@
 //!   Rust's shortest round-trip form, non-finite ones empty; dates and timestamps as the ISO
 //!   8601 text the data layer already gives them.
 
+use std::borrow::Cow;
+
+use ::csv::{QuoteStyle, Terminator, WriterBuilder};
 use vitrine_core::result::{ResultTable, Value};
 
 /// Renders `table` as CSV bytes (UTF-8, CRLF, a header row, no BOM).
 pub fn render_csv(table: &ResultTable) -> Vec<u8> {
-    let mut out = String::with_capacity(64 * (table.rows.len() + 1));
-    for (i, column) in table.columns.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_text(&mut out, &column.name);
-    }
-    out.push_str("\r\n");
+    // Writing to a `Vec` cannot fail, and every record has one field per column; should the
+    // `csv` crate ever refuse anyway, an empty download is better than a crash.
+    write(table).unwrap_or_default()
+}
+
+fn write(table: &ResultTable) -> Result<Vec<u8>, ::csv::Error> {
+    let mut out = WriterBuilder::new()
+        .terminator(Terminator::CRLF)
+        .quote_style(QuoteStyle::Necessary)
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(64 * (table.rows.len() + 1)));
+    out.write_record(
+        table
+            .columns
+            .iter()
+            .map(|c| neutralised(&c.name).into_owned()),
+    )?;
+    let mut record: Vec<Cow<'_, str>> = Vec::with_capacity(table.columns.len());
     for row in &table.rows {
+        record.clear();
         for (i, column) in table.columns.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            match row.get(i).unwrap_or(&Value::Null) {
-                Value::Null => {}
-                Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Value::Int(n) => out.push_str(&n.to_string()),
-                Value::Float(f) if f.is_finite() => out.push_str(&f.to_string()),
-                Value::Float(_) => {}
+            record.push(match row.get(i).unwrap_or(&Value::Null) {
+                Value::Null => Cow::Borrowed(""),
+                Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+                Value::Int(n) => Cow::Owned(n.to_string()),
+                Value::Float(f) if f.is_finite() => Cow::Owned(f.to_string()),
+                Value::Float(_) => Cow::Borrowed(""),
                 // Some drivers hand decimals over as text: a number column's numeric text is
                 // a number, written raw like one.
                 Value::Text(t) if column.kind.is_numeric() && is_plain_number(t) => {
-                    out.push_str(t);
+                    Cow::Borrowed(t.as_str())
                 }
-                Value::Text(t) => push_text(&mut out, t),
-            }
+                Value::Text(t) => neutralised(t),
+            });
         }
-        out.push_str("\r\n");
+        out.write_record(record.iter().map(|f| f.as_bytes()))?;
     }
-    out.into_bytes()
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// Whether a text cell would start a formula in a spreadsheet.
@@ -65,24 +79,12 @@ fn is_plain_number(s: &str) -> bool {
         && s.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
-fn push_text(out: &mut String, s: &str) {
-    let neutralise = is_formula_like(s);
-    let quote = s.contains([',', '"', '\r', '\n']);
-    if quote {
-        out.push('"');
-    }
-    if neutralise {
-        out.push('\'');
-    }
-    if quote {
-        for c in s.chars() {
-            if c == '"' {
-                out.push('"');
-            }
-            out.push(c);
-        }
-        out.push('"');
+/// A text cell as written: with a leading `'` when a spreadsheet would take it for a formula
+/// (the `csv` writer then quotes it if it needs quotes).
+fn neutralised(s: &str) -> Cow<'_, str> {
+    if is_formula_like(s) {
+        Cow::Owned(format!("'{s}"))
     } else {
-        out.push_str(s);
+        Cow::Borrowed(s)
     }
 }

@@ -439,6 +439,15 @@ pub struct LinkRow {
     pub url: String,
     /// The short URL (empty once deleted).
     pub short_url: String,
+    /// Why the link cannot be served although it is on (its settings cannot be read).
+    pub problem: Option<String>,
+    /// `3 of 5` when the link has a view limit.
+    pub view_limit: Option<String>,
+    /// Only these networks may open it (`10.0.0.0/8, 192.0.2.7/32`).
+    pub networks: Option<String>,
+    /// Per lock, the widgets it cannot restrict: `Plan: Customers (hidden), Market index
+    /// (shown to everyone)`.
+    pub uncovered: Vec<String>,
 }
 
 /// One choice of a `<select>`.
@@ -488,6 +497,9 @@ pub struct FilterField {
     pub max: String,
     /// Known values of a select filter, offered as suggestions.
     pub suggestions: Vec<String>,
+    /// The widgets a lock on this filter cannot restrict (their titles, with what happens to
+    /// each on a link that locks it).
+    pub uncovered: Vec<String>,
 }
 
 /// The create / edit form's values, refilled after an error (never the password).
@@ -517,6 +529,18 @@ pub struct LinkFormView {
     pub embed_allowed: bool,
     /// Allowed origins, one per line.
     pub embed_origins: String,
+    /// Access: the view limit (empty: none).
+    pub max_views: String,
+    /// Access: the client allowlist, one network per line.
+    pub allowed_networks: String,
+    /// Cost caps (empty: the server's defaults).
+    pub max_live_viewers: String,
+    /// See [`LinkFormView::max_live_viewers`].
+    pub max_live_viewers_per_client: String,
+    /// See [`LinkFormView::max_live_viewers`].
+    pub max_new_views_per_minute: String,
+    /// See [`LinkFormView::max_live_viewers`].
+    pub max_new_views_per_minute_per_client: String,
 }
 
 /// The link being edited.
@@ -574,6 +598,10 @@ pub struct SharePage {
     pub dashboard_id: i64,
     /// Its title.
     pub dashboard_title: String,
+    /// The dashboard is a draft: its links answer "no longer active" until it is published.
+    pub draft: bool,
+    /// The instance's default cost caps, shown as the placeholders of the form's limits.
+    pub default_caps: vitrine_app::limits::Caps,
     /// Its links (active, disabled and expired first; deleted ones apart).
     pub links: Vec<LinkRow>,
     /// Deleted links, kept for their history.

@@ -274,6 +274,10 @@ pub trait ShareLinkStore {
     async fn save_link(&self, link: &LinkRecord) -> StoreResult<()>;
     /// A link by id, in any workspace (the outsider router looks tokens up this way).
     async fn link(&self, id: &str) -> StoreResult<Option<LinkRecord>>;
+    /// Counts one page view of a link in one atomic statement, only while its count is below
+    /// `max_views` when given; the new count, or `None` when the link is used up (or gone).
+    /// However many instances count at once, no more than `max_views` views are admitted.
+    async fn count_link_view(&self, id: &str, max_views: Option<i64>) -> StoreResult<Option<i64>>;
     /// A link by the digest of its current short code.
     async fn link_by_short_digest(&self, digest: &str) -> StoreResult<Option<LinkRecord>>;
     /// A workspace's links (deleted ones included), newest first; only one dashboard's with

@@ -669,6 +669,9 @@ pub struct LinkRecord {
     pub created_at: OffsetDateTime,
     /// Last changed.
     pub updated_at: OffsetDateTime,
+    /// Page views counted against the link's view limit (see
+    /// [`crate::ShareLinkStore::count_link_view`]); not written by `save_link`.
+    pub view_count: i64,
 }
 
 impl LinkRecord {
@@ -747,6 +750,7 @@ pub(crate) struct LinkRow {
     created_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    view_count: i64,
 }
 
 impl From<LinkRow> for LinkRecord {
@@ -768,6 +772,7 @@ impl From<LinkRow> for LinkRecord {
             created_by: r.created_by.map(MemberId),
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
+            view_count: r.view_count,
         }
     }
 }

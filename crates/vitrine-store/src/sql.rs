@@ -74,7 +74,8 @@ macro_rules! WORKSPACE_COLUMNS {
 macro_rules! LINK_COLUMNS {
     () => {
         "id, workspace_id, dashboard_id, widget_id, label, enabled, generation, epoch, short_digest, \
-         expires_at, deleted_at, password_hash, settings, created_by, created_at, updated_at"
+         expires_at, deleted_at, password_hash, settings, created_by, created_at, updated_at, \
+         view_count"
     };
 }
 
@@ -924,6 +925,27 @@ macro_rules! impl_store_traits {
                     return Err(StoreError::NotFound);
                 }
                 Ok(())
+            }
+
+            async fn count_link_view(&self, id: &str, max_views: Option<i64>) -> StoreResult<Option<i64>> {
+                let count: Option<i64> = match max_views {
+                    None => sqlx::query_scalar(
+                        "UPDATE share_links SET view_count = view_count + 1 WHERE id = $1 \
+                         RETURNING view_count",
+                    )
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?,
+                    Some(max) => sqlx::query_scalar(
+                        "UPDATE share_links SET view_count = view_count + 1 \
+                         WHERE id = $1 AND view_count < $2 RETURNING view_count",
+                    )
+                    .bind(id)
+                    .bind(max)
+                    .fetch_optional(&self.pool)
+                    .await?,
+                };
+                Ok(count)
             }
 
             async fn link(&self, id: &str) -> StoreResult<Option<LinkRecord>> {

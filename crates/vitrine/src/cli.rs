@@ -121,6 +121,18 @@ pub enum LinkCommand {
         /// Allow downloads (PDF, PNG, CSV).
         #[arg(long)]
         allow_downloads: bool,
+        /// Who may use the link, and how much.
+        #[command(flatten)]
+        access: AccessArgs,
+    },
+    /// Set a link's access policy (view limit, client networks, cost caps); options left out
+    /// are cleared.
+    Access {
+        /// The link id.
+        id: String,
+        /// The policy.
+        #[command(flatten)]
+        access: AccessArgs,
     },
     /// Show a link and its URLs.
     Show {
@@ -147,6 +159,48 @@ pub enum LinkCommand {
         /// The link id.
         id: String,
     },
+}
+
+/// A link's access policy on the command line.
+#[derive(Debug, Clone, Args)]
+pub struct AccessArgs {
+    /// The link stops (410) after this many page views.
+    #[arg(long, value_name = "N")]
+    pub max_views: Option<u32>,
+    /// Only client addresses in this network may open the link (CIDR or one address;
+    /// repeat for several).
+    #[arg(long = "allow-network", value_name = "CIDR")]
+    pub allow_networks: Vec<String>,
+    /// Open live streams on the link at most (default: `limits.link_live_viewers`).
+    #[arg(long, value_name = "N")]
+    pub max_live_viewers: Option<u32>,
+    /// Open live streams per client address at most.
+    #[arg(long, value_name = "N")]
+    pub max_live_viewers_per_client: Option<u32>,
+    /// New filter views per minute on the link at most.
+    #[arg(long, value_name = "N")]
+    pub max_new_views_per_minute: Option<u32>,
+    /// New filter views per minute per client address at most.
+    #[arg(long, value_name = "N")]
+    pub max_new_views_per_minute_per_client: Option<u32>,
+}
+
+impl AccessArgs {
+    fn policy(&self) -> anyhow::Result<vitrine_app::links::AccessPolicy> {
+        let allowed_networks = self
+            .allow_networks
+            .iter()
+            .map(|n| vitrine_app::links::Network::parse(n).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(vitrine_app::links::AccessPolicy {
+            max_views: self.max_views,
+            allowed_networks,
+            max_live_viewers: self.max_live_viewers,
+            max_live_viewers_per_client: self.max_live_viewers_per_client,
+            max_new_views_per_minute: self.max_new_views_per_minute,
+            max_new_views_per_minute_per_client: self.max_new_views_per_minute_per_client,
+        })
+    }
 }
 
 /// `vitrine dashboards …`.
@@ -571,6 +625,24 @@ fn print_link(link: &vitrine_app::links::LinkView) {
     if !link.url.is_empty() {
         println!("    {}\n    {}", link.url, link.short_url);
     }
+    let access = &link.settings.access;
+    if let Some(max) = access.max_views {
+        println!(
+            "    views: {} of {max}",
+            link.view_count.min(i64::from(max))
+        );
+    }
+    if !access.allowed_networks.is_empty() {
+        let networks: Vec<String> = access
+            .allowed_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!("    only from: {}", networks.join(", "));
+    }
+    if let Some(problem) = &link.problem {
+        println!("    problem: {problem}");
+    }
 }
 
 async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
@@ -625,6 +697,7 @@ async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
             password_env,
             locks,
             allow_downloads,
+            access,
         } => {
             let mut locked_filters = std::collections::BTreeMap::new();
             for lock in locks {
@@ -652,8 +725,20 @@ async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
                     ..Default::default()
                 },
                 embed: Default::default(),
+                access: access.policy()?,
             };
             print_link(&links::create_link(state, &member, new).await.map_err(err)?);
+        }
+        LinkCommand::Access { id, access } => {
+            let changes = links::LinkChanges {
+                access: Some(access.policy()?),
+                ..Default::default()
+            };
+            print_link(
+                &links::update_link(state, &member, id, changes)
+                    .await
+                    .map_err(err)?,
+            );
         }
         LinkCommand::Show { id } => {
             print_link(&links::show_link(state, &member, id).await.map_err(err)?)

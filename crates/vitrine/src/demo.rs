@@ -284,6 +284,7 @@ async fn demo_links(
                     );
                 }
                 let new = NewLink {
+                    access: Default::default(),
                     dashboard_id: dashboard.id,
                     widget_id: widget.map(str::to_owned),
                     label: label.to_owned(),

@@ -35,12 +35,14 @@
 
 pub mod contexts;
 pub mod query;
+pub mod restrict;
 pub mod runner;
 
 pub use contexts::ContextCache;
 pub use query::{
     FilterChoices, PRESETS, TableRequest, ViewState, describe_filter_value, parse_view_query,
 };
+pub use restrict::{Restriction, RestrictionError, Restrictions, lock_coverage};
 pub use runner::{
     DashboardContext, DatasetContext, FilterOptions, Runner, RunnerCacheStats, RunnerLimits,
     WidgetExport, WidgetOutput, chart_spec, clock_label,

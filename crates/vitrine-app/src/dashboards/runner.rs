@@ -15,8 +15,8 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use vitrine_core::clock::Clock;
 use vitrine_core::dashboard::{
-    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, Filter, GridRect,
-    RowLevelRule, Widget, WidgetKind, effective_filters,
+    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, Filter, GridRect, Widget,
+    WidgetKind, effective_filters,
 };
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_data::{
@@ -30,6 +30,7 @@ use vitrine_render::{
 };
 
 use super::query::{FilterChoices, ViewState};
+use super::restrict::Restrictions;
 
 /// A dataset as the runner needs it: checked SQL and columns, and the data source it runs on.
 #[derive(Debug, Clone)]
@@ -56,6 +57,15 @@ pub struct DashboardContext {
     pub document: Dashboard,
     /// Its datasets, by slug.
     pub datasets: HashMap<String, DatasetContext>,
+}
+
+impl DashboardContext {
+    /// The column names of dataset `slug`, if the dashboard has that dataset.
+    pub fn dataset_columns(&self, slug: &str) -> Option<Vec<String>> {
+        self.datasets
+            .get(slug)
+            .map(|d| d.dataset.columns().iter().map(|c| c.name.clone()).collect())
+    }
 }
 
 /// One widget, rendered.
@@ -304,16 +314,23 @@ impl Runner {
         ctx: &DashboardContext,
         widget_id: &str,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> Option<WidgetOutput> {
-        let widget = ctx.document.widget(widget_id)?;
+        let widget = ctx
+            .document
+            .widget(widget_id)
+            .filter(|w| !restrictions.is_hidden(w.id.as_str()))?;
         let span = tracing::info_span!(
             "widget",
             dashboard = ctx.dashboard_id,
             revision = ctx.revision,
             widget = %widget.id
         );
-        Some(self.run(ctx, widget, view, rules).instrument(span).await)
+        Some(
+            self.run(ctx, widget, view, restrictions)
+                .instrument(span)
+                .await,
+        )
     }
 
     /// Runs and renders every widget of the dashboard, in document order, at most
@@ -323,15 +340,16 @@ impl Runner {
         self: &Arc<Self>,
         ctx: &Arc<DashboardContext>,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> Vec<WidgetOutput> {
         let view = Arc::new(view.clone());
-        let rules: Arc<[RowLevelRule]> = Arc::from(rules);
+        let hidden = restrictions.hidden();
+        let shared = Arc::new(restrictions.clone());
         let theme = view.theme;
         let ran = self
-            .each_widget(ctx, None, move |runner, ctx, id| {
-                let (view, rules) = (view.clone(), rules.clone());
-                async move { runner.run_widget(&ctx, &id, &view, &rules).await }
+            .each_widget(ctx, None, hidden, move |runner, ctx, id| {
+                let (view, restrictions) = (view.clone(), shared.clone());
+                async move { runner.run_widget(&ctx, &id, &view, &restrictions).await }
             })
             .await;
         let mut out = Vec::with_capacity(ran.len());
@@ -354,13 +372,13 @@ impl Runner {
         self: &Arc<Self>,
         ctx: &Arc<DashboardContext>,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
         only_widget: Option<&str>,
     ) -> Vec<WidgetOutput> {
         match only_widget {
-            None => self.run_dashboard(ctx, view, rules).await,
+            None => self.run_dashboard(ctx, view, restrictions).await,
             Some(id) => self
-                .run_widget(ctx, id, view, rules)
+                .run_widget(ctx, id, view, restrictions)
                 .await
                 .into_iter()
                 .collect(),
@@ -374,6 +392,7 @@ impl Runner {
         self: &Arc<Self>,
         ctx: &'c Arc<DashboardContext>,
         only_widget: Option<&str>,
+        hidden: &BTreeSet<String>,
         each: F,
     ) -> Vec<(&'c Widget, Result<T, String>)>
     where
@@ -384,7 +403,9 @@ impl Runner {
         let permits = Arc::new(Semaphore::new(self.limits.widget_concurrency.max(1)));
         let mut tasks = Vec::with_capacity(ctx.document.widgets.len());
         for widget in &ctx.document.widgets {
-            if only_widget.is_some_and(|only| only != widget.id.as_str()) {
+            if only_widget.is_some_and(|only| only != widget.id.as_str())
+                || hidden.contains(widget.id.as_str())
+            {
                 continue;
             }
             let work = each(self.clone(), ctx.clone(), widget.id.to_string());
@@ -414,11 +435,11 @@ impl Runner {
         ctx: &DashboardContext,
         widget: &Widget,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> WidgetOutput {
         let mut spec = chart_spec(widget, view.theme);
         spec.options.tooltips = !view.no_tooltips;
-        match self.fetch_for_view(ctx, widget, view, rules).await {
+        match self.fetch_for_view(ctx, widget, view, restrictions).await {
             Fetched::Text(markdown) => WidgetOutput {
                 widget_id: widget.id.to_string(),
                 title: widget.title.clone(),
@@ -446,13 +467,13 @@ impl Runner {
         ctx: &DashboardContext,
         widget: &'w Widget,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> Fetched<'w> {
         if widget.kind == WidgetKind::Text {
             return Fetched::Text(widget.options.markdown.as_deref().unwrap_or(""));
         }
         let effective = self.effective_filters(&ctx.document, &view.filters);
-        match self.fetch(ctx, widget, &effective, rules).await {
+        match self.fetch(ctx, widget, &effective, restrictions).await {
             Ok((data, computed_at)) => Fetched::Data(data, computed_at),
             Err(e) => {
                 tracing::warn!(code = e.code(), detail = e.detail(), "widget failed");
@@ -472,10 +493,13 @@ impl Runner {
         ctx: &DashboardContext,
         widget_id: &str,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
         style: impl FnOnce(&mut ChartSpec),
     ) -> Option<WidgetExport> {
-        let widget = ctx.document.widget(widget_id)?;
+        let widget = ctx
+            .document
+            .widget(widget_id)
+            .filter(|w| !restrictions.is_hidden(w.id.as_str()))?;
         let span = tracing::info_span!(
             "export_widget",
             dashboard = ctx.dashboard_id,
@@ -486,7 +510,7 @@ impl Runner {
         spec.options.tooltips = !view.no_tooltips;
         style(&mut spec);
         let (svg, table) = match self
-            .fetch_for_view(ctx, widget, view, rules)
+            .fetch_for_view(ctx, widget, view, restrictions)
             .instrument(span)
             .await
         {
@@ -511,16 +535,21 @@ impl Runner {
         self: &Arc<Self>,
         ctx: &Arc<DashboardContext>,
         view: &ViewState,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
         only_widget: Option<&str>,
         style: fn(&mut ChartSpec),
     ) -> Result<Vec<WidgetExport>, String> {
         let view = Arc::new(view.clone());
-        let rules: Arc<[RowLevelRule]> = Arc::from(rules);
+        let hidden = restrictions.hidden();
+        let shared = Arc::new(restrictions.clone());
         let ran = self
-            .each_widget(ctx, only_widget, move |runner, ctx, id| {
-                let (view, rules) = (view.clone(), rules.clone());
-                async move { runner.export_widget(&ctx, &id, &view, &rules, style).await }
+            .each_widget(ctx, only_widget, hidden, move |runner, ctx, id| {
+                let (view, restrictions) = (view.clone(), shared.clone());
+                async move {
+                    runner
+                        .export_widget(&ctx, &id, &view, &restrictions, style)
+                        .await
+                }
             })
             .await;
         let mut out = Vec::with_capacity(ran.len());
@@ -535,7 +564,7 @@ impl Runner {
         ctx: &DashboardContext,
         widget: &Widget,
         effective: &[EffectiveFilter],
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> Result<(Arc<WidgetData>, OffsetDateTime), DataError> {
         let query = widget
             .query
@@ -548,6 +577,7 @@ impl Runner {
             ))
         })?;
         let dialect = dataset.source.dialect();
+        let rules = restrictions.rules_for(query.dataset.as_str());
         let queries = compile_widget(dialect, widget, &dataset.dataset, effective, rules)?;
         let key = CacheKey::new(
             &widget_identity(ctx, widget, dataset, &queries),
@@ -573,7 +603,7 @@ impl Runner {
         &self,
         ctx: &DashboardContext,
         filter_id: &str,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> Option<Result<FilterOptions, DataError>> {
         let filter = ctx.document.filter(filter_id)?;
         if !matches!(
@@ -585,7 +615,7 @@ impl Runner {
         }
         let span = tracing::info_span!("filter_options", dashboard = ctx.dashboard_id, filter = %filter.id);
         Some(
-            self.options_of(ctx, filter, rules)
+            self.options_of(ctx, filter, restrictions)
                 .instrument(span)
                 .await
                 .inspect_err(|e| {
@@ -602,7 +632,7 @@ impl Runner {
         &self,
         ctx: &DashboardContext,
         filter: &Filter,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> Result<FilterOptions, DataError> {
         let cap = self.limits.filter_option_cap.max(1);
         let ttl = refresh_interval(&ctx.document);
@@ -614,6 +644,11 @@ impl Runner {
             let Some(dataset) = ctx.datasets.get(slug.as_str()) else {
                 continue;
             };
+            // A dataset some restriction cannot cover offers no options (fail closed).
+            if !restrictions.covers(slug.as_str()) {
+                continue;
+            }
+            let rules = restrictions.rules_for(slug.as_str());
             let compiled = compile_distinct_values(
                 dataset.source.dialect(),
                 &dataset.dataset,

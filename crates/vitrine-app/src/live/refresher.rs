@@ -88,7 +88,7 @@ async fn refresh_once(
         .run_view(
             &ctx,
             &target.view,
-            &target.rules,
+            &target.restrictions,
             target.only_widget.as_deref(),
         )
         .await;

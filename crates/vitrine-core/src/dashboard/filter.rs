@@ -4,8 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, Month, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
+use super::dates::{
+    DateOutOfRange, add_days, add_months, check_date, first_of_month, first_of_quarter,
+    is_last_of_month, jan_first, last_of_month, monday_of,
+};
 use super::{DashboardError, Issue, Slug};
 
 /// The kind of control a filter shows, and the kind of value it takes.
@@ -103,43 +107,61 @@ enum Step {
 }
 
 impl RelativeDate {
-    /// The inclusive range this preset means on `today`.
+    /// The inclusive range this preset means on `today`, or [`DateOutOfRange`] when it would
+    /// reach outside the accepted dates ([`super::MIN_DATE`]..=[`super::MAX_DATE`]).
+    pub fn try_resolve(self, today: Date) -> Result<ResolvedDateRange, DateOutOfRange> {
+        let (from, to) = self.range(today).ok_or(DateOutOfRange)?;
+        Ok(ResolvedDateRange {
+            from: Some(check_date(from)?),
+            to: Some(check_date(to)?),
+        })
+    }
+
+    /// The inclusive range this preset means on `today`, for display. On a `today` so close
+    /// to the ends of the calendar that the preset cannot be computed (a broken clock), the
+    /// range is `today` alone: narrower, never wider. Restrictions use
+    /// [`RelativeDate::try_resolve`], which refuses such a range instead.
     pub fn resolve(self, today: Date) -> ResolvedDateRange {
-        let (from, to) = match self {
-            RelativeDate::Today => (today, today),
-            RelativeDate::Yesterday => {
-                let y = today - Duration::days(1);
-                (y, y)
-            }
-            RelativeDate::Last7Days => (today - Duration::days(6), today),
-            RelativeDate::Last30Days => (today - Duration::days(29), today),
-            RelativeDate::Last90Days => (today - Duration::days(89), today),
-            RelativeDate::Last12Months => (add_months(today, -12) + Duration::days(1), today),
-            RelativeDate::ThisWeek => (monday_of(today), today),
-            RelativeDate::LastWeek => {
-                let m = monday_of(today) - Duration::days(7);
-                (m, m + Duration::days(6))
-            }
-            RelativeDate::ThisMonth => (first_of_month(today), today),
-            RelativeDate::LastMonth => {
-                let first = first_of_month(today);
-                (add_months(first, -1), first - Duration::days(1))
-            }
-            RelativeDate::ThisQuarter => (first_of_quarter(today), today),
-            RelativeDate::LastQuarter => {
-                let first = first_of_quarter(today);
-                (add_months(first, -3), first - Duration::days(1))
-            }
-            RelativeDate::YearToDate => (jan_first(today.year()), today),
-            RelativeDate::LastYear => (
-                jan_first(today.year() - 1),
-                jan_first(today.year()) - Duration::days(1),
-            ),
-        };
+        let (from, to) = self.range(today).unwrap_or((today, today));
         ResolvedDateRange {
             from: Some(from),
             to: Some(to),
         }
+    }
+
+    /// The preset's first and last day, with checked arithmetic.
+    fn range(self, today: Date) -> Option<(Date, Date)> {
+        Some(match self {
+            RelativeDate::Today => (today, today),
+            RelativeDate::Yesterday => {
+                let y = add_days(today, -1)?;
+                (y, y)
+            }
+            RelativeDate::Last7Days => (add_days(today, -6)?, today),
+            RelativeDate::Last30Days => (add_days(today, -29)?, today),
+            RelativeDate::Last90Days => (add_days(today, -89)?, today),
+            RelativeDate::Last12Months => (add_days(add_months(today, -12)?, 1)?, today),
+            RelativeDate::ThisWeek => (monday_of(today)?, today),
+            RelativeDate::LastWeek => {
+                let m = add_days(monday_of(today)?, -7)?;
+                (m, add_days(m, 6)?)
+            }
+            RelativeDate::ThisMonth => (first_of_month(today), today),
+            RelativeDate::LastMonth => {
+                let first = first_of_month(today);
+                (add_months(first, -1)?, add_days(first, -1)?)
+            }
+            RelativeDate::ThisQuarter => (first_of_quarter(today), today),
+            RelativeDate::LastQuarter => {
+                let first = first_of_quarter(today);
+                (add_months(first, -3)?, add_days(first, -1)?)
+            }
+            RelativeDate::YearToDate => (jan_first(today.year())?, today),
+            RelativeDate::LastYear => (
+                jan_first(today.year().checked_sub(1)?)?,
+                add_days(jan_first(today.year())?, -1)?,
+            ),
+        })
     }
 
     fn step(self) -> Step {
@@ -189,7 +211,8 @@ pub enum DateRange {
 }
 
 impl DateRange {
-    /// The absolute range on `today`.
+    /// The absolute range on `today`, for display (see [`RelativeDate::resolve`]); restrictions
+    /// use [`DateRange::try_resolve`].
     pub fn resolve(&self, today: Date) -> ResolvedDateRange {
         match self {
             DateRange::Relative { preset } => preset.resolve(today),
@@ -200,31 +223,65 @@ impl DateRange {
         }
     }
 
+    /// The absolute range on `today`, or [`DateOutOfRange`] when an end lies outside the
+    /// accepted dates.
+    pub fn try_resolve(&self, today: Date) -> Result<ResolvedDateRange, DateOutOfRange> {
+        match self {
+            DateRange::Relative { preset } => preset.try_resolve(today),
+            DateRange::Absolute { from, to } => {
+                let range = ResolvedDateRange {
+                    from: *from,
+                    to: *to,
+                };
+                range.validate()?;
+                Ok(range)
+            }
+        }
+    }
+
+    /// Checks that absolute ends are accepted dates ([`super::MIN_DATE`]..=[`super::MAX_DATE`]).
+    /// A relative preset is checked when it is resolved.
+    pub fn validate(&self) -> Result<(), DateOutOfRange> {
+        match self {
+            DateRange::Relative { .. } => Ok(()),
+            DateRange::Absolute { from, to } => ResolvedDateRange {
+                from: *from,
+                to: *to,
+            }
+            .validate(),
+        }
+    }
+
     /// The period a KPI compares with: the same calendar stretch one month / quarter / year
     /// earlier for calendar presets (this month to date → last month to the same day), and the
     /// same number of days just before for day-based presets and absolute ranges. `None` for
-    /// open-ended ranges.
+    /// open-ended or reversed ranges, and when the previous period would reach before
+    /// [`super::MIN_DATE`] (there is nothing honest to compare with there).
     pub fn previous_period(&self, today: Date) -> Option<ResolvedDateRange> {
-        let current = self.resolve(today);
+        let current = self.try_resolve(today).ok()?;
         let (from, to) = (current.from?, current.to?);
+        if from > to {
+            return None;
+        }
         let step = match self {
             DateRange::Relative { preset } => preset.step(),
             DateRange::Absolute { .. } => Step::Days((to - from).whole_days() + 1),
         };
         let (pf, pt) = match step {
-            Step::Days(n) => (from - Duration::days(n), to - Duration::days(n)),
+            Step::Days(n) => (add_days(from, -n)?, add_days(to, -n)?),
             Step::Months(m) => {
+                let shifted = add_months(to, -m)?;
                 let pt = if is_last_of_month(to) {
-                    last_of_month(add_months(to, -m))
+                    last_of_month(shifted)
                 } else {
-                    add_months(to, -m)
+                    shifted
                 };
-                (add_months(from, -m), pt)
+                (add_months(from, -m)?, pt)
             }
         };
         Some(ResolvedDateRange {
-            from: Some(pf),
-            to: Some(pt),
+            from: Some(check_date(pf).ok()?),
+            to: Some(check_date(pt).ok()?),
         })
     }
 }
@@ -238,6 +295,16 @@ pub struct ResolvedDateRange {
     /// Last day, inclusive.
     #[serde(with = "iso_date_opt")]
     pub to: Option<Date>,
+}
+
+impl ResolvedDateRange {
+    /// Checks that both ends (when set) are accepted dates.
+    pub fn validate(&self) -> Result<(), DateOutOfRange> {
+        for d in [self.from, self.to].into_iter().flatten() {
+            check_date(d)?;
+        }
+        Ok(())
+    }
 }
 
 /// A number range; either end may be open. Both ends are inclusive.
@@ -269,11 +336,32 @@ pub enum FilterValue {
     One(Scalar),
 }
 
+/// Why a filter value cannot be used with a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FilterValueError {
+    /// A value of another shape (a number range for a date-range filter...).
+    #[error("this value does not fit a {} filter", kind_name(*.0))]
+    WrongKind(FilterKind),
+    /// A date outside [`super::MIN_DATE`]..=[`super::MAX_DATE`].
+    #[error(transparent)]
+    DateOutOfRange(#[from] DateOutOfRange),
+    /// NaN or an infinity (YAML can write `.nan`); it compares with nothing.
+    #[error("Numbers must be finite.")]
+    NotFinite,
+}
+
 impl FilterValue {
-    /// Whether this value fits a filter of kind `kind` (a single value also fits a multi
-    /// select).
+    /// Whether this value can be used with a filter of kind `kind`: see
+    /// [`FilterValue::validate`].
     pub fn fits(&self, kind: FilterKind) -> bool {
-        matches!(
+        self.validate(kind).is_ok()
+    }
+
+    /// Checks that this value fits a filter of kind `kind` (a single value also fits a multi
+    /// select), that its dates are accepted dates and its numbers finite. The error's message
+    /// is written for the person who typed the value.
+    pub fn validate(&self, kind: FilterKind) -> Result<(), FilterValueError> {
+        let fits = matches!(
             (kind, self),
             (FilterKind::SingleSelect, FilterValue::One(_))
                 | (
@@ -282,7 +370,22 @@ impl FilterValue {
                 )
                 | (FilterKind::DateRange, FilterValue::DateRange(_))
                 | (FilterKind::NumberRange, FilterValue::NumberRange(_))
-        )
+        );
+        if !fits {
+            return Err(FilterValueError::WrongKind(kind));
+        }
+        let finite = |s: &Scalar| !matches!(s, Scalar::Float(f) if !f.is_finite());
+        match self {
+            FilterValue::One(v) if !finite(v) => Err(FilterValueError::NotFinite),
+            FilterValue::Many(vs) if !vs.iter().all(finite) => Err(FilterValueError::NotFinite),
+            FilterValue::NumberRange(r)
+                if [r.min, r.max].into_iter().flatten().any(|x| !x.is_finite()) =>
+            {
+                Err(FilterValueError::NotFinite)
+            }
+            FilterValue::DateRange(r) => Ok(r.validate()?),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -363,11 +466,8 @@ pub fn effective_filters(
         let Some(value) = chosen.get(f.id.as_str()).or(f.default.as_ref()) else {
             continue;
         };
-        if !value.fits(f.kind) {
-            issues.push(Issue::new(
-                f.id.as_str(),
-                format!("this value does not fit a {} filter", kind_name(f.kind)),
-            ));
+        if let Err(e) = value.validate(f.kind) {
+            issues.push(Issue::new(f.id.as_str(), e.to_string()));
             continue;
         }
         let effective = match value {
@@ -378,7 +478,13 @@ pub fn effective_filters(
             FilterValue::Many(vs) if vs.is_empty() => continue,
             FilterValue::Many(vs) => EffectiveValue::Many { values: vs.clone() },
             FilterValue::DateRange(r) => {
-                let current = r.resolve(today);
+                let current = match r.try_resolve(today) {
+                    Ok(current) => current,
+                    Err(e) => {
+                        issues.push(Issue::new(f.id.as_str(), e.to_string()));
+                        continue;
+                    }
+                };
                 if current.from.is_none() && current.to.is_none() {
                     continue;
                 }
@@ -414,41 +520,199 @@ pub(crate) fn kind_name(kind: FilterKind) -> &'static str {
 }
 
 /// The comparison of a row-level rule.
+///
+/// In JSON and YAML an operator is written as its SQL symbol (`=`, `!=`, `in`, `not in`, `<`,
+/// `<=`, `>`, `>=`, `between`), which is what people who wrote Superset or Metabase rules
+/// expect. The snake-case names of the first version (`eq`, `in`, `lt`, `lte`, `gt`, `gte`,
+/// plus `ne` and `not_in`) and SQL's `<>` are still read, so stored rules keep working; output
+/// always uses the symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum RuleOp {
     /// Equal to the one value.
+    #[serde(rename = "=", alias = "eq")]
     Eq,
+    /// Different from the one value (rows where the column is NULL do not match: fail closed).
+    #[serde(rename = "!=", alias = "ne", alias = "<>")]
+    Ne,
     /// One of the values.
+    #[serde(rename = "in")]
     In,
+    /// None of the values (rows where the column is NULL do not match: fail closed).
+    #[serde(rename = "not in", alias = "not_in")]
+    NotIn,
     /// Less than the one value.
+    #[serde(rename = "<", alias = "lt")]
     Lt,
     /// Less than or equal.
+    #[serde(rename = "<=", alias = "lte")]
     Lte,
     /// Greater than.
+    #[serde(rename = ">", alias = "gt")]
     Gt,
     /// Greater than or equal.
+    #[serde(rename = ">=", alias = "gte")]
     Gte,
+    /// Between the two values, both included (`low <= column <= high`).
+    #[serde(rename = "between")]
+    Between,
+}
+
+/// The most values an `in` / `not in` rule may list: enough for any tenant list a host
+/// application sends, small enough that a statement's placeholder count stays far below every
+/// database's limit.
+pub const MAX_RULE_VALUES: usize = 1000;
+
+impl RuleOp {
+    /// Every operator, in the order of the documentation.
+    pub const ALL: [RuleOp; 9] = [
+        RuleOp::Eq,
+        RuleOp::Ne,
+        RuleOp::In,
+        RuleOp::NotIn,
+        RuleOp::Lt,
+        RuleOp::Lte,
+        RuleOp::Gt,
+        RuleOp::Gte,
+        RuleOp::Between,
+    ];
+
+    /// The symbol, as written in documents and rendered clauses: `=`, `not in`, `between`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleOp::Eq => "=",
+            RuleOp::Ne => "!=",
+            RuleOp::In => "in",
+            RuleOp::NotIn => "not in",
+            RuleOp::Lt => "<",
+            RuleOp::Lte => "<=",
+            RuleOp::Gt => ">",
+            RuleOp::Gte => ">=",
+            RuleOp::Between => "between",
+        }
+    }
+
+    /// How many values the operator takes, inclusive: `in` 1 to [`MAX_RULE_VALUES`],
+    /// `between` exactly 2, the others exactly 1.
+    pub fn arity(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            RuleOp::In | RuleOp::NotIn => 1..=MAX_RULE_VALUES,
+            RuleOp::Between => 2..=2,
+            _ => 1..=1,
+        }
+    }
+
+    /// Whether the operator keeps rows by *excluding* values (`!=`, `not in`). The compiler
+    /// also excludes NULLs for these, so a missing value never slips through.
+    pub fn is_negative(self) -> bool {
+        matches!(self, RuleOp::Ne | RuleOp::NotIn)
+    }
+
+    /// The operator with its sides swapped: `5 < x` is `x > 5`. `None` for the operators
+    /// that have no mirror image (`in`, `not in`, `between`).
+    pub fn flipped(self) -> Option<RuleOp> {
+        Some(match self {
+            RuleOp::Eq => RuleOp::Eq,
+            RuleOp::Ne => RuleOp::Ne,
+            RuleOp::Lt => RuleOp::Gt,
+            RuleOp::Lte => RuleOp::Gte,
+            RuleOp::Gt => RuleOp::Lt,
+            RuleOp::Gte => RuleOp::Lte,
+            RuleOp::In | RuleOp::NotIn | RuleOp::Between => return None,
+        })
+    }
+}
+
+impl fmt::Display for RuleOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A structured restriction `column op value(s)` applied to every query run for a link or a
-/// guest token: `customer_id eq 42`. The compiler applies it to every dataset it runs and
-/// refuses to run a dataset that lacks the column (fail closed).
+/// guest token: `customer_id = 42`, `region in [EMEA, APAC]`, `amount between [10, 99]`.
+///
+/// Without a `dataset` the compiler applies the rule to every dataset it runs and refuses to
+/// run a dataset that lacks the column (fail closed). With a `dataset` (a dataset slug) the
+/// rule restricts only queries over that dataset, so a grant can restrict `orders` by
+/// `customer_id` and `visits` by `account_id`; over that dataset a missing column is still an
+/// error.
+///
+/// In JSON and YAML: `{dataset?, column, op, value}` for the one-value operators and
+/// `{dataset?, column, op, values}` for `in`, `not in` and `between`; either key is read for
+/// any operator, unknown keys are refused, and deserialising checks the rule
+/// ([`RowLevelRule::check`]), so a malformed rule never reaches the compiler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RuleRepr", into = "RuleRepr")]
 pub struct RowLevelRule {
+    /// The dataset (slug) the rule restricts; `None`: every dataset.
+    pub dataset: Option<String>,
     /// The column, by name, in every dataset the rule meets.
     pub column: String,
     /// The comparison.
     pub op: RuleOp,
-    /// One value (`in`: one or more, at most 1000).
+    /// The values: one, two for `between`, 1 to [`MAX_RULE_VALUES`] for `in` / `not in`.
     pub values: Vec<Scalar>,
 }
 
+/// The written form of a rule: `value` or `values`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset: Option<String>,
+    column: String,
+    op: RuleOp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<Scalar>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<Scalar>>,
+}
+
+impl TryFrom<RuleRepr> for RowLevelRule {
+    type Error = String;
+    fn try_from(r: RuleRepr) -> Result<Self, String> {
+        let values = match (r.value, r.values) {
+            (Some(v), None) => vec![v],
+            (None, Some(vs)) => vs,
+            (Some(_), Some(_)) => {
+                return Err("a row-level rule has either `value` or `values`, not both".into());
+            }
+            (None, None) => return Err("a row-level rule needs `value` or `values`".into()),
+        };
+        let rule = RowLevelRule {
+            dataset: r.dataset,
+            column: r.column,
+            op: r.op,
+            values,
+        };
+        rule.check()?;
+        Ok(rule)
+    }
+}
+
+impl From<RowLevelRule> for RuleRepr {
+    fn from(r: RowLevelRule) -> Self {
+        let one = r.op.arity() == (1..=1) && r.values.len() == 1;
+        let (value, values) = if one {
+            (r.values.into_iter().next(), None)
+        } else {
+            (None, Some(r.values))
+        };
+        RuleRepr {
+            dataset: r.dataset,
+            column: r.column,
+            op: r.op,
+            value,
+            values,
+        }
+    }
+}
+
 impl RowLevelRule {
-    /// Builds a checked rule.
+    /// Builds a checked rule that applies to every dataset.
     pub fn new(column: impl Into<String>, op: RuleOp, values: Vec<Scalar>) -> Result<Self, String> {
         let rule = RowLevelRule {
+            dataset: None,
             column: column.into(),
             op,
             values,
@@ -457,54 +721,93 @@ impl RowLevelRule {
         Ok(rule)
     }
 
-    /// Checks the number of values for the operator and that the column is named.
+    /// The same rule restricted to the dataset with slug `dataset` (checked to be a slug).
+    pub fn for_dataset(mut self, dataset: impl Into<String>) -> Result<Self, String> {
+        self.dataset = Some(dataset.into());
+        self.check()?;
+        Ok(self)
+    }
+
+    /// Whether the rule restricts queries over the dataset with slug `dataset`.
+    pub fn applies_to(&self, dataset: &str) -> bool {
+        self.dataset.as_deref().is_none_or(|d| d == dataset)
+    }
+
+    /// Checks that the column is named, the dataset (if any) is a slug, the number of values
+    /// fits the operator, numbers are finite (a NaN compares with nothing, and JSON cannot
+    /// carry it back) and a `between`'s ends are in order when they can be compared (two
+    /// numbers, or two `2026-11-23` dates).
     pub fn check(&self) -> Result<(), String> {
         if self.column.is_empty() {
             return Err("a row-level rule needs a column".into());
         }
-        match (self.op, self.values.len()) {
-            (RuleOp::In, 1..=1000) => Ok(()),
-            (RuleOp::In, _) => Err("an `in` rule needs between 1 and 1000 values".into()),
-            (_, 1) => Ok(()),
-            _ => Err("this rule needs exactly one value".into()),
+        if self.column.chars().count() > 256 || self.column.chars().any(char::is_control) {
+            return Err(
+                "a row-level rule's column has at most 256 characters and no control characters"
+                    .into(),
+            );
         }
+        if let Some(d) = &self.dataset {
+            Slug::parse(d.as_str()).map_err(|e| format!("a row-level rule's dataset: {e}"))?;
+        }
+        let n = self.values.len();
+        if !self.op.arity().contains(&n) {
+            return Err(match self.op {
+                RuleOp::In | RuleOp::NotIn => format!(
+                    "an `{}` rule needs between 1 and {MAX_RULE_VALUES} values",
+                    self.op
+                ),
+                RuleOp::Between => "a `between` rule needs exactly two values, low and high".into(),
+                op => format!("a `{op}` rule needs exactly one value"),
+            });
+        }
+        if self
+            .values
+            .iter()
+            .any(|v| matches!(v, Scalar::Float(f) if !f.is_finite()))
+        {
+            return Err("a row-level rule's numbers must be finite".into());
+        }
+        if let (RuleOp::Between, [low, high]) = (self.op, self.values.as_slice())
+            && scalar_order(low, high) == Some(std::cmp::Ordering::Greater)
+        {
+            return Err(format!(
+                "a `between` rule needs its low value first: {low} is greater than {high}"
+            ));
+        }
+        Ok(())
     }
 }
 
-fn monday_of(d: Date) -> Date {
-    d - Duration::days(i64::from(d.weekday().number_days_from_monday()))
+/// How two rule values compare when they obviously can: two numbers, or two ISO dates.
+fn scalar_order(a: &Scalar, b: &Scalar) -> Option<std::cmp::Ordering> {
+    let number = |s: &Scalar| match s {
+        Scalar::Int(i) => Some(*i as f64),
+        Scalar::Float(f) => Some(*f),
+        _ => None,
+    };
+    if let (Some(x), Some(y)) = (number(a), number(b)) {
+        return match (a, b) {
+            (Scalar::Int(x), Scalar::Int(y)) => Some(x.cmp(y)),
+            _ => x.partial_cmp(&y),
+        };
+    }
+    match (a, b) {
+        (Scalar::Text(x), Scalar::Text(y)) => {
+            let (x, y) = (parse_iso_date(x)?, parse_iso_date(y)?);
+            Some(x.cmp(&y))
+        }
+        _ => None,
+    }
 }
 
-fn first_of_month(d: Date) -> Date {
-    d.replace_day(1).unwrap_or(d)
-}
-
-fn first_of_quarter(d: Date) -> Date {
-    let m = d.month() as u8;
-    let qm = (m - 1) / 3 * 3 + 1;
-    let month = Month::try_from(qm).unwrap_or(Month::January);
-    Date::from_calendar_date(d.year(), month, 1).unwrap_or(d)
-}
-
-fn jan_first(year: i32) -> Date {
-    Date::from_calendar_date(year, Month::January, 1).unwrap_or(Date::MIN)
-}
-
-fn is_last_of_month(d: Date) -> bool {
-    d.day() == d.month().length(d.year())
-}
-
-fn last_of_month(d: Date) -> Date {
-    d.replace_day(d.month().length(d.year())).unwrap_or(d)
-}
-
-/// `d` moved by `months`, the day clamped to the target month's length.
-fn add_months(d: Date, months: i32) -> Date {
-    let total = d.year() * 12 + (d.month() as i32 - 1) + months;
-    let year = total.div_euclid(12);
-    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(Month::January);
-    let day = d.day().min(month.length(year));
-    Date::from_calendar_date(year, month, day).unwrap_or(d)
+/// `2026-11-23` (surrounding blanks allowed), as the compiler reads dates.
+pub(crate) fn parse_iso_date(s: &str) -> Option<Date> {
+    Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }
 
 /// Optional dates as `2026-11-23` text in every format.

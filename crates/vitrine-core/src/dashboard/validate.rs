@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use super::filter::kind_name;
 use super::widget::{Aggregate, WidgetKind, WidgetQuery};
 use super::{
-    Dashboard, DashboardError, FilterKind, GRID_COLUMNS, Issue, MAX_LIMIT, MAX_REFRESH_SECONDS,
-    MIN_REFRESH_SECONDS, SCHEMA_VERSION,
+    Dashboard, DashboardError, FilterKind, FilterValueError, GRID_COLUMNS, Issue, MAX_LIMIT,
+    MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, SCHEMA_VERSION,
 };
 use crate::result::{Column, ColumnType};
 
@@ -200,13 +200,15 @@ pub(crate) fn check_structure(d: &Dashboard, issues: &mut Vec<Issue>) {
                 issues.push(Issue::new(format!("{base}.columns.{ds}"), "name a column"));
             }
         }
-        if let Some(v) = &f.default
-            && !v.fits(f.kind)
-        {
-            issues.push(Issue::new(
-                format!("{base}.default"),
-                format!("this default does not fit a {} filter", kind_name(f.kind)),
-            ));
+        if let Some(v) = &f.default {
+            match v.validate(f.kind) {
+                Ok(()) => {}
+                Err(FilterValueError::WrongKind(kind)) => issues.push(Issue::new(
+                    format!("{base}.default"),
+                    format!("this default does not fit a {} filter", kind_name(kind)),
+                )),
+                Err(e) => issues.push(Issue::new(format!("{base}.default"), e.to_string())),
+            }
         }
     }
 
@@ -225,7 +227,11 @@ pub(crate) fn check_structure(d: &Dashboard, issues: &mut Vec<Issue>) {
                 format!("{base}.layout"),
                 "width and height must be at least 1",
             ));
-        } else if l.x + l.w > GRID_COLUMNS {
+        } else if l
+            .x
+            .checked_add(l.w)
+            .is_none_or(|right| right > GRID_COLUMNS)
+        {
             issues.push(Issue::new(
                 format!("{base}.layout"),
                 format!("the widget reaches past the grid's {GRID_COLUMNS} columns (x + w > {GRID_COLUMNS})"),

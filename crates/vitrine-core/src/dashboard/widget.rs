@@ -51,10 +51,12 @@ pub struct GridRect {
 impl GridRect {
     /// True when the two rectangles share at least one cell.
     pub fn overlaps(&self, other: &GridRect) -> bool {
-        self.x < other.x + other.w
-            && other.x < self.x + self.w
-            && self.y < other.y + other.h
-            && other.y < self.y + self.h
+        // In u64: a hand-written layout may say `x: 4294967295`, which must not overflow.
+        let end = |start: u32, len: u32| u64::from(start) + u64::from(len);
+        u64::from(self.x) < end(other.x, other.w)
+            && u64::from(other.x) < end(self.x, self.w)
+            && u64::from(self.y) < end(other.y, other.h)
+            && u64::from(other.y) < end(self.y, self.h)
     }
 }
 
@@ -126,6 +128,12 @@ pub struct Widget {
     /// Display options.
     #[serde(default, skip_serializing_if = "WidgetOptions::is_default")]
     pub options: WidgetOptions,
+    /// The owner says this widget shows the same thing to every audience (a market index, a
+    /// company-wide target): a share link's lock or a guest's row-level rule that cannot
+    /// restrict its dataset does not hide it. Without this mark such a widget is not shown to
+    /// restricted viewers at all (fail closed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_for_every_audience: bool,
 }
 
 /// A calendar bucket for a date or timestamp dimension. Buckets are labelled by their first

@@ -4,6 +4,9 @@
 //! `VITRINE_TEST_POSTGRES_URL` / `VITRINE_TEST_MYSQL_URL` are set, and print a loud `SKIPPED`
 //! line otherwise — unless `VITRINE_REQUIRE_SERVICES=1`, in which case a missing URL fails.
 
+mod clause;
 mod compiler;
+mod location;
+mod props;
 mod stories;
 mod support;

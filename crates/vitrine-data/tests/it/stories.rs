@@ -62,6 +62,9 @@ stories!(
     time_buckets_are_the_same_iso_dates_everywhere,
     a_kpi_compares_with_the_previous_period_and_draws_a_sparkline,
     row_level_rules_restrict_rows_and_fail_closed,
+    every_rule_operator_restricts_rows_and_negative_ones_drop_nulls,
+    the_widest_accepted_date_range_runs_everywhere,
+    dates_the_calendar_cannot_hold_are_read_without_panicking,
     filter_options_are_distinct_values_under_the_rules,
     writes_fail_at_run_time_because_the_connection_is_read_only,
     a_long_query_times_out_politely_and_the_source_recovers,
@@ -572,6 +575,108 @@ async fn row_level_rules_restrict_rows_and_fail_closed(db: Db) {
     fx.cleanup().await;
 }
 
+async fn every_rule_operator_restricts_rows_and_negative_ones_drop_nulls(db: Db) {
+    let Some(fx) = Fixture::new(db, "every_rule_operator_restricts_rows").await else {
+        return;
+    };
+    let source = fx.default_source();
+    // The seven orders plus an eighth whose every column but the id is NULL.
+    let sql = format!(
+        "{} UNION ALL SELECT 8, NULL, NULL, NULL, NULL, NULL, NULL",
+        orders_sql(&fx)
+    );
+    let with_nulls = Dataset::new(db.dialect(), "orders", &sql, expected_columns()).unwrap();
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    let rule = |col: &str, op, values: Vec<Scalar>| RowLevelRule::new(col, op, values).unwrap();
+    let count = |rules: Vec<RowLevelRule>| {
+        let compiled = compile(db.dialect(), &q, &with_nulls, &[], &rules);
+        let source = source.clone();
+        async move {
+            let compiled = compiled.unwrap();
+            match &rows(&run(&source, &compiled).await)[..] {
+                [row] => row[0].clone(),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    for (rules, n) in [
+        (vec![], 8),
+        // EU is three orders; the NULL region is not "not EU": it is not shown.
+        (vec![rule("region", RuleOp::Ne, vec!["EU".into()])], 4),
+        (
+            vec![rule(
+                "region",
+                RuleOp::NotIn,
+                vec!["EU".into(), "APAC".into()],
+            )],
+            3,
+        ),
+        (
+            vec![rule("customer_id", RuleOp::NotIn, vec![Scalar::Int(1)])],
+            4,
+        ),
+        (
+            vec![rule(
+                "amount",
+                RuleOp::Between,
+                vec![Scalar::Int(15), Scalar::Float(99.75)],
+            )],
+            4,
+        ),
+        (vec![rule("amount", RuleOp::Lte, vec![Scalar::Int(20)])], 3),
+        (vec![rule("amount", RuleOp::Gt, vec![Scalar::Int(100)])], 2),
+        // Whole days: March 31st at 08:00 is inside, November 22nd at 18:00 is not "after
+        // November 22nd".
+        (
+            vec![rule(
+                "ordered_at",
+                RuleOp::Between,
+                vec!["2026-01-01".into(), "2026-03-31".into()],
+            )],
+            3,
+        ),
+        (
+            vec![rule("ordered_at", RuleOp::Gt, vec!["2026-11-22".into()])],
+            1,
+        ),
+        (
+            vec![rule("ordered_at", RuleOp::Lte, vec!["2026-11-22".into()])],
+            6,
+        ),
+        (
+            vec![rule("ordered_at", RuleOp::Lt, vec!["2026-01-01".into()])],
+            1,
+        ),
+        // A value that cannot be an integer: a negative rule shows nothing rather than guess.
+        (vec![rule("customer_id", RuleOp::Ne, vec!["one".into()])], 0),
+        // A rule for another dataset does not restrict this one.
+        (
+            vec![
+                rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])
+                    .for_dataset("visits")
+                    .unwrap(),
+            ],
+            8,
+        ),
+        (
+            vec![
+                rule("plan", RuleOp::Eq, vec!["pro".into()])
+                    .for_dataset("orders")
+                    .unwrap(),
+            ],
+            4,
+        ),
+    ] {
+        assert_eq!(count(rules.clone()).await, Value::Int(n), "{rules:?}");
+    }
+    let scoped = rule("tenant_id", RuleOp::Eq, vec![Scalar::Int(1)])
+        .for_dataset("orders")
+        .unwrap();
+    let e = compile(db.dialect(), &q, &with_nulls, &[], &[scoped]).unwrap_err();
+    assert_polite(&e, DataErrorKind::InvalidDefinition);
+    fx.cleanup().await;
+}
+
 async fn filter_options_are_distinct_values_under_the_rules(db: Db) {
     let Some(fx) = Fixture::new(db, "filter_options_are_distinct_values").await else {
         return;
@@ -866,5 +971,90 @@ async fn test_connection_succeeds_and_an_unreachable_source_is_unavailable(db: D
     let e = source.test_connection().await.unwrap_err();
     assert_polite(&e, DataErrorKind::Unavailable);
     assert!(!e.detail().contains("secret"));
+    fx.cleanup().await;
+}
+
+/// The widest accepted date range runs on every database (MySQL's `DATE` starts at year
+/// 1000, which is why Vitrine's bounds do).
+async fn the_widest_accepted_date_range_runs_everywhere(db: Db) {
+    let Some(fx) = Fixture::new(db, "the_widest_accepted_date_range_runs_everywhere").await else {
+        return;
+    };
+    let source = fx.default_source();
+    let q = query(json!({"dataset": "orders", "measures": [{"agg": "count"}]}));
+    let f = filters(json!({"period": {"from": "1000-01-01", "to": "9998-12-31"}}));
+    let t = run(
+        &source,
+        &compile(db.dialect(), &q, &orders(&fx), &f, &[]).unwrap(),
+    )
+    .await;
+    assert_eq!(rows(&t), [vec![Value::Int(7)]]);
+    let rules = [RowLevelRule::new(
+        "ordered_at",
+        RuleOp::Between,
+        vec!["1000-01-01".into(), "9998-12-31".into()],
+    )
+    .unwrap()];
+    let t = run(
+        &source,
+        &compile(db.dialect(), &q, &orders(&fx), &[], &rules).unwrap(),
+    )
+    .await;
+    assert_eq!(rows(&t), [vec![Value::Int(7)]]);
+    fx.cleanup().await;
+}
+
+/// PostgreSQL stores `infinity` and years past 9999; MySQL stores zero dates. Reading them
+/// must not panic (sqlx's own PostgreSQL decoding does).
+async fn dates_the_calendar_cannot_hold_are_read_without_panicking(db: Db) {
+    let Some(fx) = Fixture::new(db, "dates_the_calendar_cannot_hold").await else {
+        return;
+    };
+    let source = fx.default_source();
+    let (sql, expected) = match db {
+        Db::Postgres => (
+            "SELECT 'infinity'::timestamp AS a, '-infinity'::date AS b, \
+             '20000-01-01'::date AS c, 'infinity'::timestamptz AS d",
+            vec![
+                text("infinity"),
+                text("-infinity"),
+                Value::Null,
+                text("infinity"),
+            ],
+        ),
+        Db::MySql => (
+            "SELECT CAST('0000-00-00' AS DATE) AS a, DATE '1000-01-01' AS b, \
+             DATE '9999-12-31' AS c, TIMESTAMP '9999-12-31 23:59:59' AS d",
+            vec![
+                Value::Null,
+                text("1000-01-01"),
+                text("9999-12-31"),
+                text("9999-12-31T23:59:59"),
+            ],
+        ),
+        Db::Sqlite => (
+            "SELECT '0000-00-00' AS a, '1000-01-01' AS b, '9999-12-31' AS c, \
+             '9999-12-31 23:59:59' AS d",
+            vec![
+                text("0000-00-00"),
+                text("1000-01-01"),
+                text("9999-12-31"),
+                text("9999-12-31T23:59:59"),
+            ],
+        ),
+    };
+    let q = CompiledQuery {
+        dialect: db.dialect(),
+        sql: sql.to_string(),
+        params: vec![],
+        columns: vec![
+            col("a", ColumnType::Timestamp),
+            col("b", ColumnType::Date),
+            col("c", ColumnType::Date),
+            col("d", ColumnType::Timestamp),
+        ],
+    };
+    let t = run(&source, &q).await;
+    assert_eq!(rows(&t), [expected]);
     fx.cleanup().await;
 }

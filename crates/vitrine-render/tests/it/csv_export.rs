@@ -146,3 +146,16 @@ fn dates_booleans_and_column_names() {
     assert_eq!(rows[0], ["day", "at", "ok", "'=bad name"]);
     assert_eq!(rows[1], ["2026-11-23", "2026-11-23T14:05:00Z", "true", ""]);
 }
+
+#[test]
+fn a_one_column_row_holding_null_is_a_quoted_empty_field_not_a_lost_line() {
+    let table = ResultTable {
+        columns: vec![col("note", ColumnType::Text)],
+        rows: vec![vec![Value::Null], vec![text("x")], vec![text("")]],
+        truncated: false,
+    };
+    let bytes = render_csv(&table);
+    assert_eq!(bytes, b"note\r\n\"\"\r\nx\r\n\"\"\r\n");
+    let rows = parse(&bytes);
+    assert_eq!(rows, [["note"], [""], ["x"], [""]]);
+}

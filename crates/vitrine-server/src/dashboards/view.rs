@@ -9,15 +9,15 @@ use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use time::macros::format_description;
 use vitrine_core::dashboard::{
-    DashboardStatus, DateRange, FilterKind, FilterValue, RowLevelRule, Scalar, Widget, WidgetKind,
+    DashboardStatus, DateRange, FilterKind, FilterValue, Scalar, Widget, WidgetKind,
 };
 use vitrine_render::Theme;
 
 use crate::pages::Chrome;
 use vitrine_app::dashboards::query::preset_name;
 use vitrine_app::dashboards::{
-    DashboardContext, FilterChoices, FilterOptions, PRESETS, Runner, ViewState, WidgetOutput,
-    clock_label, parse_view_query,
+    DashboardContext, FilterChoices, FilterOptions, PRESETS, Restrictions, Runner, ViewState,
+    WidgetOutput, clock_label, parse_view_query,
 };
 
 /// The dashboard page's stylesheet.
@@ -215,23 +215,22 @@ pub struct DashboardParts {
     pub refreshed_at: String,
 }
 
-/// Runs the widgets of `ctx` under `view` and `rules` (only `only_widget` when given; nothing
-/// when the dashboard has no such widget) concurrently with the select filters' options under
-/// `option_rules`, and lays out the cards. (A share link narrows the options further than its
-/// widgets' rules: to the values its locked filters allow.)
+/// Runs the widgets of `ctx` under `view` and `restrictions` (only `only_widget` when given;
+/// nothing when the dashboard has no such widget; never a widget the restrictions hide)
+/// concurrently with the select filters' options under the same restrictions, and lays out
+/// the cards.
 pub async fn dashboard_parts(
     runner: &Arc<Runner>,
     ctx: &Arc<DashboardContext>,
     view: &ViewState,
-    rules: &[RowLevelRule],
-    option_rules: &[RowLevelRule],
+    restrictions: &Restrictions,
     only_widget: Option<&str>,
 ) -> DashboardParts {
     let doc = &ctx.document;
-    let run = runner.run_view(ctx, view, rules, only_widget);
+    let run = runner.run_view(ctx, view, restrictions, only_widget);
     let (outputs, filters) = tokio::join!(
         run,
-        filter_controls(runner, ctx, &view.filters, option_rules)
+        filter_controls(runner, ctx, &view.filters, restrictions)
     );
     let mut placed: Vec<(&Widget, &WidgetOutput)> = outputs
         .iter()
@@ -270,13 +269,13 @@ pub async fn dashboard_page(
     runner: &Arc<Runner>,
     ctx: &Arc<DashboardContext>,
     query: &str,
-    rules: &[RowLevelRule],
+    restrictions: &Restrictions,
     chrome: Chrome,
     base_path: &str,
 ) -> DashboardPage {
     let doc = &ctx.document;
     let view = parse_view_query(doc, query);
-    let parts = dashboard_parts(runner, ctx, &view, rules, rules, None).await;
+    let parts = dashboard_parts(runner, ctx, &view, restrictions, None).await;
     DashboardPage {
         chrome,
         title: doc.title.clone(),
@@ -304,10 +303,10 @@ pub async fn widget_card(
     ctx: &DashboardContext,
     widget_id: &str,
     view: &ViewState,
-    rules: &[RowLevelRule],
+    restrictions: &Restrictions,
 ) -> Option<String> {
     runner
-        .run_widget(ctx, widget_id, view, rules)
+        .run_widget(ctx, widget_id, view, restrictions)
         .await
         .map(|output| card_html(&output))
 }
@@ -328,10 +327,10 @@ pub async fn widget_fragment(
     ctx: &DashboardContext,
     widget_id: &str,
     query: &str,
-    rules: &[RowLevelRule],
+    restrictions: &Restrictions,
 ) -> Response {
     let view = parse_view_query(&ctx.document, query);
-    match widget_card(runner, ctx, widget_id, &view, rules).await {
+    match widget_card(runner, ctx, widget_id, &view, restrictions).await {
         Some(html) => {
             let mut response = axum::response::Html(html).into_response();
             response
@@ -349,7 +348,7 @@ pub async fn filter_controls(
     runner: &Runner,
     ctx: &DashboardContext,
     choices: &FilterChoices,
-    rules: &[RowLevelRule],
+    restrictions: &Restrictions,
 ) -> Vec<FilterControl> {
     let doc = &ctx.document;
     let mut controls = Vec::with_capacity(doc.filters.len());
@@ -359,7 +358,9 @@ pub async fn filter_controls(
         let current = choices.current(filter);
         let kind = match filter.kind {
             FilterKind::SingleSelect | FilterKind::MultiSelect => {
-                let loaded = runner.filter_options(ctx, filter.id.as_str(), rules).await;
+                let loaded = runner
+                    .filter_options(ctx, filter.id.as_str(), restrictions)
+                    .await;
                 let (values, note) = match loaded {
                     Some(Ok(FilterOptions { values, truncated })) => (
                         values,

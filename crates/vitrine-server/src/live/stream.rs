@@ -65,6 +65,8 @@ pub struct LinkWatch {
     pub state: watch::Receiver<LinkState>,
     /// The workspace's contact line, shown with "no longer active".
     pub contact: String,
+    /// Keeps the stream counted against the link's live-viewer caps while it is open.
+    pub permit: Option<vitrine_app::limits::StreamPermit>,
 }
 
 /// The SSE response for `target`: `503` with `Retry-After` when this instance already holds

@@ -17,7 +17,7 @@ use vitrine_core::dashboard::{Dashboard, DashboardStatus};
 use vitrine_core::id::DashboardId;
 
 use vitrine_app::content::{self, DashboardSummary, DatasetView, Editor};
-use vitrine_app::dashboards::parse_view_query;
+use vitrine_app::dashboards::{Restrictions, parse_view_query};
 use vitrine_app::downloads;
 use vitrine_app::exports::ExportFormat;
 use vitrine_app::{App, Error};
@@ -164,7 +164,7 @@ async fn show_dashboard(
         &state.runner,
         &ctx,
         query.as_deref().unwrap_or(""),
-        &[],
+        &Restrictions::none(),
         Chrome::new(&identity, "home"),
         &format!("/dashboards/{id}"),
     )
@@ -185,7 +185,7 @@ async fn show_widget(
         &ctx,
         &widget,
         query.as_deref().unwrap_or(""),
-        &[],
+        &Restrictions::none(),
     )
     .await)
 }
@@ -204,7 +204,7 @@ async fn live_dashboard(
         dashboard_id: record.id,
         revision: record.revision,
         view: parse_view_query(&ctx.document, &query),
-        rules: Vec::new(),
+        restrictions: Restrictions::none(),
         only_widget: None,
     };
     Ok(live_response(&state, target, None, params))

@@ -70,12 +70,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
+use vitrine_app::dashboards::ViewState;
 use vitrine_app::dashboards::describe_filter_value;
 use vitrine_app::downloads;
 use vitrine_app::exports::ExportFormat;
 use vitrine_app::links::{LinkSettings, LinkTheme};
 use vitrine_app::outsider::{
-    self, Display, Gate, Requester, ShareAccess, ShortLink, UNLOCK_TTL, Unlock,
+    self, Display, Gate, PageView, Requester, ShareAccess, ShortLink, UNLOCK_TTL, Unlock,
 };
 use vitrine_app::{App, Error};
 use vitrine_store::{LinkRecord, Workspace};
@@ -219,6 +220,15 @@ fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     response
 }
 
+/// "Too many live viewers": the page polls instead (as at `live.max_streams`).
+fn too_many_live_viewers() -> Response {
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, "too many live viewers").into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    response
+}
+
 fn not_found_page() -> Response {
     (StatusCode::NOT_FOUND, PublicMissingPage).into_response()
 }
@@ -290,11 +300,28 @@ fn requester(state: &App, headers: &HeaderMap, ip: Option<std::net::IpAddr>) -> 
 }
 
 /// Resolves the token of this request, with its cookies.
-async fn open_link(state: &App, token: &str, headers: &HeaderMap) -> Result<Gate, HttpError> {
-    Ok(outsider::open_link(state, token, |name| {
+async fn open_link(
+    state: &App,
+    token: &str,
+    who: &Requester,
+    headers: &HeaderMap,
+) -> Result<Gate, HttpError> {
+    Ok(outsider::open_link(state, token, who, |name| {
         auth::cookie(headers, name).map(str::to_owned)
     })
     .await?)
+}
+
+/// The answer to a gate that refuses, after recording it: the 404 page for unknown tokens and
+/// clients outside the link's allowlist, the 410 page for links that no longer open.
+async fn refused(state: &App, who: &Requester, gate: &Gate) -> Result<Response, HttpError> {
+    if let Some(outcome) = gate.refusal() {
+        outsider::record(state, who, gate.link(), outcome).await?;
+    }
+    Ok(match gate {
+        Gate::Gone(_, workspace, _) => gone_page(workspace),
+        _ => not_found_page(),
+    })
 }
 
 // ---- headers -------------------------------------------------------------------------------
@@ -369,15 +396,19 @@ async fn dashboard_response(
     access: &ShareAccess,
     token: &str,
     query: &str,
+    (display, view): (Display, ViewState),
 ) -> Response {
     let doc = &access.context().document;
     let settings = access.settings();
-    let display = access.display(query);
-    let view = access.view(&display, query);
-    let rules = access.option_rules();
     let only = access.only_widget();
-    let mut parts =
-        dashboard_parts(&state.runner, access.context(), &view, &[], &rules, only).await;
+    let mut parts = dashboard_parts(
+        &state.runner,
+        access.context(),
+        &view,
+        access.restrictions(),
+        only,
+    )
+    .await;
     if only.is_some() {
         for card in &mut parts.cards {
             let h = doc.widget(&card.id).map_or(4, |w| w.layout.h);
@@ -458,7 +489,9 @@ fn prompt_response(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let settings = LinkSettings::of(link);
+    // A link whose settings cannot be read was refused before it could ask for a password;
+    // the defaults here only shape the prompt (and frame it nowhere).
+    let settings = LinkSettings::of(link).unwrap_or_default();
     let display: Display = outsider::display_of(&settings, query);
     let page = PublicPromptPage {
         action: with_query(&format!("/share/{token}/unlock"), query),
@@ -486,24 +519,41 @@ async fn show_shared_dashboard(
         async {
             let who = requester(&state, &headers, ip);
             let query = query.unwrap_or_default();
-            Ok(match open_link(&state, &token, &headers).await? {
-                Gate::NotFound => {
-                    outsider::record(&state, &who, None, "not_found").await?;
-                    not_found_page()
-                }
-                Gate::Gone(link, workspace, reason) => {
-                    outsider::record(&state, &who, Some(&link), reason).await?;
-                    gone_page(&workspace)
-                }
+            let access = match open_link(&state, &token, &who, &headers).await? {
+                Gate::Open(access) => access,
                 Gate::Locked(link, workspace) => {
-                    prompt_response(&token, &query, &link, &workspace, StatusCode::OK, None)
+                    return Ok(prompt_response(
+                        &token,
+                        &query,
+                        &link,
+                        &workspace,
+                        StatusCode::OK,
+                        None,
+                    ));
                 }
-                Gate::Open(access) => {
-                    outsider::record(&state, &who, Some(access.link()), "ok").await?;
-                    let response = dashboard_response(&state, &access, &token, &query).await;
-                    with_frame(response, access.settings())
-                }
-            })
+                gate => return refused(&state, &who, &gate).await,
+            };
+            // Cost caps first: a refused view is not counted against a view limit.
+            let seen = outsider::admit_view(&state, &access, &who, &query)?;
+            let view_pass = match outsider::admit_page_view(&state, &access, &who).await? {
+                PageView::UsedUp => return Ok(gone_page(access.workspace())),
+                PageView::Admitted { view_pass } => view_pass,
+            };
+            let mut response = dashboard_response(&state, &access, &token, &query, seen).await;
+            if let Some(pass) = view_pass {
+                let cookie = link_cookie(
+                    &state,
+                    access.link(),
+                    &outsider::view_pass_cookie_name(access.link()),
+                    &pass,
+                    outsider::VIEW_PASS_TTL,
+                );
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    HeaderValue::from_str(&cookie).map_err(Error::internal)?,
+                );
+            }
+            Ok(with_frame(response, access.settings()))
         }
         .await,
     )
@@ -519,12 +569,12 @@ async fn show_shared_widget(
     outcome(
         async {
             let query = query.unwrap_or_default();
-            let access = match open_link(&state, &token, &headers).await? {
+            let who = requester(&state, &headers, ip);
+            let access = match open_link(&state, &token, &who, &headers).await? {
                 Gate::Open(access) => access,
-                Gate::NotFound => {
-                    let who = requester(&state, &headers, ip);
-                    outsider::record(&state, &who, None, "not_found").await?;
-                    return Ok(not_found_page());
+                // Token probing is recorded; an open tab refreshing a dead link is not.
+                gate @ (Gate::NotFound | Gate::NotAllowed(_)) => {
+                    return refused(&state, &who, &gate).await;
                 }
                 Gate::Gone(_, workspace, _) => return Ok(gone_page(&workspace)),
                 Gate::Locked(..) => return Ok(not_found_page()),
@@ -532,9 +582,15 @@ async fn show_shared_widget(
             if !access.may_show_widget(&widget_id) {
                 return Ok(with_frame(not_found_page(), access.settings()));
             }
-            let view = access.view(&access.display(&query), &query);
-            let Some(html) =
-                widget_card(&state.runner, access.context(), &widget_id, &view, &[]).await
+            let (_, view) = outsider::admit_view(&state, &access, &who, &query)?;
+            let Some(html) = widget_card(
+                &state.runner,
+                access.context(),
+                &widget_id,
+                &view,
+                access.restrictions(),
+            )
+            .await
             else {
                 return Ok(with_frame(not_found_page(), access.settings()));
             };
@@ -557,12 +613,11 @@ async fn live_shared_dashboard(
     outcome(
         async {
             let (query, params) = LiveStreamParams::split(query.as_deref().unwrap_or(""));
-            let access = match open_link(&state, &token, &headers).await? {
+            let who = requester(&state, &headers, ip);
+            let access = match open_link(&state, &token, &who, &headers).await? {
                 Gate::Open(access) => access,
-                Gate::NotFound => {
-                    let who = requester(&state, &headers, ip);
-                    outsider::record(&state, &who, None, "not_found").await?;
-                    return Ok(not_found_page());
+                gate @ (Gate::NotFound | Gate::NotAllowed(_)) => {
+                    return refused(&state, &who, &gate).await;
                 }
                 Gate::Gone(_, workspace, reason) => {
                     let reason = if reason == "not_found" {
@@ -576,17 +631,24 @@ async fn live_shared_dashboard(
                     return Ok(revoked_response("password", &workspace.policy.contact_line));
                 }
             };
-            let view = access.view(&access.display(&query), &query);
+            let permit = match outsider::open_stream(&state, &access, &who) {
+                Ok(permit) => permit,
+                // Past the link's stream caps the page polls instead, as when the instance
+                // holds `live.max_streams`.
+                Err(_) => return Ok(too_many_live_viewers()),
+            };
+            let (_, view) = outsider::admit_view(&state, &access, &who, &query)?;
             let link = LinkWatch {
                 state: vitrine_app::live::watch_link(&state, access.link()),
                 contact: access.workspace().policy.contact_line.clone(),
+                permit: Some(permit),
             };
             let target = vitrine_app::hub::Target {
                 workspace_id: access.link().workspace_id,
                 dashboard_id: access.link().dashboard_id,
                 revision: access.context().revision,
                 view,
-                rules: Vec::new(),
+                restrictions: access.restrictions().clone(),
                 only_widget: access.link().widget_id.clone(),
             };
             Ok(live_response(&state, target, Some(link), params))
@@ -607,16 +669,8 @@ async fn open_for_download(
     who: &Requester,
     widget_id: Option<&str>,
 ) -> Result<Result<Box<ShareAccess>, Response>, HttpError> {
-    let access = match open_link(state, token, headers).await? {
+    let access = match open_link(state, token, who, headers).await? {
         Gate::Open(access) => access,
-        Gate::NotFound => {
-            outsider::record(state, who, None, "not_found").await?;
-            return Ok(Err(not_found_page()));
-        }
-        Gate::Gone(link, workspace, reason) => {
-            outsider::record(state, who, Some(&link), reason).await?;
-            return Ok(Err(gone_page(&workspace)));
-        }
         Gate::Locked(link, workspace) => {
             return Ok(Err(prompt_response(
                 token,
@@ -627,6 +681,7 @@ async fn open_for_download(
                 None,
             )));
         }
+        gate => return Ok(Err(refused(state, who, &gate).await?)),
     };
     if !downloads::may_download(&access, widget_id) {
         return Ok(Err(with_frame(not_found_page(), access.settings())));
@@ -730,20 +785,23 @@ fn origin_of(url: &str) -> &str {
         .map_or(url, |end| &url[..start + end])
 }
 
-/// The unlock cookie: `HttpOnly`, scoped to the link by its name, `SameSite=None; Secure`
-/// only where it must work inside an embedding iframe over https.
-fn unlock_set_cookie(state: &App, link: &LinkRecord, value: &str) -> String {
+/// A cookie of one link (its unlock cookie or view pass): `HttpOnly`, scoped to the link by
+/// its name, `SameSite=None; Secure` only where it must work inside an embedding iframe over
+/// https.
+fn link_cookie(
+    state: &App,
+    link: &LinkRecord,
+    name: &str,
+    value: &str,
+    ttl: time::Duration,
+) -> String {
     let https = state.config.public_base_url().starts_with("https://");
-    let same_site = if https && LinkSettings::of(link).embed.allowed {
-        "None"
-    } else {
-        "Lax"
-    };
+    let embeddable = LinkSettings::of(link).is_ok_and(|s| s.embed.allowed);
+    let same_site = if https && embeddable { "None" } else { "Lax" };
     let secure = if https { "; Secure" } else { "" };
     format!(
-        "{}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={}{secure}",
-        outsider::unlock_cookie_name(link),
-        UNLOCK_TTL.whole_seconds()
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={}{secure}",
+        ttl.whole_seconds()
     )
 }
 
@@ -800,12 +858,17 @@ async fn unlock_shared_link(
                         Some("That password is not right. Check it and try again.".to_owned()),
                     ),
                     Unlock::Unlocked { link, cookie } => {
-                        let cookie =
-                            HeaderValue::from_str(&unlock_set_cookie(&state, &link, &cookie))
-                                .map_err(|e| Error::internal(e))?;
+                        let cookie = link_cookie(
+                            &state,
+                            &link,
+                            &outsider::unlock_cookie_name(&link),
+                            &cookie,
+                            UNLOCK_TTL,
+                        );
+                        let cookie = HeaderValue::from_str(&cookie).map_err(Error::internal)?;
                         let mut response = redirect(StatusCode::SEE_OTHER, &back)?;
                         response.headers_mut().append(header::SET_COOKIE, cookie);
-                        with_frame(response, &LinkSettings::of(&link))
+                        with_frame(response, &LinkSettings::of(&link).unwrap_or_default())
                     }
                 },
             )

@@ -40,11 +40,11 @@ use crate::pages::{
 use vitrine_app::App;
 use vitrine_app::Error;
 use vitrine_app::content;
-use vitrine_app::dashboards::PRESETS;
 use vitrine_app::dashboards::query::preset_name;
+use vitrine_app::dashboards::{PRESETS, Restrictions};
 use vitrine_app::links::{
-    self, DisplayOptions, EmbedPolicy, LinkAction, LinkChanges, LinkTheme, LinkView, NewLink,
-    PolicyView,
+    self, AccessPolicy, DisplayOptions, EmbedPolicy, LinkAction, LinkChanges, LinkTheme, LinkView,
+    Network, NewLink, PolicyView,
 };
 
 /// Share and settings pages.
@@ -237,9 +237,58 @@ fn state_rank(state: &str) -> u8 {
     }
 }
 
-fn link_row(view: &LinkView, doc: Option<&Dashboard>, dashboard_title: &str) -> LinkRow {
+/// What happens to a widget a lock cannot restrict: hidden, or shown to everyone when its
+/// owner marked it so.
+fn uncovered_titles(doc: &Dashboard, widgets: &[String]) -> String {
+    widgets
+        .iter()
+        .map(|id| {
+            let shown = doc.widget(id).is_some_and(|w| w.same_for_every_audience);
+            let what = if shown { "shown to everyone" } else { "hidden" };
+            format!("{} ({what})", widget_title(Some(doc), id))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn link_row(
+    view: &LinkView,
+    doc: Option<&Dashboard>,
+    dashboard_title: &str,
+    coverage: Option<&BTreeMap<String, Vec<String>>>,
+) -> LinkRow {
     let settings = &view.settings;
+    let uncovered = match (doc, coverage) {
+        (Some(doc), Some(coverage)) => settings
+            .locked_filters
+            .keys()
+            .filter_map(|id| {
+                let widgets = coverage.get(id).filter(|w| !w.is_empty())?;
+                Some(format!(
+                    "{}: {}",
+                    filter_label(Some(doc), id),
+                    uncovered_titles(doc, widgets)
+                ))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     LinkRow {
+        problem: view.problem.clone(),
+        view_limit: settings
+            .access
+            .max_views
+            .map(|max| format!("{} of {max}", view.view_count.min(i64::from(max)))),
+        networks: (!settings.access.allowed_networks.is_empty()).then(|| {
+            settings
+                .access
+                .allowed_networks
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+        uncovered,
         id: view.id.clone(),
         label: view.label.clone(),
         dashboard_id: view.dashboard_id.0,
@@ -404,7 +453,25 @@ fn form_from_link(view: &LinkView, doc: &Dashboard) -> LinkFormView {
             .map(Origin::as_str)
             .collect::<Vec<_>>()
             .join("\n"),
+        max_views: number_text(settings.access.max_views),
+        allowed_networks: settings
+            .access
+            .allowed_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        max_live_viewers: number_text(settings.access.max_live_viewers),
+        max_live_viewers_per_client: number_text(settings.access.max_live_viewers_per_client),
+        max_new_views_per_minute: number_text(settings.access.max_new_views_per_minute),
+        max_new_views_per_minute_per_client: number_text(
+            settings.access.max_new_views_per_minute_per_client,
+        ),
     }
+}
+
+fn number_text(n: Option<u32>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
 }
 
 fn expiry_choices(max_days: Option<i64>, editing: Option<&EditingLink>) -> Vec<Choice> {
@@ -461,7 +528,7 @@ async fn suggestions(
     for filter in &doc.filters {
         if let Some(Ok(options)) = state
             .runner
-            .filter_options(&ctx, filter.id.as_str(), &[])
+            .filter_options(&ctx, filter.id.as_str(), &Restrictions::none())
             .await
         {
             out.insert(filter.id.to_string(), options.values);
@@ -519,8 +586,18 @@ async fn share_page(
         }
     };
     let mut known = suggestions(state, record, doc).await;
+    // Best effort, like the suggestions: a data source that does not answer leaves no warning.
+    let coverage = links::lock_coverage(state, member, record.id)
+        .await
+        .unwrap_or_default();
     for field in &mut form.filters {
         field.suggestions = known.remove(&field.id).unwrap_or_default();
+        if let Some(widgets) = coverage.get(&field.id).filter(|w| !w.is_empty()) {
+            field.uncovered = widgets
+                .iter()
+                .map(|id| uncovered_titles(doc, std::slice::from_ref(id)))
+                .collect();
+        }
     }
 
     let mut fresh = None;
@@ -576,13 +653,15 @@ async fn share_page(
         chrome: Chrome::new(identity, "home"),
         dashboard_id: record.id.0,
         dashboard_title: doc.title.clone(),
+        draft: record.status != "published",
+        default_caps: state.limits.caps(),
         links: live
             .iter()
-            .map(|v| link_row(v, Some(doc), &doc.title))
+            .map(|v| link_row(v, Some(doc), &doc.title, Some(&coverage)))
             .collect(),
         deleted: deleted
             .iter()
-            .map(|v| link_row(v, Some(doc), &doc.title))
+            .map(|v| link_row(v, Some(doc), &doc.title, None))
             .collect(),
         widgets: doc
             .widgets
@@ -694,6 +773,7 @@ struct LinkInput {
     open: Vec<String>,
     display: DisplayOptions,
     embed: EmbedPolicy,
+    access: AccessPolicy,
 }
 
 const DATETIME_LOCAL: &[BorrowedFormatItem<'static>] =
@@ -817,6 +897,53 @@ fn locked_value(filter: &Filter, field: &FilterField) -> Result<FilterValue, Str
     }
 }
 
+/// An optional whole number ≥ 1 from a form field (empty: none).
+fn read_limit(text: &str, label: &str) -> Result<Option<u32>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(Some(n)),
+        _ => Err(format!(
+            "{label}: enter a whole number of at least 1, or leave it empty."
+        )),
+    }
+}
+
+/// The access policy from the form's fields.
+fn read_access(view: &LinkFormView) -> Result<AccessPolicy, String> {
+    let mut networks = Vec::new();
+    for line in view
+        .allowed_networks
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        let network = Network::parse(line).map_err(|e| format!("Allowed networks: {e}"))?;
+        if !networks.contains(&network) {
+            networks.push(network);
+        }
+    }
+    Ok(AccessPolicy {
+        max_views: read_limit(&view.max_views, "View limit")?,
+        allowed_networks: networks,
+        max_live_viewers: read_limit(&view.max_live_viewers, "Live viewers on this link")?,
+        max_live_viewers_per_client: read_limit(
+            &view.max_live_viewers_per_client,
+            "Live viewers per address",
+        )?,
+        max_new_views_per_minute: read_limit(
+            &view.max_new_views_per_minute,
+            "New filter views per minute",
+        )?,
+        max_new_views_per_minute_per_client: read_limit(
+            &view.max_new_views_per_minute_per_client,
+            "New filter views per minute per address",
+        )?,
+    })
+}
+
 fn read_origins(text: &str) -> Result<Vec<Origin>, String> {
     let mut origins: Vec<Origin> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -855,6 +982,14 @@ fn read_link_form(
         },
         embed_allowed: fields.on("embed_allowed"),
         embed_origins: fields.get("embed_origins").to_owned(),
+        max_views: fields.get("max_views").to_owned(),
+        allowed_networks: fields.get("allowed_networks").to_owned(),
+        max_live_viewers: fields.get("max_live_viewers").to_owned(),
+        max_live_viewers_per_client: fields.get("max_live_viewers_per_client").to_owned(),
+        max_new_views_per_minute: fields.get("max_new_views_per_minute").to_owned(),
+        max_new_views_per_minute_per_client: fields
+            .get("max_new_views_per_minute_per_client")
+            .to_owned(),
     };
     if !can_embed {
         // The inputs were disabled: show (and keep) what the link has.
@@ -903,10 +1038,11 @@ fn read_link_form(
     } else {
         Ok(Vec::new())
     };
-    let input = match (expiry, origins) {
-        (Err(problem), _) | (_, Err(problem)) => Err(problem),
+    let access = read_access(&view);
+    let input = match (expiry, origins, access) {
+        (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => Err(problem),
         _ if !problems.is_empty() => Err(problems.join(" ")),
-        (Ok(expiry), Ok(origins)) => {
+        (Ok(expiry), Ok(origins), Ok(access)) => {
             let password = fields.get("password");
             Ok(LinkInput {
                 label: view.label.clone(),
@@ -930,6 +1066,7 @@ fn read_link_form(
                     allowed: view.embed_allowed,
                     origins,
                 },
+                access,
             })
         }
     };
@@ -964,6 +1101,7 @@ async fn create_share_link(
                 } else {
                     EmbedPolicy::default()
                 },
+                access: input.access,
             };
             links::create_link(&state, &identity.member, new).await
         }
@@ -1019,6 +1157,7 @@ async fn update_share_link(
                 open_filters: Some(input.open),
                 display: Some(input.display),
                 embed: can_embed.then_some(input.embed),
+                access: Some(input.access),
             };
             links::update_link(&state, &identity.member, &link, changes).await
         }
@@ -1149,7 +1288,7 @@ async fn settings_page(
                 .map_or(("(deleted dashboard)", None), |(t, d)| {
                     (t.as_str(), d.as_ref())
                 });
-            link_row(v, doc, title)
+            link_row(v, doc, title, None)
         })
         .collect();
     let failed = error.is_some();

@@ -15,7 +15,8 @@ use sqlx::{ConnectOptions, Connection, Executor};
 use time::macros::datetime;
 use tower::ServiceExt;
 use vitrine_app::dashboards::{
-    DashboardContext, DatasetContext, Runner, RunnerLimits, WidgetOutput, parse_view_query,
+    DashboardContext, DatasetContext, Restriction, Restrictions, Runner, RunnerLimits,
+    WidgetOutput, parse_view_query,
 };
 use vitrine_core::clock::{Clock, ManualClock};
 use vitrine_core::dashboard::{Dashboard, RowLevelRule, RuleOp, Scalar, WidgetKind};
@@ -193,18 +194,19 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     async fn widget(&self, id: &str, query: &str) -> WidgetOutput {
-        self.widget_with_rules(id, query, &[]).await
+        self.widget_with_rules(id, query, &Restrictions::none())
+            .await
     }
 
     async fn widget_with_rules(
         &self,
         id: &str,
         query: &str,
-        rules: &[RowLevelRule],
+        restrictions: &Restrictions,
     ) -> WidgetOutput {
         let view = parse_view_query(&self.ctx.document, query);
         self.runner
-            .run_widget(&self.ctx, id, &view, rules)
+            .run_widget(&self.ctx, id, &view, restrictions)
             .await
             .expect("the widget exists")
     }
@@ -214,7 +216,7 @@ impl Fixture {
             &self.runner,
             &self.ctx,
             query,
-            &[],
+            &Restrictions::none(),
             chrome(),
             "/dashboards/7",
         )
@@ -284,7 +286,11 @@ async fn every_widget_kind_renders_with_live_data() {
     let fx = fixture().await;
     let outputs = fx
         .runner
-        .run_dashboard(&fx.ctx, &parse_view_query(&fx.ctx.document, ""), &[])
+        .run_dashboard(
+            &fx.ctx,
+            &parse_view_query(&fx.ctx.document, ""),
+            &Restrictions::none(),
+        )
         .await;
     let kinds: Vec<WidgetKind> = outputs.iter().map(|o| o.kind).collect();
     assert_eq!(
@@ -449,16 +455,23 @@ widgets:
     });
     let view = parse_view_query(&ctx.document, "");
     let out = runner
-        .run_widget(&ctx, "forever", &view, &[])
+        .run_widget(&ctx, "forever", &view, &Restrictions::none())
         .await
         .unwrap();
     assert_polite(&out, "timeout", "took too long");
 
     // The page shows the same polite card.
-    let page = dashboard_page(&runner, &ctx, "", &[], chrome(), "/dashboards/1")
-        .await
-        .render()
-        .unwrap();
+    let page = dashboard_page(
+        &runner,
+        &ctx,
+        "",
+        &Restrictions::none(),
+        chrome(),
+        "/dashboards/1",
+    )
+    .await
+    .render()
+    .unwrap();
     assert!(page.contains(r#"data-error="timeout""#), "{page}");
     assert!(!page.contains("RECURSIVE"));
 }
@@ -486,7 +499,7 @@ async fn a_broken_definition_is_a_polite_error_too() {
     let view = parse_view_query(&ctx.document, "");
     let out = fx
         .runner
-        .run_widget(&ctx, "trend", &view, &[])
+        .run_widget(&ctx, "trend", &view, &Restrictions::none())
         .await
         .unwrap();
     assert_polite(&out, "invalid_definition", "cannot be run");
@@ -518,7 +531,7 @@ widgets:
                 let view = parse_view_query(&ctx.document, "");
                 barrier.wait().await;
                 runner
-                    .run_widget(&ctx, "by_region", &view, &[])
+                    .run_widget(&ctx, "by_region", &view, &Restrictions::none())
                     .await
                     .unwrap()
             })
@@ -550,9 +563,17 @@ async fn row_level_rules_restrict_widgets_and_filter_options_and_key_the_cache()
         vec![Scalar::Int(7), Scalar::Int(9)],
     )
     .unwrap();
-    let restricted = fx
-        .widget_with_rules("rows", "", std::slice::from_ref(&rule))
-        .await;
+    let restrictions = Restrictions::build(
+        &fx.ctx.document,
+        |slug| fx.ctx.dataset_columns(slug),
+        &[Restriction::Rule {
+            rule: &rule,
+            dataset: None,
+        }],
+        fx.runner.now().date(),
+    )
+    .unwrap();
+    let restricted = fx.widget_with_rules("rows", "", &restrictions).await;
     assert_eq!(
         cells(restricted.html.as_deref().unwrap()),
         vec![vec!["EU", "2", "125"], vec!["US", "1", "1,000"]]
@@ -564,21 +585,21 @@ async fn row_level_rules_restrict_widgets_and_filter_options_and_key_the_cache()
 
     let options = fx
         .runner
-        .filter_options(&fx.ctx, "region", std::slice::from_ref(&rule))
+        .filter_options(&fx.ctx, "region", &restrictions)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(options.values, ["EU", "US"]);
     let all = fx
         .runner
-        .filter_options(&fx.ctx, "region", &[])
+        .filter_options(&fx.ctx, "region", &Restrictions::none())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(all.values, ["<script>alert(1)</script>", "EU", "US"]);
     assert!(
         fx.runner
-            .filter_options(&fx.ctx, "period", &[])
+            .filter_options(&fx.ctx, "period", &Restrictions::none())
             .await
             .is_none()
     );
@@ -690,7 +711,14 @@ async fn the_fragment_endpoint_returns_the_card_or_404() {
                   axum::extract::RawQuery(q): axum::extract::RawQuery| {
                 let (runner, ctx) = (runner.clone(), ctx.clone());
                 async move {
-                    widget_fragment(&runner, &ctx, &wid, q.as_deref().unwrap_or(""), &[]).await
+                    widget_fragment(
+                        &runner,
+                        &ctx,
+                        &wid,
+                        q.as_deref().unwrap_or(""),
+                        &Restrictions::none(),
+                    )
+                    .await
                 }
             },
         ),
@@ -727,7 +755,7 @@ async fn pools_are_bounded_and_replaced_when_a_source_changes() {
     ));
     let view = parse_view_query(&fx.ctx.document, "");
     runner
-        .run_widget(&fx.ctx, "rows", &view, &[])
+        .run_widget(&fx.ctx, "rows", &view, &Restrictions::none())
         .await
         .unwrap();
     assert_eq!(runner.open_sources(), 1);
@@ -735,13 +763,19 @@ async fn pools_are_bounded_and_replaced_when_a_source_changes() {
     let mut other = (*fx.ctx).clone();
     other.revision = 2;
     other.datasets.get_mut("orders").unwrap().source_key = (2, 1);
-    let out = runner.run_widget(&other, "rows", &view, &[]).await.unwrap();
+    let out = runner
+        .run_widget(&other, "rows", &view, &Restrictions::none())
+        .await
+        .unwrap();
     assert_eq!(out.error_code, None);
     assert_eq!(runner.open_sources(), 1);
     // A new revision of the same source: still one pool, and the widget runs again.
     let before = runner.queries_run();
     other.datasets.get_mut("orders").unwrap().source_key = (2, 2);
-    runner.run_widget(&other, "rows", &view, &[]).await.unwrap();
+    runner
+        .run_widget(&other, "rows", &view, &Restrictions::none())
+        .await
+        .unwrap();
     assert_eq!(runner.open_sources(), 1);
     assert_eq!(runner.queries_run(), before + 1);
 }

@@ -620,6 +620,7 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
         created_by: None,
         created_at: T0 + Duration::minutes(minutes),
         updated_at: T0 + Duration::minutes(minutes),
+        view_count: 0,
     };
     store.create_link(&link("one", a.id, 0)).await.unwrap();
     store.create_link(&link("two", a.id, 1)).await.unwrap();
@@ -757,6 +758,81 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
         1,
         "history stays"
     );
+}
+
+story!(link_views_are_counted_atomically_up_to_the_limit);
+async fn link_views_are_counted_atomically_up_to_the_limit(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let board = store
+        .create_dashboard(
+            DashboardInput {
+                workspace_id: ws.id,
+                slug: "board".into(),
+                title: "Board".into(),
+                status: "published".into(),
+                document: "version: 1".into(),
+            },
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    let link = LinkRecord {
+        id: "limited".into(),
+        workspace_id: ws.id,
+        dashboard_id: board.id,
+        widget_id: None,
+        label: "Board".into(),
+        enabled: true,
+        generation: 1,
+        epoch: 1,
+        short_digest: "digest-limited".into(),
+        expires_at: None,
+        deleted_at: None,
+        password_hash: None,
+        settings: "{}".into(),
+        created_by: None,
+        created_at: T0,
+        updated_at: T0,
+        view_count: 0,
+    };
+    store.create_link(&link).await.unwrap();
+    // Twenty simultaneous views of a link limited to five: exactly five are admitted.
+    let attempts = (0..20).map(|_| store.count_link_view("limited", Some(5)));
+    let admitted: Vec<i64> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .flatten()
+        .collect();
+    let mut counts = admitted.clone();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        [1, 2, 3, 4, 5],
+        "each admitted view has its own number"
+    );
+    assert_eq!(store.link("limited").await.unwrap().unwrap().view_count, 5);
+    assert_eq!(
+        store.count_link_view("limited", Some(5)).await.unwrap(),
+        None
+    );
+    // A higher limit (the owner raised it) admits again; no limit always counts.
+    assert_eq!(
+        store.count_link_view("limited", Some(6)).await.unwrap(),
+        Some(6)
+    );
+    assert_eq!(
+        store.count_link_view("limited", None).await.unwrap(),
+        Some(7)
+    );
+    assert_eq!(store.count_link_view("nope", None).await.unwrap(), None);
+    // Saving the link's other fields leaves the count alone.
+    let mut saved = store.link("limited").await.unwrap().unwrap();
+    saved.label = "Board pack".into();
+    saved.view_count = 0;
+    store.save_link(&saved).await.unwrap();
+    assert_eq!(store.link("limited").await.unwrap().unwrap().view_count, 7);
 }
 
 story!(the_change_feed_reaches_listeners);
