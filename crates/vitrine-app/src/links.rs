@@ -129,7 +129,7 @@ pub struct AccessPolicy {
     /// Only client addresses inside these networks may open the link (others get the 404
     /// page, and a `not_allowed` access event); empty: everyone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(max_items = 100)]
+    #[schema(schema_with = crate::openapi::networks)]
     pub allowed_networks: Vec<Network>,
     /// Open live streams on this link at most (per instance); `None`: `limits.link_live_viewers`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -7,13 +7,10 @@
 //! spell that set out ([`WS`]) instead of `\s`, whose meaning differs between regex engines.
 //! Lengths are counted in characters, as `maxLength` is.
 
-use std::borrow::Cow;
-
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type};
-use utoipa::{PartialSchema, ToSchema};
-
-use crate::links::Network;
+use utoipa::openapi::schema::{
+    AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
 
 /// The characters `str::trim` removes (Unicode `White_Space`), as a regex class body.
 pub const WS: &str =
@@ -126,21 +123,18 @@ pub fn link_password() -> RefOr<Schema> {
         .into()
 }
 
-impl PartialSchema for Network {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "An IPv4 or IPv6 network in CIDR notation (`192.0.2.0/24`, `2001:db8::/32`) or \
-                 one address; host bits are cleared.",
-            ))
-            .examples(["192.0.2.0/24"])
-            .into()
-    }
-}
-
-impl ToSchema for Network {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("Network")
-    }
+/// A link's allowed networks: at most 100, each a CIDR network or one address.
+pub fn networks() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "An IPv4 or IPv6 network in CIDR notation (`192.0.2.0/24`, \
+                     `2001:db8::/32`) or one address; host bits are cleared.",
+                ))
+                .examples(["192.0.2.0/24"]),
+        )
+        .max_items(Some(100))
+        .into()
 }

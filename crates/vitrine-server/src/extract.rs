@@ -116,7 +116,18 @@ fn refusal(path: &str, serde_message: &str, whole: &str) -> HttpError {
         let message = format!("`{field}` is required.");
         return HttpError::invalid_input(Some(field), message);
     }
-    if let Some(field) = named("unknown field `") {
+    // The path of an unknown field already ends with its name.
+    let unknown = serde_message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(|name| {
+            if path.ends_with(name) {
+                path.to_owned()
+            } else {
+                join(path, name)
+            }
+        });
+    if let Some(field) = unknown {
         let message = format!("`{field}` is not a known field.");
         return HttpError::invalid_input(Some(field), message);
     }
@@ -160,7 +171,17 @@ where
                     ErrorKind::ParseErrorAtKey { key, .. }
                     | ErrorKind::InvalidUtf8InPathParam { key }
                     | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
-                    _ => None,
+                    // A single value (`Path<MemberId>`): the route's only parameter.
+                    _ => axum::extract::RawPathParams::from_request_parts(parts, state)
+                        .await
+                        .ok()
+                        .and_then(|params| {
+                            let mut names = params.iter().map(|(name, _)| name.to_owned());
+                            match (names.next(), names.next()) {
+                                (Some(name), None) => Some(name),
+                                _ => None,
+                            }
+                        }),
                 };
                 let message = match &key {
                     Some(key) => format!("The path parameter `{key}` is not valid."),
