@@ -85,17 +85,19 @@ impl App {
             keepalive: std::time::Duration::from_secs(u64::from(config.live.keepalive_seconds)),
             max_streams: config.live.max_streams as usize,
         }));
-        let exports = crate::exports::Exports::new(
+        let exports = Arc::new(crate::exports::Exports::new(
             config.render.export_concurrency as usize,
             std::time::Duration::from_secs(u64::from(config.render.export_wait_seconds)),
-        );
+        ));
         let limits = Arc::new(crate::limits::OutsiderLimits::new(config.limits.caps()));
+        let metrics =
+            crate::metrics::Metrics::with_sources(runner.clone(), exports.clone(), limits.clone());
         Self {
             live,
             limits,
             geo: Arc::new(crate::geo::Geo::none()),
-            metrics: Arc::new(crate::metrics::Metrics::new()),
-            exports: Arc::new(exports),
+            metrics: Arc::new(metrics),
+            exports,
             contexts: Arc::new(crate::dashboards::ContextCache::default()),
             runner,
             store,
@@ -113,7 +115,7 @@ impl App {
 
     /// The Prometheus exposition text for this process (`/metrics`).
     pub fn metrics_text(&self) -> String {
-        crate::metrics::render(&self.metrics, &self.runner, &self.exports, &self.limits)
+        self.metrics.render()
     }
 }
 

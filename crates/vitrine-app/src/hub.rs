@@ -215,24 +215,26 @@ impl LiveHub {
     }
 }
 
+/// What joining a refresher's or guard's channel came to.
+pub(crate) enum Joined<T> {
+    /// One runs already: a subscription to it.
+    Running(watch::Receiver<T>),
+    /// None ran: a new channel, registered; the caller starts its task with the sender.
+    Started(watch::Sender<T>, watch::Receiver<T>),
+}
+
 impl LiveHub {
     /// The refresher channel of `key`: a subscription when one runs, or a new channel the
     /// caller must start a refresher for (registered under the map's lock, so two viewers
     /// arriving together share one refresher).
-    pub(crate) fn refresher_channel(
-        &self,
-        key: &str,
-    ) -> Result<
-        watch::Receiver<Arc<Snapshot>>,
-        (watch::Sender<Arc<Snapshot>>, watch::Receiver<Arc<Snapshot>>),
-    > {
+    pub(crate) fn refresher_channel(&self, key: &str) -> Joined<Arc<Snapshot>> {
         let mut refreshers = lock(&self.refreshers);
         if let Some(tx) = refreshers.get(key) {
-            return Ok(tx.subscribe());
+            return Joined::Running(tx.subscribe());
         }
         let (tx, rx) = watch::channel(Arc::new(Snapshot::default()));
         refreshers.insert(key.to_owned(), tx.clone());
-        Err((tx, rx))
+        Joined::Started(tx, rx)
     }
 
     /// Removes a refresher nobody watches any more; false (keep going) when a viewer arrived
@@ -258,18 +260,14 @@ impl LiveHub {
     }
 
     /// The guard channel of `key`, like [`LiveHub::refresher_channel`].
-    pub(crate) fn guard_channel(
-        &self,
-        key: &str,
-    ) -> Result<watch::Receiver<LinkState>, (watch::Sender<LinkState>, watch::Receiver<LinkState>)>
-    {
+    pub(crate) fn guard_channel(&self, key: &str) -> Joined<LinkState> {
         let mut guards = lock(&self.guards);
         if let Some(tx) = guards.get(key) {
-            return Ok(tx.subscribe());
+            return Joined::Running(tx.subscribe());
         }
         let (tx, rx) = watch::channel(LinkState::Open);
         guards.insert(key.to_owned(), tx.clone());
-        Err((tx, rx))
+        Joined::Started(tx, rx)
     }
 
     /// Removes a guard that stopped.

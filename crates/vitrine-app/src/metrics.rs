@@ -1,21 +1,26 @@
-//! Process metrics, counted with atomics and written in the Prometheus text format.
+//! Process metrics in the Prometheus text format (0.0.4), through the `prometheus` client.
 //!
-//! One [`Metrics`] lives in [`App`] (an `Arc`, no global registry). Code that does
-//! something worth counting calls a method on it; [`render`] reads those counters plus a few
-//! values owned elsewhere (the runner's query and cache counts, open data-source pools, the
-//! process's resident memory) and writes the exposition text that `/metrics` serves
-//! (`vitrine-server`, owner listener only).
+//! One [`Metrics`] lives in [`crate::App`] with its own registry (no global one). Code that
+//! does something worth counting calls a method on it (an access event, an HTTP response, an
+//! open stream); values owned elsewhere — the runner's query and cache counts, open data-source
+//! pools, the export pool's renders, the outsider limits' refusals, the process's resident
+//! memory — are read when `/metrics` is scraped, by collectors registered next to them
+//! ([`Metrics::with_sources`]). `vitrine-server` serves [`Metrics::render`] on the owner
+//! listener only.
 //!
 //! Every label set is **bounded**: a label value comes from a fixed list in this module, and
-//! anything else is counted under `other`, so no request can create a new time series.
+//! anything else is counted under `other`, so no request can create a new time series. Every
+//! series exists from the start (at 0), so a scraper sees rates from the first sample.
 //!
-//! The format (version 0.0.4) is simple enough to write by hand: for each family a
-//! `# HELP` line (backslash and newline escaped), a `# TYPE` line, then
-//! `name{label="value",…} number` lines with `\`, `"` and newline escaped in label values.
+//! The names and labels are those Vitrine wrote by hand before it used the client crate; the
+//! exposition format (text 0.0.4, `Content-Type` [`CONTENT_TYPE`]) is unchanged.
 
-use std::fmt::Write as _;
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{self, MetricFamily, MetricType};
+use prometheus::{Encoder as _, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::dashboards::Runner;
 use crate::exports::Exports;
@@ -24,7 +29,7 @@ use crate::limits::{Limit, OutsiderLimits};
 /// The `Content-Type` of the exposition text.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Access-event outcomes counted under their own label (see `routes::public`); others are
+/// Access-event outcomes counted under their own label (see `outsider.rs`); others are
 /// counted as `other`.
 pub const LINK_OUTCOMES: [&str; 16] = [
     "ok",
@@ -55,26 +60,31 @@ pub enum Listener {
 }
 
 impl Listener {
-    fn index(self) -> usize {
+    fn as_str(self) -> &'static str {
         match self {
-            Listener::Owner => 0,
-            Listener::Public => 1,
+            Listener::Owner => "owner",
+            Listener::Public => "public",
         }
     }
 }
 
-const LISTENERS: [&str; 2] = ["owner", "public"];
+const LISTENERS: [Listener; 2] = [Listener::Owner, Listener::Public];
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/// The counters this process keeps. Cheap to update from any task: relaxed atomics only.
-#[derive(Debug)]
+/// The process's metrics: its registry and the counters code updates as things happen.
 pub struct Metrics {
-    /// Live (SSE) streams open now. Prefer [`Metrics::open_stream`], whose guard closes the
-    /// count when the stream is dropped; the field is public for code that must manage the
-    /// count itself (`fetch_add(1)` on open, `fetch_sub(1)` on close).
-    pub streams_open: AtomicI64,
-    link_access: [AtomicU64; LINK_OUTCOMES.len() + 1],
-    http_requests: [[AtomicU64; STATUS_CLASSES.len()]; LISTENERS.len()],
+    registry: Registry,
+    streams_open: IntGauge,
+    link_access: IntCounterVec,
+    http_requests: IntCounterVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("streams_open", &self.streams_open.get())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Metrics {
@@ -83,36 +93,218 @@ impl Default for Metrics {
     }
 }
 
+/// The name and help of a family, and the client's error for a bad one (a bug: every name
+/// here is a constant).
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help)
+}
+
 impl Metrics {
-    /// All counters at zero.
+    /// The counters this process updates itself, at zero, with every bounded series present.
     pub fn new() -> Self {
-        Metrics {
-            streams_open: AtomicI64::new(0),
-            link_access: std::array::from_fn(|_| AtomicU64::new(0)),
-            http_requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+        let registry = Registry::new();
+        let streams_open = IntGauge::with_opts(opts(
+            "vitrine_live_streams_open",
+            "Live-update (Server-Sent Events) streams open now.",
+        ))
+        .expect("a valid metric");
+        let link_access = IntCounterVec::new(
+            opts(
+                "vitrine_link_access_total",
+                "Outsider access events by outcome; outcome=\"ok\" is a share-link page view.",
+            ),
+            &["outcome"],
+        )
+        .expect("a valid metric");
+        for outcome in LINK_OUTCOMES.iter().chain(&["other"]) {
+            link_access.with_label_values(&[outcome]);
         }
+        let http_requests = IntCounterVec::new(
+            opts(
+                "vitrine_http_requests_total",
+                "HTTP responses, by the listener that answered and the status class.",
+            ),
+            &["listener", "status"],
+        )
+        .expect("a valid metric");
+        for listener in LISTENERS {
+            for status in STATUS_CLASSES {
+                http_requests.with_label_values(&[listener.as_str(), status]);
+            }
+        }
+        for collector in [
+            Box::new(streams_open.clone()) as Box<dyn Collector>,
+            Box::new(link_access.clone()),
+            Box::new(http_requests.clone()),
+            Box::new(Pulled::gauge(
+                "vitrine_build_info",
+                "Always 1; the version label says which Vitrine is running.",
+                &["version"],
+                || vec![(vec![env!("CARGO_PKG_VERSION")], 1.0)],
+            )),
+            Box::new(Pulled::gauge(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                &[],
+                || {
+                    resident_memory_bytes()
+                        .map(|b| (vec![], b as f64))
+                        .into_iter()
+                        .collect()
+                },
+            )),
+        ] {
+            registry
+                .register(collector)
+                .expect("each family registered once");
+        }
+        Metrics {
+            registry,
+            streams_open,
+            link_access,
+            http_requests,
+        }
+    }
+
+    /// [`Metrics::new`], plus the values the runner, the export pool and the outsider limits
+    /// keep, read at every scrape.
+    pub fn with_sources(
+        runner: Arc<Runner>,
+        exports: Arc<Exports>,
+        limits: Arc<OutsiderLimits>,
+    ) -> Self {
+        let metrics = Self::new();
+        let caches = {
+            let runner = runner.clone();
+            move |hits: bool| {
+                let stats = runner.cache_stats();
+                [
+                    ("results", stats.results),
+                    ("filter_options", stats.filter_options),
+                ]
+                .into_iter()
+                .map(|(cache, s)| {
+                    let n = if hits { s.hits } else { s.misses };
+                    (vec![cache], n as f64)
+                })
+                .collect()
+            }
+        };
+        let misses = caches.clone();
+        let queries = runner.clone();
+        let sources = runner;
+        let renders = exports.clone();
+        let busy = exports;
+        let pulled = [
+            Pulled::counter(
+                "vitrine_warehouse_queries_total",
+                "Widget and filter-option queries that reached a data source (result-cache misses that ran).",
+                &[],
+                move || vec![(vec![], queries.queries_run() as f64)],
+            ),
+            Pulled::counter(
+                "vitrine_result_cache_hits_total",
+                "Lookups answered without running a query: a fresh cached result, or a single-flight \
+                 wait that shared another viewer's in-flight query.",
+                &["cache"],
+                move || caches(true),
+            ),
+            Pulled::counter(
+                "vitrine_result_cache_misses_total",
+                "Lookups that ran the query themselves (successful or not).",
+                &["cache"],
+                move || misses(false),
+            ),
+            Pulled::gauge(
+                "vitrine_open_data_sources",
+                "Data-source connection pools open now.",
+                &[],
+                move || vec![(vec![], sources.open_sources() as f64)],
+            ),
+            Pulled::counter(
+                "vitrine_export_renders_total",
+                "Downloads rendered, by format (the export pool's counters).",
+                &["format"],
+                move || {
+                    let c = renders.counters().snapshot();
+                    [
+                        ("pdf", c.pdf),
+                        ("png", c.png),
+                        ("svg", c.svg),
+                        ("csv", c.csv),
+                    ]
+                    .into_iter()
+                    .map(|(format, n)| (vec![format], n as f64))
+                    .collect()
+                },
+            ),
+            Pulled::counter(
+                "vitrine_export_busy_total",
+                "Downloads answered 503 because no render slot freed up in time.",
+                &[],
+                move || vec![(vec![], busy.counters().snapshot().busy as f64)],
+            ),
+            Pulled::counter(
+                "vitrine_outsider_limited_total",
+                "Outsider requests refused by a cost cap: live streams per link or client, new filter views per minute per link or client.",
+                &["limit"],
+                move || {
+                    Limit::ALL
+                        .iter()
+                        .map(|l| (vec![l.as_str()], limits.refused(*l) as f64))
+                        .collect()
+                },
+            ),
+        ];
+        for collector in pulled {
+            metrics
+                .registry
+                .register(Box::new(collector))
+                .expect("each family registered once");
+        }
+        metrics
     }
 
     /// Counts one outsider access event with this outcome (`ok` is a page view).
     pub fn link_access(&self, outcome: &str) {
-        bump(&self.link_access, index_of(&LINK_OUTCOMES, outcome));
+        self.link_access
+            .with_label_values(&[bounded(&LINK_OUTCOMES, outcome)])
+            .inc();
     }
 
     /// Counts one live stream as open until the returned guard is dropped.
     pub fn open_stream(self: &Arc<Self>) -> OpenStream {
-        self.streams_open.fetch_add(1, Ordering::Relaxed);
+        self.streams_open.inc();
         OpenStream(self.clone())
+    }
+
+    /// Live streams counted open now.
+    pub fn streams_open(&self) -> i64 {
+        self.streams_open.get()
     }
 
     /// Counts one HTTP response with `status`, answered on `listener`.
     pub fn http_request(&self, listener: Listener, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
-        self.http_requests[listener.index()][class].fetch_add(1, Ordering::Relaxed);
+        self.http_requests
+            .with_label_values(&[listener.as_str(), STATUS_CLASSES[class]])
+            .inc();
     }
 
     /// The count of access events with `outcome` (`other` for the rest).
     pub fn link_access_count(&self, outcome: &str) -> u64 {
-        self.link_access[index_of(&LINK_OUTCOMES, outcome)].load(Ordering::Relaxed)
+        self.link_access
+            .with_label_values(&[bounded(&LINK_OUTCOMES, outcome)])
+            .get()
+    }
+
+    /// The exposition text of every family, sorted by name.
+    pub fn render(&self) -> String {
+        let mut out = Vec::with_capacity(4096);
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(%error, "metrics could not be encoded");
+        }
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
@@ -122,63 +314,113 @@ pub struct OpenStream(Arc<Metrics>);
 
 impl Drop for OpenStream {
     fn drop(&mut self) {
-        self.0.streams_open.fetch_sub(1, Ordering::Relaxed);
+        self.0.streams_open.dec();
     }
 }
 
-/// The position of `value` in `known`, or one past the end (`other`).
-fn index_of(known: &[&str], value: &str) -> usize {
+/// `value` when it is one of `known`, else `other`.
+fn bounded<'a>(known: &[&'a str], value: &str) -> &'a str {
     known
         .iter()
-        .position(|k| *k == value)
-        .unwrap_or(known.len())
+        .find(|k| **k == value)
+        .copied()
+        .unwrap_or("other")
 }
 
-fn bump(counters: &[AtomicU64], index: usize) {
-    counters[index].fetch_add(1, Ordering::Relaxed);
+type Samples = Box<dyn Fn() -> Vec<(Vec<&'static str>, f64)> + Send + Sync>;
+
+/// A family whose samples are read from their owner at every scrape (the client's
+/// `PullingGauge`, for counters and labelled families too).
+struct Pulled {
+    desc: Desc,
+    kind: MetricType,
+    labels: Vec<&'static str>,
+    samples: Samples,
 }
 
-/// `value` escaped for a label value: `\` → `\\`, `"` → `\"`, newline → `\n`.
-pub fn escape_label_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+impl Pulled {
+    fn new(
+        name: &str,
+        help: &str,
+        kind: MetricType,
+        labels: &[&'static str],
+        samples: impl Fn() -> Vec<(Vec<&'static str>, f64)> + Send + Sync + 'static,
+    ) -> Self {
+        Pulled {
+            desc: Desc::new(
+                name.to_owned(),
+                help.to_owned(),
+                labels.iter().map(|l| (*l).to_owned()).collect(),
+                HashMap::new(),
+            )
+            .expect("a valid metric"),
+            kind,
+            labels: labels.to_vec(),
+            samples: Box::new(samples),
         }
     }
-    out
-}
 
-/// `text` escaped for a `# HELP` line: `\` → `\\`, newline → `\n`.
-fn escape_help(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('\n', "\\n")
-}
-
-/// Writes the exposition text, one metric family at a time.
-struct Exposition(String);
-
-impl Exposition {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {}", escape_help(help));
-        let _ = writeln!(self.0, "# TYPE {name} {kind}");
+    fn counter(
+        name: &str,
+        help: &str,
+        labels: &[&'static str],
+        samples: impl Fn() -> Vec<(Vec<&'static str>, f64)> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, help, MetricType::COUNTER, labels, samples)
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-        self.0.push_str(name);
-        if !labels.is_empty() {
-            self.0.push('{');
-            for (i, (key, val)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.0.push(',');
+    fn gauge(
+        name: &str,
+        help: &str,
+        labels: &[&'static str],
+        samples: impl Fn() -> Vec<(Vec<&'static str>, f64)> + Send + Sync + 'static,
+    ) -> Self {
+        Self::new(name, help, MetricType::GAUGE, labels, samples)
+    }
+}
+
+impl Collector for Pulled {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let metrics: Vec<proto::Metric> = (self.samples)()
+            .into_iter()
+            .map(|(values, value)| {
+                let labels = self
+                    .labels
+                    .iter()
+                    .zip(values)
+                    .map(|(name, value)| {
+                        let mut pair = proto::LabelPair::default();
+                        pair.set_name((*name).to_owned());
+                        pair.set_value(value.to_owned());
+                        pair
+                    })
+                    .collect();
+                let mut metric = proto::Metric::from_label(labels);
+                if self.kind == MetricType::COUNTER {
+                    let mut counter = proto::Counter::default();
+                    counter.set_value(value);
+                    metric.set_counter(counter);
+                } else {
+                    let mut gauge = proto::Gauge::default();
+                    gauge.set_value(value);
+                    metric.set_gauge(gauge);
                 }
-                let _ = write!(self.0, "{key}=\"{}\"", escape_label_value(val));
-            }
-            self.0.push('}');
+                metric
+            })
+            .collect();
+        if metrics.is_empty() {
+            return Vec::new();
         }
-        let _ = writeln!(self.0, " {value}");
+        let mut family = MetricFamily::default();
+        family.set_name(self.desc.fq_name.clone());
+        family.set_help(self.desc.help.clone());
+        family.set_field_type(self.kind);
+        family.set_metric(metrics);
+        vec![family]
     }
 }
 
@@ -196,161 +438,9 @@ fn resident_memory_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The exposition text for this process: these counters, plus what the runner and the export
-/// pool count themselves.
-pub fn render(m: &Metrics, runner: &Runner, exports: &Exports, limits: &OutsiderLimits) -> String {
-    let mut out = Exposition(String::with_capacity(4096));
-
-    out.family(
-        "vitrine_build_info",
-        "gauge",
-        "Always 1; the version label says which Vitrine is running.",
-    );
-    out.sample(
-        "vitrine_build_info",
-        &[("version", env!("CARGO_PKG_VERSION"))],
-        1,
-    );
-
-    out.family(
-        "vitrine_warehouse_queries_total",
-        "counter",
-        "Widget and filter-option queries that reached a data source (result-cache misses that ran).",
-    );
-    out.sample("vitrine_warehouse_queries_total", &[], runner.queries_run());
-
-    let stats = runner.cache_stats();
-    let caches = [
-        ("results", stats.results),
-        ("filter_options", stats.filter_options),
-    ];
-    out.family(
-        "vitrine_result_cache_hits_total",
-        "counter",
-        "Lookups answered without running a query: a fresh cached result, or a single-flight \
-         wait that shared another viewer's in-flight query.",
-    );
-    for (cache, s) in caches {
-        out.sample(
-            "vitrine_result_cache_hits_total",
-            &[("cache", cache)],
-            s.hits,
-        );
-    }
-    out.family(
-        "vitrine_result_cache_misses_total",
-        "counter",
-        "Lookups that ran the query themselves (successful or not).",
-    );
-    for (cache, s) in caches {
-        out.sample(
-            "vitrine_result_cache_misses_total",
-            &[("cache", cache)],
-            s.misses,
-        );
-    }
-
-    out.family(
-        "vitrine_open_data_sources",
-        "gauge",
-        "Data-source connection pools open now.",
-    );
-    out.sample("vitrine_open_data_sources", &[], runner.open_sources());
-
-    out.family(
-        "vitrine_live_streams_open",
-        "gauge",
-        "Live-update (Server-Sent Events) streams open now.",
-    );
-    out.sample(
-        "vitrine_live_streams_open",
-        &[],
-        m.streams_open.load(Ordering::Relaxed),
-    );
-
-    out.family(
-        "vitrine_link_access_total",
-        "counter",
-        "Outsider access events by outcome; outcome=\"ok\" is a share-link page view.",
-    );
-    for (i, outcome) in LINK_OUTCOMES.iter().chain(&["other"]).enumerate() {
-        out.sample(
-            "vitrine_link_access_total",
-            &[("outcome", outcome)],
-            m.link_access[i].load(Ordering::Relaxed),
-        );
-    }
-
-    out.family(
-        "vitrine_export_renders_total",
-        "counter",
-        "Downloads rendered, by format (the export pool's counters).",
-    );
-    let exports = exports.counters().snapshot();
-    for (format, count) in [
-        ("pdf", exports.pdf),
-        ("png", exports.png),
-        ("svg", exports.svg),
-        ("csv", exports.csv),
-    ] {
-        out.sample("vitrine_export_renders_total", &[("format", format)], count);
-    }
-    out.family(
-        "vitrine_export_busy_total",
-        "counter",
-        "Downloads answered 503 because no render slot freed up in time.",
-    );
-    out.sample("vitrine_export_busy_total", &[], exports.busy);
-
-    out.family(
-        "vitrine_outsider_limited_total",
-        "counter",
-        "Outsider requests refused by a cost cap: live streams per link or client, new filter views per minute per link or client.",
-    );
-    for limit in Limit::ALL {
-        out.sample(
-            "vitrine_outsider_limited_total",
-            &[("limit", limit.as_str())],
-            limits.refused(limit),
-        );
-    }
-
-    out.family(
-        "vitrine_http_requests_total",
-        "counter",
-        "HTTP responses, by the listener that answered and the status class.",
-    );
-    for (l, listener) in LISTENERS.iter().enumerate() {
-        for (c, status) in STATUS_CLASSES.iter().enumerate() {
-            out.sample(
-                "vitrine_http_requests_total",
-                &[("listener", listener), ("status", status)],
-                m.http_requests[l][c].load(Ordering::Relaxed),
-            );
-        }
-    }
-
-    if let Some(bytes) = resident_memory_bytes() {
-        out.family(
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-        );
-        out.sample("process_resident_memory_bytes", &[], bytes);
-    }
-    out.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_values_escape_backslashes_quotes_and_newlines() {
-        assert_eq!(escape_label_value(r#"a\b"c"#), r#"a\\b\"c"#);
-        assert_eq!(escape_label_value("a\nb"), r"a\nb");
-        assert_eq!(escape_help("x\\y\nz"), r"x\\y\nz");
-    }
 
     #[test]
     fn unknown_outcomes_count_as_other() {
@@ -368,11 +458,11 @@ mod tests {
         let m = Arc::new(Metrics::new());
         let a = m.open_stream();
         let b = m.open_stream();
-        assert_eq!(m.streams_open.load(Ordering::Relaxed), 2);
+        assert_eq!(m.streams_open(), 2);
         drop(a);
-        assert_eq!(m.streams_open.load(Ordering::Relaxed), 1);
+        assert_eq!(m.streams_open(), 1);
         drop(b);
-        assert_eq!(m.streams_open.load(Ordering::Relaxed), 0);
+        assert_eq!(m.streams_open(), 0);
     }
 
     #[test]
@@ -382,9 +472,10 @@ mod tests {
         m.http_request(Listener::Public, 204);
         m.http_request(Listener::Owner, 404);
         m.http_request(Listener::Owner, 599);
-        assert_eq!(m.http_requests[1][1].load(Ordering::Relaxed), 2);
-        assert_eq!(m.http_requests[0][3].load(Ordering::Relaxed), 1);
-        assert_eq!(m.http_requests[0][4].load(Ordering::Relaxed), 1);
+        let count = |l: &str, s: &str| m.http_requests.with_label_values(&[l, s]).get();
+        assert_eq!(count("public", "2xx"), 2);
+        assert_eq!(count("owner", "4xx"), 1);
+        assert_eq!(count("owner", "5xx"), 1);
     }
 
     #[test]

@@ -119,6 +119,16 @@ pub fn client_class(user_agent: &str) -> &'static str {
     }
 }
 
+/// The footer outsiders' pages show when no link is known (an unknown token): the instance's
+/// workspace's, so that a 404 for a forged token looks like any other. Empty when the store
+/// does not answer.
+pub async fn public_footer(app: &App) -> String {
+    match app.store.default_workspace().await {
+        Ok(Some(workspace)) => workspace.policy.footer,
+        _ => String::new(),
+    }
+}
+
 /// Records one access event (and counts it in `/metrics`).
 pub async fn record(
     app: &App,

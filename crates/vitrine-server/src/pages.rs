@@ -237,7 +237,10 @@ impl From<&ClientError> for ErrorPage {
 /// The outsiders' polite "no such link" page: says nothing about any dashboard.
 #[derive(Debug, Template)]
 #[template(path = "public_missing.html")]
-pub struct PublicMissingPage;
+pub struct PublicMissingPage {
+    /// The workspace's footer (empty: none).
+    pub footer: String,
+}
 
 page_response!(
     LoginPage,

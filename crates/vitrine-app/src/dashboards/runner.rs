@@ -15,8 +15,8 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use vitrine_core::clock::Clock;
 use vitrine_core::dashboard::{
-    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, Filter, GridRect, Widget,
-    WidgetKind, effective_filters,
+    Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, EffectiveValue, Filter,
+    GridRect, Widget, WidgetKind, effective_filters,
 };
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_data::{
@@ -578,6 +578,8 @@ impl Runner {
         })?;
         let dialect = dataset.source.dialect();
         let rules = restrictions.rules_for(query.dataset.as_str());
+        let confined = confine_comparisons(effective, query.dataset.as_str(), rules);
+        let effective = confined.as_deref().unwrap_or(effective);
         let queries = compile_widget(dialect, widget, &dataset.dataset, effective, rules)?;
         let key = CacheKey::new(
             &widget_identity(ctx, widget, dataset, &queries),
@@ -714,6 +716,46 @@ impl Runner {
 pub fn clock_label(at: OffsetDateTime) -> String {
     at.format(format_description!("[hour]:[minute]:[second] UTC"))
         .unwrap_or_default()
+}
+
+/// A KPI compares its period with the previous one. When a restriction confines a date
+/// filter's column (a link locked to Q1), the previous period lies outside what the viewer may
+/// see: drop the comparison rather than run a query the rules would empty (a "change" against
+/// nothing). `None` when nothing needs confining.
+fn confine_comparisons(
+    effective: &[EffectiveFilter],
+    dataset: &str,
+    rules: &[vitrine_core::dashboard::RowLevelRule],
+) -> Option<Vec<EffectiveFilter>> {
+    let confined = |f: &EffectiveFilter| {
+        matches!(
+            f.value,
+            EffectiveValue::DateRange {
+                previous: Some(_),
+                ..
+            }
+        ) && f
+            .columns
+            .get(dataset)
+            .is_some_and(|column| rules.iter().any(|r| r.column == *column))
+    };
+    if !effective.iter().any(confined) {
+        return None;
+    }
+    Some(
+        effective
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                if confined(&f)
+                    && let EffectiveValue::DateRange { previous, .. } = &mut f.value
+                {
+                    *previous = None;
+                }
+                f
+            })
+            .collect(),
+    )
 }
 
 /// The text a value travels as in a URL and a select option; `None` for NULL.

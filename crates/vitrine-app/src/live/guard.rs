@@ -10,7 +10,7 @@ use tokio::sync::{broadcast, watch};
 use vitrine_core::id::WorkspaceId;
 use vitrine_store::LinkRecord;
 
-use crate::hub::{HubChange, LinkState, LiveHub};
+use crate::hub::{HubChange, Joined, LinkState, LiveHub};
 use crate::{App, Error};
 
 /// How often a guard compares the link's expiry with the clock (a comparison, no I/O): well
@@ -61,8 +61,8 @@ pub fn watch_link(app: &App, link: &LinkRecord) -> watch::Receiver<LinkState> {
     let watched = Watched::of(link);
     let key = watched.key();
     match app.live.guard_channel(&key) {
-        Ok(rx) => rx,
-        Err((tx, rx)) => {
+        Joined::Running(rx) => rx,
+        Joined::Started(tx, rx) => {
             // Subscribe before the task starts, so no change published from now on is missed.
             let changes = app.live.subscribe_changes();
             tokio::spawn(run(

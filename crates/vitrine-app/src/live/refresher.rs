@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::dashboards::{DashboardContext, clock_label};
-use crate::hub::{LiveHub, Snapshot, Target};
+use crate::hub::{Joined, LiveHub, Snapshot, Target};
 use crate::{App, Error};
 
 /// After the interval, a little slack so the cached results are due when the refresher asks
@@ -18,8 +18,8 @@ const SLACK: Duration = Duration::from_millis(200);
 pub fn watch_view(app: &App, target: Target) -> watch::Receiver<Arc<Snapshot>> {
     let key = target.key();
     match app.live.refresher_channel(&key) {
-        Ok(rx) => rx,
-        Err((tx, rx)) => {
+        Joined::Running(rx) => rx,
+        Joined::Started(tx, rx) => {
             tokio::spawn(run(app.clone(), app.live.clone(), key, target, tx));
             rx
         }

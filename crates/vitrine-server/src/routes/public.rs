@@ -229,8 +229,18 @@ fn too_many_live_viewers() -> Response {
     response
 }
 
-fn not_found_page() -> Response {
-    (StatusCode::NOT_FOUND, PublicMissingPage).into_response()
+/// "This link does not exist", with the footer of the workspace it would belong to (for an
+/// unknown token: the instance's workspace, so every 404 looks the same).
+fn not_found_page(footer: &str) -> Response {
+    let page = PublicMissingPage {
+        footer: footer.to_owned(),
+    };
+    (StatusCode::NOT_FOUND, page).into_response()
+}
+
+/// [`not_found_page`] when no link is known.
+async fn missing(state: &App) -> Response {
+    not_found_page(&outsider::public_footer(state).await)
 }
 
 fn gone_page(workspace: &Workspace) -> Response {
@@ -245,9 +255,9 @@ fn gone_page(workspace: &Workspace) -> Response {
 
 /// An error as an outsider sees it: the client error's sentence on a plain page. 5xx causes
 /// are logged by [`HttpError::to_client`] and go nowhere else.
-fn problem_page(error: HttpError) -> Response {
+async fn problem_page(state: &App, error: HttpError) -> Response {
     if matches!(error, HttpError::App(Error::NotFound)) {
-        return not_found_page();
+        return missing(state).await;
     }
     let client = error.to_client();
     let title = match client.status.as_u16() {
@@ -281,8 +291,11 @@ fn redirect(status: StatusCode, location: &str) -> Result<Response, HttpError> {
     Ok(response)
 }
 
-fn outcome(result: Result<Response, HttpError>) -> Response {
-    result.unwrap_or_else(problem_page)
+async fn outcome(state: &App, result: Result<Response, HttpError>) -> Response {
+    match result {
+        Ok(response) => response,
+        Err(error) => problem_page(state, error).await,
+    }
 }
 
 // ---- who is asking -------------------------------------------------------------------------
@@ -320,7 +333,7 @@ async fn refused(state: &App, who: &Requester, gate: &Gate) -> Result<Response, 
     }
     Ok(match gate {
         Gate::Gone(_, workspace, _) => gone_page(workspace),
-        _ => not_found_page(),
+        _ => missing(state).await,
     })
 }
 
@@ -516,6 +529,7 @@ async fn show_shared_dashboard(
     headers: HeaderMap,
 ) -> Response {
     outcome(
+        &state,
         async {
             let who = requester(&state, &headers, ip);
             let query = query.unwrap_or_default();
@@ -557,6 +571,7 @@ async fn show_shared_dashboard(
         }
         .await,
     )
+    .await
 }
 
 async fn show_shared_widget(
@@ -567,6 +582,7 @@ async fn show_shared_widget(
     headers: HeaderMap,
 ) -> Response {
     outcome(
+        &state,
         async {
             let query = query.unwrap_or_default();
             let who = requester(&state, &headers, ip);
@@ -577,10 +593,13 @@ async fn show_shared_widget(
                     return refused(&state, &who, &gate).await;
                 }
                 Gate::Gone(_, workspace, _) => return Ok(gone_page(&workspace)),
-                Gate::Locked(..) => return Ok(not_found_page()),
+                Gate::Locked(..) => return Ok(missing(&state).await),
             };
             if !access.may_show_widget(&widget_id) {
-                return Ok(with_frame(not_found_page(), access.settings()));
+                return Ok(with_frame(
+                    not_found_page(&access.workspace().policy.footer),
+                    access.settings(),
+                ));
             }
             let (_, view) = outsider::admit_view(&state, &access, &who, &query)?;
             let Some(html) = widget_card(
@@ -592,7 +611,10 @@ async fn show_shared_widget(
             )
             .await
             else {
-                return Ok(with_frame(not_found_page(), access.settings()));
+                return Ok(with_frame(
+                    not_found_page(&access.workspace().policy.footer),
+                    access.settings(),
+                ));
             };
             Ok(with_frame(
                 axum::response::Html(html).into_response(),
@@ -601,6 +623,7 @@ async fn show_shared_widget(
         }
         .await,
     )
+    .await
 }
 
 async fn live_shared_dashboard(
@@ -611,6 +634,7 @@ async fn live_shared_dashboard(
     headers: HeaderMap,
 ) -> Response {
     outcome(
+        &state,
         async {
             let (query, params) = LiveStreamParams::split(query.as_deref().unwrap_or(""));
             let who = requester(&state, &headers, ip);
@@ -655,6 +679,7 @@ async fn live_shared_dashboard(
         }
         .await,
     )
+    .await
 }
 
 // ---- downloads -------------------------------------------------------------------------------
@@ -684,7 +709,10 @@ async fn open_for_download(
         gate => return Ok(Err(refused(state, who, &gate).await?)),
     };
     if !downloads::may_download(&access, widget_id) {
-        return Ok(Err(with_frame(not_found_page(), access.settings())));
+        return Ok(Err(with_frame(
+            not_found_page(&access.workspace().policy.footer),
+            access.settings(),
+        )));
     }
     Ok(Ok(access))
 }
@@ -697,6 +725,7 @@ async fn export_shared_pdf(
     headers: HeaderMap,
 ) -> Response {
     outcome(
+        &state,
         async {
             let query = query.unwrap_or_default();
             let who = requester(&state, &headers, ip);
@@ -710,6 +739,7 @@ async fn export_shared_pdf(
         }
         .await,
     )
+    .await
 }
 
 async fn export_shared_widget(
@@ -720,9 +750,10 @@ async fn export_shared_widget(
     headers: HeaderMap,
 ) -> Response {
     let Some(format) = ExportFormat::of_widget_file(&file) else {
-        return not_found_page();
+        return missing(&state).await;
     };
     outcome(
+        &state,
         async {
             let query = query.unwrap_or_default();
             let who = requester(&state, &headers, ip);
@@ -738,11 +769,15 @@ async fn export_shared_widget(
                     .await?;
             Ok(match file {
                 Some(file) => with_frame(exports::download(file), access.settings()),
-                None => with_frame(not_found_page(), access.settings()),
+                None => with_frame(
+                    not_found_page(&access.workspace().policy.footer),
+                    access.settings(),
+                ),
             })
         }
         .await,
     )
+    .await
 }
 
 // ---- the password form -----------------------------------------------------------------------
@@ -814,6 +849,7 @@ async fn unlock_shared_link(
     Form(form): Form<UnlockForm>,
 ) -> Response {
     outcome(
+        &state,
         async {
             let public_base = state.config.public_base_url();
             let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
@@ -825,7 +861,7 @@ async fn unlock_shared_link(
             let back = with_query(&format!("/share/{token}"), &query);
             Ok(
                 match outsider::unlock(&state, &token, &who, &form.password).await? {
-                    Unlock::NotFound => not_found_page(),
+                    Unlock::NotFound => missing(&state).await,
                     Unlock::Gone(_, workspace) => gone_page(&workspace),
                     Unlock::NoPassword(_) => redirect(StatusCode::SEE_OTHER, &back)?,
                     Unlock::Throttled {
@@ -875,6 +911,7 @@ async fn unlock_shared_link(
         }
         .await,
     )
+    .await
 }
 
 async fn follow_short_link(
@@ -884,11 +921,12 @@ async fn follow_short_link(
     headers: HeaderMap,
 ) -> Response {
     outcome(
+        &state,
         async {
             let who = requester(&state, &headers, ip);
             Ok(
                 match outsider::follow_short_code(&state, &code, &who).await? {
-                    ShortLink::NotFound => not_found_page(),
+                    ShortLink::NotFound => missing(&state).await,
                     ShortLink::Gone(workspace) => gone_page(&workspace),
                     ShortLink::Open(path) => redirect(StatusCode::FOUND, &path)?,
                 },
@@ -896,6 +934,7 @@ async fn follow_short_link(
         }
         .await,
     )
+    .await
 }
 
 #[cfg(test)]

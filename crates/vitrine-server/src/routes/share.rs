@@ -1085,7 +1085,7 @@ async fn create_share_link(
     let can_embed = identity.actor().permissions().embed;
     let (view, input) = read_link_form(&Fields(fields), &doc, None, can_embed);
     let result = match input {
-        Err(problem) => Err(Error::invalid(problem).into()),
+        Err(problem) => Err(Error::invalid(problem)),
         Ok(input) => {
             let new = NewLink {
                 dashboard_id: id,
@@ -1146,7 +1146,7 @@ async fn update_share_link(
     let can_embed = identity.actor().permissions().embed;
     let (view, input) = read_link_form(&Fields(fields), &doc, Some(&current), can_embed);
     let result = match input {
-        Err(problem) => Err(Error::invalid(problem).into()),
+        Err(problem) => Err(Error::invalid(problem)),
         Ok(input) => {
             let changes = LinkChanges {
                 label: Some(input.label),

@@ -264,6 +264,69 @@ async fn the_text_format_is_valid_and_lists_every_family() {
 }
 
 #[tokio::test]
+async fn an_independent_prometheus_parser_reads_every_family_with_its_type_and_values() {
+    let app = TestApp::spawn().await;
+    let path = shared_board(&app).await;
+    assert_eq!(view(&app, &path).await, 200);
+    let text = app
+        .api()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("the exposition parses");
+    let sample = |name: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .unwrap_or_else(|| panic!("{name} {label:?} missing:\n{text}"))
+            .value
+            .clone()
+    };
+    use prometheus_parse::Value;
+    assert_eq!(
+        sample("vitrine_link_access_total", Some(("outcome", "ok"))),
+        Value::Counter(1.0)
+    );
+    assert_eq!(
+        sample(
+            "vitrine_link_access_total",
+            Some(("outcome", "not_allowed"))
+        ),
+        Value::Counter(0.0)
+    );
+    assert!(
+        matches!(sample("vitrine_warehouse_queries_total", None), Value::Counter(n) if n >= 2.0)
+    );
+    assert_eq!(sample("vitrine_live_streams_open", None), Value::Gauge(0.0));
+    assert_eq!(sample("vitrine_open_data_sources", None), Value::Gauge(1.0));
+    assert!(matches!(
+        sample("vitrine_http_requests_total", Some(("status", "2xx"))),
+        Value::Counter(n) if n >= 1.0
+    ));
+    for family in [
+        "vitrine_build_info",
+        "vitrine_warehouse_queries_total",
+        "vitrine_result_cache_hits_total",
+        "vitrine_result_cache_misses_total",
+        "vitrine_open_data_sources",
+        "vitrine_live_streams_open",
+        "vitrine_link_access_total",
+        "vitrine_export_renders_total",
+        "vitrine_export_busy_total",
+        "vitrine_outsider_limited_total",
+        "vitrine_http_requests_total",
+    ] {
+        assert!(scrape.docs.contains_key(family), "HELP of {family}");
+    }
+}
+
+#[tokio::test]
 async fn counters_follow_share_link_views_and_the_warm_cache() {
     let app = TestApp::spawn().await;
     let path = shared_board(&app).await;

@@ -802,8 +802,7 @@ async fn link_views_are_counted_atomically_up_to_the_limit(store: &dyn Store) {
     let admitted: Vec<i64> = futures_util::future::join_all(attempts)
         .await
         .into_iter()
-        .map(Result::unwrap)
-        .flatten()
+        .filter_map(Result::unwrap)
         .collect();
     let mut counts = admitted.clone();
     counts.sort_unstable();
