@@ -124,7 +124,7 @@ pub struct AccessPolicy {
     /// keeps working after the last view (its filters, downloads and live updates carry a
     /// view pass); a new page view is refused.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_views: Option<u32>,
     /// Only client addresses inside these networks may open the link (others get the 404
     /// page, and a `not_allowed` access event); empty: everyone.
@@ -133,21 +133,21 @@ pub struct AccessPolicy {
     pub allowed_networks: Vec<Network>,
     /// Open live streams on this link at most (per instance); `None`: `limits.link_live_viewers`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_live_viewers: Option<u32>,
     /// Open live streams per client address at most; `None`: `limits.client_live_viewers`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_live_viewers_per_client: Option<u32>,
     /// New filter views (ones the result cache does not hold yet) per minute on this link;
     /// `None`: `limits.link_new_views_per_minute`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_new_views_per_minute: Option<u32>,
     /// New filter views per minute per client address; `None`:
     /// `limits.client_new_views_per_minute`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 4294967295_u64)]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_new_views_per_minute_per_client: Option<u32>,
 }
 

@@ -340,3 +340,57 @@ pub async fn no_such_endpoint() -> ClientError {
         "There is no such API endpoint; see /api/v1/openapi.json.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn call(app: &Router, method: &str, uri: &str) -> (Response, serde_json::Value) {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (Response::from_parts(parts, Body::empty()), json)
+    }
+
+    #[tokio::test]
+    async fn a_bare_refusal_on_the_api_becomes_the_json_error_body_and_keeps_its_headers() {
+        let too_large = || async { (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded") };
+        let app = Router::new()
+            .route("/api/v1/x", get(too_large))
+            .route("/page", get(too_large))
+            .layer(axum::middleware::from_fn(api_json_errors));
+
+        let (response, body) = call(&app, "GET", "/api/v1/x").await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(body["error"]["code"], "payload_too_large");
+
+        let (response, body) = call(&app, "DELETE", "/api/v1/x").await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(response.headers().contains_key(header::ALLOW));
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+
+        let (response, body) = call(&app, "GET", "/page").await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body, serde_json::Value::Null, "pages keep their own errors");
+    }
+
+    #[test]
+    fn an_unprocessable_entity_is_reported_as_invalid_input() {
+        let client = ClientError::for_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            (client.status, client.code),
+            (StatusCode::BAD_REQUEST, "invalid_input")
+        );
+    }
+}
