@@ -93,7 +93,8 @@ pub struct Invite {
 }
 
 /// A member as the API and pages show it (never the password hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Member)]
 pub struct MemberView {
     /// Id.
     pub id: MemberId,
@@ -105,7 +106,7 @@ pub struct MemberView {
     pub role: Role,
     /// Stored flags.
     pub flags: Permissions,
-    /// Flags in force after the role is applied.
+    /// Flags in force after the role is applied: admins have all, viewers none.
     pub permissions: Permissions,
     /// Whether the one-time password is still in use.
     pub must_change_password: bool,
@@ -370,8 +371,8 @@ pub async fn remove_member(
 ) -> Result<(), Error> {
     let member = managed_member(state, acting, workspace, id).await?;
     if acting.member_id() == Some(id) {
-        return Err(Error::invalid(
-            "You cannot remove yourself; ask another admin.",
+        return Err(Error::Conflict(
+            "You cannot remove yourself; ask another admin.".into(),
         ));
     }
     state.store.delete_member(id).await?;
@@ -514,7 +515,8 @@ pub fn client_key(state: &App, ip: Option<std::net::IpAddr>) -> String {
 }
 
 /// An API key as listed (never the secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ApiKey)]
 pub struct ApiKeyView {
     /// Id.
     pub id: ApiKeyId,

@@ -77,13 +77,18 @@ pub fn data_options(state: &App) -> DataSourceOptions {
 // ---- data sources --------------------------------------------------------------------------
 
 /// A data source as typed by an editor: a kind and where it is.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = DataSourceRequest)]
 pub struct DataSourceForm {
     /// The name.
+    #[schema(schema_with = crate::openapi::name)]
     pub name: String,
     /// `sqlite`, `postgres` or `mysql`.
+    #[schema(pattern = "^(sqlite|postgres|mysql)$")]
     pub kind: String,
-    /// The SQLite file's path, or the server's connection URL (with credentials).
+    /// The SQLite file's path on the server, or the server's connection URL with its
+    /// credentials (`postgres://…`, `mysql://…`); the connection is tested before saving.
+    #[schema(schema_with = crate::openapi::not_blank)]
     pub location: String,
 }
 
@@ -97,15 +102,17 @@ impl std::fmt::Debug for DataSourceForm {
 }
 
 /// A data source as shown (never its settings).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DataSource)]
 pub struct DataSourceView {
     /// Id.
     pub id: DataSourceId,
     /// Name.
     pub name: String,
-    /// Kind.
+    /// `sqlite`, `postgres` or `mysql`.
+    #[schema(pattern = "^(sqlite|postgres|mysql)$")]
     pub kind: String,
-    /// Redacted location.
+    /// The location with any password replaced by `***`.
     pub display: String,
     /// Revision.
     pub revision: i64,
@@ -305,20 +312,24 @@ pub async fn delete_data_source(
 // ---- datasets ------------------------------------------------------------------------------
 
 /// A dataset as typed by an editor.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = DatasetRequest)]
 pub struct DatasetForm {
     /// The data source.
     pub data_source_id: DataSourceId,
     /// The slug dashboards use.
+    #[schema(schema_with = crate::openapi::slug)]
     pub slug: String,
-    /// The name.
+    /// The name; empty: the slug.
     pub name: String,
-    /// One read-only query.
+    /// One read-only `SELECT` for the data source's dialect; it is run once to discover its
+    /// columns.
     pub sql: String,
 }
 
 /// A dataset as shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Dataset)]
 pub struct DatasetView {
     /// Id.
     pub id: DatasetId,
@@ -474,7 +485,7 @@ pub fn datasets_named(doc: &Dashboard) -> Vec<String> {
 // ---- dashboards ----------------------------------------------------------------------------
 
 /// A dashboard as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DashboardSummary {
     /// Id.
     pub id: DashboardId,
@@ -483,6 +494,7 @@ pub struct DashboardSummary {
     /// Title.
     pub title: String,
     /// `draft` or `published`.
+    #[schema(pattern = "^(draft|published)$")]
     pub status: String,
     /// Revision.
     pub revision: i64,

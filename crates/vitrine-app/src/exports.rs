@@ -358,8 +358,8 @@ fn generated_label(at: OffsetDateTime) -> String {
     .unwrap_or_default()
 }
 
-/// `paper=a4|letter` (default A4) and `scale=1|2` (default 1) from a raw query; other values
-/// are 400.
+/// `paper=a4|letter` (default A4) and `scale=1|2` (default 1) from a raw query; other values,
+/// the empty one included, are 400 (as the API document states).
 pub fn export_params(query: &str) -> Result<(Paper, f32), Error> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let first = |key: &str| {
@@ -369,13 +369,14 @@ pub fn export_params(query: &str) -> Result<(Paper, f32), Error> {
             .map(|(_, v)| v.as_str())
     };
     let paper = match first("paper") {
-        None | Some("") => Paper::A4,
-        Some(p) => Paper::parse(p).ok_or_else(|| Error::invalid("paper must be a4 or letter."))?,
+        None | Some("a4") => Paper::A4,
+        Some("letter") => Paper::Letter,
+        Some(_) => return Err(Error::invalid_field("paper", "paper must be a4 or letter.")),
     };
     let scale = match first("scale") {
-        None | Some("" | "1") => 1.0,
+        None | Some("1") => 1.0,
         Some("2") => 2.0,
-        Some(_) => return Err(Error::invalid("scale must be 1 or 2.")),
+        Some(_) => return Err(Error::invalid_field("scale", "scale must be 1 or 2.")),
     };
     Ok((paper, scale))
 }
@@ -422,5 +423,7 @@ mod tests {
         );
         assert!(export_params("scale=3").is_err());
         assert!(export_params("paper=a0").is_err());
+        assert!(export_params("paper=").is_err());
+        assert!(export_params("scale=").is_err());
     }
 }

@@ -10,6 +10,9 @@
 //! - [`error`]: [`Error`], what went wrong in the domain's words (not found, forbidden,
 //!   invalid input with its field, conflict, throttled, busy, unavailable, internal). Front
 //!   doors map it; services only return it.
+//! - [`openapi`]: the JSON Schemas of the text inputs services validate (labels, names,
+//!   slugs, link passwords), for the `utoipa::ToSchema` derives on the views and inputs below;
+//!   `vitrine-server` builds the API's OpenAPI document from them (utoipa is not an HTTP crate).
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key, loaded or generated.
 //! - [`passwords`]: Argon2id under a concurrency cap. [`geo`]: the country of a client.
 //!   [`text`]: times as people read them.
@@ -47,6 +50,7 @@ pub mod limits;
 pub mod links;
 pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod outsider;
 pub mod passwords;
 pub mod text;

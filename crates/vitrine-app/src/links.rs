@@ -21,7 +21,7 @@ use crate::hub::HubChange;
 use crate::{App, Error};
 
 /// How a shared dashboard looks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DisplayOptions {
     /// Show the dashboard's title.
@@ -46,7 +46,7 @@ impl Default for DisplayOptions {
 }
 
 /// A link's theme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkTheme {
     /// Light.
@@ -59,7 +59,7 @@ pub enum LinkTheme {
 }
 
 /// Whether, and by which sites, a link may be framed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbedPolicy {
     /// Embedding allowed at all.
@@ -117,31 +117,37 @@ impl<'de> Deserialize<'de> for Network {
 }
 
 /// Who may use a link, and how much (checked on every outsider request).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccessPolicy {
     /// The link stops (410, `view_limit`) after this many page views. A viewer's own page
     /// keeps working after the last view (its filters, downloads and live updates carry a
     /// view pass); a new page view is refused.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_views: Option<u32>,
     /// Only client addresses inside these networks may open the link (others get the 404
     /// page, and a `not_allowed` access event); empty: everyone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::openapi::networks)]
     pub allowed_networks: Vec<Network>,
     /// Open live streams on this link at most (per instance); `None`: `limits.link_live_viewers`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_live_viewers: Option<u32>,
     /// Open live streams per client address at most; `None`: `limits.client_live_viewers`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_live_viewers_per_client: Option<u32>,
     /// New filter views (ones the result cache does not hold yet) per minute on this link;
     /// `None`: `limits.link_new_views_per_minute`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_new_views_per_minute: Option<u32>,
     /// New filter views per minute per client address; `None`:
     /// `limits.client_new_views_per_minute`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_new_views_per_minute_per_client: Option<u32>,
 }
 
@@ -155,7 +161,7 @@ impl AccessPolicy {
 }
 
 /// What a link lets outsiders see and change, stored as JSON in its row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinkSettings {
     /// Filter values fixed by the owner: shown as fixed, impossible to change from outside.
@@ -193,7 +199,7 @@ impl From<SettingsError> for Error {
 }
 
 /// A new link, as the API and the UI send it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLink {
     /// The dashboard.
@@ -202,12 +208,14 @@ pub struct NewLink {
     #[serde(default)]
     pub widget_id: Option<String>,
     /// The audience.
+    #[schema(schema_with = crate::openapi::label)]
     pub label: String,
     /// When it stops working (default: 90 days).
     #[serde(default = "default_expiry")]
     pub expiry: Expiry,
     /// An optional password.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::link_password)]
     pub password: Option<String>,
     /// Locked filters, open filters, display options, embed policy. With `open_filters`
     /// absent, every filter that is not locked is open.
@@ -232,14 +240,16 @@ fn default_expiry() -> Expiry {
 }
 
 /// Changes to a link; absent fields stay as they are.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkChanges {
     /// New audience.
+    #[schema(schema_with = crate::openapi::optional_label)]
     pub label: Option<String>,
     /// New expiry.
     pub expiry: Option<Expiry>,
     /// A new password.
+    #[schema(schema_with = crate::openapi::link_password)]
     pub password: Option<String>,
     /// Remove the password.
     #[serde(default)]
@@ -257,7 +267,8 @@ pub struct LinkChanges {
 }
 
 /// A link as the owner sees it: its URLs (derived, never stored), state and traffic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Link)]
 pub struct LinkView {
     /// The link id.
     pub id: String,
@@ -268,6 +279,7 @@ pub struct LinkView {
     /// The audience.
     pub label: String,
     /// `active`, `disabled`, `expired`, `deleted` or `suspended`.
+    #[schema(value_type = String, pattern = "^(active|disabled|expired|deleted|suspended)$")]
     pub state: &'static str,
     /// Whether its owner has it turned on.
     pub enabled: bool,
@@ -847,18 +859,22 @@ pub async fn link_events(
 // ---- policy ------------------------------------------------------------------------------
 
 /// The workspace's link policy, as the API shows and takes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = LinkPolicy)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyView {
     /// Public links may be created.
     pub public_links_allowed: bool,
-    /// The longest a link may live, in days.
+    /// The longest a link may live, in days (none: no limit).
+    #[schema(minimum = 1, maximum = 3650)]
     pub max_link_days: Option<i64>,
     /// New links need a password.
     pub password_required: bool,
     /// The line on the "no longer active" page.
+    #[schema(max_length = 200)]
     pub contact_line: String,
     /// The footer under shared dashboards.
+    #[schema(max_length = 100)]
     pub footer: String,
     /// Whether the workspace is suspended (read-only here; see suspend / resume).
     #[serde(default)]

@@ -17,6 +17,8 @@
 //! - [`seal`]: authenticated encryption of secrets at rest (data-source credentials).
 //! - [`share`]: share-link tokens, short codes, unlock cookies, expiry, accessibility and
 //!   embed origins (DESIGN section 5).
+//! - `openapi` (feature `openapi`): the OpenAPI schemas of the few domain types whose JSON
+//!   shape a derive cannot tell (embed origins, filter values); the others derive theirs.
 //! - [`result`]: the shape of a query result (columns, typed values), shared by the data
 //!   layer that produces it and the renderer that draws it.
 #![forbid(unsafe_code)]
@@ -26,6 +28,8 @@ pub mod dashboard;
 pub mod id;
 pub mod keys;
 pub mod member;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod result;
 pub mod seal;
 pub mod secret;

@@ -11,6 +11,7 @@ use crate::id::{MemberId, WorkspaceId};
 
 /// A member's role in a workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads dashboards shared with the workspace.
@@ -61,6 +62,7 @@ impl std::str::FromStr for Role {
 /// The permission flags stored on a member. Read them through [`Actor`], which applies the
 /// role: an admin has all of them, a viewer none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Permissions {
     /// May create public share links on dashboards they can edit.

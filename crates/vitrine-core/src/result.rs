@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The type of a result column, as far as charts care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
     /// Whole numbers.
@@ -34,6 +35,7 @@ impl ColumnType {
 
 /// A column of a result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Column {
     /// The name, as the query produced it.
     pub name: String,

@@ -254,6 +254,7 @@ impl LinkStatus {
 
 /// How an owner says when a link stops working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Expiry {
     /// Never.
@@ -266,7 +267,8 @@ pub enum Expiry {
     },
     /// This many days from now (presets: 14, 90, 365).
     Days {
-        /// The number of days.
+        /// The number of days: at least 1, and the date must fall before the year 9999.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         days: u32,
     },
 }

@@ -12,8 +12,12 @@
 //! - [`security`]: one middleware sets the security headers on every response.
 //! - [`auth`]: sessions, API keys and CSRF as request concerns, resolved once per request into
 //!   an [`auth::Identity`]; the [`auth::ApiMember`] and [`auth::PageMember`] extractors.
+//! - [`extract`]: the API's JSON body, path and query extractors, whose refusals are the API's
+//!   JSON error naming the field at fault.
 //! - [`error`]: the one mapping from [`vitrine_app::Error`] to a response, and the client-error
-//!   boundary that never leaks internals.
+//!   boundary that never leaks internals; every API error is JSON, even the router's own.
+//! - [`routes::openapi`]: the OpenAPI document of `/api/v1`, generated from the handlers'
+//!   annotations and their types.
 //! - [`dashboards`]: the dashboard page and the card fragments, shared by owners and outsiders.
 //! - [`live`]: Server-Sent Events framing of the live hub's snapshots and link verdicts.
 //! - [`exports`]: download links on the pages, and the download response with a safe file name.
@@ -29,6 +33,7 @@ pub mod auth;
 pub mod dashboards;
 pub mod error;
 pub mod exports;
+pub mod extract;
 pub mod live;
 pub mod pages;
 pub mod routes;

@@ -53,6 +53,28 @@ pub enum Command {
     Dashboards(DashboardsCommand),
     /// Share links: list, create, show, disable, enable, rotate, delete.
     Link(LinkArgs),
+    /// API keys: create one for a member (printed once), list, revoke.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+/// `vitrine api-key …`.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key acting as a member, and print its secret (shown once, never stored).
+    Create {
+        /// The member's e-mail.
+        email: String,
+        /// What the key is for.
+        name: String,
+    },
+    /// List the workspace's API keys (never their secrets).
+    List,
+    /// Revoke an API key by id.
+    Revoke {
+        /// The key's id (see `vitrine api-key list`).
+        id: i64,
+    },
 }
 
 /// `vitrine link …`. Link commands act as a member (for permissions and the audit trail):
@@ -322,6 +344,12 @@ impl Cli {
                 state.store.close().await;
                 result
             }
+            Command::ApiKey(command) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = api_key_command(&state, command).await;
+                state.store.close().await;
+                result
+            }
         }
     }
 }
@@ -421,6 +449,68 @@ async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> 
                 member.email,
                 password.password().expose()
             );
+        }
+    }
+    Ok(())
+}
+
+/// `vitrine api-key …`: keys act as a member, so they are made through the member (the same
+/// service, checks and audit event as the UI and the API).
+async fn api_key_command(state: &App, command: &ApiKeyCommand) -> anyhow::Result<()> {
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .context("the store has no workspace")?;
+    let first_admin = || async {
+        state
+            .store
+            .members(workspace.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.role == Role::Admin)
+            .min_by_key(|m| m.id)
+            .context("the workspace has no admin; add one with `vitrine user add`")
+    };
+    match command {
+        ApiKeyCommand::Create { email, name } => {
+            let member = state
+                .store
+                .member_by_email(&email.trim().to_lowercase())
+                .await?
+                .with_context(|| format!("no member with the e-mail address {email}"))?;
+            let (key, secret) = accounts::create_api_key(state, &member, name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "created API key {} ({}) acting as {}",
+                key.id, key.name, member.email
+            );
+            // Alone on stdout, so that scripts can capture it.
+            println!("{}", secret.expose());
+        }
+        ApiKeyCommand::List => {
+            let admin = first_admin().await?;
+            for key in accounts::list_api_keys(state, &admin)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                let state = match key.revoked_at {
+                    Some(_) => "revoked",
+                    None => "active",
+                };
+                println!(
+                    "{:<6} {:<14} {:<8} {:<32} {}",
+                    key.id, key.prefix, state, key.member_email, key.name
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let admin = first_admin().await?;
+            accounts::revoke_api_key(state, &admin, vitrine_core::id::ApiKeyId(*id))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("revoked API key {id}");
         }
     }
     Ok(())

@@ -1,15 +1,18 @@
 //! The signed-in member's own account: who am I, change password.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vitrine_core::secret::Password;
 
 use crate::auth::{ApiMember, PageMember};
 use crate::error::HttpError;
+use crate::extract::Json;
 use crate::pages::{Chrome, PasswordPage, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -21,8 +24,8 @@ pub fn pages() -> Router<App> {
 }
 
 /// Account API.
-pub fn api() -> Router<App> {
-    Router::new().route("/me", get(show_me))
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(show_me))
 }
 
 async fn show_password(PageMember(identity): PageMember) -> PasswordPage {
@@ -85,6 +88,11 @@ async fn change_password(
     }
 }
 
+/// Who am I.
+///
+/// The member the session or API key acts as.
+#[utoipa::path(get, path = "/me", operation_id = "getMe", tag = "account",
+    responses((status = 200, description = "The caller", body = MemberView)))]
 async fn show_me(ApiMember(identity): ApiMember) -> Json<MemberView> {
     Json(MemberView::from(&identity.member))
 }

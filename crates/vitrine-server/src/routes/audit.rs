@@ -1,12 +1,15 @@
 //! The audit trail, for admins.
 
-use axum::extract::{Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::HttpError;
+use crate::error::{ErrorBody, HttpError};
+use crate::extract::{Json, Query};
 use crate::pages::{AuditPage, AuditRowView, Chrome, format_time, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -17,8 +20,8 @@ pub fn pages() -> Router<App> {
 }
 
 /// Audit API.
-pub fn api() -> Router<App> {
-    Router::new().route("/audit-events", get(list_audit_events))
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(list_audit_events))
 }
 
 async fn events(
@@ -31,7 +34,7 @@ async fn events(
     }
     Ok(state
         .store
-        .audit_events(identity.member.workspace_id, limit.clamp(1, 1000))
+        .audit_events(identity.member.workspace_id, limit)
         .await?)
 }
 
@@ -55,28 +58,61 @@ async fn show_audit(
     })
 }
 
-#[derive(Debug, Deserialize)]
-struct LimitQuery {
+/// How many events to list, newest first.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LimitQuery {
+    /// 1 to 1000 (default 100); other values are refused.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
+impl LimitQuery {
+    /// The limit, checked: 400 outside 1 to 1000.
+    pub fn limit(&self) -> Result<i64, HttpError> {
+        match self.limit {
+            None => Ok(100),
+            Some(n) if (1..=1000).contains(&n) => Ok(n),
+            Some(_) => Err(HttpError::invalid_input(
+                Some("limit".to_owned()),
+                "limit must be 1 to 1000.",
+            )),
+        }
+    }
+}
+
 /// An audit event in the API.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 struct AuditEventView {
+    /// When.
     #[serde(with = "time::serde::rfc3339")]
     at: time::OffsetDateTime,
+    /// Who: a member's e-mail address, or `cli`.
     actor: String,
+    /// What (`link.created`, `member.invited` …).
     action: String,
+    /// On what (`link:…`, `member:7` …).
     target: String,
+    /// Details, by action.
     detail: serde_json::Value,
 }
 
+/// The audit trail.
+///
+/// Owner actions, newest first. Admins only.
+#[utoipa::path(get, path = "/audit-events", operation_id = "listAuditEvents", tag = "audit",
+    params(LimitQuery),
+    responses(
+        (status = 200, description = "The events, newest first", body = Vec<AuditEventView>),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn list_audit_events(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
     Query(query): Query<LimitQuery>,
 ) -> Result<Json<Vec<AuditEventView>>, HttpError> {
-    let events = events(&state, &identity, query.limit.unwrap_or(100)).await?;
+    let events = events(&state, &identity, query.limit()?).await?;
     Ok(Json(
         events
             .into_iter()

@@ -1,12 +1,18 @@
 //! Dashboards: the editor pages and `/api/v1/dashboards` (dashboards as code), and their
 //! downloads (`export.pdf`, `widgets/{widget}/export.{png,svg,csv}`, the same under the API).
 
+use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vitrine_core::dashboard::{Dashboard, DashboardStatus};
 use vitrine_core::id::DashboardId;
 
@@ -17,10 +23,12 @@ use vitrine_app::exports::ExportFormat;
 use vitrine_app::{App, Error};
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::HttpError;
+use crate::error::{ErrorBody, HttpError};
 use crate::exports;
+use crate::extract::{self, Json};
 use crate::live::{LiveStreamParams, live_response};
 use crate::pages::{Chrome, DashboardEditPage, DashboardFields, paths};
+use crate::routes::openapi::FileBytes;
 
 /// Dashboard editor pages.
 pub fn pages() -> Router<App> {
@@ -45,23 +53,18 @@ pub fn pages() -> Router<App> {
 }
 
 /// Dashboard API.
-pub fn api() -> Router<App> {
-    Router::new()
-        .route(
-            "/dashboards",
-            get(list_dashboards_api).post(create_dashboard_api),
-        )
-        .route(
-            "/dashboards/{id}",
-            get(show_dashboard_api)
-                .put(update_dashboard_api)
-                .delete(delete_dashboard_api),
-        )
-        .route("/dashboards/{id}/export.pdf", get(export_dashboard_pdf_api))
-        .route(
-            "/dashboards/{id}/widgets/{widget}/{file}",
-            get(export_widget_api),
-        )
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_dashboards_api, create_dashboard_api))
+        .routes(routes!(
+            show_dashboard_api,
+            update_dashboard_api,
+            delete_dashboard_api
+        ))
+        .routes(routes!(export_dashboard_pdf_api))
+        .routes(routes!(export_widget_png_api))
+        .routes(routes!(export_widget_svg_api))
+        .routes(routes!(export_widget_csv_api))
 }
 
 /// What a new dashboard starts from: a working example over the first dataset.
@@ -239,10 +242,54 @@ async fn export_widget(
     Ok(exports::download(file))
 }
 
+/// A PDF's own query parameter (the handler reads the raw query: the view's filters come
+/// with it, and [`vitrine_app::exports::export_params`] checks this one).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PdfParams {
+    /// The paper size (default `a4`).
+    #[param(pattern = "^(a4|letter)$")]
+    paper: Option<String>,
+}
+
+/// A PNG's own query parameter (read like [`PdfParams`]).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PngParams {
+    /// Pixels per grid unit: 1 (default) or 2.
+    #[param(minimum = 1, maximum = 2)]
+    scale: Option<u8>,
+}
+
+/// A widget of a dashboard, in a download's path.
+#[derive(Debug, Deserialize)]
+struct WidgetPath {
+    id: DashboardId,
+    widget: String,
+}
+
+/// The dashboard as PDF.
+///
+/// Landscape pages: the title, the filters in force, when it was generated, every widget as
+/// vector graphics with real text, the workspace footer. The view is the dashboard page's:
+/// other query parameters are read as on its URL (`f.region=EMEA`, `f.period=last_30_days`,
+/// `theme=dark`) and unknown ones are ignored. Rendered on the bounded export pool: 503
+/// `busy` with `Retry-After` when it stays full. The file comes with `Content-Disposition:
+/// attachment` and a file name from the title.
+#[utoipa::path(get, path = "/dashboards/{id}/export.pdf", operation_id = "exportDashboardPdf",
+    tag = "dashboards",
+    params(("id" = i64, Path, description = "Dashboard id"), PdfParams),
+    responses(
+        (status = 200, description = "The PDF", body = FileBytes, content_type = "application/pdf"),
+        (status = 404, description = "No such dashboard, or not visible to the caller", body = ErrorBody),
+        (status = 503, description = "The export pool stayed full (`busy`, see `Retry-After`)", body = ErrorBody),
+    ))]
 async fn export_dashboard_pdf_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DashboardId>,
+    extract::Path(id): extract::Path<DashboardId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
     let file = downloads::member_dashboard_pdf(
@@ -255,18 +302,92 @@ async fn export_dashboard_pdf_api(
     Ok(exports::download(file))
 }
 
-async fn export_widget_api(
-    State(state): State<App>,
-    ApiMember(identity): ApiMember,
-    Path((id, widget, file)): Path<(DashboardId, String, String)>,
-    RawQuery(query): RawQuery,
+async fn widget_file_api(
+    state: &App,
+    identity: &Identity,
+    WidgetPath { id, widget }: WidgetPath,
+    query: Option<String>,
+    format: ExportFormat,
 ) -> Result<Response, HttpError> {
-    let format = ExportFormat::of_widget_file(&file).ok_or(Error::NotFound)?;
     let query = query.unwrap_or_default();
     let file =
-        downloads::member_widget_file(&state, &identity.member, (id, &widget), &query, format)
+        downloads::member_widget_file(state, &identity.member, (id, &widget), &query, format)
             .await?;
     Ok(exports::download(file))
+}
+
+/// A widget as PNG.
+///
+/// The widget's card (title, chart, background) at its grid size, 1x or 2x, under the view
+/// the other query parameters describe (as on the dashboard page's URL). Rendered on the
+/// bounded export pool: 503 `busy` with `Retry-After` when it stays full.
+#[utoipa::path(get, path = "/dashboards/{id}/widgets/{widget}/export.png",
+    operation_id = "exportWidgetPng", tag = "dashboards",
+    params(
+        ("id" = i64, Path, description = "Dashboard id"),
+        ("widget" = String, Path, description = "Widget id (from the dashboard document)"),
+        PngParams,
+    ),
+    responses(
+        (status = 200, description = "The PNG", body = FileBytes, content_type = "image/png"),
+        (status = 404, description = "No such dashboard or widget, or not visible to the caller", body = ErrorBody),
+        (status = 503, description = "The export pool stayed full (`busy`, see `Retry-After`)", body = ErrorBody),
+    ))]
+async fn export_widget_png_api(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+    extract::Path(path): extract::Path<WidgetPath>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, HttpError> {
+    widget_file_api(&state, &identity, path, query, ExportFormat::Png).await
+}
+
+/// A widget as SVG.
+///
+/// The widget's chart as vector graphics, under the view the query parameters describe.
+#[utoipa::path(get, path = "/dashboards/{id}/widgets/{widget}/export.svg",
+    operation_id = "exportWidgetSvg", tag = "dashboards",
+    params(
+        ("id" = i64, Path, description = "Dashboard id"),
+        ("widget" = String, Path, description = "Widget id (from the dashboard document)"),
+    ),
+    responses(
+        (status = 200, description = "The SVG", body = FileBytes, content_type = "image/svg+xml"),
+        (status = 404, description = "No such dashboard or widget, or not visible to the caller", body = ErrorBody),
+        (status = 503, description = "The export pool stayed full (`busy`, see `Retry-After`)", body = ErrorBody),
+    ))]
+async fn export_widget_svg_api(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+    extract::Path(path): extract::Path<WidgetPath>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, HttpError> {
+    widget_file_api(&state, &identity, path, query, ExportFormat::Svg).await
+}
+
+/// A widget's data as CSV.
+///
+/// RFC 4180 with a header row, the widget's result under the view the query parameters
+/// describe; cells that a spreadsheet would read as formulas are neutralised. 404 for a
+/// widget without data (a text widget).
+#[utoipa::path(get, path = "/dashboards/{id}/widgets/{widget}/export.csv",
+    operation_id = "exportWidgetCsv", tag = "dashboards",
+    params(
+        ("id" = i64, Path, description = "Dashboard id"),
+        ("widget" = String, Path, description = "Widget id (from the dashboard document)"),
+    ),
+    responses(
+        (status = 200, description = "The CSV", body = String, content_type = "text/csv"),
+        (status = 404, description = "No such dashboard or widget, not visible to the caller, or a widget without data", body = ErrorBody),
+        (status = 503, description = "The export pool stayed full (`busy`, see `Retry-After`)", body = ErrorBody),
+    ))]
+async fn export_widget_csv_api(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+    extract::Path(path): extract::Path<WidgetPath>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, HttpError> {
+    widget_file_api(&state, &identity, path, query, ExportFormat::Csv).await
 }
 
 async fn new_dashboard(
@@ -433,11 +554,14 @@ async fn delete_dashboard(
 // ---- API ---------------------------------------------------------------------------------
 
 /// A dashboard in the API: its summary and its document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DashboardDocument {
     #[serde(flatten)]
     summary: DashboardSummary,
+    /// The document as its author wrote it (comments kept).
     yaml: String,
+    /// The parsed document (schema version 1, see docs/dashboards.md).
+    #[schema(value_type = Object)]
     document: serde_json::Value,
 }
 
@@ -463,6 +587,60 @@ struct DashboardBody {
     revision: Option<i64>,
 }
 
+/// The schema says what [`DashboardBody::yaml`] accepts: exactly one of `yaml` and
+/// `document` (the other absent or null), with the optional `slug` and `revision`.
+impl utoipa::PartialSchema for DashboardBody {
+    fn schema() -> RefOr<Schema> {
+        let variant = |given: &str, absent: &str, given_schema: ObjectBuilder| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+                .property("slug", vitrine_app::openapi::optional_slug())
+                .property(given, given_schema)
+                .required(given)
+                .property(absent, ObjectBuilder::new().schema_type(Type::Null))
+                .property(
+                    "revision",
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+                        .description(Some(
+                            "On update: the revision the edit started from; a dashboard \
+                             changed meanwhile is a 409 instead of a lost update.",
+                        )),
+                )
+        };
+        OneOfBuilder::new()
+            .item(variant(
+                "yaml",
+                "document",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The document as YAML, kept as written.")),
+            ))
+            .item(variant(
+                "document",
+                "yaml",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some(
+                        "The document as JSON (schema version 1, see docs/dashboards.md), \
+                     stored as YAML.",
+                    )),
+            ))
+            .description(Some(
+                "A dashboard document: exactly one of `yaml` and `document`. It is validated \
+                 against the datasets it names (400 with the line at fault).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DashboardBody {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("DashboardRequest")
+    }
+}
+
 impl DashboardBody {
     fn yaml(&self) -> Result<String, HttpError> {
         match (&self.yaml, &self.document) {
@@ -477,6 +655,11 @@ impl DashboardBody {
     }
 }
 
+/// List dashboards.
+///
+/// Editors and admins see every dashboard, viewers the published ones.
+#[utoipa::path(get, path = "/dashboards", operation_id = "listDashboards", tag = "dashboards",
+    responses((status = 200, description = "The dashboards", body = Vec<DashboardSummary>)))]
 async fn list_dashboards_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -486,10 +669,17 @@ async fn list_dashboards_api(
     ))
 }
 
+/// Show a dashboard with its document.
+#[utoipa::path(get, path = "/dashboards/{id}", operation_id = "getDashboard", tag = "dashboards",
+    params(("id" = i64, Path, description = "Dashboard id")),
+    responses(
+        (status = 200, description = "The dashboard", body = DashboardDocument),
+        (status = 404, description = "No such dashboard, or not visible to the caller", body = ErrorBody),
+    ))]
 async fn show_dashboard_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DashboardId>,
+    extract::Path(id): extract::Path<DashboardId>,
 ) -> Result<Json<DashboardDocument>, HttpError> {
     let record = state
         .store
@@ -500,6 +690,16 @@ async fn show_dashboard_api(
     Ok(Json(document_of(&record)))
 }
 
+/// Create a dashboard.
+///
+/// Editors and admins. Without `slug`, one is made from the title.
+#[utoipa::path(post, path = "/dashboards", operation_id = "createDashboard", tag = "dashboards",
+    request_body = DashboardBody,
+    responses(
+        (status = 201, description = "The dashboard", body = DashboardDocument),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 409, description = "A dashboard with this slug exists", body = ErrorBody),
+    ))]
 async fn create_dashboard_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -520,10 +720,22 @@ async fn create_dashboard_api(
     Ok((StatusCode::CREATED, Json(document_of(&record))))
 }
 
+/// Replace a dashboard's document.
+///
+/// Editors and admins. With `revision`, a dashboard changed meanwhile is a 409.
+#[utoipa::path(put, path = "/dashboards/{id}", operation_id = "updateDashboard", tag = "dashboards",
+    params(("id" = i64, Path, description = "Dashboard id")),
+    request_body = DashboardBody,
+    responses(
+        (status = 200, description = "The dashboard", body = DashboardDocument),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 409, description = "Changed meanwhile, or the slug is taken", body = ErrorBody),
+    ))]
 async fn update_dashboard_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DashboardId>,
+    extract::Path(id): extract::Path<DashboardId>,
     Json(body): Json<DashboardBody>,
 ) -> Result<Json<DashboardDocument>, HttpError> {
     let yaml = body.yaml()?;
@@ -541,10 +753,20 @@ async fn update_dashboard_api(
     Ok(Json(document_of(&record)))
 }
 
+/// Delete a dashboard.
+///
+/// Editors and admins. Its share links stop working.
+#[utoipa::path(delete, path = "/dashboards/{id}", operation_id = "deleteDashboard", tag = "dashboards",
+    params(("id" = i64, Path, description = "Dashboard id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such dashboard", body = ErrorBody),
+    ))]
 async fn delete_dashboard_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DashboardId>,
+    extract::Path(id): extract::Path<DashboardId>,
 ) -> Result<StatusCode, HttpError> {
     content::delete_dashboard(
         &state,

@@ -1,14 +1,18 @@
 //! Data sources: the page and `/api/v1/data-sources`.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vitrine_core::id::DataSourceId;
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::HttpError;
+use crate::error::{ErrorBody, HttpError};
+use crate::extract::{self, Json};
 use crate::pages::{Chrome, DataSourcesPage, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -26,19 +30,15 @@ pub fn pages() -> Router<App> {
 }
 
 /// Data source API.
-pub fn api() -> Router<App> {
-    Router::new()
-        .route(
-            "/data-sources",
-            get(list_data_sources_api).post(create_data_source_api),
-        )
-        .route(
-            "/data-sources/{id}",
-            get(show_data_source_api)
-                .put(update_data_source_api)
-                .delete(delete_data_source_api),
-        )
-        .route("/data-sources/{id}/test", post(test_data_source_api))
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_data_sources_api, create_data_source_api))
+        .routes(routes!(
+            show_data_source_api,
+            update_data_source_api,
+            delete_data_source_api
+        ))
+        .routes(routes!(test_data_source_api))
 }
 
 async fn page(
@@ -137,6 +137,15 @@ async fn delete_data_source(
     page(&state, &identity, outcome, None).await
 }
 
+/// List data sources.
+///
+/// Editors and admins. Never their settings: `display` is the location with any password
+/// replaced.
+#[utoipa::path(get, path = "/data-sources", operation_id = "listDataSources", tag = "data-sources",
+    responses(
+        (status = 200, description = "The data sources", body = Vec<DataSourceView>),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+    ))]
 async fn list_data_sources_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -151,10 +160,18 @@ async fn list_data_sources_api(
     Ok(Json(sources.iter().map(DataSourceView::from).collect()))
 }
 
+/// Show a data source.
+#[utoipa::path(get, path = "/data-sources/{id}", operation_id = "getDataSource", tag = "data-sources",
+    params(("id" = i64, Path, description = "Data source id")),
+    responses(
+        (status = 200, description = "The data source", body = DataSourceView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such data source", body = ErrorBody),
+    ))]
 async fn show_data_source_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DataSourceId>,
+    extract::Path(id): extract::Path<DataSourceId>,
 ) -> Result<Json<DataSourceView>, HttpError> {
     if !identity.actor().can_edit_content() {
         return Err(Error::Forbidden.into());
@@ -167,6 +184,17 @@ async fn show_data_source_api(
     Ok(Json(DataSourceView::from(&record)))
 }
 
+/// Connect a data source.
+///
+/// The connection is tested before anything is saved (400 with the reason when it fails);
+/// Vitrine's own database is refused. Its settings are sealed at rest and never shown again.
+#[utoipa::path(post, path = "/data-sources", operation_id = "createDataSource", tag = "data-sources",
+    request_body = DataSourceForm,
+    responses(
+        (status = 201, description = "The data source", body = DataSourceView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 409, description = "A data source with this name exists", body = ErrorBody),
+    ))]
 async fn create_data_source_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -184,10 +212,22 @@ async fn create_data_source_api(
     Ok((StatusCode::CREATED, Json(DataSourceView::from(&record))))
 }
 
+/// Replace a data source.
+///
+/// Tested before saving, like a new one.
+#[utoipa::path(put, path = "/data-sources/{id}", operation_id = "updateDataSource", tag = "data-sources",
+    params(("id" = i64, Path, description = "Data source id")),
+    request_body = DataSourceForm,
+    responses(
+        (status = 200, description = "The data source", body = DataSourceView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such data source", body = ErrorBody),
+        (status = 409, description = "A data source with this name exists", body = ErrorBody),
+    ))]
 async fn update_data_source_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DataSourceId>,
+    extract::Path(id): extract::Path<DataSourceId>,
     Json(form): Json<DataSourceForm>,
 ) -> Result<Json<DataSourceView>, HttpError> {
     let workspace = identity.member.workspace_id;
@@ -202,10 +242,21 @@ async fn update_data_source_api(
     Ok(Json(DataSourceView::from(&record)))
 }
 
+/// Delete a data source.
+///
+/// Refused while a dataset reads it (409).
+#[utoipa::path(delete, path = "/data-sources/{id}", operation_id = "deleteDataSource", tag = "data-sources",
+    params(("id" = i64, Path, description = "Data source id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such data source", body = ErrorBody),
+        (status = 409, description = "A dataset reads it", body = ErrorBody),
+    ))]
 async fn delete_data_source_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DataSourceId>,
+    extract::Path(id): extract::Path<DataSourceId>,
 ) -> Result<StatusCode, HttpError> {
     content::delete_data_source(
         &state,
@@ -217,11 +268,28 @@ async fn delete_data_source_api(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The outcome of a connection test.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ConnectionTest)]
+struct ConnectionOk {
+    /// Always `true`: a failed test is a 400 with the reason.
+    ok: bool,
+}
+
+/// Test a data source's connection.
+#[utoipa::path(post, path = "/data-sources/{id}/test", operation_id = "testDataSource", tag = "data-sources",
+    params(("id" = i64, Path, description = "Data source id")),
+    responses(
+        (status = 200, description = "The connection works", body = ConnectionOk),
+        (status = 400, description = "The connection failed (the reason, without credentials)", body = ErrorBody),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such data source", body = ErrorBody),
+    ))]
 async fn test_data_source_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DataSourceId>,
-) -> Result<Json<serde_json::Value>, HttpError> {
+    extract::Path(id): extract::Path<DataSourceId>,
+) -> Result<Json<ConnectionOk>, HttpError> {
     content::test_data_source(
         &state,
         &Editor::Member(&identity.member),
@@ -229,5 +297,5 @@ async fn test_data_source_api(
         id,
     )
     .await?;
-    Ok(Json(serde_json::json!({ "ok": true })))
+    Ok(Json(ConnectionOk { ok: true }))
 }

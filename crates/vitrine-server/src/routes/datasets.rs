@@ -1,14 +1,17 @@
 //! Datasets: the page and `/api/v1/datasets`.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vitrine_core::id::DatasetId;
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::HttpError;
+use crate::error::{ErrorBody, HttpError};
+use crate::extract::{self, Json};
 use crate::pages::{Chrome, DatasetFormView, DatasetsPage, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -23,15 +26,14 @@ pub fn pages() -> Router<App> {
 }
 
 /// Dataset API.
-pub fn api() -> Router<App> {
-    Router::new()
-        .route("/datasets", get(list_datasets_api).post(create_dataset_api))
-        .route(
-            "/datasets/{id}",
-            get(show_dataset_api)
-                .put(update_dataset_api)
-                .delete(delete_dataset_api),
-        )
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_datasets_api, create_dataset_api))
+        .routes(routes!(
+            show_dataset_api,
+            update_dataset_api,
+            delete_dataset_api
+        ))
 }
 
 async fn page(
@@ -187,6 +189,14 @@ async fn delete_dataset(
     page(&state, &identity, None, DatasetFormView::default(), outcome).await
 }
 
+/// List datasets.
+///
+/// Editors and admins.
+#[utoipa::path(get, path = "/datasets", operation_id = "listDatasets", tag = "datasets",
+    responses(
+        (status = 200, description = "The datasets", body = Vec<DatasetView>),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+    ))]
 async fn list_datasets_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -198,10 +208,18 @@ async fn list_datasets_api(
     Ok(Json(datasets.iter().map(DatasetView::from).collect()))
 }
 
+/// Show a dataset.
+#[utoipa::path(get, path = "/datasets/{id}", operation_id = "getDataset", tag = "datasets",
+    params(("id" = i64, Path, description = "Dataset id")),
+    responses(
+        (status = 200, description = "The dataset", body = DatasetView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such dataset", body = ErrorBody),
+    ))]
 async fn show_dataset_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DatasetId>,
+    extract::Path(id): extract::Path<DatasetId>,
 ) -> Result<Json<DatasetView>, HttpError> {
     if !identity.actor().can_edit_content() {
         return Err(Error::Forbidden.into());
@@ -214,6 +232,17 @@ async fn show_dataset_api(
     Ok(Json(DatasetView::from(&record)))
 }
 
+/// Create a dataset.
+///
+/// The SQL must be one read-only query; it is run once on the data source to discover its
+/// columns (400 with the reason when it cannot).
+#[utoipa::path(post, path = "/datasets", operation_id = "createDataset", tag = "datasets",
+    request_body = DatasetForm,
+    responses(
+        (status = 201, description = "The dataset with its columns", body = DatasetView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 409, description = "A dataset with this slug exists", body = ErrorBody),
+    ))]
 async fn create_dataset_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -231,10 +260,20 @@ async fn create_dataset_api(
     Ok((StatusCode::CREATED, Json(DatasetView::from(&record))))
 }
 
+/// Replace a dataset.
+#[utoipa::path(put, path = "/datasets/{id}", operation_id = "updateDataset", tag = "datasets",
+    params(("id" = i64, Path, description = "Dataset id")),
+    request_body = DatasetForm,
+    responses(
+        (status = 200, description = "The dataset with its columns", body = DatasetView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such dataset", body = ErrorBody),
+        (status = 409, description = "A dataset with this slug exists", body = ErrorBody),
+    ))]
 async fn update_dataset_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DatasetId>,
+    extract::Path(id): extract::Path<DatasetId>,
     Json(form): Json<DatasetForm>,
 ) -> Result<Json<DatasetView>, HttpError> {
     let workspace = identity.member.workspace_id;
@@ -249,10 +288,21 @@ async fn update_dataset_api(
     Ok(Json(DatasetView::from(&record)))
 }
 
+/// Delete a dataset.
+///
+/// Refused while a dashboard uses it (409).
+#[utoipa::path(delete, path = "/datasets/{id}", operation_id = "deleteDataset", tag = "datasets",
+    params(("id" = i64, Path, description = "Dataset id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such dataset", body = ErrorBody),
+        (status = 409, description = "A dashboard uses it", body = ErrorBody),
+    ))]
 async fn delete_dataset_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<DatasetId>,
+    extract::Path(id): extract::Path<DatasetId>,
 ) -> Result<StatusCode, HttpError> {
     content::delete_dataset(
         &state,

@@ -1,39 +1,52 @@
 //! `/api/v1/links…` and `/api/v1/workspace/…`: share links and the link policy.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vitrine_core::id::DashboardId;
 
 use crate::auth::ApiMember;
-use crate::error::HttpError;
+use crate::error::{ErrorBody, HttpError};
+use crate::extract::{Json, Path, Query};
+use crate::routes::audit::LimitQuery;
 use vitrine_app::App;
 use vitrine_app::links::{self, LinkAction, LinkChanges, LinkView, NewLink, PolicyView};
 
 /// Link and policy API.
-pub fn api() -> Router<App> {
-    Router::new()
-        .route("/links", get(list_links).post(create_link))
-        .route(
-            "/links/{id}",
-            get(show_link).patch(update_link).delete(delete_link),
-        )
-        .route("/links/{id}/disable", post(disable_link))
-        .route("/links/{id}/enable", post(enable_link))
-        .route("/links/{id}/rotate", post(rotate_link))
-        .route("/links/{id}/events", get(list_link_events))
-        .route("/workspace/policy", get(show_policy).put(update_policy))
-        .route("/workspace/suspend", post(suspend_workspace))
-        .route("/workspace/resume", post(resume_workspace))
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_links, create_link))
+        .routes(routes!(show_link, update_link, delete_link))
+        .routes(routes!(disable_link))
+        .routes(routes!(enable_link))
+        .routes(routes!(rotate_link))
+        .routes(routes!(list_link_events))
+        .routes(routes!(show_policy, update_policy))
+        .routes(routes!(suspend_workspace))
+        .routes(routes!(resume_workspace))
 }
 
-#[derive(Debug, Deserialize)]
+/// Which links to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LinkQuery {
+    /// Only this dashboard's links.
+    #[param(value_type = Option<i64>)]
     dashboard_id: Option<DashboardId>,
 }
 
+/// List share links.
+///
+/// Editors and admins; viewers get 403. Deleted links are listed with state `deleted` (their
+/// history is kept).
+#[utoipa::path(get, path = "/links", operation_id = "listLinks", tag = "links",
+    params(LinkQuery),
+    responses(
+        (status = 200, description = "The links, with their URLs and traffic", body = Vec<LinkView>),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+    ))]
 async fn list_links(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -44,6 +57,19 @@ async fn list_links(
     ))
 }
 
+/// Create a share link.
+///
+/// Needs `share_public` (admins always); allowing embedding needs `embed`. The workspace
+/// policy (links allowed, longest expiry, password required) is enforced, and the settings
+/// are checked against the dashboard (its widgets and filters): 400 naming what does not fit.
+#[utoipa::path(post, path = "/links", operation_id = "createLink", tag = "links",
+    request_body = NewLink,
+    responses(
+        (status = 201, description = "The link, with its URLs", body = LinkView),
+        (status = 403, description = "Not allowed to share (or to embed)", body = ErrorBody),
+        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 409, description = "Public links are turned off in this workspace", body = ErrorBody),
+    ))]
 async fn create_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -55,6 +81,16 @@ async fn create_link(
     ))
 }
 
+/// Show a share link.
+///
+/// With its URLs, shown again any time (they are derived from the server key, never stored).
+#[utoipa::path(get, path = "/links/{id}", operation_id = "getLink", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+    ))]
 async fn show_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -63,6 +99,19 @@ async fn show_link(
     Ok(Json(links::show_link(&state, &identity.member, &id).await?))
 }
 
+/// Change a share link.
+///
+/// Label, expiry, password, locked and open filters, display options, embed policy; absent
+/// fields stay as they are. A password change signs out everyone who unlocked the link.
+#[utoipa::path(patch, path = "/links/{id}", operation_id = "updateLink", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    request_body = LinkChanges,
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 403, description = "Not allowed to share (or to embed)", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+        (status = 409, description = "The link was deleted", body = ErrorBody),
+    ))]
 async fn update_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -85,6 +134,17 @@ async fn act(
     ))
 }
 
+/// Disable a share link.
+///
+/// Its URL is kept: enabling it brings it back. Open pages close within a second.
+#[utoipa::path(post, path = "/links/{id}/disable", operation_id = "disableLink", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+        (status = 409, description = "The link was deleted", body = ErrorBody),
+    ))]
 async fn disable_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -93,6 +153,17 @@ async fn disable_link(
     act(&state, &identity, &id, LinkAction::Disable).await
 }
 
+/// Enable a share link.
+///
+/// The same URL works again. Needs `share_public`.
+#[utoipa::path(post, path = "/links/{id}/enable", operation_id = "enableLink", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    responses(
+        (status = 200, description = "The link", body = LinkView),
+        (status = 403, description = "Not allowed to share", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+        (status = 409, description = "The link was deleted, or public links are turned off", body = ErrorBody),
+    ))]
 async fn enable_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -101,6 +172,17 @@ async fn enable_link(
     act(&state, &identity, &id, LinkAction::Enable).await
 }
 
+/// Rotate a share link.
+///
+/// A new URL and short link; the old ones stop working at once. Needs `share_public`.
+#[utoipa::path(post, path = "/links/{id}/rotate", operation_id = "rotateLink", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    responses(
+        (status = 200, description = "The link with its new URLs", body = LinkView),
+        (status = 403, description = "Not allowed to share", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+        (status = 409, description = "The link was deleted", body = ErrorBody),
+    ))]
 async fn rotate_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -109,6 +191,17 @@ async fn rotate_link(
     act(&state, &identity, &id, LinkAction::Rotate).await
 }
 
+/// Delete a share link.
+///
+/// It stops working for good; its access history is kept.
+#[utoipa::path(delete, path = "/links/{id}", operation_id = "deleteLink", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+        (status = 409, description = "Already deleted", body = ErrorBody),
+    ))]
 async fn delete_link(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -118,29 +211,41 @@ async fn delete_link(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-struct LimitQuery {
-    limit: Option<i64>,
-}
-
 /// An access event in the API (the client address is never shown, not even hashed).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AccessEvent)]
 struct AccessEventView {
+    /// When.
     #[serde(with = "time::serde::rfc3339")]
     at: time::OffsetDateTime,
+    /// `ok`, `bad_password`, `expired`, `disabled`, `rate_limited`, `not_found`,
+    /// `export_pdf` …
     outcome: String,
+    /// The client's country (ISO 3166 code), when GeoIP is set up.
     country: Option<String>,
+    /// A coarse client class (`browser`, `bot` …).
     client_class: String,
 }
 
+/// A share link's access history.
+///
+/// Every request to the link, newest first: good, expired, disabled, wrong password,
+/// throttled.
+#[utoipa::path(get, path = "/links/{id}/events", operation_id = "listLinkEvents", tag = "links",
+    params(("id" = String, Path, description = "Link id"), LimitQuery),
+    responses(
+        (status = 200, description = "The events, newest first", body = Vec<AccessEventView>),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+    ))]
 async fn list_link_events(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
     Path(id): Path<String>,
     Query(query): Query<LimitQuery>,
 ) -> Result<Json<Vec<AccessEventView>>, HttpError> {
-    let events =
-        links::link_events(&state, &identity.member, &id, query.limit.unwrap_or(100)).await?;
+    let limit = query.limit()?;
+    let events = links::link_events(&state, &identity.member, &id, limit).await?;
     Ok(Json(
         events
             .into_iter()
@@ -154,6 +259,14 @@ async fn list_link_events(
     ))
 }
 
+/// The workspace's link policy.
+///
+/// Editors and admins read it; admins change it.
+#[utoipa::path(get, path = "/workspace/policy", operation_id = "getLinkPolicy", tag = "workspace",
+    responses(
+        (status = 200, description = "The policy", body = PolicyView),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+    ))]
 async fn show_policy(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -161,6 +274,16 @@ async fn show_policy(
     Ok(Json(links::policy(&state, &identity.member).await?))
 }
 
+/// Replace the link policy.
+///
+/// Admins. Existing links keep their settings; the policy applies to what is created or
+/// changed from now on. `suspended` is read-only here (see suspend / resume).
+#[utoipa::path(put, path = "/workspace/policy", operation_id = "updateLinkPolicy", tag = "workspace",
+    request_body = PolicyView,
+    responses(
+        (status = 200, description = "The policy", body = PolicyView),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn update_policy(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -171,6 +294,14 @@ async fn update_policy(
     ))
 }
 
+/// Suspend the workspace's sharing.
+///
+/// Every share link answers "no longer active" until resumed; open pages close. Admins.
+#[utoipa::path(post, path = "/workspace/suspend", operation_id = "suspendWorkspace", tag = "workspace",
+    responses(
+        (status = 200, description = "The policy, suspended", body = PolicyView),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn suspend_workspace(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -180,6 +311,14 @@ async fn suspend_workspace(
     ))
 }
 
+/// Resume the workspace's sharing.
+///
+/// Links that are enabled and unexpired work again. Admins.
+#[utoipa::path(post, path = "/workspace/resume", operation_id = "resumeWorkspace", tag = "workspace",
+    responses(
+        (status = 200, description = "The policy", body = PolicyView),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
 async fn resume_workspace(
     State(state): State<App>,
     ApiMember(identity): ApiMember,

@@ -1,16 +1,19 @@
 //! Members: the page for admins and member managers, and `/api/v1/members`.
 
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use vitrine_core::id::MemberId;
 use vitrine_core::member::{Permissions, Role};
 
 use crate::auth::{ApiMember, Identity, PageMember};
-use crate::error::HttpError;
+use crate::error::{ErrorBody, HttpError};
+use crate::extract::{self, Json};
 use crate::pages::{Chrome, MembersPage, OneTimeSecret, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -26,17 +29,11 @@ pub fn pages() -> Router<App> {
 }
 
 /// Member API.
-pub fn api() -> Router<App> {
-    Router::new()
-        .route("/members", get(list_members_api).post(invite_member_api))
-        .route(
-            "/members/{id}",
-            axum::routing::patch(update_member_api).delete(remove_member_api),
-        )
-        .route(
-            "/members/{id}/reset-password",
-            post(reset_member_password_api),
-        )
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members_api, invite_member_api))
+        .routes(routes!(update_member_api, remove_member_api))
+        .routes(routes!(reset_member_password_api))
 }
 
 async fn members_page(
@@ -184,6 +181,14 @@ async fn remove_member(
 
 // ---- API ---------------------------------------------------------------------------------
 
+/// List members.
+///
+/// Admins and members holding `manage_members`.
+#[utoipa::path(get, path = "/members", operation_id = "listMembers", tag = "members",
+    responses(
+        (status = 200, description = "The workspace's members", body = Vec<MemberView>),
+        (status = 403, description = "Not allowed to manage members", body = ErrorBody),
+    ))]
 async fn list_members_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
@@ -196,22 +201,50 @@ async fn list_members_api(
     Ok(Json(members.iter().map(MemberView::from).collect()))
 }
 
-#[derive(Debug, Deserialize)]
+/// An invitation.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = InviteRequest)]
 #[serde(deny_unknown_fields)]
 struct InviteBody {
+    /// The e-mail address (the login name): `local@domain.tld`, at most 254 characters.
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// The display name.
     #[serde(default)]
+    #[schema(schema_with = vitrine_app::openapi::display_name)]
     name: String,
+    /// The role; only admins can make admins.
     role: Role,
+    /// The permission flags; only admins can give `manage_members`.
     #[serde(default)]
     permissions: Permissions,
 }
 
+/// A member with a one-time password, shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Invitation)]
+struct MemberWithPassword {
+    /// The member.
+    member: MemberView,
+    /// Their one-time password: they choose a new one when they first sign in.
+    one_time_password: String,
+}
+
+/// Invite a member.
+///
+/// Creates the member with a one-time password, returned once.
+#[utoipa::path(post, path = "/members", operation_id = "inviteMember", tag = "members",
+    request_body = InviteBody,
+    responses(
+        (status = 201, description = "The member and their one-time password", body = MemberWithPassword),
+        (status = 403, description = "Not allowed to manage members", body = ErrorBody),
+        (status = 409, description = "A member with this e-mail address exists", body = ErrorBody),
+    ))]
 async fn invite_member_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(body): Json<InviteBody>,
-) -> Result<(StatusCode, Json<serde_json::Value>), HttpError> {
+) -> Result<(StatusCode, Json<MemberWithPassword>), HttpError> {
     let invite = Invite {
         email: body.email,
         name: body.name,
@@ -223,24 +256,38 @@ async fn invite_member_api(
         accounts::invite_member(&state, &acting, identity.member.workspace_id, invite).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({
-            "member": MemberView::from(&member),
-            "one_time_password": password.password().expose(),
-        })),
+        Json(MemberWithPassword {
+            member: MemberView::from(&member),
+            one_time_password: password.password().expose().to_owned(),
+        }),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A change of access; absent fields stay as they are.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AccessRequest)]
 #[serde(deny_unknown_fields)]
 struct AccessBody {
+    /// The new role; only admins can make admins.
     role: Option<Role>,
+    /// The new permission flags; only admins can give `manage_members`.
     permissions: Option<Permissions>,
 }
 
+/// Change a member's role or permissions.
+#[utoipa::path(patch, path = "/members/{id}", operation_id = "updateMember", tag = "members",
+    params(("id" = i64, Path, description = "Member id")),
+    request_body = AccessBody,
+    responses(
+        (status = 200, description = "The member", body = MemberView),
+        (status = 403, description = "Not allowed to manage this member", body = ErrorBody),
+        (status = 404, description = "No such member", body = ErrorBody),
+        (status = 409, description = "It would leave the workspace without an admin", body = ErrorBody),
+    ))]
 async fn update_member_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<MemberId>,
+    extract::Path(id): extract::Path<MemberId>,
     Json(body): Json<AccessBody>,
 ) -> Result<Json<MemberView>, HttpError> {
     let workspace = identity.member.workspace_id;
@@ -251,24 +298,47 @@ async fn update_member_api(
     Ok(Json(MemberView::from(&member)))
 }
 
+/// Reset a member's password.
+///
+/// Gives them a new one-time password (returned once) and ends their sessions.
+#[utoipa::path(post, path = "/members/{id}/reset-password", operation_id = "resetMemberPassword",
+    tag = "members",
+    params(("id" = i64, Path, description = "Member id")),
+    responses(
+        (status = 200, description = "The member and their new one-time password", body = MemberWithPassword),
+        (status = 403, description = "Not allowed to manage this member", body = ErrorBody),
+        (status = 404, description = "No such member", body = ErrorBody),
+    ))]
 async fn reset_member_password_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<MemberId>,
-) -> Result<Json<serde_json::Value>, HttpError> {
+    extract::Path(id): extract::Path<MemberId>,
+) -> Result<Json<MemberWithPassword>, HttpError> {
     let acting = Acting::member(&identity.member);
     let (member, password) =
         accounts::reset_member_password(&state, &acting, identity.member.workspace_id, id).await?;
-    Ok(Json(serde_json::json!({
-        "member": MemberView::from(&member),
-        "one_time_password": password.password().expose(),
-    })))
+    Ok(Json(MemberWithPassword {
+        member: MemberView::from(&member),
+        one_time_password: password.password().expose().to_owned(),
+    }))
 }
 
+/// Remove a member.
+///
+/// Their sessions and API keys go with them. Nobody can remove themselves, nor the last
+/// admin (409).
+#[utoipa::path(delete, path = "/members/{id}", operation_id = "removeMember", tag = "members",
+    params(("id" = i64, Path, description = "Member id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "Not allowed to manage this member", body = ErrorBody),
+        (status = 404, description = "No such member", body = ErrorBody),
+        (status = 409, description = "The caller themselves, or the last admin", body = ErrorBody),
+    ))]
 async fn remove_member_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
-    Path(id): Path<MemberId>,
+    extract::Path(id): extract::Path<MemberId>,
 ) -> Result<StatusCode, HttpError> {
     let acting = Acting::member(&identity.member);
     accounts::remove_member(&state, &acting, identity.member.workspace_id, id).await?;

@@ -3,6 +3,10 @@
 //!
 //! - The **owner UI** (pages) and the **API** (`/api/v1`) sit behind
 //!   [`crate::auth::resolve_identity`]; pages also get [`crate::pages::html_errors`].
+//! - The **API** is one [`api_router`] of `utoipa_axum` routers: each resource's `api()`
+//!   registers its handlers with `routes!`, which documents them in the same step, and
+//!   [`openapi`] serves the document they make. Every error it answers is JSON
+//!   ([`crate::error::api_json_errors`]).
 //! - The **outsider router** ([`public`]) shares nothing with them but static assets and the
 //!   health checks: it has no identity layer, no member or mutation route to reach.
 //! - `/metrics` ([`metrics`]) is on the owner router only, never on the outsider router.
@@ -37,12 +41,29 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use vitrine_app::App;
 use vitrine_app::metrics::Listener;
 
 /// Largest request body accepted anywhere (dashboards as YAML fit comfortably).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The API under `/api/v1`, with its documentation: every route here is registered with
+/// `routes!` and so documented (see [`openapi`]).
+pub fn api_router() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::openapi_document))
+        .merge(account::api())
+        .merge(members::api())
+        .merge(api_keys::api())
+        .merge(audit::api())
+        .merge(data_sources::api())
+        .merge(datasets::api())
+        .merge(dashboards::api())
+        .merge(links::api())
+}
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
 pub fn owner_router(state: App) -> Router {
@@ -58,16 +79,8 @@ pub fn owner_router(state: App) -> Router {
         .merge(dashboards::pages())
         .merge(share::pages())
         .layer(from_fn(crate::pages::html_errors));
-    let api = Router::new()
-        .merge(members::api())
-        .merge(api_keys::api())
-        .merge(account::api())
-        .merge(audit::api())
-        .merge(data_sources::api())
-        .merge(datasets::api())
-        .merge(dashboards::api())
-        .merge(links::api())
-        .fallback(crate::error::no_such_endpoint);
+    let (api, _) = api_router().split_for_parts();
+    let api = api.fallback(crate::error::no_such_endpoint);
     let authenticated = Router::new()
         .merge(pages)
         .nest("/api/v1", api)
@@ -78,10 +91,6 @@ pub fn owner_router(state: App) -> Router {
     let router = Router::new()
         .merge(authenticated)
         .merge(session::login_pages().layer(from_fn(crate::pages::html_errors)))
-        .route(
-            "/api/v1/openapi.json",
-            axum::routing::get(openapi::openapi_document),
-        )
         .merge(public::router())
         .merge(metrics::router(&state))
         .merge(common())
@@ -115,6 +124,8 @@ fn with_layers(router: Router, state: App, listener: Listener) -> Router {
             request_span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Outside the body limit, so that its 413 on the API is JSON too.
+        .layer(from_fn(crate::error::api_json_errors))
         // Outermost, so that every response is counted, refusals by the layers above included.
         .layer(from_fn_with_state(
             (state, listener),

@@ -915,7 +915,7 @@ async fn behind_https_the_unlock_cookie_is_secure_and_embeddable_links_use_sames
         json!({ "data_source_id": source["id"], "slug": "t", "name": "T", "sql": "SELECT plan, amount FROM t" }),
     )
     .await;
-    let yaml = "version: 1\ntitle: T\nwidgets:\n  - id: n\n    kind: kpi\n    layout: {x: 0, y: 0, w: 3, h: 2}\n    query: {dataset: t, measures: [{agg: count}]}\n";
+    let yaml = "version: 1\ntitle: T\nstatus: published\nwidgets:\n  - id: n\n    kind: kpi\n    layout: {x: 0, y: 0, w: 3, h: 2}\n    query: {dataset: t, measures: [{agg: count}]}\n";
     let dashboard = fx
         .api_post("/api/v1/dashboards", json!({ "yaml": yaml }))
         .await["id"]

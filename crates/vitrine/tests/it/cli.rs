@@ -1,4 +1,4 @@
-//! `vitrine dashboards import|export`: dashboards as code.
+//! The command line: `vitrine dashboards import|export` (dashboards as code) and `vitrine api-key …`.
 
 use std::sync::Arc;
 
@@ -130,5 +130,89 @@ async fn dashboards_round_trip_through_files_and_a_bad_file_saves_nothing() {
         std::fs::read_to_string(out.join("sales.yaml")).unwrap(),
         SALES,
         "exported as written, comments and all"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_created_listed_and_revoked_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vitrine.toml");
+    let data = dir.path().join("data").display().to_string();
+    std::fs::write(&config, format!("data_dir = {data:?}\n")).unwrap();
+    let config = config.display().to_string();
+    let keys = || async {
+        let loaded = vitrine_app::Config::load(Some(config.as_ref()), Vec::new()).unwrap();
+        let state = prepare(loaded, Arc::new(SystemClock)).await.unwrap();
+        let workspace = state.store.default_workspace().await.unwrap().unwrap().id;
+        let keys = state.store.api_keys(workspace).await.unwrap();
+        state.store.close().await;
+        keys
+    };
+
+    run(&[
+        "--config",
+        &config,
+        "user",
+        "add",
+        "ops@example.com",
+        "--role",
+        "admin",
+    ])
+    .await
+    .unwrap();
+    run(&[
+        "--config",
+        &config,
+        "api-key",
+        "create",
+        "ops@example.com",
+        "deploy",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        run(&[
+            "--config",
+            &config,
+            "api-key",
+            "create",
+            "nobody@example.com",
+            "x"
+        ])
+        .await
+        .is_err(),
+        "no such member"
+    );
+    assert!(
+        run(&[
+            "--config",
+            &config,
+            "api-key",
+            "create",
+            "ops@example.com",
+            "  "
+        ])
+        .await
+        .is_err(),
+        "a blank name"
+    );
+    run(&["--config", &config, "api-key", "list"])
+        .await
+        .unwrap();
+    let created = keys().await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].name, "deploy");
+    assert!(created[0].revoked_at.is_none());
+
+    let id = created[0].id.to_string();
+    run(&["--config", &config, "api-key", "revoke", &id])
+        .await
+        .unwrap();
+    assert!(keys().await[0].revoked_at.is_some());
+    assert!(
+        run(&["--config", &config, "api-key", "revoke", &id])
+            .await
+            .is_err(),
+        "already revoked"
     );
 }
