@@ -73,7 +73,7 @@
       out.append(name, min.value || max.value ? `${min.value}..${max.value}` : "");
     });
     const multi = new Set(
-      Array.from(form.querySelectorAll("select[multiple]")).map((s) => s.name),
+      Array.from(form.querySelectorAll("[data-multi] input[type=hidden]")).map((i) => i.name),
     );
     for (const [name, value] of data) {
       if (skip.has(name) || name === "theme") continue;
@@ -153,10 +153,26 @@
     });
   }
 
+  // A multi select's closed disclosure names what it holds: All, the one value, or "n selected".
+  function syncMultiSummaries() {
+    form.querySelectorAll("[data-multi]").forEach((set) => {
+      const summary = set.querySelector("[data-multi-summary]");
+      if (!summary) return;
+      const chosen = Array.from(set.querySelectorAll("input[type=checkbox]:checked"));
+      summary.textContent =
+        chosen.length === 0
+          ? "All"
+          : chosen.length === 1
+            ? chosen[0].closest("label").textContent.trim()
+            : `${chosen.length} selected`;
+    });
+  }
+
   if (form) {
     syncDateControls();
     form.addEventListener("change", (event) => {
       syncDateControls();
+      syncMultiSummaries();
       const target = event.target;
       // Choosing "Custom range" waits for the dates.
       if (target instanceof HTMLSelectElement && target.matches("[data-preset]") && target.value === "custom") {

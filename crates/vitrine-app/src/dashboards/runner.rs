@@ -82,6 +82,10 @@ pub struct WidgetOutput {
     pub svg: String,
     /// The live page's HTML fragment: a table's page, or a text widget's Markdown.
     pub html: Option<String>,
+    /// The same chart drawn for a phone's card (about 340 px wide), when the desktop drawing
+    /// is much wider: scaled down, its text would shrink below legibility. The page shows one
+    /// or the other by the viewport's width.
+    pub svg_narrow: Option<String>,
     /// A hash of the result (not of the drawing), so a live update can skip unchanged widgets.
     pub data_hash: u64,
     /// The client-safe error code (`timeout`, `row_cap`, …) when the widget failed.
@@ -446,6 +450,7 @@ impl Runner {
                 kind: widget.kind,
                 svg: render_text_svg(&spec, markdown),
                 html: Some(render_markdown_html(markdown)),
+                svg_narrow: None,
                 data_hash: hash_of(markdown),
                 error_code: None,
                 computed_at: None,
@@ -453,6 +458,10 @@ impl Runner {
             Fetched::Data(data, computed_at) => {
                 let mut out = render_data(widget, &spec, &data, view);
                 out.computed_at = Some(computed_at);
+                if let Some(narrow) = narrow_size(widget) {
+                    let narrow_spec = spec.clone().size(narrow.0, narrow.1);
+                    out.svg_narrow = Some(render_data(widget, &narrow_spec, &data, view).svg);
+                }
                 out
             }
             Fetched::Failed(e) => error_output(widget, view.theme, &e),
@@ -816,6 +825,7 @@ fn error_output(widget: &Widget, theme: Theme, e: &DataError) -> WidgetOutput {
         kind: widget.kind,
         svg: render_error_svg(&spec, e.client_message()),
         html: None,
+        svg_narrow: None,
         data_hash: hash_of(e.code()),
         error_code: Some(e.code()),
         computed_at: None,
@@ -860,6 +870,7 @@ fn render_data(
         kind: widget.kind,
         svg,
         html,
+        svg_narrow: None,
         data_hash,
         error_code: None,
         computed_at: None,
@@ -967,6 +978,21 @@ fn agg_label(agg: Aggregate) -> &'static str {
         Aggregate::Min => "Min",
         Aggregate::Max => "Max",
     }
+}
+
+/// The width a phone gives a card: a 390 px screen less the page's and the card's padding.
+pub const NARROW_WIDTH: f64 = 340.0;
+
+/// The size of a chart's phone drawing ([`WidgetOutput::svg_narrow`]), when its desktop
+/// drawing is wider than a phone's card by enough to shrink its text: [`NARROW_WIDTH`] wide, as
+/// tall as on the desktop but within 200–300 px (a phone scrolls; a chart needs room for its
+/// axis and legend). Tables and text are HTML and reflow by themselves.
+pub fn narrow_size(widget: &Widget) -> Option<(f64, f64)> {
+    if matches!(widget.kind, WidgetKind::Table | WidgetKind::Text) {
+        return None;
+    }
+    let (width, height) = svg_size(widget);
+    (width > NARROW_WIDTH * 1.2).then(|| (NARROW_WIDTH, height.clamp(200.0, 300.0)))
 }
 
 /// The drawing size of a widget, in CSS pixels, from its grid cells: the page's grid

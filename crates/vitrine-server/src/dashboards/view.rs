@@ -85,6 +85,20 @@ impl FilterControl {
     pub fn name(&self) -> String {
         format!("f.{}", self.id)
     }
+
+    /// What a multi select's closed disclosure says it holds: `All`, the one value, or
+    /// `3 selected`.
+    pub fn summary(&self) -> String {
+        let FilterControlKind::MultiSelect { options } = &self.kind else {
+            return String::new();
+        };
+        let chosen: Vec<&SelectOption> = options.iter().filter(|o| o.selected).collect();
+        match chosen.as_slice() {
+            [] => "All".to_owned(),
+            [one] => one.label.clone(),
+            many => format!("{} selected", many.len()),
+        }
+    }
 }
 
 /// One widget card on the grid.
@@ -156,6 +170,8 @@ pub struct CardTemplate<'a> {
     /// The trusted markup (render escapes every label): the HTML fragment when there is one,
     /// else the SVG.
     pub body: &'a str,
+    /// The chart drawn for a phone's card, shown instead of `body` on narrow screens.
+    pub narrow: Option<&'a str>,
     /// The error code, when it failed.
     pub error_code: Option<&'static str>,
     /// The result's hash.
@@ -186,6 +202,11 @@ pub fn card_html(output: &WidgetOutput) -> String {
         title: &output.title,
         kind: kind_name(output.kind),
         body,
+        narrow: output
+            .html
+            .is_none()
+            .then_some(output.svg_narrow.as_deref())
+            .flatten(),
         error_code: output.error_code,
         data_hash: output.data_hash,
         refreshed: output.computed_at.map_or(0, OffsetDateTime::unix_timestamp),

@@ -656,7 +656,10 @@ async fn the_page_shows_title_status_filters_from_the_url_and_a_grid_in_layout_o
         "{page}"
     );
     assert!(page.contains(r#"<option value="US">US</option>"#));
-    assert!(page.contains(r#"<option value="Pro" selected>Pro</option>"#));
+    assert!(
+        page.contains(r#"<input type="checkbox" name="f.plan" value="Pro" checked>"#),
+        "a multi select is a list of checkboxes"
+    );
     assert!(page.contains(r#"<option value="last_7_days" selected>Last 7 days</option>"#));
     assert!(
         page.contains(r#"name="f.period.from" value="2026-11-17""#),

@@ -14,6 +14,7 @@ mod live;
 mod login;
 mod metrics;
 mod openapi;
+mod page_weight;
 mod policies;
 mod public;
 mod share_ui;
