@@ -9,7 +9,8 @@
 //!   connection first, so a typo is caught at once.
 //! - A data source is opened with the server's own rights, so where one may point is the
 //!   server's [`location_policy`] (SQLite files only inside `data.sqlite_roots`, never
-//!   Vitrine's own store or key; no sockets or file-reading URL parameters).
+//!   Vitrine's own store or key; no sockets or file-reading URL parameters), and choosing it
+//!   is the `manage_data_sources` permission (admins, and editors an admin allows).
 //! - A dataset's SQL is parsed and must be exactly one read-only query; its columns are then
 //!   discovered by running it on the data source (read-only, timed out) and stored.
 //! - A dashboard is saved as the YAML its author wrote (comments kept) after it parses and
@@ -49,6 +50,15 @@ impl Editor<'_> {
     fn check(&self) -> Result<(), Error> {
         match self {
             Editor::Member(m) if !m.actor().can_edit_content() => Err(Error::Forbidden),
+            _ => Ok(()),
+        }
+    }
+
+    /// Connecting, changing or deleting a data source: admins, editors holding
+    /// `manage_data_sources`, and the CLI (which acts as an admin).
+    fn check_data_sources(&self) -> Result<(), Error> {
+        match self {
+            Editor::Member(m) if !m.actor().can_manage_data_sources() => Err(Error::Forbidden),
             _ => Ok(()),
         }
     }
@@ -226,7 +236,7 @@ pub async fn save_data_source(
     id: Option<DataSourceId>,
     form: &DataSourceForm,
 ) -> Result<DataSourceRecord, Error> {
-    editor.check()?;
+    editor.check_data_sources()?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(bad("Give the data source a name of 1 to 100 characters."));
@@ -282,7 +292,7 @@ pub async fn save_data_source(
 }
 
 /// Tests a saved data source's connection, after checking its location against the policy in
-/// force.
+/// force. Any editor may: it points nowhere new (testing a *new* location is saving it).
 pub async fn test_data_source(
     state: &App,
     editor: &Editor<'_>,
@@ -307,7 +317,7 @@ pub async fn delete_data_source(
     workspace: WorkspaceId,
     id: DataSourceId,
 ) -> Result<(), Error> {
-    editor.check()?;
+    editor.check_data_sources()?;
     let record = state
         .store
         .data_source(workspace, id)

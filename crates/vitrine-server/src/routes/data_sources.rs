@@ -60,7 +60,7 @@ async fn page(
     let page = DataSourcesPage {
         chrome: Chrome::new(identity, "data_sources"),
         sources: sources.iter().map(DataSourceView::from).collect(),
-        can_edit: true,
+        can_edit: actor.can_manage_data_sources(),
         notice,
         error,
         name: form.map(|f| f.name.clone()).unwrap_or_default(),
