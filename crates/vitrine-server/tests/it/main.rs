@@ -6,6 +6,7 @@ mod browser;
 mod content;
 mod context;
 mod dashboards;
+mod data_sources;
 mod exports;
 mod headers;
 mod helpers;
