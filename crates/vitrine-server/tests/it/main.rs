@@ -7,6 +7,7 @@ mod content;
 mod context;
 mod dashboards;
 mod data_sources;
+mod dates;
 mod exports;
 mod headers;
 mod helpers;
