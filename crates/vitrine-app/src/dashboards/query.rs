@@ -22,6 +22,9 @@
 //! the filter bar to show: the viewer learns why, and no such value ever reaches the
 //! compiler. Values stay text here; the compiler binds them as parameters of the column's type
 //! (a value that cannot be of that type matches nothing).
+//!
+//! [`view_query`] writes a view back in the same parameters: what [`parse_view_query`] accepts
+//! reads back the same through it (a property test checks).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -154,7 +157,7 @@ pub struct ViewState {
     pub no_tooltips: bool,
     /// Values the URL gave that Vitrine refuses, by filter id, each with a sentence for the
     /// viewer (`Dates must be between …`). Such a filter keeps its default; the filter bar
-    /// shows the sentence as the control's note.
+    /// shows the sentence as the control's note. Never part of [`view_query`].
     pub problems: BTreeMap<String, String>,
 }
 
@@ -245,6 +248,61 @@ pub fn parse_view_query(dashboard: &Dashboard, query: &str) -> ViewState {
         }
     }
     state
+}
+
+/// The query string (without `?`) that [`parse_view_query`] reads back as `view`: per chosen
+/// filter `f.<id>=value` (repeated for a multi select, `from..to` for a range with either end
+/// empty when open, a preset's name), `f.<id>=` per cleared filter, a table's
+/// `t.<widget>.sort`, `.dir=desc` and `.page`, and `theme=dark`. The spelling is the one the
+/// page's script writes, so a link built here and one the page made look alike.
+/// [`ViewState::problems`] and [`ViewState::no_tooltips`] are not part of a URL.
+pub fn view_query(view: &ViewState) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (id, value) in &view.filters.chosen {
+        let key = format!("f.{id}");
+        match value {
+            FilterValue::One(v) => pairs.push((key, v.to_string())),
+            FilterValue::Many(vs) => pairs.extend(vs.iter().map(|v| (key.clone(), v.to_string()))),
+            FilterValue::DateRange(DateRange::Relative { preset }) => {
+                pairs.push((key, preset_name(*preset).to_owned()));
+            }
+            FilterValue::DateRange(DateRange::Absolute { from, to }) => {
+                let end = |d: &Option<Date>| d.map(iso_date).unwrap_or_default();
+                pairs.push((key, format!("{}..{}", end(from), end(to))));
+            }
+            FilterValue::NumberRange(r) => {
+                let end = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+                pairs.push((key, format!("{}..{}", end(r.min), end(r.max))));
+            }
+        }
+    }
+    for id in &view.filters.cleared {
+        if !view.filters.chosen.contains_key(id) {
+            pairs.push((format!("f.{id}"), String::new()));
+        }
+    }
+    for (id, table) in &view.tables {
+        if let Some(sort) = &table.sort {
+            pairs.push((format!("t.{id}.sort"), sort.column.clone()));
+            if sort.descending {
+                pairs.push((format!("t.{id}.dir"), "desc".to_owned()));
+            }
+        }
+        // Page 1 is the default, but a table's entry with neither sort nor page would vanish.
+        if table.page != 1 || table.sort.is_none() {
+            pairs.push((format!("t.{id}.page"), table.page.to_string()));
+        }
+    }
+    if view.theme == Theme::Dark {
+        pairs.push(("theme".to_owned(), "dark".to_owned()));
+    }
+    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+}
+
+/// `2026-11-23`, the form [`parse_date`] reads.
+fn iso_date(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
 }
 
 /// What a parameter said about one filter.
@@ -417,6 +475,9 @@ fn number_range(main: Option<&str>, min: Option<&str>, max: Option<&str>) -> Opt
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -570,6 +631,32 @@ widgets:
                 "{q}"
             );
         }
+    }
+
+    #[test]
+    fn a_view_writes_back_to_a_query_that_reads_the_same() {
+        for q in [
+            "",
+            "f.region=US&f.plan=Pro&f.plan=Team",
+            "f.region=&f.period=&f.plan=&f.amount=",
+            "f.period=year_to_date&theme=dark",
+            "f.period=2026-01-01..&f.amount=-1.5..1e21",
+            "f.period=custom&f.period.from=&f.period.to=2026-02-01",
+            "f.amount.min=0.1&f.region=a%26b%3Dc",
+            "t.rows.sort=count&t.rows.dir=desc&t.rows.page=3",
+            "t.rows.page=1",
+            "t.rows.sort=count",
+        ] {
+            let v = parse(q);
+            let written = view_query(&v);
+            assert_eq!(parse(&written), v, "{q} → {written}");
+        }
+        assert_eq!(
+            view_query(&parse(
+                "f.amount.min=10&f.period=custom&f.period.from=2026-01-01"
+            )),
+            "f.amount=10..&f.period=2026-01-01.."
+        );
     }
 
     #[test]
