@@ -235,7 +235,7 @@ pub async fn create_member(
     }
     if !acting.may_grant(invite.role, invite.flags) {
         return Err(Error::invalid(
-            "Only admins can create admins or give the manage_members permission.",
+            "Only admins can create admins or give the manage_members or manage_data_sources permission.",
         ));
     }
     let email =
@@ -317,7 +317,7 @@ pub async fn change_member_access(
     let flags = flags.unwrap_or(before.flags);
     if !acting.may_grant(role, flags) {
         return Err(Error::invalid(
-            "Only admins can create admins or give the manage_members permission.",
+            "Only admins can create admins or give the manage_members or manage_data_sources permission.",
         ));
     }
     let flags = flags.stored_for(role);

@@ -161,7 +161,7 @@ impl Default for RenderConfig {
     }
 }
 
-/// Limits on queries to customers' databases.
+/// Limits on queries to customers' databases, and where data sources may point.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
@@ -169,6 +169,10 @@ pub struct DataConfig {
     pub statement_timeout_seconds: u32,
     /// Rows kept from one result at most.
     pub row_cap: u32,
+    /// The folders SQLite data sources may live in; `None` means the data directory alone,
+    /// an empty list allows no SQLite data source. A data source is opened with the
+    /// server's own rights, so without this an editor could read any file the server can.
+    pub sqlite_roots: Option<Vec<PathBuf>>,
 }
 
 impl Default for DataConfig {
@@ -176,6 +180,7 @@ impl Default for DataConfig {
         Self {
             statement_timeout_seconds: 10,
             row_cap: 10_000,
+            sqlite_roots: None,
         }
     }
 }
@@ -271,25 +276,17 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// A URL with its password replaced by `***`.
+/// A database URL as logs and messages show it: an SQLite URL as `sqlite://` and its file
+/// (what sqlx opens), any other URL without its password — neither the user-info password
+/// nor a `password=` query parameter ([`vitrine_data::redact_url`]).
 pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => match rest[..at].find(':') {
-            Some(colon) => format!(
-                "{}{}:***{}",
-                &url[..scheme_end + 3],
-                &rest[..colon],
-                &rest[at..]
-            ),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    if url.starts_with("sqlite:") {
+        return match vitrine_data::sqlite_file(url) {
+            Ok(path) => format!("sqlite://{}", path.display()),
+            Err(_) => "sqlite:(unreadable)".to_owned(),
+        };
     }
+    vitrine_data::redact_url(url)
 }
 
 /// Why configuration could not be loaded. Messages name the source and the key.
@@ -435,6 +432,32 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("vitrine.db").display()))
+    }
+
+    /// The file of the SQLite store in force (`None` on PostgreSQL), as sqlx reads
+    /// [`Config::database_url`]: `sqlite://path`, `sqlite:path`, percent-decoded, without the
+    /// `?options`.
+    pub fn store_file(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        url.starts_with("sqlite:")
+            .then(|| vitrine_data::sqlite_file(&url).ok())
+            .flatten()
+    }
+
+    /// The server key file in force: `server_key_file`, else `<data_dir>/server.key`.
+    pub fn server_key_path(&self) -> PathBuf {
+        self.server_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("server.key"))
+    }
+
+    /// The folders SQLite data sources may live in: `data.sqlite_roots`, else the data
+    /// directory.
+    pub fn sqlite_roots(&self) -> Vec<PathBuf> {
+        self.data
+            .sqlite_roots
+            .clone()
+            .unwrap_or_else(|| vec![self.data_dir.clone()])
     }
 
     /// The outsiders' base URL in force, without a trailing slash.
@@ -610,6 +633,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_DATA__ROW_CAP",
         default: "10000",
         help: "Most rows kept from one result; the rest is not read and the widget says so.",
+    },
+    ConfigOption {
+        key: "data.sqlite_roots",
+        env: "VITRINE_DATA__SQLITE_ROOTS",
+        default: "",
+        help: "Folders SQLite data sources may live in, as a list ([\"/srv/reports\"]); defaults to [data_dir]; [] allows no SQLite data source. Symlinks and .. are resolved first, and Vitrine's own store (with its -wal / -shm) and the server key file are refused even inside a root.",
     },
     ConfigOption {
         key: "live.recheck_seconds",
@@ -844,5 +873,75 @@ mod tests {
             shown.contains("postgres://vitrine:***@db/vitrine"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_redacted_url_holds_no_password_in_any_place() {
+        for url in [
+            "postgres://vitrine:hunter2@db/vitrine",
+            "postgres://vitrine@db/vitrine?password=hunter2",
+            "postgres://vitrine@db/vitrine?sslmode=require&Password=hunter2",
+            "postgresql://db/vitrine?password=hunter2@x",
+            "postgres://vitrine:hunter2@db:notaport/vitrine",
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains("hunter2"), "{url} → {shown}");
+        }
+        assert_eq!(
+            redact_url("postgres://vitrine@db/vitrine?sslmode=require&password=hunter2"),
+            "postgres://vitrine@db/vitrine?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("sqlite://vitrine-data/vitrine.db?mode=rwc"),
+            "sqlite://vitrine-data/vitrine.db"
+        );
+    }
+
+    #[test]
+    fn the_store_file_is_found_in_every_sqlite_spelling() {
+        for url in [
+            "sqlite:///srv/vitrine/vitrine.db",
+            "sqlite:/srv/vitrine/vitrine.db",
+            "sqlite:///srv/vitrine/vitrine.db?mode=rwc",
+            "sqlite:///srv/vitrine/vitrine%2Edb",
+        ] {
+            let config = Config {
+                database_url: Some(url.into()),
+                ..Config::default()
+            };
+            assert_eq!(
+                config.store_file(),
+                Some(PathBuf::from("/srv/vitrine/vitrine.db")),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            Config::default().store_file(),
+            Some(PathBuf::from("vitrine-data/vitrine.db"))
+        );
+        let postgres = Config {
+            database_url: Some("postgres://db/vitrine".into()),
+            ..Config::default()
+        };
+        assert_eq!(postgres.store_file(), None);
+    }
+
+    #[test]
+    fn sqlite_roots_default_to_the_data_directory_and_read_a_list_from_the_environment() {
+        assert_eq!(
+            Config::default().sqlite_roots(),
+            vec![PathBuf::from("vitrine-data")]
+        );
+        let config = Config::load(
+            None,
+            env(&[("VITRINE_DATA__SQLITE_ROOTS", r#"["/srv/a", "/srv/b"]"#)]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.sqlite_roots(),
+            vec![PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
+        );
+        let none = Config::load(None, env(&[("VITRINE_DATA__SQLITE_ROOTS", "[]")])).unwrap();
+        assert!(none.sqlite_roots().is_empty());
     }
 }

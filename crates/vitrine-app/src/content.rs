@@ -4,29 +4,35 @@
 //!
 //! - A data source's settings (a connection URL with its password, or an SQLite path) are
 //!   **sealed** before they reach the store (XChaCha20-Poly1305 under a key derived from the
-//!   server key) and never returned: the API and pages show only a redacted `display`.
-//!   Saving tests the connection first, so a typo is caught at once.
+//!   server key) and never returned: the API, pages, audit events and logs show only a
+//!   `display` without any password ([`vitrine_data::redacted_display`]). Saving tests the
+//!   connection first, so a typo is caught at once.
+//! - A data source is opened with the server's own rights, so where one may point is the
+//!   server's [`location_policy`] (SQLite files only inside `data.sqlite_roots`, never
+//!   Vitrine's own store or key; no sockets or file-reading URL parameters), and choosing it
+//!   is the `manage_data_sources` permission (admins, and editors an admin allows).
 //! - A dataset's SQL is parsed and must be exactly one read-only query; its columns are then
 //!   discovered by running it on the data source (read-only, timed out) and stored.
 //! - A dashboard is saved as the YAML its author wrote (comments kept) after it parses and
 //!   validates against the columns of the datasets it names: an unknown column is refused at
 //!   save with the line it is on.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 use vitrine_core::dashboard::{Dashboard, DashboardStatus, DatasetColumns, Slug, validate};
 use vitrine_core::id::{DashboardId, DataSourceId, DatasetId, WorkspaceId};
 use vitrine_core::result::Column;
 use vitrine_core::seal::Sealer;
-use vitrine_data::{DataSource, DataSourceConfig, DataSourceOptions, check_dataset_sql};
+use vitrine_data::{
+    DataSource, DataSourceConfig, DataSourceOptions, LocationError, LocationPolicy,
+    check_dataset_sql, parse_location, redacted_display,
+};
 use vitrine_store::{
     DashboardInput, DashboardRecord, DataSourceInput, DataSourceRecord, DatasetInput,
     DatasetRecord, Member,
 };
 
 use crate::dashboards::contexts::ContextInput;
-use crate::{App, Error};
+use crate::{App, Config, Error};
 
 /// The purpose data-source settings are sealed for.
 pub const DATA_SOURCE_PURPOSE: &str = "data-source-settings";
@@ -44,6 +50,15 @@ impl Editor<'_> {
     fn check(&self) -> Result<(), Error> {
         match self {
             Editor::Member(m) if !m.actor().can_edit_content() => Err(Error::Forbidden),
+            _ => Ok(()),
+        }
+    }
+
+    /// Connecting, changing or deleting a data source: admins, editors holding
+    /// `manage_data_sources`, and the CLI (which acts as an admin).
+    fn check_data_sources(&self) -> Result<(), Error> {
+        match self {
+            Editor::Member(m) if !m.actor().can_manage_data_sources() => Err(Error::Forbidden),
             _ => Ok(()),
         }
     }
@@ -138,58 +153,59 @@ fn bad(message: impl Into<String>) -> Error {
     Error::invalid(message.into())
 }
 
-/// Parses the form into a configuration, refusing what must never be a data source:
-/// Vitrine's own SQLite store (it holds password hashes and sealed credentials).
-fn config_from_form(state: &App, form: &DataSourceForm) -> Result<DataSourceConfig, Error> {
-    let location = form.location.trim();
-    if location.is_empty() {
-        return Err(bad("Enter the database's location."));
-    }
-    match form.kind.as_str() {
-        "sqlite" => {
-            let path = PathBuf::from(location.strip_prefix("sqlite://").unwrap_or(location));
-            let resolved = path
-                .canonicalize()
-                .map_err(|_| bad("There is no SQLite file at that path on the server."))?;
-            let own_store = state
-                .config
-                .database_url()
-                .strip_prefix("sqlite://")
-                .map(|p| PathBuf::from(p.split('?').next().unwrap_or(p)))
-                .and_then(|p| p.canonicalize().ok());
-            if own_store.is_some_and(|own| own == resolved) {
-                return Err(bad("Vitrine's own database cannot be a data source."));
-            }
-            Ok(DataSourceConfig::Sqlite { path: resolved })
-        }
-        "postgres"
-            if location.starts_with("postgres://") || location.starts_with("postgresql://") =>
-        {
-            Ok(DataSourceConfig::Postgres {
-                url: location.to_owned(),
-            })
-        }
-        "mysql" if location.starts_with("mysql://") || location.starts_with("mariadb://") => {
-            Ok(DataSourceConfig::MySql {
-                url: location.replacen("mariadb://", "mysql://", 1),
-            })
-        }
-        "postgres" => Err(bad(
-            "A PostgreSQL location is a URL: postgres://user:password@host:5432/database",
-        )),
-        "mysql" => Err(bad(
-            "A MySQL location is a URL: mysql://user:password@host:3306/database",
-        )),
-        _ => Err(bad("The kind must be sqlite, postgres or mysql.")),
+/// Where data sources may point on this server. A data source is read with the server's own
+/// rights, so an SQLite file must lie in one of `data.sqlite_roots` (default: the data
+/// directory) and may never be Vitrine's own store (it holds password hashes and sealed
+/// credentials: reading it turns an editor into an admin), its `-wal` / `-shm` / `-journal`
+/// siblings, or the server key file, whatever spelling or link names them.
+pub fn location_policy(config: &Config) -> LocationPolicy {
+    let mut forbidden_files: Vec<_> = config.store_file().into_iter().collect();
+    forbidden_files.push(config.server_key_path());
+    LocationPolicy {
+        sqlite_roots: config.sqlite_roots(),
+        forbidden_files,
     }
 }
 
+/// Parses the form into a configuration the server's [`location_policy`] allows.
+fn config_from_form(state: &App, form: &DataSourceForm) -> Result<DataSourceConfig, Error> {
+    parse_location(&form.kind, &form.location, &location_policy(&state.config))
+        .map_err(location_error)
+}
+
+fn location_error(e: LocationError) -> Error {
+    let field = match e {
+        LocationError::UnknownKind => "kind",
+        _ => "location",
+    };
+    Error::invalid_field(field, e.to_string())
+}
+
+/// The kind and the display stored with a data source: never a password.
 fn display_of(config: &DataSourceConfig) -> (String, String) {
-    match config {
-        DataSourceConfig::Sqlite { path } => ("sqlite".into(), path.display().to_string()),
-        DataSourceConfig::Postgres { url } => ("postgres".into(), crate::config::redact_url(url)),
-        DataSourceConfig::MySql { url } => ("mysql".into(), crate::config::redact_url(url)),
-    }
+    let kind = match config {
+        DataSourceConfig::Sqlite { .. } => "sqlite",
+        DataSourceConfig::Postgres { .. } => "postgres",
+        DataSourceConfig::MySql { .. } => "mysql",
+    };
+    (kind.to_owned(), redacted_display(config))
+}
+
+/// A saved location checked again under today's policy: sources saved before a policy
+/// change (or before there was one) are refused by "Test" until an admin moves them.
+fn recheck(state: &App, config: &DataSourceConfig) -> Result<(), Error> {
+    let (kind, location) = match config {
+        DataSourceConfig::Sqlite { path } => ("sqlite", path.display().to_string()),
+        DataSourceConfig::Postgres { url } => ("postgres", url.clone()),
+        DataSourceConfig::MySql { url } => ("mysql", url.clone()),
+    };
+    parse_location(kind, &location, &location_policy(&state.config))
+        .map(|_| ())
+        .map_err(|e| {
+            bad(format!(
+                "This data source's location is no longer allowed: {e}"
+            ))
+        })
 }
 
 /// Opens a data source's settings.
@@ -220,7 +236,7 @@ pub async fn save_data_source(
     id: Option<DataSourceId>,
     form: &DataSourceForm,
 ) -> Result<DataSourceRecord, Error> {
-    editor.check()?;
+    editor.check_data_sources()?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(bad("Give the data source a name of 1 to 100 characters."));
@@ -256,6 +272,13 @@ pub async fn save_data_source(
     } else {
         "data_source.created"
     };
+    tracing::info!(
+        data_source = %record.id,
+        kind = %record.kind,
+        location = %record.display,
+        action,
+        "data source saved"
+    );
     crate::accounts::audit(
         state,
         workspace,
@@ -268,7 +291,8 @@ pub async fn save_data_source(
     Ok(record)
 }
 
-/// Tests a saved data source's connection.
+/// Tests a saved data source's connection, after checking its location against the policy in
+/// force. Any editor may: it points nowhere new (testing a *new* location is saving it).
 pub async fn test_data_source(
     state: &App,
     editor: &Editor<'_>,
@@ -281,7 +305,9 @@ pub async fn test_data_source(
         .data_source(workspace, id)
         .await?
         .ok_or(Error::NotFound)?;
-    connect(state, &unseal(state, &record)?).await.map(|_| ())
+    let config = unseal(state, &record)?;
+    recheck(state, &config)?;
+    connect(state, &config).await.map(|_| ())
 }
 
 /// Deletes a data source no dataset reads.
@@ -291,7 +317,7 @@ pub async fn delete_data_source(
     workspace: WorkspaceId,
     id: DataSourceId,
 ) -> Result<(), Error> {
-    editor.check()?;
+    editor.check_data_sources()?;
     let record = state
         .store
         .data_source(workspace, id)
@@ -780,4 +806,55 @@ pub async fn dashboard_context(
     });
     state.contexts.store(record, inputs, ctx.clone());
     Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn data_sources_live_in_the_data_directory_and_never_in_the_store_or_the_key_file() {
+        let config = Config {
+            data_dir: PathBuf::from("/srv/vitrine"),
+            database_url: Some("sqlite:/srv/vitrine/store.db?mode=rwc".into()),
+            server_key_file: Some(PathBuf::from("/etc/vitrine/server.key")),
+            ..Config::default()
+        };
+        let policy = location_policy(&config);
+        assert_eq!(policy.sqlite_roots, [PathBuf::from("/srv/vitrine")]);
+        assert_eq!(
+            policy.forbidden_files,
+            [
+                PathBuf::from("/srv/vitrine/store.db"),
+                PathBuf::from("/etc/vitrine/server.key")
+            ]
+        );
+        let postgres = Config {
+            database_url: Some("postgres://vitrine@db/vitrine".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            location_policy(&postgres).forbidden_files,
+            [PathBuf::from("vitrine-data/server.key")]
+        );
+    }
+
+    #[test]
+    fn the_server_key_file_is_refused_even_inside_a_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("server.key");
+        std::fs::write(&key, "").unwrap(); // an empty file would pass for an empty database
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let refused = parse_location(
+            "sqlite",
+            &key.display().to_string(),
+            &location_policy(&config),
+        );
+        assert_eq!(refused.unwrap_err(), LocationError::Forbidden);
+    }
 }

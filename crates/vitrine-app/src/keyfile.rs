@@ -54,10 +54,7 @@ pub fn load_or_create(config: &Config) -> Result<(ServerKey, KeySource), KeyErro
     if let Some(text) = &config.server_key {
         return Ok((ServerKey::parse(text)?, KeySource::Configured));
     }
-    let path = config
-        .server_key_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("server.key"));
+    let path = config.server_key_path();
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let key = ServerKey::parse(&text).map_err(|e| KeyError::BadFile {

@@ -455,10 +455,13 @@ fn check_settings(
                 format!("Lock “{id}” to at least one value, or leave it open."),
             ));
         }
-        if !value.fits(filter.kind) {
-            return Err(bad(format!(
-                "The value locked for “{id}” does not fit that filter."
-            )));
+        // validate() says what is wrong: another kind of value, a date outside the accepted
+        // range (which the compiler would refuse on every view), a number that is not finite.
+        if let Err(error) = value.validate(filter.kind) {
+            return Err(Error::invalid_field(
+                format!("locked_filters.{id}"),
+                format!("“{}”: {error}", filter.label),
+            ));
         }
     }
     for id in &settings.open_filters {

@@ -569,6 +569,8 @@ pub fn outsider_view(
         .chosen
         .retain(|id, _| open.contains(id.as_str()));
     view.filters.cleared.retain(|id| open.contains(id.as_str()));
+    // A refused value is only worth a word on a filter the outsider may change.
+    view.problems.retain(|id, _| open.contains(id.as_str()));
     for (id, value) in &settings.locked_filters {
         view.filters.cleared.remove(id);
         view.filters.chosen.insert(id.clone(), value.clone());

@@ -1,9 +1,15 @@
 //! Members, roles, permissions and the predicates that decide who may do what.
 //!
-//! Roles are coarse (`admin`, `editor`, `viewer`); three permissions refine them
-//! (`share_public`, `embed`, `manage_members`). Admins have every permission whatever their
-//! flags say. A viewer can hold no permission: sharing and embedding need a dashboard one can
-//! edit, and managing members is a power a read-only seat should not have.
+//! Roles are coarse (`admin`, `editor`, `viewer`); four permissions refine them
+//! (`share_public`, `embed`, `manage_members`, `manage_data_sources`). Admins have every
+//! permission whatever their flags say. A viewer can hold no permission: sharing and embedding
+//! need a dashboard one can edit, and managing members is a power a read-only seat should not
+//! have.
+//!
+//! `manage_data_sources` (connect, change, delete a data source) is admin-level power that an
+//! admin may lend to an editor: a data source is opened with the server's own rights (files
+//! it can read, hosts it can reach), so choosing where one points is closer to configuring
+//! the server than to building a dashboard. Only admins can grant it.
 
 use serde::{Deserialize, Serialize};
 
@@ -69,8 +75,13 @@ pub struct Permissions {
     pub share_public: bool,
     /// May allow embedding and create guest tokens.
     pub embed: bool,
-    /// May invite, change and remove members (but never grant `admin` or this permission).
+    /// May invite, change and remove members (but never grant `admin`, this permission or
+    /// `manage_data_sources`).
     pub manage_members: bool,
+    /// May connect, change, test a new location for and delete data sources. Stored flags
+    /// from before this permission existed lack it, so editors lose the right on upgrade
+    /// until an admin grants it.
+    pub manage_data_sources: bool,
 }
 
 impl Permissions {
@@ -79,6 +90,7 @@ impl Permissions {
         share_public: true,
         embed: true,
         manage_members: true,
+        manage_data_sources: true,
     };
 
     /// The flags worth storing for a member of `role`: a viewer's are cleared (they could
@@ -130,8 +142,8 @@ impl Actor {
     }
 
     /// Whether this actor may give `target_role` and `target_flags` to someone (on an invite or
-    /// a change). Only admins can hand out `admin` or `manage_members`; nobody else can create
-    /// someone more powerful than a member manager.
+    /// a change). Only admins can hand out `admin`, `manage_members` or `manage_data_sources`;
+    /// nobody else can create someone more powerful than a member manager.
     pub fn may_grant(&self, target_role: Role, target_flags: Permissions) -> bool {
         if !self.can_manage_members() {
             return false;
@@ -139,7 +151,8 @@ impl Actor {
         if self.is_admin() {
             return true;
         }
-        target_role != Role::Admin && !target_flags.effective_for(target_role).manage_members
+        let effective = target_flags.effective_for(target_role);
+        target_role != Role::Admin && !effective.manage_members && !effective.manage_data_sources
     }
 
     /// Editors and admins may build dashboards and data sources.
@@ -150,6 +163,12 @@ impl Actor {
     /// May create public share links.
     pub fn can_share_public(&self) -> bool {
         self.can_edit_content() && self.permissions().share_public
+    }
+
+    /// Admins, and editors holding `manage_data_sources`: may connect, change and delete data
+    /// sources (other editors may list them, test them and build datasets on them).
+    pub fn can_manage_data_sources(&self) -> bool {
+        self.can_edit_content() && self.permissions().manage_data_sources
     }
 }
 
@@ -334,6 +353,44 @@ mod tests {
         assert!(
             actor(Role::Admin, Permissions::default()).may_grant(Role::Admin, Permissions::ALL)
         );
+    }
+
+    #[test]
+    fn only_admins_and_editors_an_admin_allowed_may_manage_data_sources() {
+        assert!(actor(Role::Admin, Permissions::default()).can_manage_data_sources());
+        assert!(!actor(Role::Editor, Permissions::default()).can_manage_data_sources());
+        let lent = Permissions {
+            manage_data_sources: true,
+            ..Permissions::default()
+        };
+        assert!(actor(Role::Editor, lent).can_manage_data_sources());
+        assert!(!actor(Role::Viewer, lent).can_manage_data_sources());
+        assert!(!actor(Role::Viewer, Permissions::ALL).can_manage_data_sources());
+    }
+
+    #[test]
+    fn a_member_manager_cannot_lend_data_sources_but_an_admin_can() {
+        let manager = actor(
+            Role::Editor,
+            Permissions {
+                manage_members: true,
+                ..Permissions::default()
+            },
+        );
+        let lent = Permissions {
+            manage_data_sources: true,
+            ..Permissions::default()
+        };
+        assert!(!manager.may_grant(Role::Editor, lent));
+        assert!(actor(Role::Admin, Permissions::default()).may_grant(Role::Editor, lent));
+    }
+
+    #[test]
+    fn flags_stored_before_data_source_permission_existed_lack_it() {
+        let old: Permissions =
+            serde_json::from_str(r#"{"share_public":true,"embed":true,"manage_members":false}"#)
+                .unwrap();
+        assert!(old.share_public && !old.manage_data_sources);
     }
 
     #[test]

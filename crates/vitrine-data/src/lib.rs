@@ -34,7 +34,8 @@
 //! - [`location`] turns what an editor types as a data source's location into a
 //!   [`DataSourceConfig`] the server's policy allows: SQLite files only inside configured
 //!   folders and never Vitrine's own store, database URLs without sockets or file-reading
-//!   parameters; [`redacted_display`] shows a location without its password.
+//!   parameters; [`redacted_display`] shows a location without its password, by
+//!   [`redact::redact_url`], which a config's `Debug` uses too.
 //! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
 //!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
 //!   once: a viral public link costs one query per widget per interval.
@@ -47,6 +48,7 @@ pub mod dataset;
 pub mod dialect;
 pub mod error;
 pub mod location;
+pub mod redact;
 pub mod source;
 pub mod value;
 
@@ -58,6 +60,7 @@ pub use compile::{
 };
 pub use dataset::{Dataset, DatasetRejection, check_dataset_sql};
 pub use error::{DataError, DataErrorKind};
-pub use location::{LocationError, LocationPolicy, parse_location, redacted_display};
+pub use location::{LocationError, LocationPolicy, parse_location, redacted_display, sqlite_file};
+pub use redact::redact_url;
 pub use source::{DataSource, DataSourceConfig, DataSourceOptions, RowCapPolicy, WidgetData};
 pub use vitrine_core::result::ResultTable;

@@ -24,6 +24,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::redact::{normal_key, percent_decode, redact_url};
 use crate::source::DataSourceConfig;
 
 /// What the server allows data sources to point at.
@@ -116,25 +117,15 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
-/// `%20` → ` `; `None` for a malformed escape or a result that is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+/// The file an SQLite location names (`sqlite:…`, `sqlite://…`, `file:…` or a plain path),
+/// percent-decoded and without its `?query` or `#fragment`, before any file-system check.
+/// Vitrine reads its own store's `database_url` with this too, so that the store is
+/// recognised in every spelling sqlx accepts.
+pub fn sqlite_file(location: &str) -> Result<PathBuf, LocationError> {
+    sqlite_path(location.trim())
 }
 
-/// The file path an SQLite location names, before any file-system check.
+/// See [`sqlite_file`].
 fn sqlite_path(location: &str) -> Result<PathBuf, LocationError> {
     let (rest, is_url) = if let Some(rest) = strip_prefix_ci(location, "sqlite://") {
         (rest, true)
@@ -282,14 +273,6 @@ fn looks_like_sqlite(path: &Path, len: u64) -> bool {
         .is_ok_and(|()| &head == b"SQLite format 3\0")
 }
 
-/// A query parameter name as drivers compare it: lower case, without `-` and `_`.
-fn normal_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// The parameter as typed, shortened for a message.
 fn shown_key(key: &str) -> String {
     key.chars().filter(|c| !c.is_control()).take(40).collect()
@@ -397,52 +380,6 @@ fn mysql(location: &str) -> Result<DataSourceConfig, LocationError> {
 pub fn redacted_display(config: &DataSourceConfig) -> String {
     match config {
         DataSourceConfig::Sqlite { path } => path.display().to_string(),
-        DataSourceConfig::Postgres { url } | DataSourceConfig::MySql { url } => redact(url),
+        DataSourceConfig::Postgres { url } | DataSourceConfig::MySql { url } => redact_url(url),
     }
-}
-
-fn redact(url: &str) -> String {
-    let scheme = url
-        .split_once("://")
-        .map(|(s, _)| s)
-        .filter(|s| {
-            s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        })
-        .unwrap_or("url");
-    let Ok(parsed) = url::Url::parse(url) else {
-        return format!("{scheme}://(hidden)");
-    };
-    let mut out = format!("{}://", parsed.scheme());
-    let user = parsed.username();
-    if !user.is_empty() || parsed.password().is_some() {
-        out.push_str(user);
-        if parsed.password().is_some() {
-            out.push_str(":***");
-        }
-        out.push('@');
-    }
-    if let Some(host) = parsed.host_str() {
-        out.push_str(host);
-    }
-    if let Some(port) = parsed.port() {
-        out.push_str(&format!(":{port}"));
-    }
-    out.push_str(parsed.path());
-    if let Some(query) = parsed.query() {
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|pair| {
-                let key = pair.split('=').next().unwrap_or_default();
-                let key = percent_decode(&key.replace('+', " ")).unwrap_or_default();
-                let k = normal_key(&key);
-                !(k.is_empty() || k.contains("password") || k.contains("passwd"))
-            })
-            .collect();
-        if !kept.is_empty() {
-            out.push('?');
-            out.push_str(&kept.join("&"));
-        }
-    }
-    out
 }

@@ -32,6 +32,7 @@ use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 
 use crate::compile::{CompiledQuery, Dialect, Param, WidgetQueries};
 use crate::error::{DataError, DataErrorKind};
+use crate::redact::redact_url;
 use crate::value::{coerce, decode_mysql, decode_pg, decode_sqlite, sqlite_infer};
 
 /// The default per-statement timeout.
@@ -74,21 +75,8 @@ impl DataSourceConfig {
     }
 }
 
-/// `scheme://user:secret@host` → `scheme://user:***@host`.
-fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return "***".to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let Some(at) = rest.rfind('@') else {
-        return url.split('?').next().unwrap_or(url).to_string();
-    };
-    let userinfo = &rest[..at];
-    let user = userinfo.split(':').next().unwrap_or("");
-    let host = rest[at + 1..].split('?').next().unwrap_or("");
-    format!("{}://{}:***@{}", &url[..scheme_end], user, host)
-}
-
+/// Shows a server URL as [`redact_url`] does, without the user-info password and without
+/// `password=` parameters: a logged config must not leak one.
 impl fmt::Debug for DataSourceConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -716,6 +704,16 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t"), "{shown}");
         assert!(shown.contains("app:***@db.internal:5432/sales"), "{shown}");
+        // A password in the query, even one holding an `@` that once passed for user info.
+        for url in [
+            "postgres://app@db/sales?password=s3cr3t",
+            "postgres://db/sales?password=s3cr3t@x",
+            "mysql://root@db/shop?sslmode=required&password=s3cr3t",
+        ] {
+            let c = DataSourceConfig::Postgres { url: url.into() };
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("s3cr3t"), "{shown}");
+        }
     }
 
     #[test]

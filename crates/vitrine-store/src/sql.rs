@@ -28,6 +28,8 @@ macro_rules! member_columns {
             $p,
             "perm_manage_members, ",
             $p,
+            "perm_manage_data_sources, ",
+            $p,
             "password_hash, ",
             $p,
             "must_change_password, ",
@@ -209,8 +211,9 @@ macro_rules! impl_store_traits {
             ) -> StoreResult<Member> {
                 let row: MemberRow = sqlx::query_as(concat!(
                     "INSERT INTO members (workspace_id, email, name, role, perm_share_public, \
-                     perm_embed, perm_manage_members, password_hash, must_change_password, \
-                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+                     perm_embed, perm_manage_members, perm_manage_data_sources, password_hash, \
+                     must_change_password, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
                     member_columns!("")
                 ))
                 .bind(new.workspace_id.0)
@@ -220,6 +223,7 @@ macro_rules! impl_store_traits {
                 .bind(new.flags.share_public)
                 .bind(new.flags.embed)
                 .bind(new.flags.manage_members)
+                .bind(new.flags.manage_data_sources)
                 .bind(&new.password_hash)
                 .bind(new.must_change_password)
                 .bind(to_ms(now))
@@ -274,7 +278,8 @@ macro_rules! impl_store_traits {
                 let mut tx = self.begin_write().await?;
                 let row: Option<MemberRow> = sqlx::query_as(concat!(
                     "UPDATE members SET role = $2, perm_share_public = $3, perm_embed = $4, \
-                     perm_manage_members = $5 WHERE id = $1 RETURNING ",
+                     perm_manage_members = $5, perm_manage_data_sources = $6 WHERE id = $1 \
+                     RETURNING ",
                     member_columns!("")
                 ))
                 .bind(id.0)
@@ -282,6 +287,7 @@ macro_rules! impl_store_traits {
                 .bind(flags.share_public)
                 .bind(flags.embed)
                 .bind(flags.manage_members)
+                .bind(flags.manage_data_sources)
                 .fetch_optional(&mut *tx)
                 .await?;
                 let member: Member = row.ok_or(StoreError::NotFound)?.try_into()?;

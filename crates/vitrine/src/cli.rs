@@ -268,6 +268,9 @@ pub struct UserAdd {
     /// Grant `manage_members`.
     #[arg(long)]
     pub manage_members: bool,
+    /// Grant `manage_data_sources` (connect, change and delete data sources).
+    #[arg(long)]
+    pub manage_data_sources: bool,
 }
 
 /// Logs to stderr, filtered by `VITRINE_LOG` (default `info`).
@@ -387,6 +390,7 @@ async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> 
                     share_public: add.share_public,
                     embed: add.embed,
                     manage_members: add.manage_members,
+                    manage_data_sources: add.manage_data_sources,
                 },
             };
             let member = accounts::create_member(
@@ -411,6 +415,7 @@ async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> 
                     (p.share_public, "share_public"),
                     (p.embed, "embed"),
                     (p.manage_members, "manage_members"),
+                    (p.manage_data_sources, "manage_data_sources"),
                 ]
                 .into_iter()
                 .filter_map(|(on, name)| on.then_some(name))

@@ -41,6 +41,7 @@ pub mod runner;
 pub use contexts::ContextCache;
 pub use query::{
     FilterChoices, PRESETS, TableRequest, ViewState, describe_filter_value, parse_view_query,
+    view_query,
 };
 pub use restrict::{Restriction, RestrictionError, Restrictions, lock_coverage};
 pub use runner::{

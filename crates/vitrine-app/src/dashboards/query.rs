@@ -15,17 +15,24 @@
 //! | `theme=dark` | the charts' theme |
 //!
 //! Parsing never fails: a value that does not parse, does not fit its filter, or names an
-//! unknown filter or widget is ignored and the filter keeps its default. Values stay text here;
-//! the compiler binds them as parameters of the column's type (a value that cannot be of that
-//! type matches nothing).
+//! unknown filter or widget is ignored and the filter keeps its default. A value that parses
+//! but that Vitrine refuses — a date outside 1000-01-01..=9998-12-31
+//! ([`vitrine_core::dashboard::FilterValue::validate`]), a number that is not finite — also
+//! leaves the filter at its default, and its message is kept in [`ViewState::problems`] for
+//! the filter bar to show: the viewer learns why, and no such value ever reaches the
+//! compiler. Values stay text here; the compiler binds them as parameters of the column's type
+//! (a value that cannot be of that type matches nothing).
+//!
+//! [`view_query`] writes a view back in the same parameters: what [`parse_view_query`] accepts
+//! reads back the same through it (a property test checks).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use time::Date;
 use time::macros::format_description;
 use vitrine_core::dashboard::{
-    Dashboard, DateRange, Filter, FilterKind, FilterValue, NumberRange, RelativeDate, Scalar,
-    WidgetKind,
+    DATE_RANGE_MESSAGE, Dashboard, DateRange, Filter, FilterKind, FilterValue, FilterValueError,
+    NumberRange, RelativeDate, Scalar, WidgetKind,
 };
 use vitrine_render::{TableSort, Theme};
 
@@ -148,6 +155,10 @@ pub struct ViewState {
     /// Draw charts without hover tooltips (an outsider's `interactive=false`). Off by
     /// default: the owner's page always has them.
     pub no_tooltips: bool,
+    /// Values the URL gave that Vitrine refuses, by filter id, each with a sentence for the
+    /// viewer (`Dates must be between …`). Such a filter keeps its default; the filter bar
+    /// shows the sentence as the control's note. Never part of [`view_query`].
+    pub problems: BTreeMap<String, String>,
 }
 
 impl ViewState {
@@ -189,13 +200,21 @@ pub fn parse_view_query(dashboard: &Dashboard, query: &str) -> ViewState {
             FilterKind::NumberRange => number_range(first(&key), sub("min"), sub("max")),
         };
         match parsed {
-            Some(Parsed::Value(v)) if v.fits(filter.kind) => {
-                state.filters.chosen.insert(id.to_string(), v);
-            }
+            Some(Parsed::Value(v)) => match v.validate(filter.kind) {
+                Ok(()) => {
+                    state.filters.chosen.insert(id.to_string(), v);
+                }
+                Err(error) => {
+                    state.problems.insert(id.to_string(), sentence(&error));
+                }
+            },
             Some(Parsed::Cleared) => {
                 state.filters.cleared.insert(id.to_string());
             }
-            _ => {}
+            Some(Parsed::Refused(message)) => {
+                state.problems.insert(id.to_string(), message.to_owned());
+            }
+            Some(Parsed::Ignored) | None => {}
         }
     }
 
@@ -231,13 +250,82 @@ pub fn parse_view_query(dashboard: &Dashboard, query: &str) -> ViewState {
     state
 }
 
+/// The query string (without `?`) that [`parse_view_query`] reads back as `view`: per chosen
+/// filter `f.<id>=value` (repeated for a multi select, `from..to` for a range with either end
+/// empty when open, a preset's name), `f.<id>=` per cleared filter, a table's
+/// `t.<widget>.sort`, `.dir=desc` and `.page`, and `theme=dark`. The spelling is the one the
+/// page's script writes, so a link built here and one the page made look alike.
+/// [`ViewState::problems`] and [`ViewState::no_tooltips`] are not part of a URL.
+pub fn view_query(view: &ViewState) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (id, value) in &view.filters.chosen {
+        let key = format!("f.{id}");
+        match value {
+            FilterValue::One(v) => pairs.push((key, v.to_string())),
+            FilterValue::Many(vs) => pairs.extend(vs.iter().map(|v| (key.clone(), v.to_string()))),
+            FilterValue::DateRange(DateRange::Relative { preset }) => {
+                pairs.push((key, preset_name(*preset).to_owned()));
+            }
+            FilterValue::DateRange(DateRange::Absolute { from, to }) => {
+                let end = |d: &Option<Date>| d.map(iso_date).unwrap_or_default();
+                pairs.push((key, format!("{}..{}", end(from), end(to))));
+            }
+            FilterValue::NumberRange(r) => {
+                let end = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+                pairs.push((key, format!("{}..{}", end(r.min), end(r.max))));
+            }
+        }
+    }
+    for id in &view.filters.cleared {
+        if !view.filters.chosen.contains_key(id) {
+            pairs.push((format!("f.{id}"), String::new()));
+        }
+    }
+    for (id, table) in &view.tables {
+        if let Some(sort) = &table.sort {
+            pairs.push((format!("t.{id}.sort"), sort.column.clone()));
+            if sort.descending {
+                pairs.push((format!("t.{id}.dir"), "desc".to_owned()));
+            }
+        }
+        // Page 1 is the default, but a table's entry with neither sort nor page would vanish.
+        if table.page != 1 || table.sort.is_none() {
+            pairs.push((format!("t.{id}.page"), table.page.to_string()));
+        }
+    }
+    if view.theme == Theme::Dark {
+        pairs.push(("theme".to_owned(), "dark".to_owned()));
+    }
+    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+}
+
+/// `2026-11-23`, the form [`parse_date`] reads.
+fn iso_date(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
 /// What a parameter said about one filter.
 enum Parsed {
     Value(FilterValue),
     Cleared,
+    /// Readable but refused, with the reason for the viewer: keep the default and say why.
+    Refused(&'static str),
     /// Unparseable: keep the default.
     Ignored,
 }
+
+/// A validation error as a sentence (capitalised, as core's own messages are).
+fn sentence(error: &FilterValueError) -> String {
+    let text = error.to_string();
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// Why a number was refused.
+const NOT_FINITE_MESSAGE: &str = "Numbers must be finite.";
 
 fn acceptable(v: &str) -> bool {
     !v.is_empty() && v.len() <= MAX_VALUE_LEN && !v.chars().any(char::is_control)
@@ -275,24 +363,84 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).ok()
 }
 
-/// An optional end: empty = open (`Some(None)`), unparseable = `None`.
-fn open_end<T>(s: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+/// Whether `s` is written like a date whose year no calendar Vitrine accepts has: a sign or
+/// more than four digits (`10000-01-01`, `-0001-01-01`). Such a date is refused with
+/// [`DATE_RANGE_MESSAGE`] rather than ignored as a typo.
+fn beyond_the_calendar(s: &str) -> bool {
+    let (signed, body) = match s.strip_prefix(['+', '-']) {
+        Some(body) => (true, body),
+        None => (false, s),
+    };
+    let mut parts = body.splitn(3, '-');
+    let (Some(year), Some(month), Some(day)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    digits(year, 1..=40) && digits(month, 2..=2) && digits(day, 2..=2) && (signed || year.len() > 4)
+}
+
+/// One end of a range as typed.
+enum End<T> {
+    /// Empty: the range is open on this side.
+    Open,
+    /// A value.
+    At(T),
+    /// Readable but refused, with the reason.
+    Refused(&'static str),
+    /// Not a value at all.
+    Bad,
+}
+
+fn date_end(s: Option<&str>) -> End<Date> {
     match s.map(str::trim) {
-        None | Some("") => Some(None),
-        Some(s) => parse(s).map(Some),
+        None | Some("") => End::Open,
+        Some(s) => match parse_date(s) {
+            Some(d) => End::At(d),
+            None if beyond_the_calendar(s) => End::Refused(DATE_RANGE_MESSAGE),
+            None => End::Bad,
+        },
+    }
+}
+
+fn number_end(s: Option<&str>) -> End<f64> {
+    match s.map(str::trim) {
+        None | Some("") => End::Open,
+        Some(s) => match s.parse::<f64>() {
+            Ok(x) if x.is_finite() => End::At(x),
+            Ok(_) => End::Refused(NOT_FINITE_MESSAGE),
+            Err(_) => End::Bad,
+        },
+    }
+}
+
+/// A range from its two ends; `make` builds the value from the bounds.
+fn range<T: PartialOrd>(
+    low: End<T>,
+    high: End<T>,
+    make: impl FnOnce(Option<T>, Option<T>) -> FilterValue,
+) -> Parsed {
+    let end = |e: End<T>| match e {
+        End::Open => Ok(None),
+        End::At(v) => Ok(Some(v)),
+        End::Refused(m) => Err(Some(m)),
+        End::Bad => Err(None),
+    };
+    match (end(low), end(high)) {
+        (Err(None), _) | (_, Err(None)) => Parsed::Ignored,
+        (Err(Some(m)), _) | (_, Err(Some(m))) => Parsed::Refused(m),
+        (Ok(None), Ok(None)) => Parsed::Cleared,
+        (Ok(Some(a)), Ok(Some(b))) if a > b => Parsed::Ignored,
+        (Ok(a), Ok(b)) => Parsed::Value(make(a, b)),
     }
 }
 
 fn date_range(main: Option<&str>, from: Option<&str>, to: Option<&str>) -> Option<Parsed> {
     let absolute = |from: Option<&str>, to: Option<&str>| {
-        let (Some(from), Some(to)) = (open_end(from, parse_date), open_end(to, parse_date)) else {
-            return Parsed::Ignored;
-        };
-        match (from, to) {
-            (None, None) => Parsed::Cleared,
-            (Some(f), Some(t)) if f > t => Parsed::Ignored,
-            (from, to) => Parsed::Value(FilterValue::DateRange(DateRange::Absolute { from, to })),
-        }
+        range(date_end(from), date_end(to), |from, to| {
+            FilterValue::DateRange(DateRange::Absolute { from, to })
+        })
     };
     match main.map(str::trim) {
         None if from.is_some() || to.is_some() => Some(absolute(from, to)),
@@ -311,10 +459,6 @@ fn date_range(main: Option<&str>, from: Option<&str>, to: Option<&str>) -> Optio
     }
 }
 
-fn parse_number(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|x| x.is_finite())
-}
-
 fn number_range(main: Option<&str>, min: Option<&str>, max: Option<&str>) -> Option<Parsed> {
     let (min, max) = match main.map(str::trim) {
         Some(v) if !v.is_empty() => match v.split_once("..") {
@@ -325,15 +469,13 @@ fn number_range(main: Option<&str>, min: Option<&str>, max: Option<&str>) -> Opt
         None if min.is_none() && max.is_none() => return None,
         None => (min, max),
     };
-    let (Some(min), Some(max)) = (open_end(min, parse_number), open_end(max, parse_number)) else {
-        return Some(Parsed::Ignored);
-    };
-    Some(match (min, max) {
-        (None, None) => Parsed::Cleared,
-        (Some(a), Some(b)) if a > b => Parsed::Ignored,
-        (min, max) => Parsed::Value(FilterValue::NumberRange(NumberRange { min, max })),
-    })
+    Some(range(number_end(min), number_end(max), |min, max| {
+        FilterValue::NumberRange(NumberRange { min, max })
+    }))
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
@@ -454,6 +596,70 @@ widgets:
     }
 
     #[test]
+    fn a_date_out_of_the_accepted_range_keeps_the_default_and_says_why() {
+        for q in [
+            "f.period=..9999-12-31",
+            "f.period=-9999-01-01..-9999-01-01",
+            "f.period=0999-12-31..",
+            "f.period=10000-01-01..",
+            "f.period=custom&f.period.from=&f.period.to=%2B12026-01-01",
+            "f.period.from=0001-01-01",
+        ] {
+            let v = parse(q);
+            assert!(v.filters.chosen.is_empty(), "{q}: {:?}", v.filters);
+            assert!(v.filters.cleared.is_empty(), "{q}: {:?}", v.filters);
+            assert_eq!(
+                v.problems.get("period").map(String::as_str),
+                Some(DATE_RANGE_MESSAGE),
+                "{q}"
+            );
+            let period = doc().filters[2].clone();
+            assert_eq!(v.filters.current(&period), period.default.as_ref(), "{q}");
+        }
+        let v = parse("f.period=1000-01-01..9998-12-31");
+        assert!(v.problems.is_empty() && v.filters.chosen.contains_key("period"));
+    }
+
+    #[test]
+    fn a_number_that_is_not_finite_keeps_the_default_and_says_why() {
+        for q in ["f.amount=NaN..", "f.amount=..inf", "f.amount.min=1e999"] {
+            let v = parse(q);
+            assert!(v.filters.chosen.is_empty(), "{q}");
+            assert_eq!(
+                v.problems.get("amount").map(String::as_str),
+                Some("Numbers must be finite."),
+                "{q}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_view_writes_back_to_a_query_that_reads_the_same() {
+        for q in [
+            "",
+            "f.region=US&f.plan=Pro&f.plan=Team",
+            "f.region=&f.period=&f.plan=&f.amount=",
+            "f.period=year_to_date&theme=dark",
+            "f.period=2026-01-01..&f.amount=-1.5..1e21",
+            "f.period=custom&f.period.from=&f.period.to=2026-02-01",
+            "f.amount.min=0.1&f.region=a%26b%3Dc",
+            "t.rows.sort=count&t.rows.dir=desc&t.rows.page=3",
+            "t.rows.page=1",
+            "t.rows.sort=count",
+        ] {
+            let v = parse(q);
+            let written = view_query(&v);
+            assert_eq!(parse(&written), v, "{q} → {written}");
+        }
+        assert_eq!(
+            view_query(&parse(
+                "f.amount.min=10&f.period=custom&f.period.from=2026-01-01"
+            )),
+            "f.amount=10..&f.period=2026-01-01.."
+        );
+    }
+
+    #[test]
     fn bad_values_are_ignored_and_the_default_stays() {
         for q in [
             "f.period=next_century",
@@ -461,8 +667,6 @@ widgets:
             "f.period=2026-03-01..2026-01-01",
             "f.amount=ten..twenty",
             "f.amount=5..1",
-            "f.amount=NaN..",
-            "f.amount=inf..",
             "f.nosuch=1",
             "f.region=%00",
             "%zz=%%",

@@ -16,8 +16,8 @@ use vitrine_render::Theme;
 use crate::pages::Chrome;
 use vitrine_app::dashboards::query::preset_name;
 use vitrine_app::dashboards::{
-    DashboardContext, FilterChoices, FilterOptions, PRESETS, Restrictions, Runner, ViewState,
-    WidgetOutput, clock_label, parse_view_query,
+    DashboardContext, FilterOptions, PRESETS, Restrictions, Runner, ViewState, WidgetOutput,
+    clock_label, parse_view_query,
 };
 
 /// The dashboard page's stylesheet.
@@ -76,8 +76,9 @@ pub struct FilterControl {
     pub label: String,
     /// The control.
     pub kind: FilterControlKind,
-    /// Set when the options could not all be loaded or were capped.
-    pub note: Option<&'static str>,
+    /// A word under the control: the value in the URL was refused (and why), or the options
+    /// could not all be loaded or were capped.
+    pub note: Option<String>,
 }
 
 impl FilterControl {
@@ -172,6 +173,8 @@ pub struct CardTemplate<'a> {
     pub body: &'a str,
     /// The chart drawn for a phone's card, shown instead of `body` on narrow screens.
     pub narrow: Option<&'a str>,
+    /// Sentences shown above the body (a refused filter value), escaped.
+    pub notes: &'a [String],
     /// The error code, when it failed.
     pub error_code: Option<&'static str>,
     /// The result's hash.
@@ -196,8 +199,14 @@ fn kind_name(kind: WidgetKind) -> &'static str {
 
 /// Renders the inside of a card.
 pub fn card_html(output: &WidgetOutput) -> String {
+    card_html_with_notes(output, &[])
+}
+
+/// Renders the inside of a card with `notes` above its body (see [`widget_card`]).
+fn card_html_with_notes(output: &WidgetOutput, notes: &[String]) -> String {
     let body = output.html.as_deref().unwrap_or(&output.svg);
     let card = CardTemplate {
+        notes,
         id: &output.widget_id,
         title: &output.title,
         kind: kind_name(output.kind),
@@ -249,10 +258,7 @@ pub async fn dashboard_parts(
 ) -> DashboardParts {
     let doc = &ctx.document;
     let run = runner.run_view(ctx, view, restrictions, only_widget);
-    let (outputs, filters) = tokio::join!(
-        run,
-        filter_controls(runner, ctx, &view.filters, restrictions)
-    );
+    let (outputs, filters) = tokio::join!(run, filter_controls(runner, ctx, view, restrictions));
     let mut placed: Vec<(&Widget, &WidgetOutput)> = outputs
         .iter()
         .filter_map(|o| doc.widget(&o.widget_id).map(|w| (w, o)))
@@ -319,6 +325,10 @@ pub async fn dashboard_page(
 }
 
 /// The inner HTML of one card under `view`; `None` when the dashboard has no such widget.
+///
+/// This is what the page's script fetches when a filter changes, and the script shows no
+/// filter bar of its own: so a value refused for a filter that restricts this widget
+/// ([`ViewState::problems`]) is said in the card, above the widget run at the filter's default.
 pub async fn widget_card(
     runner: &Runner,
     ctx: &DashboardContext,
@@ -326,10 +336,28 @@ pub async fn widget_card(
     view: &ViewState,
     restrictions: &Restrictions,
 ) -> Option<String> {
-    runner
+    let output = runner
         .run_widget(ctx, widget_id, view, restrictions)
-        .await
-        .map(|output| card_html(&output))
+        .await?;
+    let dataset = ctx
+        .document
+        .widget(widget_id)
+        .and_then(|w| w.query.as_ref())
+        .map(|q| q.dataset.clone());
+    let notes: Vec<String> = ctx
+        .document
+        .filters
+        .iter()
+        .filter(|f| dataset.as_ref().is_some_and(|d| f.columns.contains_key(d)))
+        .filter_map(|f| {
+            let problem = view.problems.get(f.id.as_str())?;
+            Some(format!(
+                "{}: {problem} Showing the default instead.",
+                f.label
+            ))
+        })
+        .collect();
+    Some(card_html_with_notes(&output, &notes))
 }
 
 /// `light` or `dark`: the name templates and CSS classes use.
@@ -364,14 +392,16 @@ pub async fn widget_fragment(
 }
 
 /// The filter bar's controls with their current values; select options come from
-/// [`Runner::filter_options`] (concurrently).
+/// [`Runner::filter_options`] (concurrently). A value the URL gave that was refused shows as
+/// the control's note ([`ViewState::problems`]), beside the default the control then holds.
 pub async fn filter_controls(
     runner: &Runner,
     ctx: &DashboardContext,
-    choices: &FilterChoices,
+    view: &ViewState,
     restrictions: &Restrictions,
 ) -> Vec<FilterControl> {
     let doc = &ctx.document;
+    let choices = &view.filters;
     let mut controls = Vec::with_capacity(doc.filters.len());
     // Select options load one filter after the other here but each is cached; the widgets run
     // concurrently with this whole function.
@@ -390,6 +420,11 @@ pub async fn filter_controls(
                     Some(Err(_)) => (Vec::new(), Some("The options could not be loaded.")),
                     None => (Vec::new(), None),
                 };
+                let note = view
+                    .problems
+                    .get(filter.id.as_str())
+                    .cloned()
+                    .or(note.map(str::to_owned));
                 let options = select_options(values, current);
                 let control = if filter.kind == FilterKind::SingleSelect {
                     FilterControlKind::Select { options }
@@ -420,7 +455,7 @@ pub async fn filter_controls(
             id: filter.id.to_string(),
             label: filter.label.clone(),
             kind,
-            note: None,
+            note: view.problems.get(filter.id.as_str()).cloned(),
         });
     }
     controls

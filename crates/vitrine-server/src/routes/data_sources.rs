@@ -60,7 +60,7 @@ async fn page(
     let page = DataSourcesPage {
         chrome: Chrome::new(identity, "data_sources"),
         sources: sources.iter().map(DataSourceView::from).collect(),
-        can_edit: true,
+        can_edit: actor.can_manage_data_sources(),
         notice,
         error,
         name: form.map(|f| f.name.clone()).unwrap_or_default(),
@@ -192,7 +192,8 @@ async fn show_data_source_api(
     request_body = DataSourceForm,
     responses(
         (status = 201, description = "The data source", body = DataSourceView),
-        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 400, description = "The location is not allowed on this server (field location: SQLite files only inside data.sqlite_roots and never Vitrine's own store; server URLs with a network host, no sockets or file-reading parameters) or does not connect", body = ErrorBody),
+        (status = 403, description = "Admins and members holding manage_data_sources only", body = ErrorBody),
         (status = 409, description = "A data source with this name exists", body = ErrorBody),
     ))]
 async fn create_data_source_api(
@@ -220,7 +221,8 @@ async fn create_data_source_api(
     request_body = DataSourceForm,
     responses(
         (status = 200, description = "The data source", body = DataSourceView),
-        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 400, description = "The location is not allowed on this server (field location: SQLite files only inside data.sqlite_roots and never Vitrine's own store; server URLs with a network host, no sockets or file-reading parameters) or does not connect", body = ErrorBody),
+        (status = 403, description = "Admins and members holding manage_data_sources only", body = ErrorBody),
         (status = 404, description = "No such data source", body = ErrorBody),
         (status = 409, description = "A data source with this name exists", body = ErrorBody),
     ))]
@@ -249,7 +251,7 @@ async fn update_data_source_api(
     params(("id" = i64, Path, description = "Data source id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 403, description = "Admins and members holding manage_data_sources only", body = ErrorBody),
         (status = 404, description = "No such data source", body = ErrorBody),
         (status = 409, description = "A dataset reads it", body = ErrorBody),
     ))]
@@ -281,7 +283,7 @@ struct ConnectionOk {
     params(("id" = i64, Path, description = "Data source id")),
     responses(
         (status = 200, description = "The connection works", body = ConnectionOk),
-        (status = 400, description = "The connection failed (the reason, without credentials)", body = ErrorBody),
+        (status = 400, description = "The saved location is no longer allowed, or the connection failed (the reason, without credentials)", body = ErrorBody),
         (status = 403, description = "Editors and admins only", body = ErrorBody),
         (status = 404, description = "No such data source", body = ErrorBody),
     ))]

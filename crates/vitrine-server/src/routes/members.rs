@@ -94,6 +94,7 @@ struct AccessForm {
     share_public: Option<String>,
     embed: Option<String>,
     manage_members: Option<String>,
+    manage_data_sources: Option<String>,
 }
 
 impl AccessForm {
@@ -102,6 +103,7 @@ impl AccessForm {
             share_public: self.share_public.is_some(),
             embed: self.embed.is_some(),
             manage_members: self.manage_members.is_some(),
+            manage_data_sources: self.manage_data_sources.is_some(),
         }
     }
 }

@@ -52,7 +52,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use vitrine_core::member::{Permissions, Role};
+use vitrine_core::member::Role;
 
 use crate::helpers::{PASSWORD, TestApp};
 
@@ -507,7 +507,7 @@ widgets:
 pub async fn sales_dashboard(app: &TestApp) -> SalesDashboard {
     let editor_email = "ed@example.com";
     let editor = app
-        .member(editor_email, Role::Editor, Permissions::default())
+        .member(editor_email, Role::Editor, crate::data_sources::lent())
         .await;
     let api_key = app.api_key(&editor).await;
     let path = app.dir.path().join("warehouse.db");

@@ -2,6 +2,7 @@
 
 use vitrine_core::member::{Permissions, Role};
 
+use crate::data_sources::lent;
 use crate::helpers::TestApp;
 
 /// A small SQLite warehouse in the app's temporary directory.
@@ -59,9 +60,7 @@ async fn post(app: &TestApp, key: &str, path: &str, body: serde_json::Value) -> 
 #[tokio::test]
 async fn an_editor_connects_a_database_writes_a_dataset_and_saves_a_dashboard() {
     let app = TestApp::spawn().await;
-    let editor = app
-        .member("ed@example.com", Role::Editor, Permissions::default())
-        .await;
+    let editor = app.member("ed@example.com", Role::Editor, lent()).await;
     let key = app.api_key(&editor).await;
     let path = warehouse(&app).await;
 
@@ -133,9 +132,7 @@ async fn an_editor_connects_a_database_writes_a_dataset_and_saves_a_dashboard() 
 #[tokio::test]
 async fn an_unknown_column_is_refused_at_save_with_its_line() {
     let app = TestApp::spawn().await;
-    let editor = app
-        .member("ed@example.com", Role::Editor, Permissions::default())
-        .await;
+    let editor = app.member("ed@example.com", Role::Editor, lent()).await;
     let key = app.api_key(&editor).await;
     let path = warehouse(&app).await;
     let source: serde_json::Value = post(
@@ -174,9 +171,7 @@ async fn an_unknown_column_is_refused_at_save_with_its_line() {
 #[tokio::test]
 async fn a_dataset_that_writes_or_runs_two_statements_is_refused() {
     let app = TestApp::spawn().await;
-    let editor = app
-        .member("ed@example.com", Role::Editor, Permissions::default())
-        .await;
+    let editor = app.member("ed@example.com", Role::Editor, lent()).await;
     let key = app.api_key(&editor).await;
     let path = warehouse(&app).await;
     let source: serde_json::Value = post(
@@ -293,9 +288,7 @@ async fn vitrine_own_files_are_not_a_data_source_and_bad_locations_say_why() {
 #[tokio::test]
 async fn viewers_see_published_dashboards_only_and_build_nothing() {
     let app = TestApp::spawn().await;
-    let editor = app
-        .member("ed@example.com", Role::Editor, Permissions::default())
-        .await;
+    let editor = app.member("ed@example.com", Role::Editor, lent()).await;
     let viewer = app
         .member("vic@example.com", Role::Viewer, Permissions::default())
         .await;
@@ -408,9 +401,7 @@ async fn viewers_see_published_dashboards_only_and_build_nothing() {
 #[tokio::test]
 async fn a_saved_dashboard_renders_its_widgets_for_members_and_filters_by_url() {
     let app = TestApp::spawn().await;
-    let editor = app
-        .member("ed@example.com", Role::Editor, Permissions::default())
-        .await;
+    let editor = app.member("ed@example.com", Role::Editor, lent()).await;
     app.member("vic@example.com", Role::Viewer, Permissions::default())
         .await;
     let key = app.api_key(&editor).await;

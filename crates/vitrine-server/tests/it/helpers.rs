@@ -47,6 +47,9 @@ impl TestApp {
             },
             ..Config::default()
         };
+        // Tests keep their warehouses beside the data directory, as a real server keeps
+        // customers' SQLite files in a folder of their own.
+        config.data.sqlite_roots = Some(vec![dir.path().to_path_buf()]);
         adjust(&mut config);
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 12:00 UTC)));
         let state = prepare(config, clock.clone()).await.unwrap();

@@ -6,6 +6,8 @@ mod browser;
 mod content;
 mod context;
 mod dashboards;
+mod data_sources;
+mod dates;
 mod exports;
 mod headers;
 mod helpers;

@@ -57,7 +57,7 @@ impl World {
         let share = Permissions {
             share_public: true,
             embed: true,
-            manage_members: false,
+            ..Permissions::default()
         };
         app.member(SHARER, Role::Editor, share).await;
         app.member(EDITOR, Role::Editor, Permissions::default())

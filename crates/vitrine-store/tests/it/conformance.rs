@@ -93,6 +93,7 @@ async fn workspaces_and_members(store: &dyn Store) {
         embed: true,
         manage_members: true,
         share_public: false,
+        manage_data_sources: true,
     };
     let bob2 = store
         .update_member_access(bob.id, Role::Admin, flags)

@@ -40,7 +40,9 @@ async fn dashboards_round_trip_through_files_and_a_bad_file_saves_nothing() {
         format!("data_dir = {:?}\n", data.display().to_string()),
     )
     .unwrap();
-    let warehouse = dir.path().join("warehouse.db");
+    // SQLite data sources live in the data directory unless `data.sqlite_roots` says more.
+    std::fs::create_dir_all(&data).unwrap();
+    let warehouse = data.join("warehouse.db");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", warehouse.display()))
         .await
         .unwrap();
