@@ -13,11 +13,12 @@ use vitrine_core::id::{ApiKeyId, MemberId, WorkspaceId};
 use vitrine_core::member::{Actor, DisplayName, Email, NewPassword, Permissions, Role};
 use vitrine_core::secret::{Password, SecretToken};
 use vitrine_store::{
-    ApiKey, AuditEvent, LoginAttempt, Member, NewApiKey, NewAuditEvent, NewMember, NewSession,
+    ApiKey, AttemptLimit, AuditEvent, Member, NewApiKey, NewAuditEvent, NewMember, NewSession,
 };
 
 use crate::App;
 use crate::Error;
+use crate::attempts::{self, Attempt};
 
 /// Who performs an operation.
 #[derive(Debug, Clone)]
@@ -160,52 +161,56 @@ pub async fn audit(
     Ok(())
 }
 
-/// Checks throttling, verifies the password, records the attempt. A wrong e-mail address and
-/// a wrong password look the same from outside.
+/// Checks the password of `email` from the client at `ip`, throttled per client address
+/// (`auth.max_failures_per_client`) and per account (`auth.max_failures_per_account`) over
+/// `auth.failure_window_minutes`. The attempt is reserved before the password is hashed
+/// ([`crate::attempts`]), so simultaneous attempts cannot pass the limits together. A wrong
+/// e-mail address and a wrong password look the same from outside.
 pub async fn log_in(
     state: &App,
     email: &str,
     password: &Password,
-    client: &str,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<Member, Error> {
-    let now = state.now();
     let auth = &state.config.auth;
     let window = Duration::minutes(i64::from(auth.failure_window_minutes));
     let account = email.trim().to_lowercase();
-    let retry_after = window.whole_seconds().max(1) as u64;
-    if state
-        .store
-        .login_failures_by_client(client, now - window)
-        .await?
-        >= i64::from(auth.max_failures_per_client)
-        || state
-            .store
-            .login_failures_by_account(&account, now - window)
-            .await?
-            >= i64::from(auth.max_failures_per_account)
-    {
-        return Err(Error::Throttled { retry_after });
-    }
-    let member = state.store.member_by_email(&account).await?;
-    let ok = state
-        .passwords
-        .verify(password, member.as_ref().map(|m| m.password_hash.as_str()))
-        .await?;
-    state
-        .store
-        .record_login_attempt(LoginAttempt {
-            at: now,
-            account,
-            client: client.to_owned(),
-            success: ok,
-        })
-        .await?;
-    match member {
-        Some(member) if ok => {
-            state.store.touch_member_login(member.id, now).await?;
+    let limits = [
+        AttemptLimit {
+            scope: format!("login:client:{}", attempts::client_scope(state, ip)),
+            max: i64::from(auth.max_failures_per_client),
+            window,
+            pace: None,
+        },
+        AttemptLimit {
+            scope: format!(
+                "login:account:{}",
+                attempts::keyed(state, "throttle-account", &account)
+            ),
+            max: i64::from(auth.max_failures_per_account),
+            window,
+            pace: None,
+        },
+    ];
+    let checked = attempts::attempt(state, &limits, || async {
+        let member = state.store.member_by_email(&account).await?;
+        let right = state
+            .passwords
+            .verify(password, member.as_ref().map(|m| m.password_hash.as_str()))
+            .await?;
+        Ok(member.filter(|_| right))
+    })
+    .await?;
+    match checked {
+        Attempt::Throttled { retry_after } => Err(Error::Throttled { retry_after }),
+        Attempt::Right(member) => {
+            state
+                .store
+                .touch_member_login(member.id, state.now())
+                .await?;
             Ok(member)
         }
-        _ => Err(Error::Unauthenticated),
+        Attempt::Wrong => Err(Error::Unauthenticated),
     }
 }
 

@@ -78,7 +78,11 @@ impl App {
         config: Config,
         server_key: ServerKey,
     ) -> Self {
-        let passwords = PasswordHasher::new(config.auth.hash_concurrency as usize);
+        let passwords = PasswordHasher::new(crate::passwords::HashLimits {
+            members: config.auth.hash_concurrency as usize,
+            outsiders: config.auth.outsider_hash_concurrency as usize,
+            wait: std::time::Duration::from_secs(u64::from(config.auth.hash_wait_seconds)),
+        });
         let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
         let live = Arc::new(crate::hub::LiveHub::new(crate::hub::LiveLimits {
             recheck: std::time::Duration::from_secs(u64::from(config.live.recheck_seconds)),

@@ -51,6 +51,8 @@ pub struct Config {
     pub render: RenderConfig,
     /// What one outsider may cost (per share link and per client address).
     pub limits: LimitsConfig,
+    /// The outsiders' access log.
+    pub access: AccessConfig,
 }
 
 /// The instance's default caps on what outsiders may cost; each share link's access policy
@@ -92,6 +94,22 @@ impl LimitsConfig {
     }
 }
 
+/// The outsiders' access log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessConfig {
+    /// Access events older than this are deleted by a background task.
+    pub retention_days: u32,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 400,
+        }
+    }
+}
+
 /// Live updates of open dashboards.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -114,13 +132,15 @@ impl Default for LiveConfig {
     }
 }
 
-/// The Prometheus `/metrics` endpoint (on the owner listener only).
+/// The Prometheus `/metrics` endpoint (on the owner listener only). Open without a token only
+/// when `public_listen` is set, so that the listener outsiders reach never serves it openly.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// Serve `/metrics`.
     pub enabled: bool,
-    /// When set, scrapes must send `Authorization: Bearer <token>`.
+    /// When set, scrapes must send `Authorization: Bearer <token>`. Without it, `/metrics`
+    /// is served only when `public_listen` is set.
     pub token: Option<String>,
 }
 
@@ -191,14 +211,22 @@ impl Default for DataConfig {
 pub struct AuthConfig {
     /// How long a login session lasts.
     pub session_ttl_hours: u32,
-    /// Failed logins from one client address within the window before it gets 429.
+    /// Failed logins from one client address (an IPv6 /64) within the window before it gets
+    /// 429.
     pub max_failures_per_client: u32,
     /// Failed logins on one account (from anywhere) within the window before it gets 429.
     pub max_failures_per_account: u32,
     /// The throttling window.
     pub failure_window_minutes: u32,
-    /// Password hashes computed at once; more wait, so hashing cannot burn every core.
+    /// Members' password hashes (log-ins, password changes) computed at once; more wait, so
+    /// hashing cannot burn every core.
     pub hash_concurrency: u32,
+    /// Outsiders' password checks (share-link unlocks) computed at once, in a lane of their
+    /// own: a flood of unlock attempts cannot delay members' log-ins.
+    pub outsider_hash_concurrency: u32,
+    /// How long a password check waits for a hashing slot before it is answered "busy"
+    /// (503 with `Retry-After`) instead of queueing without end.
+    pub hash_wait_seconds: u32,
 }
 
 /// Reverse-proxy settings.
@@ -206,11 +234,27 @@ pub struct AuthConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ProxyConfig {
     /// A header set by a trusted reverse proxy holding the client address (`X-Forwarded-For`,
-    /// `X-Real-IP`). Its last comma-separated entry is used. Empty: the socket address.
+    /// `X-Real-IP`). Read only on requests whose socket peer is in `trusted_proxies`; its
+    /// entries are read from the right, skipping trusted proxies. Empty: the socket address.
     pub client_ip_header: Option<String>,
     /// A header set by a trusted proxy or CDN holding the client's ISO country code
-    /// (`CF-IPCountry`). Takes precedence over `geoip_database`.
+    /// (`CF-IPCountry`). Takes precedence over `geoip_database`. Read only on requests whose
+    /// socket peer is in `trusted_proxies`.
     pub country_header: Option<String>,
+    /// The proxies whose headers are believed: CIDR blocks or addresses. Empty (the default):
+    /// no header is believed, whoever sends it.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ProxyConfig {
+    /// Whether the socket peer `ip` is one of `trusted_proxies` (which [`Config::load`] has
+    /// checked parse).
+    pub fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|c| vitrine_core::net::Cidr::parse(c).ok())
+            .any(|c| c.contains(ip))
+    }
 }
 
 impl Default for Config {
@@ -232,6 +276,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             render: RenderConfig::default(),
             limits: LimitsConfig::default(),
+            access: AccessConfig::default(),
         }
     }
 }
@@ -244,6 +289,8 @@ impl Default for AuthConfig {
             max_failures_per_account: 20,
             failure_window_minutes: 15,
             hash_concurrency: 2,
+            outsider_hash_concurrency: 1,
+            hash_wait_seconds: 5,
         }
     }
 }
@@ -272,6 +319,7 @@ impl std::fmt::Debug for Config {
             .field("live", &self.live)
             .field("metrics", &self.metrics)
             .field("render", &self.render)
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -419,10 +467,20 @@ impl Config {
                 "render.export_concurrency must be at least 1".into(),
             ));
         }
-        if self.auth.hash_concurrency == 0 || self.auth.session_ttl_hours == 0 {
+        if self.auth.hash_concurrency == 0
+            || self.auth.outsider_hash_concurrency == 0
+            || self.auth.session_ttl_hours == 0
+        {
             return Err(invalid(
-                "auth.hash_concurrency and auth.session_ttl_hours must be at least 1".into(),
+                "auth.hash_concurrency, auth.outsider_hash_concurrency and auth.session_ttl_hours must be at least 1".into(),
             ));
+        }
+        for cidr in &self.proxy.trusted_proxies {
+            vitrine_core::net::Cidr::parse(cidr)
+                .map_err(|e| invalid(format!("proxy.trusted_proxies: {e}")))?;
+        }
+        if self.access.retention_days == 0 {
+            return Err(invalid("access.retention_days must be at least 1".into()));
         }
         Ok(())
     }
@@ -590,7 +648,7 @@ pub const OPTIONS: &[ConfigOption] = &[
         key: "auth.max_failures_per_client",
         env: "VITRINE_AUTH__MAX_FAILURES_PER_CLIENT",
         default: "5",
-        help: "Failed logins from one client address within the window before that address gets 429.",
+        help: "Failed logins from one client address (an IPv6 /64) within the window before that address gets 429.",
     },
     ConfigOption {
         key: "auth.max_failures_per_account",
@@ -608,19 +666,37 @@ pub const OPTIONS: &[ConfigOption] = &[
         key: "auth.hash_concurrency",
         env: "VITRINE_AUTH__HASH_CONCURRENCY",
         default: "2",
-        help: "Password hashes computed at once; further requests wait.",
+        help: "Members' password hashes (log-ins, password changes) computed at once; further ones wait.",
+    },
+    ConfigOption {
+        key: "auth.outsider_hash_concurrency",
+        env: "VITRINE_AUTH__OUTSIDER_HASH_CONCURRENCY",
+        default: "1",
+        help: "Share-link password checks computed at once, in a lane of their own, so a flood of unlock attempts cannot delay members' log-ins.",
+    },
+    ConfigOption {
+        key: "auth.hash_wait_seconds",
+        env: "VITRINE_AUTH__HASH_WAIT_SECONDS",
+        default: "5",
+        help: "How long a password check waits for a hashing slot before it is answered 503 (busy, with Retry-After) instead of queueing without end.",
     },
     ConfigOption {
         key: "proxy.client_ip_header",
         env: "VITRINE_PROXY__CLIENT_IP_HEADER",
         default: "",
-        help: "Header from a trusted reverse proxy with the client address (X-Forwarded-For, X-Real-IP); its last entry is used. Leave unset unless a proxy you control sets it.",
+        help: "Header from a trusted reverse proxy with the client address (X-Forwarded-For, X-Real-IP). Believed only from peers in trusted_proxies; read from the right, skipping trusted proxies.",
     },
     ConfigOption {
         key: "proxy.country_header",
         env: "VITRINE_PROXY__COUNTRY_HEADER",
         default: "",
-        help: "Header from a trusted proxy or CDN with the visitor's ISO country code (CF-IPCountry); preferred over geoip_database.",
+        help: "Header from a trusted proxy or CDN with the visitor's ISO country code (CF-IPCountry); preferred over geoip_database. Believed only from peers in trusted_proxies.",
+    },
+    ConfigOption {
+        key: "proxy.trusted_proxies",
+        env: "VITRINE_PROXY__TRUSTED_PROXIES",
+        default: "[]",
+        help: "Addresses or CIDR blocks of the reverse proxies whose client_ip_header and country_header are believed, e.g. [\"10.0.0.0/8\", \"::1\"]. Empty: both headers are ignored and the socket address is the client's.",
     },
     ConfigOption {
         key: "data.statement_timeout_seconds",
@@ -662,13 +738,13 @@ pub const OPTIONS: &[ConfigOption] = &[
         key: "metrics.enabled",
         env: "VITRINE_METRICS__ENABLED",
         default: "true",
-        help: "Serve Prometheus metrics at /metrics on the owner listener (listen), never on public_listen.",
+        help: "Serve Prometheus metrics at /metrics on the owner listener (listen), never on public_listen. Without metrics.token they are served only when public_listen is set (then listen does not serve share links); with neither, /metrics answers 404.",
     },
     ConfigOption {
         key: "metrics.token",
         env: "VITRINE_METRICS__TOKEN",
         default: "",
-        help: "If set, /metrics requires the header Authorization: Bearer followed by this token. Set it when listen is reachable by outsiders (no public_listen).",
+        help: "If set, /metrics requires the header Authorization: Bearer followed by this token (401 otherwise). Needed to scrape when there is no public_listen, since listen then also serves share links.",
     },
     ConfigOption {
         key: "render.export_concurrency",
@@ -705,6 +781,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_LIMITS__CLIENT_NEW_VIEWS_PER_MINUTE",
         default: "30",
         help: "The same per client address on one share link.",
+    },
+    ConfigOption {
+        key: "access.retention_days",
+        env: "VITRINE_ACCESS__RETENTION_DAYS",
+        default: "400",
+        help: "Share-link access events older than this are deleted by a background task (hourly, and at start).",
     },
 ];
 

@@ -128,6 +128,11 @@ impl LiveHub {
         lock(&self.refreshers).len()
     }
 
+    /// Link guard tasks running now.
+    pub fn guards(&self) -> usize {
+        lock(&self.guards).len()
+    }
+
     /// Wakes every refresher now instead of at its next interval (tests; an owner's "refresh
     /// now"). The result cache still decides whether the warehouse is asked.
     pub fn refresh_now(&self) {
@@ -281,6 +286,64 @@ impl LiveHub {
     /// Wakes when [`LiveHub::refresh_now`] is called.
     pub(crate) fn pokes(&self) -> watch::Receiver<u64> {
         self.poke.subscribe()
+    }
+
+    /// The removal of refresher `key` (channel `tx`) from the hub, for its task to own.
+    pub(crate) fn refresher_entry(
+        self: &Arc<Self>,
+        key: &str,
+        tx: &watch::Sender<Arc<Snapshot>>,
+    ) -> Entry<Arc<Snapshot>> {
+        Entry {
+            hub: self.clone(),
+            key: key.to_owned(),
+            tx: tx.clone(),
+            map: |hub| &hub.refreshers,
+        }
+    }
+
+    /// The removal of guard `key` (channel `tx`) from the hub, for its task to own.
+    pub(crate) fn guard_entry(
+        self: &Arc<Self>,
+        key: &str,
+        tx: &watch::Sender<LinkState>,
+    ) -> Entry<LinkState> {
+        Entry {
+            hub: self.clone(),
+            key: key.to_owned(),
+            tx: tx.clone(),
+            map: |hub| &hub.guards,
+        }
+    }
+}
+
+/// A refresher's or a link guard's place in the hub, removed when this is dropped. Its task
+/// owns it from before it is spawned, so the entry goes however the task ends — it returns,
+/// panics or is aborted. An entry left behind would keep its channel open (its streams would
+/// hang instead of reconnecting) and the map would grow with every view ever watched.
+pub(crate) struct Entry<T: 'static> {
+    hub: Arc<LiveHub>,
+    key: String,
+    tx: watch::Sender<T>,
+    map: fn(&LiveHub) -> &Registry<T>,
+}
+
+/// Channels by key: the hub's refreshers or its link guards.
+type Registry<T> = Mutex<HashMap<String, watch::Sender<T>>>;
+
+impl<T> std::fmt::Debug for Entry<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry").field("key", &self.key).finish()
+    }
+}
+
+impl<T> Drop for Entry<T> {
+    fn drop(&mut self) {
+        let mut map = lock((self.map)(&self.hub));
+        // Only this task's channel: a newer task may have taken the key over.
+        if map.get(&self.key).is_some_and(|t| t.same_channel(&self.tx)) {
+            map.remove(&self.key);
+        }
     }
 }
 

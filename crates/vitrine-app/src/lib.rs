@@ -14,7 +14,8 @@
 //!   slugs, link passwords), for the `utoipa::ToSchema` derives on the views and inputs below;
 //!   `vitrine-server` builds the API's OpenAPI document from them (utoipa is not an HTTP crate).
 //! - [`config`], [`keyfile`]: typed layered configuration; the server key, loaded or generated.
-//! - [`passwords`]: Argon2id under a concurrency cap. [`geo`]: the country of a client.
+//! - [`passwords`]: Argon2id in two lanes (members, outsiders), each under a concurrency cap
+//!   with a bounded wait. [`geo`]: the country of a client.
 //!   [`text`]: times as people read them.
 //! - [`limits`]: what one outsider may cost (live streams, new filter views per minute).
 //! - [`metrics`]: the process's counters, written in the Prometheus text format.
@@ -22,6 +23,9 @@
 //!   result cache) and the view a URL describes ([`dashboards::query`]).
 //! - [`exports`]: downloads (dashboard → PDF, widget → PNG / SVG / CSV) on a bounded pool.
 //! - [`app`]: [`App`], the state every service takes, and [`prepare`], start-up.
+//! - [`attempts`]: password attempts reserved in the store before they are hashed, so a
+//!   throttle holds under concurrency and across instances; client addresses counted by keyed
+//!   hash (IPv6 by /64).
 //! - [`accounts`]: members, sessions, API keys, log-in throttling; [`accounts::audit`] is the
 //!   one place an owner action is recorded.
 //! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered columns),
@@ -33,10 +37,13 @@
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
 //!   attempt is an access event.
+//! - [`retention`]: the background task that prunes the access log past
+//!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
 pub mod app;
+pub mod attempts;
 pub mod config;
 pub mod content;
 pub mod dashboards;
@@ -53,6 +60,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outsider;
 pub mod passwords;
+pub mod retention;
 pub mod text;
 
 pub use app::{App, Keys, prepare};

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use vitrine_core::dashboard::{Dashboard, FilterValue};
 use vitrine_core::id::{DashboardId, WorkspaceId};
+use vitrine_core::net::Cidr;
 use vitrine_core::secret::Password;
 use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, Origin};
 use vitrine_store::{DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, Workspace};
@@ -69,31 +70,25 @@ pub struct EmbedPolicy {
 }
 
 /// A network a link answers to: `192.0.2.0/24`, `2001:db8::/32`, or one address (`192.0.2.7`,
-/// taken as `/32` or `/128`). Written back in its canonical form (host bits cleared).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Network(pub ipnet::IpNet);
+/// taken as `/32` or `/128`); an IPv4-mapped IPv6 client counts as its IPv4 address. Bits past
+/// the prefix must be zero (`10.0.0.1/8` is refused as a likely typo, never widened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network(pub Cidr);
 
 impl Network {
     /// Parses a CIDR network or a single address.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if let Ok(net) = text.parse::<ipnet::IpNet>() {
-            return Ok(Network(net.trunc()));
-        }
-        text.parse::<std::net::IpAddr>()
-            .map(|ip| Network(ipnet::IpNet::from(ip)))
-            .map_err(|_| {
-                format!("“{text}” is not a network: write it as 192.0.2.0/24, 2001:db8::/32 or one address.")
-            })
+        Cidr::parse(text).map(Network).map_err(|_| {
+            format!(
+                "“{}” is not a network: write it as 192.0.2.0/24, 2001:db8::/32 or one address.",
+                text.trim()
+            )
+        })
     }
 
-    /// Whether `ip` is inside (an IPv4 address also matches as IPv4-mapped IPv6, and back).
+    /// Whether `ip` is inside.
     pub fn contains(&self, ip: std::net::IpAddr) -> bool {
-        let canonical = match ip {
-            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-            v4 => v4,
-        };
-        self.0.contains(&canonical) || self.0.contains(&ip)
+        self.0.contains(ip)
     }
 }
 
@@ -535,7 +530,7 @@ fn check_label(label: &str) -> Result<String, Error> {
 async fn hash_password(state: &App, password: &str) -> Result<String, Error> {
     let password = vitrine_core::member::NewPassword::parse(password)
         .map_err(|e| bad(format!("Link password: {e}")))?;
-    Ok(state.passwords.hash(password.password()).await?)
+    state.passwords.hash(password.password()).await
 }
 
 fn policy_max_days(policy: &LinkPolicy) -> Option<u32> {
@@ -1049,14 +1044,18 @@ pub async fn resolve_short_code(state: &App, code: &str) -> Result<Resolution, E
     }
 }
 
-/// Whether `password` opens `link`.
+/// Whether `password` opens `link` (checked in the outsiders' hashing lane).
 pub async fn check_link_password(
     state: &App,
     link: &LinkRecord,
     password: &str,
 ) -> Result<bool, Error> {
-    Ok(state
+    state
         .passwords
-        .verify(&Password::new(password), link.password_hash.as_deref())
-        .await?)
+        .verify_in(
+            crate::passwords::Lane::Outsiders,
+            &Password::new(password),
+            link.password_hash.as_deref(),
+        )
+        .await
 }

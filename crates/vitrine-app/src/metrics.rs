@@ -31,10 +31,11 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Access-event outcomes counted under their own label (see `outsider.rs`); others are
 /// counted as `other`.
-pub const LINK_OUTCOMES: [&str; 16] = [
+pub const LINK_OUTCOMES: [&str; 17] = [
     "ok",
     "bad_password",
     "rate_limited",
+    "busy",
     "unlocked",
     "disabled",
     "expired",

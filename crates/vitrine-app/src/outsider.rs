@@ -16,8 +16,10 @@
 //!   fails closed ([`Error::Unavailable`]) instead of showing unfiltered data.
 //! - **Every attempt is an access event** ([`record`]), also counted in `/metrics`, with a
 //!   keyed hash of the client address, a coarse client class and, when known, a country.
-//! - **Wrong passwords are throttled** per link and client address over a window, with the
-//!   access log as the counter so the limit holds across instances ([`unlock`]).
+//! - **Wrong passwords are throttled** per client address (IPv6 by /64) on each link, and per
+//!   link past a ceiling that slows everyone rather than locking new viewers out. Each attempt
+//!   is reserved in the store before its password is hashed ([`crate::attempts`]), so the
+//!   limits hold under concurrency and across instances ([`unlock`]).
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -28,8 +30,9 @@ use vitrine_core::dashboard::Dashboard;
 use vitrine_core::keys::SubKey;
 use vitrine_core::share::{self, LinkId};
 use vitrine_render::Theme;
-use vitrine_store::{AccessEvent, LinkRecord, Workspace};
+use vitrine_store::{AccessEvent, AttemptLimit, LinkRecord, Pace, Workspace};
 
+use crate::attempts::Attempt;
 use crate::dashboards::{
     DashboardContext, Restriction, RestrictionError, Restrictions, ViewState, parse_view_query,
 };
@@ -37,11 +40,14 @@ use crate::limits::{LinkCaps, StreamPermit};
 use crate::links::{self, LinkSettings, LinkTheme, Resolution};
 use crate::{App, Error};
 
-/// Wrong passwords from one client address on one link within [`THROTTLE_WINDOW`] before it
-/// is refused.
+/// Wrong passwords from one client address (an IPv6 /64) on one link within
+/// [`THROTTLE_WINDOW`] before it is refused.
 pub const MAX_BAD_PASSWORDS_PER_CLIENT: i64 = 5;
-/// Wrong passwords from everyone on one link within [`THROTTLE_WINDOW`] before it is refused.
+/// Wrong passwords from everyone on one link within [`THROTTLE_WINDOW`] before the link slows
+/// down to one evaluated attempt per [`LINK_PACE`] (it never locks new viewers out).
 pub const MAX_BAD_PASSWORDS_PER_LINK: i64 = 50;
+/// Past [`MAX_BAD_PASSWORDS_PER_LINK`], at most one unsuccessful attempt per link this often.
+pub const LINK_PACE: Duration = Duration::seconds(2);
 /// The window over which wrong passwords are counted (in the access log, so across instances).
 pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 /// How long an unlock cookie lasts.
@@ -61,6 +67,7 @@ pub const VIEW_PASS_TTL: Duration = Duration::hours(12);
 pub struct Requester {
     ip: Option<IpAddr>,
     client: String,
+    throttle: String,
     client_class: &'static str,
     country: Option<String>,
 }
@@ -77,6 +84,7 @@ impl Requester {
         Self {
             ip,
             client: crate::accounts::client_key(app, ip),
+            throttle: crate::attempts::client_scope(app, ip),
             client_class: client_class(user_agent),
             country: app.geo.country(country_header, ip),
         }
@@ -637,8 +645,9 @@ pub enum Unlock {
     },
 }
 
-/// Tries `password` on the link of `token`, throttled per client and per link, and records
-/// the attempt.
+/// Tries `password` on the link of `token`, throttled per client and per link
+/// ([`unlock_limits`]; reserved before hashing), and records the attempt as an access event
+/// (`bad_password`, `rate_limited`, `busy` when the hashing lane stayed full, `unlocked`).
 pub async fn unlock(
     app: &App,
     token: &str,
@@ -663,30 +672,31 @@ pub async fn unlock(
     if link.password_hash.is_none() {
         return Ok(Unlock::NoPassword(link));
     }
-    // Throttle before verifying: the log is the counter, across instances.
-    let since = app.now() - THROTTLE_WINDOW;
-    let mine = app
-        .store
-        .count_access(&link.id, "bad_password", Some(&who.client), since)
-        .await?;
-    let everyone = if mine >= MAX_BAD_PASSWORDS_PER_CLIENT {
-        0
-    } else {
-        app.store
-            .count_access(&link.id, "bad_password", None, since)
+    let checked = crate::attempts::attempt(app, &unlock_limits(&link, who), || async {
+        Ok(links::check_link_password(app, &link, password)
             .await?
-    };
-    if mine >= MAX_BAD_PASSWORDS_PER_CLIENT || everyone >= MAX_BAD_PASSWORDS_PER_LINK {
-        record(app, who, Some(&link), "rate_limited").await?;
-        return Ok(Unlock::Throttled {
-            link,
-            workspace,
-            retry_after: THROTTLE_WINDOW.whole_seconds().unsigned_abs(),
-        });
-    }
-    if !links::check_link_password(app, &link, password).await? {
-        record(app, who, Some(&link), "bad_password").await?;
-        return Ok(Unlock::Wrong(link, workspace));
+            .then_some(()))
+    })
+    .await;
+    match checked {
+        Ok(Attempt::Right(())) => {}
+        Ok(Attempt::Wrong) => {
+            record(app, who, Some(&link), "bad_password").await?;
+            return Ok(Unlock::Wrong(link, workspace));
+        }
+        Ok(Attempt::Throttled { retry_after }) => {
+            record(app, who, Some(&link), "rate_limited").await?;
+            return Ok(Unlock::Throttled {
+                link,
+                workspace,
+                retry_after,
+            });
+        }
+        Err(error @ Error::Busy { .. }) => {
+            record(app, who, Some(&link), "busy").await?;
+            return Err(error);
+        }
+        Err(error) => return Err(error),
     }
     // Not `ok`: the page view the redirect leads to is the view.
     record(app, who, Some(&link), "unlocked").await?;
@@ -699,6 +709,28 @@ pub async fn unlock(
         app.now() + UNLOCK_TTL,
     );
     Ok(Unlock::Unlocked { link, cookie })
+}
+
+/// The limits an unlock attempt on `link` by `who` is reserved under: per client address on
+/// the link, and the link's ceiling, which slows rather than blocks.
+fn unlock_limits(link: &LinkRecord, who: &Requester) -> [AttemptLimit; 2] {
+    [
+        AttemptLimit {
+            scope: format!("unlock:{}:client:{}", link.id, who.throttle),
+            max: MAX_BAD_PASSWORDS_PER_CLIENT,
+            window: THROTTLE_WINDOW,
+            pace: None,
+        },
+        AttemptLimit {
+            scope: format!("unlock:{}", link.id),
+            max: MAX_BAD_PASSWORDS_PER_LINK,
+            window: THROTTLE_WINDOW,
+            pace: Some(Pace {
+                max: 1,
+                per: LINK_PACE,
+            }),
+        },
+    ]
 }
 
 // ---- short links -----------------------------------------------------------------------------

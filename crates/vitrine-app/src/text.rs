@@ -12,3 +12,32 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
 pub fn format_opt_time(t: &Option<time::OffsetDateTime>) -> String {
     t.map_or_else(|| "never".to_owned(), format_time)
 }
+
+/// A wait as people read it: `1 second`, `40 seconds`, `1 minute`, `5 minutes` (rounded up,
+/// so a page never promises less than the `Retry-After` beside it).
+pub fn wait(seconds: u64) -> String {
+    let (n, unit) = if seconds < 60 {
+        (seconds.max(1), "second")
+    } else {
+        (seconds.div_ceil(60), "minute")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn waits_read_in_seconds_then_whole_minutes_rounded_up() {
+        assert_eq!(super::wait(0), "1 second");
+        assert_eq!(super::wait(1), "1 second");
+        assert_eq!(super::wait(2), "2 seconds");
+        assert_eq!(super::wait(59), "59 seconds");
+        assert_eq!(super::wait(60), "1 minute");
+        assert_eq!(super::wait(61), "2 minutes");
+        assert_eq!(super::wait(300), "5 minutes");
+    }
+}

@@ -14,6 +14,7 @@
 //! - [`keys`]: the server key and the sub-keys derived from it for each purpose.
 //! - [`dashboard`]: dashboards as documents: widgets, their structured queries, filters and
 //!   row-level rules.
+//! - [`net`]: CIDR blocks and the part of a client address a throttle counts by (IPv6 by /64).
 //! - [`seal`]: authenticated encryption of secrets at rest (data-source credentials).
 //! - [`share`]: share-link tokens, short codes, unlock cookies, expiry, accessibility and
 //!   embed origins (DESIGN section 5).
@@ -28,6 +29,7 @@ pub mod dashboard;
 pub mod id;
 pub mod keys;
 pub mod member;
+pub mod net;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod result;

@@ -133,17 +133,75 @@ pub async fn end_session(state: &App, headers: &HeaderMap) -> Result<String, Htt
     Ok(set_cookie(state, SESSION_COOKIE, "", 0, "Lax"))
 }
 
-/// The client's address: the trusted proxy header's last entry when configured, else the
-/// socket peer.
+/// The client's address: the socket peer, unless the peer is one of `proxy.trusted_proxies`
+/// and `proxy.client_ip_header` is set — then [`forwarded_client`] of that header.
 pub fn client_ip(state: &App, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
-    if let Some(name) = &state.config.proxy.client_ip_header {
-        return headers
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok());
+    let peer = peer.map(|p| p.ip().to_canonical());
+    let proxy = &state.config.proxy;
+    match (&proxy.client_ip_header, peer) {
+        (Some(name), Some(ip)) if proxy.trusts(ip) => {
+            Some(forwarded_client(proxy, headers, name, ip))
+        }
+        _ => peer,
     }
-    peer.map(|p| p.ip())
+}
+
+/// The client a trusted proxy at `peer` forwarded: the header's entries (every `name` line,
+/// in order, comma-separated) are read from the right, each the address the proxy after it
+/// saw; trusted proxies are skipped, and the first address outside them is the client. An
+/// entry that is not an address ends the walk at the last address known good; a header that
+/// holds only trusted proxies yields its leftmost entry; no header yields `peer`.
+pub fn forwarded_client(
+    proxy: &vitrine_app::config::ProxyConfig,
+    headers: &HeaderMap,
+    name: &str,
+    peer: IpAddr,
+) -> IpAddr {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let mut client = peer;
+    for entry in values.iter().rev().flat_map(|v| v.rsplit(',')) {
+        let entry = entry.trim();
+        let Some(ip) = entry
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        else {
+            break;
+        };
+        client = ip.to_canonical();
+        if !proxy.trusts(client) {
+            break;
+        }
+    }
+    client
+}
+
+/// Middleware: on a request whose socket peer is not one of `proxy.trusted_proxies`, removes
+/// the configured client-address and country headers, so nothing downstream (the country of an
+/// access event) can believe a header any client can send.
+pub async fn drop_untrusted_proxy_headers(
+    State(state): State<App>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let proxy = &state.config.proxy;
+    if !peer.is_some_and(|ip| proxy.trusts(ip)) {
+        for name in [&proxy.client_ip_header, &proxy.country_header]
+            .into_iter()
+            .flatten()
+        {
+            request.headers_mut().remove(name.as_str());
+        }
+    }
+    next.run(request).await
 }
 
 /// Resolves the caller and enforces CSRF; see the module documentation.
@@ -281,14 +339,58 @@ pub fn urlencode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Where to go after login: only a local path, never another site.
+/// Where to go after login: only a local path, never another site; anything else is `/`.
+///
+/// A local path is `/` alone or `/` followed by a character other than `/` and `\`, with no
+/// `\`, control character or whitespace anywhere — browsers drop tabs and new lines from a
+/// `Location` and read `\` as `/`, so `/\t/evil.example` would become `//evil.example`.
+/// Percent-decoded once more (`/%09/…`, `/%5C…`, `/%2F/…`), in case something on the way
+/// decodes it again, it must still start that way once tabs, new lines and spaces are dropped.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path
-        }
+        Some(path) if is_local_path(path) && starts_locally(&percent_decoded(path)) => path,
         _ => "/",
     }
+}
+
+fn is_local_path(path: &str) -> bool {
+    starts_locally(path)
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+}
+
+/// `/` alone or `/` and then neither `/` nor `\`, ignoring control characters and whitespace.
+fn starts_locally(path: &str) -> bool {
+    let mut chars = path
+        .chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace());
+    chars.next() == Some('/') && chars.next().is_none_or(|c| c != '/' && c != '\\')
+}
+
+/// `text` with every `%XX` decoded once (invalid UTF-8 replaced, so it still fails a check).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The value part of a `Set-Cookie` string made by [`set_cookie`].
@@ -307,10 +409,74 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_login() {
         assert_eq!(safe_next(Some("/members")), "/members");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/")), "/");
+        assert_eq!(
+            safe_next(Some("/dashboards/3?f.region=EMEA%20North")),
+            "/dashboards/3?f.region=EMEA%20North"
+        );
+        assert_eq!(safe_next(Some("/caf%C3%A9")), "/caf%C3%A9");
+        assert_eq!(
+            safe_next(Some("/notes/%5C")),
+            "/notes/%5C",
+            "harmless past the start"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/x\u{7f}",
+            "/%09/evil.example",
+            "/%0a/evil.example",
+            "/%0A/evil.example",
+            "/%5C/evil.example",
+            "/%5cevil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "",
+            "evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn a_forwarded_client_is_the_first_address_outside_the_trusted_proxies() {
+        let proxy = vitrine_app::config::ProxyConfig {
+            client_ip_header: Some("x-forwarded-for".into()),
+            country_header: None,
+            trusted_proxies: vec!["10.0.0.0/8".into(), "::1".into()],
+        };
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let client = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append("x-forwarded-for", v.parse().unwrap());
+            }
+            forwarded_client(&proxy, &headers, "x-forwarded-for", peer).to_string()
+        };
+        assert_eq!(client(&[]), "10.0.0.1", "no header: the peer");
+        assert_eq!(client(&["203.0.113.5"]), "203.0.113.5");
+        assert_eq!(
+            client(&["198.51.100.1, 203.0.113.5, 10.2.3.4"]),
+            "203.0.113.5",
+            "a spoofed leftmost entry is not believed; our own proxies are skipped"
+        );
+        assert_eq!(
+            client(&["198.51.100.1", "203.0.113.5, 10.2.3.4"]),
+            "203.0.113.5"
+        );
+        assert_eq!(client(&["10.9.9.9, 10.2.3.4"]), "10.9.9.9", "only proxies");
+        assert_eq!(client(&["garbage, 10.2.3.4"]), "10.2.3.4");
+        assert_eq!(client(&["203.0.113.5:4711"]), "203.0.113.5");
+        assert_eq!(client(&["[2001:db8::1]:4711, ::1"]), "2001:db8::1");
+        assert_eq!(client(&["::ffff:203.0.113.5"]), "203.0.113.5");
     }
 
     #[test]

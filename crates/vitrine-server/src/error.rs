@@ -15,6 +15,9 @@
 //! type to 415, an oversized body to 413), or the router and its layers (405 with `Allow`,
 //! the body limit's 413), whose bare responses [`api_json_errors`] rewrites by status with
 //! [`ClientError::for_status`].
+//!
+//! A handler that panics gets the same treatment ([`panic_response`]): the connection survives
+//! and nothing of the panic leaks.
 
 use axum::Json;
 use axum::extract::Request;
@@ -195,7 +198,10 @@ impl HttpError {
                 ..ClientError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
-                    "Too many attempts. Wait a few minutes and try again.",
+                    format!(
+                        "Too many attempts. Try again in {}.",
+                        vitrine_app::text::wait(*retry_after)
+                    ),
                 )
             },
             Error::Busy { retry_after } => ClientError {
@@ -203,7 +209,10 @@ impl HttpError {
                 ..ClientError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "busy",
-                    "Many downloads are being prepared right now. Try again in a few seconds.",
+                    format!(
+                        "The server is busy right now. Try again in {}.",
+                        vitrine_app::text::wait(*retry_after)
+                    ),
                 )
             },
             Error::Unavailable(cause) => {
@@ -330,6 +339,25 @@ impl IntoResponse for ClientError {
         response.extensions_mut().insert(self);
         response
     }
+}
+
+/// The answer to a request whose handler panicked: the panic's message goes to the log, the
+/// client gets the ordinary internal-error answer (JSON, carrying its [`ClientError`] so that
+/// [`crate::pages::html_errors`] turns it into a page on page routers). For
+/// `tower_http::catch_panic::CatchPanicLayer::custom`.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    log_panic(panic.as_ref());
+    HttpError::App(Error::internal("a request handler panicked")).into_response()
+}
+
+/// Logs a caught panic's message (for operators only; never sent to a client).
+pub fn log_panic(panic: &(dyn std::any::Any + Send)) {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned());
+    tracing::error!(panic = %message, "a request handler panicked");
 }
 
 /// The API's fallback: a stable code for "no such endpoint".

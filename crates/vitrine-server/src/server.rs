@@ -85,6 +85,9 @@ impl Bound {
         tokio::task::spawn_blocking(crate::assets::assets);
         // Other instances' link changes reach this instance's live streams.
         let feed = tokio::spawn(self.state.live.clone().run_feed(self.state.store.clone()));
+        // The access log, old attempts and expired sessions are pruned while we serve.
+        let pruner =
+            vitrine_app::retention::spawn(self.state.clone(), vitrine_app::retention::PRUNE_EVERY);
         let live = self.state.live.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -101,6 +104,7 @@ impl Bound {
             None => main.await?,
         }
         feed.abort();
+        drop(pruner);
         self.state.store.close().await;
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! with typed rows and fixed queries. Customers' databases are `vitrine-data`'s business.
 //!
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
-//!   [`SessionStore`], [`ApiKeyStore`], [`LoginThrottleStore`], [`AuditStore`],
+//!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
 //!   [`AccessEventStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
@@ -129,26 +129,26 @@ pub trait ApiKeyStore {
     async fn touch_api_key(&self, id: ApiKeyId, now: OffsetDateTime) -> StoreResult<()>;
 }
 
-/// Login attempts, counted for throttling. Living in the store, the counts hold across
-/// every instance that shares it.
+/// Password attempts (member logins, share-link unlocks), reserved *before* the password is
+/// checked, so that concurrent attempts cannot all pass a throttle. Living in the store, the
+/// counts hold across every instance that shares it.
 #[async_trait]
-pub trait LoginThrottleStore {
-    /// Records one attempt.
-    async fn record_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()>;
-    /// Failed attempts from `client` since `since`.
-    async fn login_failures_by_client(
+pub trait AttemptStore {
+    /// Checks every limit and, only when all allow it, records a pending attempt under each
+    /// scope — one transaction, serialised per scope (SQLite: the write transaction begins
+    /// `IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock on each scope's hash), so
+    /// two instances cannot both take the last place.
+    async fn reserve_attempt(
         &self,
-        client: &str,
-        since: OffsetDateTime,
-    ) -> StoreResult<i64>;
-    /// Failed attempts on `account` since `since`.
-    async fn login_failures_by_account(
-        &self,
-        account: &str,
-        since: OffsetDateTime,
-    ) -> StoreResult<i64>;
-    /// Deletes attempts older than `before`.
-    async fn purge_login_attempts(&self, before: OffsetDateTime) -> StoreResult<u64>;
+        limits: &[AttemptLimit],
+        now: OffsetDateTime,
+    ) -> StoreResult<Reservation>;
+    /// Records how a reserved attempt ended ([`AttemptOutcome::Abandoned`] removes it).
+    async fn finish_attempt(&self, id: AttemptId, outcome: AttemptOutcome) -> StoreResult<()>;
+    /// Unsuccessful (pending or failed) attempts in `scope` after `since`.
+    async fn count_attempts(&self, scope: &str, since: OffsetDateTime) -> StoreResult<i64>;
+    /// Deletes attempts made before `before`; returns how many rows went.
+    async fn purge_attempts(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
 /// The owners' audit trail.
@@ -295,6 +295,8 @@ pub trait ShareLinkStore {
 pub trait AccessEventStore {
     /// Appends an event.
     async fn record_access(&self, event: &AccessEvent) -> StoreResult<()>;
+    /// Deletes events recorded before `before` (the retention period); returns how many.
+    async fn prune_access_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Events of `outcome` on `link` since `since`, from `client` only when given.
     async fn count_access(
         &self,
@@ -325,7 +327,7 @@ pub trait Store:
     + MemberStore
     + SessionStore
     + ApiKeyStore
-    + LoginThrottleStore
+    + AttemptStore
     + AuditStore
     + DataSourceStore
     + DatasetStore

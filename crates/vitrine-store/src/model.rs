@@ -187,17 +187,59 @@ pub struct NewApiKey {
     pub digest: String,
 }
 
-/// One login attempt, for throttling.
-#[derive(Debug, Clone)]
-pub struct LoginAttempt {
-    /// When.
-    pub at: OffsetDateTime,
-    /// The normalised account name tried.
-    pub account: String,
-    /// A keyed hash of the client address (the address itself is not kept).
-    pub client: String,
-    /// Whether it succeeded.
-    pub success: bool,
+/// One counter a reservation is checked against and counted under: fewer than `max`
+/// unsuccessful attempts (pending or failed) in `scope` within the last `window`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLimit {
+    /// The counter's name: what is being throttled and for whom (`login:client:<hash>`,
+    /// `unlock:<link>`). Keyed hashes only; never an address or an e-mail address.
+    pub scope: String,
+    /// Unsuccessful attempts allowed within `window`.
+    pub max: i64,
+    /// How far back attempts count.
+    pub window: time::Duration,
+    /// Past `max`, attempts go on at this pace instead of being refused: a ceiling that slows
+    /// rather than locks out.
+    pub pace: Option<Pace>,
+}
+
+/// At most `max` unsuccessful attempts within any `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pace {
+    /// Attempts allowed within `per`.
+    pub max: i64,
+    /// The short window.
+    pub per: time::Duration,
+}
+
+/// A reserved attempt, to be finished with its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptId(pub i64);
+
+/// What a reservation came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The attempt is recorded as pending under every scope and may be evaluated.
+    Granted(AttemptId),
+    /// A limit is reached; nothing was recorded.
+    Refused {
+        /// The scope that refused (the last one checked, when several did).
+        scope: String,
+        /// When every refusing limit allows an attempt again: when the counted attempts that
+        /// keep it full have left its window.
+        retry_at: OffsetDateTime,
+    },
+}
+
+/// How a reserved attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The password was wrong: it keeps counting until it leaves the window.
+    Failed,
+    /// The password was right: it no longer counts.
+    Succeeded,
+    /// It was never evaluated (the hashing queue was full): it is removed.
+    Abandoned,
 }
 
 /// An owner action, for the audit trail.

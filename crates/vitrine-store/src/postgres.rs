@@ -32,6 +32,21 @@ impl PgStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
+
+    /// Serialises reservations on `scope` across every instance: a transaction-scoped advisory
+    /// lock on the scope's 64-bit hash, released at commit or rollback. Under READ COMMITTED
+    /// each later statement sees what the previous holder committed. (Two scopes sharing a
+    /// hash only wait for each other.)
+    async fn lock_scope(
+        tx: &mut Transaction<'static, Postgres>,
+        scope: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(scope)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]

@@ -3,8 +3,10 @@
 //!
 //! The text uses numbered `$N` parameters, which both SQLite and PostgreSQL understand, so a
 //! query cannot say one thing on one database and another on the other. A store type passed
-//! to [`impl_store_traits!`] provides `pool` and `begin_write()` (SQLite begins `IMMEDIATE`,
-//! so a read-then-write transaction never fails half-way on a lock upgrade).
+//! to [`impl_store_traits!`] provides `pool`, `begin_write()` (SQLite begins `IMMEDIATE`,
+//! so a read-then-write transaction never fails half-way on a lock upgrade) and
+//! `lock_scope(tx, scope)` (serialises attempt reservations on one scope: a no-op on SQLite,
+//! whose write transactions are already serial; an advisory lock on PostgreSQL).
 
 /// Columns of `members`, in [`crate::model::MemberRow`] order, each prefixed by `$p`
 /// (`"m."` in joins; `""` in `RETURNING`, where SQLite allows no table qualifier).
@@ -115,6 +117,14 @@ pub(crate) fn named_conflict(error: sqlx::Error, message: &str) -> crate::StoreE
 /// Fails the transaction (by returning `Conflict`) when the workspace would have no admin.
 pub(crate) const COUNT_ADMINS: &str =
     "SELECT COUNT(*) FROM members WHERE workspace_id = $1 AND role = 'admin'";
+
+/// Unsuccessful (pending or failed) attempts in scope `$1` made after `$2` (ms).
+pub(crate) const COUNT_UNSUCCESSFUL: &str =
+    "SELECT COUNT(*) FROM attempts WHERE scope = $1 AND outcome <> 'succeeded' AND at > $2";
+
+/// The time of the `$3`-th oldest (from 0) unsuccessful attempt in scope `$1` after `$2`.
+pub(crate) const NTH_UNSUCCESSFUL: &str = "SELECT at FROM attempts \
+     WHERE scope = $1 AND outcome <> 'succeeded' AND at > $2 ORDER BY at, id LIMIT 1 OFFSET $3";
 
 macro_rules! impl_store_traits {
     ($store:ty) => {
@@ -494,50 +504,111 @@ macro_rules! impl_store_traits {
         }
 
         #[async_trait]
-        impl LoginThrottleStore for $store {
-            async fn record_login_attempt(&self, attempt: LoginAttempt) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO login_attempts (at, account, client, success) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(to_ms(attempt.at))
-                .bind(&attempt.account)
-                .bind(&attempt.client)
-                .bind(attempt.success)
-                .execute(&self.pool)
-                .await?;
+        impl AttemptStore for $store {
+            async fn reserve_attempt(
+                &self,
+                limits: &[AttemptLimit],
+                now: OffsetDateTime,
+            ) -> StoreResult<Reservation> {
+                let mut tx = self.begin_write().await?;
+                // Sorted, so two reservations sharing scopes take their locks in one order.
+                let mut scopes: Vec<&str> = limits.iter().map(|l| l.scope.as_str()).collect();
+                scopes.sort_unstable();
+                scopes.dedup();
+                for scope in scopes {
+                    Self::lock_scope(&mut tx, scope).await?;
+                }
+                // A limit refuses when its count is full — and, if it is paced, its pace is
+                // spent too. It allows again when the attempts that keep it full have left
+                // the window (the earlier of the two for a paced limit); a reservation
+                // refused by several limits may go when the last of them allows it.
+                let mut refused: Option<(String, OffsetDateTime)> = None;
+                for limit in limits {
+                    let mut tiers = vec![(limit.max, limit.window)];
+                    tiers.extend(limit.pace.map(|p| (p.max, p.per)));
+                    let mut again: Option<OffsetDateTime> = None;
+                    for (max, window) in tiers {
+                        let since = to_ms(now - window);
+                        let count: i64 = sqlx::query_scalar($crate::sql::COUNT_UNSUCCESSFUL)
+                            .bind(&limit.scope)
+                            .bind(since)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if count < max {
+                            again = None;
+                            break;
+                        }
+                        let oldest_to_leave: Option<i64> =
+                            sqlx::query_scalar($crate::sql::NTH_UNSUCCESSFUL)
+                                .bind(&limit.scope)
+                                .bind(since)
+                                .bind(count - max.max(0))
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let at = oldest_to_leave.map_or(now, from_ms) + window;
+                        again = Some(again.map_or(at, |a| a.min(at)));
+                    }
+                    if let Some(at) = again {
+                        let latest = refused.as_ref().map_or(at, |(_, r)| at.max(*r));
+                        refused = Some((limit.scope.clone(), latest));
+                    }
+                }
+                if let Some((scope, retry_at)) = refused {
+                    tx.rollback().await?;
+                    return Ok(Reservation::Refused { scope, retry_at });
+                }
+                let mut head: Option<i64> = None;
+                for limit in limits {
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO attempts (reservation, scope, at, outcome) \
+                         VALUES ($1, $2, $3, 'pending') RETURNING id",
+                    )
+                    .bind(head)
+                    .bind(&limit.scope)
+                    .bind(to_ms(now))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    head.get_or_insert(id);
+                }
+                tx.commit().await?;
+                head.map(|id| Reservation::Granted(AttemptId(id))).ok_or_else(|| {
+                    StoreError::Internal("a reservation needs at least one limit".into())
+                })
+            }
+
+            async fn finish_attempt(&self, id: AttemptId, outcome: AttemptOutcome) -> StoreResult<()> {
+                let done = match outcome {
+                    AttemptOutcome::Abandoned => {
+                        sqlx::query("DELETE FROM attempts WHERE id = $1 OR reservation = $1")
+                            .bind(id.0)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                    AttemptOutcome::Failed | AttemptOutcome::Succeeded => {
+                        let word = if outcome == AttemptOutcome::Failed { "failed" } else { "succeeded" };
+                        sqlx::query("UPDATE attempts SET outcome = $2 WHERE id = $1 OR reservation = $1")
+                            .bind(id.0)
+                            .bind(word)
+                            .execute(&self.pool)
+                            .await?
+                    }
+                };
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
                 Ok(())
             }
 
-            async fn login_failures_by_client(
-                &self,
-                client: &str,
-                since: OffsetDateTime,
-            ) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM login_attempts WHERE client = $1 AND at >= $2 AND NOT success",
-                )
-                .bind(client)
-                .bind(to_ms(since))
-                .fetch_one(&self.pool)
-                .await?)
+            async fn count_attempts(&self, scope: &str, since: OffsetDateTime) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar($crate::sql::COUNT_UNSUCCESSFUL)
+                    .bind(scope)
+                    .bind(to_ms(since))
+                    .fetch_one(&self.pool)
+                    .await?)
             }
 
-            async fn login_failures_by_account(
-                &self,
-                account: &str,
-                since: OffsetDateTime,
-            ) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM login_attempts WHERE account = $1 AND at >= $2 AND NOT success",
-                )
-                .bind(account)
-                .bind(to_ms(since))
-                .fetch_one(&self.pool)
-                .await?)
-            }
-
-            async fn purge_login_attempts(&self, before: OffsetDateTime) -> StoreResult<u64> {
-                let done = sqlx::query("DELETE FROM login_attempts WHERE at < $1")
+            async fn purge_attempts(&self, before: OffsetDateTime) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM attempts WHERE at < $1")
                     .bind(to_ms(before))
                     .execute(&self.pool)
                     .await?;
@@ -1014,6 +1085,14 @@ macro_rules! impl_store_traits {
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn prune_access_events(&self, before: OffsetDateTime) -> StoreResult<u64> {
+                let done = sqlx::query("DELETE FROM access_events WHERE at < $1")
+                    .bind(to_ms(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn count_access(

@@ -39,6 +39,15 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
     }
+
+    /// Serialises reservations on `scope`: nothing to do, since a write transaction (begun
+    /// `IMMEDIATE`) already holds the database's one write lock.
+    async fn lock_scope(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _scope: &str,
+    ) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]

@@ -7,7 +7,10 @@
 //! plain TCP, and then watches for `INTERVALS` (default 2) refresh intervals of the dashboard
 //! while the demo warehouse keeps moving. It prints the server's resident memory before and
 //! after, per viewer, the warehouse queries per interval (from `/metrics`) against the
-//! dashboard's widget count, and the widget updates each viewer received.
+//! dashboard's widget count, and the widget updates each viewer received. Then it signs in as
+//! the demo's admin, disables the link through the API, and prints how long each open stream
+//! took to hear `revoked`, counted from the moment the request was sent: the revocation
+//! latency, measured here rather than asserted in tests.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -35,8 +38,14 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 async fn get(address: &str, path: &str) -> String {
+    get_with(address, path, "").await
+}
+
+/// GET with extra header lines (each ending in `\r\n`).
+async fn get_with(address: &str, path: &str, headers: &str) -> String {
     let mut stream = TcpStream::connect(address).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut body = String::new();
     stream.read_to_string(&mut body).await.unwrap();
@@ -55,6 +64,8 @@ struct Counters {
     open: AtomicU64,
     widget_events: AtomicU64,
     bytes: AtomicU64,
+    /// When each stream heard `revoked`.
+    revoked: std::sync::Mutex<Vec<Instant>>,
 }
 
 async fn viewer(address: String, path: String, counters: Arc<Counters>) {
@@ -82,8 +93,17 @@ async fn viewer(address: String, path: String, counters: Arc<Counters>) {
         }
         let widgets = text.matches("event: widget").count() as u64;
         counters.widget_events.fetch_add(widgets, Ordering::Relaxed);
+        if text.contains("event: revoked") {
+            let at = Instant::now();
+            counters
+                .revoked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(at);
+            return;
+        }
         // Keep a short tail so an event name split across reads is still counted once.
-        let cut = text.len().saturating_sub(12);
+        let cut = text.len().saturating_sub(14);
         let cut = (cut..text.len())
             .find(|&i| text.is_char_boundary(i))
             .unwrap_or(text.len());
@@ -114,12 +134,26 @@ async fn main() {
         .expect("the vitrine binary starts");
     let pid = child.id();
     let mut board = None;
+    let mut metrics_token = None;
+    let mut login = (None, None);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut previous = String::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
         if previous.trim() == "Board (open link)" {
             board = Some(line.trim().to_owned());
+        }
+        if let Some(email) = line.trim().strip_prefix("e-mail:") {
+            login.0 = Some(email.trim().to_owned());
+        }
+        if let Some(password) = line.trim().strip_prefix("password:")
+            && login.1.is_none()
+        {
+            login.1 = Some(password.trim().to_owned());
+        }
+        // `  metrics:   curl -H 'Authorization: Bearer TOKEN' URL/metrics`
+        if let Some(rest) = line.split("Bearer ").nth(1) {
+            metrics_token = rest.split('\'').next().map(str::to_owned);
         }
         if line.contains("Press Ctrl-C") {
             break;
@@ -128,6 +162,10 @@ async fn main() {
     }
     std::thread::spawn(move || for _ in lines {});
     let board = board.expect("the demo prints its open board link");
+    let scrape = format!(
+        "Authorization: Bearer {}\r\n",
+        metrics_token.expect("the demo prints its metrics token")
+    );
     let address = format!("127.0.0.1:{port}");
     let path = board
         .split_once(&address)
@@ -165,11 +203,11 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_open = rss_kib(pid);
 
-    let metrics_before = get(&address, "/metrics").await;
+    let metrics_before = get_with(&address, "/metrics", &scrape).await;
     let events_before = counters.widget_events.load(Ordering::Relaxed);
     let window = Duration::from_secs(refresh * intervals);
     tokio::time::sleep(window).await;
-    let metrics_after = get(&address, "/metrics").await;
+    let metrics_after = get_with(&address, "/metrics", &scrape).await;
     let events = counters.widget_events.load(Ordering::Relaxed) - events_before;
     let rss_end = rss_kib(pid);
     let queries = match (
@@ -206,6 +244,121 @@ async fn main() {
         "  bytes received            {:.1} MiB in all",
         counters.bytes.load(Ordering::Relaxed) as f64 / 1_048_576.0
     );
+
+    // Revocation: the owner disables the link; every open stream must hear `revoked`.
+    let (email, password) = (login.0.expect("e-mail"), login.1.expect("password"));
+    let owner = Owner::sign_in(&address, &email, &password).await;
+    let link_id = owner.link_id("Board (open link)").await;
+    let still_open = counters.open.load(Ordering::Relaxed)
+        - counters
+            .revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len() as u64;
+    let sent = Instant::now();
+    owner.disable(&link_id).await;
+    let answered = sent.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (counters
+        .revoked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .len() as u64)
+        < still_open
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut latencies: Vec<Duration> = counters
+        .revoked
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|at| at.saturating_duration_since(sent))
+        .collect();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .map_or("n/a".to_owned(), |d| format!("{d:.1?}"))
+    };
+    println!(
+        "  revocation                {} / {still_open} streams told `revoked`; from the disable request: p50 {}, p99 {}, max {} (the API answered in {answered:.1?})",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The demo's admin, signed in: a session cookie and its CSRF token.
+struct Owner {
+    client: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl Owner {
+    async fn sign_in(address: &str, email: &str, password: &str) -> Owner {
+        let base = format!("http://{address}");
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let field = |page: &str, name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = page.find(&marker).expect("a form field") + marker.len();
+            page[start..start + page[start..].find('"').unwrap()].to_owned()
+        };
+        let page = client.get(format!("{base}/login")).send().await.unwrap();
+        let csrf = field(&page.text().await.unwrap(), "csrf_token");
+        let response = client
+            .post(format!("{base}/login"))
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "the demo's printed login works");
+        let page = client.get(format!("{base}/api-keys")).send().await.unwrap();
+        let csrf = field(&page.text().await.unwrap(), "csrf_token");
+        Owner { client, base, csrf }
+    }
+
+    async fn link_id(&self, label: &str) -> String {
+        let links: serde_json::Value = self
+            .client
+            .get(format!("{}/api/v1/links", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        links
+            .as_array()
+            .expect("a list of links")
+            .iter()
+            .find(|l| l["label"] == label)
+            .and_then(|l| l["id"].as_str())
+            .expect("the demo's board link")
+            .to_owned()
+    }
+
+    async fn disable(&self, id: &str) {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/links/{id}/disable", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
 }

@@ -6,6 +6,9 @@
 //! source, its datasets and the demo dashboards, keeps appending rows every few seconds so
 //! the numbers move, binds 127.0.0.1 and reports the URL and the credentials. Run again, it
 //! keeps its data (the warehouse catches up on the time it was off) and prints a new password.
+//!
+//! The demo serves share links on its one listener, so `/metrics` is not open there: the demo
+//! generates a `metrics.token` on every start and prints how to scrape with it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +43,8 @@ pub struct Demo {
     pub email: String,
     /// The admin's password (new on every start).
     pub password: String,
+    /// The bearer token `/metrics` takes (new on every start).
+    pub metrics_token: String,
     /// The data directory.
     pub data_dir: PathBuf,
     /// The bound server.
@@ -75,10 +80,11 @@ impl Demo {
     /// The banner printed on start.
     pub fn banner(&self) -> String {
         format!(
-            "\nVitrine demo is running at {url}\n\n  e-mail:    {email}\n  password:  {password}\n  data:      {dir}\n\nShare links (open them in a private window):\n{links}\nPress Ctrl-C to stop.\n",
+            "\nVitrine demo is running at {url}\n\n  e-mail:    {email}\n  password:  {password}\n  data:      {dir}\n  metrics:   curl -H 'Authorization: Bearer {token}' {url}metrics\n\nShare links (open them in a private window):\n{links}\nPress Ctrl-C to stop.\n",
             url = self.url,
             email = self.email,
             password = self.password,
+            token = self.metrics_token,
             dir = self.data_dir.display(),
             links = self
                 .links
@@ -102,12 +108,14 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
         .with_context(|| format!("cannot listen on 127.0.0.1:{} (try --port)", options.port))?;
     let address = listener.local_addr()?;
     let url = format!("http://{address}");
-    let config = Config {
+    let metrics_token = vitrine_core::secret::random_token::<24>();
+    let mut config = Config {
         listen: address,
         base_url: url.clone(),
         data_dir: data_dir.clone(),
         ..Config::default()
     };
+    config.metrics.token = Some(metrics_token.clone());
     let state = prepare(config, Arc::new(SystemClock)).await?;
     let workspace = state
         .store
@@ -156,6 +164,7 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
         url: format!("{url}/"),
         email: DEMO_EMAIL.to_owned(),
         password: password.password().expose().to_owned(),
+        metrics_token,
         data_dir,
         server,
     })

@@ -65,14 +65,13 @@ pub fn watch_link(app: &App, link: &LinkRecord) -> watch::Receiver<LinkState> {
         Joined::Started(tx, rx) => {
             // Subscribe before the task starts, so no change published from now on is missed.
             let changes = app.live.subscribe_changes();
-            tokio::spawn(run(
-                app.clone(),
-                app.live.clone(),
-                key,
-                watched,
-                tx,
-                changes,
-            ));
+            // Owned by the task from before it starts: its entry goes however it ends.
+            let entry = app.live.guard_entry(&key, &tx);
+            let guard = run(app.clone(), app.live.clone(), key, watched, tx, changes);
+            tokio::spawn(async move {
+                let _entry = entry;
+                guard.await;
+            });
             rx
         }
     }

@@ -15,9 +15,15 @@
 //!   anyway (the safety net for a lost notification). When the link stops opening it tells
 //!   every stream of the link why (`disabled`, `expired`, `rotated`, `deleted`, `password`,
 //!   `suspended`); when its settings change it asks the pages to reload.
+//!
+//! Each task owns its entry in the hub ([`crate::hub`]'s `Entry`) from before it is spawned, so
+//! the entry is removed however the task ends — normally, by a panic, or aborted — and the
+//! streams on its channel end (and reconnect) instead of hanging.
 
 mod guard;
 mod refresher;
+#[cfg(test)]
+mod tests;
 
 pub use guard::watch_link;
 pub use refresher::watch_view;

@@ -20,7 +20,13 @@ pub fn watch_view(app: &App, target: Target) -> watch::Receiver<Arc<Snapshot>> {
     match app.live.refresher_channel(&key) {
         Joined::Running(rx) => rx,
         Joined::Started(tx, rx) => {
-            tokio::spawn(run(app.clone(), app.live.clone(), key, target, tx));
+            // Owned by the task from before it starts: its entry goes however it ends.
+            let entry = app.live.refresher_entry(&key, &tx);
+            let refresher = run(app.clone(), app.live.clone(), key, target, tx);
+            tokio::spawn(async move {
+                let _entry = entry;
+                refresher.await;
+            });
             rx
         }
     }

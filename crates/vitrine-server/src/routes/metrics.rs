@@ -1,8 +1,14 @@
-//! `GET /metrics`: Prometheus metrics ([`crate::metrics`]), on the owner router only.
+//! `GET /metrics`: Prometheus metrics ([`vitrine_app::metrics`]), on the owner router only.
 //!
-//! The outsider router (`public_listen`) never has this route. When `metrics.token` is set a
-//! scrape must send `Authorization: Bearer <token>`, compared in constant time; without it
-//! the answer is 401. When `metrics.enabled` is false the route does not exist (404).
+//! The outsider router (`public_listen`) never has this route. Whether the owner router has it:
+//! - `metrics.token` set: yes, and a scrape must send `Authorization: Bearer <token>`, compared
+//!   in constant time; without it the answer is 401;
+//! - no token, `public_listen` set: yes, open — the owner listener is then not the one that
+//!   serves share links, and can be kept private;
+//! - no token, no `public_listen`: no (404). The owner listener also serves share links, so
+//!   whoever can open one could read the metrics.
+//!
+//! When `metrics.enabled` is false the route does not exist (404).
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -15,9 +21,12 @@ use vitrine_core::secret::SecretToken;
 use vitrine_app::App;
 use vitrine_app::metrics::{self, Listener};
 
-/// The `/metrics` route, or nothing when metrics are disabled.
+/// The `/metrics` route, or nothing when metrics are disabled or would be open on the listener
+/// that serves share links (see the module documentation).
 pub fn router(state: &App) -> Router<App> {
-    if state.config.metrics.enabled {
+    let metrics = &state.config.metrics;
+    let guarded = metrics.token.is_some() || state.config.public_listen.is_some();
+    if metrics.enabled && guarded {
         Router::new().route("/metrics", get(show_metrics))
     } else {
         Router::new()

@@ -12,6 +12,10 @@
 //! - `/metrics` ([`metrics`]) is on the owner router only, never on the outsider router.
 //! - Every response passes [`crate::security::security_headers`] and is counted by listener
 //!   ([`metrics::count_requests`]).
+//! - **A panic never takes a connection down.** Each group of routes catches its handlers'
+//!   panics and answers as it answers any internal error ([`with_page_errors`],
+//!   [`with_api_errors`], [`with_public_errors`]): an owner page, the API's JSON, the polite
+//!   public page. A last catch around everything answers JSON. No panic text is ever sent.
 
 pub mod account;
 pub mod api_keys;
@@ -37,6 +41,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::middleware::{from_fn, from_fn_with_state};
 use tower_http::CompressionLevel;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -77,10 +82,10 @@ pub fn owner_router(state: App) -> Router {
         .merge(data_sources::pages())
         .merge(datasets::pages())
         .merge(dashboards::pages())
-        .merge(share::pages())
-        .layer(from_fn(crate::pages::html_errors));
+        .merge(share::pages());
+    let pages = with_page_errors(pages);
     let (api, _) = api_router().split_for_parts();
-    let api = api.fallback(crate::error::no_such_endpoint);
+    let api = with_api_errors(api.fallback(crate::error::no_such_endpoint));
     let authenticated = Router::new()
         .merge(pages)
         .nest("/api/v1", api)
@@ -90,8 +95,8 @@ pub fn owner_router(state: App) -> Router {
         ));
     let router = Router::new()
         .merge(authenticated)
-        .merge(session::login_pages().layer(from_fn(crate::pages::html_errors)))
-        .merge(public::router())
+        .merge(with_page_errors(session::login_pages()))
+        .merge(with_public_errors(public::router()))
         .merge(metrics::router(&state))
         .merge(common())
         .with_state(state.clone());
@@ -102,7 +107,7 @@ pub fn owner_router(state: App) -> Router {
 pub fn public_router(state: App) -> Router {
     with_layers(
         Router::new()
-            .merge(public::router())
+            .merge(with_public_errors(public::router()))
             .merge(common())
             .with_state(state.clone()),
         state,
@@ -116,9 +121,41 @@ fn common() -> Router<App> {
         .merge(health::router())
 }
 
+/// Owner pages: an error, or a panic, becomes the HTML error page.
+pub fn with_page_errors(router: Router<App>) -> Router<App> {
+    router
+        .layer(CatchPanicLayer::custom(
+            crate::error::panic_response as PanicHandler,
+        ))
+        .layer(from_fn(crate::pages::html_errors))
+}
+
+/// The API: a panic becomes the JSON internal error.
+pub fn with_api_errors(router: Router<App>) -> Router<App> {
+    router.layer(CatchPanicLayer::custom(
+        crate::error::panic_response as PanicHandler,
+    ))
+}
+
+/// Outsider routes: a panic becomes the polite public page.
+pub fn with_public_errors(router: Router<App>) -> Router<App> {
+    router.layer(CatchPanicLayer::custom(public::panic_page as PanicHandler))
+}
+
+type PanicHandler = fn(Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response;
+
 fn with_layers(router: Router, state: App, listener: Listener) -> Router {
     router
         .layer(compression())
+        // Anything the groups above did not catch (middleware, fallbacks): JSON, never a reset.
+        .layer(CatchPanicLayer::custom(
+            crate::error::panic_response as PanicHandler,
+        ))
+        // Proxy headers count only from trusted proxies (`proxy.trusted_proxies`).
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::drop_untrusted_proxy_headers,
+        ))
         .layer(from_fn(crate::security::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(
             request_span as fn(&axum::http::Request<axum::body::Body>) -> tracing::Span,

@@ -259,6 +259,11 @@ async fn problem_page(state: &App, error: HttpError) -> Response {
     if matches!(error, HttpError::App(Error::NotFound)) {
         return missing(state).await;
     }
+    problem_response(&error)
+}
+
+/// [`problem_page`] for any error but "not found" (which needs the workspace's footer).
+fn problem_response(error: &HttpError) -> Response {
     let client = error.to_client();
     let title = match client.status.as_u16() {
         400 | 422 => "Please check your input",
@@ -281,6 +286,13 @@ async fn problem_page(state: &App, error: HttpError) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+/// The polite public page for a request whose handler panicked (the panic is logged, and
+/// nothing of it is shown). For `CatchPanicLayer::custom` on the outsider routes.
+pub fn panic_page(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    crate::error::log_panic(panic.as_ref());
+    problem_response(&Error::internal("a request handler panicked").into())
 }
 
 /// A redirect to a local path (never a panic on an odd header value).
@@ -869,7 +881,6 @@ async fn unlock_shared_link(
                         workspace,
                         retry_after,
                     } => {
-                        let minutes = retry_after.div_ceil(60);
                         let mut response = prompt_response(
                             &token,
                             &query,
@@ -877,7 +888,8 @@ async fn unlock_shared_link(
                             &workspace,
                             StatusCode::TOO_MANY_REQUESTS,
                             Some(format!(
-                                "Too many wrong passwords. Try again in {minutes} minutes."
+                                "Too many wrong passwords. Try again in {}.",
+                                vitrine_app::text::wait(retry_after)
                             )),
                         );
                         response

@@ -92,8 +92,7 @@ async fn log_in(
             Some(message),
         ));
     }
-    let client = vitrine_app::accounts::client_key(&state, ip);
-    match accounts::log_in(&state, &form.email, &Password::new(form.password), &client).await {
+    match accounts::log_in(&state, &form.email, &Password::new(form.password), ip).await {
         Ok(member) => {
             let session = auth::start_session(&state, &member).await?;
             let target = if member.must_change_password {
@@ -116,8 +115,10 @@ async fn log_in(
             Some("Wrong e-mail address or password.".into()),
         )),
         Err(Error::Throttled { retry_after }) => {
-            let minutes = retry_after.div_ceil(60);
-            let message = format!("Too many failed sign-ins. Try again in {minutes} minutes.");
+            let message = format!(
+                "Too many failed sign-ins. Try again in {}.",
+                vitrine_app::text::wait(retry_after)
+            );
             let mut response = login_form(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,

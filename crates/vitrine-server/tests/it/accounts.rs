@@ -97,7 +97,7 @@ async fn the_store_holds_no_plaintext_password_or_api_key() {
         "members",
         "api_keys",
         "sessions",
-        "login_attempts",
+        "attempts",
         "audit_events",
     ] {
         let rows: Vec<sqlx::sqlite::SqliteRow> =

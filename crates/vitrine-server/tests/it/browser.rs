@@ -1018,7 +1018,8 @@ async fn an_open_public_page_shows_new_numbers_live_and_dies_in_place_when_disab
         .await
         .unwrap();
     assert_eq!(disabled.status(), 200);
-    let started = Instant::now();
+    // The order is asserted, not the speed (the live load command measures that): the page
+    // flips, and nothing of the dashboard is left on it.
     browser
         .wait_until(
             "the page to flip to no longer active",
@@ -1026,11 +1027,6 @@ async fn an_open_public_page_shows_new_numbers_live_and_dies_in_place_when_disab
              && document.body.textContent.includes('This link is no longer active')",
         )
         .await;
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_secs(2),
-        "flipped after {elapsed:?}"
-    );
     let page = browser.text("body").await;
     assert!(
         !page.contains("Revenue by plan") && !page.contains("Enterprise"),

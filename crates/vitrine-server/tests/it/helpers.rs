@@ -1,12 +1,12 @@
-//! `TestApp`: a real server on 127.0.0.1:0 with a fresh store, a manual clock, and a trusted
-//! test header naming the client address so tests can speak as several clients.
+//! `TestApp`: a real server on 127.0.0.1:0 with a fresh store and a manual clock. Clients are
+//! known by their socket address, as in production without a proxy; a test that must speak as
+//! several clients opts in with [`trust_client_header`] and names each in [`CLIENT_HEADER`].
 
 use std::sync::Arc;
 
 use reqwest::redirect::Policy;
 use time::macros::datetime;
 use vitrine_app::accounts::{self, Acting, Invite};
-use vitrine_app::config::ProxyConfig;
 use vitrine_app::prepare;
 use vitrine_app::{App, Config};
 use vitrine_core::clock::ManualClock;
@@ -28,6 +28,13 @@ pub struct TestApp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// Opts a test in to speaking as several clients: the server believes [`CLIENT_HEADER`] from
+/// the loopback peer the tests connect from, as it would from a trusted reverse proxy.
+pub fn trust_client_header(config: &mut Config) {
+    config.proxy.client_ip_header = Some(CLIENT_HEADER.to_owned());
+    config.proxy.trusted_proxies = vec!["127.0.0.1".to_owned(), "::1".to_owned()];
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
@@ -41,10 +48,6 @@ impl TestApp {
             base_url: base.clone(),
             data_dir: dir.path().join("data"),
             server_key: Some(ServerKey::generate().to_text()),
-            proxy: ProxyConfig {
-                client_ip_header: Some(CLIENT_HEADER.to_owned()),
-                ..ProxyConfig::default()
-            },
             ..Config::default()
         };
         // Tests keep their warehouses beside the data directory, as a real server keeps

@@ -1,7 +1,12 @@
 //! Live updates: Server-Sent Events on shared and owner dashboards — one warehouse query per
 //! widget per interval however many viewers, only changed widgets pushed, and every way a
-//! link can stop working closing its open streams within a second, on one instance and
-//! across two instances on one PostgreSQL database.
+//! link can stop working closing its open streams, on one instance and across two instances
+//! on one PostgreSQL database.
+//!
+//! These tests assert the *order* of events ("no widget before this one", "`revoked`, then
+//! nothing"), never how fast they come: the time limits below only stop a test that would
+//! otherwise hang. How fast a revocation reaches open streams is measured by the live load
+//! command (`cargo bench -p vitrine --bench live`, see docs/performance.md).
 
 use std::time::Duration;
 
@@ -90,19 +95,12 @@ impl EventStream {
         }
     }
 
-    /// Asserts nothing named `name` arrives within `wait` (other events are fine).
-    async fn quiet(&mut self, name: &str, wait: Duration) {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            match tokio::time::timeout(left, self.next(left + Duration::from_secs(1))).await {
-                Err(_) => return,
-                Ok(Some(r)) => assert_ne!(r.event, name, "unexpected {r:?}"),
-                Ok(None) => return,
-            }
+    /// The next event, which must be named `name`: nothing else may come before it.
+    async fn next_is(&mut self, name: &str) -> Received {
+        let received = self.next(WAIT).await;
+        match received {
+            Some(r) if r.event == name => r,
+            other => panic!("expected `{name}` next, got {other:?}"),
         }
     }
 }
@@ -153,8 +151,21 @@ fn expire_cache(app: &TestApp) {
     app.clock.advance(time::Duration::seconds(301));
 }
 
-const WAIT: Duration = Duration::from_secs(5);
-const ONE_SECOND: Duration = Duration::from_millis(1_000);
+/// Waits until the result cache has answered more than `hits` lookups: a refresher run that
+/// found everything cached has happened.
+async fn cache_hits_pass(app: &TestApp, hits: u64) {
+    for _ in 0..500 {
+        if app.state.runner.cache_stats().results.hits > hits {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no refresher run read the cache");
+}
+
+/// How long a test waits for an event before it fails instead of hanging: a bound, not a
+/// claim about speed.
+const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn every_viewer_gets_the_change_from_one_query_per_widget() {
@@ -179,12 +190,9 @@ async fn every_viewer_gets_the_change_from_one_query_per_widget() {
     let mut streams = Vec::new();
     for _ in 0..VIEWERS {
         let mut s = EventStream::open(&client, &format!("{url}/live?{hashes}")).await;
-        // The first run finds the page's data: only the time line, no widget.
-        s.until("refreshed", WAIT).await;
+        // The first run finds the page's data: only the time line, no widget before it.
+        s.next_is("refreshed").await;
         streams.push(s);
-    }
-    for s in &mut streams {
-        s.quiet("widget", Duration::from_millis(300)).await;
     }
     assert_eq!(app.state.live.open_streams(), VIEWERS as i64);
     assert_eq!(app.state.live.refreshers(), 1, "one refresher per view");
@@ -194,7 +202,7 @@ async fn every_viewer_gets_the_change_from_one_query_per_widget() {
     expire_cache(&app);
     app.state.live.refresh_now();
     for s in &mut streams {
-        let update = s.until("widget", WAIT).await;
+        let update = s.next_is("widget").await;
         let data: serde_json::Value = serde_json::from_str(&update.data).unwrap();
         assert_eq!(data["id"], "by-plan");
         assert!(
@@ -208,12 +216,23 @@ async fn every_viewer_gets_the_change_from_one_query_per_widget() {
         "{VIEWERS} viewers, one widget: one warehouse query"
     );
 
-    // Within the interval nothing is asked of the warehouse and nothing is sent.
+    // Within the interval nothing is asked of the warehouse and nothing is sent: after a run
+    // that found everything cached, the next thing each stream hears is the next change.
+    for s in &mut streams {
+        s.next_is("refreshed").await;
+    }
+    let hits = app.state.runner.cache_stats().results.hits;
+    app.state.live.refresh_now();
+    cache_hits_pass(&app, hits).await;
+    assert_eq!(app.state.runner.queries_run() - before, 1);
+    add_order(&app, "Marker", "EMEA", 1.0).await;
+    expire_cache(&app);
     app.state.live.refresh_now();
     for s in &mut streams {
-        s.quiet("widget", Duration::from_millis(300)).await;
+        let update = s.next_is("widget").await;
+        assert!(update.data.contains("Marker"), "{update:?}");
     }
-    assert_eq!(app.state.runner.queries_run() - before, 1);
+    assert_eq!(app.state.runner.queries_run() - before, 2);
 
     drop(streams);
     for _ in 0..50 {
@@ -268,23 +287,24 @@ async fn a_reconnect_gets_only_what_changed_and_a_locked_filter_holds() {
     expire_cache(&app);
     let page = client.get(&url).send().await.unwrap().text().await.unwrap();
     let mut s = EventStream::open(&client, &format!("{url}/live?{}", page_hashes(&page))).await;
-    s.until("refreshed", WAIT).await;
+    s.next_is("refreshed").await;
     add_order(&app, "Enterprise", "AMER", 700.0).await;
     expire_cache(&app);
     app.state.live.refresh_now();
-    s.quiet("widget", Duration::from_millis(500)).await;
+    // The queries ran again (a new "refreshed at"), and no widget came before that line.
+    s.next_is("refreshed").await;
     add_order(&app, "Enterprise", "EMEA", 900.0).await;
     expire_cache(&app);
     app.state.live.refresh_now();
-    let update = s.until("widget", WAIT).await;
+    let update = s.next_is("widget").await;
     assert!(update.data.contains("Enterprise"));
 }
 
 /// Creates a fresh link on `actor`, opens a stream on it through `observer` (the same
 /// instance, or another one on the same database), does `act`, and checks the stream says
-/// `reason` within a second and then ends.
+/// `reason` and then ends, with no data after it.
 #[allow(clippy::too_many_arguments)]
-async fn closes_within_a_second(
+async fn closes_and_says_why(
     actor: &TestApp,
     observer: &TestApp,
     key: &str,
@@ -304,6 +324,7 @@ async fn closes_within_a_second(
     let client = observer.browser();
     let mut s = EventStream::open(&client, &format!("{url}/live")).await;
     s.until("widget", WAIT).await;
+    s.next_is("refreshed").await;
     match act(&id) {
         Action::Post(path) => post(actor, key, &path).await,
         Action::Patch(changes) => patch(actor, key, &id, changes).await,
@@ -321,18 +342,12 @@ async fn closes_within_a_second(
             .clock
             .advance(time::Duration::days(1) + time::Duration::seconds(1)),
     }
-    let started = tokio::time::Instant::now();
-    let last = s.until("revoked", ONE_SECOND).await;
+    let last = s.next_is("revoked").await;
     let data: serde_json::Value = serde_json::from_str(&last.data).unwrap();
     assert_eq!(data["reason"], reason, "{reason}: {data}");
     assert!(
-        s.next(ONE_SECOND).await.is_none(),
-        "{reason}: the stream ends after saying why"
-    );
-    assert!(
-        started.elapsed() < ONE_SECOND,
-        "{reason}: {:?}",
-        started.elapsed()
+        s.next(WAIT).await.is_none(),
+        "{reason}: the stream ends after saying why, with nothing after it"
     );
     // A page reconnecting now hears the same at once, or gets the 404 of a dead URL.
     let again = client.get(format!("{url}/live")).send().await.unwrap();
@@ -368,7 +383,7 @@ async fn every_way_a_link_dies(actor: &TestApp, observer: &TestApp, key: &str, d
         }),
     ];
     for (body, reason, act) in cases {
-        closes_within_a_second(actor, observer, key, dashboard, body.clone(), reason, act).await;
+        closes_and_says_why(actor, observer, key, dashboard, body.clone(), reason, act).await;
     }
 }
 
@@ -415,7 +430,7 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: serde_json::Value) {
 }
 
 #[tokio::test]
-async fn every_way_a_link_dies_closes_its_open_streams_within_a_second() {
+async fn every_way_a_link_dies_closes_its_open_streams() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
@@ -440,6 +455,7 @@ async fn a_settings_change_reloads_open_pages_and_forged_tokens_get_nothing() {
     let client = app.browser();
     let mut s = EventStream::open(&client, &format!("{url}/live")).await;
     s.until("widget", WAIT).await;
+    s.next_is("refreshed").await;
     patch(
         &app,
         &key,
@@ -447,17 +463,29 @@ async fn a_settings_change_reloads_open_pages_and_forged_tokens_get_nothing() {
         serde_json::json!({ "locked_filters": { "region": "EMEA" } }),
     )
     .await;
-    s.until("reload", ONE_SECOND).await;
-    assert!(s.next(ONE_SECOND).await.is_none());
+    s.next_is("reload").await;
+    assert!(s.next(WAIT).await.is_none());
 
-    // A label change is not the viewer's business.
+    // A label change is not the viewer's business: the next thing the page hears is the
+    // next change of its data, not a reload.
     let mut s = EventStream::open(&client, &format!("{url}/live")).await;
     s.until("widget", WAIT).await;
+    s.next_is("refreshed").await;
     patch(&app, &key, id, serde_json::json!({ "label": "Board 2" })).await;
-    s.quiet("reload", Duration::from_millis(500)).await;
-    s.quiet("revoked", Duration::from_millis(100)).await;
+    add_order(&app, "Marker", "EMEA", 1.0).await;
+    expire_cache(&app);
+    app.state.live.refresh_now();
+    let update = s.next_is("widget").await;
+    assert!(update.data.contains("Marker"), "{update:?}");
 
-    let forged = format!("{}x/live", url.trim_end_matches('/'));
+    // A forged token of the right length (one character changed) opens nothing.
+    let token_at = url.find("/share/").unwrap() + "/share/".len();
+    let mut forged_token: Vec<char> = url[token_at..].chars().collect();
+    let i = forged_token.len() - 6;
+    forged_token[i] = if forged_token[i] == 'A' { 'B' } else { 'A' };
+    let forged_token: String = forged_token.into_iter().collect();
+    assert_eq!(forged_token.len(), url.len() - token_at);
+    let forged = format!("{}{forged_token}/live", &url[..token_at]);
     let response = client.get(&forged).send().await.unwrap();
     assert_eq!(response.status(), 404);
     let body = response.text().await.unwrap();

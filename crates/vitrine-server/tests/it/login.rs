@@ -53,7 +53,7 @@ async fn cookies_are_secure_when_the_base_url_is_https() {
 
 #[tokio::test]
 async fn wrong_passwords_are_throttled_per_client_while_others_still_sign_in() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(crate::helpers::trust_client_header).await;
     app.admin().await;
     let attacker = app.browser();
     for attempt in 1..=5 {
@@ -105,7 +105,11 @@ async fn wrong_passwords_are_throttled_per_client_while_others_still_sign_in() {
 
 #[tokio::test]
 async fn an_account_attacked_from_many_addresses_is_throttled() {
-    let app = TestApp::spawn_with(|c| c.auth.max_failures_per_account = 3).await;
+    let app = TestApp::spawn_with(|c| {
+        crate::helpers::trust_client_header(c);
+        c.auth.max_failures_per_account = 3;
+    })
+    .await;
     app.admin().await;
     let client = app.browser();
     for i in 0..3 {
@@ -243,17 +247,50 @@ async fn state_changes_without_the_csrf_token_are_refused() {
 async fn logging_out_ends_the_session() {
     let app = TestApp::spawn().await;
     app.admin().await;
-    let (client, csrf) = app.signed_in("admin@example.com").await;
-    let response = client
+    let browser = app.browser();
+    let signed_in = app
+        .log_in(&browser, "admin@example.com", PASSWORD, "10.0.0.1")
+        .await;
+    assert_eq!(signed_in.status(), 303);
+    let session = set_cookies(&signed_in)
+        .into_iter()
+        .find_map(|c| {
+            c.strip_prefix("vitrine_session=")
+                .map(|v| v.split(';').next().unwrap().to_owned())
+        })
+        .expect("a session cookie");
+    // Replayed by hand, as someone who copied the cookie would, not by the browser's store.
+    let with_cookie = |path: &str| {
+        app.api()
+            .get(app.url(path))
+            .header("cookie", format!("vitrine_session={session}"))
+            .send()
+    };
+    let page = with_cookie("/api-keys").await.unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "the copied cookie works while signed in"
+    );
+    let csrf = hidden_field(&page.text().await.unwrap(), "csrf_token").unwrap();
+
+    let response = browser
         .post(app.url("/logout"))
         .form(&[("csrf_token", &csrf)])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    let response = client.get(app.url("/")).send().await.unwrap();
+    let response = browser.get(app.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/login");
+    let replayed = with_cookie("/").await.unwrap();
+    assert_eq!(
+        replayed.status(),
+        303,
+        "the server forgot the session: the old cookie is refused"
+    );
+    assert_eq!(replayed.headers()["location"], "/login");
 }
 
 #[tokio::test]

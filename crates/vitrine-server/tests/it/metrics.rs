@@ -1,5 +1,5 @@
-//! `/metrics`: valid Prometheus text, counters that follow what outsiders do, the token, and
-//! never on the outsider listener.
+//! `/metrics`: valid Prometheus text, counters that follow what outsiders do, the token (or a
+//! separate outsider listener) it needs, and never on the outsider listener.
 
 use std::collections::BTreeMap;
 
@@ -132,8 +132,23 @@ fn value(metrics: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -
         .unwrap_or_else(|| panic!("no series {key:?}"))
 }
 
+/// The token the tests' servers take scrapes with (`/metrics` is not served openly on the
+/// listener that serves share links).
+const TOKEN: &str = "scrape-token-for-tests";
+
+/// A server whose `/metrics` takes [`TOKEN`].
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(|c| c.metrics.token = Some(TOKEN.to_owned())).await
+}
+
 async fn scrape(app: &TestApp) -> BTreeMap<Series, f64> {
-    let response = app.api().get(app.url("/metrics")).send().await.unwrap();
+    let response = app
+        .api()
+        .get(app.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -210,10 +225,11 @@ async fn view(app: &TestApp, path: &str) -> u16 {
 
 #[tokio::test]
 async fn the_text_format_is_valid_and_lists_every_family() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let text = app
         .api()
         .get(app.url("/metrics"))
+        .bearer_auth(TOKEN)
         .send()
         .await
         .unwrap()
@@ -265,12 +281,13 @@ async fn the_text_format_is_valid_and_lists_every_family() {
 
 #[tokio::test]
 async fn an_independent_prometheus_parser_reads_every_family_with_its_type_and_values() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let path = shared_board(&app).await;
     assert_eq!(view(&app, &path).await, 200);
     let text = app
         .api()
         .get(app.url("/metrics"))
+        .bearer_auth(TOKEN)
         .send()
         .await
         .unwrap()
@@ -328,7 +345,7 @@ async fn an_independent_prometheus_parser_reads_every_family_with_its_type_and_v
 
 #[tokio::test]
 async fn counters_follow_share_link_views_and_the_warm_cache() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let path = shared_board(&app).await;
     let before = scrape(&app).await;
     let queries = |m: &BTreeMap<Series, f64>| value(m, "vitrine_warehouse_queries_total", &[]);
@@ -387,7 +404,7 @@ async fn counters_follow_share_link_views_and_the_warm_cache() {
 
 #[tokio::test]
 async fn the_live_stream_gauge_shows_what_the_stream_code_holds() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let stream = app.state.metrics.open_stream();
     let open = |m: &BTreeMap<Series, f64>| value(m, "vitrine_live_streams_open", &[]);
     assert_eq!(open(&scrape(&app).await), 1.0);
@@ -397,7 +414,7 @@ async fn the_live_stream_gauge_shows_what_the_stream_code_holds() {
 
 #[tokio::test]
 async fn downloads_are_counted_by_format() {
-    let app = TestApp::spawn().await;
+    let app = spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
     let dashboard = crate::links::shared_dashboard(&app, &key).await;
@@ -452,8 +469,18 @@ async fn a_configured_token_is_required() {
 
 #[tokio::test]
 async fn disabled_metrics_are_not_served() {
-    let app = TestApp::spawn_with(|c| c.metrics.enabled = false).await;
-    let response = app.api().get(app.url("/metrics")).send().await.unwrap();
+    let app = TestApp::spawn_with(|c| {
+        c.metrics.enabled = false;
+        c.metrics.token = Some(TOKEN.to_owned());
+    })
+    .await;
+    let response = app
+        .api()
+        .get(app.url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 }
 
@@ -478,7 +505,13 @@ async fn the_outsider_listener_does_not_serve_metrics() {
         .unwrap();
     assert_eq!(response.status(), 404);
     assert!(!response.text().await.unwrap().contains("vitrine_"));
-    let m = scrape(&app).await;
+    let response = client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "open on the owner listener: it serves no share link"
+    );
+    let m = parse(&response.text().await.unwrap());
     let count = |listener, status| {
         value(
             &m,

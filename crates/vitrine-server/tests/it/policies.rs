@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{CLIENT_HEADER, PgDatabase, TestApp};
+use crate::helpers::{CLIENT_HEADER, PgDatabase, TestApp, trust_client_header};
 
 /// Orders mapped by every filter; accounts and market added "later": accounts has a `region`
 /// column the region filter does not map, market has none. `index` is marked the same for
@@ -74,7 +74,12 @@ impl Fixture {
             None => None,
         };
         let url = pg.as_ref().map(|db| db.url.clone());
-        let app = TestApp::spawn_with(move |config| config.database_url = url).await;
+        let app = TestApp::spawn_with(move |config| {
+            // The tests speak as several client addresses.
+            trust_client_header(config);
+            config.database_url = url;
+        })
+        .await;
         let admin = app.admin().await;
         let key = app.api_key(&admin).await;
         let data = app.dir.path().join("data");

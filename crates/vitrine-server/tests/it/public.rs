@@ -52,7 +52,12 @@ pub(crate) struct Fixture {
 /// An admin's API key, a warehouse (EMEA sells Starter and Growth, AMER only Enterprise), a
 /// dataset and the two dashboards.
 pub(crate) async fn fixture() -> Fixture {
-    let app = TestApp::spawn().await;
+    fixture_with(|_| {}).await
+}
+
+/// [`fixture`] with its configuration adjusted.
+pub(crate) async fn fixture_with(adjust: impl FnOnce(&mut vitrine_app::Config)) -> Fixture {
+    let app = TestApp::spawn_with(adjust).await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
     let warehouse = app.dir.path().join("warehouse.db");
@@ -383,7 +388,7 @@ async fn a_token_with_one_character_changed_is_404_and_logged_as_not_found() {
 
 #[tokio::test]
 async fn five_wrong_passwords_throttle_that_address_while_another_can_still_try() {
-    let fx = fixture().await;
+    let fx = fixture_with(crate::helpers::trust_client_header).await;
     let link = fx.link(json!({ "password": LINK_PASSWORD })).await;
     let client = fx.app.browser();
     let (status, html) = fx.text(&link.path).await;
@@ -955,7 +960,8 @@ async fn behind_https_the_unlock_cookie_is_secure_and_embeddable_links_use_sames
 #[tokio::test]
 async fn the_country_of_a_visit_comes_from_the_trusted_proxy_header() {
     let app = crate::helpers::TestApp::spawn_with(|c| {
-        c.proxy.country_header = Some("cf-ipcountry".into())
+        c.proxy.country_header = Some("cf-ipcountry".into());
+        c.proxy.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
     let admin = app.admin().await;

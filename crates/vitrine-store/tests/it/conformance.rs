@@ -293,50 +293,275 @@ async fn api_keys_are_found_by_digest_and_revoked(store: &dyn Store) {
     assert_eq!(revoked.last_used_at, Some(T0 + Duration::minutes(5)));
 }
 
-story!(login_failures_are_counted_per_client_and_account);
-async fn login_failures_are_counted_per_client_and_account(store: &dyn Store) {
-    let attempt = |minutes: i64, account: &str, client: &str, success: bool| LoginAttempt {
-        at: T0 + Duration::minutes(minutes),
-        account: account.into(),
-        client: client.into(),
-        success,
-    };
-    for a in [
-        attempt(0, "ada", "c1", false),
-        attempt(1, "ada", "c1", false),
-        attempt(2, "bob", "c1", false),
-        attempt(3, "ada", "c2", false),
-        attempt(4, "ada", "c2", true),
-        attempt(30, "ada", "c1", false),
-    ] {
-        store.record_login_attempt(a).await.unwrap();
+fn limit(scope: &str, max: i64, minutes: i64) -> AttemptLimit {
+    AttemptLimit {
+        scope: scope.into(),
+        max,
+        window: Duration::minutes(minutes),
+        pace: None,
     }
-    assert_eq!(store.login_failures_by_client("c1", T0).await.unwrap(), 4);
+}
+
+async fn reserve(
+    store: &dyn Store,
+    limits: &[AttemptLimit],
+    at: time::OffsetDateTime,
+) -> Reservation {
+    store.reserve_attempt(limits, at).await.unwrap()
+}
+
+async fn granted(
+    store: &dyn Store,
+    limits: &[AttemptLimit],
+    at: time::OffsetDateTime,
+) -> AttemptId {
+    match reserve(store, limits, at).await {
+        Reservation::Granted(id) => id,
+        other => panic!("refused at {at}: {other:?}"),
+    }
+}
+
+story!(attempts_are_reserved_before_they_are_evaluated);
+async fn attempts_are_reserved_before_they_are_evaluated(store: &dyn Store) {
+    let client = limit("login:client:c1", 2, 15);
+    let account = limit("login:account:ada", 3, 15);
+    let both = [client.clone(), account.clone()];
+    let first = granted(store, &both, T0).await;
+    let second = granted(store, &both, T0 + Duration::minutes(1)).await;
     assert_eq!(
         store
-            .login_failures_by_client("c1", T0 + Duration::minutes(2))
+            .count_attempts("login:client:c1", T0 - Duration::minutes(15))
             .await
             .unwrap(),
-        2
+        2,
+        "pending attempts count: the next concurrent one cannot slip through"
     );
+    store
+        .finish_attempt(first, AttemptOutcome::Failed)
+        .await
+        .unwrap();
     assert_eq!(
-        store.login_failures_by_client("c2", T0).await.unwrap(),
-        1,
-        "successes do not count"
-    );
-    assert_eq!(store.login_failures_by_account("ada", T0).await.unwrap(), 4);
-    assert_eq!(
-        store.login_failures_by_account("carol", T0).await.unwrap(),
-        0
+        reserve(store, &both, T0 + Duration::minutes(2)).await,
+        Reservation::Refused {
+            scope: "login:client:c1".into(),
+            retry_at: T0 + Duration::minutes(15),
+        },
+        "full: it opens again when the oldest counted attempt leaves the window"
     );
     assert_eq!(
         store
-            .purge_login_attempts(T0 + Duration::minutes(10))
+            .count_attempts("login:account:ada", T0 - Duration::minutes(15))
+            .await
+            .unwrap(),
+        2,
+        "a refused reservation records nothing, under any scope"
+    );
+    store
+        .finish_attempt(second, AttemptOutcome::Succeeded)
+        .await
+        .unwrap();
+    let third = granted(store, &both, T0 + Duration::minutes(3)).await;
+    store
+        .finish_attempt(third, AttemptOutcome::Failed)
+        .await
+        .unwrap();
+    assert!(matches!(
+        reserve(store, &both, T0 + Duration::minutes(4)).await,
+        Reservation::Refused { .. }
+    ));
+    // Another client on the same account fills the account's limit.
+    let other = [limit("login:client:c2", 5, 15), account.clone()];
+    let fourth = granted(store, &other, T0 + Duration::minutes(5)).await;
+    store
+        .finish_attempt(fourth, AttemptOutcome::Failed)
+        .await
+        .unwrap();
+    assert_eq!(
+        reserve(store, &other, T0 + Duration::minutes(6)).await,
+        Reservation::Refused {
+            scope: "login:account:ada".into(),
+            retry_at: T0 + Duration::minutes(15),
+        }
+    );
+    // The window moves on: at T0 + 15 min the first failure no longer counts.
+    assert_eq!(
+        reserve(
+            store,
+            &both,
+            T0 + Duration::minutes(15) - Duration::milliseconds(1)
+        )
+        .await,
+        Reservation::Refused {
+            scope: "login:account:ada".into(),
+            retry_at: T0 + Duration::minutes(15),
+        },
+        "a millisecond before, both limits are still full"
+    );
+    let fifth = granted(store, &other, T0 + Duration::minutes(15)).await;
+    // Abandoned (never evaluated): gone from every scope.
+    store
+        .finish_attempt(fifth, AttemptOutcome::Abandoned)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_attempts("login:client:c2", T0).await.unwrap(),
+        1
+    );
+    assert!(matches!(
+        store.finish_attempt(fifth, AttemptOutcome::Failed).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .purge_attempts(T0 + Duration::minutes(4))
+            .await
+            .unwrap(),
+        6,
+        "three reservations before minute 4, two rows each"
+    );
+    assert_eq!(
+        store.count_attempts("login:client:c1", T0).await.unwrap(),
+        0
+    );
+}
+
+story!(a_reservation_refused_by_two_limits_waits_for_the_later);
+async fn a_reservation_refused_by_two_limits_waits_for_the_later(store: &dyn Store) {
+    let short = limit("a", 1, 10);
+    let long = limit("b", 1, 20);
+    let id = granted(store, &[short.clone(), long.clone()], T0).await;
+    store
+        .finish_attempt(id, AttemptOutcome::Failed)
+        .await
+        .unwrap();
+    assert_eq!(
+        reserve(store, &[long, short], T0 + Duration::minutes(1)).await,
+        Reservation::Refused {
+            scope: "a".into(),
+            retry_at: T0 + Duration::minutes(20),
+        }
+    );
+}
+
+story!(a_paced_ceiling_slows_attempts_instead_of_refusing_them);
+async fn a_paced_ceiling_slows_attempts_instead_of_refusing_them(store: &dyn Store) {
+    let link = AttemptLimit {
+        pace: Some(Pace {
+            max: 1,
+            per: Duration::seconds(2),
+        }),
+        ..limit("unlock:L", 3, 15)
+    };
+    for second in 0..3 {
+        let id = granted(
+            store,
+            std::slice::from_ref(&link),
+            T0 + Duration::seconds(second),
+        )
+        .await;
+        store
+            .finish_attempt(id, AttemptOutcome::Failed)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        reserve(
+            store,
+            std::slice::from_ref(&link),
+            T0 + Duration::milliseconds(2_500)
+        )
+        .await,
+        Reservation::Refused {
+            scope: "unlock:L".into(),
+            retry_at: T0 + Duration::seconds(4),
+        },
+        "past the ceiling: one attempt per two seconds, not a 15-minute lock-out"
+    );
+    let paced = granted(
+        store,
+        std::slice::from_ref(&link),
+        T0 + Duration::seconds(4),
+    )
+    .await;
+    assert!(matches!(
+        reserve(store, std::slice::from_ref(&link), T0 + Duration::seconds(5)).await,
+        Reservation::Refused { retry_at, .. } if retry_at == T0 + Duration::seconds(6)
+    ));
+    store
+        .finish_attempt(paced, AttemptOutcome::Succeeded)
+        .await
+        .unwrap();
+    granted(
+        store,
+        std::slice::from_ref(&link),
+        T0 + Duration::seconds(5),
+    )
+    .await;
+}
+
+story!(concurrent_reservations_never_exceed_the_limit);
+async fn concurrent_reservations_never_exceed_the_limit(store: &dyn Store) {
+    let limits = [
+        limit("unlock:L:client:c1", 5, 15),
+        limit("unlock:L", 50, 15),
+    ];
+    // Open the pool's connections first, so the reservations below really run side by side.
+    futures_util::future::join_all((0..30).map(|_| store.ping())).await;
+    let results =
+        futures_util::future::join_all((0..30).map(|_| store.reserve_attempt(&limits, T0))).await;
+    let granted = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Reservation::Granted(_))))
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Reservation::Refused { .. })))
+        .count();
+    assert_eq!((granted, refused), (5, 25), "{results:?}");
+    assert_eq!(
+        store
+            .count_attempts("unlock:L", T0 - Duration::minutes(15))
             .await
             .unwrap(),
         5
     );
-    assert_eq!(store.login_failures_by_account("ada", T0).await.unwrap(), 1);
+}
+
+story!(the_access_log_is_pruned_by_age);
+async fn the_access_log_is_pruned_by_age(store: &dyn Store) {
+    for minutes in [0, 10, 20] {
+        store
+            .record_access(&AccessEvent {
+                workspace_id: None,
+                link_id: Some("L".into()),
+                at: T0 + Duration::minutes(minutes),
+                outcome: "ok".into(),
+                country: None,
+                client_class: "other".into(),
+                client: "c".into(),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .prune_access_events(T0 + Duration::minutes(10))
+            .await
+            .unwrap(),
+        1,
+        "strictly older only"
+    );
+    let left: Vec<_> = store
+        .access_events("L", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(
+        left,
+        [T0 + Duration::minutes(20), T0 + Duration::minutes(10)]
+    );
 }
 
 story!(the_audit_trail_lists_newest_first);

@@ -97,14 +97,31 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
         .collect();
     assert_eq!(protected.len(), 1);
     assert!(banner.contains(&protected[0]));
+    assert!(banner.contains(&format!(
+        "Authorization: Bearer {}' {}metrics",
+        demo.metrics_token, demo.url
+    )));
     let (url, email, first_password) =
         (demo.url.clone(), demo.email.clone(), demo.password.clone());
+    let metrics_token = demo.metrics_token.clone();
     let demo_links = demo.links.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(demo.serve(async move {
         let _ = stopped.await;
     }));
     assert_eq!(sign_in(&url, &email, &first_password).await, 303);
+    // The demo's one listener serves share links: /metrics takes the printed token only.
+    let scrape = |token: Option<String>| {
+        let mut request = reqwest::Client::new().get(format!("{url}metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 401);
+    let metrics = scrape(Some(metrics_token.clone())).await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await.unwrap().contains("vitrine_build_info"));
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 
@@ -113,6 +130,10 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
     let first_links: Vec<String> = demo_links.iter().map(|l| token(&l.url)).collect();
     let again = prepare_demo(options).await.unwrap();
     assert_ne!(again.password, first_password);
+    assert_ne!(
+        again.metrics_token, metrics_token,
+        "a new token on every start"
+    );
     let again_links: Vec<String> = again.links.iter().map(|l| token(&l.url)).collect();
     assert_eq!(
         again_links, first_links,
