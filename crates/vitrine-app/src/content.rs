@@ -599,6 +599,11 @@ pub async fn save_dashboard(
         ),
         None => None,
     };
+    if let (Some(expected), Some(current)) = (expected_revision, &existing)
+        && current.revision != expected
+    {
+        return Err(stale_revision(expected, Some(current.revision)));
+    }
     let slug = match (slug.map(str::trim).filter(|s| !s.is_empty()), &existing) {
         (Some(slug), _) => slug.to_owned(),
         (None, Some(existing)) => existing.slug.clone(),
@@ -608,6 +613,7 @@ pub async fn save_dashboard(
         .map_err(|e| bad(format!("Slug: {e}")))?
         .as_str()
         .to_owned();
+    let record_slug = slug.clone();
     let input = DashboardInput {
         workspace_id: workspace,
         slug,
@@ -625,12 +631,19 @@ pub async fn save_dashboard(
                 .create_dashboard(input, editor.acting().member_id(), state.now())
                 .await?
         }
-        Some(id) => {
-            state
-                .store
-                .update_dashboard(id, input, expected_revision, state.now())
-                .await?
-        }
+        Some(id) => state
+            .store
+            .update_dashboard(id, input, expected_revision, state.now())
+            .await
+            .map_err(|e| match (e, expected_revision) {
+                // Saved by someone else between the check above and this write.
+                (vitrine_store::StoreError::Conflict(_), Some(expected))
+                    if existing.as_ref().is_some_and(|r| r.slug == record_slug) =>
+                {
+                    stale_revision(expected, None)
+                }
+                (e, _) => Error::from(e),
+            })?,
     };
     let action = if id.is_some() {
         "dashboard.updated"
@@ -639,6 +652,17 @@ pub async fn save_dashboard(
     };
     crate::accounts::audit(state, workspace, &editor.acting(), action, format!("dashboard:{}", record.id), serde_json::json!({ "slug": record.slug, "title": record.title, "revision": record.revision })).await?;
     Ok(record)
+}
+
+/// The conflict a save from an old revision meets: nothing is overwritten, and the message
+/// says so in words a member (or an API client) can act on.
+pub fn stale_revision(expected: i64, current: Option<i64>) -> Error {
+    let now = current.map_or_else(String::new, |c| format!(", it is now at revision {c}"));
+    Error::Conflict(format!(
+        "Someone else saved this dashboard after you opened it (you started from revision \
+         {expected}{now}). Your changes were not saved and theirs were not overwritten: reload \
+         the dashboard to see their version, then make your changes again."
+    ))
 }
 
 /// Deletes a dashboard.

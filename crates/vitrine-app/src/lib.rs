@@ -44,6 +44,7 @@
 pub mod accounts;
 pub mod app;
 pub mod attempts;
+pub mod builder;
 pub mod config;
 pub mod content;
 pub mod dashboards;

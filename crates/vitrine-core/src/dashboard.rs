@@ -27,6 +27,7 @@
 //!   attach them later, and the compiler applies them to every query (or every query over
 //!   the one dataset a rule names), failing closed when a dataset lacks the rule's column.
 
+mod choices;
 mod dates;
 mod filter;
 mod locate;
@@ -37,6 +38,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use choices::{
+    ALL_AGGREGATES, ALL_BUCKETS, ALL_FILTER_KINDS, ALL_KINDS, BuilderChoices, ColumnChoices,
+    KindChoices, builder_choices, kind_choices,
+};
 pub use dates::{
     DATE_RANGE_MESSAGE, DateOutOfRange, MAX_DATE, MAX_YEAR, MIN_DATE, MIN_YEAR, check_date,
 };

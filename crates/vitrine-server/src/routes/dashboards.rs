@@ -444,7 +444,7 @@ async fn save_from_form(
     .await
     {
         Ok(record) => Ok(Redirect::to(&format!("/dashboards/{}", record.id)).into_response()),
-        Err(Error::Invalid { message: m, .. } | Error::Conflict(m)) => {
+        Err(Error::Invalid { message: m, .. }) => {
             edit_page(
                 state,
                 identity,
@@ -454,6 +454,30 @@ async fn save_from_form(
                 error_lines(&m),
             )
             .await
+        }
+        Err(Error::Conflict(m)) => {
+            // The page keeps the member's text; its revision is now the current one, so a
+            // second "Save" replaces the other version knowingly, never silently.
+            let stale =
+                expected.is_some_and(|e| existing.as_ref().is_some_and(|r| r.revision != e));
+            let mut lines = error_lines(&m);
+            if stale {
+                lines.push(
+                    "Your version is still in the editor below: save again to replace theirs with it."
+                        .to_owned(),
+                );
+            }
+            let mut response = edit_page(
+                state,
+                identity,
+                existing.as_ref(),
+                form.yaml,
+                form.slug,
+                lines,
+            )
+            .await?;
+            *response.status_mut() = StatusCode::CONFLICT;
+            Ok(response)
         }
         Err(other) => Err(other.into()),
     }

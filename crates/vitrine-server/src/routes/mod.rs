@@ -21,6 +21,7 @@ pub mod account;
 pub mod api_keys;
 pub mod assets;
 pub mod audit;
+pub mod builder;
 pub mod dashboards;
 pub mod data_sources;
 pub mod datasets;
@@ -66,6 +67,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(audit::api())
         .merge(data_sources::api())
         .merge(datasets::api())
+        .merge(builder::api())
         .merge(dashboards::api())
         .merge(links::api())
 }

@@ -97,6 +97,10 @@ fn base() -> OpenApi {
         ("data-sources", "Connections to SQL databases"),
         ("datasets", "Named queries over a data source"),
         ("dashboards", "Dashboards as documents, and their downloads"),
+        (
+            "builder",
+            "The visual builder: choices, previews, trial runs, starters",
+        ),
         ("links", "Share links"),
         ("workspace", "The workspace's link policy"),
         ("meta", "This document"),

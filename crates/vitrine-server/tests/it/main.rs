@@ -3,6 +3,7 @@
 
 mod accounts;
 mod browser;
+mod builder;
 mod content;
 mod context;
 mod dashboards;

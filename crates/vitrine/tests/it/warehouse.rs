@@ -708,3 +708,113 @@ async fn the_appender_task_follows_its_clock_until_aborted() {
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
 }
+
+/// The builder's choices over the demo datasets' real columns agree with validation both
+/// ways: every offered choice makes a document that validates, every refused one a document
+/// that validation refuses. The documents here are built independently of the probes inside
+/// `builder_choices` (a bar widget, a line widget, a dashboard filter).
+#[tokio::test]
+async fn the_builder_offers_exactly_what_validation_accepts_over_the_demo_datasets() {
+    use vitrine_core::dashboard::{
+        ALL_AGGREGATES, ALL_BUCKETS, ALL_FILTER_KINDS, builder_choices, kind_choices,
+    };
+    let wh = warehouse().await;
+    let datasets = datasets(&source(&wh.path)).await;
+    let known = columns_of(&datasets);
+    let doc = |slug: &str, widget: String, filter: Option<String>| {
+        let filters = filter
+            .map(|f| format!("filters:\n  - {{ id: f, label: F, {f} }}\n"))
+            .unwrap_or_default();
+        let yaml = format!(
+            "version: 1\ntitle: T\n{filters}widgets:\n  - id: w\n    layout: {{x: 0, y: 0, w: 6, h: 4}}\n{widget}"
+        );
+        let _ = slug;
+        Dashboard::from_yaml(&yaml)
+            .map_err(|e| e.to_string())
+            .and_then(|d| validate(&d, &known).map_err(|e| e.to_string()))
+    };
+    let mut checked = 0;
+    for (slug, dataset) in &datasets {
+        let choices = builder_choices(slug, dataset.columns());
+        assert_eq!(choices.columns.len(), dataset.columns().len());
+        let first_text = dataset
+            .columns()
+            .iter()
+            .find(|c| c.kind == ColumnType::Text)
+            .map(|c| c.name.clone())
+            .unwrap();
+        for c in &choices.columns {
+            let name = &c.name;
+            for agg in ALL_AGGREGATES {
+                let widget = format!(
+                    "    kind: bar\n    query:\n      dataset: {slug}\n      dimensions: [{{ column: {first_text} }}]\n      measures: [{{ agg: {}, column: {name}, name: m }}]\n",
+                    agg.as_str()
+                );
+                let outcome = doc(slug, widget, None);
+                assert_eq!(
+                    outcome.is_ok(),
+                    c.aggregates.contains(&agg),
+                    "{slug}.{name} ({:?}) with {}: {outcome:?}",
+                    c.kind,
+                    agg.as_str()
+                );
+                checked += 1;
+            }
+            for bucket in ALL_BUCKETS {
+                let b = serde_json::to_value(bucket).unwrap();
+                let widget = format!(
+                    "    kind: line\n    query:\n      dataset: {slug}\n      dimensions: [{{ column: {name}, bucket: {} }}]\n      measures: [{{ agg: count }}]\n",
+                    b.as_str().unwrap()
+                );
+                let outcome = doc(slug, widget, None);
+                assert_eq!(
+                    outcome.is_ok(),
+                    c.buckets.contains(&bucket),
+                    "{slug}.{name} bucketed: {outcome:?}"
+                );
+                checked += 1;
+            }
+            for kind in ALL_FILTER_KINDS {
+                let k = serde_json::to_value(kind).unwrap();
+                let widget = format!(
+                    "    kind: kpi\n    query:\n      dataset: {slug}\n      measures: [{{ agg: count }}]\n"
+                );
+                let filter = format!(
+                    "kind: {}, columns: {{ {slug}: {name} }}",
+                    k.as_str().unwrap()
+                );
+                let outcome = doc(slug, widget, Some(filter));
+                assert_eq!(
+                    outcome.is_ok(),
+                    c.filter_kinds.contains(&kind),
+                    "{slug}.{name} as {kind:?} filter: {outcome:?}"
+                );
+                checked += 1;
+            }
+            // A series beside another column (one output per name).
+            let other = &dataset
+                .columns()
+                .iter()
+                .find(|o| &o.name != name)
+                .unwrap()
+                .name;
+            let widget = format!(
+                "    kind: bar\n    query:\n      dataset: {slug}\n      dimensions: [{{ column: {other} }}]\n      series: {name}\n      measures: [{{ agg: count }}]\n"
+            );
+            assert_eq!(
+                doc(slug, widget, None).is_ok(),
+                c.series,
+                "{slug}.{name} as series"
+            );
+            assert!(c.dimension, "every column may group");
+        }
+        for kind in choices.kinds.iter().filter(|k| k.query) {
+            assert_eq!(
+                kind,
+                &kind_choices(kind.kind),
+                "kinds do not depend on the dataset"
+            );
+        }
+    }
+    assert!(checked > 300, "{checked} choices checked");
+}
