@@ -284,6 +284,21 @@ const SOURCES: &[(&str, &str, &str)] = &[
     ("/static/app.css", CSS, include_str!("../static/app.css")),
     ("/static/app.js", JS, include_str!("../static/app.js")),
     (
+        "/static/builder.css",
+        CSS,
+        include_str!("../static/builder.css"),
+    ),
+    (
+        "/static/builder.js",
+        JS,
+        include_str!("../static/builder.js"),
+    ),
+    (
+        "/static/dataset.js",
+        JS,
+        include_str!("../static/dataset.js"),
+    ),
+    (
         "/static/dashboard.css",
         CSS,
         include_str!("../static/dashboard.css"),

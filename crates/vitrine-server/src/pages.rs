@@ -332,6 +332,8 @@ pub struct DashboardEditPage {
     pub errors: Vec<String>,
     /// The datasets one may name, with their columns.
     pub datasets: Vec<vitrine_app::content::DatasetView>,
+    /// The same as JSON (`[{id, slug, name}]`) for the builder's script.
+    pub builder_datasets: String,
     /// Its public links, for the "visible to everyone holding those links" warning.
     pub sharing: DashboardSharing,
 }

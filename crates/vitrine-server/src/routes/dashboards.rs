@@ -121,6 +121,13 @@ async fn edit_page(
         Some(r) => super::share::dashboard_sharing(state, identity, r.id).await?,
         None => crate::pages::DashboardSharing::default(),
     };
+    let builder_datasets = serde_json::Value::from(
+        datasets
+            .iter()
+            .map(|d| serde_json::json!({ "id": d.id, "slug": d.slug, "name": d.name }))
+            .collect::<Vec<_>>(),
+    )
+    .to_string();
     let page = DashboardEditPage {
         chrome: Chrome::new(identity, "home"),
         id: record.map(|r| r.id.0),
@@ -131,6 +138,7 @@ async fn edit_page(
         fields,
         errors,
         datasets,
+        builder_datasets,
         sharing,
     };
     Ok((

@@ -4,6 +4,7 @@
 mod accounts;
 mod browser;
 mod builder;
+mod builder_ui;
 mod content;
 mod context;
 mod dashboards;
