@@ -289,6 +289,27 @@ pub async fn dataset_used_by(
         .collect())
 }
 
+/// For every dataset slug of the member's workspace that some dashboard uses, those
+/// dashboards (one pass over the dashboards, for the datasets page).
+pub async fn dataset_users(
+    state: &App,
+    member: &Member,
+) -> Result<HashMap<String, Vec<DashboardSummary>>, Error> {
+    editor_only(member)?;
+    let mut users: HashMap<String, Vec<DashboardSummary>> = HashMap::new();
+    for d in state.store.dashboards(member.workspace_id).await? {
+        if let Ok(doc) = Dashboard::from_yaml(&d.document) {
+            for slug in content::datasets_named(&doc) {
+                users
+                    .entry(slug)
+                    .or_default()
+                    .push(DashboardSummary::from(&d));
+            }
+        }
+    }
+    Ok(users)
+}
+
 /// A new dashboard: blank, or a starter over a dataset with `columns`: a KPI (row count), a
 /// trend line over its first date column (when it has one), a breakdown bar over its first
 /// text column (when it has one) and a table of its first columns.

@@ -285,6 +285,8 @@ pub struct DatasetsPage {
     pub datasets: Vec<vitrine_app::content::DatasetView>,
     /// The sources, for the form.
     pub sources: Vec<vitrine_app::content::DataSourceView>,
+    /// For each dataset (same order): the dashboards using it, as `(id, title)`.
+    pub used_by: Vec<Vec<(i64, String)>>,
     /// May create and change.
     pub can_edit: bool,
     /// The dataset being edited, if any.

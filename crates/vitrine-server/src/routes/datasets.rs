@@ -54,8 +54,19 @@ async fn page(
         Ok(n) => (n, None),
         Err(e) => (None, Some(e)),
     };
+    let users = vitrine_app::builder::dataset_users(state, &identity.member).await?;
+    let used_by = datasets
+        .iter()
+        .map(|d| {
+            users
+                .get(&d.slug)
+                .map(|list| list.iter().map(|u| (u.id.0, u.title.clone())).collect())
+                .unwrap_or_default()
+        })
+        .collect();
     let page = DatasetsPage {
         chrome: Chrome::new(identity, "datasets"),
+        used_by,
         datasets: datasets.iter().map(DatasetView::from).collect(),
         sources: sources.iter().map(DataSourceView::from).collect(),
         can_edit: true,

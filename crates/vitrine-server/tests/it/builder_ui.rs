@@ -437,3 +437,58 @@ async fn a_widget_is_added_moved_and_resized_with_the_keyboard_only() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_dataset_editor_runs_sql_shows_types_explains_errors_and_names_its_users() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (key, _, dataset) = orders(&app).await;
+    let (status, _) = send(
+        &app,
+        &key,
+        "POST",
+        "/api/v1/dashboards",
+        serde_json::json!({ "yaml": "version: 1\ntitle: Board pack\nwidgets:\n  - {id: n, kind: kpi, layout: {x: 0, y: 0, w: 3, h: 2}, query: {dataset: orders, measures: [{agg: count}]}}\n" }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    browser.sign_in(&app, "ed@example.com", PASSWORD).await;
+    browser
+        .goto(&app.url(&format!("/datasets/{dataset}")))
+        .await;
+    let users = browser.text("#dataset-users").await;
+    assert!(
+        users.contains("Used by 1 dashboard") && users.contains("Board pack"),
+        "{users}"
+    );
+    click(&browser, "#run-sql").await;
+    browser.wait_for("#run-result table").await;
+    let header = browser.text("#run-result thead").await;
+    assert!(
+        header.contains("plan")
+            && header.contains("text")
+            && header.contains("amount")
+            && header.contains("number"),
+        "{header}"
+    );
+    let rows = browser
+        .js("return document.querySelectorAll('#run-result tbody tr').length")
+        .await;
+    assert_eq!(rows, 4);
+    browser.screenshot("dataset-run").await;
+    browser
+        .js("document.getElementById('dataset-sql').value = 'SELECT plan, amout FROM orders'; return null")
+        .await;
+    click(&browser, "#run-sql").await;
+    browser.wait_for("#run-result .alert-error").await;
+    let error = browser.text("#run-result .alert-error").await;
+    assert_eq!(
+        error,
+        "The query names a column `amout` that its tables do not have."
+    );
+    let blocked = browser.csp_violations().await;
+    assert!(blocked.is_empty(), "blocked by the CSP: {blocked:#?}");
+    browser.close().await;
+}
