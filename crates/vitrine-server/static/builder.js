@@ -15,7 +15,7 @@
   const KINDS = ["kpi", "line", "area", "bar", "pie", "table", "text"];
   const AGG_LABEL = { count: "Count", count_distinct: "Count distinct", sum: "Sum", avg: "Average", min: "Min", max: "Max" };
   const FILTER_KINDS = { single_select: "Single select", multi_select: "Multi select", date_range: "Date range", number_range: "Number range" };
-  const PRESETS = ["today", "yesterday", "last_7_days", "last_30_days", "last_90_days", "last_12_months", "this_week", "last_week", "this_month", "last_month", "this_quarter", "last_quarter", "year_to_date"];
+  const PRESETS = ["today", "yesterday", "last_7_days", "last_30_days", "last_90_days", "last_12_months", "this_week", "last_week", "this_month", "last_month", "this_quarter", "last_quarter", "year_to_date", "last_year"];
   const ROW = 48, GAP = 8;
 
   let doc = null;            // the document (JSON, schema version 1)
