@@ -28,11 +28,11 @@
 //!   hash (IPv6 by /64).
 //! - [`accounts`]: members, sessions, API keys, log-in throttling; [`accounts::audit`] is the
 //!   one place an owner action is recorded.
+//! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered columns),
+//!   dashboards (validated YAML), and the cache of built dashboard contexts.
 //! - [`builder`]: the visual builder's services — choices over a dataset (asked of the
 //!   document validation), widget previews through the runner, dataset trial runs and users,
 //!   starter documents, the YAML ⇄ document round trip.
-//! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered columns),
-//!   dashboards (validated YAML), and the cache of built dashboard contexts.
 //! - [`live`]: live pages' machinery — one refresher per watched view, one guard per watched
 //!   share link, the change bus across instances (PostgreSQL `LISTEN/NOTIFY`).
 //! - [`links`]: share links' lifecycle and the workspace's link policy.

@@ -23,6 +23,10 @@
 //!   its [`FilterValue`] may be relative ("last 30 days"), and is turned into absolute values
 //!   ([`EffectiveFilter`]) against an injected `now` by [`effective_filters`], so the same
 //!   document means the same thing in tests, on every instance and in the cache key.
+//! - **The builder asks validation.** [`builder_choices`] derives what a visual builder may
+//!   offer over a dataset (aggregates per column, buckets, series, filter kinds, each kind's
+//!   shapes and options) by running [`validate`] on probe documents, so the two cannot
+//!   disagree.
 //! - **Row-level rules** ([`RowLevelRule`]) are plain data here; share links and guest tokens
 //!   attach them later, and the compiler applies them to every query (or every query over
 //!   the one dataset a rule names), failing closed when a dataset lacks the rule's column.

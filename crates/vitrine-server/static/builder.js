@@ -713,10 +713,11 @@
     }
     doc.filters = doc.filters || [];
     doc.widgets = doc.widgets || [];
-    savedText = cfg.id ? JSON.stringify(doc) : "";
+    savedText = JSON.stringify(doc);
     titleInput.value = doc.title;
     root.hidden = false;
-    showTab("builder");
+    // After a refused YAML save the page opens on the YAML tab, where the errors point.
+    showTab(root.dataset.start === "yaml" ? "yaml" : "builder");
     render();
     refreshPreviews();
     root.dataset.ready = "true";

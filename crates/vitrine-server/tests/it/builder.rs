@@ -469,3 +469,64 @@ async fn a_second_member_saving_an_older_revision_is_told_and_nothing_is_overwri
     .await;
     assert_eq!(now["title"], "Draft");
 }
+
+#[tokio::test]
+async fn viewers_use_no_builder_route_and_script_in_a_title_stays_text() {
+    let app = TestApp::spawn().await;
+    let (key, source, dataset) = orders(&app).await;
+    let viewer = app
+        .member("viewer@example.com", Role::Viewer, Default::default())
+        .await;
+    let viewer_key = app.api_key(&viewer).await;
+    for (method, path, body) in [
+        (
+            "GET",
+            format!("/api/v1/datasets/{dataset}/choices"),
+            Value::Null,
+        ),
+        (
+            "GET",
+            format!("/api/v1/datasets/{dataset}/used-by"),
+            Value::Null,
+        ),
+        (
+            "POST",
+            "/api/v1/datasets/run".to_owned(),
+            json!({ "data_source_id": source, "sql": "SELECT 1 AS one" }),
+        ),
+        (
+            "POST",
+            "/api/v1/builder/preview".to_owned(),
+            json!({ "document": table_by_region(json!([])), "widget": "by-region" }),
+        ),
+        (
+            "POST",
+            "/api/v1/builder/check".to_owned(),
+            json!({ "yaml": "version: 1\ntitle: T\n" }),
+        ),
+        (
+            "POST",
+            "/api/v1/builder/starter".to_owned(),
+            json!({ "title": "T", "dataset_id": dataset }),
+        ),
+    ] {
+        let (status, body) = send(&app, &viewer_key, method, &path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+
+    let mut doc = table_by_region(json!([]));
+    doc["widgets"][0]["title"] = json!("<script>alert(1)</script>");
+    doc["widgets"][0]["kind"] = json!("bar");
+    let (status, preview) = send(
+        &app,
+        &key,
+        "POST",
+        "/api/v1/builder/preview",
+        json!({ "document": doc, "widget": "by-region" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{preview}");
+    let svg = preview["svg"].as_str().unwrap();
+    assert!(!svg.contains("<script"), "{svg}");
+}
