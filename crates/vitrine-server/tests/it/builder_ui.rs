@@ -38,6 +38,23 @@ async fn click(browser: &Browser, css: &str) {
         .unwrap();
 }
 
+/// Presses Tab (Shift+Tab when `backwards`) until `condition` holds: keyboard-only focus.
+async fn tab_to(browser: &Browser, condition: &str, backwards: bool) {
+    for _ in 0..80 {
+        if browser.js(&format!("return {condition}")).await == Value::Bool(true) {
+            return;
+        }
+        let key = if backwards {
+            format!("{}{}", char::from(Key::Shift), char::from(Key::Tab))
+        } else {
+            String::from(char::from(Key::Tab))
+        };
+        let active = browser.client.active_element().await.unwrap();
+        active.send_keys(&key).await.unwrap();
+    }
+    panic!("Tab never reached `{condition}`");
+}
+
 async fn tiles(browser: &Browser) -> u64 {
     browser
         .js("return document.querySelectorAll('.b-tile').length")
@@ -356,10 +373,8 @@ async fn a_widget_is_added_moved_and_resized_with_the_keyboard_only() {
             active.send_keys(&keys).await.unwrap();
         }
     };
-    // Focus "Add a widget" and press Enter: the new widget's first setting takes the focus.
-    browser
-        .js("document.getElementById('b-add').focus(); return null")
-        .await;
+    // Tab to "Add a widget" and press Enter: the new widget's first setting takes the focus.
+    tab_to(&browser, "document.activeElement.id === 'b-add'", false).await;
     type_keys(String::from(char::from(Key::Enter))).await;
     browser
         .wait_until(
@@ -373,11 +388,14 @@ async fn a_widget_is_added_moved_and_resized_with_the_keyboard_only() {
             "document.activeElement.closest('#b-editor') !== null",
         )
         .await;
-    // Focus the tile by keyboard (Tab order), then move it right twice and down once, and
-    // make it one column wider and one row taller.
-    browser
-        .js("document.querySelector('.b-tile').focus(); return null")
-        .await;
+    // Back to the tile with Shift+Tab, then move it right twice and down once, and make it
+    // one column wider and one row taller.
+    tab_to(
+        &browser,
+        "document.activeElement.classList.contains('b-tile')",
+        true,
+    )
+    .await;
     let start = layout_of(&browser, "widget").await;
     for k in [Key::Right, Key::Right, Key::Down] {
         type_keys(String::from(char::from(k))).await;
@@ -411,9 +429,7 @@ async fn a_widget_is_added_moved_and_resized_with_the_keyboard_only() {
     assert_eq!(focused, "widget", "the tile keeps the focus");
     browser.screenshot("builder-keyboard").await;
     // Save by keyboard too.
-    browser
-        .js("document.getElementById('b-save').focus(); return null")
-        .await;
+    tab_to(&browser, "document.activeElement.id === 'b-save'", true).await;
     type_keys(String::from(char::from(Key::Enter))).await;
     browser
         .wait_until(
