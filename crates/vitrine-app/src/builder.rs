@@ -148,11 +148,24 @@ pub async fn preview_widget(
 pub struct DatasetRun {
     /// The discovered columns, with their types.
     pub columns: Vec<Column>,
-    /// The first rows (at most [`RUN_ROWS`]), one cell per column.
-    #[schema(value_type = Vec<Vec<Object>>)]
+    /// The first rows (at most [`RUN_ROWS`]), one cell per column: `null`, a boolean, a
+    /// number, or text (dates and timestamps as ISO-8601 text).
+    #[schema(schema_with = cell_rows)]
     pub rows: Vec<Vec<Value>>,
     /// True when there were more rows than shown.
     pub truncated: bool,
+}
+
+/// `rows`: arrays of scalar cells (null, boolean, number or string).
+fn cell_rows() -> utoipa::openapi::schema::ArrayBuilder {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let cell = ObjectBuilder::new().schema_type(SchemaType::from_iter([
+        Type::Null,
+        Type::Boolean,
+        Type::Number,
+        Type::String,
+    ]));
+    ArrayBuilder::new().items(ArrayBuilder::new().items(cell))
 }
 
 /// Runs a dataset's SQL on a data source, read-only, under its timeout and row cap: the
