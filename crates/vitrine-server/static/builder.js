@@ -418,10 +418,26 @@
     }
     return s;
   }
+  const measureNames = (q) => ((q && q.measures) || []).map((m) => outputs({ measures: [m] })[0]);
   function editWidget(change) {
     const next = clone(doc);
     const w = next.widgets.find((x) => x.id === selected);
+    const before = measureNames(w.query);
     change(w);
+    // Number formats are keyed by output name: they follow a measure that was renamed, and
+    // go with one that was removed.
+    if (w.options && w.options.number_formats && w.query) {
+      const after = measureNames(w.query);
+      const names = outputs(w.query);
+      const nf = {};
+      for (const [key, format] of Object.entries(w.options.number_formats)) {
+        const i = before.indexOf(key);
+        const name = i >= 0 && after[i] !== undefined ? after[i] : names.includes(key) ? key : undefined;
+        if (name) nf[name] = format;
+      }
+      if (Object.keys(nf).length) w.options.number_formats = nf;
+      else delete w.options.number_formats;
+    }
     if (w.options && !Object.keys(w.options).length) delete w.options;
     commit(next);
   }
@@ -507,7 +523,9 @@
             if (!v) delete nf[name]; else nf[name] = v === "currency" ? { style: v, currency: "USD" } : { style: v };
             if (Object.keys(nf).length) x.options.number_formats = nf; else delete x.options.number_formats;
           }))),
-          ms.length > k.min_measures ? h("button", { type: "button", class: "link", text: "Remove", onclick: () => editWidget((x) => { x.query.measures.splice(i, 1); if (!x.query.measures.length) delete x.query.measures; fixSort(x.query); }) }) : null));
+          ms.length > k.min_measures ? h("button", { type: "button", class: "link", text: "Remove", onclick: () => editWidget((x) => {
+            if (x.options && x.options.number_formats) delete x.options.number_formats[measureNames(x.query)[i]];
+            x.query.measures.splice(i, 1); if (!x.query.measures.length) delete x.query.measures; fixSort(x.query); }) }) : null));
       });
       const seriesBlocks = k.series_excludes_measures && q.series;
       if ((k.max_measures === null || ms.length < k.max_measures) && !seriesBlocks) {
@@ -590,7 +608,18 @@
         h("legend", { text: f.label + " (" + FILTER_KINDS[f.kind] + ")" }),
         h("div", { class: "b-row" },
           field("Label", h("input", { type: "text", name: "filter-label-" + i, value: f.label, maxlength: "100", onchange: (e) => editFilter(i, (x) => { x.label = e.target.value || x.label; }) })),
-          field("Kind", select_("filter-kind-" + i, Object.entries(FILTER_KINDS), f.kind, (v) => editFilter(i, (x) => { x.kind = v; delete x.default; x.columns = {}; }))),
+          field("Kind", select_("filter-kind-" + i, Object.entries(FILTER_KINDS), f.kind, (v) => editFilter(i, (x) => {
+            // Still bound to each dataset it was bound to, by a column that fits the new kind.
+            x.kind = v;
+            delete x.default;
+            const columns = {};
+            for (const slug of Object.keys(x.columns)) {
+              const c = choices[slug];
+              const col = c && (c.columns.find((y) => y.name === x.columns[slug] && y.filter_kinds.includes(v)) || c.columns.find((y) => y.filter_kinds.includes(v)));
+              if (col) columns[slug] = col.name;
+            }
+            x.columns = columns;
+          }))),
           defaultControl(f, i)),
         h("div", { class: "b-row" }, bindings),
         h("p", { class: "small", "data-affects": f.id, text: affected.length ? "Affects: " + affected.join(", ") : "Affects no widget yet: bind it to a column of a widget's dataset." }),

@@ -160,6 +160,20 @@ async fn a_dashboard_is_built_from_a_starter_edited_by_pointer_and_saved() {
         .await;
     let summed = preview_settled(&browser, "widget").await;
     assert!(summed.contains("APAC"), "the preview shows real data");
+    // A currency format, then a name for the measure: the format follows the name.
+    choose(&browser, "format-0", "currency").await;
+    let name = browser.wait_for("input[name='measure-name-0']").await;
+    name.send_keys("revenue").await.unwrap();
+    name.send_keys(&String::from(char::from(Key::Tab)))
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "the format to follow the measure's name",
+            "!document.querySelector('#builder[data-yaml-pending]') && \
+             /number_formats:\\s+revenue:\\s+style: currency/.test(document.getElementById('yaml').value)",
+        )
+        .await;
     browser.screenshot("builder-bar-widget").await;
 
     // Drag it by its head to the left edge, then resize it by its corner.
@@ -317,6 +331,11 @@ async fn a_dashboard_is_built_from_a_starter_edited_by_pointer_and_saved() {
     assert_eq!(widget["kind"], "bar");
     assert_eq!(widget["query"]["dimensions"][0]["column"], "region");
     assert_eq!(widget["query"]["measures"][0]["agg"], "sum");
+    assert_eq!(widget["query"]["measures"][0]["name"], "revenue");
+    assert_eq!(
+        widget["options"]["number_formats"]["revenue"]["style"],
+        "currency"
+    );
 
     // The YAML tab shows the same document.
     click(&browser, "[data-tab='yaml']").await;
