@@ -252,7 +252,7 @@
           h("button", { type: "button", class: "link", "data-act": "edit", text: "Edit" }),
           h("button", { type: "button", class: "link", "data-act": "duplicate", text: "Duplicate" }),
           h("button", { type: "button", class: "link danger-link", "data-act": "delete", text: "Delete" }))),
-      h("div", { class: "b-preview", "data-preview": w.id }),
+      h("div", { class: "b-preview", "data-preview": w.id, inert: true }),
       h("div", { class: "b-resize", "data-resize": w.id, title: "Drag to resize", "aria-hidden": "true" }));
       tile.style.gridColumn = l.x + 1 + " / span " + l.w;
       tile.style.gridRow = l.y + 1 + " / span " + l.h;
