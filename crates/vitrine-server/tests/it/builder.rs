@@ -530,3 +530,75 @@ async fn viewers_use_no_builder_route_and_script_in_a_title_stays_text() {
     let svg = preview["svg"].as_str().unwrap();
     assert!(!svg.contains("<script"), "{svg}");
 }
+
+/// Several members saving from the same revision at once: exactly one wins, every other one
+/// is told (409), on `app`'s store.
+async fn concurrent_saves_from_one_revision(app: &TestApp) {
+    let (key, _, _) = orders(app).await;
+    let (status, created) = send(
+        app,
+        &key,
+        "POST",
+        "/api/v1/dashboards",
+        json!({ "document": table_by_region(json!([])) }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let saves = (0..6).map(|i| {
+        let key = key.clone();
+        async move {
+            let mut doc = table_by_region(json!([]));
+            doc["title"] = json!(format!("Edit {i}"));
+            send(
+                app,
+                &key,
+                "PUT",
+                &format!("/api/v1/dashboards/{id}"),
+                json!({ "document": doc, "revision": 1 }),
+            )
+            .await
+        }
+    });
+    let outcomes = futures_util::future::join_all(saves).await;
+    let won: Vec<_> = outcomes.iter().filter(|(s, _)| *s == 200).collect();
+    let told = outcomes.iter().filter(|(s, b)| {
+        *s == 409
+            && b["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Someone else saved this dashboard"))
+    });
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    assert_eq!(told.count(), 5, "{outcomes:?}");
+    let (_, now) = send(
+        app,
+        &key,
+        "GET",
+        &format!("/api/v1/dashboards/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(now["revision"], 2);
+    assert_eq!(
+        now["title"], won[0].1["title"],
+        "the winner's edit, and only it"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_saves_from_one_revision_let_exactly_one_win() {
+    let app = TestApp::spawn().await;
+    concurrent_saves_from_one_revision(&app).await;
+}
+
+#[tokio::test]
+async fn concurrent_saves_from_one_revision_let_exactly_one_win_on_postgres() {
+    let Some(pg) = crate::helpers::PgDatabase::create("builder::concurrent_saves").await else {
+        return;
+    };
+    let url = pg.url.clone();
+    let app = TestApp::spawn_with(move |config| config.database_url = Some(url)).await;
+    concurrent_saves_from_one_revision(&app).await;
+    drop(app);
+    pg.drop_now().await;
+}
