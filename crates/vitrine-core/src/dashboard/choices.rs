@@ -228,13 +228,19 @@ pub fn builder_choices(dataset: &str, columns: &[Column]) -> BuilderChoices {
         .collect();
     BuilderChoices {
         dataset: dataset.to_owned(),
-        kinds: ALL_KINDS.into_iter().map(kind_choices).collect(),
+        kinds: all_kind_choices().to_vec(),
         columns: column_choices,
         aggregates_without_column,
         orientations: vec![BarOrientation::Vertical, BarOrientation::Horizontal],
         stackings: vec![BarStacking::Grouped, BarStacking::Stacked],
         number_formats: vec!["number", "currency", "percent", "duration"],
     }
+}
+
+/// [`kind_choices`] of every kind, probed once per process (they depend on the rules only).
+fn all_kind_choices() -> &'static [KindChoices] {
+    static KINDS: std::sync::OnceLock<Vec<KindChoices>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| ALL_KINDS.into_iter().map(kind_choices).collect())
 }
 
 /// The shapes and options of `kind`, probed structurally over a synthetic dataset (a kind's

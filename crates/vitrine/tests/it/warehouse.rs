@@ -735,7 +735,13 @@ async fn the_builder_offers_exactly_what_validation_accepts_over_the_demo_datase
     };
     let mut checked = 0;
     for (slug, dataset) in &datasets {
+        let started = std::time::Instant::now();
         let choices = builder_choices(slug, dataset.columns());
+        eprintln!(
+            "builder choices for `{slug}` ({} columns) in {:?}",
+            dataset.columns().len(),
+            started.elapsed()
+        );
         assert_eq!(choices.columns.len(), dataset.columns().len());
         let first_text = dataset
             .columns()
