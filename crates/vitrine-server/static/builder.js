@@ -745,6 +745,8 @@
     savedText = JSON.stringify(doc);
     titleInput.value = doc.title;
     root.hidden = false;
+    const tabs = document.getElementById("b-tabs");
+    if (tabs) tabs.hidden = false;
     // After a refused YAML save the page opens on the YAML tab, where the errors point.
     showTab(root.dataset.start === "yaml" ? "yaml" : "builder");
     render();
