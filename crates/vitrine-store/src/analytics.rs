@@ -128,6 +128,8 @@ pub struct AccessEventQuery {
     pub workspace: WorkspaceId,
     /// Only this link.
     pub link: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<String>,
     /// Only events at or after.
     pub since: Option<OffsetDateTime>,
     /// Only events before.
@@ -512,6 +514,7 @@ macro_rules! impl_analytics {
                      AND ($2 IS NULL OR link_id = $2) \
                      AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
                      AND ($5 IS NULL OR at < $5 OR (at = $5 AND id < $6)) \
+                     AND ($8 IS NULL OR outcome = $8) \
                      ORDER BY at DESC, id DESC LIMIT $7",
                 )
                 .bind(q.workspace.0)
@@ -521,6 +524,7 @@ macro_rules! impl_analytics {
                 .bind(after_at)
                 .bind(after_id)
                 .bind(q.limit)
+                .bind(&q.outcome)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows

@@ -98,6 +98,7 @@ fn base() -> OpenApi {
         ("datasets", "Named queries over a data source"),
         ("dashboards", "Dashboards as documents, and their downloads"),
         ("links", "Share links"),
+        ("analytics", "Access analytics of share links"),
         ("workspace", "The workspace's link policy"),
         ("meta", "This document"),
     ]

@@ -2,6 +2,7 @@
 //! with a fresh SQLite store and an injected clock.
 
 mod accounts;
+mod analytics;
 mod browser;
 mod content;
 mod context;
