@@ -17,6 +17,7 @@ mod links;
 mod live;
 mod login;
 mod metrics;
+mod mmdb;
 mod openapi;
 mod page_weight;
 mod panics;
