@@ -409,3 +409,37 @@ async fn no_address_is_stored_in_the_analytics_tables() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_analytics_page_in_a_browser_shows_two_uniques_and_charts_without_errors() {
+    let Some(browser) = crate::browser::Browser::start().await else {
+        return;
+    };
+    let fx = fixture().await;
+    browser
+        .sign_in(&fx.app, "admin@example.com", crate::helpers::PASSWORD)
+        .await;
+    browser
+        .goto(&fx.app.url(&format!("/links/{}/analytics?range=7d", fx.link)))
+        .await;
+    browser.wait_for("[data-fact='Unique visitors'] dd").await;
+    assert_eq!(
+        browser.text("[data-fact='Unique visitors'] dd").await.trim(),
+        "2",
+        "two client addresses are two visitors"
+    );
+    assert_eq!(browser.text("[data-fact='Views'] dd").await.trim(), "3");
+    let charts = browser
+        .js("return document.querySelectorAll('.an-chart svg').length")
+        .await;
+    assert_eq!(charts, 5, "five charts drawn");
+    let drawn = browser
+        .js("return [...document.querySelectorAll('.an-chart svg')].every(s => s.getBoundingClientRect().height > 50)")
+        .await;
+    assert_eq!(drawn, true, "every chart has a height on the page");
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert!(browser.csp_violations().await.is_empty());
+    browser.screenshot("link-analytics").await;
+    browser.close().await;
+}
