@@ -300,6 +300,7 @@ fn build(
                     let format = r.name.strip_prefix("export_").unwrap_or(&r.name);
                     *downloads.entry(format.to_owned()).or_insert(0) += r.count;
                 }
+                OutcomeClass::Unlock => {}
                 OutcomeClass::Refusal => {
                     point.refusals += r.count;
                     refusals_total += r.count;
@@ -588,6 +589,7 @@ async fn summaries(
             OutcomeClass::View => 0,
             OutcomeClass::Download => 2,
             OutcomeClass::Refusal => 3,
+            OutcomeClass::Unlock => continue,
         };
         counts.entry(c.link_id).or_default()[slot] += c.count;
     }

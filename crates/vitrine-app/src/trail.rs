@@ -208,6 +208,7 @@ fn describe(
 fn access_sentence(outcome: &str, link: &str, label: Option<&str>) -> String {
     let what = match outcome {
         "ok" => "viewed".to_owned(),
+        "unlocked" => "typed the right password of".to_owned(),
         o if o.starts_with("export_") => format!("downloaded {} from", &o[7..].to_uppercase()),
         "bad_password" => "was refused (wrong password) by".to_owned(),
         "rate_limited" => "was refused (too many attempts) by".to_owned(),

@@ -37,6 +37,8 @@ pub enum OutcomeClass {
     View,
     /// `export_*`: a download.
     Download,
+    /// `unlocked`: a right password (the view that follows is counted as a view).
+    Unlock,
     /// Anything else: a refused attempt (bad password, throttled, expired, disabled …).
     Refusal,
 }
@@ -48,6 +50,8 @@ impl OutcomeClass {
             Self::View
         } else if outcome.starts_with("export") {
             Self::Download
+        } else if outcome == "unlocked" {
+            Self::Unlock
         } else {
             Self::Refusal
         }
@@ -372,6 +376,7 @@ macro_rules! impl_analytics {
                     OutcomeClass::View => (1i64, 0i64, 0i64),
                     OutcomeClass::Download => (0, 1, 0),
                     OutcomeClass::Refusal => (0, 0, 1),
+                    OutcomeClass::Unlock => (0, 0, 0),
                 };
                 let view_at = (class == OutcomeClass::View).then_some(at);
                 let refused_at = (class == OutcomeClass::Refusal).then_some(at);

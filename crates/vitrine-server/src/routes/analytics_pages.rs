@@ -282,6 +282,7 @@ fn event_class(outcome: &str) -> &'static str {
         vitrine_store::OutcomeClass::View => "view",
         vitrine_store::OutcomeClass::Download => "download",
         vitrine_store::OutcomeClass::Refusal => "refusal",
+        vitrine_store::OutcomeClass::Unlock => "unlock",
     }
 }
 

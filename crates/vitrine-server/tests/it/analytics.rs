@@ -420,11 +420,17 @@ async fn the_analytics_page_in_a_browser_shows_two_uniques_and_charts_without_er
         .sign_in(&fx.app, "admin@example.com", crate::helpers::PASSWORD)
         .await;
     browser
-        .goto(&fx.app.url(&format!("/links/{}/analytics?range=7d", fx.link)))
+        .goto(
+            &fx.app
+                .url(&format!("/links/{}/analytics?range=7d", fx.link)),
+        )
         .await;
     browser.wait_for("[data-fact='Unique visitors'] dd").await;
     assert_eq!(
-        browser.text("[data-fact='Unique visitors'] dd").await.trim(),
+        browser
+            .text("[data-fact='Unique visitors'] dd")
+            .await
+            .trim(),
         "2",
         "two client addresses are two visitors"
     );

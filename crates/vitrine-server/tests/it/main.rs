@@ -3,6 +3,7 @@
 
 mod accounts;
 mod analytics;
+mod analytics_bench;
 mod browser;
 mod content;
 mod context;

@@ -4,8 +4,8 @@
 -- (`at / 86400000`).
 --
 -- `access_daily`: one counter per (link, day, kind, name):
---   kind 'outcome' -> name = the event's outcome (ok = page view, export_* = downloads, the rest
---                     are refusals), counted for every event;
+--   kind 'outcome' -> name = the event's outcome (ok = page view, export_* = downloads, unlocked =
+--                     a right password, the rest are refusals), counted for every event;
 --   kind 'country' -> name = ISO country code ('' when unknown), counted for page views;
 --   kind 'client'  -> name = client class, counted for page views;
 --   kind 'uniques' -> name = '', distinct visitors among the day's page views.
@@ -73,16 +73,16 @@ INSERT INTO access_totals (link_id, workspace_id, views, downloads, refusals, fi
 SELECT link_id, MAX(workspace_id),
     SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END),
     SUM(CASE WHEN outcome LIKE 'export%' THEN 1 ELSE 0 END),
-    SUM(CASE WHEN outcome <> 'ok' AND outcome NOT LIKE 'export%' THEN 1 ELSE 0 END),
+    SUM(CASE WHEN outcome NOT IN ('ok', 'unlocked') AND outcome NOT LIKE 'export%' THEN 1 ELSE 0 END),
     MIN(CASE WHEN outcome = 'ok' THEN at END),
     MAX(CASE WHEN outcome = 'ok' THEN at END),
-    MAX(CASE WHEN outcome <> 'ok' AND outcome NOT LIKE 'export%' THEN at END),
+    MAX(CASE WHEN outcome NOT IN ('ok', 'unlocked') AND outcome NOT LIKE 'export%' THEN at END),
     MAX(CASE WHEN outcome LIKE 'export%' THEN at END)
 FROM access_events WHERE link_id IS NOT NULL GROUP BY link_id;
 UPDATE access_totals SET last_refused_outcome = (
     SELECT e.outcome FROM access_events e
     WHERE e.link_id = access_totals.link_id AND e.at = access_totals.last_refused_at
-      AND e.outcome <> 'ok' AND e.outcome NOT LIKE 'export%'
+      AND e.outcome NOT IN ('ok', 'unlocked') AND e.outcome NOT LIKE 'export%'
     ORDER BY e.id DESC LIMIT 1)
 WHERE last_refused_at IS NOT NULL;
 

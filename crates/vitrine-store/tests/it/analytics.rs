@@ -14,7 +14,8 @@ use vitrine_store::*;
 use crate::harness::TestDb;
 
 const T0: OffsetDateTime = time::macros::datetime!(2026-11-01 00:00:00 UTC);
-const OUTCOMES: [&str; 7] = [
+const OUTCOMES: [&str; 8] = [
+    "unlocked",
     "ok",
     "ok",
     "ok",
@@ -90,6 +91,7 @@ fn reaggregate(events: &[AccessEvent]) -> Expected {
                 t.downloads += 1;
                 t.last_download_at = Some(e.at);
             }
+            OutcomeClass::Unlock => {}
             OutcomeClass::Refusal => {
                 t.refusals += 1;
                 t.last_refused_at = Some(e.at);
