@@ -448,6 +448,10 @@ pub struct LinkRow {
     pub views: i64,
     /// `2026-11-23 10:04 UTC` or `never`.
     pub last_access: String,
+    /// Last page view.
+    pub last_view: String,
+    /// Last refused attempt.
+    pub last_refused: String,
     /// Created.
     pub created: String,
     /// The full URL (empty once deleted).

@@ -1115,12 +1115,12 @@ macro_rules! impl_store_traits {
 
             async fn link_stats(&self, workspace: WorkspaceId) -> StoreResult<Vec<(String, LinkStats)>> {
                 // From the rollups (see `analytics.rs`), never the raw log.
-                let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+                let rows: Vec<(String, i64, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
                     "SELECT link_id, views, CASE \
                      WHEN COALESCE(last_view_at, 0) >= COALESCE(last_refused_at, 0) \
                       AND COALESCE(last_view_at, 0) >= COALESCE(last_download_at, 0) THEN last_view_at \
                      WHEN COALESCE(last_refused_at, 0) >= COALESCE(last_download_at, 0) THEN last_refused_at \
-                     ELSE last_download_at END \
+                     ELSE last_download_at END, last_view_at, last_refused_at \
                      FROM access_totals WHERE workspace_id = $1",
                 )
                 .bind(workspace.0)
@@ -1128,8 +1128,16 @@ macro_rules! impl_store_traits {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, views, last)| {
-                        (id, LinkStats { views, last_access_at: last.map(from_ms) })
+                    .map(|(id, views, last, view, refused)| {
+                        (
+                            id,
+                            LinkStats {
+                                views,
+                                last_access_at: last.map(from_ms),
+                                last_view_at: view.map(from_ms),
+                                last_refused_at: refused.map(from_ms),
+                            },
+                        )
                     })
                     .collect())
             }
