@@ -511,3 +511,33 @@ async fn audit_trail_finds_one_among_100000_and_pages_each_row_once_postgres() {
     audit_trail_filters_and_pages(&*db.store, 100_000).await;
     db.finish().await;
 }
+
+/// Many views written at once — the first of a new day among them — lose no count and count
+/// each visitor once.
+async fn concurrent_views_lose_nothing(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    // Yesterday's key exists, so the burst also races to make today's.
+    store
+        .record_access(&view(ws.id, "L", T0 - Duration::hours(1), "x", "desktop"))
+        .await
+        .unwrap();
+    let at = T0 + Duration::hours(3);
+    let writes = (0..120).map(|i| {
+        let e = view(ws.id, "L", at, &format!("client-{}", i % 12), "desktop");
+        async move { store.record_access(&e).await }
+    });
+    futures_util::future::try_join_all(writes).await.unwrap();
+    let day = utc_day(at);
+    let rows = store.access_daily("L", day, day).await.unwrap();
+    let count = |kind: &str| {
+        rows.iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.count)
+            .sum::<i64>()
+    };
+    assert_eq!(count("outcome"), 120);
+    assert_eq!(count("uniques"), 12);
+    assert_eq!(store.access_totals("L").await.unwrap().unwrap().views, 121);
+}
+
+crate::story!(concurrent_views_lose_nothing);
