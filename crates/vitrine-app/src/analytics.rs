@@ -352,19 +352,31 @@ fn build(
 
 // ---- recent events -------------------------------------------------------------------------
 
+/// The pattern of a cursor, as the API documents it.
+pub const CURSOR_PATTERN: &str = r"^[0-9]{1,15}\.[0-9]{1,18}$";
+
 /// An opaque keyset cursor: `<at in ms>.<row id>` of the last row a page showed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventCursor(pub Cursor);
 
 impl EventCursor {
-    /// Parses a cursor a previous page gave; anything else is invalid input.
+    /// Parses a cursor a previous page gave (`<digits>.<digits>`, as [`CURSOR_PATTERN`]
+    /// says); anything else is invalid input. A time beyond what a date can hold reads as the
+    /// latest one (a cursor past every row).
     pub fn parse(text: &str) -> Result<Self, Error> {
         let bad = || Error::invalid_field("cursor", "cursor is not one a page gave.");
         let (at, id) = text.split_once('.').ok_or_else(bad)?;
+        let digits = |s: &str, max: usize| {
+            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(at, 15) || !digits(id, 18) {
+            return Err(bad());
+        }
         let at: i64 = at.parse().map_err(|_| bad())?;
         let id: i64 = id.parse().map_err(|_| bad())?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-            .map_err(|_| bad())?;
+        let latest = time::PrimitiveDateTime::MAX.assume_utc();
+        let at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000).unwrap_or(latest);
         Ok(Self(Cursor { at, id }))
     }
 

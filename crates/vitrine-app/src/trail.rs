@@ -61,7 +61,7 @@ pub struct TrailFilter {
     pub action: Option<String>,
     /// The target type (`link`, `dashboard`, `member` …).
     pub target_type: Option<String>,
-    /// The target id (with a type).
+    /// The target id (of any type when no type is given).
     pub target_id: Option<String>,
     /// From this day (UTC), included.
     pub from: Option<Date>,
@@ -242,14 +242,9 @@ pub async fn search(
     match filter.source {
         Source::Actions => {
             let target_type = nonempty(&filter.target_type);
-            let target = match (&target_type, nonempty(&filter.target_id)) {
+            let target_id = nonempty(&filter.target_id);
+            let target = match (&target_type, &target_id) {
                 (Some(t), Some(id)) => Some(format!("{t}:{id}")),
-                (None, Some(_)) => {
-                    return Err(Error::invalid_field(
-                        "target_id",
-                        "a target id needs a target type.",
-                    ));
-                }
                 _ => None,
             };
             let rows = state
@@ -259,6 +254,7 @@ pub async fn search(
                     actor: nonempty(&filter.actor),
                     action: nonempty(&filter.action),
                     target_type: if target.is_some() { None } else { target_type },
+                    target_id: if target.is_some() { None } else { target_id },
                     target,
                     since,
                     until,
@@ -286,11 +282,12 @@ pub async fn search(
             }
         }
         Source::Access => {
+            // Access events are about links: any other target type finds nothing.
             if nonempty(&filter.target_type).is_some_and(|t| t != "link") {
-                return Err(Error::invalid_field(
-                    "target_type",
-                    "access events are about links: the target type can only be link.",
-                ));
+                return Ok(TrailPage {
+                    entries: Vec::new(),
+                    next: None,
+                });
             }
             let labels: HashMap<String, String> = state
                 .store

@@ -166,6 +166,8 @@ pub struct AuditQuery {
     pub target_type: Option<String>,
     /// The exact target (`link:abc`).
     pub target: Option<String>,
+    /// A target id of any type: targets `…:id`.
+    pub target_id: Option<String>,
     /// Only events at or after.
     pub since: Option<OffsetDateTime>,
     /// Only events before.
@@ -555,10 +557,11 @@ macro_rules! impl_analytics {
                     None => (None, None),
                 };
                 // A target type `t` is every target `t:…` (LIKE with `t` escaped).
-                let type_pattern = q.target_type.as_ref().map(|t| {
-                    let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                    format!("{escaped}:%")
-                });
+                let escape = |t: &str| {
+                    t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                };
+                let type_pattern = q.target_type.as_ref().map(|t| format!("{}:%", escape(t)));
+                let id_pattern = q.target_id.as_ref().map(|id| format!("%:{}", escape(id)));
                 let rows: Vec<AuditTuple> = sqlx::query_as(
                     "SELECT id, at, actor_id, actor, action, target, detail FROM audit_events \
                      WHERE workspace_id = $1 \
@@ -567,6 +570,7 @@ macro_rules! impl_analytics {
                      AND ($5 IS NULL OR target LIKE $5 ESCAPE '\\') \
                      AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at < $7) \
                      AND ($8 IS NULL OR at < $8 OR (at = $8 AND id < $9)) \
+                     AND ($11 IS NULL OR target LIKE $11 ESCAPE '\\') \
                      ORDER BY at DESC, id DESC LIMIT $10",
                 )
                 .bind(q.workspace.0)
@@ -579,6 +583,7 @@ macro_rules! impl_analytics {
                 .bind(after_at)
                 .bind(after_id)
                 .bind(q.limit)
+                .bind(id_pattern)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows

@@ -79,7 +79,7 @@ impl RangeQuery {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next` value of the previous page.
-    #[param(max_length = 60)]
+    #[param(pattern = r"^[0-9]{1,15}\.[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -98,10 +98,7 @@ fn limit_of(limit: Option<i64>) -> Result<i64, HttpError> {
 }
 
 fn cursor_of(cursor: Option<&str>) -> Result<Option<EventCursor>, HttpError> {
-    Ok(cursor
-        .filter(|c| !c.is_empty())
-        .map(EventCursor::parse)
-        .transpose()?)
+    Ok(cursor.map(EventCursor::parse).transpose()?)
 }
 
 /// A CSV download (`Cache-Control: no-store`).
@@ -269,17 +266,13 @@ pub struct TrailQuery {
     #[param(pattern = "^(actions|access)$")]
     pub source: Option<String>,
     /// The actor, exactly (an e-mail address, `cli`, `system`).
-    #[param(max_length = 320)]
     pub actor: Option<String>,
     /// The action (`link.rotated` …), or for access events the outcome (`bad_password` …).
-    #[param(max_length = 100)]
     pub action: Option<String>,
     /// The target type (`link`, `dashboard`, `member`, `api_key`, `data_source`, `dataset`,
     /// `workspace`).
-    #[param(max_length = 50)]
     pub target_type: Option<String>,
-    /// The target's id (needs `target_type` for actions).
-    #[param(max_length = 100)]
+    /// The target's id (of any type when `target_type` is not given).
     pub target_id: Option<String>,
     /// From this UTC day, included (`YYYY-MM-DD`).
     #[param(value_type = Option<String>, format = Date)]
@@ -288,7 +281,7 @@ pub struct TrailQuery {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// The `next` value of the previous page.
-    #[param(max_length = 60)]
+    #[param(pattern = r"^[0-9]{1,15}\.[0-9]{1,18}$")]
     pub cursor: Option<String>,
     /// 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -297,7 +290,7 @@ pub struct TrailQuery {
 
 fn date_of(field: &str, text: Option<&str>) -> Result<Option<time::Date>, HttpError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    match text.filter(|t| !t.is_empty()) {
+    match text {
         None => Ok(None),
         Some(t) => time::Date::parse(t, &format)
             .map(Some)
@@ -306,10 +299,29 @@ fn date_of(field: &str, text: Option<&str>) -> Result<Option<time::Date>, HttpEr
 }
 
 impl TrailQuery {
-    /// The checked filter.
+    /// The search form's query: its empty fields mean "any" (a form sends them all).
+    pub fn without_empty(mut self) -> Self {
+        for field in [
+            &mut self.source,
+            &mut self.actor,
+            &mut self.action,
+            &mut self.target_type,
+            &mut self.target_id,
+            &mut self.from,
+            &mut self.to,
+            &mut self.cursor,
+        ] {
+            if field.as_deref() == Some("") {
+                *field = None;
+            }
+        }
+        self
+    }
+
+    /// The checked filter. Every given value must be well formed (an empty one is not).
     pub fn filter(&self) -> Result<TrailFilter, HttpError> {
         Ok(TrailFilter {
-            source: match self.source.as_deref().filter(|s| !s.is_empty()) {
+            source: match self.source.as_deref() {
                 None => Source::Actions,
                 Some(s) => Source::parse(s)?,
             },

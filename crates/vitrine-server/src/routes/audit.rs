@@ -44,6 +44,7 @@ async fn show_audit(
     PageMember(identity): PageMember,
     Query(query): Query<TrailQuery>,
 ) -> Result<AuditPage, HttpError> {
+    let query = query.without_empty();
     let filter = query.filter()?;
     let page = vitrine_app::trail::search(&state, &identity.member, &filter).await?;
     let value = |v: &Option<String>| v.clone().unwrap_or_default();

@@ -283,8 +283,9 @@ async fn bad_input_is_a_4xx_json_error_and_permissions_hold() {
         format!("/api/v1/links/{link}/analytics/events?limit=0"),
         "/api/v1/audit-trail?from=2026-13-01".to_owned(),
         "/api/v1/audit-trail?source=everything".to_owned(),
-        "/api/v1/audit-trail?target_id=7".to_owned(),
-        "/api/v1/audit-trail?source=access&target_type=member".to_owned(),
+        "/api/v1/audit-trail?cursor=".to_owned(),
+        "/api/v1/audit-trail?from=".to_owned(),
+        "/api/v1/audit-trail?cursor=%2B1.2".to_owned(),
         "/api/v1/audit-trail?limit=100000".to_owned(),
         "/api/v1/audit-trail?cursor=%27%3B%20DROP%20TABLE%20audit_events".to_owned(),
     ] {

@@ -407,6 +407,7 @@ async fn audit_trail_filters_and_pages(store: &dyn Store, n: usize) {
         action: None,
         target_type: None,
         target: None,
+        target_id: None,
         since: None,
         until: None,
         after: None,
@@ -434,6 +435,11 @@ async fn audit_trail_filters_and_pages(store: &dyn Store, n: usize) {
     .await;
     only_needle(AuditQuery {
         target: Some("link_secret:zz".into()),
+        ..base.clone()
+    })
+    .await;
+    only_needle(AuditQuery {
+        target_id: Some("zz".into()),
         ..base.clone()
     })
     .await;
