@@ -115,6 +115,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_keyed_hash_depends_on_its_key_and_cannot_be_shifted_between_parts() {
+        let a = keyed_hash_hex(b"day-1", &[b"client", b"desktop"]);
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, keyed_hash_hex(b"day-1", &[b"client", b"desktop"]));
+        assert_ne!(a, keyed_hash_hex(b"day-2", &[b"client", b"desktop"]));
+        assert_ne!(a, keyed_hash_hex(b"day-1", &[b"clientd", b"esktop"]));
+    }
+
+    #[test]
     fn a_secret_never_shows_in_debug_output() {
         let token = SecretToken::generate("vtk_");
         let shown = format!("{token:?}");
