@@ -36,6 +36,9 @@
 //! - [`live`]: live pages' machinery — one refresher per watched view, one guard per watched
 //!   share link, the change bus across instances (PostgreSQL `LISTEN/NOTIFY`).
 //! - [`links`]: share links' lifecycle and the workspace's link policy.
+//! - [`analytics`]: access analytics read from the daily rollups (per link, per dashboard,
+//!   the workspace overview, CSV); [`trail`]: the searchable audit trail, owner actions and
+//!   outsider access events in one search.
 //! - [`downloads`]: members' and outsiders' downloads as services over [`exports`].
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
@@ -45,6 +48,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod analytics;
 pub mod app;
 pub mod attempts;
 pub mod builder;
@@ -66,6 +70,7 @@ pub mod outsider;
 pub mod passwords;
 pub mod retention;
 pub mod text;
+pub mod trail;
 
 pub use app::{App, Keys, prepare};
 pub use config::Config;

@@ -300,6 +300,12 @@ pub struct LinkView {
     /// The last request of any kind.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_access_at: Option<OffsetDateTime>,
+    /// The last page view.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_view_at: Option<OffsetDateTime>,
+    /// The last refused attempt (wrong password, throttled, expired, disabled …): not a view.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_refused_at: Option<OffsetDateTime>,
     /// Created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -368,6 +374,8 @@ fn view(
         short_url,
         views: stats.map_or(0, |s| s.views),
         last_access_at: stats.and_then(|s| s.last_access_at),
+        last_view_at: stats.and_then(|s| s.last_view_at),
+        last_refused_at: stats.and_then(|s| s.last_refused_at),
         created_at: link.created_at,
     })
 }

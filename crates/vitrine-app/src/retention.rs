@@ -1,6 +1,7 @@
 //! Keeping what Vitrine records to size: the access log is kept `access.retention_days`
 //! (default 400), the password throttles' attempts a day (longer than any window they count
-//! over), expired sessions not at all.
+//! over), expired sessions not at all, a finished day's unique-visitor key and hashes not at all
+//! (see `vitrine_store::AnalyticsStore`); the daily analytics rollups for good.
 //!
 //! [`spawn`] runs [`prune`] at once and then every [`PRUNE_EVERY`] in the background (`vitrine
 //! serve` and `vitrine demo` start it with the server). What is old is decided by the injected
@@ -28,10 +29,13 @@ pub struct Pruned {
     pub attempts: u64,
     /// Expired sessions.
     pub sessions: u64,
+    /// Unique-visitor day keys discarded (a finished day's, even if no one visited since).
+    pub visitor_keys: u64,
 }
 
 /// Deletes, as of the injected clock's now, access events older than `access.retention_days`,
-/// attempts older than a day (or the log-in window, if longer) and expired sessions.
+/// attempts older than a day (or the log-in window, if longer), expired sessions, and the
+/// unique-visitor keys and hash sets of finished days. The analytics rollups are kept for good.
 pub async fn prune(app: &App) -> Result<Pruned, Error> {
     let now = app.now();
     let retention = time::Duration::days(i64::from(app.config.access.retention_days));
@@ -43,6 +47,10 @@ pub async fn prune(app: &App) -> Result<Pruned, Error> {
             .purge_attempts(now - ATTEMPTS_KEPT.max(window))
             .await?,
         sessions: app.store.purge_expired_sessions(now).await?,
+        visitor_keys: app
+            .store
+            .discard_visitor_days(vitrine_store::utc_day(now))
+            .await?,
     })
 }
 
@@ -78,6 +86,7 @@ pub fn spawn(app: App, every: Duration) -> Pruner {
                         access_events = pruned.access_events,
                         attempts = pruned.attempts,
                         sessions = pruned.sessions,
+                        visitor_keys = pruned.visitor_keys,
                         "pruned old records"
                     );
                 }
@@ -186,6 +195,9 @@ mod tests {
         assert_eq!(events(&app).await, [days(1), NOW]);
         assert_eq!(app.store.count_attempts("s", days(3)).await.unwrap(), 0);
         drop(pruner);
+        let totals = app.store.access_totals("L").await.unwrap().unwrap();
+        assert_eq!(totals.views, 4, "the rollups outlive the raw events");
+        assert_eq!(totals.first_view_at, Some(days(401)));
 
         assert_eq!(
             prune(&app).await.unwrap(),

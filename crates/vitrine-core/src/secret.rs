@@ -92,9 +92,36 @@ impl std::fmt::Debug for Password {
     }
 }
 
+/// The first 16 bytes of HMAC-SHA256(`key`, length-prefixed `parts`), as lower-case hex: a
+/// keyed hash that cannot be recomputed, nor linked to another key's, once `key` is gone
+/// (unique-visitor counting hashes a client with a daily key that is then discarded).
+pub fn keyed_hash_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    use hmac::{KeyInit as _, Mac as _};
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    let tag = mac.finalize().into_bytes();
+    let mut out = String::with_capacity(32);
+    for byte in &tag[..16] {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_keyed_hash_depends_on_its_key_and_cannot_be_shifted_between_parts() {
+        let a = keyed_hash_hex(b"day-1", &[b"client", b"desktop"]);
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, keyed_hash_hex(b"day-1", &[b"client", b"desktop"]));
+        assert_ne!(a, keyed_hash_hex(b"day-2", &[b"client", b"desktop"]));
+        assert_ne!(a, keyed_hash_hex(b"day-1", &[b"clientd", b"esktop"]));
+    }
 
     #[test]
     fn a_secret_never_shows_in_debug_output() {

@@ -184,24 +184,36 @@ pub struct PasswordPage {
 pub struct AuditRowView {
     /// When (UTC, readable).
     pub at: String,
+    /// `action` or `access`.
+    pub kind: String,
     /// Who.
     pub actor: String,
     /// What.
     pub action: String,
-    /// To what.
+    /// The entry as a sentence.
+    pub summary: String,
+    /// The target's page, when it has one.
+    pub target_path: Option<String>,
+    /// `type:id`.
     pub target: String,
-    /// Details.
-    pub detail: String,
+    /// Details, unfolded: (key, value) pairs.
+    pub detail: Vec<(String, String)>,
 }
 
-/// The audit trail.
+/// The audit trail: a search form, a page of entries, the next page.
 #[derive(Debug, Template)]
 #[template(path = "audit.html")]
 pub struct AuditPage {
     /// The frame.
     pub chrome: Chrome,
-    /// The events.
+    /// The entries.
     pub events: Vec<AuditRowView>,
+    /// The form's values: source, actor, action, target type, target id, from, to.
+    pub form: [(String, String); 7],
+    /// The next page.
+    pub next: Option<String>,
+    /// The CSV of this search.
+    pub csv: String,
 }
 
 /// An error page: shows a [`ClientError`] and nothing else.
@@ -440,6 +452,10 @@ pub struct LinkRow {
     pub views: i64,
     /// `2026-11-23 10:04 UTC` or `never`.
     pub last_access: String,
+    /// Last page view.
+    pub last_view: String,
+    /// Last refused attempt.
+    pub last_refused: String,
     /// Created.
     pub created: String,
     /// The full URL (empty once deleted).

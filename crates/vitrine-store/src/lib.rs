@@ -7,7 +7,7 @@
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
-//!   [`AccessEventStore`]); [`Store`] is
+//!   [`AccessEventStore`], [`AnalyticsStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -20,6 +20,7 @@
 //! - `tests/it/conformance.rs` runs one story per capability against both databases.
 #![forbid(unsafe_code)]
 
+mod analytics;
 mod changes;
 mod error;
 mod model;
@@ -34,6 +35,10 @@ use time::OffsetDateTime;
 use vitrine_core::id::{ApiKeyId, DashboardId, DataSourceId, DatasetId, MemberId, WorkspaceId};
 use vitrine_core::member::{Permissions, Role};
 
+pub use analytics::{
+    AccessEventEntry, AccessEventQuery, AccessTotals, AnalyticsStore, AuditEntry, AuditQuery,
+    Cursor, DAY_MS, DailyCount, LinkCount, OutcomeClass, rollup_keys, utc_day,
+};
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use error::StoreError;
 pub use model::*;
@@ -293,7 +298,8 @@ pub trait ShareLinkStore {
 /// throttling counts `bad_password` events here.
 #[async_trait]
 pub trait AccessEventStore {
-    /// Appends an event.
+    /// Appends an event and, for a link's event, its daily rollups, in one transaction (see
+    /// [`AnalyticsStore`]).
     async fn record_access(&self, event: &AccessEvent) -> StoreResult<()>;
     /// Deletes events recorded before `before` (the retention period); returns how many.
     async fn prune_access_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
@@ -334,6 +340,7 @@ pub trait Store:
     + DashboardStore
     + ShareLinkStore
     + AccessEventStore
+    + AnalyticsStore
     + Send
     + Sync
     + std::fmt::Debug

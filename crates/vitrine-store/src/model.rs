@@ -774,6 +774,10 @@ pub struct LinkStats {
     pub views: i64,
     /// The last request of any outcome.
     pub last_access_at: Option<OffsetDateTime>,
+    /// The last page view.
+    pub last_view_at: Option<OffsetDateTime>,
+    /// The last refused attempt (not a view, not a download).
+    pub last_refused_at: Option<OffsetDateTime>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -88,3 +88,7 @@ impl crate::Store for PgStore {
 mod traits {
     crate::sql::impl_store_traits!(super::PgStore);
 }
+
+mod analytics_traits {
+    crate::analytics::impl_analytics!(super::PgStore);
+}

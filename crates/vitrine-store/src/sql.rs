@@ -1071,20 +1071,7 @@ macro_rules! impl_store_traits {
         #[async_trait]
         impl AccessEventStore for $store {
             async fn record_access(&self, event: &AccessEvent) -> StoreResult<()> {
-                sqlx::query(
-                    "INSERT INTO access_events (workspace_id, link_id, at, outcome, country, \
-                     client_class, client) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(event.workspace_id.map(|w| w.0))
-                .bind(&event.link_id)
-                .bind(to_ms(event.at))
-                .bind(&event.outcome)
-                .bind(&event.country)
-                .bind(&event.client_class)
-                .bind(&event.client)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                self.record_access_rolled_up(event).await
             }
 
             async fn prune_access_events(&self, before: OffsetDateTime) -> StoreResult<u64> {
@@ -1127,18 +1114,30 @@ macro_rules! impl_store_traits {
             }
 
             async fn link_stats(&self, workspace: WorkspaceId) -> StoreResult<Vec<(String, LinkStats)>> {
-                let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
-                    "SELECT link_id, SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END), MAX(at) \
-                     FROM access_events WHERE workspace_id = $1 AND link_id IS NOT NULL \
-                     GROUP BY link_id",
+                // From the rollups (see `analytics.rs`), never the raw log.
+                let rows: Vec<(String, i64, Option<i64>, Option<i64>, Option<i64>)> = sqlx::query_as(
+                    "SELECT link_id, views, CASE \
+                     WHEN COALESCE(last_view_at, 0) >= COALESCE(last_refused_at, 0) \
+                      AND COALESCE(last_view_at, 0) >= COALESCE(last_download_at, 0) THEN last_view_at \
+                     WHEN COALESCE(last_refused_at, 0) >= COALESCE(last_download_at, 0) THEN last_refused_at \
+                     ELSE last_download_at END, last_view_at, last_refused_at \
+                     FROM access_totals WHERE workspace_id = $1",
                 )
                 .bind(workspace.0)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, views, last)| {
-                        (id, LinkStats { views, last_access_at: last.map(from_ms) })
+                    .map(|(id, views, last, view, refused)| {
+                        (
+                            id,
+                            LinkStats {
+                                views,
+                                last_access_at: last.map(from_ms),
+                                last_view_at: view.map(from_ms),
+                                last_refused_at: refused.map(from_ms),
+                            },
+                        )
                     })
                     .collect())
             }

@@ -85,3 +85,7 @@ impl crate::Store for SqliteStore {
 mod traits {
     crate::sql::impl_store_traits!(super::SqliteStore);
 }
+
+mod analytics_traits {
+    crate::analytics::impl_analytics!(super::SqliteStore);
+}

@@ -11,6 +11,7 @@ use crate::auth::{ApiMember, Identity, PageMember};
 use crate::error::{ErrorBody, HttpError};
 use crate::extract::{Json, Query};
 use crate::pages::{AuditPage, AuditRowView, Chrome, format_time, paths};
+use crate::routes::analytics::TrailQuery;
 use vitrine_app::App;
 use vitrine_app::Error;
 
@@ -41,21 +42,81 @@ async fn events(
 async fn show_audit(
     State(state): State<App>,
     PageMember(identity): PageMember,
+    Query(query): Query<TrailQuery>,
 ) -> Result<AuditPage, HttpError> {
-    let events = events(&state, &identity, 500).await?;
+    let query = query.without_empty();
+    let filter = query.filter()?;
+    let page = vitrine_app::trail::search(&state, &identity.member, &filter).await?;
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let form = [
+        ("source".to_owned(), filter.source.as_str().to_owned()),
+        ("actor".to_owned(), value(&query.actor)),
+        ("action".to_owned(), value(&query.action)),
+        ("target_type".to_owned(), value(&query.target_type)),
+        ("target_id".to_owned(), value(&query.target_id)),
+        ("from".to_owned(), value(&query.from)),
+        ("to".to_owned(), value(&query.to)),
+    ];
+    let search: String = form
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("&{k}={}", url_escape(v)))
+        .collect();
     Ok(AuditPage {
         chrome: Chrome::new(&identity, "audit"),
-        events: events
+        events: page
+            .entries
             .into_iter()
             .map(|e| AuditRowView {
                 at: format_time(e.at),
+                target: if e.target_id.is_empty() {
+                    e.target_type.clone()
+                } else {
+                    format!("{}:{}", e.target_type, e.target_id)
+                },
+                kind: e.kind,
                 actor: e.actor,
                 action: e.action,
-                target: e.target,
-                detail: e.detail,
+                summary: e.summary,
+                target_path: e.target_path,
+                detail: unfold(&e.detail),
             })
             .collect(),
+        next: page
+            .next
+            .map(|n| format!("/audit?cursor={}{search}", url_escape(&n))),
+        csv: format!("/api/v1/audit-trail.csv?{}", search.trim_start_matches('&')),
+        form,
     })
+}
+
+/// Percent-encodes a query value.
+fn url_escape(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// Details as (key, value) rows: nested objects flattened with dotted keys.
+fn unfold(detail: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", detail, &mut out);
+    out
 }
 
 /// How many events to list, newest first.

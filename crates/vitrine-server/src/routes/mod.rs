@@ -18,6 +18,8 @@
 //!   public page. A last catch around everything answers JSON. No panic text is ever sent.
 
 pub mod account;
+pub mod analytics;
+pub mod analytics_pages;
 pub mod api_keys;
 pub mod assets;
 pub mod audit;
@@ -70,6 +72,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(builder::api())
         .merge(dashboards::api())
         .merge(links::api())
+        .merge(analytics::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -84,7 +87,8 @@ pub fn owner_router(state: App) -> Router {
         .merge(data_sources::pages())
         .merge(datasets::pages())
         .merge(dashboards::pages())
-        .merge(share::pages());
+        .merge(share::pages())
+        .merge(analytics::pages());
     let pages = with_page_errors(pages);
     let (api, _) = api_router().split_for_parts();
     let api = with_api_errors(api.fallback(crate::error::no_such_endpoint));

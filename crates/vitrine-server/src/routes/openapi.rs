@@ -102,6 +102,7 @@ fn base() -> OpenApi {
             "The visual builder: choices, previews, trial runs, starters",
         ),
         ("links", "Share links"),
+        ("analytics", "Access analytics of share links"),
         ("workspace", "The workspace's link policy"),
         ("meta", "This document"),
     ]

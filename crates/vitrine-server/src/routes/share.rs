@@ -320,6 +320,8 @@ fn link_row(
         }),
         views: view.views,
         last_access: format_opt_time(&view.last_access_at),
+        last_view: format_opt_time(&view.last_view_at),
+        last_refused: format_opt_time(&view.last_refused_at),
         created: format_time(view.created_at),
         url: view.url.clone(),
         short_url: view.short_url.clone(),

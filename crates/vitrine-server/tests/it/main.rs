@@ -2,6 +2,8 @@
 //! with a fresh SQLite store and an injected clock.
 
 mod accounts;
+mod analytics;
+mod analytics_bench;
 mod browser;
 mod builder;
 mod builder_ui;
@@ -18,6 +20,7 @@ mod links;
 mod live;
 mod login;
 mod metrics;
+mod mmdb;
 mod openapi;
 mod page_weight;
 mod panics;

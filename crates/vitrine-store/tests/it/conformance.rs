@@ -959,7 +959,9 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
             "three".to_owned(),
             LinkStats {
                 views: 0,
-                last_access_at: Some(T0 + Duration::minutes(5))
+                last_access_at: Some(T0 + Duration::minutes(5)),
+                last_view_at: None,
+                last_refused_at: Some(T0 + Duration::minutes(5)),
             }
         )
     );
@@ -969,7 +971,9 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
             "two".to_owned(),
             LinkStats {
                 views: 2,
-                last_access_at: Some(T0 + Duration::minutes(4))
+                last_access_at: Some(T0 + Duration::minutes(4)),
+                last_view_at: Some(T0 + Duration::minutes(1)),
+                last_refused_at: Some(T0 + Duration::minutes(4)),
             }
         )
     );
