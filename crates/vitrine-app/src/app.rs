@@ -68,6 +68,8 @@ pub struct App {
     pub limits: Arc<crate::limits::OutsiderLimits>,
     /// Built dashboard contexts, reused while their inputs are unchanged.
     pub contexts: Arc<crate::dashboards::ContextCache>,
+    /// Outgoing mail: the mailer and the drainer's bell.
+    pub outbox: Arc<crate::mail::Outbox>,
 }
 
 impl App {
@@ -103,6 +105,7 @@ impl App {
             metrics: Arc::new(metrics),
             exports,
             contexts: Arc::new(crate::dashboards::ContextCache::default()),
+            outbox: Arc::new(crate::mail::Outbox::new(&config)),
             runner,
             store,
             clock,

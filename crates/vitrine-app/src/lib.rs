@@ -37,6 +37,10 @@
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
 //!   attempt is an access event.
+//! - [`mail`]: outgoing mail — the outbox (a row per message and recipient, claimed before
+//!   it is sent, retried with backoff), the mailer (SMTP through lettre, or `.eml` files when no
+//!   SMTP server is configured), message bodies from plain functions with the workspace footer.
+//!   Other features queue into it with [`mail::enqueue`].
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -56,6 +60,7 @@ pub mod keyfile;
 pub mod limits;
 pub mod links;
 pub mod live;
+pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod outsider;

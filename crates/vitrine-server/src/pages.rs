@@ -687,3 +687,42 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         None => response,
     }
 }
+
+// ---- people: the outbox ------------------------------------------------------------------
+
+/// One outbox row as shown.
+#[derive(Debug, Clone)]
+pub struct MailRowView {
+    /// When it was queued.
+    pub created_at: String,
+    /// To whom.
+    pub recipient: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub body_text: String,
+    /// What kind of message.
+    pub kind: String,
+    /// `queued`, `sending`, `sent`, `failed`.
+    pub state: &'static str,
+    /// When it was sent (empty: not yet).
+    pub sent_at: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The provider's answer or the last error.
+    pub detail: String,
+}
+
+/// The Outbox page.
+#[derive(Debug, Template)]
+#[template(path = "outbox.html")]
+pub struct OutboxPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// `smtp`, `file` or `broken`.
+    pub transport: &'static str,
+    /// The messages, newest first.
+    pub mails: Vec<MailRowView>,
+}
+
+page_response!(OutboxPage);

@@ -7,7 +7,7 @@
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
-//!   [`AccessEventStore`]); [`Store`] is
+//!   [`AccessEventStore`], [`OutboxStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -23,6 +23,7 @@
 mod changes;
 mod error;
 mod model;
+mod outbox;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -37,6 +38,7 @@ use vitrine_core::member::{Permissions, Role};
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use error::StoreError;
 pub use model::*;
+pub use outbox::{MailOutcome, MailRecord, MailState, NewMail, OutboxStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -334,6 +336,7 @@ pub trait Store:
     + DashboardStore
     + ShareLinkStore
     + AccessEventStore
+    + OutboxStore
     + Send
     + Sync
     + std::fmt::Debug

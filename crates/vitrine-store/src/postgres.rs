@@ -88,3 +88,7 @@ impl crate::Store for PgStore {
 mod traits {
     crate::sql::impl_store_traits!(super::PgStore);
 }
+
+mod outbox_traits {
+    crate::outbox::impl_outbox_store!(super::PgStore);
+}

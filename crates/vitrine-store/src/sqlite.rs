@@ -85,3 +85,7 @@ impl crate::Store for SqliteStore {
 mod traits {
     crate::sql::impl_store_traits!(super::SqliteStore);
 }
+
+mod outbox_traits {
+    crate::outbox::impl_outbox_store!(super::SqliteStore);
+}

@@ -30,6 +30,7 @@ pub mod links;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod outbox;
 pub mod public;
 pub mod session;
 pub mod share;
@@ -68,6 +69,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(datasets::api())
         .merge(dashboards::api())
         .merge(links::api())
+        .merge(outbox::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -78,6 +80,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(members::pages())
         .merge(api_keys::pages())
         .merge(account::pages())
+        .merge(outbox::pages())
         .merge(audit::pages())
         .merge(data_sources::pages())
         .merge(datasets::pages())

@@ -99,6 +99,7 @@ fn base() -> OpenApi {
         ("dashboards", "Dashboards as documents, and their downloads"),
         ("links", "Share links"),
         ("workspace", "The workspace's link policy"),
+        ("mail", "Outgoing mail: the outbox"),
         ("meta", "This document"),
     ]
     .map(|(name, description)| {

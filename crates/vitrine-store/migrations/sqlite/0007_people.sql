@@ -1,0 +1,32 @@
+-- People (issue 12): the outbox of outgoing mail.
+--
+-- One row per message and recipient: a message to three people is three rows, each sent,
+-- retried and failed on its own. A row is written before anything is sent (the outbox), then
+-- claimed (state 'sending', claimed_until a lease in the future, attempts + 1) by one drainer
+-- before it talks to the SMTP server, so two drainers (two instances, or the background task
+-- and `vitrine mail test`) never send the same row. A drainer that dies mid-send leaves the
+-- row 'sending' until its lease runs out; then it is claimed again (a crash loses nothing).
+-- Bodies are rendered at enqueue time, so a retry sends exactly what was queued, under the
+-- same Message-ID.
+CREATE TABLE outbox (
+    id                 INTEGER PRIMARY KEY,
+    workspace_id       BIGINT  NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    kind               TEXT    NOT NULL,
+    reference          TEXT    NOT NULL DEFAULT '',
+    recipient          TEXT    NOT NULL,
+    subject            TEXT    NOT NULL,
+    body_text          TEXT    NOT NULL,
+    body_html          TEXT    NOT NULL,
+    message_id         TEXT    NOT NULL,
+    state              TEXT    NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+    attempts           BIGINT  NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    provider_response  TEXT,
+    next_attempt_at    BIGINT  NOT NULL,
+    claimed_until      BIGINT,
+    created_at         BIGINT  NOT NULL,
+    sent_at            BIGINT
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX outbox_workspace ON outbox (workspace_id, id);
+CREATE INDEX outbox_reference ON outbox (kind, reference);
