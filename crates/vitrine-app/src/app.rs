@@ -23,6 +23,8 @@ pub struct Keys {
     pub unlock: SubKey,
     /// Signs the view passes of links with a view limit.
     pub view_pass: SubKey,
+    /// Signs invitations' accept tokens.
+    pub invitation: SubKey,
     /// The root key, for purposes added later (share-link tokens).
     pub server: ServerKey,
 }
@@ -36,6 +38,7 @@ impl Keys {
             share: server.derive("share-link"),
             unlock: server.derive("share-unlock"),
             view_pass: server.derive("share-view-pass"),
+            invitation: server.derive("invitation"),
             server,
         }
     }

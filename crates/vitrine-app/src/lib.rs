@@ -41,6 +41,8 @@
 //!   it is sent, retried with backoff), the mailer (SMTP through lettre, or `.eml` files when no
 //!   SMTP server is configured), message bodies from plain functions with the workspace footer.
 //!   Other features queue into it with [`mail::enqueue`].
+//! - [`invitations`]: invitations by e-mail — HMAC-tagged accept tokens bound to the address,
+//!   single-use, expiring, revocable, renewed by a resend; accepted only by a POST.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -56,6 +58,7 @@ pub mod error;
 pub mod exports;
 pub mod geo;
 pub mod hub;
+pub mod invitations;
 pub mod keyfile;
 pub mod limits;
 pub mod links;

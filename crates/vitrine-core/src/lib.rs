@@ -27,6 +27,7 @@
 pub mod clock;
 pub mod dashboard;
 pub mod id;
+pub mod invitation;
 pub mod keys;
 pub mod member;
 pub mod net;

@@ -149,6 +149,41 @@ pub struct MembersPage {
     pub created: Option<OneTimeSecret>,
     /// What went wrong.
     pub error: Option<String>,
+    /// Open invitations by e-mail.
+    pub invitations: Vec<InvitationRowView>,
+}
+
+/// An open invitation as the members page shows it.
+#[derive(Debug, Clone)]
+pub struct InvitationRowView {
+    /// Id.
+    pub id: i64,
+    /// The address.
+    pub email: String,
+    /// The role.
+    pub role: String,
+    /// Who invited.
+    pub invited_by: String,
+    /// When (last) sent.
+    pub sent_at: String,
+    /// When it expires.
+    pub expires_at: String,
+    /// Whether it has.
+    pub expired: bool,
+}
+
+impl From<&vitrine_app::invitations::InvitationView> for InvitationRowView {
+    fn from(i: &vitrine_app::invitations::InvitationView) -> Self {
+        Self {
+            id: i.id,
+            email: i.email.clone(),
+            role: i.role.to_string(),
+            invited_by: i.invited_by.clone(),
+            sent_at: format_time(i.sent_at),
+            expires_at: format_time(i.expires_at),
+            expired: i.expired,
+        }
+    }
 }
 
 /// API keys.
@@ -726,3 +761,33 @@ pub struct OutboxPage {
 }
 
 page_response!(OutboxPage);
+
+/// An invitation's accept page.
+#[derive(Debug, Template)]
+#[template(path = "invitation.html")]
+pub struct InvitationPage {
+    /// `signup`, `signin`, `accept`, `wrong_account`, `gone` or `missing`.
+    pub mode: &'static str,
+    /// Why it cannot be used (`gone`, `missing`).
+    pub message: String,
+    /// The workspace's name.
+    pub workspace: String,
+    /// The invited address.
+    pub email: String,
+    /// The role offered.
+    pub role: String,
+    /// The form's CSRF token (the session's, or the double-submit cookie's).
+    pub csrf: String,
+    /// The form's action (the accept link's path).
+    pub action: String,
+    /// The same, percent-encoded for `next=`.
+    pub action_encoded: String,
+    /// The name typed, to refill.
+    pub name: String,
+    /// Who is signed in (`wrong_account`).
+    pub signed_in_as: String,
+    /// What went wrong with the form.
+    pub error: Option<String>,
+}
+
+page_response!(InvitationPage);

@@ -7,7 +7,7 @@
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
-//!   [`AccessEventStore`], [`OutboxStore`]); [`Store`] is
+//!   [`AccessEventStore`], [`OutboxStore`], [`InvitationStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -22,6 +22,7 @@
 
 mod changes;
 mod error;
+mod invitations;
 mod model;
 mod outbox;
 mod postgres;
@@ -37,6 +38,7 @@ use vitrine_core::member::{Permissions, Role};
 
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use error::StoreError;
+pub use invitations::{Invitation, InvitationStore, NewInvitation};
 pub use model::*;
 pub use outbox::{MailOutcome, MailRecord, MailState, NewMail, OutboxStore};
 pub use postgres::PgStore;
@@ -337,6 +339,7 @@ pub trait Store:
     + ShareLinkStore
     + AccessEventStore
     + OutboxStore
+    + InvitationStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -92,3 +92,7 @@ mod traits {
 mod outbox_traits {
     crate::outbox::impl_outbox_store!(super::PgStore);
 }
+
+mod invitation_traits {
+    crate::invitations::impl_invitation_store!(super::PgStore);
+}

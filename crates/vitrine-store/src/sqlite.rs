@@ -89,3 +89,7 @@ mod traits {
 mod outbox_traits {
     crate::outbox::impl_outbox_store!(super::SqliteStore);
 }
+
+mod invitation_traits {
+    crate::invitations::impl_invitation_store!(super::SqliteStore);
+}

@@ -26,6 +26,7 @@ pub mod data_sources;
 pub mod datasets;
 pub mod health;
 pub mod home;
+pub mod invitations;
 pub mod links;
 pub mod members;
 pub mod metrics;
@@ -70,6 +71,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(dashboards::api())
         .merge(links::api())
         .merge(outbox::api())
+        .merge(invitations::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -81,6 +83,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(api_keys::pages())
         .merge(account::pages())
         .merge(outbox::pages())
+        .merge(invitations::pages())
         .merge(audit::pages())
         .merge(data_sources::pages())
         .merge(datasets::pages())

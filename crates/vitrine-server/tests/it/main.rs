@@ -12,6 +12,7 @@ mod exports;
 mod hardening;
 mod headers;
 mod helpers;
+mod invitations;
 mod links;
 mod live;
 mod login;

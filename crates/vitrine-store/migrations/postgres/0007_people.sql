@@ -30,3 +30,29 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX outbox_workspace ON outbox (workspace_id, id);
 CREATE INDEX outbox_reference ON outbox (kind, reference);
+
+-- Invitations by e-mail. The row stores no secret: the accept token is an HMAC over the id, the
+-- generation and the address (vitrine-core's `invitation` module). A resend bumps the
+-- generation (the old token dies) and the expiry; accepting is one conditional UPDATE (still
+-- pending, right generation, not expired) in the same transaction as the new member's INSERT,
+-- so a token is used once however many requests race. `dashboard_id` / `dashboard_right`
+-- (viewer / editor) are for invitations to one dashboard; NULL invites to the workspace.
+CREATE TABLE invitations (
+    id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    workspace_id        BIGINT  NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    email               TEXT    NOT NULL,
+    role                TEXT    NOT NULL CHECK (role IN ('admin', 'editor', 'viewer')),
+    dashboard_id        BIGINT  REFERENCES dashboards (id) ON DELETE CASCADE,
+    dashboard_right     TEXT    CHECK (dashboard_right IN ('viewer', 'editor')),
+    generation          BIGINT  NOT NULL DEFAULT 0,
+    invited_by          BIGINT  REFERENCES members (id) ON DELETE SET NULL,
+    invited_by_label    TEXT    NOT NULL,
+    created_at          BIGINT  NOT NULL,
+    sent_at             BIGINT  NOT NULL,
+    expires_at          BIGINT  NOT NULL,
+    accepted_at         BIGINT,
+    accepted_member_id  BIGINT  REFERENCES members (id) ON DELETE SET NULL,
+    revoked_at          BIGINT
+);
+CREATE INDEX invitations_workspace ON invitations (workspace_id, id);
+CREATE INDEX invitations_email ON invitations (email);
