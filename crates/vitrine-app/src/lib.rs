@@ -43,6 +43,8 @@
 //!   Other features queue into it with [`mail::enqueue`].
 //! - [`invitations`]: invitations by e-mail — HMAC-tagged accept tokens bound to the address,
 //!   single-use, expiring, revocable, renewed by a resend; accepted only by a POST.
+//! - [`link_mail`]: a share link sent by e-mail with a note (never its password), listed per
+//!   link and audited.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -61,6 +63,7 @@ pub mod hub;
 pub mod invitations;
 pub mod keyfile;
 pub mod limits;
+pub mod link_mail;
 pub mod links;
 pub mod live;
 pub mod mail;

@@ -27,6 +27,7 @@ pub mod datasets;
 pub mod health;
 pub mod home;
 pub mod invitations;
+pub mod link_mail;
 pub mod links;
 pub mod members;
 pub mod metrics;
@@ -72,6 +73,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(links::api())
         .merge(outbox::api())
         .merge(invitations::api())
+        .merge(link_mail::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -84,6 +86,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(account::pages())
         .merge(outbox::pages())
         .merge(invitations::pages())
+        .merge(link_mail::pages())
         .merge(audit::pages())
         .merge(data_sources::pages())
         .merge(datasets::pages())

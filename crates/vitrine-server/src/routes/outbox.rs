@@ -56,7 +56,7 @@ async fn show_outbox(
 /// A message in the outbox (one recipient).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = OutboxMessage)]
-struct OutboxMessageView {
+pub(crate) struct OutboxMessageView {
     /// The row's id.
     id: i64,
     /// `test`, `invitation`, `link` …
@@ -100,22 +100,23 @@ async fn list_outbox(
     Query(query): Query<LimitQuery>,
 ) -> Result<Json<Vec<OutboxMessageView>>, HttpError> {
     let mails = vitrine_app::mail::list(&state, &identity.actor(), query.limit()?).await?;
-    Ok(Json(
-        mails
-            .into_iter()
-            .map(|m| OutboxMessageView {
-                id: m.id,
-                kind: m.kind,
-                recipient: m.recipient,
-                subject: m.subject,
-                state: m.state.as_str().to_owned(),
-                attempts: m.attempts,
-                last_error: m.last_error,
-                provider_response: m.provider_response,
-                created_at: m.created_at,
-                sent_at: m.sent_at,
-                next_attempt_at: m.next_attempt_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(mails.into_iter().map(Into::into).collect()))
+}
+
+impl From<vitrine_store::MailRecord> for OutboxMessageView {
+    fn from(m: vitrine_store::MailRecord) -> Self {
+        Self {
+            id: m.id,
+            kind: m.kind,
+            recipient: m.recipient,
+            subject: m.subject,
+            state: m.state.as_str().to_owned(),
+            attempts: m.attempts,
+            last_error: m.last_error,
+            provider_response: m.provider_response,
+            created_at: m.created_at,
+            sent_at: m.sent_at,
+            next_attempt_at: m.next_attempt_at,
+        }
+    }
 }

@@ -13,6 +13,7 @@ mod hardening;
 mod headers;
 mod helpers;
 mod invitations;
+mod link_mail;
 mod links;
 mod live;
 mod login;
