@@ -159,7 +159,10 @@ pub async fn invite(
                 "{address} already has an account."
             )));
         }
-        if open.iter().any(|i| &i.email == address) {
+        if open
+            .iter()
+            .any(|i| &i.email == address && i.dashboard.is_none())
+        {
             return Err(Error::Conflict(format!(
                 "{address} is already invited: resend that invitation instead."
             )));
@@ -473,5 +476,151 @@ pub async fn accept_as_member(app: &App, token: &str, member: &Member) -> Result
         serde_json::json!({ "email": member.email, "member": member.id, "signed_up": false }),
     )
     .await?;
+    Ok(())
+}
+
+// ---- invitations to one dashboard -------------------------------------------------------
+
+/// Invites each address in `emails` to see dashboard `dashboard` (from its share dialog).
+/// A new account made by accepting is a viewer that sees only the dashboards granted to it;
+/// an existing account gets the grant on top of its role when it accepts (signed in). Only
+/// `viewer` rights are offered for now. Editors (who manage the dashboard's sharing) invite.
+pub async fn invite_to_dashboard(
+    app: &App,
+    member: &Member,
+    dashboard: vitrine_core::id::DashboardId,
+    emails: &str,
+    right: &str,
+) -> Result<Vec<InvitationView>, Error> {
+    if !member.actor().can_edit_content() {
+        return Err(Error::Forbidden);
+    }
+    let record = crate::content::visible_dashboard(app, member, dashboard).await?;
+    if right != "viewer" {
+        return Err(Error::invalid_field(
+            "right",
+            "People invited to one dashboard can view it (editor rights on one dashboard are not available yet).",
+        ));
+    }
+    if record.status != "published" {
+        return Err(Error::Conflict(
+            "This dashboard is a draft: publish it first, then invite people to it.".into(),
+        ));
+    }
+    let addresses = mail::parse_addresses(emails)?;
+    let open = app.store.open_invitations(member.workspace_id).await?;
+    for address in &addresses {
+        if open
+            .iter()
+            .any(|i| &i.email == address && i.dashboard.as_ref().map(|d| d.0) == Some(dashboard))
+        {
+            return Err(Error::Conflict(format!(
+                "{address} is already invited to this dashboard: resend that invitation instead."
+            )));
+        }
+    }
+    let acting = Acting::member(member);
+    let now = app.now();
+    let mut out = Vec::with_capacity(addresses.len());
+    for email in addresses {
+        let invitation = app
+            .store
+            .create_invitation(
+                NewInvitation {
+                    workspace_id: member.workspace_id,
+                    email,
+                    role: Role::Viewer,
+                    dashboard: Some((dashboard, right.to_owned())),
+                    invited_by: Some(member.id),
+                    invited_by_label: acting.label(),
+                    expires_at: now + lifetime(app),
+                },
+                now,
+            )
+            .await?;
+        send(app, &invitation).await?;
+        audit(
+            app,
+            member.workspace_id,
+            &acting,
+            "invitation.sent",
+            format!("invitation:{}", invitation.id),
+            serde_json::json!({ "email": invitation.email, "dashboard_id": dashboard, "right": right }),
+        )
+        .await?;
+        out.push(InvitationView::new(&invitation, now));
+    }
+    Ok(out)
+}
+
+/// A dashboard's open invitations, for its editors.
+pub async fn list_for_dashboard(
+    app: &App,
+    member: &Member,
+    dashboard: vitrine_core::id::DashboardId,
+) -> Result<Vec<InvitationView>, Error> {
+    if !member.actor().can_edit_content() {
+        return Err(Error::Forbidden);
+    }
+    crate::content::visible_dashboard(app, member, dashboard).await?;
+    let now = app.now();
+    Ok(app
+        .store
+        .open_invitations(member.workspace_id)
+        .await?
+        .iter()
+        .filter(|i| i.dashboard.as_ref().map(|d| d.0) == Some(dashboard))
+        .map(|i| InvitationView::new(i, now))
+        .collect())
+}
+
+/// Resends or revokes (`revoke`) an open invitation to `dashboard`, for its editors.
+pub async fn handle_for_dashboard(
+    app: &App,
+    member: &Member,
+    dashboard: vitrine_core::id::DashboardId,
+    id: i64,
+    revoke_it: bool,
+) -> Result<(), Error> {
+    let pending = list_for_dashboard(app, member, dashboard).await?;
+    if !pending.iter().any(|i| i.id == id) {
+        return Err(Error::NotFound);
+    }
+    let as_member = Acting::member(member);
+    let now = app.now();
+    if revoke_it {
+        if !app
+            .store
+            .revoke_invitation(member.workspace_id, id, now)
+            .await?
+        {
+            return Err(Error::NotFound);
+        }
+        audit(
+            app,
+            member.workspace_id,
+            &as_member,
+            "invitation.revoked",
+            format!("invitation:{id}"),
+            serde_json::json!({ "dashboard_id": dashboard }),
+        )
+        .await?;
+    } else {
+        let invitation = app
+            .store
+            .renew_invitation(member.workspace_id, id, now + lifetime(app), now)
+            .await?
+            .ok_or(Error::NotFound)?;
+        send(app, &invitation).await?;
+        audit(
+            app,
+            member.workspace_id,
+            &as_member,
+            "invitation.resent",
+            format!("invitation:{id}"),
+            serde_json::json!({ "dashboard_id": dashboard }),
+        )
+        .await?;
+    }
     Ok(())
 }

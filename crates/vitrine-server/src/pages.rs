@@ -772,6 +772,8 @@ pub struct InvitationPage {
     pub message: String,
     /// The workspace's name.
     pub workspace: String,
+    /// The dashboard offered (empty: the workspace).
+    pub dashboard: String,
     /// The invited address.
     pub email: String,
     /// The role offered.
@@ -791,3 +793,25 @@ pub struct InvitationPage {
 }
 
 page_response!(InvitationPage);
+
+/// A dashboard's people panel: invitations to it and who was given it.
+#[derive(Debug, Template)]
+#[template(path = "dashboard_people.html")]
+pub struct DashboardPeoplePage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The dashboard.
+    pub dashboard_id: i64,
+    /// Its title.
+    pub dashboard_title: String,
+    /// Whether it is a draft.
+    pub draft: bool,
+    /// Members given this dashboard on its own (`name <email> — right`).
+    pub people: Vec<String>,
+    /// Open invitations to it.
+    pub invitations: Vec<InvitationRowView>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+page_response!(DashboardPeoplePage);

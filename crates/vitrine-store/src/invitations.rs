@@ -110,6 +110,23 @@ pub trait InvitationStore {
         existing: Option<MemberId>,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// What a member may see beyond their role: whether they are limited to their granted
+    /// dashboards, and their grants (dashboard, `viewer` or `editor`).
+    async fn member_access(&self, member: MemberId) -> StoreResult<MemberAccess>;
+    /// Members granted dashboard `dashboard` on its own, with their right, by name.
+    async fn dashboard_grants(
+        &self,
+        dashboard: DashboardId,
+    ) -> StoreResult<Vec<(MemberId, String, String, String)>>;
+}
+
+/// A member's dashboard grants (see [`InvitationStore::member_access`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberAccess {
+    /// Sees only the dashboards in `grants` (joined through a dashboard invitation).
+    pub dashboards_only: bool,
+    /// Dashboards granted, with `viewer` or `editor`.
+    pub grants: Vec<(DashboardId, String)>,
 }
 
 macro_rules! INVITATION_COLUMNS {
@@ -299,6 +316,7 @@ macro_rules! impl_invitation_store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
+                let signup_made = signup.is_some();
                 let member = match signup {
                     Some(new) => {
                         let created: i64 = sqlx::query_scalar(
@@ -333,8 +351,77 @@ macro_rules! impl_invitation_store {
                     .bind(member)
                     .execute(&mut *tx)
                     .await?;
+                let (dashboard, right): (Option<i64>, Option<String>) = sqlx::query_as(
+                    "SELECT dashboard_id, dashboard_right FROM invitations WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if let (Some(dashboard), Some(member)) = (dashboard, member) {
+                    sqlx::query(
+                        "INSERT INTO dashboard_grants (dashboard_id, member_id, access, created_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (dashboard_id, member_id) \
+                         DO UPDATE SET access = excluded.access",
+                    )
+                    .bind(dashboard)
+                    .bind(member)
+                    .bind(right.unwrap_or_else(|| "viewer".to_owned()))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if signup_made {
+                        sqlx::query("UPDATE members SET dashboards_only = TRUE WHERE id = $1")
+                            .bind(member)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn dashboard_grants(
+                &self,
+                dashboard: vitrine_core::id::DashboardId,
+            ) -> $crate::StoreResult<Vec<(vitrine_core::id::MemberId, String, String, String)>> {
+                let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+                    "SELECT m.id, m.name, m.email, g.access FROM dashboard_grants g \
+                     JOIN members m ON m.id = g.member_id WHERE g.dashboard_id = $1 \
+                     ORDER BY m.name, m.id",
+                )
+                .bind(dashboard.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, name, email, access)| (vitrine_core::id::MemberId(id), name, email, access))
+                    .collect())
+            }
+
+            async fn member_access(
+                &self,
+                member: vitrine_core::id::MemberId,
+            ) -> $crate::StoreResult<$crate::invitations::MemberAccess> {
+                let only: Option<bool> =
+                    sqlx::query_scalar("SELECT dashboards_only FROM members WHERE id = $1")
+                        .bind(member.0)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let grants: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT dashboard_id, access FROM dashboard_grants WHERE member_id = $1 \
+                     ORDER BY dashboard_id",
+                )
+                .bind(member.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok($crate::invitations::MemberAccess {
+                    // An unknown member sees nothing.
+                    dashboards_only: only.unwrap_or(true),
+                    grants: grants
+                        .into_iter()
+                        .map(|(d, a)| (vitrine_core::id::DashboardId(d), a))
+                        .collect(),
+                })
             }
         }
     };

@@ -38,7 +38,7 @@ use vitrine_core::member::{Permissions, Role};
 
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use error::StoreError;
-pub use invitations::{Invitation, InvitationStore, NewInvitation};
+pub use invitations::{Invitation, InvitationStore, MemberAccess, NewInvitation};
 pub use model::*;
 pub use outbox::{MailOutcome, MailRecord, MailState, NewMail, OutboxStore};
 pub use postgres::PgStore;

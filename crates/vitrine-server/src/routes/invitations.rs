@@ -115,6 +115,7 @@ async fn accept_page(
         mode: "missing",
         message: "This invitation link is not valid.".to_owned(),
         workspace: String::new(),
+        dashboard: String::new(),
         email: String::new(),
         role: String::new(),
         csrf: String::new(),
@@ -130,6 +131,14 @@ async fn accept_page(
         Err(other) => return Err(other.into()),
     };
     page.workspace = opened.workspace;
+    if let Some((dashboard, _)) = &opened.invitation.dashboard {
+        page.dashboard = state
+            .store
+            .dashboard(opened.invitation.workspace_id, *dashboard)
+            .await?
+            .map(|d| d.title)
+            .unwrap_or_default();
+    }
     page.email = opened.invitation.email.clone();
     page.role = opened.invitation.role.to_string();
     let mut status = status;
@@ -376,4 +385,101 @@ async fn resend_invitation_api(
     Ok(Json(
         invitations::resend(&state, &acting, identity.member.workspace_id, id).await?,
     ))
+}
+
+// ---- a dashboard's people panel ------------------------------------------------------------
+
+/// The people panel's routes.
+pub fn dashboard_pages() -> Router<App> {
+    Router::new()
+        .route(
+            "/dashboards/{id}/people",
+            get(show_dashboard_people).post(invite_to_dashboard),
+        )
+        .route(
+            "/dashboards/{id}/people/{invitation}/resend",
+            post(resend_dashboard_invitation),
+        )
+        .route(
+            "/dashboards/{id}/people/{invitation}/revoke",
+            post(revoke_dashboard_invitation),
+        )
+}
+
+async fn people_page(
+    state: &App,
+    identity: &auth::Identity,
+    id: vitrine_core::id::DashboardId,
+    error: Option<String>,
+) -> Result<crate::pages::DashboardPeoplePage, HttpError> {
+    let pending = invitations::list_for_dashboard(state, &identity.member, id).await?;
+    let record = vitrine_app::content::visible_dashboard(state, &identity.member, id).await?;
+    let people = state
+        .store
+        .dashboard_grants(id)
+        .await?
+        .into_iter()
+        .map(|(_, name, email, right)| format!("{name} <{email}> — {right}"))
+        .collect();
+    Ok(crate::pages::DashboardPeoplePage {
+        chrome: crate::pages::Chrome::new(identity, "home"),
+        dashboard_id: id.0,
+        dashboard_title: record.title,
+        draft: record.status != "published",
+        people,
+        invitations: pending.iter().map(Into::into).collect(),
+        error,
+    })
+}
+
+async fn show_dashboard_people(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Path(id): Path<vitrine_core::id::DashboardId>,
+) -> Result<crate::pages::DashboardPeoplePage, HttpError> {
+    people_page(&state, &identity, id, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct DashboardInviteForm {
+    #[serde(default)]
+    emails: String,
+    #[serde(default)]
+    right: String,
+}
+
+async fn invite_to_dashboard(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Path(id): Path<vitrine_core::id::DashboardId>,
+    axum::Form(form): axum::Form<DashboardInviteForm>,
+) -> Result<Response, HttpError> {
+    match invitations::invite_to_dashboard(&state, &identity.member, id, &form.emails, &form.right)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/dashboards/{id}/people")).into_response()),
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
+            let page = people_page(&state, &identity, id, Some(message)).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn resend_dashboard_invitation(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Path((id, invitation)): Path<(vitrine_core::id::DashboardId, i64)>,
+) -> Result<Response, HttpError> {
+    invitations::handle_for_dashboard(&state, &identity.member, id, invitation, false).await?;
+    Ok(Redirect::to(&format!("/dashboards/{id}/people")).into_response())
+}
+
+async fn revoke_dashboard_invitation(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Path((id, invitation)): Path<(vitrine_core::id::DashboardId, i64)>,
+) -> Result<Response, HttpError> {
+    invitations::handle_for_dashboard(&state, &identity.member, id, invitation, true).await?;
+    Ok(Redirect::to(&format!("/dashboards/{id}/people")).into_response())
 }

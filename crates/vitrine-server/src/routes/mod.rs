@@ -86,6 +86,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(account::pages())
         .merge(outbox::pages())
         .merge(invitations::pages())
+        .merge(invitations::dashboard_pages())
         .merge(link_mail::pages())
         .merge(audit::pages())
         .merge(data_sources::pages())

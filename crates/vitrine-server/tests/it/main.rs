@@ -5,6 +5,7 @@ mod accounts;
 mod browser;
 mod content;
 mod context;
+mod dashboard_access;
 mod dashboards;
 mod data_sources;
 mod dates;

@@ -56,3 +56,16 @@ CREATE TABLE invitations (
 );
 CREATE INDEX invitations_workspace ON invitations (workspace_id, id);
 CREATE INDEX invitations_email ON invitations (email);
+
+-- Per-dashboard access. A member who joined through an invitation to one dashboard is
+-- `dashboards_only`: they see the (published) dashboards granted to them here and nothing
+-- else of the workspace; other members see what their role lets them see, plus their grants.
+ALTER TABLE members ADD COLUMN dashboards_only BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE TABLE dashboard_grants (
+    dashboard_id  BIGINT  NOT NULL REFERENCES dashboards (id) ON DELETE CASCADE,
+    member_id     BIGINT  NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    access        TEXT    NOT NULL CHECK (access IN ('viewer', 'editor')),
+    created_at    BIGINT  NOT NULL,
+    PRIMARY KEY (dashboard_id, member_id)
+);
+CREATE INDEX dashboard_grants_member ON dashboard_grants (member_id);
