@@ -3,7 +3,7 @@
 
 use vitrine_core::member::{Permissions, Role};
 
-use crate::helpers::{PASSWORD, TestApp, hidden_field};
+use crate::helpers::{PASSWORD, PgDatabase, TestApp, hidden_field};
 use crate::links::{DASHBOARD, shared_dashboard};
 
 async fn second_dashboard(app: &TestApp, key: &str, title: &str, status: &str) -> i64 {
@@ -42,7 +42,24 @@ async fn accept_link(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn a_person_invited_to_one_dashboard_sees_exactly_that_dashboard() {
-    let app = TestApp::spawn().await;
+    invited_to_one_dashboard(None).await;
+}
+
+#[tokio::test]
+async fn a_person_invited_to_one_dashboard_sees_exactly_that_dashboard_on_postgres() {
+    let Some(db) = PgDatabase::create(
+        "a_person_invited_to_one_dashboard_sees_exactly_that_dashboard_on_postgres",
+    )
+    .await
+    else {
+        return;
+    };
+    invited_to_one_dashboard(Some(db.url.clone())).await;
+    db.drop_now().await;
+}
+
+async fn invited_to_one_dashboard(database_url: Option<String>) {
+    let app = TestApp::spawn_with(|c| c.database_url = database_url).await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
     let sales = shared_dashboard(&app, &key).await;

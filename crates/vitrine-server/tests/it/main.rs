@@ -14,6 +14,7 @@ mod hardening;
 mod headers;
 mod helpers;
 mod invitations;
+mod invite_browser;
 mod link_mail;
 mod links;
 mod live;
