@@ -72,7 +72,7 @@ pub struct App {
     /// Built dashboard contexts, reused while their inputs are unchanged.
     pub contexts: Arc<crate::dashboards::ContextCache>,
     /// Outgoing mail: the mailer and the drainer's bell.
-    pub outbox: Arc<crate::mail::Outbox>,
+    pub outbox: Arc<crate::mailer::Outbox>,
 }
 
 impl App {
@@ -108,7 +108,7 @@ impl App {
             metrics: Arc::new(metrics),
             exports,
             contexts: Arc::new(crate::dashboards::ContextCache::default()),
-            outbox: Arc::new(crate::mail::Outbox::new(&config)),
+            outbox: Arc::new(crate::mailer::Outbox::new(&config)),
             runner,
             store,
             clock,

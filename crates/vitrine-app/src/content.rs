@@ -851,6 +851,38 @@ pub async fn dashboard_context(
     Ok(ctx)
 }
 
+/// Publishes a draft (the dashboard page's clickable "draft" badge): every member whose role
+/// shows published dashboards sees it from now on. Publishing a published dashboard changes
+/// nothing. The document is saved as a new revision, so the change is audited like any edit.
+pub async fn publish_dashboard(
+    state: &App,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DashboardId,
+) -> Result<DashboardRecord, Error> {
+    editor.check()?;
+    let record = state
+        .store
+        .dashboard(workspace, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if record.status == "published" {
+        return Ok(record);
+    }
+    let mut doc = Dashboard::from_yaml(&record.document).map_err(|e| bad(e.to_string()))?;
+    doc.status = DashboardStatus::Published;
+    save_dashboard(
+        state,
+        editor,
+        workspace,
+        Some(id),
+        Some(&record.slug),
+        &doc.to_yaml(),
+        Some(record.revision),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

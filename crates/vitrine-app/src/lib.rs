@@ -37,6 +37,7 @@
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
 //!   attempt is an access event.
+//! - [`mailer`]: how one message goes out (SMTP or `.eml` files) and the outbox's shared state.
 //! - [`mail`]: outgoing mail — the outbox (a row per message and recipient, claimed before
 //!   it is sent, retried with backoff), the mailer (SMTP through lettre, or `.eml` files when no
 //!   SMTP server is configured), message bodies from plain functions with the workspace footer.
@@ -67,6 +68,7 @@ pub mod link_mail;
 pub mod links;
 pub mod live;
 pub mod mail;
+pub mod mailer;
 pub mod metrics;
 pub mod openapi;
 pub mod outsider;

@@ -65,14 +65,7 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
-/// Subject lines are one line: control characters (a CR/LF from a title) become spaces.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
+pub use crate::mailer::one_line;
 
 /// Lays out a message: a heading, the blocks, then the workspace footer, in both bodies.
 pub fn layout(subject: &str, heading: &str, blocks: &[Block], footer: &Footer) -> Rendered {

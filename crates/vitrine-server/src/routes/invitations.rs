@@ -404,6 +404,23 @@ pub fn dashboard_pages() -> Router<App> {
             "/dashboards/{id}/people/{invitation}/revoke",
             post(revoke_dashboard_invitation),
         )
+        .route("/dashboards/{id}/publish", post(publish_dashboard))
+}
+
+/// The dashboard page's clickable "draft" badge.
+async fn publish_dashboard(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Path(id): Path<vitrine_core::id::DashboardId>,
+) -> Result<Response, HttpError> {
+    vitrine_app::content::publish_dashboard(
+        &state,
+        &vitrine_app::content::Editor::Member(&identity.member),
+        identity.member.workspace_id,
+        id,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/dashboards/{id}")).into_response())
 }
 
 async fn people_page(

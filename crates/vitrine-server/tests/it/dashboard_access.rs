@@ -229,3 +229,85 @@ async fn invited_to_one_dashboard(database_url: Option<String>) {
     assert!(home.contains("Sales") && home.contains("Secret plans"));
     assert!(!home.contains("Draft board"));
 }
+
+#[tokio::test]
+async fn the_draft_badge_publishes_for_editors_only_and_pages_offer_a_permalink() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    shared_dashboard(&app, &key).await;
+    let draft = second_dashboard(&app, &key, "Draft board", "draft").await;
+    app.member("viewer@example.com", Role::Viewer, Permissions::default())
+        .await;
+    let (viewer, viewer_csrf) = app.signed_in("viewer@example.com").await;
+    assert_eq!(
+        viewer
+            .get(app.url(&format!("/dashboards/{draft}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // A viewer cannot publish.
+    let refused = viewer
+        .post(app.url(&format!("/dashboards/{draft}/publish")))
+        .form(&[("csrf_token", viewer_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status() == 403 || refused.status() == 404);
+
+    let (browser, csrf) = app.signed_in(&admin.email).await;
+    let page = browser
+        .get(app.url(&format!("/dashboards/{draft}?f.region=EMEA")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("action=\"/dashboards/{draft}/publish\"")),
+        "{page}"
+    );
+    assert!(page.contains("data-copy-location") && page.contains("Copy permalink"));
+    let published = browser
+        .post(app.url(&format!("/dashboards/{draft}/publish")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 303);
+    let page = browser
+        .get(app.url(&format!("/dashboards/{draft}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("/publish\""));
+    // Now every member sees it; a permalink with filters opens for a member with access.
+    let opened = viewer
+        .get(app.url(&format!("/dashboards/{draft}?f.region=EMEA")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    // And nobody without an account.
+    let anonymous = app
+        .browser()
+        .get(app.url(&format!("/dashboards/{draft}?f.region=EMEA")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    let audit = app
+        .state
+        .store
+        .audit_events(admin.workspace_id, 5)
+        .await
+        .unwrap();
+    assert_eq!(audit[0].action, "dashboard.updated");
+}
