@@ -43,7 +43,8 @@ impl Acting {
         }
     }
 
-    fn label(&self) -> String {
+    /// Who acts, as the audit trail shows it.
+    pub fn label(&self) -> String {
         match self {
             Acting::Member { email, .. } => email.clone(),
             Acting::Cli => "cli".to_owned(),
@@ -58,14 +59,16 @@ impl Acting {
         }
     }
 
-    fn can_manage_members(&self) -> bool {
+    /// Whether they may invite, change and remove members.
+    pub fn can_manage_members(&self) -> bool {
         match self {
             Acting::Member { actor, .. } => actor.can_manage_members(),
             Acting::Cli => true,
         }
     }
 
-    fn may_grant(&self, role: Role, flags: Permissions) -> bool {
+    /// Whether they may give `role` with `flags`.
+    pub fn may_grant(&self, role: Role, flags: Permissions) -> bool {
         match self {
             Acting::Member { actor, .. } => actor.may_grant(role, flags),
             Acting::Cli => true,

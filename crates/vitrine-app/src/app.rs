@@ -23,6 +23,8 @@ pub struct Keys {
     pub unlock: SubKey,
     /// Signs the view passes of links with a view limit.
     pub view_pass: SubKey,
+    /// Signs invitations' accept tokens.
+    pub invitation: SubKey,
     /// The root key, for purposes added later (share-link tokens).
     pub server: ServerKey,
 }
@@ -36,6 +38,7 @@ impl Keys {
             share: server.derive("share-link"),
             unlock: server.derive("share-unlock"),
             view_pass: server.derive("share-view-pass"),
+            invitation: server.derive("invitation"),
             server,
         }
     }
@@ -68,6 +71,8 @@ pub struct App {
     pub limits: Arc<crate::limits::OutsiderLimits>,
     /// Built dashboard contexts, reused while their inputs are unchanged.
     pub contexts: Arc<crate::dashboards::ContextCache>,
+    /// Outgoing mail: the mailer and the drainer's bell.
+    pub outbox: Arc<crate::mailer::Outbox>,
 }
 
 impl App {
@@ -103,6 +108,7 @@ impl App {
             metrics: Arc::new(metrics),
             exports,
             contexts: Arc::new(crate::dashboards::ContextCache::default()),
+            outbox: Arc::new(crate::mailer::Outbox::new(&config)),
             runner,
             store,
             clock,

@@ -53,6 +53,54 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The outsiders' access log.
     pub access: AccessConfig,
+    /// Outgoing mail (invitations, links sent by e-mail).
+    pub mail: MailConfig,
+}
+
+/// Outgoing mail. Without `smtp_url`, messages are written as `.eml` files under
+/// `<data_dir>/mail` (the `file` transport) and listed on the Outbox page, never sent.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `smtp://host:25` (plain), `smtp://host:587?tls=required` (STARTTLS),
+    /// `smtps://user:password@host:465` (implicit TLS), with optional user and password.
+    pub smtp_url: Option<String>,
+    /// The `From` address (`Name <address>` or a bare address).
+    pub from: String,
+    /// The `Reply-To` address, if any.
+    pub reply_to: Option<String>,
+    /// Attempts per message before it is marked failed.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each next one twice as long (at most an hour).
+    pub retry_seconds: u32,
+    /// Invitations' accept links live this long.
+    pub invitation_days: u32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Vitrine <vitrine@localhost>".to_owned(),
+            reply_to: None,
+            max_attempts: 8,
+            retry_seconds: 30,
+            invitation_days: 7,
+        }
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("from", &self.from)
+            .field("reply_to", &self.reply_to)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_seconds", &self.retry_seconds)
+            .field("invitation_days", &self.invitation_days)
+            .finish()
+    }
 }
 
 /// The instance's default caps on what outsiders may cost; each share link's access policy
@@ -277,6 +325,7 @@ impl Default for Config {
             render: RenderConfig::default(),
             limits: LimitsConfig::default(),
             access: AccessConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -320,6 +369,7 @@ impl std::fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("render", &self.render)
             .field("access", &self.access)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -478,6 +528,34 @@ impl Config {
         for cidr in &self.proxy.trusted_proxies {
             vitrine_core::net::Cidr::parse(cidr)
                 .map_err(|e| invalid(format!("proxy.trusted_proxies: {e}")))?;
+        }
+        if let Some(url) = &self.mail.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(invalid(
+                "mail.smtp_url must start with smtp:// or smtps://".into(),
+            ));
+        }
+        for (key, address) in [
+            ("mail.from", Some(&self.mail.from)),
+            ("mail.reply_to", self.mail.reply_to.as_ref()),
+        ] {
+            if let Some(address) = address
+                && address.parse::<lettre::message::Mailbox>().is_err()
+            {
+                return Err(invalid(format!(
+                    "{key} must be an e-mail address (optionally `Name <address>`), got {address:?}"
+                )));
+            }
+        }
+        if self.mail.max_attempts == 0
+            || self.mail.retry_seconds == 0
+            || self.mail.invitation_days == 0
+        {
+            return Err(invalid(
+                "mail.max_attempts, mail.retry_seconds and mail.invitation_days must be at least 1"
+                    .into(),
+            ));
         }
         if self.access.retention_days == 0 {
             return Err(invalid("access.retention_days must be at least 1".into()));
@@ -787,6 +865,42 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_ACCESS__RETENTION_DAYS",
         default: "400",
         help: "Share-link access events older than this are deleted by a background task (hourly, and at start).",
+    },
+    ConfigOption {
+        key: "mail.smtp_url",
+        env: "VITRINE_MAIL__SMTP_URL",
+        default: "",
+        help: "The SMTP server outgoing mail goes through: smtp://host:25 (plain), smtp://user:password@host:587?tls=required (STARTTLS), smtps://user:password@host:465 (implicit TLS). Unset: mail is written as .eml files under <data_dir>/mail and listed on the Outbox page, not sent.",
+    },
+    ConfigOption {
+        key: "mail.from",
+        env: "VITRINE_MAIL__FROM",
+        default: "\"Vitrine <vitrine@localhost>\"",
+        help: "The From address of outgoing mail.",
+    },
+    ConfigOption {
+        key: "mail.reply_to",
+        env: "VITRINE_MAIL__REPLY_TO",
+        default: "",
+        help: "The Reply-To address of outgoing mail, if any.",
+    },
+    ConfigOption {
+        key: "mail.max_attempts",
+        env: "VITRINE_MAIL__MAX_ATTEMPTS",
+        default: "8",
+        help: "Attempts per message and recipient before it is marked failed (a permanent refusal fails it at once).",
+    },
+    ConfigOption {
+        key: "mail.retry_seconds",
+        env: "VITRINE_MAIL__RETRY_SECONDS",
+        default: "30",
+        help: "The wait before the first retry of a message the SMTP server did not take; each next wait doubles, up to an hour.",
+    },
+    ConfigOption {
+        key: "mail.invitation_days",
+        env: "VITRINE_MAIL__INVITATION_DAYS",
+        default: "7",
+        help: "How long an invitation's accept link lives.",
     },
 ];
 

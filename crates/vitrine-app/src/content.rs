@@ -542,19 +542,61 @@ impl From<&DashboardRecord> for DashboardSummary {
     }
 }
 
-/// Whether `member` may see this dashboard: editors see all, viewers only published ones.
+/// Whether `member`'s role lets them see this dashboard: editors see all, viewers only
+/// published ones. Per-dashboard grants come on top ([`DashboardAccess`]); this alone is not
+/// the whole answer: use [`DashboardAccess::can_view`] or [`visible_dashboard`].
 pub fn can_view(member: &Member, record: &DashboardRecord) -> bool {
     member.actor().can_edit_content() || record.status == "published"
 }
 
+/// What one member may see of the workspace's dashboards: their role's reach plus their
+/// per-dashboard grants, or — for a member who joined through an invitation to one
+/// dashboard — only their granted, published dashboards. Every member-facing route (pages,
+/// API, exports, live) asks this, through [`visible_dashboard`] and [`list_dashboards`].
+#[derive(Debug, Clone)]
+pub struct DashboardAccess {
+    dashboards_only: bool,
+    granted: Vec<DashboardId>,
+}
+
+impl DashboardAccess {
+    /// Loads `member`'s access.
+    pub async fn of(state: &App, member: &Member) -> Result<Self, Error> {
+        let access = state.store.member_access(member.id).await?;
+        Ok(Self {
+            dashboards_only: access.dashboards_only,
+            granted: access.grants.into_iter().map(|(d, _)| d).collect(),
+        })
+    }
+
+    /// Whether the member may see `record`.
+    pub fn can_view(&self, member: &Member, record: &DashboardRecord) -> bool {
+        if record.workspace_id != member.workspace_id {
+            return false;
+        }
+        let granted = self.granted.contains(&record.id) && record.status == "published";
+        if self.dashboards_only {
+            granted
+        } else {
+            can_view(member, record) || granted
+        }
+    }
+
+    /// Whether the member is limited to their granted dashboards.
+    pub fn dashboards_only(&self) -> bool {
+        self.dashboards_only
+    }
+}
+
 /// The dashboards `member` may see.
 pub async fn list_dashboards(state: &App, member: &Member) -> Result<Vec<DashboardSummary>, Error> {
+    let access = DashboardAccess::of(state, member).await?;
     Ok(state
         .store
         .dashboards(member.workspace_id)
         .await?
         .iter()
-        .filter(|d| can_view(member, d))
+        .filter(|d| access.can_view(member, d))
         .map(DashboardSummary::from)
         .collect())
 }
@@ -719,11 +761,12 @@ pub async fn visible_dashboard(
     member: &Member,
     id: DashboardId,
 ) -> Result<DashboardRecord, Error> {
+    let access = DashboardAccess::of(state, member).await?;
     state
         .store
         .dashboard(member.workspace_id, id)
         .await?
-        .filter(|r| can_view(member, r))
+        .filter(|r| access.can_view(member, r))
         .ok_or(Error::NotFound)
 }
 
@@ -830,6 +873,38 @@ pub async fn dashboard_context(
     });
     state.contexts.store(record, inputs, ctx.clone());
     Ok(ctx)
+}
+
+/// Publishes a draft (the dashboard page's clickable "draft" badge): every member whose role
+/// shows published dashboards sees it from now on. Publishing a published dashboard changes
+/// nothing. The document is saved as a new revision, so the change is audited like any edit.
+pub async fn publish_dashboard(
+    state: &App,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DashboardId,
+) -> Result<DashboardRecord, Error> {
+    editor.check()?;
+    let record = state
+        .store
+        .dashboard(workspace, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if record.status == "published" {
+        return Ok(record);
+    }
+    let mut doc = Dashboard::from_yaml(&record.document).map_err(|e| bad(e.to_string()))?;
+    doc.status = DashboardStatus::Published;
+    save_dashboard(
+        state,
+        editor,
+        workspace,
+        Some(id),
+        Some(&record.slug),
+        &doc.to_yaml(),
+        Some(record.revision),
+    )
+    .await
 }
 
 #[cfg(test)]

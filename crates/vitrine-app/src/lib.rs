@@ -43,6 +43,15 @@
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
 //!   attempt is an access event.
+//! - [`mailer`]: how one message goes out (SMTP or `.eml` files) and the outbox's shared state.
+//! - [`mail`]: outgoing mail — the outbox (a row per message and recipient, claimed before
+//!   it is sent, retried with backoff), the mailer (SMTP through lettre, or `.eml` files when no
+//!   SMTP server is configured), message bodies from plain functions with the workspace footer.
+//!   Other features queue into it with [`mail::enqueue`].
+//! - [`invitations`]: invitations by e-mail — HMAC-tagged accept tokens bound to the address,
+//!   single-use, expiring, revocable, renewed by a resend; accepted only by a POST.
+//! - [`link_mail`]: a share link sent by e-mail with a note (never its password), listed per
+//!   link and audited.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -60,10 +69,14 @@ pub mod error;
 pub mod exports;
 pub mod geo;
 pub mod hub;
+pub mod invitations;
 pub mod keyfile;
 pub mod limits;
+pub mod link_mail;
 pub mod links;
 pub mod live;
+pub mod mail;
+pub mod mailer;
 pub mod metrics;
 pub mod openapi;
 pub mod outsider;

@@ -18,6 +18,8 @@
 //! - [`seal`]: authenticated encryption of secrets at rest (data-source credentials).
 //! - [`share`]: share-link tokens, short codes, unlock cookies, expiry, accessibility and
 //!   embed origins (DESIGN section 5).
+//! - [`invitation`]: invitations' accept tokens, HMAC-tagged like share tokens and bound to the
+//!   invited address.
 //! - `openapi` (feature `openapi`): the OpenAPI schemas of the few domain types whose JSON
 //!   shape a derive cannot tell (embed origins, filter values); the others derive theirs.
 //! - [`result`]: the shape of a query result (columns, typed values), shared by the data
@@ -27,6 +29,7 @@
 pub mod clock;
 pub mod dashboard;
 pub mod id;
+pub mod invitation;
 pub mod keys;
 pub mod member;
 pub mod net;

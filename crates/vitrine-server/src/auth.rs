@@ -309,6 +309,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiMember {
 #[derive(Debug, Clone)]
 pub struct PageMember(pub Identity);
 
+/// The signed-in member, if any, for pages open to everyone (an invitation's accept page).
+#[derive(Debug, Clone)]
+pub struct MaybeMember(pub Option<Identity>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeMember {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HttpError> {
+        Ok(MaybeMember(resolved(parts)))
+    }
+}
+
 /// The page where a one-time password is replaced.
 pub const PASSWORD_PATH: &str = "/account/password";
 

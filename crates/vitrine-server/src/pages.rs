@@ -149,6 +149,41 @@ pub struct MembersPage {
     pub created: Option<OneTimeSecret>,
     /// What went wrong.
     pub error: Option<String>,
+    /// Open invitations by e-mail.
+    pub invitations: Vec<InvitationRowView>,
+}
+
+/// An open invitation as the members page shows it.
+#[derive(Debug, Clone)]
+pub struct InvitationRowView {
+    /// Id.
+    pub id: i64,
+    /// The address.
+    pub email: String,
+    /// The role.
+    pub role: String,
+    /// Who invited.
+    pub invited_by: String,
+    /// When (last) sent.
+    pub sent_at: String,
+    /// When it expires.
+    pub expires_at: String,
+    /// Whether it has.
+    pub expired: bool,
+}
+
+impl From<&vitrine_app::invitations::InvitationView> for InvitationRowView {
+    fn from(i: &vitrine_app::invitations::InvitationView) -> Self {
+        Self {
+            id: i.id,
+            email: i.email.clone(),
+            role: i.role.to_string(),
+            invited_by: i.invited_by.clone(),
+            sent_at: format_time(i.sent_at),
+            expires_at: format_time(i.expires_at),
+            expired: i.expired,
+        }
+    }
 }
 
 /// API keys.
@@ -707,3 +742,96 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         None => response,
     }
 }
+
+// ---- people: the outbox ------------------------------------------------------------------
+
+/// One outbox row as shown.
+#[derive(Debug, Clone)]
+pub struct MailRowView {
+    /// When it was queued.
+    pub created_at: String,
+    /// To whom.
+    pub recipient: String,
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub body_text: String,
+    /// What kind of message.
+    pub kind: String,
+    /// `queued`, `sending`, `sent`, `failed`.
+    pub state: &'static str,
+    /// When it was sent (empty: not yet).
+    pub sent_at: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The provider's answer or the last error.
+    pub detail: String,
+}
+
+/// The Outbox page.
+#[derive(Debug, Template)]
+#[template(path = "outbox.html")]
+pub struct OutboxPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// `smtp`, `file` or `broken`.
+    pub transport: &'static str,
+    /// The messages, newest first.
+    pub mails: Vec<MailRowView>,
+}
+
+page_response!(OutboxPage);
+
+/// An invitation's accept page.
+#[derive(Debug, Template)]
+#[template(path = "invitation.html")]
+pub struct InvitationPage {
+    /// `signup`, `signin`, `accept`, `wrong_account`, `gone` or `missing`.
+    pub mode: &'static str,
+    /// Why it cannot be used (`gone`, `missing`).
+    pub message: String,
+    /// The workspace's name.
+    pub workspace: String,
+    /// The dashboard offered (empty: the workspace).
+    pub dashboard: String,
+    /// The invited address.
+    pub email: String,
+    /// The role offered.
+    pub role: String,
+    /// The form's CSRF token (the session's, or the double-submit cookie's).
+    pub csrf: String,
+    /// The form's action (the accept link's path).
+    pub action: String,
+    /// The same, percent-encoded for `next=`.
+    pub action_encoded: String,
+    /// The name typed, to refill.
+    pub name: String,
+    /// Who is signed in (`wrong_account`).
+    pub signed_in_as: String,
+    /// What went wrong with the form.
+    pub error: Option<String>,
+}
+
+page_response!(InvitationPage);
+
+/// A dashboard's people panel: invitations to it and who was given it.
+#[derive(Debug, Template)]
+#[template(path = "dashboard_people.html")]
+pub struct DashboardPeoplePage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The dashboard.
+    pub dashboard_id: i64,
+    /// Its title.
+    pub dashboard_title: String,
+    /// Whether it is a draft.
+    pub draft: bool,
+    /// Members given this dashboard on its own (`name <email> — right`).
+    pub people: Vec<String>,
+    /// Open invitations to it.
+    pub invitations: Vec<InvitationRowView>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+page_response!(DashboardPeoplePage);

@@ -88,6 +88,8 @@ impl Bound {
         // The access log, old attempts and expired sessions are pruned while we serve.
         let pruner =
             vitrine_app::retention::spawn(self.state.clone(), vitrine_app::retention::PRUNE_EVERY);
+        // Outgoing mail is sent (and retried) while we serve.
+        let drainer = vitrine_app::mail::spawn(self.state.clone(), vitrine_app::mail::POLL_EVERY);
         let live = self.state.live.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -105,6 +107,7 @@ impl Bound {
         }
         feed.abort();
         drop(pruner);
+        drop(drainer);
         self.state.store.close().await;
         Ok(())
     }

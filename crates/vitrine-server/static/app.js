@@ -30,6 +30,21 @@ document.addEventListener("click", async (event) => {
   }
 });
 
+// Buttons with data-copy-location copy this page's address: a member's permalink, with the
+// filter state the URL keeps.
+document.addEventListener("click", async (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-copy-location]") : null;
+  if (!button) return;
+  try {
+    await navigator.clipboard.writeText(location.href);
+    const label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  } catch {
+    window.prompt("Permalink", location.href);
+  }
+});
+
 // Error lines like "line 12: …" move the YAML editor's cursor to that line.
 document.addEventListener("click", (event) => {
   const button = event.target instanceof Element ? event.target.closest("[data-goto-line]") : null;

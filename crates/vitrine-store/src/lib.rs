@@ -7,7 +7,7 @@
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
-//!   [`AccessEventStore`], [`AnalyticsStore`]); [`Store`] is
+//!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -23,7 +23,9 @@
 mod analytics;
 mod changes;
 mod error;
+mod invitations;
 mod model;
+mod outbox;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -41,7 +43,9 @@ pub use analytics::{
 };
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use error::StoreError;
+pub use invitations::{Invitation, InvitationStore, MemberAccess, NewInvitation};
 pub use model::*;
+pub use outbox::{MailOutcome, MailRecord, MailState, NewMail, OutboxStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -341,6 +345,8 @@ pub trait Store:
     + ShareLinkStore
     + AccessEventStore
     + AnalyticsStore
+    + OutboxStore
+    + InvitationStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -92,3 +92,11 @@ mod traits {
 mod analytics_traits {
     crate::analytics::impl_analytics!(super::PgStore);
 }
+
+mod outbox_traits {
+    crate::outbox::impl_outbox_store!(super::PgStore);
+}
+
+mod invitation_traits {
+    crate::invitations::impl_invitation_store!(super::PgStore);
+}

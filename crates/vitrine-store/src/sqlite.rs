@@ -89,3 +89,11 @@ mod traits {
 mod analytics_traits {
     crate::analytics::impl_analytics!(super::SqliteStore);
 }
+
+mod outbox_traits {
+    crate::outbox::impl_outbox_store!(super::SqliteStore);
+}
+
+mod invitation_traits {
+    crate::invitations::impl_invitation_store!(super::SqliteStore);
+}

@@ -56,6 +56,20 @@ pub enum Command {
     /// API keys: create one for a member (printed once), list, revoke.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Outgoing mail: send a test message.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+/// `vitrine mail …`.
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Queue a test message to ADDRESS and send what is due now, through the configured
+    /// transport (SMTP, or `.eml` files in the data directory without `mail.smtp_url`).
+    Test {
+        /// Where to send it.
+        address: String,
+    },
 }
 
 /// `vitrine api-key …`.
@@ -352,6 +366,49 @@ impl Cli {
                 let result = api_key_command(&state, command).await;
                 state.store.close().await;
                 result
+            }
+            Command::Mail(command) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = mail_command(&state, command).await;
+                state.store.close().await;
+                result
+            }
+        }
+    }
+}
+
+async fn mail_command(state: &App, command: &MailCommand) -> anyhow::Result<()> {
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no workspace"))?;
+    match command {
+        MailCommand::Test { address } => {
+            let ids = vitrine_app::mail::send_test(state, workspace.id, address).await?;
+            vitrine_app::mail::drain(state).await?;
+            let mails = state.store.mails(workspace.id, 50).await?;
+            let Some(mail) = mails.iter().find(|m| ids.contains(&m.id)) else {
+                anyhow::bail!("the test message is not in the outbox");
+            };
+            let transport = state.outbox.mailer.transport_name();
+            match mail.state {
+                vitrine_store::MailState::Sent => {
+                    println!(
+                        "sent to {} through {transport}: {}",
+                        mail.recipient,
+                        mail.provider_response.as_deref().unwrap_or("")
+                    );
+                    if let Some(dir) = state.outbox.mailer.file_dir() {
+                        println!("(no mail.smtp_url: written under {})", dir.display());
+                    }
+                    Ok(())
+                }
+                other => anyhow::bail!(
+                    "not sent ({}) through {transport}: {}",
+                    other.as_str(),
+                    mail.last_error.as_deref().unwrap_or("no error recorded")
+                ),
             }
         }
     }

@@ -713,12 +713,7 @@ async fn show_dashboard_api(
     ApiMember(identity): ApiMember,
     extract::Path(id): extract::Path<DashboardId>,
 ) -> Result<Json<DashboardDocument>, HttpError> {
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .filter(|r| content::can_view(&identity.member, r))
-        .ok_or(Error::NotFound)?;
+    let record = content::visible_dashboard(&state, &identity.member, id).await?;
     Ok(Json(document_of(&record)))
 }
 

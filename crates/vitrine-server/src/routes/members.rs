@@ -47,7 +47,14 @@ async fn members_page(
         return Err(Error::Forbidden.into());
     }
     let members = state.store.members(actor.workspace_id).await?;
+    let invitations = vitrine_app::invitations::list(
+        state,
+        &Acting::member(&identity.member),
+        actor.workspace_id,
+    )
+    .await?;
     Ok(MembersPage {
+        invitations: invitations.iter().map(Into::into).collect(),
         chrome: Chrome::new(identity, "members"),
         members: members.iter().map(MemberView::from).collect(),
         me: identity.member.id.0,
@@ -59,7 +66,7 @@ async fn members_page(
 
 /// Shows the page again after a form: errors the person can fix as a message, others as
 /// an error page.
-async fn after_form(
+pub(crate) async fn after_form(
     state: &App,
     identity: &Identity,
     outcome: Result<Option<OneTimeSecret>, Error>,

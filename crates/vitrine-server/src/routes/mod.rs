@@ -29,10 +29,13 @@ pub mod data_sources;
 pub mod datasets;
 pub mod health;
 pub mod home;
+pub mod invitations;
+pub mod link_mail;
 pub mod links;
 pub mod members;
 pub mod metrics;
 pub mod openapi;
+pub mod outbox;
 pub mod public;
 pub mod session;
 pub mod share;
@@ -73,6 +76,9 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(dashboards::api())
         .merge(links::api())
         .merge(analytics::api())
+        .merge(outbox::api())
+        .merge(invitations::api())
+        .merge(link_mail::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -83,6 +89,10 @@ pub fn owner_router(state: App) -> Router {
         .merge(members::pages())
         .merge(api_keys::pages())
         .merge(account::pages())
+        .merge(outbox::pages())
+        .merge(invitations::pages())
+        .merge(invitations::dashboard_pages())
+        .merge(link_mail::pages())
         .merge(audit::pages())
         .merge(data_sources::pages())
         .merge(datasets::pages())

@@ -104,6 +104,7 @@ fn base() -> OpenApi {
         ("links", "Share links"),
         ("analytics", "Access analytics of share links"),
         ("workspace", "The workspace's link policy"),
+        ("mail", "Outgoing mail: the outbox"),
         ("meta", "This document"),
     ]
     .map(|(name, description)| {

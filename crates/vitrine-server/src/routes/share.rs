@@ -127,12 +127,7 @@ async fn shareable(
     if !identity.actor().can_share_public() {
         return Err(Error::Forbidden.into());
     }
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .filter(|r| content::can_view(&identity.member, r))
-        .ok_or(Error::NotFound)?;
+    let record = content::visible_dashboard(state, &identity.member, id).await?;
     let doc = Dashboard::from_yaml(&record.document).map_err(|e| {
         Error::Internal(anyhow::anyhow!(
             "stored dashboard {id} no longer parses: {e}"

@@ -412,7 +412,10 @@ fn kill_group(child: &mut Child) {
 }
 
 /// Awaits one browser command, failing the test after [`STEP`] or on an error.
-async fn step<T, E: std::fmt::Display>(what: &str, fut: impl Future<Output = Result<T, E>>) -> T {
+pub async fn step<T, E: std::fmt::Display>(
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> T {
     match tokio::time::timeout(STEP, fut).await {
         Ok(Ok(value)) => value,
         Ok(Err(e)) => panic!("{what}: {e}"),

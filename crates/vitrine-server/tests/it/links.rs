@@ -5,7 +5,7 @@ use vitrine_core::member::{Permissions, Role};
 
 use crate::helpers::TestApp;
 
-const DASHBOARD: &str = "version: 1
+pub const DASHBOARD: &str = "version: 1
 title: Sales
 status: published
 filters:
