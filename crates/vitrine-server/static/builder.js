@@ -152,11 +152,15 @@
     previewTimer = setTimeout(runPreviews, 150);
   }
   async function runPreviews() {
-    for (const w of doc.widgets) {
-      const key = JSON.stringify([w.kind, w.query, w.options, w.title, w.layout.w, w.layout.h, doc.filters]);
+    // One document for the whole run: every request names a widget of the document it sends.
+    // A change made meanwhile schedules a new run, which takes over from here.
+    const snapshot = doc;
+    for (const w of snapshot.widgets) {
+      if (doc !== snapshot) return;
+      const key = JSON.stringify([w.kind, w.query, w.options, w.title, w.layout.w, w.layout.h, snapshot.filters]);
       if (previews[w.id] && previews[w.id].key === key) continue;
       previews[w.id] = { key, pending: true };
-      const r = await api("POST", "/builder/preview", { document: doc, widget: w.id });
+      const r = await api("POST", "/builder/preview", { document: snapshot, widget: w.id });
       if (!previews[w.id] || previews[w.id].key !== key) continue;
       previews[w.id] = r.ok ? { key, svg: r.data.svg, html: r.data.html } : { key, error: errorText(r) };
       paintPreview(w.id);
