@@ -156,7 +156,7 @@
     // A change made meanwhile schedules a new run, which takes over from here.
     const snapshot = doc;
     for (const w of snapshot.widgets) {
-      if (doc !== snapshot) return;
+      if (doc !== snapshot) { refreshPreviews(); return; }
       const key = JSON.stringify([w.kind, w.query, w.options, w.title, w.layout.w, w.layout.h, snapshot.filters]);
       if (previews[w.id] && previews[w.id].key === key) continue;
       previews[w.id] = { key, pending: true };
