@@ -41,6 +41,8 @@
 //!   it is sent, retried with backoff), the mailer (SMTP through lettre, or `.eml` files when no
 //!   SMTP server is configured), message bodies from plain functions with the workspace footer.
 //!   Other features queue into it with [`mail::enqueue`].
+//! - [`reports`]: scheduled reports — schedules in an IANA zone (the DST rule is documented
+//!   there), next-fire computation, missed slots after downtime.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -65,6 +67,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outsider;
 pub mod passwords;
+pub mod reports;
 pub mod retention;
 pub mod text;
 
