@@ -25,6 +25,7 @@ mod error;
 mod model;
 mod outbox;
 mod postgres;
+mod reports;
 mod sql;
 mod sqlite;
 
@@ -40,6 +41,10 @@ pub use error::StoreError;
 pub use model::*;
 pub use outbox::{MailOutcome, MailRecord, MailState, NewMail, OutboxStore};
 pub use postgres::PgStore;
+pub use reports::{
+    NewReportSchedule, ReportArtifact, ReportDeliveryRecord, ReportRunRecord, ReportScheduleRecord,
+    ReportStore, RunOrigin, RunState,
+};
 pub use sqlite::SqliteStore;
 
 /// The result of every store call.
@@ -337,6 +342,7 @@ pub trait Store:
     + ShareLinkStore
     + AccessEventStore
     + OutboxStore
+    + ReportStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -92,3 +92,7 @@ mod traits {
 mod outbox_traits {
     crate::outbox::impl_outbox_store!(super::PgStore);
 }
+
+mod report_traits {
+    crate::reports::impl_report_store!(super::PgStore);
+}

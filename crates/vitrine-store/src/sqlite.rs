@@ -89,3 +89,7 @@ mod traits {
 mod outbox_traits {
     crate::outbox::impl_outbox_store!(super::SqliteStore);
 }
+
+mod report_traits {
+    crate::reports::impl_report_store!(super::SqliteStore);
+}
