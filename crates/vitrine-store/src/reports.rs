@@ -190,6 +190,16 @@ pub trait ReportStore {
         new: &NewReportSchedule,
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
+    /// Makes `member` the schedule's "run as" (after they changed it).
+    async fn set_report_schedule_creator(&self, id: i64, member: MemberId) -> StoreResult<()>;
+    /// The e-mail domains report recipients must be in (none: any).
+    async fn report_email_domains(&self, workspace: WorkspaceId) -> StoreResult<Vec<String>>;
+    /// Sets them.
+    async fn set_report_email_domains(
+        &self,
+        workspace: WorkspaceId,
+        domains: &[String],
+    ) -> StoreResult<()>;
     /// Deletes a schedule with its runs and deliveries.
     async fn delete_report_schedule(&self, workspace: WorkspaceId, id: i64) -> StoreResult<bool>;
     /// One schedule of a workspace.
@@ -490,6 +500,55 @@ macro_rules! impl_report_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_report_schedule_creator(
+                &self,
+                id: i64,
+                member: vitrine_core::id::MemberId,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query("UPDATE report_schedules SET created_by = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(member.0)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn report_email_domains(
+                &self,
+                workspace: WorkspaceId,
+            ) -> $crate::StoreResult<Vec<String>> {
+                let text: Option<String> = sqlx::query_scalar(
+                    "SELECT report_email_domains FROM workspaces WHERE id = $1",
+                )
+                .bind(workspace.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(text
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect())
+            }
+
+            async fn set_report_email_domains(
+                &self,
+                workspace: WorkspaceId,
+                domains: &[String],
+            ) -> $crate::StoreResult<()> {
+                let text: Vec<String> = domains
+                    .iter()
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect();
+                sqlx::query("UPDATE workspaces SET report_email_domains = $2 WHERE id = $1")
+                    .bind(workspace.0)
+                    .bind(text.join(","))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn delete_report_schedule(

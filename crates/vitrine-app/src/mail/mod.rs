@@ -459,3 +459,48 @@ pub async fn list(
     }
     Ok(app.store.mails(actor.workspace_id, limit).await?)
 }
+
+// ---- messages built elsewhere (scheduled reports, issue 13) ---------------------------------
+
+impl Mailer {
+    /// A message builder with this mailer's sender, reply-to and a fresh-style `Message-ID`
+    /// (`message_id`, without angle brackets), for messages with attachments that other
+    /// modules build (reports).
+    pub fn builder(&self, message_id: &str) -> lettre::message::MessageBuilder {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .message_id(Some(format!("<{message_id}>")));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        builder
+    }
+
+    /// Sends a message built with [`Mailer::builder`] over the transport in force; `name` names
+    /// the `.eml` file of the file transport.
+    pub async fn send_message(&self, message: Message, name: &str) -> Result<String, SendError> {
+        match &self.transport {
+            Transport::Broken(reason) => Err(SendError::Transient(reason.clone())),
+            Transport::Smtp(smtp) => match smtp.send(message).await {
+                Ok(response) => {
+                    let words: Vec<&str> = response.message().collect();
+                    Ok(format!("{} {}", response.code(), words.join(" ")))
+                }
+                Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+                Err(e) => Err(SendError::Transient(e.to_string())),
+            },
+            Transport::File(dir) => {
+                let name = format!("{}.eml", name.replace(['/', '\\'], "_"));
+                let path = dir.join(&name);
+                let write = async {
+                    tokio::fs::create_dir_all(dir).await?;
+                    tokio::fs::write(&path, message.formatted()).await
+                };
+                write.await.map_err(|e| {
+                    SendError::Transient(format!("cannot write {}: {e}", path.display()))
+                })?;
+                Ok(format!("written to {name}"))
+            }
+        }
+    }
+}

@@ -68,3 +68,7 @@ CREATE TABLE report_deliveries (
     UNIQUE (run_id, kind, target)
 );
 CREATE INDEX report_deliveries_due ON report_deliveries (state, next_attempt_at);
+
+-- The workspace policy for report recipients: e-mail domains allowed (comma-separated,
+-- lower case); empty allows any address.
+ALTER TABLE workspaces ADD COLUMN report_email_domains TEXT NOT NULL DEFAULT '';
