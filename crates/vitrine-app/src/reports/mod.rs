@@ -24,7 +24,7 @@ use vitrine_store::{
     RunOrigin,
 };
 
-pub use run::{Scheduler, Ticked, spawn, tick};
+pub use run::{POLL_EVERY, Scheduler, Ticked, spawn, tick};
 pub use schedule::{CompiledSchedule, Day, Due, Frequency};
 pub use spec::{Contents, FixedFilters, Recipient};
 

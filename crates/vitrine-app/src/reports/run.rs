@@ -14,6 +14,9 @@ use crate::dashboards::{Restriction, Restrictions, describe_filter_value, parse_
 use crate::exports::{ExportFormat, PdfText};
 use crate::{App, Error, Result};
 
+/// How often `serve`'s scheduler looks for due slots and deliveries.
+pub const POLL_EVERY: Duration = Duration::from_secs(20);
+
 /// How long a run may render before another pass marks it failed.
 pub const RUN_LEASE: time::Duration = time::Duration::minutes(10);
 
