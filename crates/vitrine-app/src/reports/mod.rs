@@ -86,9 +86,20 @@ pub struct ScheduleView {
     pub paused_reason: Option<String>,
     /// Whose access it renders with.
     pub run_as: Option<i64>,
-    /// The next five send times.
-    #[schema(value_type = Vec<String>)]
+    /// The next five send times (for code; shown as `next_at` and `next_local`).
+    #[serde(skip)]
+    #[schema(ignore)]
     pub next: Vec<OffsetDateTime>,
+    /// The next five send times, RFC 3339 in UTC.
+    pub next_at: Vec<String>,
+    /// The same in the schedule's zone, e.g. `2026-03-30 09:00 CEST`.
+    pub next_local: Vec<String>,
+}
+
+/// RFC 3339 text of an instant.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The live link of a report: the dashboard's page.
@@ -102,11 +113,16 @@ pub async fn live_link(app: &App, schedule: &ReportScheduleRecord) -> Result<Str
 
 fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
     let parsed = run::parse(&record)?;
-    let next = parsed
-        .frequency
-        .compile(&record.zone)
+    let compiled = parsed.frequency.compile(&record.zone).ok();
+    let next = compiled
+        .as_ref()
         .map(|c| c.upcoming(now, 5))
         .unwrap_or_default();
+    let next_at = next.iter().map(|t| rfc3339(*t)).collect();
+    let next_local = next
+        .iter()
+        .filter_map(|t| compiled.as_ref().map(|c| c.local_text(*t)))
+        .collect();
     Ok(ScheduleView {
         id: record.id,
         dashboard_id: record.dashboard_id.0,
@@ -122,6 +138,8 @@ fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleVie
         paused_reason: record.paused_reason,
         run_as: record.created_by.map(|m| m.0),
         next,
+        next_at,
+        next_local,
     })
 }
 
@@ -349,7 +367,8 @@ pub async fn send_now(app: &App, member: &Member, id: i64, test: bool) -> Result
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: i64,
-    #[schema(value_type = String)]
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub slot: OffsetDateTime,
     pub origin: String,
     pub state: String,

@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod public;
+pub mod reports;
 pub mod session;
 pub mod share;
 
@@ -70,6 +71,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(dashboards::api())
         .merge(links::api())
         .merge(outbox::api())
+        .merge(reports::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.

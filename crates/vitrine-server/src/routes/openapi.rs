@@ -100,6 +100,10 @@ fn base() -> OpenApi {
         ("links", "Share links"),
         ("workspace", "The workspace's link policy"),
         ("mail", "Outgoing mail: the outbox"),
+        (
+            "reports",
+            "Scheduled reports: e-mail, Slack and webhook delivery",
+        ),
         ("meta", "This document"),
     ]
     .map(|(name, description)| {

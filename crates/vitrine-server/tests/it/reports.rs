@@ -220,6 +220,8 @@ async fn an_emailed_report_has_the_pdf_inline_pngs_csv_and_live_link_with_fixed_
     .unwrap();
     assert_eq!(schedule.next.len(), 5);
     assert_eq!(schedule.next[0], NEXT_SLOT);
+    assert_eq!(schedule.next_at[0], "2026-11-24T08:00:00Z");
+    assert_eq!(schedule.next_local[0], "2026-11-24 09:00 CET");
     assert_eq!(schedule.run_as, Some(owner.id.0));
 
     // Nothing is due before the slot.
@@ -547,4 +549,119 @@ async fn two_instances_send_each_slot_once_on_postgres() {
     };
     two_instances_send_each_slot_once(Some(db.url.clone())).await;
     db.drop_now().await;
+}
+
+#[tokio::test]
+async fn the_api_creates_previews_and_refuses_bad_input_with_4xx() {
+    let fx = fixture_with(|_| {}).await;
+    let body = json!({
+        "dashboard_id": fx.sales,
+        "name": "Weekly",
+        "frequency": { "kind": "weekly", "days": ["mon", "fri"], "at": "08:30" },
+        "zone": "America/New_York",
+        "recipients": [{ "kind": "email", "address": "ann@acme.test" }],
+        "filters": { "region": "EMEA" },
+    });
+    let created = fx.api_post("/api/v1/reports", body.clone()).await;
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["next_at"].as_array().unwrap().len(), 5);
+    assert_eq!(created["contents"]["pdf"], true);
+    let listed = fx
+        .app
+        .api()
+        .get(
+            fx.app
+                .url(&format!("/api/v1/reports?dashboard_id={}", fx.sales)),
+        )
+        .bearer_auth(&fx.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed[0]["id"], id);
+    let preview = fx
+        .app
+        .api()
+        .post(fx.app.url("/api/v1/reports/preview"))
+        .bearer_auth(&fx.key)
+        .json(&json!({ "frequency": { "kind": "daily", "at": "09:00" }, "zone": "Europe/Berlin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), 200);
+    let preview: Value = preview.json().await.unwrap();
+    assert_eq!(preview["next_at"][0], "2026-11-24T08:00:00Z");
+    for (bad, field) in [
+        (json!({ "zone": "Mars/Base" }), "zone"),
+        (
+            json!({ "frequency": { "kind": "cron", "expression": "61 * * * *" } }),
+            "frequency",
+        ),
+        (
+            json!({ "recipients": [{ "kind": "email", "address": "<script>" }] }),
+            "recipients",
+        ),
+        (json!({ "filters": { "nope": "x" } }), "filters"),
+        (json!({ "dashboard_id": 999_999 }), "dashboard_id"),
+    ] {
+        let mut input = body.clone();
+        for (k, v) in bad.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        let response = fx
+            .app
+            .api()
+            .post(fx.app.url("/api/v1/reports"))
+            .bearer_auth(&fx.key)
+            .json(&input)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{field}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["field"], field, "{error}");
+    }
+    // Recipients outside the workspace's allowed domains are refused.
+    let ws = fx
+        .app
+        .state
+        .store
+        .default_workspace()
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    fx.app
+        .state
+        .store
+        .set_report_email_domains(ws, &["example.com".to_owned()])
+        .await
+        .unwrap();
+    let response = fx
+        .app
+        .api()
+        .post(fx.app.url("/api/v1/reports"))
+        .bearer_auth(&fx.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("allowed e-mail domains")
+    );
+    let missing = fx
+        .app
+        .api()
+        .get(fx.app.url("/api/v1/reports/424242/runs"))
+        .bearer_auth(&fx.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
 }
