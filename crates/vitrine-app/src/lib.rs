@@ -42,7 +42,9 @@
 //!   SMTP server is configured), message bodies from plain functions with the workspace footer.
 //!   Other features queue into it with [`mail::enqueue`].
 //! - [`reports`]: scheduled reports — schedules in an IANA zone (the DST rule is documented
-//!   there), next-fire computation, missed slots after downtime.
+//!   in [`reports::schedule`]), the scheduler that claims each slot once in the store, renders
+//!   it once as the schedule's creator and delivers it per recipient (e-mail through the
+//!   mailer, Slack, signed webhooks) with retries of the failed ones only.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
