@@ -665,3 +665,34 @@ async fn the_api_creates_previews_and_refuses_bad_input_with_4xx() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn sql_in_a_fixed_filter_value_is_a_value_not_sql() {
+    let fx = fixture_with(|_| {}).await;
+    let app = &fx.app.state;
+    let owner = admin(&fx).await;
+    let mut input = daily_nine(
+        fx.sales,
+        vec![Recipient::Email {
+            address: "ann@acme.test".into(),
+        }],
+    );
+    input.filters = serde_json::from_value(json!({ "region": "x' OR '1'='1" })).unwrap();
+    let schedule = reports::create(app, &owner, &input).await.unwrap();
+    let record = app
+        .store
+        .report_schedule(owner.workspace_id, schedule.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let parsed = reports::run::parse(&record).unwrap();
+    let rendered = reports::run::render(app, &record, &parsed).await.unwrap();
+    let csv = rendered
+        .artifacts
+        .iter()
+        .find(|a| a.name == "by-region.csv")
+        .unwrap();
+    let text = String::from_utf8(csv.content.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1, "only the header: {text}");
+    assert!(rendered.empty, "no rows match the literal value");
+}
