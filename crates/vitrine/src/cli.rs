@@ -437,6 +437,8 @@ async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<
             }
             .ok_or_else(|| anyhow::anyhow!("report {id} has no creator to run as"))?;
             let run = vitrine_app::reports::send_now(state, &creator, *id, false).await?;
+            vitrine_app::reports::deliver::drain(state).await?;
+            state.store.complete_report_runs(state.now()).await?;
             for d in state.store.report_deliveries(run).await? {
                 println!(
                     "{}\t{}\t{}\t{}",

@@ -325,7 +325,8 @@ pub async fn list(app: &App, member: &Member, dashboard: Option<i64>) -> Result<
 }
 
 /// "Send now" (to every recipient) or "Send a test to me" (to the member only): renders at
-/// once and delivers. The run's id.
+/// once and queues the deliveries, which the scheduler sends on its next pass (or call
+/// [`deliver::drain`]). The run's id.
 pub async fn send_now(app: &App, member: &Member, id: i64, test: bool) -> Result<i64> {
     may_schedule(member)?;
     let record = app
@@ -358,8 +359,6 @@ pub async fn send_now(app: &App, member: &Member, id: i64, test: bool) -> Result
         serde_json::json!({ "run": run }),
     )
     .await?;
-    deliver::drain(app).await?;
-    app.store.complete_report_runs(app.now()).await?;
     Ok(run)
 }
 

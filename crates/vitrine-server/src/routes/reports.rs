@@ -133,7 +133,7 @@ struct RunStarted {
 #[utoipa::path(post, path = "/reports/{id}/send", operation_id = "sendReport", tag = "reports",
     params(("id" = i64, Path, description = "Schedule id")),
     responses(
-        (status = 202, description = "Rendered; deliveries sent or queued", body = RunStarted),
+        (status = 202, description = "Rendered; deliveries queued (sent within seconds)", body = RunStarted),
         (status = 403, description = "Editors and admins only", body = ErrorBody),
         (status = 404, description = "No such schedule", body = ErrorBody),
         (status = 409, description = "A run just started", body = ErrorBody),
@@ -151,7 +151,7 @@ async fn send_report(
 #[utoipa::path(post, path = "/reports/{id}/test", operation_id = "testReport", tag = "reports",
     params(("id" = i64, Path, description = "Schedule id")),
     responses(
-        (status = 202, description = "Rendered; the test message sent or queued", body = RunStarted),
+        (status = 202, description = "Rendered; the test message queued (sent within seconds)", body = RunStarted),
         (status = 403, description = "Editors and admins only", body = ErrorBody),
         (status = 404, description = "No such schedule", body = ErrorBody),
         (status = 409, description = "A run just started", body = ErrorBody),

@@ -622,6 +622,32 @@ async fn the_api_creates_previews_and_refuses_bad_input_with_4xx() {
         let error: Value = response.json().await.unwrap();
         assert_eq!(error["error"]["field"], field, "{error}");
     }
+    // "Send a test to me": to the caller only, queued, then delivered.
+    let tested = fx
+        .app
+        .api()
+        .post(fx.app.url(&format!("/api/v1/reports/{id}/test")))
+        .bearer_auth(&fx.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tested.status(), 202);
+    reports::deliver::drain(&fx.app.state).await.unwrap();
+    let runs: Value = fx
+        .app
+        .api()
+        .get(fx.app.url(&format!("/api/v1/reports/{id}/runs")))
+        .bearer_auth(&fx.key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs[0]["origin"], "test");
+    assert_eq!(runs[0]["deliveries"].as_array().unwrap().len(), 1);
+    assert_eq!(runs[0]["deliveries"][0]["target"], "admin@example.com");
+    assert_eq!(runs[0]["deliveries"][0]["state"], "sent");
     // Recipients outside the workspace's allowed domains are refused.
     let ws = fx
         .app
