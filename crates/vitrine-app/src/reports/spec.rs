@@ -106,6 +106,34 @@ fn check_http_url(field: &str, url: &str, https_only: bool) -> Result<()> {
     Ok(())
 }
 
+/// Whether `url` names a loopback, private, link-local or unspecified address literally (or
+/// `localhost`): refused as a target unless the server itself runs on plain `http://` (a
+/// development set-up). Names that resolve to such addresses are not caught here.
+fn internal_target(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+        None => false,
+    }
+}
+
 /// Checks recipients: well-formed, no duplicates, at most [`MAX_RECIPIENTS`], e-mail
 /// addresses in `allowed_domains` (when not empty). `insecure_http` allows `http://` Slack
 /// URLs (tests and local receivers).
@@ -152,10 +180,22 @@ pub fn check_recipients(
             }
             Recipient::Slack { webhook_url } => {
                 check_http_url("recipients", webhook_url, !insecure_http)?;
+                if !insecure_http && internal_target(webhook_url) {
+                    return Err(Error::invalid_field(
+                        "recipients",
+                        "a Slack URL may not point at a loopback or private address",
+                    ));
+                }
                 r.clone()
             }
             Recipient::Webhook { url, secret } => {
                 check_http_url("recipients", url, false)?;
+                if !insecure_http && internal_target(url) {
+                    return Err(Error::invalid_field(
+                        "recipients",
+                        "a webhook may not point at a loopback or private address",
+                    ));
+                }
                 if secret.chars().count() < 16 || secret.len() > 256 {
                     return Err(Error::invalid_field(
                         "recipients",
@@ -210,5 +250,26 @@ mod tests {
             secret: "0123456789abcdef".into(),
         };
         assert!(check_recipients(&[creds], &[], false).is_err());
+        for internal in [
+            "http://127.0.0.1:8080/h",
+            "https://10.1.2.3/h",
+            "https://192.168.0.1/h",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/h",
+            "https://localhost/h",
+        ] {
+            let hook = Recipient::Webhook {
+                url: internal.into(),
+                secret: "0123456789abcdef".into(),
+            };
+            assert!(
+                check_recipients(std::slice::from_ref(&hook), &[], false).is_err(),
+                "{internal}"
+            );
+            assert!(
+                check_recipients(&[hook], &[], true).is_ok(),
+                "{internal} in development"
+            );
+        }
     }
 }
