@@ -52,6 +52,10 @@
 //!   single-use, expiring, revocable, renewed by a resend; accepted only by a POST.
 //! - [`link_mail`]: a share link sent by e-mail with a note (never its password), listed per
 //!   link and audited.
+//! - [`reports`]: scheduled reports — schedules in an IANA zone (the DST rule is documented
+//!   in [`reports::schedule`]), the scheduler that claims each slot once in the store, renders
+//!   it once as the schedule's creator and delivers it per recipient (e-mail through the
+//!   mailer, Slack, signed webhooks) with retries of the failed ones only.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -81,6 +85,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outsider;
 pub mod passwords;
+pub mod reports;
 pub mod retention;
 pub mod text;
 pub mod trail;

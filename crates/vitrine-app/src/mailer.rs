@@ -104,22 +104,29 @@ impl Mailer {
         )
     }
 
+    /// A message builder with this mailer's sender, reply-to and the `Message-ID`
+    /// `message_id` (without angle brackets): stored rows and the messages other modules build
+    /// with attachments (reports) start here.
+    pub fn builder(&self, message_id: &str) -> lettre::message::MessageBuilder {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .message_id(Some(format!("<{message_id}>")));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        builder
+    }
+
     /// Builds the MIME message of a stored row.
     fn build(&self, mail: &MailRecord, date: std::time::SystemTime) -> Result<Message, SendError> {
         let to: Mailbox = mail
             .recipient
             .parse()
             .map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
-        let mut builder = Message::builder()
-            .from(self.from.clone())
+        self.builder(&mail.message_id)
             .to(to)
             .subject(one_line(&mail.subject))
-            .message_id(Some(format!("<{}>", mail.message_id)))
-            .date(date);
-        if let Some(reply_to) = &self.reply_to {
-            builder = builder.reply_to(reply_to.clone());
-        }
-        builder
+            .date(date)
             .multipart(MultiPart::alternative_plain_html(
                 mail.body_text.clone(),
                 mail.body_html.clone(),
@@ -134,6 +141,14 @@ impl Mailer {
         date: std::time::SystemTime,
     ) -> Result<String, SendError> {
         let message = self.build(mail, date)?;
+        let name = format!("{:06}-{}", mail.id, mail.message_id);
+        self.send_message(message, &name).await
+    }
+
+    /// Sends a built message over the transport in force; `name` names the `.eml` file of the
+    /// file transport (written whole, then renamed into place). The provider's answer on
+    /// success.
+    pub async fn send_message(&self, message: Message, name: &str) -> Result<String, SendError> {
         match &self.transport {
             Transport::Broken(reason) => Err(SendError::Transient(reason.clone())),
             Transport::Smtp(smtp) => match smtp.send(message).await {
@@ -146,11 +161,7 @@ impl Mailer {
             },
             Transport::File(dir) => {
                 let bytes = message.formatted();
-                let name = format!(
-                    "{:06}-{}.eml",
-                    mail.id,
-                    mail.message_id.replace(['/', '\\'], "_")
-                );
+                let name = format!("{}.eml", name.replace(['/', '\\'], "_"));
                 let path = dir.join(&name);
                 let tmp = dir.join(format!(".{name}.tmp"));
                 let write = async {

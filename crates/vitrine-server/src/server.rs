@@ -90,6 +90,9 @@ impl Bound {
             vitrine_app::retention::spawn(self.state.clone(), vitrine_app::retention::PRUNE_EVERY);
         // Outgoing mail is sent (and retried) while we serve.
         let drainer = vitrine_app::mail::spawn(self.state.clone(), vitrine_app::mail::POLL_EVERY);
+        // Scheduled reports are claimed, rendered and delivered while we serve.
+        let scheduler =
+            vitrine_app::reports::spawn(self.state.clone(), vitrine_app::reports::POLL_EVERY);
         let live = self.state.live.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -108,6 +111,7 @@ impl Bound {
         feed.abort();
         drop(pruner);
         drop(drainer);
+        drop(scheduler);
         self.state.store.close().await;
         Ok(())
     }

@@ -27,6 +27,7 @@ mod invitations;
 mod model;
 mod outbox;
 mod postgres;
+mod reports;
 mod sql;
 mod sqlite;
 
@@ -47,6 +48,10 @@ pub use invitations::{Invitation, InvitationStore, MemberAccess, NewInvitation};
 pub use model::*;
 pub use outbox::{MailOutcome, MailRecord, MailState, NewMail, OutboxStore};
 pub use postgres::PgStore;
+pub use reports::{
+    NewReportSchedule, ReportArtifact, ReportDeliveryRecord, ReportRunRecord, ReportScheduleRecord,
+    ReportStore, RunOrigin, RunState,
+};
 pub use sqlite::SqliteStore;
 
 /// The result of every store call.
@@ -347,6 +352,7 @@ pub trait Store:
     + AnalyticsStore
     + OutboxStore
     + InvitationStore
+    + ReportStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -36,7 +36,7 @@ impl MailState {
         }
     }
 
-    fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         match text {
             "sending" => Self::Sending,
             "sent" => Self::Sent,

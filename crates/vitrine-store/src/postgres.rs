@@ -100,3 +100,7 @@ mod outbox_traits {
 mod invitation_traits {
     crate::invitations::impl_invitation_store!(super::PgStore);
 }
+
+mod report_traits {
+    crate::reports::impl_report_store!(super::PgStore);
+}

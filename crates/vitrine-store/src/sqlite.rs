@@ -97,3 +97,7 @@ mod outbox_traits {
 mod invitation_traits {
     crate::invitations::impl_invitation_store!(super::SqliteStore);
 }
+
+mod report_traits {
+    crate::reports::impl_report_store!(super::SqliteStore);
+}

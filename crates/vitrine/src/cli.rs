@@ -59,6 +59,23 @@ pub enum Command {
     /// Outgoing mail: send a test message.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Scheduled reports: list them, send one now, run one scheduler pass.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `vitrine report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// List the workspace's scheduled reports with their next send times.
+    List,
+    /// Render report ID now (as its creator) and deliver it to every recipient.
+    Send {
+        /// The schedule's id.
+        id: i64,
+    },
+    /// One scheduler pass: send the due slots and due deliveries, then exit.
+    Run,
 }
 
 /// `vitrine mail …`.
@@ -373,6 +390,73 @@ impl Cli {
                 state.store.close().await;
                 result
             }
+            Command::Report(command) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = report_command(&state, command).await;
+                state.store.close().await;
+                result
+            }
+        }
+    }
+}
+
+async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<()> {
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no workspace"))?;
+    match command {
+        ReportCommand::List => {
+            for s in state.store.report_schedules(workspace.id, None).await? {
+                let next = s
+                    .next_slot
+                    .map(vitrine_app::reports::rfc3339)
+                    .unwrap_or_else(|| "-".to_owned());
+                let status = match (&s.enabled, &s.paused_reason) {
+                    (true, _) => "enabled".to_owned(),
+                    (false, Some(reason)) => reason.clone(),
+                    (false, None) => "paused".to_owned(),
+                };
+                println!(
+                    "{}\t{}\tdashboard {}\t{}\tnext {}\t{}",
+                    s.id, s.name, s.dashboard_id.0, s.zone, next, status
+                );
+            }
+            Ok(())
+        }
+        ReportCommand::Send { id } => {
+            let schedule = state
+                .store
+                .report_schedule(workspace.id, *id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no report {id}"))?;
+            let creator = match schedule.created_by {
+                Some(m) => state.store.member(m).await?,
+                None => None,
+            }
+            .ok_or_else(|| anyhow::anyhow!("report {id} has no creator to run as"))?;
+            let run = vitrine_app::reports::send_now(state, &creator, *id, false).await?;
+            vitrine_app::reports::deliver::drain(state).await?;
+            state.store.complete_report_runs(state.now()).await?;
+            for d in state.store.report_deliveries(run).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    d.kind,
+                    d.target,
+                    d.state.as_str(),
+                    d.provider_response.or(d.last_error).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        ReportCommand::Run => {
+            let ticked = vitrine_app::reports::tick(state).await?;
+            println!(
+                "runs {}, claimed elsewhere {}, failed {}, paused {}",
+                ticked.runs, ticked.lost, ticked.failed, ticked.paused
+            );
+            Ok(())
         }
     }
 }

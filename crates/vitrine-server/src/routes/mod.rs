@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod public;
+pub mod reports;
 pub mod session;
 pub mod share;
 
@@ -79,6 +80,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(outbox::api())
         .merge(invitations::api())
         .merge(link_mail::api())
+        .merge(reports::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.

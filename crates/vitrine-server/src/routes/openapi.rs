@@ -105,6 +105,10 @@ fn base() -> OpenApi {
         ("analytics", "Access analytics of share links"),
         ("workspace", "The workspace's link policy"),
         ("mail", "Outgoing mail: the outbox"),
+        (
+            "reports",
+            "Scheduled reports: e-mail, Slack and webhook delivery",
+        ),
         ("meta", "This document"),
     ]
     .map(|(name, description)| {

@@ -31,6 +31,7 @@ mod page_weight;
 mod panics;
 mod policies;
 mod public;
+mod reports;
 mod share_ui;
 mod sink;
 mod startup;

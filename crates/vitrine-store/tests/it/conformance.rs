@@ -1090,3 +1090,222 @@ async fn the_change_feed_reaches_listeners(store: &dyn Store) {
         }
     }
 }
+
+story!(report_slots_are_claimed_once_and_deliveries_retried_alone);
+async fn report_slots_are_claimed_once_and_deliveries_retried_alone(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let owner = store
+        .create_member(new_member(&ws, "owner@acme.test", Role::Admin), T0)
+        .await
+        .unwrap();
+    let board = store
+        .create_dashboard(
+            DashboardInput {
+                workspace_id: ws.id,
+                slug: "sales".into(),
+                title: "Sales".into(),
+                status: "published".into(),
+                document: "version: 1\ntitle: Sales\n".into(),
+            },
+            Some(owner.id),
+            T0,
+        )
+        .await
+        .unwrap();
+    let slot = datetime!(2026-11-24 08:00 UTC);
+    let new = NewReportSchedule {
+        workspace_id: ws.id,
+        dashboard_id: board.id,
+        widget_id: None,
+        name: "Morning".into(),
+        frequency: r#"{"kind":"daily","at":"09:00"}"#.into(),
+        zone: "Europe/Berlin".into(),
+        recipients: "[]".into(),
+        contents: "{}".into(),
+        filters: "{}".into(),
+        skip_when_empty: false,
+        enabled: true,
+        created_by: Some(owner.id),
+        next_slot: Some(slot),
+    };
+    let id = store.create_report_schedule(&new, T0).await.unwrap();
+    assert!(store.due_report_schedules(T0).await.unwrap().is_empty());
+    let due = store.due_report_schedules(slot).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let schedule = &due[0];
+    assert_eq!(schedule.id, id);
+    assert_eq!(schedule.created_by, Some(owner.id));
+
+    // Eight concurrent claims of one slot: exactly one run.
+    let lease = slot + Duration::minutes(10);
+    let claims =
+        futures_util::future::join_all((0..8).map(|_| {
+            store.claim_report_slot(schedule, slot, RunOrigin::Schedule, false, slot, lease)
+        }))
+        .await;
+    let won: Vec<i64> = claims.into_iter().filter_map(|c| c.unwrap()).collect();
+    assert_eq!(won.len(), 1, "one claim wins");
+    let run = won[0];
+    store
+        .advance_report_schedule(id, Some(slot + Duration::days(1)))
+        .await
+        .unwrap();
+    // A slower instance cannot move it back.
+    store.advance_report_schedule(id, Some(slot)).await.unwrap();
+    assert!(store.due_report_schedules(slot).await.unwrap().is_empty());
+
+    let recipients =
+        ["a@acme.test", "b@acme.test", "c@acme.test"].map(|t| ("email".to_owned(), t.to_owned()));
+    store
+        .finish_report_render(
+            run,
+            &[ReportArtifact {
+                name: "sales.pdf".into(),
+                mime: "application/pdf".into(),
+                content: b"%PDF-1.7 \x00\xff".to_vec(),
+            }],
+            &recipients,
+            slot,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.report_artifacts(run).await.unwrap()[0].content,
+        b"%PDF-1.7 \x00\xff"
+    );
+    let claimed = store
+        .claim_report_deliveries(slot, lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(
+        store
+            .claim_report_deliveries(slot, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for d in &claimed {
+        let outcome = if d.target == "b@acme.test" {
+            MailOutcome::Retry {
+                error: "450 mailbox busy".into(),
+                next_attempt_at: slot + Duration::minutes(1),
+            }
+        } else {
+            MailOutcome::Sent {
+                response: "250 ok".into(),
+            }
+        };
+        assert!(
+            store
+                .finish_report_delivery(d.id, d.attempts, outcome, slot)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(
+        store.complete_report_runs(slot).await.unwrap(),
+        0,
+        "one still queued"
+    );
+    // Only the failed one comes back.
+    let again = store
+        .claim_report_deliveries(slot + Duration::minutes(1), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].target.as_str(), again[0].attempts),
+        ("b@acme.test", 2)
+    );
+    assert!(
+        store
+            .finish_report_delivery(
+                again[0].id,
+                again[0].attempts,
+                MailOutcome::Failed {
+                    error: "550 no such user".into()
+                },
+                slot
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.complete_report_runs(slot).await.unwrap(), 1);
+    let runs = store.report_runs(id, 10).await.unwrap();
+    assert_eq!(runs[0].state, RunState::Done);
+    let deliveries = store.report_deliveries(run).await.unwrap();
+    let states: Vec<(&str, MailState, i64)> = deliveries
+        .iter()
+        .map(|d| (d.target.as_str(), d.state, d.attempts))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("a@acme.test", MailState::Sent, 1),
+            ("b@acme.test", MailState::Failed, 2),
+            ("c@acme.test", MailState::Sent, 1),
+        ]
+    );
+    assert_eq!(
+        deliveries[1].last_error.as_deref(),
+        Some("550 no such user")
+    );
+
+    // A run stuck rendering past its lease is marked failed.
+    let next = slot + Duration::days(1);
+    let stuck = store
+        .claim_report_slot(
+            schedule,
+            next,
+            RunOrigin::Schedule,
+            true,
+            next,
+            next + Duration::minutes(10),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .fail_stuck_report_runs(next + Duration::minutes(5))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .fail_stuck_report_runs(next + Duration::minutes(11))
+            .await
+            .unwrap(),
+        1
+    );
+    let stuck = store.report_run(stuck).await.unwrap().unwrap();
+    assert_eq!((stuck.state, stuck.late), (RunState::Failed, true));
+
+    // Pausing, and deleting with everything under it.
+    store
+        .set_report_schedule_enabled(id, false, Some("creator lost access"), next)
+        .await
+        .unwrap();
+    let paused = store.report_schedule(ws.id, id).await.unwrap().unwrap();
+    assert!(!paused.enabled);
+    assert_eq!(paused.paused_reason.as_deref(), Some("creator lost access"));
+    assert!(
+        store
+            .due_report_schedules(next + Duration::days(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .report_schedules(ws.id, Some(board.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.delete_report_schedule(ws.id, id).await.unwrap());
+    assert!(store.report_run(run).await.unwrap().is_none());
+}

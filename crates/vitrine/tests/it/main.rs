@@ -3,4 +3,5 @@
 mod cli;
 mod demo;
 mod layout;
+mod reports;
 mod warehouse;

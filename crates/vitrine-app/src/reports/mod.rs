@@ -1,0 +1,436 @@
+//! Scheduled reports: a dashboard or one widget sent on a schedule to e-mail addresses, Slack
+//! incoming webhooks and generic (signed) webhooks.
+//!
+//! - [`schedule`]: frequencies, IANA zones, the DST rule, next-fire computation and which
+//!   missed slot to send after downtime.
+//! - [`spec`]: recipients, contents and fixed filter values, checked.
+//! - [`run`]: the scheduler. Each due slot is claimed once in the store (unique per schedule
+//!   and slot), rendered once **as the schedule's creator** ("run as": what they may see, with
+//!   the schedule's fixed filters applied through the share links' lock mechanism,
+//!   [`crate::dashboards::Restrictions`]); a creator who lost access pauses the schedule,
+//!   which is audited and mailed to the workspace's admins.
+//! - [`deliver`]: one delivery per run and recipient, sent and retried on its own.
+
+pub mod deliver;
+pub mod run;
+pub mod schedule;
+pub mod spec;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use vitrine_core::id::DashboardId;
+use vitrine_store::{
+    Member, NewReportSchedule, ReportDeliveryRecord, ReportRunRecord, ReportScheduleRecord,
+    RunOrigin,
+};
+
+pub use run::{POLL_EVERY, Scheduler, Ticked, spawn, tick};
+pub use schedule::{CompiledSchedule, Day, Due, Frequency};
+pub use spec::{Contents, FixedFilters, Recipient};
+
+use crate::accounts::Acting;
+use crate::{App, Error, Result};
+
+/// What a member submits to create or change a schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleInput {
+    /// The dashboard.
+    pub dashboard_id: i64,
+    /// One widget of it, or the whole dashboard.
+    #[serde(default)]
+    pub widget_id: Option<String>,
+    /// A name for lists and subjects.
+    pub name: String,
+    /// When.
+    pub frequency: Frequency,
+    /// The IANA time zone the frequency is read in, e.g. `Europe/Berlin`.
+    pub zone: String,
+    /// Where it goes.
+    pub recipients: Vec<Recipient>,
+    /// What it contains.
+    #[serde(default)]
+    pub contents: Contents,
+    /// Filter values fixed for every delivery (filter id → value, as a share link's locks).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub filters: FixedFilters,
+    /// Send nothing when every data widget is empty.
+    #[serde(default)]
+    pub skip_when_empty: bool,
+    /// Whether it runs.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// A schedule as shown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScheduleView {
+    pub id: i64,
+    pub dashboard_id: i64,
+    pub widget_id: Option<String>,
+    pub name: String,
+    pub frequency: Frequency,
+    pub zone: String,
+    pub recipients: Vec<Recipient>,
+    pub contents: Contents,
+    #[schema(value_type = Object)]
+    pub filters: FixedFilters,
+    pub skip_when_empty: bool,
+    pub enabled: bool,
+    /// Why it paused itself, when it did.
+    pub paused_reason: Option<String>,
+    /// Whose access it renders with.
+    pub run_as: Option<i64>,
+    /// The next five send times (for code; shown as `next_at` and `next_local`).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub next: Vec<OffsetDateTime>,
+    /// The next five send times, RFC 3339 in UTC.
+    pub next_at: Vec<String>,
+    /// The same in the schedule's zone, e.g. `2026-03-30 09:00 CEST`.
+    pub next_local: Vec<String>,
+}
+
+/// RFC 3339 text of an instant.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The live link of a report: the dashboard's page.
+pub async fn live_link(app: &App, schedule: &ReportScheduleRecord) -> Result<String> {
+    let base = app.config.base_url.trim_end_matches('/');
+    Ok(match &schedule.widget_id {
+        Some(w) => format!("{base}/dashboards/{}/widgets/{w}", schedule.dashboard_id.0),
+        None => format!("{base}/dashboards/{}", schedule.dashboard_id.0),
+    })
+}
+
+fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
+    let parsed = run::parse(&record)?;
+    let compiled = parsed.frequency.compile(&record.zone).ok();
+    let next = compiled
+        .as_ref()
+        .map(|c| c.upcoming(now, 5))
+        .unwrap_or_default();
+    let next_at = next.iter().map(|t| rfc3339(*t)).collect();
+    let next_local = next
+        .iter()
+        .filter_map(|t| compiled.as_ref().map(|c| c.local_text(*t)))
+        .collect();
+    Ok(ScheduleView {
+        id: record.id,
+        dashboard_id: record.dashboard_id.0,
+        widget_id: record.widget_id,
+        name: record.name,
+        frequency: parsed.frequency,
+        zone: record.zone,
+        recipients: parsed.recipients,
+        contents: parsed.contents,
+        filters: parsed.filters,
+        skip_when_empty: record.skip_when_empty,
+        enabled: record.enabled,
+        paused_reason: record.paused_reason,
+        run_as: record.created_by.map(|m| m.0),
+        next,
+        next_at,
+        next_local,
+    })
+}
+
+/// The next `n` send times of a frequency in a zone (the form's preview).
+pub fn preview(
+    app: &App,
+    frequency: &Frequency,
+    zone: &str,
+    n: usize,
+) -> Result<Vec<OffsetDateTime>> {
+    Ok(frequency.compile(zone)?.upcoming(app.now(), n.min(20)))
+}
+
+/// Members who may schedule a dashboard: those who can edit it.
+fn may_schedule(member: &Member) -> Result<()> {
+    if member.actor().can_edit_content() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+async fn checked(app: &App, member: &Member, input: &ScheduleInput) -> Result<NewReportSchedule> {
+    may_schedule(member)?;
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(Error::invalid_field("name", "1 to 120 characters"));
+    }
+    let compiled = input.frequency.compile(&input.zone)?;
+    let (_, ctx) = crate::content::open_dashboard(app, member, DashboardId(input.dashboard_id))
+        .await
+        .map_err(|_| Error::invalid_field("dashboard_id", "no such dashboard"))?;
+    if let Some(w) = &input.widget_id
+        && !ctx.document.widgets.iter().any(|x| x.id.as_str() == w)
+    {
+        return Err(Error::invalid_field(
+            "widget_id",
+            "no such widget on the dashboard",
+        ));
+    }
+    for c in &input.contents.csv {
+        if !ctx.document.widgets.iter().any(|x| x.id.as_str() == c) {
+            return Err(Error::invalid_field(
+                "contents.csv",
+                "no such widget on the dashboard",
+            ));
+        }
+    }
+    for (id, value) in &input.filters {
+        let filter = ctx.document.filter(id).ok_or_else(|| {
+            Error::invalid_field("filters", format!("no filter {id} on the dashboard"))
+        })?;
+        let source = [crate::dashboards::Restriction::Lock { filter, value }];
+        crate::dashboards::Restrictions::build(
+            &ctx.document,
+            |slug| ctx.dataset_columns(slug),
+            &source,
+            app.now().date(),
+        )
+        .map_err(|e| Error::invalid_field("filters", e.0))?;
+    }
+    let domains = app.store.report_email_domains(member.workspace_id).await?;
+    let recipients = spec::check_recipients(
+        &input.recipients,
+        &domains,
+        app.config.base_url.starts_with("http://"),
+    )?;
+    let json = |v: serde_json::Result<String>| v.map_err(Error::internal);
+    Ok(NewReportSchedule {
+        workspace_id: member.workspace_id,
+        dashboard_id: DashboardId(input.dashboard_id),
+        widget_id: input.widget_id.clone(),
+        name: name.to_owned(),
+        frequency: json(serde_json::to_string(&input.frequency))?,
+        zone: compiled.zone_name().to_owned(),
+        recipients: json(serde_json::to_string(&recipients))?,
+        contents: json(serde_json::to_string(&input.contents))?,
+        filters: json(serde_json::to_string(&input.filters))?,
+        skip_when_empty: input.skip_when_empty,
+        enabled: input.enabled,
+        created_by: Some(member.id),
+        next_slot: compiled.next_after(app.now()),
+    })
+}
+
+fn acting(member: &Member) -> Acting {
+    Acting::Member {
+        actor: member.actor(),
+        email: member.email.clone(),
+    }
+}
+
+/// Creates a schedule that runs as `member`.
+pub async fn create(app: &App, member: &Member, input: &ScheduleInput) -> Result<ScheduleView> {
+    let new = checked(app, member, input).await?;
+    let id = app.store.create_report_schedule(&new, app.now()).await?;
+    crate::accounts::audit(
+        app,
+        member.workspace_id,
+        &acting(member),
+        "report.created",
+        format!("report:{id}"),
+        serde_json::json!({ "name": new.name, "dashboard_id": input.dashboard_id }),
+    )
+    .await?;
+    get(app, member, id).await
+}
+
+/// Changes a schedule; it then runs as the member who changed it.
+pub async fn update(
+    app: &App,
+    member: &Member,
+    id: i64,
+    input: &ScheduleInput,
+) -> Result<ScheduleView> {
+    get(app, member, id).await?;
+    let new = checked(app, member, input).await?;
+    if !app
+        .store
+        .update_report_schedule(member.workspace_id, id, &new, app.now())
+        .await?
+    {
+        return Err(Error::NotFound);
+    }
+    app.store.set_report_schedule_creator(id, member.id).await?;
+    crate::accounts::audit(
+        app,
+        member.workspace_id,
+        &acting(member),
+        "report.updated",
+        format!("report:{id}"),
+        serde_json::json!({ "name": new.name }),
+    )
+    .await?;
+    get(app, member, id).await
+}
+
+/// Deletes a schedule and its history.
+pub async fn delete(app: &App, member: &Member, id: i64) -> Result<()> {
+    let s = get(app, member, id).await?;
+    may_schedule(member)?;
+    app.store
+        .delete_report_schedule(member.workspace_id, id)
+        .await?;
+    crate::accounts::audit(
+        app,
+        member.workspace_id,
+        &acting(member),
+        "report.deleted",
+        format!("report:{id}"),
+        serde_json::json!({ "name": s.name }),
+    )
+    .await
+}
+
+/// One schedule a member may see (of a dashboard they may see).
+pub async fn get(app: &App, member: &Member, id: i64) -> Result<ScheduleView> {
+    let record = app
+        .store
+        .report_schedule(member.workspace_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    crate::content::visible_dashboard(app, member, record.dashboard_id).await?;
+    view(record, app.now())
+}
+
+/// The schedules a member may see: of one dashboard, or the workspace's.
+pub async fn list(app: &App, member: &Member, dashboard: Option<i64>) -> Result<Vec<ScheduleView>> {
+    let mut out = Vec::new();
+    for record in app
+        .store
+        .report_schedules(member.workspace_id, dashboard.map(DashboardId))
+        .await?
+    {
+        if crate::content::visible_dashboard(app, member, record.dashboard_id)
+            .await
+            .is_ok()
+        {
+            out.push(view(record, app.now())?);
+        }
+    }
+    Ok(out)
+}
+
+/// "Send now" (to every recipient) or "Send a test to me" (to the member only): renders at
+/// once and queues the deliveries, which the scheduler sends on its next pass (or call
+/// [`deliver::drain`]). The run's id.
+pub async fn send_now(app: &App, member: &Member, id: i64, test: bool) -> Result<i64> {
+    may_schedule(member)?;
+    let record = app
+        .store
+        .report_schedule(member.workspace_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    crate::content::visible_dashboard(app, member, record.dashboard_id).await?;
+    let (origin, only) = if test {
+        (
+            RunOrigin::Test,
+            Some(vec![Recipient::Email {
+                address: member.email.clone(),
+            }]),
+        )
+    } else {
+        (RunOrigin::Now, None)
+    };
+    let mut ticked = Ticked::default();
+    // A manual run's slot is the current millisecond; a double click in the same one is one run.
+    let run = run::run_slot(app, &record, app.now(), origin, false, only, &mut ticked)
+        .await?
+        .ok_or_else(|| Error::Conflict("a run of this report just started".into()))?;
+    crate::accounts::audit(
+        app,
+        member.workspace_id,
+        &acting(member),
+        if test { "report.tested" } else { "report.sent" },
+        format!("report:{id}"),
+        serde_json::json!({ "run": run }),
+    )
+    .await?;
+    Ok(run)
+}
+
+/// A run with its deliveries.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunView {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub slot: OffsetDateTime,
+    pub origin: String,
+    pub state: String,
+    pub late: bool,
+    pub error: Option<String>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// One recipient's outcome.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    pub kind: String,
+    pub target: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub provider_response: Option<String>,
+}
+
+fn delivery_view(d: ReportDeliveryRecord) -> DeliveryView {
+    // A webhook URL may carry a token in its path: show its origin only.
+    let target = if d.kind == "email" {
+        d.target
+    } else {
+        url::Url::parse(&d.target)
+            .map(|u| format!("{}/…", u.origin().ascii_serialization()))
+            .unwrap_or_else(|_| "…".into())
+    };
+    DeliveryView {
+        kind: d.kind,
+        target,
+        state: d.state.as_str().to_owned(),
+        attempts: d.attempts,
+        last_error: d.last_error,
+        provider_response: d.provider_response,
+    }
+}
+
+/// A schedule's run history with each recipient's outcome: admins only.
+pub async fn history(app: &App, member: &Member, id: i64, limit: i64) -> Result<Vec<RunView>> {
+    if !member.actor().is_admin() {
+        return Err(Error::Forbidden);
+    }
+    get(app, member, id).await?;
+    let runs: Vec<ReportRunRecord> = app.store.report_runs(id, limit.clamp(1, 200)).await?;
+    let mut out = Vec::with_capacity(runs.len());
+    for r in runs {
+        let deliveries = app
+            .store
+            .report_deliveries(r.id)
+            .await?
+            .into_iter()
+            .map(delivery_view)
+            .collect();
+        out.push(RunView {
+            id: r.id,
+            slot: r.slot,
+            origin: r.origin.as_str().to_owned(),
+            state: r.state.as_str().to_owned(),
+            late: r.late,
+            error: r.error,
+            deliveries,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,275 @@
+//! What a schedule says besides its time: recipients, contents, fixed filter values; checked
+//! when a schedule is created or changed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vitrine_core::dashboard::FilterValue;
+
+use crate::{Error, Result};
+
+/// Most recipients one schedule may have.
+pub const MAX_RECIPIENTS: usize = 50;
+
+/// Where a report goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Recipient {
+    /// An e-mail address (in the workspace's allowed domains, when it has any).
+    Email {
+        /// The address.
+        address: String,
+    },
+    /// A Slack incoming webhook (`https://hooks.slack.com/services/…`): a Block Kit message.
+    Slack {
+        /// The incoming webhook's URL.
+        webhook_url: String,
+    },
+    /// A generic webhook: a JSON POST signed with HMAC-SHA256 of `secret`
+    /// (header `X-Vitrine-Signature: t=<unix seconds>,v1=<hex>`, see docs/reports.md).
+    Webhook {
+        /// Where to POST.
+        url: String,
+        /// The shared secret (at least 16 characters).
+        secret: String,
+    },
+}
+
+impl Recipient {
+    /// The delivery's kind and target.
+    pub fn key(&self) -> (String, String) {
+        match self {
+            Recipient::Email { address } => ("email".into(), address.clone()),
+            Recipient::Slack { webhook_url } => ("slack".into(), webhook_url.clone()),
+            Recipient::Webhook { url, .. } => ("webhook".into(), url.clone()),
+        }
+    }
+}
+
+/// What a report contains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Contents {
+    /// The dashboard (or the widget) as a PDF attachment.
+    #[serde(default = "yes")]
+    pub pdf: bool,
+    /// A PNG of each widget, inline in the e-mail (`cid:`).
+    #[serde(default = "yes")]
+    pub png: bool,
+    /// The widgets whose data is attached as CSV.
+    #[serde(default)]
+    pub csv: Vec<String>,
+    /// A link to the live dashboard.
+    #[serde(default = "yes")]
+    pub live_link: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Contents {
+    fn default() -> Self {
+        Self {
+            pdf: true,
+            png: true,
+            csv: Vec::new(),
+            live_link: true,
+        }
+    }
+}
+
+/// Fixed filter values: filter id → value, as a share link's locks.
+pub type FixedFilters = BTreeMap<String, FilterValue>;
+
+fn check_http_url(field: &str, url: &str, https_only: bool) -> Result<()> {
+    let parsed =
+        url::Url::parse(url).map_err(|_| Error::invalid_field(field, "expected an http(s) URL"))?;
+    let ok_scheme = match parsed.scheme() {
+        "https" => true,
+        "http" => !https_only,
+        _ => false,
+    };
+    if !ok_scheme || parsed.host_str().is_none() || url.len() > 2000 {
+        return Err(Error::invalid_field(
+            field,
+            if https_only {
+                "expected an https URL"
+            } else {
+                "expected an http(s) URL"
+            },
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid_field(field, "no credentials in the URL"));
+    }
+    Ok(())
+}
+
+/// Whether `url` names a loopback, private, link-local or unspecified address literally (or
+/// `localhost`): refused as a target unless the server itself runs on plain `http://` (a
+/// development set-up). Names that resolve to such addresses are not caught here.
+fn internal_target(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match parsed.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+        None => false,
+    }
+}
+
+/// Checks recipients: well-formed, no duplicates, at most [`MAX_RECIPIENTS`], e-mail
+/// addresses in `allowed_domains` (when not empty). `insecure_http` allows `http://` Slack
+/// URLs (tests and local receivers).
+pub fn check_recipients(
+    recipients: &[Recipient],
+    allowed_domains: &[String],
+    insecure_http: bool,
+) -> Result<Vec<Recipient>> {
+    if recipients.is_empty() {
+        return Err(Error::invalid_field(
+            "recipients",
+            "add at least one recipient",
+        ));
+    }
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(Error::invalid_field(
+            "recipients",
+            format!("at most {MAX_RECIPIENTS} recipients"),
+        ));
+    }
+    let mut out = Vec::with_capacity(recipients.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for r in recipients {
+        let r = match r {
+            Recipient::Email { address } => {
+                let address = crate::mail::parse_address(address)
+                    .map_err(|_| Error::invalid_field("recipients", "not an e-mail address"))?;
+                let domain = address
+                    .rsplit('@')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if !allowed_domains.is_empty()
+                    && !allowed_domains
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&domain))
+                {
+                    return Err(Error::invalid_field(
+                        "recipients",
+                        format!("{address} is outside the workspace's allowed e-mail domains"),
+                    ));
+                }
+                Recipient::Email { address }
+            }
+            Recipient::Slack { webhook_url } => {
+                check_http_url("recipients", webhook_url, !insecure_http)?;
+                if !insecure_http && internal_target(webhook_url) {
+                    return Err(Error::invalid_field(
+                        "recipients",
+                        "a Slack URL may not point at a loopback or private address",
+                    ));
+                }
+                r.clone()
+            }
+            Recipient::Webhook { url, secret } => {
+                check_http_url("recipients", url, false)?;
+                if !insecure_http && internal_target(url) {
+                    return Err(Error::invalid_field(
+                        "recipients",
+                        "a webhook may not point at a loopback or private address",
+                    ));
+                }
+                if secret.chars().count() < 16 || secret.len() > 256 {
+                    return Err(Error::invalid_field(
+                        "recipients",
+                        "a webhook secret has 16 to 256 characters",
+                    ));
+                }
+                r.clone()
+            }
+        };
+        if !seen.insert(r.key()) {
+            return Err(Error::invalid_field(
+                "recipients",
+                "a recipient is listed twice",
+            ));
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(a: &str) -> Recipient {
+        Recipient::Email { address: a.into() }
+    }
+
+    #[test]
+    fn recipients_outside_the_allowed_domains_are_refused() {
+        let allowed = vec!["acme.test".to_owned()];
+        assert!(check_recipients(&[email("ann@acme.test")], &allowed, false).is_ok());
+        assert!(check_recipients(&[email("ann@ACME.test")], &allowed, false).is_ok());
+        assert!(check_recipients(&[email("eve@evil.test")], &allowed, false).is_err());
+        assert!(check_recipients(&[email("eve@evil.test")], &[], false).is_ok());
+        assert!(check_recipients(&[], &[], false).is_err());
+        assert!(
+            check_recipients(&[email("a@acme.test"), email("a@acme.test")], &[], false).is_err()
+        );
+        let slack = Recipient::Slack {
+            webhook_url: "http://127.0.0.1:9/hook".into(),
+        };
+        assert!(check_recipients(std::slice::from_ref(&slack), &[], false).is_err());
+        assert!(check_recipients(&[slack], &[], true).is_ok());
+        let weak = Recipient::Webhook {
+            url: "https://example.test/h".into(),
+            secret: "short".into(),
+        };
+        assert!(check_recipients(&[weak], &[], false).is_err());
+        let creds = Recipient::Webhook {
+            url: "https://u:p@example.test/h".into(),
+            secret: "0123456789abcdef".into(),
+        };
+        assert!(check_recipients(&[creds], &[], false).is_err());
+        for internal in [
+            "http://127.0.0.1:8080/h",
+            "https://10.1.2.3/h",
+            "https://192.168.0.1/h",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/h",
+            "https://localhost/h",
+        ] {
+            let hook = Recipient::Webhook {
+                url: internal.into(),
+                secret: "0123456789abcdef".into(),
+            };
+            assert!(
+                check_recipients(std::slice::from_ref(&hook), &[], false).is_err(),
+                "{internal}"
+            );
+            assert!(
+                check_recipients(&[hook], &[], true).is_ok(),
+                "{internal} in development"
+            );
+        }
+    }
+}
