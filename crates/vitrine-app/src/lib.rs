@@ -48,6 +48,7 @@ pub mod config;
 pub mod content;
 pub mod dashboards;
 pub mod downloads;
+pub mod embedding;
 pub mod error;
 pub mod exports;
 pub mod geo;

@@ -91,6 +91,23 @@ impl Requester {
     }
 }
 
+impl Requester {
+    /// The country, when known.
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+
+    /// `bot`, `mobile`, `desktop` or `other`.
+    pub fn client_class(&self) -> &'static str {
+        self.client_class
+    }
+
+    /// The keyed hash of the client address.
+    pub fn client(&self) -> &str {
+        &self.client
+    }
+}
+
 /// A coarse class of client from its User-Agent: `bot`, `mobile`, `desktop` or `other`.
 pub fn client_class(user_agent: &str) -> &'static str {
     let ua = user_agent.to_ascii_lowercase();
@@ -159,6 +176,22 @@ pub async fn record(
     Ok(())
 }
 
+/// Records one access event of an open capability: a share link's, or an embedded view's
+/// with its embedding, grant and the host's username.
+pub async fn record_access(
+    app: &App,
+    who: &Requester,
+    access: &ShareAccess,
+    outcome: &str,
+) -> Result<(), Error> {
+    match access.guest() {
+        Some(g) => {
+            crate::embedding::record(app, who, Some(&g.embedding), Some(&g.grant), outcome).await
+        }
+        None => record(app, who, Some(&access.link), outcome).await,
+    }
+}
+
 // ---- the capability --------------------------------------------------------------------------
 
 /// A link that opens for this request: the read-only handle every outsider page is built from.
@@ -173,9 +206,37 @@ pub struct ShareAccess {
     restrictions: Restrictions,
     /// The request carried a valid view pass for this link.
     view_pass: bool,
+    /// An embedded request: the guest grant it was opened with.
+    guest: Option<Box<crate::embedding::GuestInfo>>,
 }
 
 impl ShareAccess {
+    /// The capability of an open guest grant ([`crate::embedding::open_guest`] only): the
+    /// embedding in a share link's words, its rules as `restrictions`.
+    pub(crate) fn for_guest(
+        link: LinkRecord,
+        settings: LinkSettings,
+        workspace: Workspace,
+        ctx: Arc<DashboardContext>,
+        restrictions: Restrictions,
+        guest: crate::embedding::GuestInfo,
+    ) -> Self {
+        Self {
+            link,
+            settings,
+            workspace,
+            ctx,
+            restrictions,
+            view_pass: false,
+            guest: Some(Box::new(guest)),
+        }
+    }
+
+    /// The guest grant of an embedded request.
+    pub fn guest(&self) -> Option<&crate::embedding::GuestInfo> {
+        self.guest.as_deref()
+    }
+
     /// The link.
     pub fn link(&self) -> &LinkRecord {
         &self.link
@@ -379,6 +440,7 @@ pub async fn open_link(
         ctx,
         restrictions,
         view_pass,
+        guest: None,
     })))
 }
 
@@ -457,7 +519,7 @@ pub async fn admit_page_view(
     who: &Requester,
 ) -> Result<PageView, Error> {
     let Some(max) = access.settings.access.max_views else {
-        record(app, who, Some(&access.link), "ok").await?;
+        record_access(app, who, access, "ok").await?;
         return Ok(PageView::Admitted { view_pass: None });
     };
     if !access.view_pass

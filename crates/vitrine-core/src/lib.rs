@@ -26,6 +26,7 @@
 
 pub mod clock;
 pub mod dashboard;
+pub mod guest;
 pub mod id;
 pub mod keys;
 pub mod member;

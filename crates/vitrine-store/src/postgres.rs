@@ -88,3 +88,7 @@ impl crate::Store for PgStore {
 mod traits {
     crate::sql::impl_store_traits!(super::PgStore);
 }
+
+mod embed_traits {
+    crate::embed::impl_embed_store!(super::PgStore);
+}

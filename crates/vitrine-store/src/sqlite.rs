@@ -85,3 +85,7 @@ impl crate::Store for SqliteStore {
 mod traits {
     crate::sql::impl_store_traits!(super::SqliteStore);
 }
+
+mod embed_traits {
+    crate::embed::impl_embed_store!(super::SqliteStore);
+}
