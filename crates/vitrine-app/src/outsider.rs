@@ -579,6 +579,11 @@ pub struct Display {
     pub theme: LinkTheme,
     /// The URL chose the theme.
     pub theme_from_url: bool,
+    /// Level of `standalone=1|2|3` (seed 002): 1 drops the page's chrome (footer), 2 also the
+    /// title, 3 shows the charts only (no filter bar, no refreshed line, no download menu).
+    pub standalone: u8,
+    /// The filter bar starts open (`expand_filters=0` collapses it).
+    pub filters_expanded: bool,
 }
 
 fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -610,9 +615,22 @@ pub fn display_of(settings: &LinkSettings, query: &str) -> Display {
         Some("system") => Some(LinkTheme::System),
         _ => None,
     };
+    let standalone = match first(&pairs, "standalone") {
+        Some("1") => 1,
+        Some("2") => 2,
+        Some("3") => 3,
+        _ => 0,
+    };
     Display {
-        show_title: settings.display.show_title && !embed && !truthy(first(&pairs, "hide_title")),
-        show_filters: settings.display.show_filters && !falsy(first(&pairs, "show_filters")),
+        show_title: settings.display.show_title
+            && !embed
+            && standalone < 2
+            && !truthy(first(&pairs, "hide_title")),
+        show_filters: settings.display.show_filters
+            && standalone < 3
+            && !falsy(first(&pairs, "show_filters")),
+        standalone,
+        filters_expanded: !falsy(first(&pairs, "expand_filters")),
         interactive: !falsy(first(&pairs, "interactive")),
         embed,
         theme: url_theme.unwrap_or(settings.display.theme),
@@ -920,6 +938,19 @@ widgets:
         assert!(!d.show_title && d.embed && !d.interactive && d.show_filters);
         let v = view("interactive=false&t.rows.page=2");
         assert!(v.tables.is_empty() && v.no_tooltips);
+    }
+
+    #[test]
+    fn standalone_levels_and_collapsed_filters_only_hide() {
+        let d = display_of(&settings(), "standalone=1");
+        assert!(d.show_title && d.show_filters && d.standalone == 1);
+        let d = display_of(&settings(), "standalone=2&expand_filters=0");
+        assert!(!d.show_title && d.show_filters && !d.filters_expanded);
+        let d = display_of(&settings(), "standalone=3");
+        assert!(!d.show_title && !d.show_filters && d.standalone == 3);
+        let d = display_of(&settings(), "standalone=9");
+        assert_eq!(d.standalone, 0);
+        assert!(d.filters_expanded);
     }
 
     #[test]

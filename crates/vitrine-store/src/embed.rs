@@ -329,8 +329,8 @@ macro_rules! impl_embed_store {
                 now: time::OffsetDateTime,
             ) -> $crate::StoreResult<Option<$crate::GuestGrantRecord>> {
                 let done = sqlx::query(
-                    "UPDATE guest_grants SET revoked_at = $3 \
-                     WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL",
+                    "UPDATE guest_grants SET revoked_at = $3 WHERE id = $1 \
+                     AND workspace_id = $2 AND revoked_at IS NULL AND expires_at > $3",
                 )
                 .bind(id)
                 .bind(workspace.0)

@@ -334,7 +334,7 @@ pub trait EmbedStore {
     async fn create_grant(&self, grant: &GuestGrantRecord) -> StoreResult<()>;
     /// A grant by id, with whether the key that minted it is still live.
     async fn grant(&self, id: &str) -> StoreResult<Option<GrantLookup>>;
-    /// Revokes one live grant of this workspace; the grant, or `None` when there was none.
+    /// Revokes one live (unexpired, unrevoked) grant of this workspace; the grant, or `None` when there was none.
     async fn revoke_grant(
         &self,
         workspace: WorkspaceId,

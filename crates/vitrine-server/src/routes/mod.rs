@@ -24,6 +24,8 @@ pub mod audit;
 pub mod dashboards;
 pub mod data_sources;
 pub mod datasets;
+pub mod embed;
+pub mod embeddings;
 pub mod health;
 pub mod home;
 pub mod links;
@@ -68,6 +70,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(datasets::api())
         .merge(dashboards::api())
         .merge(links::api())
+        .merge(embeddings::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -97,6 +100,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(authenticated)
         .merge(with_page_errors(session::login_pages()))
         .merge(with_public_errors(public::router()))
+        .merge(with_public_errors(embed::router()))
         .merge(metrics::router(&state))
         .merge(common())
         .with_state(state.clone());
@@ -108,6 +112,7 @@ pub fn public_router(state: App) -> Router {
     with_layers(
         Router::new()
             .merge(with_public_errors(public::router()))
+            .merge(with_public_errors(embed::router()))
             .merge(common())
             .with_state(state.clone()),
         state,

@@ -99,6 +99,10 @@ fn base() -> OpenApi {
         ("dashboards", "Dashboards as documents, and their downloads"),
         ("links", "Share links"),
         ("workspace", "The workspace's link policy"),
+        (
+            "embedding",
+            "Embedding in host applications: embeddings and guest tokens",
+        ),
         ("meta", "This document"),
     ]
     .map(|(name, description)| {

@@ -8,6 +8,7 @@ mod context;
 mod dashboards;
 mod data_sources;
 mod dates;
+mod embed;
 mod exports;
 mod hardening;
 mod headers;
