@@ -191,6 +191,7 @@
     const root = dash();
     const page = root || shell();
     if (!page) return;
+    listen();
     frame.origins = (page.dataset.allowedOrigins || "").split(" ").filter(Boolean);
     if (root) {
       frame.token = frame.token || root.dataset.guestToken || null;
@@ -216,11 +217,14 @@
     }
   };
 
-  window.addEventListener("vitrine:view", (event) => {
-    post({ type: "filters-changed", filters: filtersOf(event.detail || "") });
-  });
-  window.addEventListener("vitrine:expired", expired);
-  window.addEventListener("vitrine:reload", () => load(currentQuery()));
+  // document.open() erases the window's event listeners: every document listens anew.
+  function listen() {
+    window.addEventListener("vitrine:view", (event) => {
+      post({ type: "filters-changed", filters: filtersOf(event.detail || "") });
+    });
+    window.addEventListener("vitrine:expired", expired);
+    window.addEventListener("vitrine:reload", () => load(currentQuery()));
+  }
 
   // The handshake: the host's `init`, from an allowed origin, with a port.
   window.addEventListener("message", (event) => {

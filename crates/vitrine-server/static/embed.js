@@ -10,6 +10,7 @@
 //     dashboardUiConfig: { hideTitle, hideChartControls, filters: { visible, expanded }, theme },
 //     filters: { plan: ["Pro"] },           // initial values of the filters the host may set
 //     iframeTitle: "Usage dashboard",
+//     handshakeTimeoutMs: 15000,            // give up (reject, `error`) after this long
 //   });
 //   handle.on("resize", ({ height }) => …); handle.setFilters({...}); handle.unmount();
 //
@@ -210,7 +211,7 @@
         }
         const tryOnce = () => {
           if (acknowledged || unmounted) return;
-          if (Date.now() - started > HANDSHAKE_TIMEOUT_MS) {
+          if (Date.now() - started > (options.handshakeTimeoutMs || HANDSHAKE_TIMEOUT_MS)) {
             const error = new Error("the embedded dashboard did not answer (origin not allowed?)");
             emit("error", { message: error.message });
             reject(error);

@@ -721,3 +721,233 @@ async fn forged_tokens_and_script_in_the_user_name_reveal_nothing() {
     assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
     fx.finish().await;
 }
+
+// ---- the SDK in a real browser -----------------------------------------------------------------
+
+/// A host application on a second port: a page that mounts the dashboard through the SDK and
+/// a backend route that mints a 10-second token for the picked customer. Returns its port and
+/// the number of tokens minted so far.
+async fn host_app(
+    vitrine: String,
+    key: String,
+    embed_id: String,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::Query;
+    use axum::response::Html;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mints = std::sync::Arc::new(AtomicUsize::new(0));
+    let page = format!(
+        r#"<!doctype html><html><head><title>Portal</title></head><body>
+<h1>Customer portal</h1><div id="mount"></div>
+<script src="{vitrine}/static/embed.js"></script>
+<script>
+window.events = [];
+const customer = new URLSearchParams(location.search).get("customer") || "A";
+Vitrine.embedDashboard({{
+  id: "{embed_id}",
+  vitrineDomain: "{vitrine}",
+  mountPoint: document.getElementById("mount"),
+  fetchGuestToken: () => fetch("/token?customer=" + customer).then((r) => r.json()),
+  iframeTitle: "Usage",
+  handshakeTimeoutMs: 4000,
+}}).then((handle) => {{
+  window.handle = handle;
+  for (const t of ["ready", "resize", "filters-changed", "auth-expired", "error"]) {{
+    handle.on(t, () => window.events.push(t));
+  }}
+  window.events.push("mounted");
+}}, () => window.events.push("rejected"));
+</script></body></html>"#
+    );
+    let counter = mints.clone();
+    let router = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { Html(page) }
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+                let (vitrine, key, embed_id, counter) = (
+                    vitrine.clone(),
+                    key.clone(),
+                    embed_id.clone(),
+                    counter.clone(),
+                );
+                async move {
+                    let customer = q.get("customer").cloned().unwrap_or_default();
+                    let minted: Value = reqwest::Client::new()
+                        .post(format!("{vitrine}/api/v1/guest-tokens"))
+                        .bearer_auth(&key)
+                        .json(&json!({
+                            "resources": [{ "type": "dashboard", "id": embed_id }],
+                            "rls": [{ "column": "customer_id", "op": "=", "value": customer }],
+                            "user": { "username": format!("viewer-{customer}") },
+                            "expires_in": 10,
+                        }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    axum::Json(minted)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (port, mints)
+}
+
+#[tokio::test]
+async fn the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoked() {
+    use std::sync::atomic::Ordering;
+
+    use crate::browser::Browser;
+
+    let Some(browser) =
+        Browser::start_with(json!({ "profile.block_third_party_cookies": true })).await
+    else {
+        return;
+    };
+    let fx = Fixture::new(None).await.unwrap();
+    let (port, mints) = host_app(fx.app.base.clone(), fx.key.clone(), fx.embed_id.clone()).await;
+    // The host is http://localhost:{port}; Vitrine is http://127.0.0.1:{its port}.
+    let host = format!("http://localhost:{port}");
+    fx.ok(
+        reqwest::Method::PUT,
+        &format!("/api/v1/dashboards/{}/embedding", fx.board),
+        json!({ "allowed_origins": [host] }),
+    )
+    .await;
+
+    browser.goto(&format!("{host}/?customer=A")).await;
+    browser
+        .wait_until("the SDK mounted", "window.events.includes('mounted')")
+        .await;
+    browser
+        .wait_until("the iframe was sized to its content", "window.events.includes('resize') && parseInt(document.querySelector('iframe').style.height) > 200")
+        .await;
+    step(browser.client.enter_frame(0)).await;
+    browser
+        .wait_until(
+            "the dashboard is in the frame",
+            "document.querySelector('[data-dashboard]')",
+        )
+        .await;
+    let text = browser.js("return document.body.innerText").await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("Acme GmbH"), "{text}");
+    assert!(!text.contains("Globex"), "only the picked customer's rows");
+    let url = browser.js("return location.href").await;
+    assert!(
+        !url.as_str().unwrap().contains("gst_"),
+        "no token in the URL"
+    );
+    step(browser.client.enter_parent_frame()).await;
+
+    // The host sets a filter; the viewer's filter state survives two renewals.
+    browser
+        .js("window.handle.setFilters({ plan: ['Pro'] }); return true")
+        .await;
+    step(browser.client.enter_frame(0)).await;
+    browser
+        .wait_until(
+            "the filter applied",
+            "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]')",
+        )
+        .await;
+    step(browser.client.enter_parent_frame()).await;
+    browser
+        .wait_until("the host heard the filters", "window.events.includes('filters-changed') || window.events.filter((e) => e === 'ready').length >= 2")
+        .await;
+    let started = std::time::Instant::now();
+    while mints.load(Ordering::SeqCst) < 3 && started.elapsed() < StdDuration::from_secs(30) {
+        tokio::time::sleep(StdDuration::from_millis(250)).await;
+    }
+    assert!(
+        mints.load(Ordering::SeqCst) >= 3,
+        "two renewals of a 10-second token"
+    );
+    let filters = browser.js("return window.handle.getFilters()").await;
+    assert_eq!(filters["plan"], json!(["Pro"]), "{filters}");
+    step(browser.client.enter_frame(0)).await;
+    let text = browser.js("return document.body.innerText").await;
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("Acme GmbH") && !text.contains("Acme Labs"),
+        "{text}"
+    );
+    assert!(!text.contains("Session expired"));
+    browser
+        .wait_until(
+            "the live stream is open",
+            "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
+        )
+        .await;
+    step(browser.client.enter_parent_frame()).await;
+
+    // Revoking every grant flips the frame to "session expired" and tells the host.
+    let (status, _) = fx
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/dashboards/{}/embedding/grants", fx.board),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let revoked_at = std::time::Instant::now();
+
+    browser
+        .wait_until(
+            "the host heard auth-expired",
+            "window.events.includes('auth-expired')",
+        )
+        .await;
+    eprintln!("revocation reached the host in {:?}", revoked_at.elapsed());
+    step(browser.client.enter_frame(0)).await;
+    let text = browser.js("return document.body.innerText").await;
+    assert!(text.as_str().unwrap().contains("Session expired"), "{text}");
+    assert!(!text.as_str().unwrap().contains("Acme"));
+    step(browser.client.enter_parent_frame()).await;
+
+    // A host origin not on the list: frame-ancestors blocks the page and the handshake fails.
+    browser
+        .goto(&format!("http://127.0.0.1:{port}/?customer=A"))
+        .await;
+    browser
+        .wait_until("the SDK gave up", "window.events.includes('rejected')")
+        .await;
+    let violations = browser.csp_violations().await;
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.message.contains("frame-ancestors")),
+        "{violations:?}"
+    );
+    // The rest is Chromium dropping the SDK's handshake: addressed to Vitrine's origin, the
+    // token never reaches the blocked frame's error page.
+    assert!(
+        violations
+            .iter()
+            .all(|v| v.message.contains("frame-ancestors")
+                || v.message
+                    .contains("does not match the recipient window's origin")),
+        "{violations:?}"
+    );
+    fx.finish().await;
+}
+
+async fn step<T, E: std::fmt::Debug>(fut: impl std::future::Future<Output = Result<T, E>>) -> T {
+    fut.await.expect("a WebDriver step")
+}
