@@ -539,36 +539,42 @@ async fn rules_of_entry(
     };
     for rule in &mut rules {
         rule.dataset = dataset.clone();
-        let targets: Vec<&str> = match &dataset {
-            Some(slug) => vec![slug.as_str()],
-            None => ctx.datasets.keys().map(String::as_str).collect(),
-        };
-        let mut found = false;
-        for slug in targets {
-            let Some(d) = ctx.datasets.get(slug) else {
-                continue;
-            };
-            let columns = d.dataset.columns();
-            if columns.iter().any(|c| c.name == rule.column) {
-                found = true;
-                vitrine_data::clause::check_rule_columns(std::slice::from_ref(rule), columns)
-                    .map_err(|m| rls_field(i, m))?;
-            } else if dataset.is_some() {
-                vitrine_data::clause::check_rule_columns(std::slice::from_ref(rule), columns)
-                    .map_err(|m| rls_field(i, m))?;
-            }
-        }
-        if !found {
-            return Err(rls_field(
-                i,
-                format!(
-                    "unknown column `{}`: no dataset of the dashboard has it",
-                    rule.column
-                ),
-            ));
-        }
+        check_rule(ctx, rule).map_err(|m| rls_field(i, m))?;
     }
     Ok(rules)
+}
+
+/// Checks one rule against the dashboard's datasets: the one it names (which must be read by
+/// the dashboard and have the column), or at least one of them; every dataset that has the
+/// column must hold values of the rule's type. The message names what is wrong.
+pub fn check_rule(ctx: &DashboardContext, rule: &RowLevelRule) -> Result<(), String> {
+    if let Some(slug) = &rule.dataset
+        && !ctx.datasets.contains_key(slug)
+    {
+        return Err(format!("the dashboard reads no dataset “{slug}”"));
+    }
+    let targets: Vec<&str> = match &rule.dataset {
+        Some(slug) => vec![slug.as_str()],
+        None => ctx.datasets.keys().map(String::as_str).collect(),
+    };
+    let mut found = false;
+    for slug in targets {
+        let Some(d) = ctx.datasets.get(slug) else {
+            continue;
+        };
+        let columns = d.dataset.columns();
+        if columns.iter().any(|c| c.name == rule.column) || rule.dataset.is_some() {
+            found = true;
+            vitrine_data::clause::check_rule_columns(std::slice::from_ref(rule), columns)?;
+        }
+    }
+    if !found {
+        return Err(format!(
+            "unknown column `{}`: no dataset of the dashboard has it",
+            rule.column
+        ));
+    }
+    Ok(())
 }
 
 /// Mints a guest token for one embedding: `member` (authenticated by `api_key` when given)
@@ -900,6 +906,7 @@ fn link_settings_of(settings: &EmbedSettings, doc: &Dashboard) -> LinkSettings {
             origins: settings.allowed_origins.clone(),
         },
         access: Default::default(),
+        rules: Vec::new(),
     }
 }
 

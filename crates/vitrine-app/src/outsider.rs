@@ -677,7 +677,7 @@ pub fn outsider_view(
 }
 
 /// The restrictions a link's settings put on its dashboard: every locked filter as rules on
-/// every dataset it can cover ([`Restrictions::build`]).
+/// every dataset it can cover, and its row-level rules ([`Restrictions::build`]).
 pub fn link_restrictions(
     ctx: &DashboardContext,
     settings: &LinkSettings,
@@ -690,6 +690,12 @@ pub fn link_restrictions(
             RestrictionError(format!("the locked filter “{id}” is not on the dashboard"))
         })?;
         sources.push(Restriction::Lock { filter, value });
+    }
+    for rule in &settings.rules {
+        sources.push(Restriction::Rule {
+            rule,
+            dataset: rule.dataset.as_deref(),
+        });
     }
     Restrictions::build(doc, |slug| ctx.dataset_columns(slug), &sources, today)
 }

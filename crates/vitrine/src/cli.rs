@@ -731,6 +731,7 @@ async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
                 },
                 embed: Default::default(),
                 access: access.policy()?,
+                rules: Vec::new(),
             };
             print_link(&links::create_link(state, &member, new).await.map_err(err)?);
         }

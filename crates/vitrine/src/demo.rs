@@ -306,6 +306,7 @@ async fn demo_links(
                         ..Default::default()
                     },
                     embed: Default::default(),
+                    rules: Vec::new(),
                 };
                 links::create_link(state, admin, new).await.map_err(fail)?
             }

@@ -951,3 +951,56 @@ async fn the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoke
 async fn step<T, E: std::fmt::Debug>(fut: impl std::future::Future<Output = Result<T, E>>) -> T {
     fut.await.expect("a WebDriver step")
 }
+
+#[tokio::test]
+async fn a_share_link_with_a_row_level_rule_shows_only_its_clients_rows() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (status, body) = fx
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/links",
+            Some(json!({
+                "dashboard_id": fx.board,
+                "label": "Client A",
+                "display": { "allow_downloads": true },
+                "rules": [{ "column": "customer_id", "op": "=", "value": "A" }],
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["settings"]["rules"][0]["column"], "customer_id");
+    let url = body["url"].as_str().unwrap();
+    let path = &url[url.find("/share/").unwrap()..];
+    let get = |p: String| {
+        let client = fx.app.api();
+        let url = fx.app.url(&p);
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = get(path.to_owned()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Acme GmbH") && !page.contains("Globex"));
+    assert!(!page.contains("data-widget=\"market\""));
+    let (status, csv) = get(format!("{path}/widgets/usage/export.csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("Acme") && !csv.contains("Globex"), "{csv}");
+    // Display parameters of seed 002 on share links too.
+    let (_, page) = get(format!("{path}?standalone=3")).await;
+    assert!(!page.contains("<h1>Customer usage</h1>") && !page.contains("dash-filters"));
+    let (_, page) = get(format!("{path}?expand_filters=0")).await;
+    assert!(page.contains("dash-filters-collapsed"));
+    // Unknown columns are refused on create and update, naming the column.
+    let id = body["id"].as_str().unwrap();
+    let (status, err) = fx
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/links/{id}"),
+            Some(json!({ "rules": [{ "column": "tenant", "op": "=", "value": "A" }] })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(err["error"]["message"].as_str().unwrap().contains("tenant"));
+    fx.finish().await;
+}
