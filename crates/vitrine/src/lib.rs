@@ -8,4 +8,5 @@
 
 pub mod cli;
 pub mod demo;
+pub mod embed_cli;
 pub mod warehouse;
