@@ -25,6 +25,7 @@ pub mod dashboards;
 pub mod data_sources;
 pub mod datasets;
 pub mod embed;
+pub mod embed_ui;
 pub mod embeddings;
 pub mod health;
 pub mod home;
@@ -85,7 +86,8 @@ pub fn owner_router(state: App) -> Router {
         .merge(data_sources::pages())
         .merge(datasets::pages())
         .merge(dashboards::pages())
-        .merge(share::pages());
+        .merge(share::pages())
+        .merge(embed_ui::pages());
     let pages = with_page_errors(pages);
     let (api, _) = api_router().split_for_parts();
     let api = with_api_errors(api.fallback(crate::error::no_such_endpoint));

@@ -1004,3 +1004,60 @@ async fn a_share_link_with_a_row_level_rule_shows_only_its_clients_rows() {
     assert!(err["error"]["message"].as_str().unwrap().contains("tenant"));
     fx.finish().await;
 }
+
+#[tokio::test]
+async fn the_owner_page_shows_snippets_changes_origins_and_revokes_every_token() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (token, _) = fx.mint(&fx.key, None).await;
+    let (client, csrf) = fx.app.signed_in("admin@example.com").await;
+    let path = format!("/dashboards/{}/embedding", fx.board);
+    let page = client
+        .get(fx.app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&fx.embed_id) && page.contains("/static/embed.js"));
+    assert!(page.contains(PORTAL));
+    // An empty list is refused with the sentence; a new origin is saved.
+    let response = client
+        .post(fx.app.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("origins", ""),
+            ("enabled", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("embeds nowhere"));
+    let response = client
+        .post(fx.app.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("origins", "https://app.example.org"),
+            ("enabled", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection() || response.status().is_success());
+    let (_, headers, _) = fx.get("", &token).await;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.ends_with("frame-ancestors https://app.example.org"),
+        "{csp}"
+    );
+    // Revoke every token from the page.
+    let response = client
+        .post(fx.app.url(&format!("{path}/revoke")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("Revoked 1"));
+    fx.all_refused(&token, "revoked from the page").await;
+    fx.finish().await;
+}
