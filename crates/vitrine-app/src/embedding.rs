@@ -32,17 +32,16 @@ use vitrine_core::dashboard::{Dashboard, RowLevelRule};
 use vitrine_core::guest::{self, GrantId, GrantStatus};
 use vitrine_core::id::{ApiKeyId, DashboardId, DatasetId};
 use vitrine_core::share::Origin;
-use vitrine_store::{
-    AccessEvent, EmbedAccess, EmbeddingRecord, GuestGrantRecord, LinkRecord, Member,
-};
+use vitrine_store::{EmbedAccess, EmbeddingRecord, GuestGrantRecord, LinkRecord, Member};
+
+pub use crate::dashboards::{MAX_RULES, check_rule};
+pub use crate::guests::{EmbedSettings, GuestInfo, UiConfig};
 
 use crate::dashboards::{DashboardContext, Restriction, Restrictions};
-use crate::links::{DisplayOptions, EmbedPolicy, LinkSettings, LinkTheme};
+use crate::links::{DisplayOptions, EmbedPolicy, LinkSettings};
 use crate::outsider::Requester;
 use crate::{App, Error};
 
-/// The most row-level rules one token may carry.
-pub const MAX_RULES: usize = 50;
 /// The largest `user` object kept with a grant, in bytes of JSON.
 pub const MAX_USER_BYTES: usize = 2048;
 
@@ -51,57 +50,6 @@ fn grant_key(app: &App) -> vitrine_core::keys::SubKey {
 }
 
 // ---- settings ------------------------------------------------------------------------------
-
-/// How the embedded dashboard looks unless the host's SDK says otherwise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct UiConfig {
-    /// Hide the title and description.
-    pub hide_title: bool,
-    /// Hide the download menus.
-    pub hide_chart_controls: bool,
-    /// Show the filter bar.
-    pub filters_visible: bool,
-    /// The filter bar starts expanded.
-    pub filters_expanded: bool,
-    /// `light`, `dark` or `system`.
-    pub theme: LinkTheme,
-}
-
-impl Default for UiConfig {
-    fn default() -> Self {
-        Self {
-            hide_title: false,
-            hide_chart_controls: false,
-            filters_visible: true,
-            filters_expanded: true,
-            theme: LinkTheme::System,
-        }
-    }
-}
-
-/// An embedding's settings, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EmbedSettings {
-    /// The only origins that may frame the dashboard and talk to it (never empty).
-    #[schema(value_type = Vec<String>)]
-    pub allowed_origins: Vec<Origin>,
-    /// The default UI configuration.
-    #[serde(default)]
-    pub ui: UiConfig,
-    /// The filters the host (and its viewer) may set; the others keep their defaults.
-    #[serde(default)]
-    pub host_filters: Vec<String>,
-}
-
-impl EmbedSettings {
-    /// The settings of a stored embedding; unreadable settings refuse (never the defaults).
-    pub fn of(record: &EmbeddingRecord) -> Result<Self, Error> {
-        serde_json::from_str(&record.settings)
-            .map_err(|e| Error::Unavailable(format!("embedding settings: {e}")))
-    }
-}
 
 /// What an owner sends to enable or change an embedding.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -544,39 +492,6 @@ async fn rules_of_entry(
     Ok(rules)
 }
 
-/// Checks one rule against the dashboard's datasets: the one it names (which must be read by
-/// the dashboard and have the column), or at least one of them; every dataset that has the
-/// column must hold values of the rule's type. The message names what is wrong.
-pub fn check_rule(ctx: &DashboardContext, rule: &RowLevelRule) -> Result<(), String> {
-    if let Some(slug) = &rule.dataset
-        && !ctx.datasets.contains_key(slug)
-    {
-        return Err(format!("the dashboard reads no dataset “{slug}”"));
-    }
-    let targets: Vec<&str> = match &rule.dataset {
-        Some(slug) => vec![slug.as_str()],
-        None => ctx.datasets.keys().map(String::as_str).collect(),
-    };
-    let mut found = false;
-    for slug in targets {
-        let Some(d) = ctx.datasets.get(slug) else {
-            continue;
-        };
-        let columns = d.dataset.columns();
-        if columns.iter().any(|c| c.name == rule.column) || rule.dataset.is_some() {
-            found = true;
-            vitrine_data::clause::check_rule_columns(std::slice::from_ref(rule), columns)?;
-        }
-    }
-    if !found {
-        return Err(format!(
-            "unknown column `{}`: no dataset of the dashboard has it",
-            rule.column
-        ));
-    }
-    Ok(())
-}
-
 /// Mints a guest token for one embedding: `member` (authenticated by `api_key` when given)
 /// must hold the `embed` permission in the embedding's workspace.
 pub async fn mint_guest_token(
@@ -736,24 +651,6 @@ pub async fn live_grants(
 
 // ---- the outsider's side ---------------------------------------------------------------------
 
-/// The grant behind an embedded request: what the access log and the page need.
-#[derive(Debug, Clone)]
-pub struct GuestInfo {
-    /// The embedding.
-    pub embedding: EmbeddingRecord,
-    /// Its settings.
-    pub settings: EmbedSettings,
-    /// The grant.
-    pub grant: GuestGrantRecord,
-}
-
-impl GuestInfo {
-    /// Seconds the grant has left, by the server's clock.
-    pub fn seconds_left(&self, now: OffsetDateTime) -> i64 {
-        (self.grant.expires_at - now).whole_seconds().max(0)
-    }
-}
-
 /// How an embed request resolved.
 #[derive(Debug)]
 pub enum GuestGate {
@@ -911,7 +808,7 @@ fn link_settings_of(settings: &EmbedSettings, doc: &Dashboard) -> LinkSettings {
 }
 
 /// Records an embedded request (or its refusal) as an access event with the embedding, the
-/// grant and the host's username.
+/// grant and the host's username ([`crate::outsider::record_guest`]).
 pub async fn record(
     app: &App,
     who: &Requester,
@@ -919,23 +816,7 @@ pub async fn record(
     grant: Option<&GuestGrantRecord>,
     outcome: &str,
 ) -> Result<(), Error> {
-    app.metrics.link_access(outcome);
-    app.store
-        .record_embed_access(&EmbedAccess {
-            event: AccessEvent {
-                workspace_id: embedding.map(|e| e.workspace_id),
-                link_id: embedding.map(|e| e.id.clone()),
-                at: app.now(),
-                outcome: outcome.to_owned(),
-                country: who.country().map(str::to_owned),
-                client_class: who.client_class().to_owned(),
-                client: who.client().to_owned(),
-            },
-            grant_id: grant.map(|g| g.id.clone()),
-            username: grant.map(|g| g.username.clone()),
-        })
-        .await?;
-    Ok(())
+    crate::outsider::record_guest(app, who, embedding, grant, outcome).await
 }
 
 /// The embedded views of a dashboard's embedding, newest first.

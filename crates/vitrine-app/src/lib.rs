@@ -33,10 +33,14 @@
 //! - [`live`]: live pages' machinery — one refresher per watched view, one guard per watched
 //!   share link, the change bus across instances (PostgreSQL `LISTEN/NOTIFY`).
 //! - [`links`]: share links' lifecycle and the workspace's link policy.
+//! - [`guests`]: an embedding's settings and the guest grant an embedded request holds.
 //! - [`downloads`]: members' and outsiders' downloads as services over [`exports`].
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
-//!   attempt is an access event.
+//!   attempt is an access event. A guest grant opens the same capability.
+//! - [`embedding`]: embeddings and guest tokens — enable, mint (rules checked against the
+//!   datasets), revoke, and [`embedding::open_guest`], which turns a token into a
+//!   [`outsider::ShareAccess`] on every request.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -52,6 +56,7 @@ pub mod embedding;
 pub mod error;
 pub mod exports;
 pub mod geo;
+pub mod guests;
 pub mod hub;
 pub mod keyfile;
 pub mod limits;

@@ -497,12 +497,12 @@ async fn check_rules(
     if rules.is_empty() {
         return Ok(());
     }
-    if rules.len() > crate::embedding::MAX_RULES {
+    if rules.len() > crate::dashboards::MAX_RULES {
         return Err(Error::invalid_field("rules", "At most 50 rules."));
     }
     let ctx = crate::content::dashboard_context(state, record).await?;
     for (i, rule) in rules.iter().enumerate() {
-        crate::embedding::check_rule(&ctx, rule)
+        crate::dashboards::check_rule(&ctx, rule)
             .map_err(|m| Error::invalid_field(format!("rules[{i}]"), m))?;
     }
     Ok(())

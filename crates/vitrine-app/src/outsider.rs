@@ -185,11 +185,37 @@ pub async fn record_access(
     outcome: &str,
 ) -> Result<(), Error> {
     match access.guest() {
-        Some(g) => {
-            crate::embedding::record(app, who, Some(&g.embedding), Some(&g.grant), outcome).await
-        }
+        Some(g) => record_guest(app, who, Some(&g.embedding), Some(&g.grant), outcome).await,
         None => record(app, who, Some(&access.link), outcome).await,
     }
+}
+
+/// Records an embedded request (or its refusal) as an access event: its link is the embed id,
+/// with the grant and the host's `user.username` as given.
+pub async fn record_guest(
+    app: &App,
+    who: &Requester,
+    embedding: Option<&vitrine_store::EmbeddingRecord>,
+    grant: Option<&vitrine_store::GuestGrantRecord>,
+    outcome: &str,
+) -> Result<(), Error> {
+    app.metrics.link_access(outcome);
+    app.store
+        .record_embed_access(&vitrine_store::EmbedAccess {
+            event: AccessEvent {
+                workspace_id: embedding.map(|e| e.workspace_id),
+                link_id: embedding.map(|e| e.id.clone()),
+                at: app.now(),
+                outcome: outcome.to_owned(),
+                country: who.country.clone(),
+                client_class: who.client_class.to_owned(),
+                client: who.client.clone(),
+            },
+            grant_id: grant.map(|g| g.id.clone()),
+            username: grant.map(|g| g.username.clone()),
+        })
+        .await?;
+    Ok(())
 }
 
 // ---- the capability --------------------------------------------------------------------------
@@ -207,7 +233,7 @@ pub struct ShareAccess {
     /// The request carried a valid view pass for this link.
     view_pass: bool,
     /// An embedded request: the guest grant it was opened with.
-    guest: Option<Box<crate::embedding::GuestInfo>>,
+    guest: Option<Box<crate::guests::GuestInfo>>,
 }
 
 impl ShareAccess {
@@ -219,7 +245,7 @@ impl ShareAccess {
         workspace: Workspace,
         ctx: Arc<DashboardContext>,
         restrictions: Restrictions,
-        guest: crate::embedding::GuestInfo,
+        guest: crate::guests::GuestInfo,
     ) -> Self {
         Self {
             link,
@@ -233,7 +259,7 @@ impl ShareAccess {
     }
 
     /// The guest grant of an embedded request.
-    pub fn guest(&self) -> Option<&crate::embedding::GuestInfo> {
+    pub fn guest(&self) -> Option<&crate::guests::GuestInfo> {
         self.guest.as_deref()
     }
 
