@@ -12,7 +12,8 @@ use vitrine_core::id::DashboardId;
 
 use crate::auth::{ApiMember, Identity, Via};
 use crate::error::{ErrorBody, HttpError};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
+use crate::routes::audit::LimitQuery;
 use vitrine_app::App;
 use vitrine_app::embedding::{
     self, EmbeddingInput, EmbeddingView, GrantView, GuestTokenRequest, MintedToken,
@@ -26,6 +27,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(create_guest_token))
         .routes(routes!(create_guest_token_superset))
         .routes(routes!(revoke_guest_grant))
+        .routes(routes!(list_embed_events))
 }
 
 fn api_key(identity: &Identity) -> Option<vitrine_core::id::ApiKeyId> {
@@ -228,4 +230,57 @@ async fn revoke_guest_grant(
 ) -> Result<StatusCode, HttpError> {
     embedding::revoke_grant(&state, &identity.member, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An embedded view (or refusal) in the access log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct EmbedEventView {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    at: time::OffsetDateTime,
+    /// `ok`, `export_csv`, `expired`, `revoked`, `key_revoked`, `disabled`, `not_found` …
+    outcome: String,
+    /// The guest grant, when the token named one.
+    grant_id: Option<String>,
+    /// The host's `user.username`, as given.
+    username: Option<String>,
+    /// ISO country code, when known.
+    country: Option<String>,
+    /// `desktop`, `mobile`, `bot` or `other`.
+    client_class: String,
+}
+
+/// List a dashboard's embedded views.
+///
+/// Newest first, with the grant and the host's `user.username` (the client address is never
+/// shown). Editors and admins.
+#[utoipa::path(get, path = "/dashboards/{id}/embedding/events", operation_id = "listEmbedEvents",
+    tag = "embedding",
+    params(("id" = i64, Path, description = "Dashboard id"), LimitQuery),
+    responses(
+        (status = 200, description = "The events", body = Vec<EmbedEventView>),
+        (status = 400, description = "A limit outside 1 to 1000", body = ErrorBody),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+    ))]
+async fn list_embed_events(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<i64>,
+    Query(query): Query<LimitQuery>,
+) -> Result<Json<Vec<EmbedEventView>>, HttpError> {
+    let limit = query.limit()?;
+    let events = embedding::embed_events(&state, &identity.member, DashboardId(id), limit).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| EmbedEventView {
+                at: e.event.at,
+                outcome: e.event.outcome,
+                grant_id: e.grant_id,
+                username: e.username,
+                country: e.event.country,
+                client_class: e.event.client_class,
+            })
+            .collect(),
+    ))
 }

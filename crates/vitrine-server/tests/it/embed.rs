@@ -468,6 +468,26 @@ async fn a_rule_restricts_every_route_and_every_route_fails_closed(fx: &Fixture)
     assert!(events.iter().any(|e| e.event.outcome == "expired"));
     assert!(events.iter().any(|e| e.event.outcome == "revoked"));
     assert!(events.iter().any(|e| e.event.outcome == "export_csv"));
+    let (status, listed) = fx
+        .send(
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/dashboards/{}/embedding/events?limit=1000",
+                fx.board
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "ok"
+                && e["username"] == "ann@customer-a.example"
+                && e.get("client").is_none())
+    );
 }
 
 #[tokio::test]
