@@ -53,8 +53,26 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The outsiders' access log.
     pub access: AccessConfig,
+    /// Embedding in host applications (guest tokens).
+    pub embed: EmbedConfig,
     /// Outgoing mail (invitations, links sent by e-mail).
     pub mail: MailConfig,
+}
+
+/// Embedding in host applications.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbedConfig {
+    /// The longest lifetime a guest token may ask for, in seconds (the default is 300).
+    pub max_token_seconds: u32,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        Self {
+            max_token_seconds: 3600,
+        }
+    }
 }
 
 /// Outgoing mail. Without `smtp_url`, messages are written as `.eml` files under
@@ -325,6 +343,7 @@ impl Default for Config {
             render: RenderConfig::default(),
             limits: LimitsConfig::default(),
             access: AccessConfig::default(),
+            embed: EmbedConfig::default(),
             mail: MailConfig::default(),
         }
     }
@@ -369,6 +388,7 @@ impl std::fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("render", &self.render)
             .field("access", &self.access)
+            .field("embed", &self.embed)
             .field("mail", &self.mail)
             .finish()
     }
@@ -528,6 +548,9 @@ impl Config {
         for cidr in &self.proxy.trusted_proxies {
             vitrine_core::net::Cidr::parse(cidr)
                 .map_err(|e| invalid(format!("proxy.trusted_proxies: {e}")))?;
+        }
+        if self.embed.max_token_seconds < 5 {
+            return Err(invalid("embed.max_token_seconds must be at least 5".into()));
         }
         if let Some(url) = &self.mail.smtp_url
             && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
@@ -865,6 +888,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_ACCESS__RETENTION_DAYS",
         default: "400",
         help: "Share-link access events older than this are deleted by a background task (hourly, and at start).",
+    },
+    ConfigOption {
+        key: "embed.max_token_seconds",
+        env: "VITRINE_EMBED__MAX_TOKEN_SECONDS",
+        default: "3600",
+        help: "The longest lifetime a guest token may ask for (`expires_in`), in seconds; tokens live 300 s when the request does not say.",
     },
     ConfigOption {
         key: "mail.smtp_url",

@@ -12,7 +12,7 @@ use vitrine_store::Member;
 
 use crate::dashboards::{Restrictions, ViewState, describe_filter_value, parse_view_query};
 use crate::exports::{ExportFile, ExportFormat, PdfText, export_params};
-use crate::outsider::{Display, Requester, ShareAccess, record};
+use crate::outsider::{Display, Requester, ShareAccess};
 use crate::{App, Error};
 
 /// A member's dashboard as PDF under the view in `query`; 404 when they may not see it.
@@ -138,7 +138,7 @@ pub async fn shared_pdf(
         text,
     )
     .await?;
-    record(app, who, Some(access.link()), ExportFormat::Pdf.outcome()).await?;
+    crate::outsider::record_access(app, who, access, ExportFormat::Pdf.outcome()).await?;
     Ok(file)
 }
 
@@ -169,6 +169,6 @@ pub async fn shared_widget_file(
     else {
         return Ok(None);
     };
-    record(app, who, Some(access.link()), format.outcome()).await?;
+    crate::outsider::record_access(app, who, access, format.outcome()).await?;
     Ok(Some(file))
 }

@@ -39,10 +39,6 @@
 //! - [`analytics`]: access analytics read from the daily rollups (per link, per dashboard,
 //!   the workspace overview, CSV); [`trail`]: the searchable audit trail, owner actions and
 //!   outsider access events in one search.
-//! - [`downloads`]: members' and outsiders' downloads as services over [`exports`].
-//! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
-//!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
-//!   attempt is an access event.
 //! - [`mailer`]: how one message goes out (SMTP or `.eml` files) and the outbox's shared state.
 //! - [`mail`]: outgoing mail — the outbox (a row per message and recipient, claimed before
 //!   it is sent, retried with backoff), the mailer (SMTP through lettre, or `.eml` files when no
@@ -56,6 +52,14 @@
 //!   in [`reports::schedule`]), the scheduler that claims each slot once in the store, renders
 //!   it once as the schedule's creator and delivers it per recipient (e-mail through the
 //!   mailer, Slack, signed webhooks) with retries of the failed ones only.
+//! - [`guests`]: an embedding's settings and the guest grant an embedded request holds.
+//! - [`downloads`]: members' and outsiders' downloads as services over [`exports`].
+//! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
+//!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
+//!   attempt is an access event. A guest grant opens the same capability.
+//! - [`embedding`]: embeddings and guest tokens — enable, mint (rules checked against the
+//!   datasets), revoke, and [`embedding::open_guest`], which turns a token into a
+//!   [`outsider::ShareAccess`] on every request.
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
@@ -69,9 +73,11 @@ pub mod config;
 pub mod content;
 pub mod dashboards;
 pub mod downloads;
+pub mod embedding;
 pub mod error;
 pub mod exports;
 pub mod geo;
+pub mod guests;
 pub mod hub;
 pub mod invitations;
 pub mod keyfile;

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use vitrine_core::dashboard::{Dashboard, FilterValue};
+use vitrine_core::dashboard::{Dashboard, FilterValue, RowLevelRule};
 use vitrine_core::id::{DashboardId, WorkspaceId};
 use vitrine_core::net::Cidr;
 use vitrine_core::secret::Password;
@@ -170,6 +170,11 @@ pub struct LinkSettings {
     pub embed: EmbedPolicy,
     /// Who may use the link, and how much.
     pub access: AccessPolicy,
+    /// Row-level rules on every query the link runs (`{dataset?, column, op, value |
+    /// values}`): "Client A sees only client A's rows on every widget".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<RowLevelRule>,
 }
 
 impl LinkSettings {
@@ -228,6 +233,10 @@ pub struct NewLink {
     /// Who may use the link, and how much.
     #[serde(default)]
     pub access: AccessPolicy,
+    /// Row-level rules on every query (see [`LinkSettings::rules`]).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<RowLevelRule>,
 }
 
 fn default_expiry() -> Expiry {
@@ -259,6 +268,9 @@ pub struct LinkChanges {
     pub embed: Option<EmbedPolicy>,
     /// New access policy.
     pub access: Option<AccessPolicy>,
+    /// New row-level rules (`[]` removes them).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub rules: Option<Vec<RowLevelRule>>,
 }
 
 /// A link as the owner sees it: its URLs (derived, never stored), state and traffic.
@@ -484,6 +496,26 @@ fn check_settings(
     Ok(())
 }
 
+/// Checks a link's row-level rules against the dashboard's datasets (400 naming the column).
+async fn check_rules(
+    state: &App,
+    record: &DashboardRecord,
+    rules: &[RowLevelRule],
+) -> Result<(), Error> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    if rules.len() > crate::dashboards::MAX_RULES {
+        return Err(Error::invalid_field("rules", "At most 50 rules."));
+    }
+    let ctx = crate::content::dashboard_context(state, record).await?;
+    for (i, rule) in rules.iter().enumerate() {
+        crate::dashboards::check_rule(&ctx, rule)
+            .map_err(|m| Error::invalid_field(format!("rules[{i}]"), m))?;
+    }
+    Ok(())
+}
+
 /// The most networks one link's allowlist holds.
 pub const MAX_ALLOWED_NETWORKS: usize = 100;
 
@@ -589,8 +621,10 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
         display: new.display,
         embed: new.embed,
         access: new.access,
+        rules: new.rules,
     };
     check_settings(&doc, new.widget_id.as_deref(), &settings)?;
+    check_rules(state, &record, &settings.rules).await?;
     check_embed_change(member, &EmbedPolicy::default(), &settings.embed)?;
     let label = check_label(&new.label)?;
     let now = state.now();
@@ -696,7 +730,7 @@ pub async fn update_link(
             "Public links are turned off in this workspace.".into(),
         ));
     }
-    let (_, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
+    let (record, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
     let mut settings = LinkSettings::of(&link)
         .map_err(|e| Error::Conflict(format!("{e}. Delete this link and create a new one.")))?;
     let embed_before = settings.embed.clone();
@@ -715,10 +749,14 @@ pub async fn update_link(
     if let Some(access) = changes.access {
         settings.access = access;
     }
+    if let Some(rules) = changes.rules {
+        settings.rules = rules;
+    }
     settings
         .open_filters
         .retain(|f| !settings.locked_filters.contains_key(f));
     check_settings(&doc, link.widget_id.as_deref(), &settings)?;
+    check_rules(state, &record, &settings.rules).await?;
     check_embed_change(member, &embed_before, &settings.embed)?;
     if let Some(label) = changes.label {
         link.label = check_label(&label)?;

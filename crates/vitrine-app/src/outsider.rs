@@ -91,6 +91,23 @@ impl Requester {
     }
 }
 
+impl Requester {
+    /// The country, when known.
+    pub fn country(&self) -> Option<&str> {
+        self.country.as_deref()
+    }
+
+    /// `bot`, `mobile`, `desktop` or `other`.
+    pub fn client_class(&self) -> &'static str {
+        self.client_class
+    }
+
+    /// The keyed hash of the client address.
+    pub fn client(&self) -> &str {
+        &self.client
+    }
+}
+
 /// A coarse class of client from its User-Agent: `bot`, `mobile`, `desktop` or `other`.
 pub fn client_class(user_agent: &str) -> &'static str {
     let ua = user_agent.to_ascii_lowercase();
@@ -159,6 +176,48 @@ pub async fn record(
     Ok(())
 }
 
+/// Records one access event of an open capability: a share link's, or an embedded view's
+/// with its embedding, grant and the host's username.
+pub async fn record_access(
+    app: &App,
+    who: &Requester,
+    access: &ShareAccess,
+    outcome: &str,
+) -> Result<(), Error> {
+    match access.guest() {
+        Some(g) => record_guest(app, who, Some(&g.embedding), Some(&g.grant), outcome).await,
+        None => record(app, who, Some(&access.link), outcome).await,
+    }
+}
+
+/// Records an embedded request (or its refusal) as an access event: its link is the embed id,
+/// with the grant and the host's `user.username` as given.
+pub async fn record_guest(
+    app: &App,
+    who: &Requester,
+    embedding: Option<&vitrine_store::EmbeddingRecord>,
+    grant: Option<&vitrine_store::GuestGrantRecord>,
+    outcome: &str,
+) -> Result<(), Error> {
+    app.metrics.link_access(outcome);
+    app.store
+        .record_embed_access(&vitrine_store::EmbedAccess {
+            event: AccessEvent {
+                workspace_id: embedding.map(|e| e.workspace_id),
+                link_id: embedding.map(|e| e.id.clone()),
+                at: app.now(),
+                outcome: outcome.to_owned(),
+                country: who.country.clone(),
+                client_class: who.client_class.to_owned(),
+                client: who.client.clone(),
+            },
+            grant_id: grant.map(|g| g.id.clone()),
+            username: grant.map(|g| g.username.clone()),
+        })
+        .await?;
+    Ok(())
+}
+
 // ---- the capability --------------------------------------------------------------------------
 
 /// A link that opens for this request: the read-only handle every outsider page is built from.
@@ -173,9 +232,37 @@ pub struct ShareAccess {
     restrictions: Restrictions,
     /// The request carried a valid view pass for this link.
     view_pass: bool,
+    /// An embedded request: the guest grant it was opened with.
+    guest: Option<Box<crate::guests::GuestInfo>>,
 }
 
 impl ShareAccess {
+    /// The capability of an open guest grant ([`crate::embedding::open_guest`] only): the
+    /// embedding in a share link's words, its rules as `restrictions`.
+    pub(crate) fn for_guest(
+        link: LinkRecord,
+        settings: LinkSettings,
+        workspace: Workspace,
+        ctx: Arc<DashboardContext>,
+        restrictions: Restrictions,
+        guest: crate::guests::GuestInfo,
+    ) -> Self {
+        Self {
+            link,
+            settings,
+            workspace,
+            ctx,
+            restrictions,
+            view_pass: false,
+            guest: Some(Box::new(guest)),
+        }
+    }
+
+    /// The guest grant of an embedded request.
+    pub fn guest(&self) -> Option<&crate::guests::GuestInfo> {
+        self.guest.as_deref()
+    }
+
     /// The link.
     pub fn link(&self) -> &LinkRecord {
         &self.link
@@ -379,6 +466,7 @@ pub async fn open_link(
         ctx,
         restrictions,
         view_pass,
+        guest: None,
     })))
 }
 
@@ -457,7 +545,7 @@ pub async fn admit_page_view(
     who: &Requester,
 ) -> Result<PageView, Error> {
     let Some(max) = access.settings.access.max_views else {
-        record(app, who, Some(&access.link), "ok").await?;
+        record_access(app, who, access, "ok").await?;
         return Ok(PageView::Admitted { view_pass: None });
     };
     if !access.view_pass
@@ -517,6 +605,11 @@ pub struct Display {
     pub theme: LinkTheme,
     /// The URL chose the theme.
     pub theme_from_url: bool,
+    /// Level of `standalone=1|2|3` (seed 002): 1 drops the page's chrome (footer), 2 also the
+    /// title, 3 shows the charts only (no filter bar, no refreshed line, no download menu).
+    pub standalone: u8,
+    /// The filter bar starts open (`expand_filters=0` collapses it).
+    pub filters_expanded: bool,
 }
 
 fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -548,9 +641,22 @@ pub fn display_of(settings: &LinkSettings, query: &str) -> Display {
         Some("system") => Some(LinkTheme::System),
         _ => None,
     };
+    let standalone = match first(&pairs, "standalone") {
+        Some("1") => 1,
+        Some("2") => 2,
+        Some("3") => 3,
+        _ => 0,
+    };
     Display {
-        show_title: settings.display.show_title && !embed && !truthy(first(&pairs, "hide_title")),
-        show_filters: settings.display.show_filters && !falsy(first(&pairs, "show_filters")),
+        show_title: settings.display.show_title
+            && !embed
+            && standalone < 2
+            && !truthy(first(&pairs, "hide_title")),
+        show_filters: settings.display.show_filters
+            && standalone < 3
+            && !falsy(first(&pairs, "show_filters")),
+        standalone,
+        filters_expanded: !falsy(first(&pairs, "expand_filters")),
         interactive: !falsy(first(&pairs, "interactive")),
         embed,
         theme: url_theme.unwrap_or(settings.display.theme),
@@ -597,7 +703,7 @@ pub fn outsider_view(
 }
 
 /// The restrictions a link's settings put on its dashboard: every locked filter as rules on
-/// every dataset it can cover ([`Restrictions::build`]).
+/// every dataset it can cover, and its row-level rules ([`Restrictions::build`]).
 pub fn link_restrictions(
     ctx: &DashboardContext,
     settings: &LinkSettings,
@@ -610,6 +716,12 @@ pub fn link_restrictions(
             RestrictionError(format!("the locked filter “{id}” is not on the dashboard"))
         })?;
         sources.push(Restriction::Lock { filter, value });
+    }
+    for rule in &settings.rules {
+        sources.push(Restriction::Rule {
+            rule,
+            dataset: rule.dataset.as_deref(),
+        });
     }
     Restrictions::build(doc, |slug| ctx.dataset_columns(slug), &sources, today)
 }
@@ -858,6 +970,19 @@ widgets:
         assert!(!d.show_title && d.embed && !d.interactive && d.show_filters);
         let v = view("interactive=false&t.rows.page=2");
         assert!(v.tables.is_empty() && v.no_tooltips);
+    }
+
+    #[test]
+    fn standalone_levels_and_collapsed_filters_only_hide() {
+        let d = display_of(&settings(), "standalone=1");
+        assert!(d.show_title && d.show_filters && d.standalone == 1);
+        let d = display_of(&settings(), "standalone=2&expand_filters=0");
+        assert!(!d.show_title && d.show_filters && !d.filters_expanded);
+        let d = display_of(&settings(), "standalone=3");
+        assert!(!d.show_title && !d.show_filters && d.standalone == 3);
+        let d = display_of(&settings(), "standalone=9");
+        assert_eq!(d.standalone, 0);
+        assert!(d.filters_expanded);
     }
 
     #[test]

@@ -28,6 +28,7 @@
 
 pub mod clock;
 pub mod dashboard;
+pub mod guest;
 pub mod id;
 pub mod invitation;
 pub mod keys;

@@ -165,6 +165,11 @@ impl Actor {
         self.can_edit_content() && self.permissions().share_public
     }
 
+    /// May enable embedding on dashboards and mint guest tokens.
+    pub fn can_embed(&self) -> bool {
+        self.can_edit_content() && self.permissions().embed
+    }
+
     /// Admins, and editors holding `manage_data_sources`: may connect, change and delete data
     /// sources (other editors may list them, test them and build datasets on them).
     pub fn can_manage_data_sources(&self) -> bool {

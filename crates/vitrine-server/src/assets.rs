@@ -308,6 +308,12 @@ const SOURCES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../static/dashboard.js"),
     ),
+    ("/static/embed.js", JS, include_str!("../static/embed.js")),
+    (
+        "/static/embed-frame.js",
+        JS,
+        include_str!("../static/embed-frame.js"),
+    ),
     (
         "/static/public.css",
         CSS,

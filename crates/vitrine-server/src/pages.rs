@@ -591,6 +591,8 @@ pub struct LinkFormView {
     pub max_views: String,
     /// Access: the client allowlist, one network per line.
     pub allowed_networks: String,
+    /// Row-level rules as a clause (`customer_id = 'A' AND region IN ('EU')`).
+    pub rules: String,
     /// Cost caps (empty: the server's defaults).
     pub max_live_viewers: String,
     /// See [`LinkFormView::max_live_viewers`].

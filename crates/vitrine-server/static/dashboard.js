@@ -10,6 +10,12 @@
 // dashboard or the link's settings changed, and `revoked` when a share link stopped working —
 // the page then shows "no longer active" in place. Where streams are not available (no
 // EventSource, or the server is at its stream limit) the page polls the fragments instead.
+//
+// Embedded (`/embed/{id}`, data-guest-token): every request carries the guest token in the
+// `X-Vitrine-Guest-Token` header (read from data-guest-token on each request, so a renewed
+// token is used at once), the live stream is read with fetch() instead of EventSource (which
+// cannot send headers), and a 401 on any request flips the page to "session expired" and
+// fires `vitrine:expired` on window (static/embed-frame.js tells the host). No cookie is used.
 "use strict";
 
 (() => {
@@ -23,6 +29,11 @@
   let viewChanged = () => {};
 
   const cards = () => Array.from(root.querySelectorAll(".dash-card[data-widget]"));
+  const embedded = root.dataset.guestToken !== undefined;
+  // The guest token header of an embedded page (none on share links and owner pages).
+  const guestHeaders = () =>
+    embedded ? { "X-Vitrine-Guest-Token": root.dataset.guestToken || "" } : {};
+  const signal = (name, detail) => window.dispatchEvent(new CustomEvent(name, { detail }));
 
   // The view in the URL now, or after `edit` changed a copy of it.
   const currentParams = () => new URLSearchParams(location.search);
@@ -31,6 +42,7 @@
     const query = params.toString();
     history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
     syncDownloads(params);
+    signal("vitrine:view", query);
   }
 
   // Download links (server-rendered) carry the page's view: keep their queries in step.
@@ -106,9 +118,13 @@
     try {
       const url = `${base}/widgets/${encodeURIComponent(id)}?${params.toString()}`;
       const response = await fetch(url, {
-        credentials: "same-origin",
-        headers: { Accept: "text/html" },
+        credentials: embedded ? "omit" : "same-origin",
+        headers: { Accept: "text/html", ...guestHeaders() },
       });
+      if (embedded && response.status === 401) {
+        showRevoked({ reason: "session" });
+        return;
+      }
       // A session that ended sends the login page instead: let the browser go there.
       if (response.redirected) {
         location.reload();
@@ -273,10 +289,12 @@
     deleted: "Whoever shared it has removed it.",
     suspended: "Sharing is paused for this workspace.",
     password: "Its password has changed. Enter the new one to keep watching.",
+    session: "This view's session has ended. Reload the page to continue.",
   };
 
   // The "no longer active" state, in place of the dashboard: nothing of it stays on screen.
   function showRevoked(data) {
+    if (ended) return;
     ended = true;
     stopLive();
     stopPolling();
@@ -285,7 +303,12 @@
     notice.className = "card dash-revoked";
     notice.setAttribute("role", "alert");
     const title = document.createElement("h1");
-    title.textContent = reason === "password" ? "This link needs its password again" : "This link is no longer active";
+    title.textContent =
+      reason === "session"
+        ? "Session expired"
+        : reason === "password"
+          ? "This link needs its password again"
+          : "This link is no longer active";
     const why = document.createElement("p");
     why.textContent = REASONS[reason] || "Whoever shared it has turned it off, or it has expired.";
     notice.append(title, why);
@@ -306,6 +329,7 @@
     root.dataset.liveReason = reason;
     root.replaceChildren(notice);
     document.title = title.textContent;
+    if (embedded) signal("vitrine:expired", reason);
   }
 
   // The stream failed before it opened several times: ask the server why, once.
@@ -313,11 +337,15 @@
     const controller = new AbortController();
     try {
       const response = await fetch(streamUrl(), {
-        credentials: "same-origin",
-        headers: { Accept: "text/event-stream" },
+        credentials: embedded ? "omit" : "same-origin",
+        headers: { Accept: "text/event-stream", ...guestHeaders() },
         signal: controller.signal,
       });
       controller.abort();
+      if (embedded && response.status === 401) {
+        showRevoked({ reason: "session" });
+        return true;
+      }
       if (response.status === 404 || response.status === 410) {
         showRevoked({ reason: "" });
         return true;
@@ -331,9 +359,122 @@
     return false;
   }
 
+  // One handler per server event, for EventSource and for the fetch() reader alike.
+  const handlers = {
+    widget(data) {
+      const card = cards().find((c) => c.dataset.widget === data.id);
+      // A card the viewer is changing right now gets its own fresh fragment instead.
+      if (!card || card.hasAttribute("aria-busy")) return;
+      // Server-rendered from escaped templates and vitrine-render's escaped markup.
+      card.innerHTML = data.html;
+      card.removeAttribute("data-stale");
+      refreshedLine();
+    },
+    refreshed(data) {
+      const target = root.querySelector("[data-refreshed-at]");
+      if (target && data.at) target.textContent = data.at;
+    },
+    reload() {
+      ended = true;
+      stopLive();
+      if (embedded) signal("vitrine:reload");
+      else location.reload();
+    },
+    revoked(data) {
+      showRevoked(data);
+    },
+  };
+
+  // Embedded: the stream read with fetch(), so it can carry the token header. A stream whose
+  // grant ended while a renewed token is already here reconnects with the new token.
+  function connectFetch() {
+    const controller = new AbortController();
+    const token = root.dataset.guestToken;
+    source = { close: () => controller.abort() };
+    const mine = source;
+    (async () => {
+      let response;
+      try {
+        response = await fetch(streamUrl(), {
+          credentials: "omit",
+          headers: { Accept: "text/event-stream", ...guestHeaders() },
+          signal: controller.signal,
+        });
+      } catch (error) {
+        if (source === mine && !ended) retry(false);
+        return;
+      }
+      if (response.status === 401) {
+        if (root.dataset.guestToken !== token) retry(true);
+        else showRevoked({ reason: "session" });
+        return;
+      }
+      if (response.status === 503) {
+        startPolling();
+        return;
+      }
+      if (!response.ok || !response.body) {
+        retry(false);
+        return;
+      }
+      failures = 0;
+      stopPolling();
+      root.dataset.liveState = "open";
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            let type = "message";
+            const data = [];
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event:")) type = line.slice(6).trim();
+              else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+            }
+            if (!data.length || !handlers[type]) continue;
+            if (type === "revoked" && root.dataset.guestToken !== token) {
+              controller.abort();
+              retry(true);
+              return;
+            }
+            handlers[type](JSON.parse(data.join("\n")));
+            if (ended) return;
+          }
+        }
+      } catch (error) {
+        // Aborted or cut: reconnect below unless this stream was replaced.
+      }
+      if (source === mine && !ended) retry(false);
+    })();
+  }
+
+  function retry(now) {
+    stopLive();
+    root.dataset.liveState = "reconnecting";
+    failures += 1;
+    const delay = now ? 0 : Math.min(30000, 1000 * 2 ** Math.min(failures, 5)) * (0.5 + Math.random() / 2);
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  // A renewed guest token: the stream reconnects with it.
+  window.addEventListener("vitrine:token", () => {
+    if (embedded && !ended && liveUrl) connect();
+  });
+
   function connect() {
     if (ended || !liveUrl) return;
     stopLive();
+    if (embedded) {
+      connectFetch();
+      return;
+    }
     if (!window.EventSource) {
       startPolling();
       return;
@@ -347,27 +488,10 @@
       stopPolling();
       root.dataset.liveState = "open";
     });
-    stream.addEventListener("widget", (event) => {
-      const data = JSON.parse(event.data);
-      const card = cards().find((c) => c.dataset.widget === data.id);
-      // A card the viewer is changing right now gets its own fresh fragment instead.
-      if (!card || card.hasAttribute("aria-busy")) return;
-      // Server-rendered from escaped templates and vitrine-render's escaped markup.
-      card.innerHTML = data.html;
-      card.removeAttribute("data-stale");
-      refreshedLine();
-    });
-    stream.addEventListener("refreshed", (event) => {
-      const data = JSON.parse(event.data);
-      const target = root.querySelector("[data-refreshed-at]");
-      if (target && data.at) target.textContent = data.at;
-    });
-    stream.addEventListener("reload", () => {
-      ended = true;
-      stopLive();
-      location.reload();
-    });
-    stream.addEventListener("revoked", (event) => showRevoked(JSON.parse(event.data)));
+    stream.addEventListener("widget", (event) => handlers.widget(JSON.parse(event.data)));
+    stream.addEventListener("refreshed", (event) => handlers.refreshed(JSON.parse(event.data)));
+    stream.addEventListener("reload", () => handlers.reload());
+    stream.addEventListener("revoked", (event) => handlers.revoked(JSON.parse(event.data)));
     // The browser would retry with the URL it started with; reconnect ourselves instead, so
     // the server learns what the cards show now and sends only what changed meanwhile.
     stream.addEventListener("error", async () => {
@@ -384,7 +508,7 @@
   // A changed view needs a stream of its own.
   viewChanged = connect;
 
-  if (liveUrl && window.EventSource) {
+  if (liveUrl && (window.EventSource || embedded)) {
     if (!darkSwitch) connect();
   } else {
     startPolling();

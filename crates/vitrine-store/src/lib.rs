@@ -7,7 +7,8 @@
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
-//!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`]); [`Store`] is
+//!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`],
+//!   [`ReportStore`], [`EmbedStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -22,6 +23,7 @@
 
 mod analytics;
 mod changes;
+mod embed;
 mod error;
 mod invitations;
 mod model;
@@ -43,6 +45,7 @@ pub use analytics::{
     Cursor, DAY_MS, DailyCount, LinkCount, OutcomeClass, rollup_keys, utc_day,
 };
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
+pub use embed::{EmbedAccess, EmbeddingRecord, GrantLookup, GuestGrantRecord};
 pub use error::StoreError;
 pub use invitations::{Invitation, InvitationStore, MemberAccess, NewInvitation};
 pub use model::*;
@@ -326,6 +329,58 @@ pub trait AccessEventStore {
     async fn link_stats(&self, workspace: WorkspaceId) -> StoreResult<Vec<(String, LinkStats)>>;
 }
 
+/// Embeddings and guest grants (issue 11). Rows hold no secret.
+#[async_trait]
+pub trait EmbedStore {
+    /// Stores a new embedding; a dashboard that has one is [`StoreError::Conflict`].
+    async fn create_embedding(&self, embedding: &EmbeddingRecord) -> StoreResult<()>;
+    /// Writes an embedding's state and settings.
+    async fn save_embedding(&self, embedding: &EmbeddingRecord) -> StoreResult<()>;
+    /// An embedding by embed id, in any workspace (the outsider router looks it up this way).
+    async fn embedding(&self, id: &str) -> StoreResult<Option<EmbeddingRecord>>;
+    /// A dashboard's embedding.
+    async fn embedding_of_dashboard(
+        &self,
+        workspace: WorkspaceId,
+        dashboard: DashboardId,
+    ) -> StoreResult<Option<EmbeddingRecord>>;
+    /// Deletes an embedding and its grants; false when there is none.
+    async fn delete_embedding(&self, workspace: WorkspaceId, id: &str) -> StoreResult<bool>;
+    /// Stores a new grant.
+    async fn create_grant(&self, grant: &GuestGrantRecord) -> StoreResult<()>;
+    /// A grant by id, with whether the key that minted it is still live.
+    async fn grant(&self, id: &str) -> StoreResult<Option<GrantLookup>>;
+    /// Revokes one live (unexpired, unrevoked) grant of this workspace; the grant, or `None` when there was none.
+    async fn revoke_grant(
+        &self,
+        workspace: WorkspaceId,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<GuestGrantRecord>>;
+    /// Revokes every unexpired grant of an embedding; how many.
+    async fn revoke_grants(
+        &self,
+        workspace: WorkspaceId,
+        embedding: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+    /// An embedding's unexpired, unrevoked grants, newest first.
+    async fn live_grants(
+        &self,
+        embedding: &str,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> StoreResult<Vec<GrantLookup>>;
+    /// Appends an embedded view (or refusal) to the access log.
+    async fn record_embed_access(&self, access: &EmbedAccess) -> StoreResult<()>;
+    /// An embedding's most recent access events, newest first.
+    async fn embed_access_events(
+        &self,
+        embedding: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<EmbedAccess>>;
+}
+
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -353,6 +408,7 @@ pub trait Store:
     + OutboxStore
     + InvitationStore
     + ReportStore
+    + EmbedStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -104,3 +104,7 @@ mod invitation_traits {
 mod report_traits {
     crate::reports::impl_report_store!(super::PgStore);
 }
+
+mod embed_traits {
+    crate::embed::impl_embed_store!(super::PgStore);
+}

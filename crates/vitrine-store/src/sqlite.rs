@@ -101,3 +101,7 @@ mod invitation_traits {
 mod report_traits {
     crate::reports::impl_report_store!(super::SqliteStore);
 }
+
+mod embed_traits {
+    crate::embed::impl_embed_store!(super::SqliteStore);
+}

@@ -53,6 +53,8 @@ pub enum Command {
     Dashboards(DashboardsCommand),
     /// Share links: list, create, show, disable, enable, rotate, delete.
     Link(LinkArgs),
+    /// Embedding: show, enable, disable, revoke every guest grant, mint a test token.
+    Embed(crate::embed_cli::EmbedArgs),
     /// API keys: create one for a member (printed once), list, revoke.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
@@ -369,6 +371,12 @@ impl Cli {
             Command::Link(args) => {
                 let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
                 let result = link_command(&state, args).await;
+                state.store.close().await;
+                result
+            }
+            Command::Embed(args) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = crate::embed_cli::embed_command(&state, args).await;
                 state.store.close().await;
                 result
             }
@@ -872,6 +880,7 @@ async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
                 },
                 embed: Default::default(),
                 access: access.policy()?,
+                rules: Vec::new(),
             };
             print_link(&links::create_link(state, &member, new).await.map_err(err)?);
         }

@@ -53,6 +53,10 @@ pub struct Demo {
     pub appender: tokio::task::JoinHandle<()>,
     /// The demo's share links: label, full URL, and the password when there is one.
     pub links: Vec<DemoLink>,
+    /// The sample host application's page (another origin, embedding customer usage).
+    pub host_url: String,
+    /// The sample host application's server.
+    pub host: tokio::task::JoinHandle<()>,
 }
 
 /// A share link the demo made.
@@ -74,13 +78,15 @@ impl Demo {
     ) -> anyhow::Result<()> {
         let result = self.server.serve(shutdown).await;
         self.appender.abort();
+        self.host.abort();
         result
     }
 
     /// The banner printed on start.
     pub fn banner(&self) -> String {
         format!(
-            "\nVitrine demo is running at {url}\n\n  e-mail:    {email}\n  password:  {password}\n  data:      {dir}\n  metrics:   curl -H 'Authorization: Bearer {token}' {url}metrics\n\nShare links (open them in a private window):\n{links}\nPress Ctrl-C to stop.\n",
+            "\nVitrine demo is running at {url}\n\n  e-mail:    {email}\n  password:  {password}\n  data:      {dir}\n  metrics:   curl -H 'Authorization: Bearer {token}' {url}metrics\n\nShare links (open them in a private window):\n{links}\nEmbedded in a sample host application (another origin; pick a customer):\n  {host}\n\nPress Ctrl-C to stop.\n",
+            host = self.host_url,
             url = self.url,
             email = self.email,
             password = self.password,
@@ -147,7 +153,7 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
     crate::warehouse::open_or_create(&warehouse_path, state.now()).await?;
     seed_content(&state, workspace.id, &warehouse_path).await?;
     let appender = crate::warehouse::spawn_appender(
-        warehouse_path,
+        warehouse_path.clone(),
         state.clock.clone(),
         std::time::Duration::from_secs(5),
     );
@@ -157,8 +163,28 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
         .await?
         .context("the demo admin is missing")?;
     let links = demo_links(&state, &admin).await?;
+    // The sample host: `localhost` is another origin than Vitrine's 127.0.0.1.
+    let host_listener = match tokio::net::TcpListener::bind(SocketAddr::from((
+        [127, 0, 0, 1],
+        address.port().wrapping_add(1),
+    )))
+    .await
+    {
+        Ok(l) => l,
+        Err(_) => tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?,
+    };
+    let host_url = format!("http://localhost:{}", host_listener.local_addr()?.port());
+    let host_router =
+        crate::demo_host::host_app(&state, &admin, &host_url, &url, &warehouse_path).await?;
+    let host = tokio::spawn(async move {
+        if let Err(error) = axum::serve(host_listener, host_router).await {
+            tracing::warn!(%error, "the demo host application stopped");
+        }
+    });
     let server = Bound::with_listener(state, listener).await?;
     Ok(Demo {
+        host_url: format!("{host_url}/"),
+        host,
         links,
         appender,
         url: format!("{url}/"),
@@ -306,6 +332,7 @@ async fn demo_links(
                         ..Default::default()
                     },
                     embed: Default::default(),
+                    rules: Vec::new(),
                 };
                 links::create_link(state, admin, new).await.map_err(fail)?
             }

@@ -8,4 +8,6 @@
 
 pub mod cli;
 pub mod demo;
+pub mod demo_host;
+pub mod embed_cli;
 pub mod warehouse;

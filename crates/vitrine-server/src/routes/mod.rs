@@ -27,6 +27,9 @@ pub mod builder;
 pub mod dashboards;
 pub mod data_sources;
 pub mod datasets;
+pub mod embed;
+pub mod embed_ui;
+pub mod embeddings;
 pub mod health;
 pub mod home;
 pub mod invitations;
@@ -81,6 +84,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(invitations::api())
         .merge(link_mail::api())
         .merge(reports::api())
+        .merge(embeddings::api())
 }
 
 /// Everything: owner pages, the API, the outsider router, assets and health checks.
@@ -100,7 +104,8 @@ pub fn owner_router(state: App) -> Router {
         .merge(datasets::pages())
         .merge(dashboards::pages())
         .merge(share::pages())
-        .merge(analytics::pages());
+        .merge(analytics::pages())
+        .merge(embed_ui::pages());
     let pages = with_page_errors(pages);
     let (api, _) = api_router().split_for_parts();
     let api = with_api_errors(api.fallback(crate::error::no_such_endpoint));
@@ -115,6 +120,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(authenticated)
         .merge(with_page_errors(session::login_pages()))
         .merge(with_public_errors(public::router()))
+        .merge(with_public_errors(embed::router()))
         .merge(metrics::router(&state))
         .merge(common())
         .with_state(state.clone());
@@ -126,6 +132,7 @@ pub fn public_router(state: App) -> Router {
     with_layers(
         Router::new()
             .merge(with_public_errors(public::router()))
+            .merge(with_public_errors(embed::router()))
             .merge(common())
             .with_state(state.clone()),
         state,

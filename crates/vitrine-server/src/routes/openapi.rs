@@ -109,6 +109,10 @@ fn base() -> OpenApi {
             "reports",
             "Scheduled reports: e-mail, Slack and webhook delivery",
         ),
+        (
+            "embedding",
+            "Embedding in host applications: embeddings and guest tokens",
+        ),
         ("meta", "This document"),
     ]
     .map(|(name, description)| {

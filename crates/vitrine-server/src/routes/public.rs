@@ -210,9 +210,20 @@ pub struct PublicDashboardPage {
     pub css: &'static str,
     /// Script.
     pub js: &'static str,
+    /// `standalone=3`: the charts only (no refreshed line, no download menu).
+    pub charts_only: bool,
+    /// `expand_filters=0`: the filter bar starts collapsed.
+    pub filters_collapsed: bool,
+    /// The embedded page's guest token, which its script sends in a header with every
+    /// request (empty on share links).
+    pub guest_token: String,
+    /// The embedded page's script (`None` on share links).
+    pub embed_js: Option<&'static str>,
+    /// The origins the embedded page may talk to, space-separated (empty on share links).
+    pub allowed_origins: String,
 }
 
-fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+pub(crate) fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     let mut response = crate::pages::render(page);
     if response.status() == StatusCode::OK {
         *response.status_mut() = status;
@@ -221,7 +232,7 @@ fn render<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 /// "Too many live viewers": the page polls instead (as at `live.max_streams`).
-fn too_many_live_viewers() -> Response {
+pub(crate) fn too_many_live_viewers() -> Response {
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, "too many live viewers").into_response();
     response
         .headers_mut()
@@ -231,7 +242,7 @@ fn too_many_live_viewers() -> Response {
 
 /// "This link does not exist", with the footer of the workspace it would belong to (for an
 /// unknown token: the instance's workspace, so every 404 looks the same).
-fn not_found_page(footer: &str) -> Response {
+pub(crate) fn not_found_page(footer: &str) -> Response {
     let page = PublicMissingPage {
         footer: footer.to_owned(),
     };
@@ -239,11 +250,11 @@ fn not_found_page(footer: &str) -> Response {
 }
 
 /// [`not_found_page`] when no link is known.
-async fn missing(state: &App) -> Response {
+pub(crate) async fn missing(state: &App) -> Response {
     not_found_page(&outsider::public_footer(state).await)
 }
 
-fn gone_page(workspace: &Workspace) -> Response {
+pub(crate) fn gone_page(workspace: &Workspace) -> Response {
     render(
         StatusCode::GONE,
         &PublicGonePage {
@@ -255,7 +266,7 @@ fn gone_page(workspace: &Workspace) -> Response {
 
 /// An error as an outsider sees it: the client error's sentence on a plain page. 5xx causes
 /// are logged by [`HttpError::to_client`] and go nowhere else.
-async fn problem_page(state: &App, error: HttpError) -> Response {
+pub(crate) async fn problem_page(state: &App, error: HttpError) -> Response {
     if matches!(error, HttpError::App(Error::NotFound)) {
         return missing(state).await;
     }
@@ -263,7 +274,7 @@ async fn problem_page(state: &App, error: HttpError) -> Response {
 }
 
 /// [`problem_page`] for any error but "not found" (which needs the workspace's footer).
-fn problem_response(error: &HttpError) -> Response {
+pub(crate) fn problem_response(error: &HttpError) -> Response {
     let client = error.to_client();
     let title = match client.status.as_u16() {
         400 | 422 => "Please check your input",
@@ -303,7 +314,7 @@ fn redirect(status: StatusCode, location: &str) -> Result<Response, HttpError> {
     Ok(response)
 }
 
-async fn outcome(state: &App, result: Result<Response, HttpError>) -> Response {
+pub(crate) async fn outcome(state: &App, result: Result<Response, HttpError>) -> Response {
     match result {
         Ok(response) => response,
         Err(error) => problem_page(state, error).await,
@@ -313,7 +324,11 @@ async fn outcome(state: &App, result: Result<Response, HttpError>) -> Response {
 // ---- who is asking -------------------------------------------------------------------------
 
 /// The requester, as the access log records it.
-fn requester(state: &App, headers: &HeaderMap, ip: Option<std::net::IpAddr>) -> Requester {
+pub(crate) fn requester(
+    state: &App,
+    headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
+) -> Requester {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let country = state.geo.header_name().and_then(header);
     Requester::new(
@@ -364,7 +379,7 @@ fn frame_ancestors(settings: &LinkSettings) -> Option<FrameAncestors> {
     })
 }
 
-fn with_frame(mut response: Response, settings: &LinkSettings) -> Response {
+pub(crate) fn with_frame(mut response: Response, settings: &LinkSettings) -> Response {
     if let Some(frame) = frame_ancestors(settings) {
         response.extensions_mut().insert(frame);
     }
@@ -401,6 +416,8 @@ fn kept_parameters(query: &str) -> Vec<(String, String)> {
         "show_filters",
         "interactive",
         "theme",
+        "standalone",
+        "expand_filters",
     ]
     .iter()
     .filter_map(|k| first(&pairs, k).map(|v| ((*k).to_owned(), v.to_owned())))
@@ -416,10 +433,18 @@ fn with_query(path: &str, query: &str) -> String {
     }
 }
 
-async fn dashboard_response(
+/// Where a dashboard page is served from and, when embedded, with which guest token.
+pub(crate) struct PageBase<'a> {
+    /// `/share/{token}` or `/embed/{embed_id}`.
+    pub path: String,
+    /// The embedded page's guest token.
+    pub guest_token: Option<&'a str>,
+}
+
+pub(crate) async fn dashboard_response(
     state: &App,
     access: &ShareAccess,
-    token: &str,
+    base: PageBase<'_>,
     query: &str,
     (display, view): (Display, ViewState),
 ) -> Response {
@@ -470,7 +495,7 @@ async fn dashboard_response(
         Vec::new()
     };
     let keep = kept_parameters(query);
-    let base_path = format!("/share/{token}");
+    let base_path = base.path;
     let downloads = settings
         .display
         .allow_downloads
@@ -494,14 +519,31 @@ async fn dashboard_response(
         keep,
         cards: parts.cards,
         refreshed_at: parts.refreshed_at,
-        footer: if display.embed {
+        footer: if display.embed || display.standalone >= 1 || access.guest().is_some() {
             String::new()
         } else {
             access.workspace().policy.footer.clone()
         },
-        downloads,
+        downloads: downloads.filter(|_| display.standalone < 3),
         css: crate::assets::url(DASHBOARD_CSS),
         js: crate::assets::url(DASHBOARD_JS),
+        charts_only: display.standalone >= 3,
+        filters_collapsed: !display.filters_expanded,
+        guest_token: base.guest_token.unwrap_or_default().to_owned(),
+        embed_js: access
+            .guest()
+            .map(|_| crate::assets::url(crate::routes::embed::EMBED_FRAME_JS)),
+        allowed_origins: access
+            .guest()
+            .map(|g| {
+                g.settings
+                    .allowed_origins
+                    .iter()
+                    .map(|o| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default(),
     };
     render(StatusCode::OK, &page)
 }
@@ -565,7 +607,11 @@ async fn show_shared_dashboard(
                 PageView::UsedUp => return Ok(gone_page(access.workspace())),
                 PageView::Admitted { view_pass } => view_pass,
             };
-            let mut response = dashboard_response(&state, &access, &token, &query, seen).await;
+            let base = PageBase {
+                path: format!("/share/{token}"),
+                guest_token: None,
+            };
+            let mut response = dashboard_response(&state, &access, base, &query, seen).await;
             if let Some(pass) = view_pass {
                 let cookie = link_cookie(
                     &state,

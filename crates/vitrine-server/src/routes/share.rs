@@ -464,6 +464,7 @@ fn form_from_link(view: &LinkView, doc: &Dashboard) -> LinkFormView {
         max_new_views_per_minute_per_client: number_text(
             settings.access.max_new_views_per_minute_per_client,
         ),
+        rules: vitrine_data::clause::render_rule_clause(&settings.rules),
     }
 }
 
@@ -771,6 +772,7 @@ struct LinkInput {
     display: DisplayOptions,
     embed: EmbedPolicy,
     access: AccessPolicy,
+    rules: Vec<vitrine_core::dashboard::RowLevelRule>,
 }
 
 const DATETIME_LOCAL: &[BorrowedFormatItem<'static>] =
@@ -987,6 +989,7 @@ fn read_link_form(
         max_new_views_per_minute_per_client: fields
             .get("max_new_views_per_minute_per_client")
             .to_owned(),
+        rules: fields.get("rules").to_owned(),
     };
     if !can_embed {
         // The inputs were disabled: show (and keep) what the link has.
@@ -1036,6 +1039,19 @@ fn read_link_form(
         Ok(Vec::new())
     };
     let access = read_access(&view);
+    let rules = if view.rules.trim().is_empty() {
+        Ok(Vec::new())
+    } else {
+        vitrine_data::clause::parse_rule_clause(&view.rules)
+            .map_err(|e| format!("Row-level rules: {}.", e.message()))
+    };
+    let rules = match rules {
+        Ok(rules) => rules,
+        Err(problem) => {
+            problems.push(problem);
+            Vec::new()
+        }
+    };
     let input = match (expiry, origins, access) {
         (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => Err(problem),
         _ if !problems.is_empty() => Err(problems.join(" ")),
@@ -1064,6 +1080,7 @@ fn read_link_form(
                     origins,
                 },
                 access,
+                rules,
             })
         }
     };
@@ -1099,6 +1116,7 @@ async fn create_share_link(
                     EmbedPolicy::default()
                 },
                 access: input.access,
+                rules: input.rules,
             };
             links::create_link(&state, &identity.member, new).await
         }
@@ -1155,6 +1173,7 @@ async fn update_share_link(
                 display: Some(input.display),
                 embed: can_embed.then_some(input.embed),
                 access: Some(input.access),
+                rules: Some(input.rules),
             };
             links::update_link(&state, &identity.member, &link, changes).await
         }

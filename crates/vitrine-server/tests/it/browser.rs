@@ -110,6 +110,12 @@ impl Browser {
     /// Starts chromedriver and Chromium, or returns `None` (after saying so) when they are
     /// not installed and the run does not require them.
     pub async fn start() -> Option<Self> {
+        Self::start_with(json!({})).await
+    }
+
+    /// [`Browser::start`] with Chromium preferences (`{"profile.block_third_party_cookies":
+    /// true}`).
+    pub async fn start_with(prefs: Value) -> Option<Self> {
         let (Some(driver), Some(chromium)) = (on_path("chromedriver"), on_path("chromium")) else {
             let test = std::thread::current()
                 .name()
@@ -168,7 +174,7 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let capabilities = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
+            "goog:chromeOptions": { "binary": chromium, "args": args, "prefs": prefs },
             "goog:loggingPrefs": { "browser": "ALL" },
             "timeouts": {
                 "pageLoad": STEP.as_millis() as u64,

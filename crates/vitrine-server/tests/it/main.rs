@@ -13,6 +13,7 @@ mod dashboard_access;
 mod dashboards;
 mod data_sources;
 mod dates;
+mod embed;
 mod exports;
 mod hardening;
 mod headers;

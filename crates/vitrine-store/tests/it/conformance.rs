@@ -1309,3 +1309,188 @@ async fn report_slots_are_claimed_once_and_deliveries_retried_alone(store: &dyn 
     assert!(store.delete_report_schedule(ws.id, id).await.unwrap());
     assert!(store.report_run(run).await.unwrap().is_none());
 }
+
+story!(embeddings_and_guest_grants);
+async fn embeddings_and_guest_grants(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    let admin = store
+        .create_member(new_member(&ws, "a@acme.test", Role::Admin), T0)
+        .await
+        .unwrap();
+    let board = store
+        .create_dashboard(
+            DashboardInput {
+                workspace_id: ws.id,
+                slug: "usage".into(),
+                title: "Usage".into(),
+                status: "published".into(),
+                document: "version: 1".into(),
+            },
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    let embedding = EmbeddingRecord {
+        id: "00000000-0000-4000-8000-000000000001".into(),
+        workspace_id: ws.id,
+        dashboard_id: board.id,
+        enabled: true,
+        settings: r#"{"allowed_origins":["https://portal.test"]}"#.into(),
+        created_by: Some(admin.id),
+        created_at: T0,
+        updated_at: T0,
+    };
+    store.create_embedding(&embedding).await.unwrap();
+    let twice = EmbeddingRecord {
+        id: "00000000-0000-4000-8000-000000000002".into(),
+        ..embedding.clone()
+    };
+    assert!(
+        matches!(
+            store.create_embedding(&twice).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one embedding per dashboard"
+    );
+    assert_eq!(
+        store.embedding(&embedding.id).await.unwrap().unwrap(),
+        embedding
+    );
+    assert_eq!(
+        store
+            .embedding_of_dashboard(ws.id, board.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        embedding.id
+    );
+    let off = EmbeddingRecord {
+        enabled: false,
+        updated_at: T0 + Duration::minutes(1),
+        ..embedding.clone()
+    };
+    store.save_embedding(&off).await.unwrap();
+    assert!(
+        !store
+            .embedding(&embedding.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+
+    let key = store
+        .create_api_key(
+            NewApiKey {
+                workspace_id: ws.id,
+                member_id: admin.id,
+                name: "host".into(),
+                prefix: "vtk_host".into(),
+                digest: "kh".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let grant = |id: &str, minutes: i64, key: Option<ApiKeyId>| GuestGrantRecord {
+        id: id.into(),
+        workspace_id: ws.id,
+        embedding_id: embedding.id.clone(),
+        rules: r#"[{"column":"customer_id","op":"=","value":"A"}]"#.into(),
+        user_info: r#"{"username":"ann"}"#.into(),
+        username: "ann".into(),
+        api_key_id: key,
+        created_at: T0,
+        expires_at: T0 + Duration::minutes(minutes),
+        revoked_at: None,
+    };
+    store
+        .create_grant(&grant("g1", 5, Some(key.id)))
+        .await
+        .unwrap();
+    store.create_grant(&grant("g2", 5, None)).await.unwrap();
+    store.create_grant(&grant("g3", 1, None)).await.unwrap();
+    let found = store.grant("g1").await.unwrap().unwrap();
+    assert_eq!(found.grant, grant("g1", 5, Some(key.id)));
+    assert!(found.key_live);
+    assert!(
+        store.grant("g2").await.unwrap().unwrap().key_live,
+        "minted by a session"
+    );
+    assert!(store.grant("nope").await.unwrap().is_none());
+    // Dies with its key.
+    store
+        .revoke_api_key(ws.id, key.id, T0 + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(!store.grant("g1").await.unwrap().unwrap().key_live);
+    // Revoked one by one, only in its workspace, only while live.
+    assert!(
+        store
+            .revoke_grant(other.id, "g2", T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let revoked = store.revoke_grant(ws.id, "g2", T0).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(T0));
+    assert!(store.revoke_grant(ws.id, "g2", T0).await.unwrap().is_none());
+    assert!(
+        store
+            .revoke_grant(ws.id, "g3", T0 + Duration::minutes(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "an expired grant is not live"
+    );
+    let live: Vec<String> = store
+        .live_grants(&embedding.id, T0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.grant.id)
+        .collect();
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert_eq!(
+        store.revoke_grants(ws.id, &embedding.id, T0).await.unwrap(),
+        2
+    );
+    assert!(
+        store
+            .live_grants(&embedding.id, T0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Embedded views in the access log, with the grant and the username.
+    store
+        .record_embed_access(&EmbedAccess {
+            event: AccessEvent {
+                workspace_id: Some(ws.id),
+                link_id: Some(embedding.id.clone()),
+                at: T0,
+                outcome: "ok".into(),
+                country: None,
+                client_class: "desktop".into(),
+                client: "c".into(),
+            },
+            grant_id: Some("g1".into()),
+            username: Some("ann".into()),
+        })
+        .await
+        .unwrap();
+    let events = store.embed_access_events(&embedding.id, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].grant_id.as_deref(), events[0].username.as_deref()),
+        (Some("g1"), Some("ann"))
+    );
+    // Deleting the embedding takes its grants with it; deleting the dashboard, the embedding.
+    assert!(store.delete_embedding(ws.id, &embedding.id).await.unwrap());
+    assert!(store.grant("g1").await.unwrap().is_none());
+    assert!(!store.delete_embedding(ws.id, &embedding.id).await.unwrap());
+}

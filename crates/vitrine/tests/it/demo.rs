@@ -149,3 +149,70 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn the_demo_serves_a_host_application_that_embeds_customer_usage_for_one_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = prepare_demo(DemoOptions {
+        data_dir: Some(dir.path().join("demo")),
+        port: 0,
+    })
+    .await
+    .unwrap();
+    assert!(
+        demo.host_url.starts_with("http://localhost:"),
+        "{}",
+        demo.host_url
+    );
+    assert!(demo.banner().contains(&demo.host_url));
+    let (url, host_url) = (demo.url.clone(), demo.host_url.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(demo.serve(async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let page = client
+        .get(&host_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/static/embed.js") && page.contains("<option value="));
+    let embed_id = page
+        .split("id: \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let minted: serde_json::Value = client
+        .get(format!("{host_url}guest-token?customer=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let response = client
+        .get(format!("{url}embed/{embed_id}"))
+        .header("x-vitrine-guest-token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.ends_with(&format!(
+            "frame-ancestors {}",
+            host_url.trim_end_matches('/')
+        )),
+        "{csp}"
+    );
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

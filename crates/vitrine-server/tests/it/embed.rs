@@ -1,0 +1,1083 @@
+//! Embedding end to end: enabling an embedding, minting guest tokens (both routes), the
+//! grant's row-level rules on every route of `/embed/{id}` (page, fragments, live stream,
+//! PDF / PNG / CSV), and every route failing closed after expiry, revocation (one grant, all
+//! of an embedding) and the minting key's revocation — the Superset "CSV after expiry"
+//! bug as a test. The stateful stories run on SQLite and on PostgreSQL.
+
+use std::time::Duration as StdDuration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use vitrine_core::member::{Permissions, Role};
+
+use crate::helpers::{CLIENT_HEADER, PgDatabase, TestApp, trust_client_header};
+
+const PORTAL: &str = "https://portal.example.com";
+
+/// Usage by customer; `market` has no customer column; `index` is the same for everyone.
+const BOARD: &str = r#"version: 1
+title: Customer usage
+status: published
+filters:
+  - {id: plan, label: Plan, kind: multi_select, columns: {usage: plan}}
+widgets:
+  - id: usage
+    title: Usage
+    kind: table
+    layout: {x: 0, y: 0, w: 12, h: 4}
+    query: {dataset: usage, dimensions: [{column: customer_id}, {column: account}], measures: [{agg: sum, column: calls}]}
+  - id: market
+    title: Market volume
+    kind: table
+    layout: {x: 0, y: 4, w: 6, h: 4}
+    query: {dataset: market, dimensions: [{column: day}], measures: [{agg: sum, column: volume}]}
+  - id: index
+    title: Market index
+    kind: table
+    same_for_every_audience: true
+    layout: {x: 6, y: 4, w: 6, h: 4}
+    query: {dataset: market, dimensions: [{column: day}], measures: [{agg: avg, column: volume}]}
+"#;
+
+struct Fixture {
+    app: TestApp,
+    key: String,
+    board: i64,
+    embed_id: String,
+    pg: Option<PgDatabase>,
+}
+
+impl Fixture {
+    async fn new(pg: Option<&str>) -> Option<Self> {
+        let pg = match pg {
+            Some(test) => Some(PgDatabase::create(test).await?),
+            None => None,
+        };
+        let url = pg.as_ref().map(|db| db.url.clone());
+        let app = TestApp::spawn_with(move |config| {
+            trust_client_header(config);
+            config.database_url = url;
+        })
+        .await;
+        let admin = app.admin().await;
+        let key = app.api_key(&admin).await;
+        let data = app.dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let warehouse = data.join("warehouse.db");
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", warehouse.display()))
+            .await
+            .unwrap();
+        for statement in [
+            "CREATE TABLE usage (customer_id TEXT, account TEXT, plan TEXT, calls INTEGER)",
+            "INSERT INTO usage VALUES ('A', 'Acme GmbH', 'Pro', 10), ('A', 'Acme Labs', 'Free', 5), \
+             ('B', 'Globex Inc', 'Pro', 700)",
+            "CREATE TABLE market (day DATE, volume REAL)",
+            "INSERT INTO market VALUES ('2026-01-01', 7), ('2026-01-02', 9)",
+        ] {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        let mut fx = Fixture {
+            app,
+            key,
+            board: 0,
+            embed_id: String::new(),
+            pg,
+        };
+        let source = fx
+            .ok(
+                reqwest::Method::POST,
+                "/api/v1/data-sources",
+                json!({ "name": "Warehouse", "kind": "sqlite", "location": warehouse.display().to_string() }),
+            )
+            .await;
+        for (slug, sql) in [
+            (
+                "usage",
+                "SELECT customer_id, account, plan, calls FROM usage",
+            ),
+            ("market", "SELECT day, volume FROM market"),
+        ] {
+            fx.ok(
+                reqwest::Method::POST,
+                "/api/v1/datasets",
+                json!({ "data_source_id": source["id"], "slug": slug, "name": slug, "sql": sql }),
+            )
+            .await;
+        }
+        fx.board = fx
+            .ok(
+                reqwest::Method::POST,
+                "/api/v1/dashboards",
+                json!({ "slug": "usage", "yaml": BOARD }),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let embedding = fx
+            .ok(
+                reqwest::Method::PUT,
+                &format!("/api/v1/dashboards/{}/embedding", fx.board),
+                json!({ "allowed_origins": [PORTAL], "ui": { "hide_chart_controls": false } }),
+            )
+            .await;
+        fx.embed_id = embedding["id"].as_str().unwrap().to_owned();
+        Some(fx)
+    }
+
+    async fn finish(self) {
+        let Fixture { app, pg, .. } = self;
+        drop(app);
+        if let Some(db) = pg {
+            db.drop_now().await;
+        }
+    }
+
+    async fn send_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .app
+            .api()
+            .request(method, self.app.url(path))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send_as(&self.key, method, path, body).await
+    }
+
+    async fn ok(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let (status, value) = self.send(method, path, Some(body)).await;
+        assert!(status.is_success(), "{path}: {status} {value}");
+        value
+    }
+
+    /// Mints a token for customer A with a structured rule; returns (token, grant id).
+    async fn mint(&self, key: &str, expires_in: Option<u32>) -> (String, String) {
+        let mut body = json!({
+            "resources": [{ "type": "dashboard", "id": self.embed_id }],
+            "rls": [{ "column": "customer_id", "op": "=", "value": "A" }],
+            "user": { "username": "ann@customer-a.example", "first_name": "Ann" },
+        });
+        if let Some(s) = expires_in {
+            body["expires_in"] = json!(s);
+        }
+        let (status, value) = self
+            .send_as(
+                key,
+                reqwest::Method::POST,
+                "/api/v1/guest-tokens",
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "{value}");
+        assert!(value["token"].as_str().unwrap().len() < 200);
+        (
+            value["token"].as_str().unwrap().to_owned(),
+            value["grant_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// GET an embed route with the token in the header.
+    async fn get(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = self
+            .app
+            .api()
+            .get(self.app.url(&format!("/embed/{}{path}", self.embed_id)))
+            .header("x-vitrine-guest-token", token)
+            .header(CLIENT_HEADER, "10.9.0.1")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    async fn text(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let (status, _, body) = self.get(path, token).await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Every route of the embedded view, as (path, what it must answer when open).
+    fn routes() -> [&'static str; 7] {
+        [
+            "",
+            "/widgets/usage",
+            "/widgets/index",
+            "/export.pdf",
+            "/widgets/usage/export.csv",
+            "/widgets/usage/export.png",
+            "/live",
+        ]
+    }
+
+    /// Asserts that every route refuses `token` (401, nothing of the data).
+    async fn all_refused(&self, token: &str, why: &str) {
+        for route in Self::routes() {
+            let (status, headers, body) = self.get(route, token).await;
+            assert_eq!(status, 401, "{why}: {route}");
+            assert_eq!(headers["x-vitrine-session"], "expired", "{why}: {route}");
+            let text = String::from_utf8_lossy(&body);
+            assert!(
+                !text.contains("Acme") && !text.contains("Globex"),
+                "{why}: {route} leaked rows"
+            );
+        }
+    }
+}
+
+/// The data of the first `widget` events of a live stream (until its first `refreshed`).
+async fn live_widgets(fx: &Fixture, token: &str) -> Vec<String> {
+    let mut response = fx
+        .app
+        .api()
+        .get(fx.app.url(&format!("/embed/{}/live", fx.embed_id)))
+        .header("accept", "text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut text = String::new();
+    let read = async {
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("event: refreshed") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(StdDuration::from_secs(20), read)
+        .await
+        .expect("the stream sends its widgets and `refreshed`");
+    text.split("\n\n")
+        .filter(|block| block.contains("event: widget"))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn a_rule_restricts_every_route_and_every_route_fails_closed(fx: &Fixture) {
+    let (token, grant) = fx.mint(&fx.key, None).await;
+    // The page: only A's rows, the widget without the column absent, the shared one shown.
+    let (status, headers, body) = fx.get("", &token).await;
+    let page = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Acme GmbH") && page.contains("Acme Labs"));
+    assert!(!page.contains("Globex"), "B's rows leaked");
+    assert!(
+        !page.contains("data-widget=\"market\""),
+        "uncovered widget hidden"
+    );
+    assert!(page.contains("data-widget=\"index\""));
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.ends_with(&format!("frame-ancestors {PORTAL}")), "{csp}");
+    assert!(headers.get("x-frame-options").is_none());
+    assert!(headers.get("set-cookie").is_none(), "no cookie");
+    let left: i64 = headers["x-vitrine-expires-in"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(left, 300);
+    // Fragments, with a filter that cannot widen the rule.
+    for (route, want) in [
+        ("/widgets/usage?f.plan=Pro", 200),
+        ("/widgets/market", 404),
+        ("/widgets/index", 200),
+    ] {
+        let (status, body) = fx.text(route, &token).await;
+        assert_eq!(status, want, "{route}");
+        assert!(!body.contains("Globex"), "{route}");
+    }
+    // Downloads.
+    let (status, csv) = fx.text("/widgets/usage/export.csv", &token).await;
+    assert_eq!(status, 200);
+    assert!(
+        csv.contains("Acme GmbH") && !csv.contains("Globex"),
+        "{csv}"
+    );
+    let (status, _) = fx.text("/widgets/market/export.csv", &token).await;
+    assert_eq!(status, 404);
+    let (status, headers, png) = fx.get("/widgets/usage/export.png", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(png.starts_with(b"\x89PNG"));
+    let (status, _, pdf) = fx.get("/export.pdf", &token).await;
+    assert_eq!(status, 200);
+    assert!(!String::from_utf8_lossy(&pdf).contains("Globex"));
+    // The live stream, read with a header.
+    let widgets = live_widgets(fx, &token).await;
+    assert!(
+        widgets.iter().any(|w| w.contains("Acme GmbH")),
+        "{widgets:?}"
+    );
+    assert!(
+        widgets
+            .iter()
+            .all(|w| !w.contains("Globex") && !w.contains("\"market\""))
+    );
+
+    // Without a token, the page is only the handshake page; fragments and downloads refuse.
+    let response = fx
+        .app
+        .api()
+        .get(fx.app.url(&format!("/embed/{}", fx.embed_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let shell = response.text().await.unwrap();
+    assert!(shell.contains("data-embed-state=\"waiting\"") && !shell.contains("Acme"));
+    let (status, _) = fx.text("/widgets/usage/export.csv", "").await;
+    assert_eq!(status, 401);
+
+    // The token in the URL works for the page only (the plain iframe).
+    let response = fx
+        .app
+        .api()
+        .get(
+            fx.app
+                .url(&format!("/embed/{}?guest_token={token}", fx.embed_id)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = fx
+        .app
+        .api()
+        .get(fx.app.url(&format!(
+            "/embed/{}/widgets/usage/export.csv?guest_token={token}",
+            fx.embed_id
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401, "downloads need the header");
+
+    // After expiry, every route refuses: no CSV without the rule (Superset's bug).
+    fx.app.clock.advance(time::Duration::seconds(300));
+    fx.all_refused(&token, "expired").await;
+
+    // Revoking one grant.
+    let (token, grant2) = fx.mint(&fx.key, Some(60)).await;
+    assert_eq!(fx.text("/widgets/usage/export.csv", &token).await.0, 200);
+    let (status, _) = fx
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/guest-grants/{grant2}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    fx.all_refused(&token, "revoked").await;
+    let (status, _) = fx
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/guest-grants/{grant}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "already expired grants are not live");
+
+    // Revoking every grant of the embedding.
+    let (t1, _) = fx.mint(&fx.key, None).await;
+    let (t2, _) = fx.mint(&fx.key, None).await;
+    let (status, body) = fx
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/dashboards/{}/embedding/grants", fx.board),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["revoked"], 2);
+    fx.all_refused(&t1, "all revoked").await;
+    fx.all_refused(&t2, "all revoked").await;
+
+    // A grant dies with the API key that minted it.
+    let admin = fx
+        .app
+        .state
+        .store
+        .member_by_email("admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let other_key = fx.app.api_key(&admin).await;
+    let (token, _) = fx.mint(&other_key, None).await;
+    assert_eq!(fx.text("/widgets/usage", &token).await.0, 200);
+    let keys = fx
+        .app
+        .state
+        .store
+        .api_keys(admin.workspace_id)
+        .await
+        .unwrap();
+    let newest = keys.first().unwrap();
+    fx.app
+        .state
+        .store
+        .revoke_api_key(admin.workspace_id, newest.id, fx.app.state.now())
+        .await
+        .unwrap();
+    fx.all_refused(&token, "key revoked").await;
+
+    // Disabling the embedding stops every grant.
+    let (token, _) = fx.mint(&fx.key, None).await;
+    fx.ok(
+        reqwest::Method::PUT,
+        &format!("/api/v1/dashboards/{}/embedding", fx.board),
+        json!({ "allowed_origins": [PORTAL], "enabled": false }),
+    )
+    .await;
+    fx.all_refused(&token, "embedding disabled").await;
+
+    // Embedded views are access events with the embedding, the grant and the username.
+    let events = fx
+        .app
+        .state
+        .store
+        .embed_access_events(&fx.embed_id, 500)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.event.outcome == "ok"
+        && e.grant_id.as_deref() == Some(grant.as_str())
+        && e.username.as_deref() == Some("ann@customer-a.example")));
+    assert!(events.iter().any(|e| e.event.outcome == "expired"));
+    assert!(events.iter().any(|e| e.event.outcome == "revoked"));
+    assert!(events.iter().any(|e| e.event.outcome == "export_csv"));
+    let (status, listed) = fx
+        .send(
+            reqwest::Method::GET,
+            &format!(
+                "/api/v1/dashboards/{}/embedding/events?limit=1000",
+                fx.board
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["outcome"] == "ok"
+                && e["username"] == "ann@customer-a.example"
+                && e.get("client").is_none())
+    );
+}
+
+#[tokio::test]
+async fn a_rule_restricts_every_route_and_every_route_fails_closed_on_sqlite() {
+    let fx = Fixture::new(None).await.unwrap();
+    a_rule_restricts_every_route_and_every_route_fails_closed(&fx).await;
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn a_rule_restricts_every_route_and_every_route_fails_closed_on_postgres() {
+    let Some(fx) = Fixture::new(Some("embed_routes")).await else {
+        return;
+    };
+    a_rule_restricts_every_route_and_every_route_fails_closed(&fx).await;
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn the_superset_payload_with_a_clause_returns_a_token() {
+    let fx = Fixture::new(None).await.unwrap();
+    // The seed's Python snippet's JSON, with only the base URL changed.
+    let (status, body) = fx
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/security/guest_token/",
+            Some(json!({
+                "resources": [{ "type": "dashboard", "id": fx.embed_id }],
+                "rls": [{ "clause": "customer_id = 'B'", "dataset": "usage" }],
+                "user": { "username": "bob@b.example", "first_name": "Guest", "last_name": "User" },
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap();
+    let (status, csv) = fx.text("/widgets/usage/export.csv", token).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("Globex") && !csv.contains("Acme"), "{csv}");
+    // The dataset by numeric id, as the seed writes it.
+    let datasets = fx
+        .send(reqwest::Method::GET, "/api/v1/datasets", None)
+        .await
+        .1;
+    let usage_id = datasets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["slug"] == "usage")
+        .unwrap()["id"]
+        .clone();
+    let (status, body) = fx
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/security/guest_token/",
+            Some(json!({
+                "resources": [{ "type": "dashboard", "id": fx.embed_id }],
+                "rls": [{ "clause": "customer_id IN ('A', 'B') AND calls > 6", "dataset": usage_id }],
+                "user": { "username": "x" },
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, csv) = fx
+        .text("/widgets/usage/export.csv", body["token"].as_str().unwrap())
+        .await;
+    assert!(
+        csv.contains("Acme GmbH") && csv.contains("Globex") && !csv.contains("Acme Labs"),
+        "{csv}"
+    );
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn minting_is_refused_without_permission_for_unknown_embeddings_and_bad_rules() {
+    let fx = Fixture::new(None).await.unwrap();
+    let mint = |rls: Value, id: &str| json!({ "resources": [{ "type": "dashboard", "id": id }], "rls": rls, "user": { "username": "u" } });
+    // An editor without `embed`.
+    let editor = fx
+        .app
+        .member("ed@example.com", Role::Editor, Permissions::default())
+        .await;
+    let editor_key = fx.app.api_key(&editor).await;
+    let (status, body) = fx
+        .send_as(
+            &editor_key,
+            reqwest::Method::POST,
+            "/api/v1/guest-tokens",
+            Some(mint(json!([]), &fx.embed_id)),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = fx
+        .send_as(
+            &editor_key,
+            reqwest::Method::PUT,
+            &format!("/api/v1/dashboards/{}/embedding", fx.board),
+            Some(json!({ "allowed_origins": [PORTAL] })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // An unknown embed id (and the dashboard id instead of the embed id).
+    for id in [
+        "00000000-0000-4000-8000-000000000000".to_owned(),
+        fx.board.to_string(),
+    ] {
+        let (status, body) = fx
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/guest-tokens",
+                Some(mint(json!([]), &id)),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("No embedding")
+        );
+    }
+    // Bad rules, each named.
+    for (rls, needle) in [
+        (
+            json!([{ "column": "tenant", "op": "=", "value": "A" }]),
+            "tenant",
+        ),
+        (json!([{ "clause": "customer_id = 'A' OR 1=1" }]), "OR"),
+        (
+            json!([{ "clause": "customer_id IN (SELECT customer_id FROM usage)" }]),
+            "subquer",
+        ),
+        (
+            json!([{ "clause": "lower(customer_id) = 'a'" }]),
+            "function",
+        ),
+        (
+            json!([{ "clause": "customer_id = 'A' -- and more" }]),
+            "comment",
+        ),
+        (json!([{ "clause": "secret_col = 1" }]), "secret_col"),
+        (
+            json!([{ "column": "customer_id", "op": "like", "value": "A" }]),
+            "like",
+        ),
+        (
+            json!([{ "column": "customer_id", "op": "=", "value": "A", "dataset": "nope" }]),
+            "nope",
+        ),
+        (
+            json!([{ "column": "calls", "op": "=", "value": "many", "dataset": "usage" }]),
+            "calls",
+        ),
+    ] {
+        let (status, body) = fx
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/guest-tokens",
+                Some(mint(rls.clone(), &fx.embed_id)),
+            )
+            .await;
+        assert_eq!(status, 400, "{rls}: {body}");
+        let message = body["error"]["message"].as_str().unwrap().to_lowercase();
+        assert!(message.contains(&needle.to_lowercase()), "{rls}: {message}");
+    }
+    // Lifetimes outside the configured bounds.
+    for expires_in in [0, 1, 100_000] {
+        let mut body = mint(json!([]), &fx.embed_id);
+        body["expires_in"] = json!(expires_in);
+        let (status, _) = fx
+            .send(reqwest::Method::POST, "/api/v1/guest-tokens", Some(body))
+            .await;
+        assert_eq!(status, 400, "{expires_in}");
+    }
+    // An embedding needs origins: an empty list embeds nowhere.
+    for origins in [
+        json!([]),
+        json!(["*"]),
+        json!(["https://portal.example.com/path"]),
+    ] {
+        let (status, _) = fx
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/dashboards/{}/embedding", fx.board),
+                Some(json!({ "allowed_origins": origins })),
+            )
+            .await;
+        assert_eq!(status, 400, "{origins}");
+    }
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn forged_tokens_and_script_in_the_user_name_reveal_nothing() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (status, body) = fx
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/guest-tokens",
+            Some(json!({
+                "resources": [{ "type": "dashboard", "id": fx.embed_id }],
+                "rls": [{ "column": "customer_id", "op": "in", "values": ["A"] }],
+                "user": { "username": "<script>alert(1)</script>" },
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let token = body["token"].as_str().unwrap().to_owned();
+    let (status, page) = fx.text("", &token).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("<script>alert"));
+    // Forged: one character changed, another key's token, a share token, junk.
+    let mut forged: Vec<char> = token.chars().collect();
+    forged[10] = if forged[10] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
+    for bad in [
+        forged.as_str(),
+        "gst_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "shr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "' OR 1=1 --",
+    ] {
+        fx.all_refused(bad, "forged").await;
+    }
+    // Another embedding's id with a valid token: nothing.
+    let response = fx
+        .app
+        .api()
+        .get(
+            fx.app
+                .url("/embed/00000000-0000-4000-8000-000000000000/widgets/usage"),
+        )
+        .header("x-vitrine-guest-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("Acme"));
+    // An unknown embed id frames nowhere.
+    let response = fx
+        .app
+        .api()
+        .get(fx.app.url("/embed/00000000-0000-4000-8000-000000000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
+    fx.finish().await;
+}
+
+// ---- the SDK in a real browser -----------------------------------------------------------------
+
+/// A host application on a second port: a page that mounts the dashboard through the SDK and
+/// a backend route that mints a 10-second token for the picked customer. Returns its port and
+/// the number of tokens minted so far.
+async fn host_app(
+    vitrine: String,
+    key: String,
+    embed_id: String,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::Query;
+    use axum::response::Html;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mints = std::sync::Arc::new(AtomicUsize::new(0));
+    let page = format!(
+        r#"<!doctype html><html><head><title>Portal</title></head><body>
+<h1>Customer portal</h1><div id="mount"></div>
+<script src="{vitrine}/static/embed.js"></script>
+<script>
+window.events = [];
+const customer = new URLSearchParams(location.search).get("customer") || "A";
+Vitrine.embedDashboard({{
+  id: "{embed_id}",
+  vitrineDomain: "{vitrine}",
+  mountPoint: document.getElementById("mount"),
+  fetchGuestToken: () => fetch("/token?customer=" + customer).then((r) => r.json()),
+  iframeTitle: "Usage",
+  handshakeTimeoutMs: 4000,
+}}).then((handle) => {{
+  window.handle = handle;
+  for (const t of ["ready", "resize", "filters-changed", "auth-expired", "error"]) {{
+    handle.on(t, () => window.events.push(t));
+  }}
+  window.events.push("mounted");
+}}, () => window.events.push("rejected"));
+</script></body></html>"#
+    );
+    let counter = mints.clone();
+    let router = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { Html(page) }
+            }),
+        )
+        .route(
+            "/token",
+            axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+                let (vitrine, key, embed_id, counter) = (
+                    vitrine.clone(),
+                    key.clone(),
+                    embed_id.clone(),
+                    counter.clone(),
+                );
+                async move {
+                    let customer = q.get("customer").cloned().unwrap_or_default();
+                    let minted: Value = reqwest::Client::new()
+                        .post(format!("{vitrine}/api/v1/guest-tokens"))
+                        .bearer_auth(&key)
+                        .json(&json!({
+                            "resources": [{ "type": "dashboard", "id": embed_id }],
+                            "rls": [{ "column": "customer_id", "op": "=", "value": customer }],
+                            "user": { "username": format!("viewer-{customer}") },
+                            "expires_in": 10,
+                        }))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    axum::Json(minted)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (port, mints)
+}
+
+#[tokio::test]
+async fn the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoked() {
+    use std::sync::atomic::Ordering;
+
+    use crate::browser::Browser;
+
+    let Some(browser) =
+        Browser::start_with(json!({ "profile.block_third_party_cookies": true })).await
+    else {
+        return;
+    };
+    let fx = Fixture::new(None).await.unwrap();
+    let (port, mints) = host_app(fx.app.base.clone(), fx.key.clone(), fx.embed_id.clone()).await;
+    // The host is http://localhost:{port}; Vitrine is http://127.0.0.1:{its port}.
+    let host = format!("http://localhost:{port}");
+    fx.ok(
+        reqwest::Method::PUT,
+        &format!("/api/v1/dashboards/{}/embedding", fx.board),
+        json!({ "allowed_origins": [host] }),
+    )
+    .await;
+
+    browser.goto(&format!("{host}/?customer=A")).await;
+    browser
+        .wait_until("the SDK mounted", "window.events.includes('mounted')")
+        .await;
+    browser
+        .wait_until("the iframe was sized to its content", "window.events.includes('resize') && parseInt(document.querySelector('iframe').style.height) > 200")
+        .await;
+    step(browser.client.enter_frame(0)).await;
+    browser
+        .wait_until(
+            "the dashboard is in the frame",
+            "document.querySelector('[data-dashboard]')",
+        )
+        .await;
+    let text = browser.js("return document.body.innerText").await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("Acme GmbH"), "{text}");
+    assert!(!text.contains("Globex"), "only the picked customer's rows");
+    let url = browser.js("return location.href").await;
+    assert!(
+        !url.as_str().unwrap().contains("gst_"),
+        "no token in the URL"
+    );
+    step(browser.client.enter_parent_frame()).await;
+
+    // The host sets a filter; the viewer's filter state survives two renewals.
+    browser
+        .js("window.handle.setFilters({ plan: ['Pro'] }); return true")
+        .await;
+    step(browser.client.enter_frame(0)).await;
+    browser
+        .wait_until(
+            "the filter applied",
+            "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]')",
+        )
+        .await;
+    step(browser.client.enter_parent_frame()).await;
+    browser
+        .wait_until("the host heard the filters", "window.events.includes('filters-changed') || window.events.filter((e) => e === 'ready').length >= 2")
+        .await;
+    let started = std::time::Instant::now();
+    while mints.load(Ordering::SeqCst) < 3 && started.elapsed() < StdDuration::from_secs(30) {
+        tokio::time::sleep(StdDuration::from_millis(250)).await;
+    }
+    assert!(
+        mints.load(Ordering::SeqCst) >= 3,
+        "two renewals of a 10-second token"
+    );
+    let filters = browser.js("return window.handle.getFilters()").await;
+    assert_eq!(filters["plan"], json!(["Pro"]), "{filters}");
+    step(browser.client.enter_frame(0)).await;
+    let text = browser.js("return document.body.innerText").await;
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("Acme GmbH") && !text.contains("Acme Labs"),
+        "{text}"
+    );
+    assert!(!text.contains("Session expired"));
+    browser
+        .wait_until(
+            "the live stream is open",
+            "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
+        )
+        .await;
+    step(browser.client.enter_parent_frame()).await;
+
+    // Revoking every grant flips the frame to "session expired" and tells the host.
+    let (status, _) = fx
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/dashboards/{}/embedding/grants", fx.board),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let revoked_at = std::time::Instant::now();
+
+    browser
+        .wait_until(
+            "the host heard auth-expired",
+            "window.events.includes('auth-expired')",
+        )
+        .await;
+    eprintln!("revocation reached the host in {:?}", revoked_at.elapsed());
+    step(browser.client.enter_frame(0)).await;
+    let text = browser.js("return document.body.innerText").await;
+    assert!(text.as_str().unwrap().contains("Session expired"), "{text}");
+    assert!(!text.as_str().unwrap().contains("Acme"));
+    step(browser.client.enter_parent_frame()).await;
+
+    // A host origin not on the list: frame-ancestors blocks the page and the handshake fails.
+    browser
+        .goto(&format!("http://127.0.0.1:{port}/?customer=A"))
+        .await;
+    browser
+        .wait_until("the SDK gave up", "window.events.includes('rejected')")
+        .await;
+    let violations = browser.csp_violations().await;
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.message.contains("frame-ancestors")),
+        "{violations:?}"
+    );
+    // The rest is Chromium dropping the SDK's handshake: addressed to Vitrine's origin, the
+    // token never reaches the blocked frame's error page.
+    assert!(
+        violations
+            .iter()
+            .all(|v| v.message.contains("frame-ancestors")
+                || v.message
+                    .contains("does not match the recipient window's origin")),
+        "{violations:?}"
+    );
+    fx.finish().await;
+}
+
+async fn step<T, E: std::fmt::Debug>(fut: impl std::future::Future<Output = Result<T, E>>) -> T {
+    fut.await.expect("a WebDriver step")
+}
+
+#[tokio::test]
+async fn a_share_link_with_a_row_level_rule_shows_only_its_clients_rows() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (status, body) = fx
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/links",
+            Some(json!({
+                "dashboard_id": fx.board,
+                "label": "Client A",
+                "display": { "allow_downloads": true },
+                "rules": [{ "column": "customer_id", "op": "=", "value": "A" }],
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["settings"]["rules"][0]["column"], "customer_id");
+    let url = body["url"].as_str().unwrap();
+    let path = &url[url.find("/share/").unwrap()..];
+    let get = |p: String| {
+        let client = fx.app.api();
+        let url = fx.app.url(&p);
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = get(path.to_owned()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Acme GmbH") && !page.contains("Globex"));
+    assert!(!page.contains("data-widget=\"market\""));
+    let (status, csv) = get(format!("{path}/widgets/usage/export.csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.contains("Acme") && !csv.contains("Globex"), "{csv}");
+    // Display parameters of seed 002 on share links too.
+    let (_, page) = get(format!("{path}?standalone=3")).await;
+    assert!(!page.contains("<h1>Customer usage</h1>") && !page.contains("dash-filters"));
+    let (_, page) = get(format!("{path}?expand_filters=0")).await;
+    assert!(page.contains("dash-filters-collapsed"));
+    // Unknown columns are refused on create and update, naming the column.
+    let id = body["id"].as_str().unwrap();
+    let (status, err) = fx
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/links/{id}"),
+            Some(json!({ "rules": [{ "column": "tenant", "op": "=", "value": "A" }] })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(err["error"]["message"].as_str().unwrap().contains("tenant"));
+    fx.finish().await;
+}
+
+#[tokio::test]
+async fn the_owner_page_shows_snippets_changes_origins_and_revokes_every_token() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (token, _) = fx.mint(&fx.key, None).await;
+    let (client, csrf) = fx.app.signed_in("admin@example.com").await;
+    let path = format!("/dashboards/{}/embedding", fx.board);
+    let page = client
+        .get(fx.app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&fx.embed_id) && page.contains("/static/embed.js"));
+    assert!(page.contains(PORTAL));
+    // An empty list is refused with the sentence; a new origin is saved.
+    let response = client
+        .post(fx.app.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("origins", ""),
+            ("enabled", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("embeds nowhere"));
+    let response = client
+        .post(fx.app.url(&path))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("origins", "https://app.example.org"),
+            ("enabled", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection() || response.status().is_success());
+    let (_, headers, _) = fx.get("", &token).await;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.ends_with("frame-ancestors https://app.example.org"),
+        "{csp}"
+    );
+    // Revoke every token from the page.
+    let response = client
+        .post(fx.app.url(&format!("{path}/revoke")))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("Revoked 1"));
+    fx.all_refused(&token, "revoked from the page").await;
+    fx.finish().await;
+}

@@ -1,0 +1,196 @@
+//! `vitrine embed …`: a dashboard's embedding from the command line (show, enable, disable,
+//! revoke every guest grant, mint a guest token for a quick test). Acts as a member like
+//! `vitrine link` (`--as EMAIL`, or the workspace's first admin), so permissions and the
+//! audit trail are the same as in the UI and the API.
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use vitrine_app::App;
+use vitrine_app::embedding::{self, EmbeddingInput, EmbeddingView, GuestTokenRequest};
+use vitrine_core::member::Role;
+
+/// `vitrine embed …`.
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// The member to act as.
+    #[arg(long = "as", value_name = "EMAIL", global = true)]
+    pub as_member: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: EmbedCommand,
+}
+
+/// The embed commands.
+#[derive(Debug, Subcommand)]
+pub enum EmbedCommand {
+    /// Show a dashboard's embedding (embed id, origins, snippets).
+    Show {
+        /// The dashboard's slug.
+        dashboard: String,
+    },
+    /// Enable embedding on a dashboard, or change its allowed origins.
+    Enable {
+        /// The dashboard's slug.
+        dashboard: String,
+        /// An origin allowed to embed it (repeat for several): https://app.example.com.
+        #[arg(long = "origin", value_name = "ORIGIN", required = true)]
+        origins: Vec<String>,
+    },
+    /// Turn embedding off: every guest token of it stops working (the embed id is kept).
+    Disable {
+        /// The dashboard's slug.
+        dashboard: String,
+    },
+    /// Revoke every live guest grant of a dashboard's embedding.
+    RevokeAll {
+        /// The dashboard's slug.
+        dashboard: String,
+    },
+    /// Mint a guest token (for a quick test with `?guest_token=`).
+    Token {
+        /// The dashboard's slug.
+        dashboard: String,
+        /// A row-level rule as a clause: `customer_id = 'A'`.
+        #[arg(long)]
+        rule: Option<String>,
+        /// The host's user name, recorded with every view.
+        #[arg(long, default_value = "cli")]
+        username: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 300)]
+        expires_in: u32,
+    },
+}
+
+fn print_embedding(e: &EmbeddingView) {
+    println!(
+        "{}  {}  origins: {}",
+        e.id,
+        if e.enabled { "enabled" } else { "disabled" },
+        e.settings
+            .allowed_origins
+            .iter()
+            .map(|o| o.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("  url: {}", e.url);
+    println!("  iframe: {}", e.iframe_snippet);
+}
+
+/// Runs one `vitrine embed` command.
+pub async fn embed_command(state: &App, args: &EmbedArgs) -> anyhow::Result<()> {
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .context("the store has no workspace")?;
+    let member = match &args.as_member {
+        Some(email) => state
+            .store
+            .member_by_email(&email.trim().to_lowercase())
+            .await?
+            .with_context(|| format!("no member with the e-mail address {email}"))?,
+        None => state
+            .store
+            .members(workspace.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.role == Role::Admin)
+            .min_by_key(|m| m.id)
+            .context("the workspace has no admin; add one with `vitrine user add`")?,
+    };
+    let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
+    let dashboard_id = |slug: String| async move {
+        state
+            .store
+            .dashboard_by_slug(workspace.id, &slug)
+            .await?
+            .map(|d| d.id)
+            .with_context(|| format!("no dashboard with the slug {slug}"))
+    };
+    match &args.command {
+        EmbedCommand::Show { dashboard } => {
+            let id = dashboard_id(dashboard.clone()).await?;
+            match embedding::show_embedding(state, &member, id)
+                .await
+                .map_err(err)?
+            {
+                Some(e) => print_embedding(&e),
+                None => println!("{dashboard} is not embedded"),
+            }
+        }
+        EmbedCommand::Enable { dashboard, origins } => {
+            let id = dashboard_id(dashboard.clone()).await?;
+            let input = EmbeddingInput {
+                allowed_origins: origins.clone(),
+                ui: None,
+                host_filters: None,
+                enabled: Some(true),
+            };
+            let e = embedding::save_embedding(state, &member, id, input)
+                .await
+                .map_err(err)?;
+            print_embedding(&e);
+        }
+        EmbedCommand::Disable { dashboard } => {
+            let id = dashboard_id(dashboard.clone()).await?;
+            let current = embedding::show_embedding(state, &member, id)
+                .await
+                .map_err(err)?
+                .with_context(|| format!("{dashboard} is not embedded"))?;
+            let input = EmbeddingInput {
+                allowed_origins: current
+                    .settings
+                    .allowed_origins
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect(),
+                ui: Some(current.settings.ui.clone()),
+                host_filters: Some(current.settings.host_filters.clone()),
+                enabled: Some(false),
+            };
+            let e = embedding::save_embedding(state, &member, id, input)
+                .await
+                .map_err(err)?;
+            print_embedding(&e);
+        }
+        EmbedCommand::RevokeAll { dashboard } => {
+            let id = dashboard_id(dashboard.clone()).await?;
+            let n = embedding::revoke_all_grants(state, &member, id)
+                .await
+                .map_err(err)?;
+            println!("revoked {n} guest grant(s)");
+        }
+        EmbedCommand::Token {
+            dashboard,
+            rule,
+            username,
+            expires_in,
+        } => {
+            let id = dashboard_id(dashboard.clone()).await?;
+            let e = embedding::show_embedding(state, &member, id)
+                .await
+                .map_err(err)?
+                .with_context(|| format!("{dashboard} is not embedded"))?;
+            let request = GuestTokenRequest {
+                resources: vec![embedding::GuestResource {
+                    kind: "dashboard".to_owned(),
+                    id: e.id.clone(),
+                }],
+                rls: rule
+                    .iter()
+                    .map(|c| serde_json::json!({ "clause": c }))
+                    .collect(),
+                user: serde_json::json!({ "username": username }),
+                expires_in: Some(*expires_in),
+            };
+            let minted = embedding::mint_guest_token(state, &member, None, request)
+                .await
+                .map_err(err)?;
+            println!("{}", minted.token);
+            println!("{}?guest_token={}", e.url, minted.token);
+        }
+    }
+    Ok(())
+}
