@@ -56,6 +56,7 @@ fn grant_key(app: &App) -> vitrine_core::keys::SubKey {
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingInput {
     /// Origins allowed to frame the dashboard, like `https://app.example.com` (required).
+    #[schema(min_items = 1)]
     pub allowed_origins: Vec<String>,
     /// The default UI configuration.
     #[serde(default)]
@@ -77,9 +78,12 @@ pub struct EmbeddingView {
     pub dashboard_id: i64,
     /// On or off.
     pub enabled: bool,
-    /// Its settings.
-    #[serde(flatten)]
-    pub settings: EmbedSettings,
+    /// The only origins that may frame the dashboard and talk to it (never empty).
+    pub allowed_origins: Vec<String>,
+    /// The default UI configuration.
+    pub ui: crate::guests::UiConfig,
+    /// The filters the host (and its viewer) may set; the others keep their defaults.
+    pub host_filters: Vec<String>,
     /// The embedded page's URL (add `?guest_token=` for a plain iframe).
     pub url: String,
     /// A ready-to-paste `<iframe>`.
@@ -122,7 +126,13 @@ fn view_of(app: &App, record: &EmbeddingRecord) -> Result<EmbeddingView, Error> 
         id: record.id.clone(),
         dashboard_id: record.dashboard_id.0,
         enabled: record.enabled,
-        settings,
+        allowed_origins: settings
+            .allowed_origins
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect(),
+        ui: settings.ui,
+        host_filters: settings.host_filters,
         url,
         iframe_snippet,
         sdk_snippet,
@@ -402,6 +412,7 @@ pub struct GuestResource {
 #[serde(deny_unknown_fields)]
 pub struct GuestTokenRequest {
     /// Exactly one dashboard, by embed id.
+    #[schema(min_items = 1, max_items = 1)]
     pub resources: Vec<GuestResource>,
     /// Row-level rules, all of which must hold: `{dataset?, column, op, value | values}` or
     /// `{clause, dataset?}` (`dataset`: a slug or a numeric dataset id).

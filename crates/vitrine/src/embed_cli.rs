@@ -67,8 +67,7 @@ fn print_embedding(e: &EmbeddingView) {
         "{}  {}  origins: {}",
         e.id,
         if e.enabled { "enabled" } else { "disabled" },
-        e.settings
-            .allowed_origins
+        e.allowed_origins
             .iter()
             .map(|o| o.as_str())
             .collect::<Vec<_>>()
@@ -140,14 +139,9 @@ pub async fn embed_command(state: &App, args: &EmbedArgs) -> anyhow::Result<()> 
                 .map_err(err)?
                 .with_context(|| format!("{dashboard} is not embedded"))?;
             let input = EmbeddingInput {
-                allowed_origins: current
-                    .settings
-                    .allowed_origins
-                    .iter()
-                    .map(|o| o.as_str().to_owned())
-                    .collect(),
-                ui: Some(current.settings.ui.clone()),
-                host_filters: Some(current.settings.host_filters.clone()),
+                allowed_origins: current.allowed_origins.clone(),
+                ui: Some(current.ui.clone()),
+                host_filters: Some(current.host_filters.clone()),
                 enabled: Some(false),
             };
             let e = embedding::save_embedding(state, &member, id, input)

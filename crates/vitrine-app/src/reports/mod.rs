@@ -41,6 +41,7 @@ pub struct ScheduleInput {
     #[serde(default)]
     pub widget_id: Option<String>,
     /// A name for lists and subjects.
+    #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     /// When.
     pub frequency: Frequency,

@@ -65,14 +65,13 @@ async fn page(
         .len();
     let (origins, enabled, hide_title) = match &embedding {
         Some(e) => (
-            e.settings
-                .allowed_origins
+            e.allowed_origins
                 .iter()
                 .map(|o| o.as_str())
                 .collect::<Vec<_>>()
                 .join("\n"),
             e.enabled,
-            e.settings.ui.hide_title,
+            e.ui.hide_title,
         ),
         None => (String::new(), true, false),
     };
@@ -110,7 +109,7 @@ async fn save_embedding_form(
     let current = embedding::show_embedding(&state, &identity.member, id).await?;
     let mut ui = current
         .as_ref()
-        .map(|e| e.settings.ui.clone())
+        .map(|e| e.ui.clone())
         .unwrap_or_else(UiConfig::default);
     ui.hide_title = get("hide_title").is_some();
     let input = EmbeddingInput {
@@ -122,7 +121,7 @@ async fn save_embedding_form(
             .map(str::to_owned)
             .collect(),
         ui: Some(ui),
-        host_filters: current.map(|e| e.settings.host_filters),
+        host_filters: current.map(|e| e.host_filters),
         enabled: Some(get("enabled").is_some()),
     };
     match embedding::save_embedding(&state, &identity.member, id, input).await {
