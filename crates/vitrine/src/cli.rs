@@ -799,14 +799,18 @@ fn print_link(link: &vitrine_app::links::LinkView) {
     }
 }
 
-async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
-    use vitrine_app::links::{self, LinkAction, NewLink};
+/// The workspace and the member a command acts as: `--as EMAIL`, or the workspace's first
+/// admin.
+pub(crate) async fn acting_member(
+    state: &App,
+    as_member: Option<&str>,
+) -> anyhow::Result<(vitrine_store::Workspace, vitrine_store::Member)> {
     let workspace = state
         .store
         .default_workspace()
         .await?
         .context("the store has no workspace")?;
-    let member = match &args.as_member {
+    let member = match as_member {
         Some(email) => state
             .store
             .member_by_email(&email.trim().to_lowercase())
@@ -821,6 +825,12 @@ async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
             .min_by_key(|m| m.id)
             .context("the workspace has no admin; add one with `vitrine user add`")?,
     };
+    Ok((workspace, member))
+}
+
+async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
+    use vitrine_app::links::{self, LinkAction, NewLink};
+    let (workspace, member) = acting_member(state, args.as_member.as_deref()).await?;
     let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
         state

@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use vitrine_app::App;
 use vitrine_app::embedding::{self, EmbeddingInput, EmbeddingView, GuestTokenRequest};
-use vitrine_core::member::Role;
 
 /// `vitrine embed …`.
 #[derive(Debug, Args)]
@@ -79,26 +78,7 @@ fn print_embedding(e: &EmbeddingView) {
 
 /// Runs one `vitrine embed` command.
 pub async fn embed_command(state: &App, args: &EmbedArgs) -> anyhow::Result<()> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .context("the store has no workspace")?;
-    let member = match &args.as_member {
-        Some(email) => state
-            .store
-            .member_by_email(&email.trim().to_lowercase())
-            .await?
-            .with_context(|| format!("no member with the e-mail address {email}"))?,
-        None => state
-            .store
-            .members(workspace.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.role == Role::Admin)
-            .min_by_key(|m| m.id)
-            .context("the workspace has no admin; add one with `vitrine user add`")?,
-    };
+    let (workspace, member) = crate::cli::acting_member(state, args.as_member.as_deref()).await?;
     let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
         state
