@@ -63,6 +63,9 @@
 //! - [`retention`]: the background task that prunes the access log past
 //!   `access.retention_days`, old password attempts and expired sessions.
 #![forbid(unsafe_code)]
+// The builder preview's future (runner → data → store) is deeper than the default 128
+// layout queries allow in a release build.
+#![recursion_limit = "256"]
 
 pub mod accounts;
 pub mod analytics;
