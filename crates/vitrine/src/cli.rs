@@ -799,38 +799,10 @@ fn print_link(link: &vitrine_app::links::LinkView) {
     }
 }
 
-/// The workspace and the member a command acts as: `--as EMAIL`, or the workspace's first
-/// admin.
-pub(crate) async fn acting_member(
-    state: &App,
-    as_member: Option<&str>,
-) -> anyhow::Result<(vitrine_store::Workspace, vitrine_store::Member)> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .context("the store has no workspace")?;
-    let member = match as_member {
-        Some(email) => state
-            .store
-            .member_by_email(&email.trim().to_lowercase())
-            .await?
-            .with_context(|| format!("no member with the e-mail address {email}"))?,
-        None => state
-            .store
-            .members(workspace.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.role == Role::Admin)
-            .min_by_key(|m| m.id)
-            .context("the workspace has no admin; add one with `vitrine user add`")?,
-    };
-    Ok((workspace, member))
-}
-
 async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
     use vitrine_app::links::{self, LinkAction, NewLink};
-    let (workspace, member) = acting_member(state, args.as_member.as_deref()).await?;
+    let (workspace, member) =
+        crate::acting::acting_member(state, args.as_member.as_deref()).await?;
     let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
         state

@@ -78,7 +78,8 @@ fn print_embedding(e: &EmbeddingView) {
 
 /// Runs one `vitrine embed` command.
 pub async fn embed_command(state: &App, args: &EmbedArgs) -> anyhow::Result<()> {
-    let (workspace, member) = crate::cli::acting_member(state, args.as_member.as_deref()).await?;
+    let (workspace, member) =
+        crate::acting::acting_member(state, args.as_member.as_deref()).await?;
     let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
         state

@@ -6,6 +6,7 @@
 //! that a test drives exactly what `vitrine demo` runs.
 #![forbid(unsafe_code)]
 
+pub mod acting;
 pub mod cli;
 pub mod demo;
 pub mod demo_host;
