@@ -641,11 +641,7 @@ pub async fn dashboard_summary(
     dashboard: DashboardId,
     range: Range,
 ) -> Result<Vec<LinkSummary>, Error> {
-    state
-        .store
-        .dashboard(member.workspace_id, dashboard)
-        .await?
-        .ok_or(Error::NotFound)?;
+    crate::content::visible_dashboard(state, member, dashboard).await?;
     summaries(state, member, Some(dashboard), range).await
 }
 

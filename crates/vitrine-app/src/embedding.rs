@@ -227,11 +227,7 @@ async fn dashboard_doc(
     member: &Member,
     id: DashboardId,
 ) -> Result<(vitrine_store::DashboardRecord, Dashboard), Error> {
-    let record = app
-        .store
-        .dashboard(member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = crate::content::visible_dashboard(app, member, id).await?;
     let doc = Dashboard::from_yaml(&record.document)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored dashboard: {e}")))?;
     Ok((record, doc))

@@ -400,12 +400,9 @@ pub async fn show_dashboard_page(
 ) -> Result<Response, HttpError> {
     let (r, _) = range.parse()?;
     let member = &identity.member;
-    let title = state
-        .store
-        .dashboard(member.workspace_id, id)
+    let title = vitrine_app::content::visible_dashboard(&state, member, id)
         .await?
-        .map(|d| d.title)
-        .ok_or(vitrine_app::Error::NotFound)?;
+        .title;
     let rows = analytics::dashboard_summary(&state, member, id, r).await?;
     let counts: Vec<NameCount> = rows
         .iter()

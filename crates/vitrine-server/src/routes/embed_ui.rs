@@ -54,11 +54,7 @@ async fn page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Response, HttpError> {
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = vitrine_app::content::visible_dashboard(state, &identity.member, id).await?;
     let embedding = embedding::show_embedding(state, &identity.member, id).await?;
     let grants = embedding::live_grants(state, &identity.member, id)
         .await?
