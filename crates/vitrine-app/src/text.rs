@@ -8,6 +8,13 @@ pub fn format_time(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// `2026-11-23T10:04:00Z`: RFC 3339 in UTC, for machines (`<time datetime>`, CSV, JSON).
+pub fn iso_time(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// `format_time` for an optional time, `never` for none.
 pub fn format_opt_time(t: &Option<time::OffsetDateTime>) -> String {
     t.map_or_else(|| "never".to_owned(), format_time)

@@ -165,9 +165,9 @@ pub struct InvitationRowView {
     /// Who invited.
     pub invited_by: String,
     /// When (last) sent.
-    pub sent_at: String,
+    pub sent_at: Stamp,
     /// When it expires.
-    pub expires_at: String,
+    pub expires_at: Stamp,
     /// Whether it has.
     pub expired: bool,
 }
@@ -179,8 +179,8 @@ impl From<&vitrine_app::invitations::InvitationView> for InvitationRowView {
             email: i.email.clone(),
             role: i.role.to_string(),
             invited_by: i.invited_by.clone(),
-            sent_at: format_time(i.sent_at),
-            expires_at: format_time(i.expires_at),
+            sent_at: stamp(i.sent_at),
+            expires_at: stamp(i.expires_at),
             expired: i.expired,
         }
     }
@@ -218,7 +218,7 @@ pub struct PasswordPage {
 #[derive(Debug, Clone)]
 pub struct AuditRowView {
     /// When (UTC, readable).
-    pub at: String,
+    pub at: Stamp,
     /// `action` or `access`.
     pub kind: String,
     /// Who.
@@ -301,6 +301,44 @@ page_response!(
 );
 
 pub use vitrine_app::text::{format_opt_time, format_time};
+
+/// An instant on a page, or "never". It renders as
+/// `<time datetime="2026-11-23T10:04:00Z" title="2026-11-23 10:04 UTC">2026-11-23 10:04 UTC</time>`,
+/// which `app.js` rewrites into the viewer's own zone (the UTC text stays as the tooltip and is
+/// what a page without JavaScript shows). The markup holds digits and fixed text only, so it is
+/// marked HTML-safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp(pub Option<time::OffsetDateTime>);
+
+impl Stamp {
+    /// No instant: "never".
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => f.write_str("never"),
+            Some(t) => {
+                let utc = format_time(t);
+                write!(
+                    f,
+                    r#"<time datetime="{}" title="{utc}">{utc}</time>"#,
+                    vitrine_app::text::iso_time(t)
+                )
+            }
+        }
+    }
+}
+
+impl askama::filters::HtmlSafe for Stamp {}
+
+/// [`Stamp`] of an instant.
+pub fn stamp(t: time::OffsetDateTime) -> Stamp {
+    Stamp(Some(t))
+}
 
 /// Data sources.
 #[derive(Debug, Template)]
@@ -474,7 +512,7 @@ pub struct LinkRow {
     /// Deleted: no URL, no actions.
     pub deleted: bool,
     /// `2026-12-01 10:00 UTC` or `never`.
-    pub expires: String,
+    pub expires: Stamp,
     /// Asks for a password.
     pub has_password: bool,
     /// `Region: EMEA`, one per locked filter.
@@ -486,13 +524,13 @@ pub struct LinkRow {
     /// Successful views.
     pub views: i64,
     /// `2026-11-23 10:04 UTC` or `never`.
-    pub last_access: String,
+    pub last_access: Stamp,
     /// Last page view.
-    pub last_view: String,
+    pub last_view: Stamp,
     /// Last refused attempt.
-    pub last_refused: String,
+    pub last_refused: Stamp,
     /// Created.
-    pub created: String,
+    pub created: Stamp,
     /// The full URL (empty once deleted).
     pub url: String,
     /// The short URL (empty once deleted).
@@ -751,7 +789,7 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
 #[derive(Debug, Clone)]
 pub struct MailRowView {
     /// When it was queued.
-    pub created_at: String,
+    pub created_at: Stamp,
     /// To whom.
     pub recipient: String,
     /// The subject.
@@ -763,7 +801,7 @@ pub struct MailRowView {
     /// `queued`, `sending`, `sent`, `failed`.
     pub state: &'static str,
     /// When it was sent (empty: not yet).
-    pub sent_at: String,
+    pub sent_at: Stamp,
     /// Attempts so far.
     pub attempts: i64,
     /// The provider's answer or the last error.

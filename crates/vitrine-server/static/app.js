@@ -80,3 +80,32 @@ document.addEventListener("change", (event) => {
   const form = event.target instanceof Element ? event.target.closest("form") : null;
   if (form && form.querySelector("[data-show-when]")) syncShowWhen(form);
 });
+
+// Instants are written in UTC (`<time datetime>`, the UTC text as its tooltip); show them in
+// the viewer's own zone, naming it, so "last viewed 09:12" means nine o'clock where they sit.
+(() => {
+  let format;
+  try {
+    format = new Intl.DateTimeFormat(undefined, {
+      year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    });
+  } catch {
+    return;
+  }
+  const localize = () => {
+    for (const el of document.querySelectorAll("time[datetime]")) {
+      if (el.dataset.localized) continue;
+      const at = new Date(el.getAttribute("datetime"));
+      if (Number.isNaN(at.getTime())) continue;
+      const parts = Object.fromEntries(format.formatToParts(at).map((p) => [p.type, p.value]));
+      el.textContent = `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName || ""}`.trim();
+      el.dataset.localized = "1";
+    }
+  };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", localize);
+  } else {
+    localize();
+  }
+})();

@@ -12,7 +12,7 @@ use vitrine_render::{ChartKind, ChartOptions, ChartSpec, Measure, Orientation, r
 use crate::auth::PageMember;
 use crate::error::HttpError;
 use crate::extract::{Path, Query};
-use crate::pages::{Chrome, format_opt_time, render};
+use crate::pages::{Chrome, Stamp, render, stamp};
 use crate::routes::analytics::{PageQuery, RangeQuery};
 use vitrine_app::App;
 use vitrine_app::analytics::{self, LinkAnalytics, LinkSummary, NameCount, SeriesPoint};
@@ -41,7 +41,7 @@ pub struct Fact {
 #[derive(Debug, Clone)]
 pub struct EventRow {
     /// When.
-    pub at: String,
+    pub at: Stamp,
     /// Outcome.
     pub outcome: String,
     /// A view, a download or a refusal (`view`, `download`, `refusal`).
@@ -67,11 +67,13 @@ pub struct LinkPage {
     /// Headline numbers.
     pub facts: Vec<Fact>,
     /// Last viewed (readable).
-    pub last_view: String,
+    pub last_view: Stamp,
     /// First view (readable).
-    pub first_view: String,
-    /// Last refused attempt (readable, with its outcome).
-    pub last_refused: String,
+    pub first_view: Stamp,
+    /// Last refused attempt.
+    pub last_refused: Stamp,
+    /// Its outcome, readable (`bad password`), empty for none.
+    pub last_refused_outcome: String,
     /// The charts, as SVG documents.
     pub charts: Vec<(String, String)>,
     /// Recent events.
@@ -124,11 +126,11 @@ pub struct SummaryRow {
     /// Refusals in range.
     pub refusals: i64,
     /// Last view.
-    pub last_view: String,
+    pub last_view: Stamp,
     /// Last refused attempt.
-    pub last_refused: String,
+    pub last_refused: Stamp,
     /// Expiry.
-    pub expires: String,
+    pub expires: Stamp,
 }
 
 /// The workspace overview.
@@ -264,17 +266,11 @@ fn summary_rows(items: Vec<LinkSummary>) -> Vec<SummaryRow> {
             uniques: s.uniques,
             downloads: s.downloads,
             refusals: s.refusals,
-            last_view: or_never(s.last_view_at),
-            last_refused: or_never(s.last_refused_at),
-            expires: s
-                .expires_at
-                .map_or_else(|| "never".to_owned(), |t| format_opt_time(&Some(t))),
+            last_view: Stamp(s.last_view_at),
+            last_refused: Stamp(s.last_refused_at),
+            expires: Stamp(s.expires_at),
         })
         .collect()
-}
-
-fn or_never(t: Option<time::OffsetDateTime>) -> String {
-    t.map_or_else(|| "never".to_owned(), |t| format_opt_time(&Some(t)))
 }
 
 fn event_class(outcome: &str) -> &'static str {
@@ -356,16 +352,16 @@ pub async fn show_link_page(
         "half".to_owned(),
         bar_chart("Downloads by format", &a.downloads_by_format, "Downloads"),
     ));
-    let last_refused = match (&a.last_refused_at, &a.last_refused_outcome) {
-        (Some(at), Some(o)) => format!("{} ({})", format_opt_time(&Some(*at)), o.replace('_', " ")),
-        (Some(at), None) => format_opt_time(&Some(*at)),
-        _ => "never".to_owned(),
+    let last_refused_outcome = match (&a.last_refused_at, &a.last_refused_outcome) {
+        (Some(_), Some(o)) => o.replace('_', " "),
+        _ => String::new(),
     };
     let page = LinkPage {
         chrome: Chrome::new(&identity, "analytics"),
-        last_view: or_never(a.last_view_at),
-        first_view: or_never(a.first_view_at),
-        last_refused,
+        last_view: Stamp(a.last_view_at),
+        first_view: Stamp(a.first_view_at),
+        last_refused: Stamp(a.last_refused_at),
+        last_refused_outcome,
         ranges,
         bys,
         facts,
@@ -374,7 +370,7 @@ pub async fn show_link_page(
             .events
             .into_iter()
             .map(|e| EventRow {
-                at: format_opt_time(&Some(e.at)),
+                at: stamp(e.at),
                 class: event_class(&e.outcome),
                 outcome: e.outcome,
                 country: e.country.unwrap_or_default(),

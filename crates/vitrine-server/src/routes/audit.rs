@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use crate::auth::{ApiMember, Identity, PageMember};
 use crate::error::{ErrorBody, HttpError};
 use crate::extract::{Json, Query};
-use crate::pages::{AuditPage, AuditRowView, Chrome, format_time, paths};
+use crate::pages::{AuditPage, AuditRowView, Chrome, paths, stamp};
 use crate::routes::analytics::TrailQuery;
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -68,7 +68,7 @@ async fn show_audit(
             .entries
             .into_iter()
             .map(|e| AuditRowView {
-                at: format_time(e.at),
+                at: stamp(e.at),
                 target: if e.target_id.is_empty() {
                     e.target_type.clone()
                 } else {

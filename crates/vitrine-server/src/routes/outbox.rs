@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::{ApiMember, PageMember};
 use crate::error::{ErrorBody, HttpError};
 use crate::extract::{Json, Query};
-use crate::pages::{Chrome, MailRowView, OutboxPage, format_opt_time, format_time};
+use crate::pages::{Chrome, MailRowView, OutboxPage, Stamp, stamp};
 use crate::routes::audit::LimitQuery;
 use vitrine_app::App;
 
@@ -39,13 +39,13 @@ async fn show_outbox(
         mails: mails
             .into_iter()
             .map(|m| MailRowView {
-                created_at: format_time(m.created_at),
+                created_at: stamp(m.created_at),
                 recipient: m.recipient,
                 subject: m.subject,
                 body_text: m.body_text,
                 kind: m.kind,
                 state: m.state.as_str(),
-                sent_at: format_opt_time(&m.sent_at),
+                sent_at: Stamp(m.sent_at),
                 attempts: m.attempts,
                 detail: m.provider_response.or(m.last_error).unwrap_or_default(),
             })

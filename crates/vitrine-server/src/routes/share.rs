@@ -34,8 +34,8 @@ use crate::auth::{Identity, PageMember};
 use crate::error::HttpError;
 use crate::pages::{
     Choice, Chrome, DashboardSharing, EditingLink, FilterField, FreshLink, LinkFormView, LinkRow,
-    PolicyFormView, PolicyHints, SettingsPage, SharePage, format_opt_time, format_time,
-    share_paths,
+    PolicyFormView, PolicyHints, SettingsPage, SharePage, Stamp, format_opt_time, share_paths,
+    stamp,
 };
 use vitrine_app::App;
 use vitrine_app::Error;
@@ -292,7 +292,7 @@ fn link_row(
         state: view.state,
         enabled: view.enabled,
         deleted: view.state == "deleted",
-        expires: format_opt_time(&view.expires_at),
+        expires: Stamp(view.expires_at),
         has_password: view.has_password,
         locked: settings
             .locked_filters
@@ -314,10 +314,10 @@ fn link_row(
                 .join(", ")
         }),
         views: view.views,
-        last_access: format_opt_time(&view.last_access_at),
-        last_view: format_opt_time(&view.last_view_at),
-        last_refused: format_opt_time(&view.last_refused_at),
-        created: format_time(view.created_at),
+        last_access: Stamp(view.last_access_at),
+        last_view: Stamp(view.last_view_at),
+        last_refused: Stamp(view.last_refused_at),
+        created: stamp(view.created_at),
         url: view.url.clone(),
         short_url: view.short_url.clone(),
     }

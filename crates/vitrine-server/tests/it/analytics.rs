@@ -413,7 +413,8 @@ async fn no_address_is_stored_in_the_analytics_tables() {
 
 #[tokio::test]
 async fn the_analytics_page_in_a_browser_shows_two_uniques_and_charts_without_errors() {
-    let Some(browser) = crate::browser::Browser::start().await else {
+    // A viewer in Tokyo (UTC+9, no daylight saving): times read in their zone.
+    let Some(browser) = crate::browser::Browser::start_in_zone("Asia/Tokyo").await else {
         return;
     };
     let fx = fixture().await;
@@ -444,6 +445,30 @@ async fn the_analytics_page_in_a_browser_shows_two_uniques_and_charts_without_er
         .js("return [...document.querySelectorAll('.an-chart svg')].every(s => s.getBoundingClientRect().height > 50)")
         .await;
     assert_eq!(drawn, true, "every chart has a height on the page");
+    // "Last viewed" is written in UTC and shown in the viewer's zone, nine hours ahead.
+    let stamp = browser
+        .js(
+            "const t = document.querySelector('[data-fact=\"last-view\"] time'); \
+             return [t.getAttribute('datetime'), t.getAttribute('title'), t.textContent]",
+        )
+        .await;
+    let utc = time::OffsetDateTime::parse(
+        stamp[0].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let tokyo = utc.to_offset(time::macros::offset!(+9));
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    assert_eq!(
+        stamp[1].as_str().unwrap(),
+        format!("{} UTC", utc.format(&f).unwrap()),
+        "the UTC time stays as the tooltip"
+    );
+    let shown = stamp[2].as_str().unwrap();
+    assert!(
+        shown.starts_with(&tokyo.format(&f).unwrap()) && shown.contains("+9"),
+        "shown in the viewer's zone: {shown} (UTC {utc})"
+    );
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     assert!(browser.csp_violations().await.is_empty());

@@ -116,6 +116,16 @@ impl Browser {
     /// [`Browser::start`] with Chromium preferences (`{"profile.block_third_party_cookies":
     /// true}`).
     pub async fn start_with(prefs: Value) -> Option<Self> {
+        Self::start_in(prefs, None).await
+    }
+
+    /// [`Browser::start`] with Chromium's clock in time zone `zone` (an IANA name, through the
+    /// `TZ` variable Chromium inherits from its driver), as a viewer elsewhere sees pages.
+    pub async fn start_in_zone(zone: &str) -> Option<Self> {
+        Self::start_in(json!({}), Some(zone)).await
+    }
+
+    async fn start_in(prefs: Value, zone: Option<&str>) -> Option<Self> {
         let (Some(driver), Some(chromium)) = (on_path("chromedriver"), on_path("chromium")) else {
             let test = std::thread::current()
                 .name()
@@ -151,7 +161,11 @@ impl Browser {
         let (mut child, driver_url) = loop {
             attempt += 1;
             let port = free_port();
-            let mut child = Command::new(&driver)
+            let mut command = Command::new(&driver);
+            if let Some(zone) = zone {
+                command.env("TZ", zone);
+            }
+            let mut child = command
                 .arg(format!("--port={port}"))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
