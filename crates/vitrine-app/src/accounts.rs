@@ -19,6 +19,7 @@ use vitrine_store::{
 use crate::App;
 use crate::Error;
 use crate::attempts::{self, Attempt};
+use crate::hub::HubChange;
 
 /// Who performs an operation.
 #[derive(Debug, Clone)]
@@ -384,6 +385,11 @@ pub async fn remove_member(
         ));
     }
     state.store.delete_member(id).await?;
+    // Their keys' guest grants die: embedded live streams ask again.
+    state
+        .live
+        .publish(&*state.store, HubChange::Workspace(workspace))
+        .await;
     audit(
         state,
         workspace,
@@ -639,6 +645,11 @@ pub async fn revoke_api_key(state: &App, member: &Member, id: ApiKeyId) -> Resul
     {
         return Err(Error::Conflict("This key is already revoked.".into()));
     }
+    // The grants it minted die with it: embedded live streams ask again.
+    state
+        .live
+        .publish(&*state.store, HubChange::Workspace(member.workspace_id))
+        .await;
     audit(
         state,
         member.workspace_id,

@@ -28,6 +28,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
+use tokio::sync::{broadcast, watch};
 use vitrine_core::dashboard::{Dashboard, RowLevelRule};
 use vitrine_core::guest::{self, GrantId, GrantStatus};
 use vitrine_core::id::{ApiKeyId, DashboardId, DatasetId};
@@ -38,7 +39,9 @@ pub use crate::dashboards::{MAX_RULES, check_rule};
 pub use crate::guests::{EmbedSettings, GuestInfo, UiConfig};
 
 use crate::dashboards::{DashboardContext, Restriction, Restrictions};
+use crate::hub::{HubChange, LinkState};
 use crate::links::{DisplayOptions, EmbedPolicy, LinkSettings};
+use crate::live::EXPIRY_TICK;
 use crate::outsider::Requester;
 use crate::{App, Error};
 
@@ -279,6 +282,7 @@ pub async fn save_embedding(
             e.settings = json;
             e.updated_at = now;
             app.store.save_embedding(&e).await?;
+            changed(app, &e.id).await;
             audit(
                 app,
                 member,
@@ -332,6 +336,7 @@ pub async fn delete_embedding(
     app.store
         .delete_embedding(member.workspace_id, &e.id)
         .await?;
+    changed(app, &e.id).await;
     audit(
         app,
         member,
@@ -358,6 +363,7 @@ pub async fn revoke_all_grants(
         .store
         .revoke_grants(member.workspace_id, &e.id, app.now())
         .await?;
+    changed(app, &e.id).await;
     audit(
         app,
         member,
@@ -380,6 +386,7 @@ pub async fn revoke_grant(app: &App, member: &Member, grant_id: &str) -> Result<
         .revoke_grant(member.workspace_id, grant_id, app.now())
         .await?
         .ok_or(Error::NotFound)?;
+    changed(app, &grant.embedding_id).await;
     audit(
         app,
         member,
@@ -844,8 +851,64 @@ pub async fn embed_events(
     Ok(app.store.embed_access_events(&e.id, limit).await?)
 }
 
-/// Whether the grant behind an open embedded request still opens (the live stream asks this
-/// every half second, so a revocation ends it within a second).
+/// Tells the embedded live streams of embedding `id`, on every instance, to ask again whether
+/// their grant opens.
+async fn changed(app: &App, id: &str) {
+    app.live
+        .publish(&*app.store, HubChange::Embedding(id.to_owned()))
+        .await;
+}
+
+/// A guard for one embedded live stream: `Open` until the grant stops opening, then
+/// `Revoked("session")`. It does no I/O while nothing happens: the grant's expiry is compared
+/// with the clock four times a second, and the store is asked again only when a change of this
+/// embedding or its workspace is announced (a revoked grant, all grants revoked, the embedding
+/// disabled or deleted, an API key revoked — on any instance, through the hub's change feed),
+/// and every `live.recheck_seconds` as a safety net (a change made outside the application).
+/// So a revocation ends the stream within a second, and 10,000 open embedded viewers cost
+/// the store nothing between changes.
+pub fn watch_grant(app: &App, info: &GuestInfo) -> watch::Receiver<LinkState> {
+    let (tx, rx) = watch::channel(LinkState::Open);
+    let mut changes = app.live.subscribe_changes();
+    let mut shutdown = app.live.shutdown_signal();
+    let recheck = app.live.limits().recheck.max(EXPIRY_TICK);
+    let (app, info) = (app.clone(), info.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EXPIRY_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_check = tokio::time::Instant::now();
+        loop {
+            let check = tokio::select! {
+                received = changes.recv() => match received {
+                    Ok(HubChange::Embedding(id)) => id == info.embedding.id,
+                    Ok(HubChange::Workspace(id)) => id == info.embedding.workspace_id,
+                    Ok(HubChange::Link(_)) => false,
+                    Ok(HubChange::All) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => {
+                    if info.grant.expires_at <= app.now() {
+                        break;
+                    }
+                    last_check.elapsed() >= recheck
+                }
+                () = tx.closed() => return,
+                _ = shutdown.changed() => return,
+            };
+            if check {
+                last_check = tokio::time::Instant::now();
+                if !still_open(&app, &info).await {
+                    break;
+                }
+            }
+        }
+        let _ = tx.send(LinkState::Revoked("session"));
+    });
+    rx
+}
+
+/// Whether the grant behind an open embedded request still opens: the grant (expiry,
+/// revocation, its key) and the embedding, read from the store.
 pub async fn still_open(app: &App, info: &GuestInfo) -> bool {
     let Ok(Some(lookup)) = app.store.grant(&info.grant.id).await else {
         return false;

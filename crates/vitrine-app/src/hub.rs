@@ -29,8 +29,10 @@ use crate::dashboards::{Restrictions, ViewState, WidgetOutput};
 pub enum HubChange {
     /// One share link (by id).
     Link(String),
-    /// A workspace (suspension, policy).
+    /// A workspace (suspension, policy, an API key revoked).
     Workspace(WorkspaceId),
+    /// An embedding (by embed id): changed, disabled, deleted, or grants of it revoked.
+    Embedding(String),
     /// Anything: a notification may have been missed.
     All,
 }
@@ -40,6 +42,7 @@ impl HubChange {
         match self {
             HubChange::Link(id) => format!("link:{id}"),
             HubChange::Workspace(id) => format!("workspace:{id}"),
+            HubChange::Embedding(id) => format!("embedding:{id}"),
             HubChange::All => "all".to_owned(),
         }
     }
@@ -47,6 +50,9 @@ impl HubChange {
     fn parse(payload: &str) -> Option<HubChange> {
         if let Some(id) = payload.strip_prefix("link:") {
             return Some(HubChange::Link(id.to_owned()));
+        }
+        if let Some(id) = payload.strip_prefix("embedding:") {
+            return Some(HubChange::Embedding(id.to_owned()));
         }
         if let Some(id) = payload.strip_prefix("workspace:") {
             return id.parse().ok().map(HubChange::Workspace);
@@ -485,6 +491,7 @@ mod tests {
         for change in [
             HubChange::Link("AbC-_9".into()),
             HubChange::Workspace(WorkspaceId(7)),
+            HubChange::Embedding("0d6f3a2e-9b1c-4c1e-8f7a-2b3c4d5e6f70".into()),
             HubChange::All,
         ] {
             assert_eq!(HubChange::parse(&change.payload()), Some(change));

@@ -15,7 +15,7 @@ use crate::{App, Error};
 
 /// How often a guard compares the link's expiry with the clock (a comparison, no I/O): well
 /// inside the one second an expired link's streams have to close.
-const EXPIRY_TICK: Duration = Duration::from_millis(250);
+pub(crate) const EXPIRY_TICK: Duration = Duration::from_millis(250);
 
 /// The link as the streams opened it.
 #[derive(Debug, Clone)]
@@ -95,6 +95,7 @@ async fn run(
             received = changes.recv() => match received {
                 Ok(HubChange::Link(id)) => id == watched.id,
                 Ok(HubChange::Workspace(id)) => id == watched.workspace_id,
+                Ok(HubChange::Embedding(_)) => false,
                 Ok(HubChange::All) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                 Err(broadcast::error::RecvError::Closed) => false,
             },

@@ -25,5 +25,6 @@ mod refresher;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use guard::EXPIRY_TICK;
 pub use guard::watch_link;
 pub use refresher::watch_view;

@@ -309,30 +309,6 @@ async fn show_embedded_widget(
     .await
 }
 
-/// A guard for an embedded live stream: asks the store every half second whether the grant
-/// still opens, so a revocation (or the expiry) ends the stream within a second.
-fn watch_grant(state: &App, access: &ShareAccess) -> watch::Receiver<LinkState> {
-    let (tx, rx) = watch::channel(LinkState::Open);
-    let Some(info) = access.guest().cloned() else {
-        return rx;
-    };
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
-        loop {
-            tokio::select! {
-                _ = tx.closed() => return,
-                _ = tick.tick() => {}
-            }
-            if !embedding::still_open(&state, &info).await {
-                let _ = tx.send(LinkState::Revoked("session"));
-                return;
-            }
-        }
-    });
-    rx
-}
-
 async fn live_embedded_dashboard(
     State(state): State<App>,
     Path(embed_id): Path<String>,
@@ -356,7 +332,10 @@ async fn live_embedded_dashboard(
             };
             let (_, view) = outsider::admit_view(&state, &access, &who, &query)?;
             let link = LinkWatch {
-                state: watch_grant(&state, &access),
+                state: match access.guest() {
+                    Some(info) => embedding::watch_grant(&state, info),
+                    None => watch::channel(LinkState::Open).1,
+                },
                 contact: String::new(),
                 permit: Some(permit),
             };

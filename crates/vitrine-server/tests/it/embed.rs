@@ -49,6 +49,13 @@ struct Fixture {
 
 impl Fixture {
     async fn new(pg: Option<&str>) -> Option<Self> {
+        Self::new_with(pg, |_| {}).await
+    }
+
+    async fn new_with(
+        pg: Option<&str>,
+        adjust: impl FnOnce(&mut vitrine_app::config::Config) + Send + 'static,
+    ) -> Option<Self> {
         let pg = match pg {
             Some(test) => Some(PgDatabase::create(test).await?),
             None => None,
@@ -57,6 +64,7 @@ impl Fixture {
         let app = TestApp::spawn_with(move |config| {
             trust_client_header(config);
             config.database_url = url;
+            adjust(config);
         })
         .await;
         let admin = app.admin().await;
@@ -1079,5 +1087,109 @@ async fn the_owner_page_shows_snippets_changes_origins_and_revokes_every_token()
         .unwrap();
     assert!(response.text().await.unwrap().contains("Revoked 1"));
     fx.all_refused(&token, "revoked from the page").await;
+    fx.finish().await;
+}
+
+/// An open embedded live stream, read past its first `refreshed`.
+async fn open_live(fx: &Fixture, token: &str) -> reqwest::Response {
+    let mut response = fx
+        .app
+        .api()
+        .get(fx.app.url(&format!("/embed/{}/live", fx.embed_id)))
+        .header("accept", "text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut text = String::new();
+    tokio::time::timeout(StdDuration::from_secs(20), async {
+        while !text.contains("event: refreshed") {
+            let chunk = response.chunk().await.unwrap().expect("the stream is open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .expect("the stream sends its widgets and `refreshed`");
+    response
+}
+
+/// Whether the stream says `revoked` within `within` (false: still open, nothing said).
+async fn revoked_within(response: &mut reqwest::Response, within: StdDuration) -> bool {
+    let mut text = String::new();
+    tokio::time::timeout(within, async {
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("event: revoked") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn an_embedded_live_stream_ends_at_a_revocation_or_expiry_without_polling_the_store() {
+    // The safety-net re-check an hour away: only an announced change (or the clock) can end
+    // a stream within the test.
+    let fx = Fixture::new_with(None, |config| config.live.recheck_seconds = 3600)
+        .await
+        .unwrap();
+    let ws = fx
+        .app
+        .state
+        .store
+        .member_by_email("admin@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .workspace_id;
+    let (silent_token, silent_grant) = fx.mint(&fx.key, None).await;
+    let (announced_token, announced_grant) = fx.mint(&fx.key, None).await;
+    let (expiring_token, _) = fx.mint(&fx.key, Some(60)).await;
+    let mut silent = open_live(&fx, &silent_token).await;
+    let mut announced = open_live(&fx, &announced_token).await;
+    let mut expiring = open_live(&fx, &expiring_token).await;
+
+    // Revoked in the store behind the application's back, nothing announced: the stream is
+    // not polling, so it stays open (every new request is refused, as the routes ask the
+    // store each time).
+    fx.app
+        .state
+        .store
+        .revoke_grant(ws, &silent_grant, fx.app.state.now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !revoked_within(&mut silent, StdDuration::from_millis(1500)).await,
+        "no store polling between changes"
+    );
+
+    // Revoked through the API: the change is announced and both streams of the embedding
+    // re-check at once — the announced one, and the silent one with it.
+    let started = std::time::Instant::now();
+    let (status, _) = fx
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/guest-grants/{announced_grant}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(revoked_within(&mut announced, StdDuration::from_secs(1)).await);
+    assert!(revoked_within(&mut silent, StdDuration::from_secs(1)).await);
+    eprintln!(
+        "announced revocation ended the streams in {:?}",
+        started.elapsed()
+    );
+
+    // The expiring grant's stream was untouched, and ends when the server's clock passes its
+    // expiry (compared four times a second, no I/O).
+    assert!(!revoked_within(&mut expiring, StdDuration::from_millis(300)).await);
+    fx.app.clock.advance(time::Duration::seconds(61));
+    assert!(revoked_within(&mut expiring, StdDuration::from_secs(1)).await);
     fx.finish().await;
 }
