@@ -67,7 +67,7 @@ fn postgres_url(test: &str) -> Option<String> {
     url
 }
 
-/// A fresh database on the test server, dropped at the end (forcibly).
+/// A fresh database on the test server.
 struct Database {
     base: String,
     name: String,
@@ -105,15 +105,28 @@ impl Database {
             url,
         }
     }
+}
 
-    async fn drop_now(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.base).await.unwrap();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut admin)
-        .await;
+/// Dropped even when the test fails (connections still open are closed by force), on a thread
+/// of its own: the test's runtime is still running.
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (base, name) = (self.base.clone(), self.name.clone());
+        let dropping = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                });
+        });
+        let _ = dropping.join();
     }
 }
 
@@ -705,7 +718,7 @@ async fn two_instances_refuse_every_view_that_starts_after_a_disable_rotate_or_e
     let Setup { db, a, b, .. } = s;
     a.stop();
     b.stop();
-    db.drop_now().await;
+    drop(db);
 }
 
 /// What the writers saw acknowledged.
@@ -992,5 +1005,5 @@ async fn kill_9_of_one_instance_loses_no_acknowledged_write() {
     }
     again.stop();
     pool.close().await;
-    db.drop_now().await;
+    drop(db);
 }
