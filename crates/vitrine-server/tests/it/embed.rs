@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vitrine_core::member::{Permissions, Role};
 
-use crate::helpers::{CLIENT_HEADER, PgDatabase, TestApp, trust_client_header};
+use crate::helpers::{CLIENT_HEADER, TestApp, both_stores, trust_client_header};
 
 const PORTAL: &str = "https://portal.example.com";
 
@@ -44,26 +44,18 @@ struct Fixture {
     key: String,
     board: i64,
     embed_id: String,
-    pg: Option<PgDatabase>,
 }
 
 impl Fixture {
-    async fn new(pg: Option<&str>) -> Option<Self> {
-        Self::new_with(pg, |_| {}).await
+    async fn new() -> Self {
+        Self::new_with(|_| {}).await
     }
 
     async fn new_with(
-        pg: Option<&str>,
         adjust: impl FnOnce(&mut vitrine_app::config::Config) + Send + 'static,
-    ) -> Option<Self> {
-        let pg = match pg {
-            Some(test) => Some(PgDatabase::create(test).await?),
-            None => None,
-        };
-        let url = pg.as_ref().map(|db| db.url.clone());
+    ) -> Self {
         let app = TestApp::spawn_with(move |config| {
             trust_client_header(config);
-            config.database_url = url;
             adjust(config);
         })
         .await;
@@ -90,7 +82,6 @@ impl Fixture {
             key,
             board: 0,
             embed_id: String::new(),
-            pg,
         };
         let source = fx
             .ok(
@@ -130,15 +121,7 @@ impl Fixture {
             )
             .await;
         fx.embed_id = embedding["id"].as_str().unwrap().to_owned();
-        Some(fx)
-    }
-
-    async fn finish(self) {
-        let Fixture { app, pg, .. } = self;
-        drop(app);
-        if let Some(db) = pg {
-            db.drop_now().await;
-        }
+        fx
     }
 
     async fn send_as(
@@ -498,25 +481,13 @@ async fn a_rule_restricts_every_route_and_every_route_fails_closed(fx: &Fixture)
     );
 }
 
-#[tokio::test]
-async fn a_rule_restricts_every_route_and_every_route_fails_closed_on_sqlite() {
-    let fx = Fixture::new(None).await.unwrap();
+both_stores!(every_route_fails_closed_under_a_rule, async {
+    let fx = Fixture::new().await;
     a_rule_restricts_every_route_and_every_route_fails_closed(&fx).await;
-    fx.finish().await;
-}
+});
 
-#[tokio::test]
-async fn a_rule_restricts_every_route_and_every_route_fails_closed_on_postgres() {
-    let Some(fx) = Fixture::new(Some("embed_routes")).await else {
-        return;
-    };
-    a_rule_restricts_every_route_and_every_route_fails_closed(&fx).await;
-    fx.finish().await;
-}
-
-#[tokio::test]
-async fn the_superset_payload_with_a_clause_returns_a_token() {
-    let fx = Fixture::new(None).await.unwrap();
+both_stores!(the_superset_payload_with_a_clause_returns_a_token, async {
+    let fx = Fixture::new().await;
     // The seed's Python snippet's JSON, with only the base URL changed.
     let (status, body) = fx
         .send(
@@ -565,190 +536,191 @@ async fn the_superset_payload_with_a_clause_returns_a_token() {
         csv.contains("Acme GmbH") && csv.contains("Globex") && !csv.contains("Acme Labs"),
         "{csv}"
     );
-    fx.finish().await;
-}
+});
 
-#[tokio::test]
-async fn minting_is_refused_without_permission_for_unknown_embeddings_and_bad_rules() {
-    let fx = Fixture::new(None).await.unwrap();
-    let mint = |rls: Value, id: &str| json!({ "resources": [{ "type": "dashboard", "id": id }], "rls": rls, "user": { "username": "u" } });
-    // An editor without `embed`.
-    let editor = fx
-        .app
-        .member("ed@example.com", Role::Editor, Permissions::default())
-        .await;
-    let editor_key = fx.app.api_key(&editor).await;
-    let (status, body) = fx
-        .send_as(
-            &editor_key,
-            reqwest::Method::POST,
-            "/api/v1/guest-tokens",
-            Some(mint(json!([]), &fx.embed_id)),
-        )
-        .await;
-    assert_eq!(status, 403, "{body}");
-    let (status, _) = fx
-        .send_as(
-            &editor_key,
-            reqwest::Method::PUT,
-            &format!("/api/v1/dashboards/{}/embedding", fx.board),
-            Some(json!({ "allowed_origins": [PORTAL] })),
-        )
-        .await;
-    assert_eq!(status, 403);
-    // An unknown embed id (and the dashboard id instead of the embed id).
-    for id in [
-        "00000000-0000-4000-8000-000000000000".to_owned(),
-        fx.board.to_string(),
-    ] {
+both_stores!(
+    minting_is_refused_without_permission_for_unknown_embeddings_and_bad_rules,
+    async {
+        let fx = Fixture::new().await;
+        let mint = |rls: Value, id: &str| json!({ "resources": [{ "type": "dashboard", "id": id }], "rls": rls, "user": { "username": "u" } });
+        // An editor without `embed`.
+        let editor = fx
+            .app
+            .member("ed@example.com", Role::Editor, Permissions::default())
+            .await;
+        let editor_key = fx.app.api_key(&editor).await;
         let (status, body) = fx
-            .send(
+            .send_as(
+                &editor_key,
                 reqwest::Method::POST,
                 "/api/v1/guest-tokens",
-                Some(mint(json!([]), &id)),
+                Some(mint(json!([]), &fx.embed_id)),
             )
             .await;
-        assert_eq!(status, 400, "{body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("No embedding")
-        );
-    }
-    // Bad rules, each named.
-    for (rls, needle) in [
-        (
-            json!([{ "column": "tenant", "op": "=", "value": "A" }]),
-            "tenant",
-        ),
-        (json!([{ "clause": "customer_id = 'A' OR 1=1" }]), "OR"),
-        (
-            json!([{ "clause": "customer_id IN (SELECT customer_id FROM usage)" }]),
-            "subquer",
-        ),
-        (
-            json!([{ "clause": "lower(customer_id) = 'a'" }]),
-            "function",
-        ),
-        (
-            json!([{ "clause": "customer_id = 'A' -- and more" }]),
-            "comment",
-        ),
-        (json!([{ "clause": "secret_col = 1" }]), "secret_col"),
-        (
-            json!([{ "column": "customer_id", "op": "like", "value": "A" }]),
-            "like",
-        ),
-        (
-            json!([{ "column": "customer_id", "op": "=", "value": "A", "dataset": "nope" }]),
-            "nope",
-        ),
-        (
-            json!([{ "column": "calls", "op": "=", "value": "many", "dataset": "usage" }]),
-            "calls",
-        ),
-    ] {
-        let (status, body) = fx
-            .send(
-                reqwest::Method::POST,
-                "/api/v1/guest-tokens",
-                Some(mint(rls.clone(), &fx.embed_id)),
-            )
-            .await;
-        assert_eq!(status, 400, "{rls}: {body}");
-        let message = body["error"]["message"].as_str().unwrap().to_lowercase();
-        assert!(message.contains(&needle.to_lowercase()), "{rls}: {message}");
-    }
-    // Lifetimes outside the configured bounds.
-    for expires_in in [0, 1, 100_000] {
-        let mut body = mint(json!([]), &fx.embed_id);
-        body["expires_in"] = json!(expires_in);
+        assert_eq!(status, 403, "{body}");
         let (status, _) = fx
-            .send(reqwest::Method::POST, "/api/v1/guest-tokens", Some(body))
-            .await;
-        assert_eq!(status, 400, "{expires_in}");
-    }
-    // An embedding needs origins: an empty list embeds nowhere.
-    for origins in [
-        json!([]),
-        json!(["*"]),
-        json!(["https://portal.example.com/path"]),
-    ] {
-        let (status, _) = fx
-            .send(
+            .send_as(
+                &editor_key,
                 reqwest::Method::PUT,
                 &format!("/api/v1/dashboards/{}/embedding", fx.board),
-                Some(json!({ "allowed_origins": origins })),
+                Some(json!({ "allowed_origins": [PORTAL] })),
             )
             .await;
-        assert_eq!(status, 400, "{origins}");
+        assert_eq!(status, 403);
+        // An unknown embed id (and the dashboard id instead of the embed id).
+        for id in [
+            "00000000-0000-4000-8000-000000000000".to_owned(),
+            fx.board.to_string(),
+        ] {
+            let (status, body) = fx
+                .send(
+                    reqwest::Method::POST,
+                    "/api/v1/guest-tokens",
+                    Some(mint(json!([]), &id)),
+                )
+                .await;
+            assert_eq!(status, 400, "{body}");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("No embedding")
+            );
+        }
+        // Bad rules, each named.
+        for (rls, needle) in [
+            (
+                json!([{ "column": "tenant", "op": "=", "value": "A" }]),
+                "tenant",
+            ),
+            (json!([{ "clause": "customer_id = 'A' OR 1=1" }]), "OR"),
+            (
+                json!([{ "clause": "customer_id IN (SELECT customer_id FROM usage)" }]),
+                "subquer",
+            ),
+            (
+                json!([{ "clause": "lower(customer_id) = 'a'" }]),
+                "function",
+            ),
+            (
+                json!([{ "clause": "customer_id = 'A' -- and more" }]),
+                "comment",
+            ),
+            (json!([{ "clause": "secret_col = 1" }]), "secret_col"),
+            (
+                json!([{ "column": "customer_id", "op": "like", "value": "A" }]),
+                "like",
+            ),
+            (
+                json!([{ "column": "customer_id", "op": "=", "value": "A", "dataset": "nope" }]),
+                "nope",
+            ),
+            (
+                json!([{ "column": "calls", "op": "=", "value": "many", "dataset": "usage" }]),
+                "calls",
+            ),
+        ] {
+            let (status, body) = fx
+                .send(
+                    reqwest::Method::POST,
+                    "/api/v1/guest-tokens",
+                    Some(mint(rls.clone(), &fx.embed_id)),
+                )
+                .await;
+            assert_eq!(status, 400, "{rls}: {body}");
+            let message = body["error"]["message"].as_str().unwrap().to_lowercase();
+            assert!(message.contains(&needle.to_lowercase()), "{rls}: {message}");
+        }
+        // Lifetimes outside the configured bounds.
+        for expires_in in [0, 1, 100_000] {
+            let mut body = mint(json!([]), &fx.embed_id);
+            body["expires_in"] = json!(expires_in);
+            let (status, _) = fx
+                .send(reqwest::Method::POST, "/api/v1/guest-tokens", Some(body))
+                .await;
+            assert_eq!(status, 400, "{expires_in}");
+        }
+        // An embedding needs origins: an empty list embeds nowhere.
+        for origins in [
+            json!([]),
+            json!(["*"]),
+            json!(["https://portal.example.com/path"]),
+        ] {
+            let (status, _) = fx
+                .send(
+                    reqwest::Method::PUT,
+                    &format!("/api/v1/dashboards/{}/embedding", fx.board),
+                    Some(json!({ "allowed_origins": origins })),
+                )
+                .await;
+            assert_eq!(status, 400, "{origins}");
+        }
     }
-    fx.finish().await;
-}
+);
 
-#[tokio::test]
-async fn forged_tokens_and_script_in_the_user_name_reveal_nothing() {
-    let fx = Fixture::new(None).await.unwrap();
-    let (status, body) = fx
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/guest-tokens",
-            Some(json!({
-                "resources": [{ "type": "dashboard", "id": fx.embed_id }],
-                "rls": [{ "column": "customer_id", "op": "in", "values": ["A"] }],
-                "user": { "username": "<script>alert(1)</script>" },
-            })),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let token = body["token"].as_str().unwrap().to_owned();
-    let (status, page) = fx.text("", &token).await;
-    assert_eq!(status, 200);
-    assert!(!page.contains("<script>alert"));
-    // Forged: one character changed, another key's token, a share token, junk.
-    let mut forged: Vec<char> = token.chars().collect();
-    forged[10] = if forged[10] == 'A' { 'B' } else { 'A' };
-    let forged: String = forged.into_iter().collect();
-    for bad in [
-        forged.as_str(),
-        "gst_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "shr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "' OR 1=1 --",
-    ] {
-        fx.all_refused(bad, "forged").await;
+both_stores!(
+    forged_tokens_and_script_in_the_user_name_reveal_nothing,
+    async {
+        let fx = Fixture::new().await;
+        let (status, body) = fx
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/guest-tokens",
+                Some(json!({
+                    "resources": [{ "type": "dashboard", "id": fx.embed_id }],
+                    "rls": [{ "column": "customer_id", "op": "in", "values": ["A"] }],
+                    "user": { "username": "<script>alert(1)</script>" },
+                })),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let token = body["token"].as_str().unwrap().to_owned();
+        let (status, page) = fx.text("", &token).await;
+        assert_eq!(status, 200);
+        assert!(!page.contains("<script>alert"));
+        // Forged: one character changed, another key's token, a share token, junk.
+        let mut forged: Vec<char> = token.chars().collect();
+        forged[10] = if forged[10] == 'A' { 'B' } else { 'A' };
+        let forged: String = forged.into_iter().collect();
+        for bad in [
+            forged.as_str(),
+            "gst_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "shr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "' OR 1=1 --",
+        ] {
+            fx.all_refused(bad, "forged").await;
+        }
+        // Another embedding's id with a valid token: nothing.
+        let response = fx
+            .app
+            .api()
+            .get(
+                fx.app
+                    .url("/embed/00000000-0000-4000-8000-000000000000/widgets/usage"),
+            )
+            .header("x-vitrine-guest-token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        let html = response.text().await.unwrap();
+        assert!(!html.contains("Acme"));
+        // An unknown embed id frames nowhere.
+        let response = fx
+            .app
+            .api()
+            .get(fx.app.url("/embed/00000000-0000-4000-8000-000000000000"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
     }
-    // Another embedding's id with a valid token: nothing.
-    let response = fx
-        .app
-        .api()
-        .get(
-            fx.app
-                .url("/embed/00000000-0000-4000-8000-000000000000/widgets/usage"),
-        )
-        .header("x-vitrine-guest-token", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    let html = response.text().await.unwrap();
-    assert!(!html.contains("Acme"));
-    // An unknown embed id frames nowhere.
-    let response = fx
-        .app
-        .api()
-        .get(fx.app.url("/embed/00000000-0000-4000-8000-000000000000"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    let csp = response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(csp.ends_with("frame-ancestors 'none'"), "{csp}");
-    fx.finish().await;
-}
+);
 
 // ---- the SDK in a real browser -----------------------------------------------------------------
 
@@ -837,258 +809,270 @@ Vitrine.embedDashboard({{
     (port, mints)
 }
 
-#[tokio::test]
-async fn the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoked() {
-    use std::sync::atomic::Ordering;
+both_stores!(
+    the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoked,
+    async {
+        use std::sync::atomic::Ordering;
 
-    use crate::browser::Browser;
+        use crate::browser::Browser;
 
-    let Some(browser) =
-        Browser::start_with(json!({ "profile.block_third_party_cookies": true })).await
-    else {
-        return;
-    };
-    let fx = Fixture::new(None).await.unwrap();
-    let (port, mints) = host_app(fx.app.base.clone(), fx.key.clone(), fx.embed_id.clone()).await;
-    // The host is http://localhost:{port}; Vitrine is http://127.0.0.1:{its port}.
-    let host = format!("http://localhost:{port}");
-    fx.ok(
-        reqwest::Method::PUT,
-        &format!("/api/v1/dashboards/{}/embedding", fx.board),
-        json!({ "allowed_origins": [host] }),
-    )
-    .await;
-
-    browser.goto(&format!("{host}/?customer=A")).await;
-    browser
-        .wait_until("the SDK mounted", "window.events.includes('mounted')")
-        .await;
-    browser
-        .wait_until("the iframe was sized to its content", "window.events.includes('resize') && parseInt(document.querySelector('iframe').style.height) > 200")
-        .await;
-    step(browser.client.enter_frame(0)).await;
-    browser
-        .wait_until(
-            "the dashboard is in the frame",
-            "document.querySelector('[data-dashboard]')",
+        let Some(browser) =
+            Browser::start_with(json!({ "profile.block_third_party_cookies": true })).await
+        else {
+            return;
+        };
+        let fx = Fixture::new().await;
+        let (port, mints) =
+            host_app(fx.app.base.clone(), fx.key.clone(), fx.embed_id.clone()).await;
+        // The host is http://localhost:{port}; Vitrine is http://127.0.0.1:{its port}.
+        let host = format!("http://localhost:{port}");
+        fx.ok(
+            reqwest::Method::PUT,
+            &format!("/api/v1/dashboards/{}/embedding", fx.board),
+            json!({ "allowed_origins": [host] }),
         )
         .await;
-    let text = browser.js("return document.body.innerText").await;
-    let text = text.as_str().unwrap();
-    assert!(text.contains("Acme GmbH"), "{text}");
-    assert!(!text.contains("Globex"), "only the picked customer's rows");
-    let url = browser.js("return location.href").await;
-    assert!(
-        !url.as_str().unwrap().contains("gst_"),
-        "no token in the URL"
-    );
-    step(browser.client.enter_parent_frame()).await;
 
-    // The host sets a filter; the viewer's filter state survives two renewals.
-    browser
-        .js("window.handle.setFilters({ plan: ['Pro'] }); return true")
+        browser.goto(&format!("{host}/?customer=A")).await;
+        browser
+            .wait_until("the SDK mounted", "window.events.includes('mounted')")
+            .await;
+        browser
+        .wait_until("the iframe was sized to its content", "window.events.includes('resize') && parseInt(document.querySelector('iframe').style.height) > 200")
         .await;
-    step(browser.client.enter_frame(0)).await;
-    browser
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the dashboard is in the frame",
+                "document.querySelector('[data-dashboard]')",
+            )
+            .await;
+        let text = browser.js("return document.body.innerText").await;
+        let text = text.as_str().unwrap();
+        assert!(text.contains("Acme GmbH"), "{text}");
+        assert!(!text.contains("Globex"), "only the picked customer's rows");
+        let url = browser.js("return location.href").await;
+        assert!(
+            !url.as_str().unwrap().contains("gst_"),
+            "no token in the URL"
+        );
+        step(browser.client.enter_parent_frame()).await;
+
+        // The host sets a filter; the viewer's filter state survives two renewals.
+        browser
+            .js("window.handle.setFilters({ plan: ['Pro'] }); return true")
+            .await;
+        step(browser.client.enter_frame(0)).await;
+        browser
         .wait_until(
             "the filter applied",
             "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]')",
         )
         .await;
-    step(browser.client.enter_parent_frame()).await;
-    browser
+        step(browser.client.enter_parent_frame()).await;
+        browser
         .wait_until("the host heard the filters", "window.events.includes('filters-changed') || window.events.filter((e) => e === 'ready').length >= 2")
         .await;
-    let started = std::time::Instant::now();
-    while mints.load(Ordering::SeqCst) < 3 && started.elapsed() < StdDuration::from_secs(30) {
-        tokio::time::sleep(StdDuration::from_millis(250)).await;
+        let started = std::time::Instant::now();
+        while mints.load(Ordering::SeqCst) < 3 && started.elapsed() < StdDuration::from_secs(30) {
+            tokio::time::sleep(StdDuration::from_millis(250)).await;
+        }
+        assert!(
+            mints.load(Ordering::SeqCst) >= 3,
+            "two renewals of a 10-second token"
+        );
+        let filters = browser.js("return window.handle.getFilters()").await;
+        assert_eq!(filters["plan"], json!(["Pro"]), "{filters}");
+        step(browser.client.enter_frame(0)).await;
+        let text = browser.js("return document.body.innerText").await;
+        let text = text.as_str().unwrap();
+        assert!(
+            text.contains("Acme GmbH") && !text.contains("Acme Labs"),
+            "{text}"
+        );
+        assert!(!text.contains("Session expired"));
+        browser
+            .wait_until(
+                "the live stream is open",
+                "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+
+        // Revoking every grant flips the frame to "session expired" and tells the host.
+        let (status, _) = fx
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/dashboards/{}/embedding/grants", fx.board),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let revoked_at = std::time::Instant::now();
+
+        browser
+            .wait_until(
+                "the host heard auth-expired",
+                "window.events.includes('auth-expired')",
+            )
+            .await;
+        eprintln!("revocation reached the host in {:?}", revoked_at.elapsed());
+        step(browser.client.enter_frame(0)).await;
+        // The frame tells the host first and then redraws itself; on a busy machine the
+        // host's poll can land in between.
+        browser
+            .wait_until(
+                "the frame shows the expired session",
+                "document.body.innerText.includes('Session expired')",
+            )
+            .await;
+        let text = browser.js("return document.body.innerText").await;
+        assert!(text.as_str().unwrap().contains("Session expired"), "{text}");
+        assert!(!text.as_str().unwrap().contains("Acme"));
+        step(browser.client.enter_parent_frame()).await;
+
+        // A host origin not on the list: frame-ancestors blocks the page and the handshake fails.
+        browser
+            .goto(&format!("http://127.0.0.1:{port}/?customer=A"))
+            .await;
+        browser
+            .wait_until("the SDK gave up", "window.events.includes('rejected')")
+            .await;
+        let violations = browser.csp_violations().await;
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.message.contains("frame-ancestors")),
+            "{violations:?}"
+        );
+        // The rest is Chromium dropping the SDK's handshake: addressed to Vitrine's origin, the
+        // token never reaches the blocked frame's error page.
+        assert!(
+            violations
+                .iter()
+                .all(|v| v.message.contains("frame-ancestors")
+                    || v.message
+                        .contains("does not match the recipient window's origin")),
+            "{violations:?}"
+        );
     }
-    assert!(
-        mints.load(Ordering::SeqCst) >= 3,
-        "two renewals of a 10-second token"
-    );
-    let filters = browser.js("return window.handle.getFilters()").await;
-    assert_eq!(filters["plan"], json!(["Pro"]), "{filters}");
-    step(browser.client.enter_frame(0)).await;
-    let text = browser.js("return document.body.innerText").await;
-    let text = text.as_str().unwrap();
-    assert!(
-        text.contains("Acme GmbH") && !text.contains("Acme Labs"),
-        "{text}"
-    );
-    assert!(!text.contains("Session expired"));
-    browser
-        .wait_until(
-            "the live stream is open",
-            "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
-        )
-        .await;
-    step(browser.client.enter_parent_frame()).await;
-
-    // Revoking every grant flips the frame to "session expired" and tells the host.
-    let (status, _) = fx
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/dashboards/{}/embedding/grants", fx.board),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let revoked_at = std::time::Instant::now();
-
-    browser
-        .wait_until(
-            "the host heard auth-expired",
-            "window.events.includes('auth-expired')",
-        )
-        .await;
-    eprintln!("revocation reached the host in {:?}", revoked_at.elapsed());
-    step(browser.client.enter_frame(0)).await;
-    let text = browser.js("return document.body.innerText").await;
-    assert!(text.as_str().unwrap().contains("Session expired"), "{text}");
-    assert!(!text.as_str().unwrap().contains("Acme"));
-    step(browser.client.enter_parent_frame()).await;
-
-    // A host origin not on the list: frame-ancestors blocks the page and the handshake fails.
-    browser
-        .goto(&format!("http://127.0.0.1:{port}/?customer=A"))
-        .await;
-    browser
-        .wait_until("the SDK gave up", "window.events.includes('rejected')")
-        .await;
-    let violations = browser.csp_violations().await;
-    assert!(
-        violations
-            .iter()
-            .any(|v| v.message.contains("frame-ancestors")),
-        "{violations:?}"
-    );
-    // The rest is Chromium dropping the SDK's handshake: addressed to Vitrine's origin, the
-    // token never reaches the blocked frame's error page.
-    assert!(
-        violations
-            .iter()
-            .all(|v| v.message.contains("frame-ancestors")
-                || v.message
-                    .contains("does not match the recipient window's origin")),
-        "{violations:?}"
-    );
-    fx.finish().await;
-}
+);
 
 async fn step<T, E: std::fmt::Debug>(fut: impl std::future::Future<Output = Result<T, E>>) -> T {
     fut.await.expect("a WebDriver step")
 }
 
-#[tokio::test]
-async fn a_share_link_with_a_row_level_rule_shows_only_its_clients_rows() {
-    let fx = Fixture::new(None).await.unwrap();
-    let (status, body) = fx
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/links",
-            Some(json!({
-                "dashboard_id": fx.board,
-                "label": "Client A",
-                "display": { "allow_downloads": true },
-                "rules": [{ "column": "customer_id", "op": "=", "value": "A" }],
-            })),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["settings"]["rules"][0]["column"], "customer_id");
-    let url = body["url"].as_str().unwrap();
-    let path = &url[url.find("/share/").unwrap()..];
-    let get = |p: String| {
-        let client = fx.app.api();
-        let url = fx.app.url(&p);
-        async move {
-            let r = client.get(url).send().await.unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
-    let (status, page) = get(path.to_owned()).await;
-    assert_eq!(status, 200);
-    assert!(page.contains("Acme GmbH") && !page.contains("Globex"));
-    assert!(!page.contains("data-widget=\"market\""));
-    let (status, csv) = get(format!("{path}/widgets/usage/export.csv")).await;
-    assert_eq!(status, 200);
-    assert!(csv.contains("Acme") && !csv.contains("Globex"), "{csv}");
-    // Display parameters of seed 002 on share links too.
-    let (_, page) = get(format!("{path}?standalone=3")).await;
-    assert!(!page.contains("<h1>Customer usage</h1>") && !page.contains("dash-filters"));
-    let (_, page) = get(format!("{path}?expand_filters=0")).await;
-    assert!(page.contains("dash-filters-collapsed"));
-    // Unknown columns are refused on create and update, naming the column.
-    let id = body["id"].as_str().unwrap();
-    let (status, err) = fx
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/links/{id}"),
-            Some(json!({ "rules": [{ "column": "tenant", "op": "=", "value": "A" }] })),
-        )
-        .await;
-    assert_eq!(status, 400);
-    assert!(err["error"]["message"].as_str().unwrap().contains("tenant"));
-    fx.finish().await;
-}
+both_stores!(
+    a_share_link_with_a_row_level_rule_shows_only_its_clients_rows,
+    async {
+        let fx = Fixture::new().await;
+        let (status, body) = fx
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/links",
+                Some(json!({
+                    "dashboard_id": fx.board,
+                    "label": "Client A",
+                    "display": { "allow_downloads": true },
+                    "rules": [{ "column": "customer_id", "op": "=", "value": "A" }],
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["settings"]["rules"][0]["column"], "customer_id");
+        let url = body["url"].as_str().unwrap();
+        let path = &url[url.find("/share/").unwrap()..];
+        let get = |p: String| {
+            let client = fx.app.api();
+            let url = fx.app.url(&p);
+            async move {
+                let r = client.get(url).send().await.unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let (status, page) = get(path.to_owned()).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Acme GmbH") && !page.contains("Globex"));
+        assert!(!page.contains("data-widget=\"market\""));
+        let (status, csv) = get(format!("{path}/widgets/usage/export.csv")).await;
+        assert_eq!(status, 200);
+        assert!(csv.contains("Acme") && !csv.contains("Globex"), "{csv}");
+        // Display parameters of seed 002 on share links too.
+        let (_, page) = get(format!("{path}?standalone=3")).await;
+        assert!(!page.contains("<h1>Customer usage</h1>") && !page.contains("dash-filters"));
+        let (_, page) = get(format!("{path}?expand_filters=0")).await;
+        assert!(page.contains("dash-filters-collapsed"));
+        // Unknown columns are refused on create and update, naming the column.
+        let id = body["id"].as_str().unwrap();
+        let (status, err) = fx
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/links/{id}"),
+                Some(json!({ "rules": [{ "column": "tenant", "op": "=", "value": "A" }] })),
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(err["error"]["message"].as_str().unwrap().contains("tenant"));
+    }
+);
 
-#[tokio::test]
-async fn the_owner_page_shows_snippets_changes_origins_and_revokes_every_token() {
-    let fx = Fixture::new(None).await.unwrap();
-    let (token, _) = fx.mint(&fx.key, None).await;
-    let (client, csrf) = fx.app.signed_in("admin@example.com").await;
-    let path = format!("/dashboards/{}/embedding", fx.board);
-    let page = client
-        .get(fx.app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains(&fx.embed_id) && page.contains("/static/embed.js"));
-    assert!(page.contains(PORTAL));
-    // An empty list is refused with the sentence; a new origin is saved.
-    let response = client
-        .post(fx.app.url(&path))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("origins", ""),
-            ("enabled", "on"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.text().await.unwrap().contains("embeds nowhere"));
-    let response = client
-        .post(fx.app.url(&path))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("origins", "https://app.example.org"),
-            ("enabled", "on"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_redirection() || response.status().is_success());
-    let (_, headers, _) = fx.get("", &token).await;
-    let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(
-        csp.ends_with("frame-ancestors https://app.example.org"),
-        "{csp}"
-    );
-    // Revoke every token from the page.
-    let response = client
-        .post(fx.app.url(&format!("{path}/revoke")))
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert!(response.text().await.unwrap().contains("Revoked 1"));
-    fx.all_refused(&token, "revoked from the page").await;
-    fx.finish().await;
-}
+both_stores!(
+    the_owner_page_shows_snippets_changes_origins_and_revokes_every_token,
+    async {
+        let fx = Fixture::new().await;
+        let (token, _) = fx.mint(&fx.key, None).await;
+        let (client, csrf) = fx.app.signed_in("admin@example.com").await;
+        let path = format!("/dashboards/{}/embedding", fx.board);
+        let page = client
+            .get(fx.app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(&fx.embed_id) && page.contains("/static/embed.js"));
+        assert!(page.contains(PORTAL));
+        // An empty list is refused with the sentence; a new origin is saved.
+        let response = client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", ""),
+                ("enabled", "on"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.text().await.unwrap().contains("embeds nowhere"));
+        let response = client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+                ("enabled", "on"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection() || response.status().is_success());
+        let (_, headers, _) = fx.get("", &token).await;
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.ends_with("frame-ancestors https://app.example.org"),
+            "{csp}"
+        );
+        // Revoke every token from the page.
+        let response = client
+            .post(fx.app.url(&format!("{path}/revoke")))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.text().await.unwrap().contains("Revoked 1"));
+        fx.all_refused(&token, "revoked from the page").await;
+    }
+);
 
 /// An open embedded live stream, read past its first `refreshed`.
 async fn open_live(fx: &Fixture, token: &str) -> reqwest::Response {
@@ -1130,66 +1114,65 @@ async fn revoked_within(response: &mut reqwest::Response, within: StdDuration) -
     .unwrap_or(false)
 }
 
-#[tokio::test]
-async fn an_embedded_live_stream_ends_at_a_revocation_or_expiry_without_polling_the_store() {
-    // The safety-net re-check an hour away: only an announced change (or the clock) can end
-    // a stream within the test.
-    let fx = Fixture::new_with(None, |config| config.live.recheck_seconds = 3600)
-        .await
-        .unwrap();
-    let ws = fx
-        .app
-        .state
-        .store
-        .member_by_email("admin@example.com")
-        .await
-        .unwrap()
-        .unwrap()
-        .workspace_id;
-    let (silent_token, silent_grant) = fx.mint(&fx.key, None).await;
-    let (announced_token, announced_grant) = fx.mint(&fx.key, None).await;
-    let (expiring_token, _) = fx.mint(&fx.key, Some(60)).await;
-    let mut silent = open_live(&fx, &silent_token).await;
-    let mut announced = open_live(&fx, &announced_token).await;
-    let mut expiring = open_live(&fx, &expiring_token).await;
+both_stores!(
+    an_embedded_live_stream_ends_at_a_revocation_or_expiry_without_polling_the_store,
+    async {
+        // The safety-net re-check an hour away: only an announced change (or the clock) can end
+        // a stream within the test.
+        let fx = Fixture::new_with(|config| config.live.recheck_seconds = 3600).await;
+        let ws = fx
+            .app
+            .state
+            .store
+            .member_by_email("admin@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .workspace_id;
+        let (silent_token, silent_grant) = fx.mint(&fx.key, None).await;
+        let (announced_token, announced_grant) = fx.mint(&fx.key, None).await;
+        let (expiring_token, _) = fx.mint(&fx.key, Some(60)).await;
+        let mut silent = open_live(&fx, &silent_token).await;
+        let mut announced = open_live(&fx, &announced_token).await;
+        let mut expiring = open_live(&fx, &expiring_token).await;
 
-    // Revoked in the store behind the application's back, nothing announced: the stream is
-    // not polling, so it stays open (every new request is refused, as the routes ask the
-    // store each time).
-    fx.app
-        .state
-        .store
-        .revoke_grant(ws, &silent_grant, fx.app.state.now())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        !revoked_within(&mut silent, StdDuration::from_millis(1500)).await,
-        "no store polling between changes"
-    );
+        // Revoked in the store behind the application's back, nothing announced: the stream is
+        // not polling, so it stays open (every new request is refused, as the routes ask the
+        // store each time).
+        fx.app
+            .state
+            .store
+            .revoke_grant(ws, &silent_grant, fx.app.state.now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !revoked_within(&mut silent, StdDuration::from_millis(1500)).await,
+            "no store polling between changes"
+        );
 
-    // Revoked through the API: the change is announced and both streams of the embedding
-    // re-check at once — the announced one, and the silent one with it.
-    let started = std::time::Instant::now();
-    let (status, _) = fx
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/guest-grants/{announced_grant}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
-    assert!(revoked_within(&mut announced, StdDuration::from_secs(1)).await);
-    assert!(revoked_within(&mut silent, StdDuration::from_secs(1)).await);
-    eprintln!(
-        "announced revocation ended the streams in {:?}",
-        started.elapsed()
-    );
+        // Revoked through the API: the change is announced and both streams of the embedding
+        // re-check at once — the announced one, and the silent one with it.
+        let started = std::time::Instant::now();
+        let (status, _) = fx
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/guest-grants/{announced_grant}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+        assert!(revoked_within(&mut announced, StdDuration::from_secs(1)).await);
+        assert!(revoked_within(&mut silent, StdDuration::from_secs(1)).await);
+        eprintln!(
+            "announced revocation ended the streams in {:?}",
+            started.elapsed()
+        );
 
-    // The expiring grant's stream was untouched, and ends when the server's clock passes its
-    // expiry (compared four times a second, no I/O).
-    assert!(!revoked_within(&mut expiring, StdDuration::from_millis(300)).await);
-    fx.app.clock.advance(time::Duration::seconds(61));
-    assert!(revoked_within(&mut expiring, StdDuration::from_secs(1)).await);
-    fx.finish().await;
-}
+        // The expiring grant's stream was untouched, and ends when the server's clock passes its
+        // expiry (compared four times a second, no I/O).
+        assert!(!revoked_within(&mut expiring, StdDuration::from_millis(300)).await);
+        fx.app.clock.advance(time::Duration::seconds(61));
+        assert!(revoked_within(&mut expiring, StdDuration::from_secs(1)).await);
+    }
+);

@@ -3,7 +3,7 @@
 
 use vitrine_core::member::{Permissions, Role};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, both_stores};
 
 pub const DASHBOARD: &str = "version: 1
 title: Sales
@@ -80,8 +80,7 @@ async fn create(app: &TestApp, key: &str, body: serde_json::Value) -> reqwest::R
         .unwrap()
 }
 
-#[tokio::test]
-async fn only_members_with_share_public_create_links() {
+both_stores!(only_members_with_share_public_create_links, async {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let admin_key = app.api_key(&admin).await;
@@ -137,10 +136,9 @@ async fn only_members_with_share_public_create_links() {
             .status()
             .is_client_error()
     );
-}
+});
 
-#[tokio::test]
-async fn a_link_shows_its_url_again_and_rotation_replaces_it() {
+both_stores!(a_link_shows_its_url_again_and_rotation_replaces_it, async {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
@@ -232,12 +230,16 @@ async fn a_link_shows_its_url_again_and_rotation_replaces_it() {
     assert_eq!(again.status(), 409, "a deleted link stays deleted");
 
     // The store keeps no token, no short code and no plaintext password.
-    let pool = app.raw_sqlite().await;
-    let row: (String, String, Option<String>) =
-        sqlx::query_as("SELECT settings, short_digest, password_hash FROM share_links")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let rows = app
+        .raw_db()
+        .await
+        .rows(
+            "SELECT settings, short_digest, password_hash FROM share_links",
+            &[],
+        )
+        .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = (rows[0][0].clone(), rows[0][1].clone(), rows[0][2].clone());
     let everything = format!("{row:?}");
     let token = url.rsplit('/').next().unwrap();
     let code = created["short_url"]
@@ -274,10 +276,9 @@ async fn a_link_shows_its_url_again_and_rotation_replaces_it() {
     ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
-}
+});
 
-#[tokio::test]
-async fn the_workspace_policy_is_enforced_by_the_api() {
+both_stores!(the_workspace_policy_is_enforced_by_the_api, async {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
@@ -341,10 +342,9 @@ async fn the_workspace_policy_is_enforced_by_the_api() {
         .await
         .unwrap();
     assert_eq!(suspend.status(), 403);
-}
+});
 
-#[tokio::test]
-async fn link_settings_are_checked_against_the_dashboard() {
+both_stores!(link_settings_are_checked_against_the_dashboard, async {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
@@ -374,4 +374,4 @@ async fn link_settings_are_checked_against_the_dashboard() {
     );
     let widget = create(&app, &key, serde_json::json!({ "dashboard_id": dashboard, "label": "Chart only", "widget_id": "by-plan" })).await;
     assert_eq!(widget.status(), 201);
-}
+});

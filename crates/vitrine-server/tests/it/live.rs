@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{PgDatabase, TestApp};
+use crate::helpers::{PgDatabase, TestApp, both_stores};
 use crate::links::shared_dashboard;
 
 /// One received event.
@@ -167,138 +167,142 @@ async fn cache_hits_pass(app: &TestApp, hits: u64) {
 /// claim about speed.
 const WAIT: Duration = Duration::from_secs(10);
 
-#[tokio::test]
-async fn every_viewer_gets_the_change_from_one_query_per_widget() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let key = app.api_key(&admin).await;
-    let dashboard = shared_dashboard(&app, &key).await;
-    let link = create_link(
-        &app,
-        &key,
-        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
-    )
-    .await;
-    let url = link["url"].as_str().unwrap().to_owned();
-    let client = app.browser();
-    let page = client.get(&url).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("data-live=\""), "the page names its stream");
-    let hashes = page_hashes(&page);
-    assert!(hashes.starts_with("h.by-plan="), "{hashes}");
+both_stores!(
+    every_viewer_gets_the_change_from_one_query_per_widget,
+    async {
+        let app = TestApp::spawn().await;
+        let admin = app.admin().await;
+        let key = app.api_key(&admin).await;
+        let dashboard = shared_dashboard(&app, &key).await;
+        let link = create_link(
+            &app,
+            &key,
+            serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+        )
+        .await;
+        let url = link["url"].as_str().unwrap().to_owned();
+        let client = app.browser();
+        let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-live=\""), "the page names its stream");
+        let hashes = page_hashes(&page);
+        assert!(hashes.starts_with("h.by-plan="), "{hashes}");
 
-    const VIEWERS: usize = 8;
-    let mut streams = Vec::new();
-    for _ in 0..VIEWERS {
-        let mut s = EventStream::open(&client, &format!("{url}/live?{hashes}")).await;
-        // The first run finds the page's data: only the time line, no widget before it.
-        s.next_is("refreshed").await;
-        streams.push(s);
-    }
-    assert_eq!(app.state.live.open_streams(), VIEWERS as i64);
-    assert_eq!(app.state.live.refreshers(), 1, "one refresher per view");
+        const VIEWERS: usize = 8;
+        let mut streams = Vec::new();
+        for _ in 0..VIEWERS {
+            let mut s = EventStream::open(&client, &format!("{url}/live?{hashes}")).await;
+            // The first run finds the page's data: only the time line, no widget before it.
+            s.next_is("refreshed").await;
+            streams.push(s);
+        }
+        assert_eq!(app.state.live.open_streams(), VIEWERS as i64);
+        assert_eq!(app.state.live.refreshers(), 1, "one refresher per view");
 
-    let before = app.state.runner.queries_run();
-    add_order(&app, "Enterprise", "AMER", 500.0).await;
-    expire_cache(&app);
-    app.state.live.refresh_now();
-    for s in &mut streams {
-        let update = s.next_is("widget").await;
-        let data: serde_json::Value = serde_json::from_str(&update.data).unwrap();
-        assert_eq!(data["id"], "by-plan");
-        assert!(
-            data["html"].as_str().unwrap().contains("Enterprise"),
-            "the new bar is drawn"
+        let before = app.state.runner.queries_run();
+        add_order(&app, "Enterprise", "AMER", 500.0).await;
+        expire_cache(&app);
+        app.state.live.refresh_now();
+        for s in &mut streams {
+            let update = s.next_is("widget").await;
+            let data: serde_json::Value = serde_json::from_str(&update.data).unwrap();
+            assert_eq!(data["id"], "by-plan");
+            assert!(
+                data["html"].as_str().unwrap().contains("Enterprise"),
+                "the new bar is drawn"
+            );
+        }
+        assert_eq!(
+            app.state.runner.queries_run() - before,
+            1,
+            "{VIEWERS} viewers, one widget: one warehouse query"
+        );
+
+        // Within the interval nothing is asked of the warehouse and nothing is sent: after a run
+        // that found everything cached, the next thing each stream hears is the next change.
+        for s in &mut streams {
+            s.next_is("refreshed").await;
+        }
+        let hits = app.state.runner.cache_stats().results.hits;
+        app.state.live.refresh_now();
+        cache_hits_pass(&app, hits).await;
+        assert_eq!(app.state.runner.queries_run() - before, 1);
+        add_order(&app, "Marker", "EMEA", 1.0).await;
+        expire_cache(&app);
+        app.state.live.refresh_now();
+        for s in &mut streams {
+            let update = s.next_is("widget").await;
+            assert!(update.data.contains("Marker"), "{update:?}");
+        }
+        assert_eq!(app.state.runner.queries_run() - before, 2);
+
+        drop(streams);
+        for _ in 0..50 {
+            if app.state.live.open_streams() == 0 && app.state.live.refreshers() == 0 {
+                break;
+            }
+            app.state.live.refresh_now();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            app.state.live.open_streams(),
+            0,
+            "closed streams are counted out"
+        );
+        assert_eq!(
+            app.state.live.refreshers(),
+            0,
+            "nobody listens: the refresher stops"
         );
     }
-    assert_eq!(
-        app.state.runner.queries_run() - before,
-        1,
-        "{VIEWERS} viewers, one widget: one warehouse query"
-    );
+);
 
-    // Within the interval nothing is asked of the warehouse and nothing is sent: after a run
-    // that found everything cached, the next thing each stream hears is the next change.
-    for s in &mut streams {
-        s.next_is("refreshed").await;
-    }
-    let hits = app.state.runner.cache_stats().results.hits;
-    app.state.live.refresh_now();
-    cache_hits_pass(&app, hits).await;
-    assert_eq!(app.state.runner.queries_run() - before, 1);
-    add_order(&app, "Marker", "EMEA", 1.0).await;
-    expire_cache(&app);
-    app.state.live.refresh_now();
-    for s in &mut streams {
-        let update = s.next_is("widget").await;
-        assert!(update.data.contains("Marker"), "{update:?}");
-    }
-    assert_eq!(app.state.runner.queries_run() - before, 2);
-
-    drop(streams);
-    for _ in 0..50 {
-        if app.state.live.open_streams() == 0 && app.state.live.refreshers() == 0 {
-            break;
-        }
-        app.state.live.refresh_now();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(
-        app.state.live.open_streams(),
-        0,
-        "closed streams are counted out"
-    );
-    assert_eq!(
-        app.state.live.refreshers(),
-        0,
-        "nobody listens: the refresher stops"
-    );
-}
-
-#[tokio::test]
-async fn a_reconnect_gets_only_what_changed_and_a_locked_filter_holds() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let key = app.api_key(&admin).await;
-    let dashboard = shared_dashboard(&app, &key).await;
-    let link = create_link(
+both_stores!(
+    a_reconnect_gets_only_what_changed_and_a_locked_filter_holds,
+    async {
+        let app = TestApp::spawn().await;
+        let admin = app.admin().await;
+        let key = app.api_key(&admin).await;
+        let dashboard = shared_dashboard(&app, &key).await;
+        let link = create_link(
         &app,
         &key,
         serde_json::json!({ "dashboard_id": dashboard, "label": "EMEA", "locked_filters": { "region": "EMEA" } }),
     )
     .await;
-    let url = link["url"].as_str().unwrap().to_owned();
-    let client = app.browser();
+        let url = link["url"].as_str().unwrap().to_owned();
+        let client = app.browser();
 
-    // Without hashes (a page that knows nothing) every widget is sent.
-    let mut s = EventStream::open(&client, &format!("{url}/live?f.region=AMER")).await;
-    let first = s.until("widget", WAIT).await;
-    let html = serde_json::from_str::<serde_json::Value>(&first.data).unwrap()["html"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        html.contains("Starter") && !html.contains("AMER"),
-        "the locked region wins over the query"
-    );
-    drop(s);
+        // Without hashes (a page that knows nothing) every widget is sent.
+        let mut s = EventStream::open(&client, &format!("{url}/live?f.region=AMER")).await;
+        let first = s.until("widget", WAIT).await;
+        let html = serde_json::from_str::<serde_json::Value>(&first.data).unwrap()["html"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            html.contains("Starter") && !html.contains("AMER"),
+            "the locked region wins over the query"
+        );
+        drop(s);
 
-    // An AMER order changes nothing the EMEA link shows.
-    add_order(&app, "Enterprise", "AMER", 500.0).await;
-    expire_cache(&app);
-    let page = client.get(&url).send().await.unwrap().text().await.unwrap();
-    let mut s = EventStream::open(&client, &format!("{url}/live?{}", page_hashes(&page))).await;
-    s.next_is("refreshed").await;
-    add_order(&app, "Enterprise", "AMER", 700.0).await;
-    expire_cache(&app);
-    app.state.live.refresh_now();
-    // The queries ran again (a new "refreshed at"), and no widget came before that line.
-    s.next_is("refreshed").await;
-    add_order(&app, "Enterprise", "EMEA", 900.0).await;
-    expire_cache(&app);
-    app.state.live.refresh_now();
-    let update = s.next_is("widget").await;
-    assert!(update.data.contains("Enterprise"));
-}
+        // An AMER order changes nothing the EMEA link shows.
+        add_order(&app, "Enterprise", "AMER", 500.0).await;
+        expire_cache(&app);
+        let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+        let mut s = EventStream::open(&client, &format!("{url}/live?{}", page_hashes(&page))).await;
+        s.next_is("refreshed").await;
+        add_order(&app, "Enterprise", "AMER", 700.0).await;
+        expire_cache(&app);
+        app.state.live.refresh_now();
+        // The queries ran again (a new "refreshed at"), and no widget came before that line.
+        s.next_is("refreshed").await;
+        add_order(&app, "Enterprise", "EMEA", 900.0).await;
+        expire_cache(&app);
+        app.state.live.refresh_now();
+        let update = s.next_is("widget").await;
+        assert!(update.data.contains("Enterprise"));
+    }
+);
 
 /// Creates a fresh link on `actor`, opens a stream on it through `observer` (the same
 /// instance, or another one on the same database), does `act`, and checks the stream says
@@ -429,85 +433,86 @@ async fn patch(app: &TestApp, key: &str, id: &str, body: serde_json::Value) {
     assert!(response.status().is_success(), "{}", response.status());
 }
 
-#[tokio::test]
-async fn every_way_a_link_dies_closes_its_open_streams() {
+both_stores!(every_way_a_link_dies_closes_its_open_streams, async {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
     let dashboard = shared_dashboard(&app, &key).await;
     every_way_a_link_dies(&app, &app, &key, dashboard).await;
-}
+});
 
-#[tokio::test]
-async fn a_settings_change_reloads_open_pages_and_forged_tokens_get_nothing() {
-    let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let key = app.api_key(&admin).await;
-    let dashboard = shared_dashboard(&app, &key).await;
-    let link = create_link(
-        &app,
-        &key,
-        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
-    )
-    .await;
-    let url = link["url"].as_str().unwrap().to_owned();
-    let id = link["id"].as_str().unwrap();
-    let client = app.browser();
-    let mut s = EventStream::open(&client, &format!("{url}/live")).await;
-    s.until("widget", WAIT).await;
-    s.next_is("refreshed").await;
-    patch(
-        &app,
-        &key,
-        id,
-        serde_json::json!({ "locked_filters": { "region": "EMEA" } }),
-    )
-    .await;
-    s.next_is("reload").await;
-    assert!(s.next(WAIT).await.is_none());
+both_stores!(
+    a_settings_change_reloads_open_pages_and_forged_tokens_get_nothing,
+    async {
+        let app = TestApp::spawn().await;
+        let admin = app.admin().await;
+        let key = app.api_key(&admin).await;
+        let dashboard = shared_dashboard(&app, &key).await;
+        let link = create_link(
+            &app,
+            &key,
+            serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+        )
+        .await;
+        let url = link["url"].as_str().unwrap().to_owned();
+        let id = link["id"].as_str().unwrap();
+        let client = app.browser();
+        let mut s = EventStream::open(&client, &format!("{url}/live")).await;
+        s.until("widget", WAIT).await;
+        s.next_is("refreshed").await;
+        patch(
+            &app,
+            &key,
+            id,
+            serde_json::json!({ "locked_filters": { "region": "EMEA" } }),
+        )
+        .await;
+        s.next_is("reload").await;
+        assert!(s.next(WAIT).await.is_none());
 
-    // A label change is not the viewer's business: the next thing the page hears is the
-    // next change of its data, not a reload.
-    let mut s = EventStream::open(&client, &format!("{url}/live")).await;
-    s.until("widget", WAIT).await;
-    s.next_is("refreshed").await;
-    patch(&app, &key, id, serde_json::json!({ "label": "Board 2" })).await;
-    add_order(&app, "Marker", "EMEA", 1.0).await;
-    expire_cache(&app);
-    app.state.live.refresh_now();
-    let update = s.next_is("widget").await;
-    assert!(update.data.contains("Marker"), "{update:?}");
+        // A label change is not the viewer's business: the next thing the page hears is the
+        // next change of its data, not a reload.
+        let mut s = EventStream::open(&client, &format!("{url}/live")).await;
+        s.until("widget", WAIT).await;
+        s.next_is("refreshed").await;
+        patch(&app, &key, id, serde_json::json!({ "label": "Board 2" })).await;
+        add_order(&app, "Marker", "EMEA", 1.0).await;
+        expire_cache(&app);
+        app.state.live.refresh_now();
+        let update = s.next_is("widget").await;
+        assert!(update.data.contains("Marker"), "{update:?}");
 
-    // A forged token of the right length (one character changed) opens nothing.
-    let token_at = url.find("/share/").unwrap() + "/share/".len();
-    let mut forged_token: Vec<char> = url[token_at..].chars().collect();
-    let i = forged_token.len() - 6;
-    forged_token[i] = if forged_token[i] == 'A' { 'B' } else { 'A' };
-    let forged_token: String = forged_token.into_iter().collect();
-    assert_eq!(forged_token.len(), url.len() - token_at);
-    let forged = format!("{}{forged_token}/live", &url[..token_at]);
-    let response = client.get(&forged).send().await.unwrap();
-    assert_eq!(response.status(), 404);
-    let body = response.text().await.unwrap();
-    assert!(!body.contains("event:"), "a forged token opens no stream");
+        // A forged token of the right length (one character changed) opens nothing.
+        let token_at = url.find("/share/").unwrap() + "/share/".len();
+        let mut forged_token: Vec<char> = url[token_at..].chars().collect();
+        let i = forged_token.len() - 6;
+        forged_token[i] = if forged_token[i] == 'A' { 'B' } else { 'A' };
+        let forged_token: String = forged_token.into_iter().collect();
+        assert_eq!(forged_token.len(), url.len() - token_at);
+        let forged = format!("{}{forged_token}/live", &url[..token_at]);
+        let response = client.get(&forged).send().await.unwrap();
+        assert_eq!(response.status(), 404);
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("event:"), "a forged token opens no stream");
 
-    // The owner's stream needs a session.
-    let anonymous = app
-        .browser()
-        .get(app.url(&format!("/dashboards/{dashboard}/live")))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        anonymous.status().is_redirection(),
-        "{}",
-        anonymous.status()
-    );
-    let (member, _) = app.signed_in("admin@example.com").await;
-    let mut own =
-        EventStream::open(&member, &app.url(&format!("/dashboards/{dashboard}/live"))).await;
-    own.until("widget", WAIT).await;
-}
+        // The owner's stream needs a session.
+        let anonymous = app
+            .browser()
+            .get(app.url(&format!("/dashboards/{dashboard}/live")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            anonymous.status().is_redirection(),
+            "{}",
+            anonymous.status()
+        );
+        let (member, _) = app.signed_in("admin@example.com").await;
+        let mut own =
+            EventStream::open(&member, &app.url(&format!("/dashboards/{dashboard}/live"))).await;
+        own.until("widget", WAIT).await;
+    }
+);
 
 #[tokio::test]
 async fn every_revocation_on_one_instance_closes_streams_on_another() {

@@ -1,5 +1,7 @@
 //! vitrine-server's integration tests: one binary; each test spawns a real server on port 0
-//! with a fresh SQLite store and an injected clock.
+//! with a fresh SQLite store and an injected clock. The HTTP suites of outsiders and links
+//! (`public`, `share_ui`, `links`, `exports`, `live`, `embed`) write each test once with
+//! `helpers::both_stores!` and run it on SQLite and on a fresh PostgreSQL database.
 
 mod accounts;
 mod analytics;

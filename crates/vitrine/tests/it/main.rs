@@ -1,7 +1,9 @@
-//! The binary's integration tests: `vitrine demo`'s code path on port 0.
+//! The binary's integration tests: `vitrine demo`'s code path on port 0, and two real
+//! `vitrine serve` processes on one PostgreSQL database (`scale`).
 
 mod cli;
 mod demo;
 mod layout;
 mod reports;
+mod scale;
 mod warehouse;
