@@ -794,3 +794,52 @@ async fn in_a_browser_the_email_and_code_forms_work_on_a_phone() {
     assert!(browser.csp_violations().await.is_empty());
     browser.close().await;
 }
+
+/// Inside an allowed iframe behind https the viewer cookie must be sent cross-site: it is
+/// `SameSite=None; Secure` there, like the unlock cookie, and `Lax` on links that cannot be
+/// framed.
+#[tokio::test]
+async fn behind_https_an_embeddable_links_viewer_cookie_works_in_an_iframe() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let fx = fixture_with(move |c| {
+        c.mail.smtp_url = Some(url);
+        c.public_base_url = Some("https://share.example.com".to_owned());
+    })
+    .await;
+    for (embed, same_site) in [(true, "SameSite=None"), (false, "SameSite=Lax")] {
+        let origins: Vec<&str> = if embed {
+            vec!["https://portal.example.com"]
+        } else {
+            vec![]
+        };
+        let link = identified(
+            &fx,
+            &[],
+            json!({ "embed": { "allowed": embed, "origins": origins } }),
+        )
+        .await;
+        let client = fx.app.api();
+        let before = sink.messages().await.len();
+        let asked = ask_code(&fx, &client, &link, "ann@client.test").await;
+        assert_eq!(asked.status(), 200);
+        if embed {
+            let csp = asked.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                csp.contains("frame-ancestors https://portal.example.com"),
+                "{csp}"
+            );
+        }
+        let code = code_of(&sink.wait_for(before + 1).await[before]);
+        let done = type_code(&fx, &client, &link, "ann@client.test", &code).await;
+        assert_eq!(done.status(), 303);
+        let cookie = done.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains(same_site) && cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
+}
