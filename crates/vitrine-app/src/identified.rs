@@ -221,7 +221,9 @@ async fn send_code(app: &App, link: &LinkRecord, address: &str, code: &str) -> R
     let footer = mail::footer(app, link.workspace_id).await?;
     let minutes = CODE_TTL.whole_minutes();
     let message = mail::templates::layout(
-        &format!("Your code to view {title}: {code}"),
+        // Never the code in the subject: the outbox keeps subjects (and lists them to owners),
+        // and only the bodies are scrubbed once sent.
+        &format!("Your code to view {title}"),
         "Your code",
         &[
             Block::Text(format!(

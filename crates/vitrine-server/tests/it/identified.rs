@@ -98,20 +98,25 @@ async fn type_code(
     .await
 }
 
-/// The six-digit code of a message from the sink (in its subject and both bodies).
+/// The six-digit code of a message from the sink (in both bodies, never in the subject, which
+/// the outbox keeps).
 fn code_of(message: &Received) -> String {
     let parsed = message.parsed();
     let subject = parsed.subject().unwrap().to_owned();
-    let code: String = subject
-        .chars()
-        .rev()
-        .take_while(char::is_ascii_digit)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
+    assert!(subject.starts_with("Your code to view"), "{subject}");
+    assert!(
+        !subject
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|run| run.len() >= 6),
+        "no code in the subject: {subject}"
+    );
+    let text = parsed.body_text(0).unwrap().into_owned();
+    let runs: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|run| run.len() == 6)
         .collect();
-    assert_eq!(code.len(), 6, "{subject}");
-    assert!(parsed.body_text(0).unwrap().contains(&code));
+    assert_eq!(runs.len(), 1, "{text}");
+    let code = runs[0].to_owned();
     assert!(parsed.body_html(0).unwrap().contains(&code));
     code
 }
