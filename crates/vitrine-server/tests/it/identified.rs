@@ -848,3 +848,46 @@ async fn behind_https_an_embeddable_links_viewer_cookie_works_in_an_iframe() {
         );
     }
 }
+
+/// Guessing one person's code from many addresses: the per-address limit holds whoever asks.
+#[tokio::test]
+async fn wrong_codes_for_one_address_from_many_clients_are_throttled_too() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let fx = fixture_with(move |c| {
+        c.mail.smtp_url = Some(url);
+        crate::helpers::trust_client_header(c);
+    })
+    .await;
+    let link = identified(&fx, &[], json!({})).await;
+    let client = fx.app.api();
+    assert_eq!(
+        ask_code(&fx, &client, &link, "ann@client.test")
+            .await
+            .status(),
+        200
+    );
+    let code = code_of(&sink.wait_for(1).await[0]);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut statuses = Vec::new();
+    for i in 1..=8 {
+        let response = client
+            .post(fx.app.url(&format!("{}/verify", link.path)))
+            .header(crate::helpers::CLIENT_HEADER, format!("203.0.113.{i}"))
+            .form(&[("email", "ann@client.test"), ("code", wrong)])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+    // Another person's code on the same link is still checked.
+    let other = client
+        .post(fx.app.url(&format!("{}/verify", link.path)))
+        .header(crate::helpers::CLIENT_HEADER, "203.0.113.50")
+        .form(&[("email", "bo@client.test"), ("code", wrong)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 401);
+}
