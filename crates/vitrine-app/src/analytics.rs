@@ -399,6 +399,9 @@ pub struct LinkEvent {
     pub country: Option<String>,
     /// `desktop`, `mobile`, `bot` or `other`.
     pub client_class: String,
+    /// The address an identified viewer confirmed, on links that ask for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewer: Option<String>,
 }
 
 /// A page of events.
@@ -450,6 +453,7 @@ pub async fn link_events(
                 outcome: r.event.outcome,
                 country: r.event.country,
                 client_class: r.event.client_class,
+                viewer: r.event.viewer,
             })
             .collect(),
         next,
@@ -514,6 +518,7 @@ pub async fn link_events_csv(
                 text(r.event.outcome),
                 r.event.country.map_or(Value::Null, Value::Text),
                 text(r.event.client_class),
+                r.event.viewer.map_or(Value::Null, Value::Text),
             ]);
         }
     }
@@ -523,6 +528,7 @@ pub async fn link_events_csv(
             ("outcome", ColumnType::Text),
             ("country", ColumnType::Text),
             ("client_class", ColumnType::Text),
+            ("viewer", ColumnType::Text),
         ]),
         rows,
         truncated: false,

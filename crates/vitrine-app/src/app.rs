@@ -25,6 +25,10 @@ pub struct Keys {
     pub view_pass: SubKey,
     /// Signs invitations' accept tokens.
     pub invitation: SubKey,
+    /// Signs the viewer cookies of identified links (a confirmed e-mail address).
+    pub viewer: SubKey,
+    /// Keys the hashes under which identified links' one-time codes are stored.
+    pub view_code: SubKey,
     /// The root key, for purposes added later (share-link tokens).
     pub server: ServerKey,
 }
@@ -39,6 +43,8 @@ impl Keys {
             unlock: server.derive("share-unlock"),
             view_pass: server.derive("share-view-pass"),
             invitation: server.derive("invitation"),
+            viewer: server.derive("share-viewer"),
+            view_code: server.derive("view-code"),
             server,
         }
     }

@@ -83,6 +83,20 @@ where
     }
 }
 
+/// Charges one use of something limited that is not a password — a one-time code sent — to
+/// `limits`: reserved like an attempt and recorded at once as one that keeps counting for its
+/// window. `Err` holds the seconds until a limit allows another.
+pub async fn charge(app: &App, limits: &[AttemptLimit]) -> Result<Result<(), u64>, Error> {
+    let now = app.now();
+    match app.store.reserve_attempt(limits, now).await? {
+        Reservation::Granted(id) => {
+            app.store.finish_attempt(id, AttemptOutcome::Failed).await?;
+            Ok(Ok(()))
+        }
+        Reservation::Refused { retry_at, .. } => Ok(Err(seconds_until(now, retry_at))),
+    }
+}
+
 /// Whole seconds from `now` until `at`, rounded up, at least 1 (a `Retry-After` value).
 pub fn seconds_until(now: OffsetDateTime, at: OffsetDateTime) -> u64 {
     let millis = (at - now).whole_milliseconds().max(0);

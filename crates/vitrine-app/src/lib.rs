@@ -57,6 +57,8 @@
 //! - [`outsider`]: what an outsider's request may see — a token becomes a [`outsider::ShareAccess`]
 //!   capability or a refusal; the view it shows is rebuilt from the link, never trusted; every
 //!   attempt is an access event. A guest grant opens the same capability.
+//! - [`identified`]: identified links — viewers confirm an e-mail address (of the allowed
+//!   domains) with a one-time code sent through the outbox; throttled like passwords.
 //! - [`embedding`]: embeddings and guest tokens — enable, mint (rules checked against the
 //!   datasets), revoke, and [`embedding::open_guest`], which turns a token into a
 //!   [`outsider::ShareAccess`] on every request.
@@ -82,6 +84,7 @@ pub mod exports;
 pub mod geo;
 pub mod guests;
 pub mod hub;
+pub mod identified;
 pub mod invitations;
 pub mod keyfile;
 pub mod limits;

@@ -144,6 +144,16 @@ pub struct AccessPolicy {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = Int64, minimum = 1, maximum = 4294967295_u64)]
     pub max_new_views_per_minute_per_client: Option<u32>,
+    /// Viewers confirm their e-mail address with a one-time code sent to it before they view
+    /// (after the password, when the link also has one); their access events carry the
+    /// confirmed address and the owner sees who viewed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub confirm_email: bool,
+    /// With `confirm_email`: only addresses of these domains (`@client.com`; the domain itself,
+    /// not its subdomains) may confirm; empty: any address.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::openapi::email_domains)]
+    pub email_domains: Vec<vitrine_core::identified::EmailDomain>,
 }
 
 impl AccessPolicy {
@@ -519,7 +529,22 @@ async fn check_rules(
 /// The most networks one link's allowlist holds.
 pub const MAX_ALLOWED_NETWORKS: usize = 100;
 
+/// The longest list of allowed e-mail domains on one link.
+pub const MAX_EMAIL_DOMAINS: usize = 50;
+
 fn check_access(access: &AccessPolicy) -> Result<(), Error> {
+    if !access.email_domains.is_empty() && !access.confirm_email {
+        return Err(Error::invalid_field(
+            "access.email_domains",
+            "Allowed e-mail domains need “viewers confirm their e-mail” turned on.",
+        ));
+    }
+    if access.email_domains.len() > MAX_EMAIL_DOMAINS {
+        return Err(Error::invalid_field(
+            "access.email_domains",
+            format!("List at most {MAX_EMAIL_DOMAINS} domains."),
+        ));
+    }
     if access.max_views == Some(0) {
         return Err(Error::invalid_field(
             "access.max_views",
@@ -661,7 +686,7 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
         view_count: 0,
     };
     state.store.create_link(&link).await?;
-    audit(state, member, "link.created", &link, serde_json::json!({ "expires_at": link.expires_at.map(|t| t.unix_timestamp()), "password": link.password_hash.is_some(), "widget": link.widget_id })).await?;
+    audit(state, member, "link.created", &link, serde_json::json!({ "expires_at": link.expires_at.map(|t| t.unix_timestamp()), "password": link.password_hash.is_some(), "widget": link.widget_id, "confirm_email": settings.access.confirm_email, "email_domains": settings.access.email_domains })).await?;
     view(state, member, &link, &workspace, None)
 }
 
@@ -734,6 +759,10 @@ pub async fn update_link(
     let mut settings = LinkSettings::of(&link)
         .map_err(|e| Error::Conflict(format!("{e}. Delete this link and create a new one.")))?;
     let embed_before = settings.embed.clone();
+    let identity_before = (
+        settings.access.confirm_email,
+        settings.access.email_domains.clone(),
+    );
     if let Some(locked) = changes.locked_filters {
         settings.locked_filters = locked;
     }
@@ -778,7 +807,13 @@ pub async fn update_link(
         link.password_hash = Some(hash_password(state, &password).await?);
         password_changed = true;
     }
-    if password_changed {
+    // Who may confirm changed: every confirmed viewer (and, with them, unlocked ones) asks again.
+    let identity_changed = identity_before
+        != (
+            settings.access.confirm_email,
+            settings.access.email_domains.clone(),
+        );
+    if password_changed || identity_changed {
         link.epoch += 1;
     }
     link.settings = serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?;
@@ -790,7 +825,12 @@ pub async fn update_link(
         member,
         "link.updated",
         &link,
-        serde_json::json!({ "password_changed": password_changed }),
+        serde_json::json!({
+            "password_changed": password_changed,
+            "confirm_email": settings.access.confirm_email,
+            "email_domains": settings.access.email_domains,
+            "identity_changed": identity_changed,
+        }),
     )
     .await?;
     view(state, member, &link, &workspace, None)

@@ -138,3 +138,25 @@ pub fn networks() -> RefOr<Schema> {
         .max_items(Some(100))
         .into()
 }
+
+/// A link's allowed e-mail domains (`@client.com`).
+pub fn email_domains() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "A domain whose addresses may confirm: `@client.com` or `client.com` \
+                     (the domain itself, not its subdomains).",
+                ))
+                .pattern(Some(
+                    "^@?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\
+                     (\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+                ))
+                .min_length(Some(3))
+                .max_length(Some(253))
+                .examples(["@client.com"]),
+        )
+        .max_items(Some(50))
+        .into()
+}

@@ -20,6 +20,10 @@
 //!   link past a ceiling that slows everyone rather than locking new viewers out. Each attempt
 //!   is reserved in the store before its password is hashed ([`crate::attempts`]), so the
 //!   limits hold under concurrency and across instances ([`unlock`]).
+//! - **Identified links** ask their viewers to confirm an e-mail address with a one-time code
+//!   ([`crate::identified`]); the gate then wants a valid viewer cookie ([`Gate::Unconfirmed`]
+//!   until it has one), after the password when the link has both, and the confirmed address
+//!   rides on the [`ShareAccess`] into every access event it records.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -59,6 +63,11 @@ pub const VIEW_PASS_COOKIE_PREFIX: &str = "vitrine_view_";
 /// How long a view pass lasts: the page it came with keeps working this long after the link's
 /// last admitted view.
 pub const VIEW_PASS_TTL: Duration = Duration::hours(12);
+/// The viewer cookie's name (an identified viewer's confirmed address) is this followed by the
+/// link id.
+pub const VIEWER_COOKIE_PREFIX: &str = "vitrine_viewer_";
+/// How long a confirmed address lasts on one browser.
+pub const VIEWER_TTL: Duration = Duration::hours(12);
 
 // ---- who is asking -------------------------------------------------------------------------
 
@@ -105,6 +114,11 @@ impl Requester {
     /// The keyed hash of the client address.
     pub fn client(&self) -> &str {
         &self.client
+    }
+
+    /// The keyed hash a throttle counts the client address under (an IPv6 /64).
+    pub fn throttle(&self) -> &str {
+        &self.throttle
     }
 }
 
@@ -161,6 +175,17 @@ pub async fn record(
     link: Option<&LinkRecord>,
     outcome: &str,
 ) -> Result<(), Error> {
+    record_as(app, who, link, outcome, None).await
+}
+
+/// Records one access event of an identified viewer whose address `viewer` is confirmed.
+pub async fn record_as(
+    app: &App,
+    who: &Requester,
+    link: Option<&LinkRecord>,
+    outcome: &str,
+    viewer: Option<&str>,
+) -> Result<(), Error> {
     app.metrics.link_access(outcome);
     app.store
         .record_access(&AccessEvent {
@@ -171,6 +196,7 @@ pub async fn record(
             country: who.country.clone(),
             client_class: who.client_class.to_owned(),
             client: who.client.clone(),
+            viewer: viewer.map(str::to_owned),
         })
         .await?;
     Ok(())
@@ -186,7 +212,7 @@ pub async fn record_access(
 ) -> Result<(), Error> {
     match access.guest() {
         Some(g) => record_guest(app, who, Some(&g.embedding), Some(&g.grant), outcome).await,
-        None => record(app, who, Some(&access.link), outcome).await,
+        None => record_as(app, who, Some(&access.link), outcome, access.viewer()).await,
     }
 }
 
@@ -210,6 +236,7 @@ pub async fn record_guest(
                 country: who.country.clone(),
                 client_class: who.client_class.to_owned(),
                 client: who.client.clone(),
+                viewer: None,
             },
             grant_id: grant.map(|g| g.id.clone()),
             username: grant.map(|g| g.username.clone()),
@@ -234,6 +261,8 @@ pub struct ShareAccess {
     view_pass: bool,
     /// An embedded request: the guest grant it was opened with.
     guest: Option<Box<crate::guests::GuestInfo>>,
+    /// An identified link: the address the viewer confirmed.
+    viewer: Option<String>,
 }
 
 impl ShareAccess {
@@ -255,7 +284,13 @@ impl ShareAccess {
             restrictions,
             view_pass: false,
             guest: Some(Box::new(guest)),
+            viewer: None,
         }
+    }
+
+    /// The address the viewer confirmed, on a link that asks for one.
+    pub fn viewer(&self) -> Option<&str> {
+        self.viewer.as_deref()
     }
 
     /// The guest grant of an embedded request.
@@ -339,6 +374,9 @@ pub enum Gate {
     Gone(Box<LinkRecord>, Box<Workspace>, &'static str),
     /// Open, but the password has not been given.
     Locked(Box<LinkRecord>, Box<Workspace>),
+    /// Open (and unlocked, if it has a password), but the viewer has not confirmed an e-mail
+    /// address yet.
+    Unconfirmed(Box<LinkRecord>, Box<Workspace>),
     /// The client's address is not on the link's allowlist: answered like an unknown token,
     /// recorded as `not_allowed`.
     NotAllowed(Box<LinkRecord>),
@@ -354,7 +392,7 @@ impl Gate {
             Gate::NotFound => Some("not_found"),
             Gate::Gone(_, _, reason) => Some(reason),
             Gate::NotAllowed(_) => Some("not_allowed"),
-            Gate::Locked(..) | Gate::Open(_) => None,
+            Gate::Locked(..) | Gate::Unconfirmed(..) | Gate::Open(_) => None,
         }
     }
 
@@ -362,7 +400,10 @@ impl Gate {
     pub fn link(&self) -> Option<&LinkRecord> {
         match self {
             Gate::NotFound => None,
-            Gate::Gone(link, ..) | Gate::Locked(link, _) | Gate::NotAllowed(link) => Some(link),
+            Gate::Gone(link, ..)
+            | Gate::Locked(link, _)
+            | Gate::Unconfirmed(link, _)
+            | Gate::NotAllowed(link) => Some(link),
             Gate::Open(access) => Some(&access.link),
         }
     }
@@ -371,6 +412,29 @@ impl Gate {
 /// The name of a link's unlock cookie.
 pub fn unlock_cookie_name(link: &LinkRecord) -> String {
     format!("{UNLOCK_COOKIE_PREFIX}{}", link.id)
+}
+
+/// The name of a link's viewer cookie (the confirmed address of an identified viewer).
+pub fn viewer_cookie_name(link: &LinkRecord) -> String {
+    format!("{VIEWER_COOKIE_PREFIX}{}", link.id)
+}
+
+/// The address a viewer cookie confirmed for this state of `link` (its generation, epoch and
+/// allowed domains), if it is valid now.
+pub fn confirmed_viewer(
+    app: &App,
+    link: &LinkRecord,
+    settings: &LinkSettings,
+    cookie: Option<&str>,
+) -> Option<String> {
+    let id = LinkId::parse(&link.id)?;
+    let state = vitrine_core::identified::LinkState {
+        id,
+        generation: link.generation,
+        epoch: link.epoch,
+        domains: &settings.access.email_domains,
+    };
+    vitrine_core::identified::verify_viewer_cookie(&app.keys.viewer, &state, cookie?, app.now())
 }
 
 /// The name of a link's view pass cookie.
@@ -399,7 +463,7 @@ fn is_unlocked(app: &App, link: &LinkRecord, cookie: Option<&str>) -> bool {
 ///
 /// In order: the token against the store (404 / 410), the link's stored settings (unreadable:
 /// [`Error::Unavailable`], never the defaults), the client allowlist, the password, the
-/// dashboard (gone or a draft: 410), the view limit (used up and no view pass: 410
+/// confirmed e-mail address of an identified link (its viewer cookie), the dashboard (gone or a draft: 410), the view limit (used up and no view pass: 410
 /// `view_limit`), then the locks, which must still fit and become [`Restrictions`] (else
 /// [`Error::Unavailable`]).
 pub async fn open_link(
@@ -408,26 +472,24 @@ pub async fn open_link(
     who: &Requester,
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Result<Gate, Error> {
-    let (link, workspace) = match links::resolve_token(app, token).await? {
-        Resolution::NotFound => return Ok(Gate::NotFound),
-        Resolution::Gone {
-            link,
-            workspace,
-            reason,
-        } => return Ok(Gate::Gone(link, workspace, reason.as_str())),
-        Resolution::Open { link, workspace } => (link, workspace),
+    let (link, workspace, settings) = match unlocked_link(app, token, who, &cookie).await? {
+        Ok(found) => found,
+        Err(gate) => return Ok(gate),
     };
-    let settings = LinkSettings::of(&link).inspect_err(|e| {
-        tracing::warn!(link = %link.id, error = %e, "refusing to serve a share link");
-    })?;
-    if !settings.access.allows(who.ip) {
-        return Ok(Gate::NotAllowed(link));
-    }
-    if link.password_hash.is_some()
-        && !is_unlocked(app, &link, cookie(&unlock_cookie_name(&link)).as_deref())
-    {
-        return Ok(Gate::Locked(link, workspace));
-    }
+    let viewer = if settings.access.confirm_email {
+        let confirmed = confirmed_viewer(
+            app,
+            &link,
+            &settings,
+            cookie(&viewer_cookie_name(&link)).as_deref(),
+        );
+        match confirmed {
+            Some(address) => Some(address),
+            None => return Ok(Gate::Unconfirmed(link, workspace)),
+        }
+    } else {
+        None
+    };
     let Some(record) = app
         .store
         .dashboard(link.workspace_id, link.dashboard_id)
@@ -467,7 +529,39 @@ pub async fn open_link(
         restrictions,
         view_pass,
         guest: None,
+        viewer,
     })))
+}
+
+/// The first steps of [`open_link`]: the token, the settings, the allowlist and the password.
+/// `Err` is the gate of a request that stops there.
+pub(crate) async fn unlocked_link(
+    app: &App,
+    token: &str,
+    who: &Requester,
+    cookie: &impl Fn(&str) -> Option<String>,
+) -> Result<Result<(Box<LinkRecord>, Box<Workspace>, LinkSettings), Gate>, Error> {
+    let (link, workspace) = match links::resolve_token(app, token).await? {
+        Resolution::NotFound => return Ok(Err(Gate::NotFound)),
+        Resolution::Gone {
+            link,
+            workspace,
+            reason,
+        } => return Ok(Err(Gate::Gone(link, workspace, reason.as_str()))),
+        Resolution::Open { link, workspace } => (link, workspace),
+    };
+    let settings = LinkSettings::of(&link).inspect_err(|e| {
+        tracing::warn!(link = %link.id, error = %e, "refusing to serve a share link");
+    })?;
+    if !settings.access.allows(who.ip) {
+        return Ok(Err(Gate::NotAllowed(link)));
+    }
+    if link.password_hash.is_some()
+        && !is_unlocked(app, &link, cookie(&unlock_cookie_name(&link)).as_deref())
+    {
+        return Ok(Err(Gate::Locked(link, workspace)));
+    }
+    Ok(Ok((link, workspace, settings)))
 }
 
 /// The display and view of an outsider's request that runs queries (the page, a card, the
@@ -555,10 +649,10 @@ pub async fn admit_page_view(
             .await?
             .is_none()
     {
-        record(app, who, Some(&access.link), "view_limit").await?;
+        record_as(app, who, Some(&access.link), "view_limit", access.viewer()).await?;
         return Ok(PageView::UsedUp);
     }
-    record(app, who, Some(&access.link), "ok").await?;
+    record_as(app, who, Some(&access.link), "ok", access.viewer()).await?;
     let id = LinkId::parse(&access.link.id).ok_or_else(|| Error::internal("malformed link id"))?;
     let pass = share::unlock_cookie(
         &app.keys.view_pass,

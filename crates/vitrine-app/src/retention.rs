@@ -1,5 +1,6 @@
 //! Keeping what Vitrine records to size: the access log is kept `access.retention_days`
-//! (default 400), the password throttles' attempts a day (longer than any window they count
+//! (default 400), identified links' one-time codes until they expire, the password throttles'
+//! attempts a day (longer than any window they count
 //! over), expired sessions not at all, a finished day's unique-visitor key and hashes not at all
 //! (see `vitrine_store::AnalyticsStore`); the daily analytics rollups for good.
 //!
@@ -31,6 +32,8 @@ pub struct Pruned {
     pub sessions: u64,
     /// Unique-visitor day keys discarded (a finished day's, even if no one visited since).
     pub visitor_keys: u64,
+    /// Identified links' one-time codes past their expiry.
+    pub view_codes: u64,
 }
 
 /// Deletes, as of the injected clock's now, access events older than `access.retention_days`,
@@ -51,6 +54,7 @@ pub async fn prune(app: &App) -> Result<Pruned, Error> {
             .store
             .discard_visitor_days(vitrine_store::utc_day(now))
             .await?,
+        view_codes: app.store.purge_view_codes(now).await?,
     })
 }
 
@@ -122,6 +126,7 @@ mod tests {
             country: None,
             client_class: "desktop".into(),
             client: "c".into(),
+            viewer: None,
         }
     }
 

@@ -18,6 +18,8 @@
 //! - [`seal`]: authenticated encryption of secrets at rest (data-source credentials).
 //! - [`share`]: share-link tokens, short codes, unlock cookies, expiry, accessibility and
 //!   embed origins (DESIGN section 5).
+//! - [`identified`]: identified share links: allowed e-mail domains, one-time codes and the
+//!   viewer cookie that carries a confirmed address.
 //! - [`invitation`]: invitations' accept tokens, HMAC-tagged like share tokens and bound to the
 //!   invited address.
 //! - `openapi` (feature `openapi`): the OpenAPI schemas of the few domain types whose JSON
@@ -30,6 +32,7 @@ pub mod clock;
 pub mod dashboard;
 pub mod guest;
 pub mod id;
+pub mod identified;
 pub mod invitation;
 pub mod keys;
 pub mod member;

@@ -541,6 +541,10 @@ pub struct LinkRow {
     pub view_limit: Option<String>,
     /// Only these networks may open it (`10.0.0.0/8, 192.0.2.7/32`).
     pub networks: Option<String>,
+    /// Viewers confirm their e-mail: `any address` or `@client.com, @partner.org`.
+    pub identified: Option<String>,
+    /// Who viewed an identified link lately: `ann@client.com (3 views, last 2026-11-30 …)`.
+    pub viewers: Vec<String>,
     /// Per lock, the widgets it cannot restrict: `Plan: Customers (hidden), Market index
     /// (shown to everyone)`.
     pub uncovered: Vec<String>,
@@ -629,6 +633,10 @@ pub struct LinkFormView {
     pub max_views: String,
     /// Access: the client allowlist, one network per line.
     pub allowed_networks: String,
+    /// Access: viewers confirm their e-mail address.
+    pub confirm_email: bool,
+    /// Access: the allowed e-mail domains, one per line (`@client.com`).
+    pub email_domains: String,
     /// Row-level rules as a clause (`customer_id = 'A' AND region IN ('EU')`).
     pub rules: String,
     /// Cost caps (empty: the server's defaults).

@@ -62,7 +62,7 @@ document.addEventListener("click", (event) => {
 });
 
 // Parts of a form shown only for one choice: data-show-when="NAME=VALUE" (the share form's
-// expiry date, a filter's locked value, a date filter's fixed dates). Without this file they
+// expiry date, a filter's locked value, a date filter's fixed dates, the e-mail domains). Without this file they
 // are all shown, and the server ignores the ones that do not apply.
 function syncShowWhen(form) {
   for (const part of form.querySelectorAll("[data-show-when]")) {
@@ -70,7 +70,9 @@ function syncShowWhen(form) {
     const at = rule.lastIndexOf("=");
     const field = form.elements.namedItem(rule.slice(0, at));
     if (!field) continue;
-    part.hidden = field.value !== rule.slice(at + 1);
+    // A checkbox has its value only when it is ticked.
+    const value = field.type === "checkbox" ? (field.checked ? field.value : "") : field.value;
+    part.hidden = value !== rule.slice(at + 1);
   }
 }
 for (const form of document.querySelectorAll("form")) {

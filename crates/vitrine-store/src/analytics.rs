@@ -37,7 +37,8 @@ pub enum OutcomeClass {
     View,
     /// `export_*`: a download.
     Download,
-    /// `unlocked`: a right password (the view that follows is counted as a view).
+    /// `unlocked`: a right password, `code_sent` / `confirmed`: an identified viewer's e-mail
+    /// code sent and confirmed (the view that follows is counted as a view).
     Unlock,
     /// Anything else: a refused attempt (bad password, throttled, expired, disabled …).
     Refusal,
@@ -50,7 +51,7 @@ impl OutcomeClass {
             Self::View
         } else if outcome.starts_with("export") {
             Self::Download
-        } else if outcome == "unlocked" {
+        } else if matches!(outcome, "unlocked" | "confirmed" | "code_sent") {
             Self::Unlock
         } else {
             Self::Refusal
@@ -235,7 +236,7 @@ macro_rules! impl_analytics {
         use $crate::{AccessEvent, AuditEvent, StoreResult};
         use vitrine_core::id::{MemberId, WorkspaceId};
 
-        type EventTuple = (i64, Option<i64>, Option<String>, i64, String, Option<String>, String, String);
+        type EventTuple = (i64, Option<i64>, Option<String>, i64, String, Option<String>, String, String, Option<String>);
         type AuditTuple = (i64, i64, Option<i64>, String, String, String, String);
         type TotalsTuple = (
             String,
@@ -276,7 +277,7 @@ macro_rules! impl_analytics {
                 let at = to_ms(event.at);
                 sqlx::query(
                     "INSERT INTO access_events (workspace_id, link_id, at, outcome, country, \
-                     client_class, client) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     client_class, client, viewer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(event.workspace_id.map(|w| w.0))
                 .bind(&event.link_id)
@@ -285,6 +286,7 @@ macro_rules! impl_analytics {
                 .bind(&event.country)
                 .bind(&event.client_class)
                 .bind(&event.client)
+                .bind(&event.viewer)
                 .execute(&mut *tx)
                 .await?;
                 let Some(link) = event.link_id.as_deref() else {
@@ -516,8 +518,8 @@ macro_rules! impl_analytics {
                     None => (None, None),
                 };
                 let rows: Vec<EventTuple> = sqlx::query_as(
-                    "SELECT id, workspace_id, link_id, at, outcome, country, client_class, client \
-                     FROM access_events WHERE workspace_id = $1 \
+                    "SELECT id, workspace_id, link_id, at, outcome, country, client_class, client, \
+                     viewer FROM access_events WHERE workspace_id = $1 \
                      AND ($2 IS NULL OR link_id = $2) \
                      AND ($3 IS NULL OR at >= $3) AND ($4 IS NULL OR at < $4) \
                      AND ($5 IS NULL OR at < $5 OR (at = $5 AND id < $6)) \
@@ -546,6 +548,7 @@ macro_rules! impl_analytics {
                             country: r.5,
                             client_class: r.6,
                             client: r.7,
+                            viewer: r.8,
                         },
                     })
                     .collect())

@@ -160,6 +160,7 @@ impl From<EmbedAccessRow> for EmbedAccess {
                 country: r.country,
                 client_class: r.client_class,
                 client: r.client,
+                viewer: None,
             },
             grant_id: r.grant_id,
             username: r.username,

@@ -8,7 +8,7 @@
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
 //!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`],
-//!   [`ReportStore`], [`EmbedStore`]); [`Store`] is
+//!   [`ReportStore`], [`EmbedStore`], [`ViewCodeStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -32,6 +32,7 @@ mod postgres;
 mod reports;
 mod sql;
 mod sqlite;
+mod view_codes;
 
 use std::sync::Arc;
 
@@ -56,6 +57,7 @@ pub use reports::{
     ReportStore, RunOrigin, RunState,
 };
 pub use sqlite::SqliteStore;
+pub use view_codes::{CodeCheck, NewViewCode, ViewCodeStore};
 
 /// The result of every store call.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -409,6 +411,7 @@ pub trait Store:
     + InvitationStore
     + ReportStore
     + EmbedStore
+    + ViewCodeStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -765,6 +765,9 @@ pub struct AccessEvent {
     pub client_class: String,
     /// A keyed hash of the client address.
     pub client: String,
+    /// The address an identified viewer confirmed (links that ask viewers to confirm their
+    /// e-mail); `None` for everyone else.
+    pub viewer: Option<String>,
 }
 
 /// A link's traffic in brief.
@@ -834,6 +837,7 @@ pub(crate) struct AccessRow {
     country: Option<String>,
     client_class: String,
     client: String,
+    viewer: Option<String>,
 }
 
 impl From<AccessRow> for AccessEvent {
@@ -846,6 +850,7 @@ impl From<AccessRow> for AccessEvent {
             country: r.country,
             client_class: r.client_class,
             client: r.client,
+            viewer: r.viewer,
         }
     }
 }

@@ -1103,8 +1103,8 @@ macro_rules! impl_store_traits {
 
             async fn access_events(&self, link: &str, limit: i64) -> StoreResult<Vec<AccessEvent>> {
                 let rows: Vec<AccessRow> = sqlx::query_as(
-                    "SELECT workspace_id, link_id, at, outcome, country, client_class, client \
-                     FROM access_events WHERE link_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                    "SELECT workspace_id, link_id, at, outcome, country, client_class, client, \
+                     viewer FROM access_events WHERE link_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
                 )
                 .bind(link)
                 .bind(limit)

@@ -105,3 +105,7 @@ mod report_traits {
 mod embed_traits {
     crate::embed::impl_embed_store!(super::SqliteStore);
 }
+
+mod view_code_traits {
+    crate::view_codes::impl_view_code_store!(super::SqliteStore);
+}

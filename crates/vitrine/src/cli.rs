@@ -216,16 +216,31 @@ pub struct AccessArgs {
     /// New filter views per minute per client address at most.
     #[arg(long, value_name = "N")]
     pub max_new_views_per_minute_per_client: Option<u32>,
+    /// Viewers confirm their e-mail address with a one-time code before they view.
+    #[arg(long)]
+    pub confirm_email: bool,
+    /// With --confirm-email: only addresses at these domains (`@client.com`; commas or
+    /// repeats for several).
+    #[arg(long, value_name = "@DOMAIN", value_delimiter = ',', num_args = 1.., requires = "confirm_email")]
+    pub domains: Vec<String>,
 }
 
 impl AccessArgs {
-    fn policy(&self) -> anyhow::Result<vitrine_app::links::AccessPolicy> {
+    /// The access policy these options describe (networks and domains checked).
+    pub fn policy(&self) -> anyhow::Result<vitrine_app::links::AccessPolicy> {
         let allowed_networks = self
             .allow_networks
             .iter()
             .map(|n| vitrine_app::links::Network::parse(n).map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<_>>()?;
+        let email_domains = self
+            .domains
+            .iter()
+            .map(|d| vitrine_core::identified::EmailDomain::parse(d).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?;
         Ok(vitrine_app::links::AccessPolicy {
+            confirm_email: self.confirm_email,
+            email_domains,
             max_views: self.max_views,
             allowed_networks,
             max_live_viewers: self.max_live_viewers,
@@ -793,6 +808,21 @@ fn print_link(link: &vitrine_app::links::LinkView) {
             .map(ToString::to_string)
             .collect();
         println!("    only from: {}", networks.join(", "));
+    }
+    if access.confirm_email {
+        let domains: Vec<String> = access
+            .email_domains
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!(
+            "    viewers confirm their e-mail: {}",
+            if domains.is_empty() {
+                "any address".to_owned()
+            } else {
+                domains.join(", ")
+            }
+        );
     }
     if let Some(problem) = &link.problem {
         println!("    problem: {problem}");

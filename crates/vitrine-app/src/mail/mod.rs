@@ -50,6 +50,10 @@ const MAX_BACKOFF_SECONDS: i64 = 3600;
 /// The longest list of recipients one call may queue.
 pub const MAX_RECIPIENTS: usize = 50;
 
+/// The outbox kind of an identified link's one-time code ([`crate::identified`]): its body is
+/// scrubbed from the outbox once sent ([`drain`] does it after every pass).
+pub const VIEW_CODE_KIND: &str = "view_code";
+
 /// One message to one or more people, ready to queue.
 #[derive(Debug, Clone)]
 pub struct Envelope<'a> {
@@ -178,6 +182,8 @@ pub async fn drain(app: &App) -> Result<Drained, Error> {
         let now = app.now();
         let claimed = app.store.claim_mail(now, now + LEASE, BATCH).await?;
         if claimed.is_empty() {
+            // One-time codes leave the store as soon as they left the building.
+            app.store.scrub_code_mail(VIEW_CODE_KIND, None).await?;
             return Ok(done);
         }
         for mail in claimed {

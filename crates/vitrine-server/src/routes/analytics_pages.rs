@@ -50,6 +50,8 @@ pub struct EventRow {
     pub country: String,
     /// Client class.
     pub client: String,
+    /// The confirmed address of an identified viewer (empty otherwise).
+    pub viewer: String,
 }
 
 /// The link's analytics page.
@@ -84,6 +86,10 @@ pub struct LinkPage {
     pub share_path: String,
     /// The CSV of the events.
     pub csv_path: String,
+    /// The link asks viewers to confirm their e-mail.
+    pub identified: bool,
+    /// Who viewed it with a confirmed address: (address, views, last view).
+    pub viewers: Vec<(String, i64, String)>,
 }
 
 /// A dashboard's links.
@@ -300,6 +306,16 @@ pub async fn show_link_page(
         .map(analytics::EventCursor::parse)
         .transpose()?;
     let events = analytics::link_events(&state, member, &id, cursor, 50).await?;
+    let identified = vitrine_app::links::show_link(&state, member, &id)
+        .await?
+        .settings
+        .access
+        .confirm_email;
+    let viewers = vitrine_app::identified::viewers(&state, member, &id)
+        .await?
+        .into_iter()
+        .map(|v| (v.email, v.views, format_opt_time(&Some(v.last_view_at))))
+        .collect::<Vec<_>>();
     let base = format!("/links/{}/analytics", a.link_id);
     let ranges = choices(
         &format!("{base}?range="),
@@ -375,6 +391,7 @@ pub async fn show_link_page(
                 outcome: e.outcome,
                 country: e.country.unwrap_or_default(),
                 client: e.client_class,
+                viewer: e.viewer.unwrap_or_default(),
             })
             .collect(),
         next_events: events
@@ -382,6 +399,8 @@ pub async fn show_link_page(
             .map(|n| format!("{base}?range={}&by={}&cursor={}", a.range, a.by, n)),
         share_path: format!("/dashboards/{}/share", a.dashboard_id.0),
         csv_path: format!("/api/v1/links/{}/events.csv", a.link_id),
+        identified: identified || !viewers.is_empty(),
+        viewers,
         a,
     };
     Ok(render(&page).into_response())

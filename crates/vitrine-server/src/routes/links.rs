@@ -23,6 +23,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(enable_link))
         .routes(routes!(rotate_link))
         .routes(routes!(list_link_events))
+        .routes(routes!(list_link_viewers))
         .routes(routes!(show_policy, update_policy))
         .routes(routes!(suspend_workspace))
         .routes(routes!(resume_workspace))
@@ -225,6 +226,9 @@ struct AccessEventView {
     country: Option<String>,
     /// A coarse client class (`browser`, `bot` …).
     client_class: String,
+    /// The address an identified viewer confirmed (links with `access.confirm_email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    viewer: Option<String>,
 }
 
 /// A share link's access history.
@@ -254,8 +258,31 @@ async fn list_link_events(
                 outcome: e.outcome,
                 country: e.country,
                 client_class: e.client_class,
+                viewer: e.viewer,
             })
             .collect(),
+    ))
+}
+
+/// Who viewed an identified link.
+///
+/// The addresses viewers confirmed on a link with `access.confirm_email`, with their page
+/// views and the last one, most recent first (within the access log's retention, at most 500).
+/// Editors and admins who manage the link.
+#[utoipa::path(get, path = "/links/{id}/viewers", operation_id = "listLinkViewers", tag = "links",
+    params(("id" = String, Path, description = "Link id")),
+    responses(
+        (status = 200, description = "The viewers, most recent first", body = Vec<vitrine_app::identified::Viewer>),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 404, description = "No such link", body = ErrorBody),
+    ))]
+async fn list_link_viewers(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<vitrine_app::identified::Viewer>>, HttpError> {
+    Ok(Json(
+        vitrine_app::identified::viewers(&state, &identity.member, &id).await?,
     ))
 }
 

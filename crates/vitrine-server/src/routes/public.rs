@@ -6,6 +6,8 @@
 //! GET  /share/{token}/export.pdf            downloads, when the link allows them: the dashboard
 //! GET  /share/{token}/widgets/{widget_id}/export.{png,svg,csv}     and one widget
 //! POST /share/{token}/unlock                the password form
+//! POST /share/{token}/confirm               an identified link's e-mail form: sends a code
+//! POST /share/{token}/verify                and its code form: sets the viewer cookie
 //! GET  /s/{code}                            short link → 302 to the current /share/{token}
 //! ```
 //!
@@ -59,7 +61,9 @@
 //! `same-origin` or `none` when present, otherwise an `Origin` header must name this host
 //! (the approach of Go 1.25's `CrossOriginProtection`). Every current browser sends one of
 //! them on a form POST and no page can forge them; clients that send neither (curl) are not
-//! browsers and cannot carry a victim's cookies anyway.
+//! browsers and cannot carry a victim's cookies anyway. The e-mail and code forms of identified
+//! links ([`vitrine_app::identified`]) are guarded the same way, and their viewer cookie is
+//! scoped and flagged like the unlock cookie.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,12 +78,13 @@ use vitrine_app::dashboards::ViewState;
 use vitrine_app::dashboards::describe_filter_value;
 use vitrine_app::downloads;
 use vitrine_app::exports::ExportFormat;
+use vitrine_app::identified::{self, CodeRequest, Confirm};
 use vitrine_app::links::{LinkSettings, LinkTheme};
 use vitrine_app::outsider::{
     self, Display, Gate, PageView, Requester, ShareAccess, ShortLink, UNLOCK_TTL, Unlock,
 };
 use vitrine_app::{App, Error};
-use vitrine_store::{LinkRecord, Workspace};
+use vitrine_store::{CodeCheck, LinkRecord, Workspace};
 
 use crate::auth;
 use crate::dashboards::{
@@ -111,6 +116,8 @@ pub fn router() -> Router<App> {
             get(export_shared_widget),
         )
         .route("/share/{token}/unlock", post(unlock_shared_link))
+        .route("/share/{token}/confirm", post(send_view_code))
+        .route("/share/{token}/verify", post(confirm_view_code))
         .route("/s/{code}", get(follow_short_link))
 }
 
@@ -132,6 +139,31 @@ pub struct PublicGonePage {
 pub struct PublicPromptPage {
     /// Where the form posts: `/share/{token}/unlock?{the viewer's query}`.
     pub action: String,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// `light`, `dark` or `system`.
+    pub theme: &'static str,
+    /// The footer.
+    pub footer: String,
+}
+
+/// An identified link's e-mail step: the address form, or (once a code was sent) the code
+/// form. Says nothing about the dashboard or its other viewers.
+#[derive(Debug, Template)]
+#[template(path = "public_confirm.html")]
+pub struct PublicConfirmPage {
+    /// Where the address form posts: `/share/{token}/confirm?{the viewer's query}`.
+    pub send_action: String,
+    /// Where the code form posts: `/share/{token}/verify?{the viewer's query}`.
+    pub verify_action: String,
+    /// The address a code was sent to: show the code form.
+    pub sent_to: Option<String>,
+    /// The address typed, to show again.
+    pub email: String,
+    /// The allowed domains, for people (`@client.com, @partner.org`; empty: any).
+    pub domains: String,
+    /// Minutes a code works.
+    pub minutes: i64,
     /// What went wrong.
     pub error: Option<String>,
     /// `light`, `dark` or `system`.
@@ -573,6 +605,47 @@ fn prompt_response(
     with_frame(render(status, &page), &settings)
 }
 
+/// What the e-mail step shows.
+struct ConfirmStep<'a> {
+    sent_to: Option<&'a str>,
+    email: &'a str,
+    error: Option<String>,
+}
+
+fn confirm_response(
+    token: &str,
+    query: &str,
+    link: &LinkRecord,
+    workspace: &Workspace,
+    status: StatusCode,
+    step: ConfirmStep<'_>,
+) -> Response {
+    let settings = LinkSettings::of(link).unwrap_or_default();
+    let display: Display = outsider::display_of(&settings, query);
+    let page = PublicConfirmPage {
+        send_action: with_query(&format!("/share/{token}/confirm"), query),
+        verify_action: with_query(&format!("/share/{token}/verify"), query),
+        sent_to: step.sent_to.map(str::to_owned),
+        email: step.email.chars().take(254).collect(),
+        domains: settings
+            .access
+            .email_domains
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        minutes: identified::CODE_TTL.whole_minutes(),
+        error: step.error,
+        theme: theme_word(display.theme),
+        footer: if display.embed {
+            String::new()
+        } else {
+            workspace.policy.footer.clone()
+        },
+    };
+    with_frame(render(status, &page), &settings)
+}
+
 // ---- handlers ------------------------------------------------------------------------------
 
 async fn show_shared_dashboard(
@@ -597,6 +670,20 @@ async fn show_shared_dashboard(
                         &workspace,
                         StatusCode::OK,
                         None,
+                    ));
+                }
+                Gate::Unconfirmed(link, workspace) => {
+                    return Ok(confirm_response(
+                        &token,
+                        &query,
+                        &link,
+                        &workspace,
+                        StatusCode::OK,
+                        ConfirmStep {
+                            sent_to: None,
+                            email: "",
+                            error: None,
+                        },
                     ));
                 }
                 gate => return refused(&state, &who, &gate).await,
@@ -651,7 +738,7 @@ async fn show_shared_widget(
                     return refused(&state, &who, &gate).await;
                 }
                 Gate::Gone(_, workspace, _) => return Ok(gone_page(&workspace)),
-                Gate::Locked(..) => return Ok(missing(&state).await),
+                Gate::Locked(..) | Gate::Unconfirmed(..) => return Ok(missing(&state).await),
             };
             if !access.may_show_widget(&widget_id) {
                 return Ok(with_frame(
@@ -709,7 +796,8 @@ async fn live_shared_dashboard(
                     };
                     return Ok(revoked_response(reason, &workspace.policy.contact_line));
                 }
-                Gate::Locked(_, workspace) => {
+                // The page reloads and asks again (for the password or the e-mail address).
+                Gate::Locked(_, workspace) | Gate::Unconfirmed(_, workspace) => {
                     return Ok(revoked_response("password", &workspace.policy.contact_line));
                 }
             };
@@ -762,6 +850,20 @@ async fn open_for_download(
                 &workspace,
                 StatusCode::UNAUTHORIZED,
                 None,
+            )));
+        }
+        Gate::Unconfirmed(link, workspace) => {
+            return Ok(Err(confirm_response(
+                token,
+                query,
+                &link,
+                &workspace,
+                StatusCode::UNAUTHORIZED,
+                ConfirmStep {
+                    sent_to: None,
+                    email: "",
+                    error: None,
+                },
             )));
         }
         gate => return Ok(Err(refused(state, who, &gate).await?)),
@@ -966,6 +1068,252 @@ async fn unlock_shared_link(
                     }
                 },
             )
+        }
+        .await,
+    )
+    .await
+}
+
+// ---- the e-mail and code forms of identified links ------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// The answer to a gate that does not reach the e-mail step: what `GET /share/{token}` would
+/// show (the gate's refusal was recorded by the application).
+async fn gate_response(
+    state: &App,
+    token: &str,
+    query: &str,
+    gate: Gate,
+) -> Result<Response, HttpError> {
+    Ok(match gate {
+        Gate::Gone(_, workspace, _) => gone_page(&workspace),
+        Gate::Locked(link, workspace) => prompt_response(
+            token,
+            query,
+            &link,
+            &workspace,
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+        // Open already (or no longer asking for an address): to the page.
+        Gate::Open(_) | Gate::Unconfirmed(..) => redirect(
+            StatusCode::SEE_OTHER,
+            &with_query(&format!("/share/{token}"), query),
+        )?,
+        Gate::NotFound | Gate::NotAllowed(_) => missing(state).await,
+    })
+}
+
+fn with_retry_after(mut response: Response, retry_after: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+async fn send_view_code(
+    State(state): State<App>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> Response {
+    outcome(
+        &state,
+        async {
+            let public_base = state.config.public_base_url();
+            let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
+            if !same_origin(&headers, &known) {
+                return Err(Error::Forbidden.into());
+            }
+            let query = query.unwrap_or_default();
+            let who = requester(&state, &headers, ip);
+            let cookie = |name: &str| auth::cookie(&headers, name).map(str::to_owned);
+            let step = |error: &str| ConfirmStep {
+                sent_to: None,
+                email: &form.email,
+                error: Some(error.to_owned()),
+            };
+            Ok(
+                match identified::request_code(&state, &token, &who, cookie, &form.email).await? {
+                    CodeRequest::Gate(gate) => gate_response(&state, &token, &query, gate).await?,
+                    CodeRequest::Invalid(link, workspace) => confirm_response(
+                        &token,
+                        &query,
+                        &link,
+                        &workspace,
+                        StatusCode::BAD_REQUEST,
+                        step("Enter a valid e-mail address."),
+                    ),
+                    CodeRequest::Refused(link, workspace) => confirm_response(
+                        &token,
+                        &query,
+                        &link,
+                        &workspace,
+                        StatusCode::FORBIDDEN,
+                        step("This address cannot view this dashboard. Use the address it was shared with."),
+                    ),
+                    CodeRequest::Throttled {
+                        link,
+                        workspace,
+                        retry_after,
+                    } => with_retry_after(
+                        confirm_response(
+                            &token,
+                            &query,
+                            &link,
+                            &workspace,
+                            StatusCode::TOO_MANY_REQUESTS,
+                            step(&format!(
+                                "Too many codes were asked for. Try again in {}.",
+                                vitrine_app::text::wait(retry_after)
+                            )),
+                        ),
+                        retry_after,
+                    ),
+                    CodeRequest::Sent {
+                        link,
+                        workspace,
+                        address,
+                    } => confirm_response(
+                        &token,
+                        &query,
+                        &link,
+                        &workspace,
+                        StatusCode::OK,
+                        ConfirmStep {
+                            sent_to: Some(&address),
+                            email: &address,
+                            error: None,
+                        },
+                    ),
+                },
+            )
+        }
+        .await,
+    )
+    .await
+}
+
+async fn confirm_view_code(
+    State(state): State<App>,
+    Path(token): Path<String>,
+    RawQuery(query): RawQuery,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    outcome(
+        &state,
+        async {
+            let public_base = state.config.public_base_url();
+            let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
+            if !same_origin(&headers, &known) {
+                return Err(Error::Forbidden.into());
+            }
+            let query = query.unwrap_or_default();
+            let who = requester(&state, &headers, ip);
+            let cookie = |name: &str| auth::cookie(&headers, name).map(str::to_owned);
+            let back = with_query(&format!("/share/{token}"), &query);
+            let confirmed =
+                identified::confirm_code(&state, &token, &who, cookie, &form.email, &form.code)
+                    .await?;
+            Ok(match confirmed {
+                Confirm::Gate(gate) => gate_response(&state, &token, &query, gate).await?,
+                Confirm::Refused(link, workspace) => confirm_response(
+                    &token,
+                    &query,
+                    &link,
+                    &workspace,
+                    StatusCode::FORBIDDEN,
+                    ConfirmStep {
+                        sent_to: None,
+                        email: &form.email,
+                        error: Some(
+                            "This address cannot view this dashboard. Use the address it was shared with."
+                                .to_owned(),
+                        ),
+                    },
+                ),
+                Confirm::Throttled {
+                    link,
+                    workspace,
+                    address,
+                    retry_after,
+                } => with_retry_after(
+                    confirm_response(
+                        &token,
+                        &query,
+                        &link,
+                        &workspace,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        ConfirmStep {
+                            sent_to: Some(&address),
+                            email: &address,
+                            error: Some(format!(
+                                "Too many wrong codes. Try again in {}.",
+                                vitrine_app::text::wait(retry_after)
+                            )),
+                        },
+                    ),
+                    retry_after,
+                ),
+                Confirm::Wrong {
+                    link,
+                    workspace,
+                    address,
+                    why,
+                } => confirm_response(
+                    &token,
+                    &query,
+                    &link,
+                    &workspace,
+                    StatusCode::UNAUTHORIZED,
+                    ConfirmStep {
+                        sent_to: Some(&address),
+                        email: &address,
+                        error: Some(
+                            match why {
+                                CodeCheck::Expired => {
+                                    "That code has expired. Ask for a new one below."
+                                }
+                                CodeCheck::Used => {
+                                    "That code was already used (or a newer one was sent). Ask for a new one below."
+                                }
+                                _ => "That code is not right. Check the latest message and try again.",
+                            }
+                            .to_owned(),
+                        ),
+                    },
+                ),
+                Confirm::Confirmed { link, cookie } => {
+                    let cookie = link_cookie(
+                        &state,
+                        &link,
+                        &outsider::viewer_cookie_name(&link),
+                        &cookie,
+                        outsider::VIEWER_TTL,
+                    );
+                    let cookie = HeaderValue::from_str(&cookie).map_err(Error::internal)?;
+                    let mut response = redirect(StatusCode::SEE_OTHER, &back)?;
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
+                    with_frame(response, &LinkSettings::of(&link).unwrap_or_default())
+                }
+            })
         }
         .await,
     )

@@ -283,6 +283,20 @@ fn link_row(
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
+        identified: settings.access.confirm_email.then(|| {
+            if settings.access.email_domains.is_empty() {
+                "any address".to_owned()
+            } else {
+                settings
+                    .access
+                    .email_domains
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }),
+        viewers: Vec::new(),
         uncovered,
         id: view.id.clone(),
         label: view.label.clone(),
@@ -454,6 +468,14 @@ fn form_from_link(view: &LinkView, doc: &Dashboard) -> LinkFormView {
         allowed_networks: settings
             .access
             .allowed_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        confirm_email: settings.access.confirm_email,
+        email_domains: settings
+            .access
+            .email_domains
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
@@ -647,16 +669,34 @@ async fn share_page(
 
     let (deleted, live): (Vec<&LinkView>, Vec<&LinkView>) =
         views.iter().partition(|v| v.state == "deleted");
+    let mut links: Vec<LinkRow> = live
+        .iter()
+        .map(|v| link_row(v, Some(doc), &doc.title, Some(&coverage)))
+        .collect();
+    for (row, view) in links.iter_mut().zip(&live) {
+        if row.identified.is_none() {
+            continue;
+        }
+        row.viewers = vitrine_app::identified::viewers_of(state, view, 5)
+            .await?
+            .into_iter()
+            .map(|v| (v.email, v.views, v.last_view_at))
+            .map(|(email, views, at)| {
+                let times = if views == 1 { "view" } else { "views" };
+                format!(
+                    "{email} ({views} {times}, last {})",
+                    format_opt_time(&Some(at))
+                )
+            })
+            .collect();
+    }
     let page = SharePage {
         chrome: Chrome::new(identity, "home"),
         dashboard_id: record.id.0,
         dashboard_title: doc.title.clone(),
         draft: record.status != "published",
         default_caps: state.limits.caps(),
-        links: live
-            .iter()
-            .map(|v| link_row(v, Some(doc), &doc.title, Some(&coverage)))
-            .collect(),
+        links,
         deleted: deleted
             .iter()
             .map(|v| link_row(v, Some(doc), &doc.title, None))
@@ -924,7 +964,21 @@ fn read_access(view: &LinkFormView) -> Result<AccessPolicy, String> {
             networks.push(network);
         }
     }
+    let mut email_domains = Vec::new();
+    for line in view
+        .email_domains
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|l| !l.is_empty())
+    {
+        let domain = vitrine_core::identified::EmailDomain::parse(line)
+            .map_err(|e| format!("Allowed e-mail domains: {e}"))?;
+        if !email_domains.contains(&domain) {
+            email_domains.push(domain);
+        }
+    }
     Ok(AccessPolicy {
+        confirm_email: view.confirm_email,
+        email_domains,
         max_views: read_limit(&view.max_views, "View limit")?,
         allowed_networks: networks,
         max_live_viewers: read_limit(&view.max_live_viewers, "Live viewers on this link")?,
@@ -983,6 +1037,8 @@ fn read_link_form(
         embed_origins: fields.get("embed_origins").to_owned(),
         max_views: fields.get("max_views").to_owned(),
         allowed_networks: fields.get("allowed_networks").to_owned(),
+        confirm_email: fields.on("confirm_email"),
+        email_domains: fields.get("email_domains").to_owned(),
         max_live_viewers: fields.get("max_live_viewers").to_owned(),
         max_live_viewers_per_client: fields.get("max_live_viewers_per_client").to_owned(),
         max_new_views_per_minute: fields.get("max_new_views_per_minute").to_owned(),

@@ -185,6 +185,7 @@ async fn analytics_bench() {
         country: Some("NL".into()),
         client_class: "desktop".into(),
         client: format!("bench-{}", i % 50),
+        viewer: None,
     };
     // The old write on one connection set up as the store's are (WAL, synchronous = NORMAL).
     let mut conn = pool.acquire().await.unwrap();

@@ -20,6 +20,7 @@ mod exports;
 mod hardening;
 mod headers;
 mod helpers;
+mod identified;
 mod invitations;
 mod invite_browser;
 mod link_mail;

@@ -1044,3 +1044,61 @@ both_stores!(
         );
     }
 );
+
+both_stores!(
+    the_form_turns_on_email_confirmation_with_domains_and_refuses_bad_ones,
+    async {
+        let world = World::new().await;
+        let (client, csrf) = world.app.signed_in(SHARER).await;
+        let (_, page) = world.get(&client, &world.share_path()).await;
+        assert!(page.contains("name=\"confirm_email\"") && page.contains("name=\"email_domains\""));
+
+        let (status, _, page) = world
+            .post_form(
+                &client,
+                &world.share_path(),
+                &[
+                    ("csrf_token", &csrf),
+                    ("label", "Client A"),
+                    ("expiry", "14"),
+                    ("confirm_email", "on"),
+                    ("email_domains", "@client.test\nbad domain"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400);
+        assert!(
+            page.contains("Allowed e-mail domains:"),
+            "the domain is refused"
+        );
+        assert!(
+            page.contains("@client.test\nbad domain"),
+            "the form is refilled"
+        );
+
+        let (status, _, _) = world
+            .post_form(
+                &client,
+                &world.share_path(),
+                &[
+                    ("csrf_token", &csrf),
+                    ("label", "Client A"),
+                    ("expiry", "14"),
+                    ("confirm_email", "on"),
+                    ("email_domains", "@Client.test\npartner.test, @client.test"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let link = world.links().await.into_iter().next().unwrap();
+        assert_eq!(link["settings"]["access"]["confirm_email"], true);
+        assert_eq!(
+            link["settings"]["access"]["email_domains"],
+            serde_json::json!(["@client.test", "@partner.test"])
+        );
+        let (_, page) = world.get(&client, &world.share_path()).await;
+        assert!(page.contains("e-mail confirmed"));
+        assert!(page.contains("@client.test, @partner.test"));
+        assert!(page.contains("nobody yet"));
+    }
+);

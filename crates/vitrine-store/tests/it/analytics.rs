@@ -166,6 +166,7 @@ fn rollups_equal_reaggregation(db: &TestDb, rt: &tokio::runtime::Runtime) {
                     country: COUNTRIES[country].map(str::to_owned),
                     client_class: CLASSES[class].into(),
                     client: format!("client-{client}"),
+                    viewer: None,
                 });
             }
             clock.set(at);
@@ -218,6 +219,7 @@ fn view(ws: WorkspaceId, link: &str, at: OffsetDateTime, client: &str, class: &s
         country: Some("NL".into()),
         client_class: class.into(),
         client: client.into(),
+        viewer: None,
     }
 }
 

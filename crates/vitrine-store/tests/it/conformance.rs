@@ -539,6 +539,7 @@ async fn the_access_log_is_pruned_by_age(store: &dyn Store) {
                 country: None,
                 client_class: "other".into(),
                 client: "c".into(),
+                viewer: None,
             })
             .await
             .unwrap();
@@ -908,6 +909,7 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
         country: Some("NL".into()),
         client_class: "desktop".into(),
         client: client.into(),
+        viewer: None,
     };
     for e in [
         event(Some("two"), 0, "ok", "c1"),
@@ -1477,6 +1479,7 @@ async fn embeddings_and_guest_grants(store: &dyn Store) {
                 country: None,
                 client_class: "desktop".into(),
                 client: "c".into(),
+                viewer: None,
             },
             grant_id: Some("g1".into()),
             username: Some("ann".into()),
@@ -1493,4 +1496,235 @@ async fn embeddings_and_guest_grants(store: &dyn Store) {
     assert!(store.delete_embedding(ws.id, &embedding.id).await.unwrap());
     assert!(store.grant("g1").await.unwrap().is_none());
     assert!(!store.delete_embedding(ws.id, &embedding.id).await.unwrap());
+}
+
+story!(view_codes_are_used_once_and_viewers_are_listed);
+async fn view_codes_are_used_once_and_viewers_are_listed(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let board = store
+        .create_dashboard(
+            DashboardInput {
+                workspace_id: ws.id,
+                slug: "board".into(),
+                title: "Board".into(),
+                status: "published".into(),
+                document: "version: 1".into(),
+            },
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    let link = |id: &str| LinkRecord {
+        id: id.into(),
+        workspace_id: ws.id,
+        dashboard_id: board.id,
+        widget_id: None,
+        label: id.into(),
+        enabled: true,
+        generation: 1,
+        epoch: 1,
+        short_digest: format!("digest-{id}"),
+        expires_at: None,
+        deleted_at: None,
+        password_hash: None,
+        settings: "{}".into(),
+        created_by: None,
+        created_at: T0,
+        updated_at: T0,
+        view_count: 0,
+    };
+    store.create_link(&link("L")).await.unwrap();
+    store.create_link(&link("M")).await.unwrap();
+    let code = |link: &str, address: &str, hash: &str, minutes: i64| NewViewCode {
+        link_id: link.into(),
+        address_key: address.into(),
+        code_hash: hash.into(),
+        expires_at: T0 + Duration::minutes(minutes),
+    };
+    let consume = |link: &'static str, address: &'static str, hash: &'static str, at| async move {
+        store
+            .consume_view_code(link, address, hash, at)
+            .await
+            .unwrap()
+    };
+
+    // Right once; a second use, another link's or another address's code never.
+    store
+        .issue_view_code(&code("L", "ann", "h1", 10), T0)
+        .await
+        .unwrap();
+    assert_eq!(consume("M", "ann", "h1", T0).await, CodeCheck::Unknown);
+    assert_eq!(consume("L", "bob", "h1", T0).await, CodeCheck::Unknown);
+    assert_eq!(consume("L", "ann", "nope", T0).await, CodeCheck::Unknown);
+    assert_eq!(consume("L", "ann", "h1", T0).await, CodeCheck::Confirmed);
+    assert_eq!(consume("L", "ann", "h1", T0).await, CodeCheck::Used);
+
+    // Expired at its expiry, not a millisecond later.
+    store
+        .issue_view_code(&code("L", "ann", "h2", 10), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        consume("L", "ann", "h2", T0 + Duration::minutes(10)).await,
+        CodeCheck::Expired
+    );
+
+    // A newer code retires the older one of the same address on the same link only.
+    store
+        .issue_view_code(&code("L", "cy", "old", 10), T0)
+        .await
+        .unwrap();
+    store
+        .issue_view_code(&code("M", "cy", "other-link", 10), T0)
+        .await
+        .unwrap();
+    store
+        .issue_view_code(&code("L", "cy", "new", 10), T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        consume("L", "cy", "old", T0 + Duration::minutes(2)).await,
+        CodeCheck::Used
+    );
+    assert_eq!(
+        consume("M", "cy", "other-link", T0 + Duration::minutes(2)).await,
+        CodeCheck::Confirmed
+    );
+
+    // However many requests race with the right code, one confirms.
+    let results = futures_util::future::join_all(
+        (0..12).map(|_| store.consume_view_code("L", "cy", "new", T0 + Duration::minutes(2))),
+    )
+    .await;
+    let confirmed = results
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap() == CodeCheck::Confirmed)
+        .count();
+    assert_eq!(confirmed, 1);
+
+    // Expired codes are purged; fresh ones stay.
+    store
+        .issue_view_code(&code("L", "dee", "fresh", 60), T0)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .purge_view_codes(T0 + Duration::minutes(30))
+            .await
+            .unwrap()
+            >= 4
+    );
+    assert_eq!(
+        consume("L", "dee", "fresh", T0 + Duration::minutes(31)).await,
+        CodeCheck::Confirmed
+    );
+
+    // The confirmed address rides on access events; page views are who viewed.
+    let event = |minutes: i64, outcome: &str, viewer: Option<&str>| AccessEvent {
+        workspace_id: Some(ws.id),
+        link_id: Some("L".into()),
+        at: T0 + Duration::minutes(minutes),
+        outcome: outcome.into(),
+        country: None,
+        client_class: "desktop".into(),
+        client: "c".into(),
+        viewer: viewer.map(str::to_owned),
+    };
+    for e in [
+        event(1, "confirmed", Some("ann@client.test")),
+        event(2, "ok", Some("ann@client.test")),
+        event(3, "ok", Some("ann@client.test")),
+        event(
+            4,
+            "ok",
+            Some("'); DROP TABLE access_events; --@client.test"),
+        ),
+        event(5, "ok", None),
+        event(6, "bad_code", None),
+    ] {
+        store.record_access(&e).await.unwrap();
+    }
+    let viewers = store.link_viewers("L", 10).await.unwrap();
+    assert_eq!(
+        viewers,
+        [
+            (
+                "'); DROP TABLE access_events; --@client.test".to_owned(),
+                1,
+                T0 + Duration::minutes(4)
+            ),
+            ("ann@client.test".to_owned(), 2, T0 + Duration::minutes(3)),
+        ]
+    );
+    assert!(store.link_viewers("M", 10).await.unwrap().is_empty());
+    let events = store.access_events("L", 10).await.unwrap();
+    assert_eq!(events.len(), 6, "the table is still there");
+    assert_eq!(events[3].viewer.as_deref(), Some("ann@client.test"));
+
+    // Code messages are scrubbed once sent, and failed once stale while still queued.
+    let mail = |recipient: &str| NewMail {
+        workspace_id: ws.id,
+        kind: "view_code".into(),
+        reference: "link:L".into(),
+        recipient: recipient.into(),
+        subject: "Your code: 123456".into(),
+        body_text: "Your code is 123456".into(),
+        body_html: "<p>123456</p>".into(),
+        message_id: format!("<{recipient}>"),
+    };
+    store
+        .enqueue_mail(&[mail("a@client.test")], T0)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_mail(T0, T0 + Duration::minutes(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    store
+        .finish_mail(
+            claimed[0].id,
+            claimed[0].attempts,
+            MailOutcome::Sent {
+                response: "250".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&[mail("b@client.test")], T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    store
+        .enqueue_mail(&[mail("c@client.test")], T0 + Duration::minutes(20))
+        .await
+        .unwrap();
+    assert_eq!(store.scrub_code_mail("view_code", None).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .scrub_code_mail("view_code", Some(T0 + Duration::minutes(11)))
+            .await
+            .unwrap(),
+        1,
+        "the stale queued one"
+    );
+    let rows = store
+        .mails_about(ws.id, "view_code", "link:L")
+        .await
+        .unwrap();
+    let by = |r: &str| rows.iter().find(|m| m.recipient == r).unwrap();
+    for r in ["a@client.test", "b@client.test"] {
+        assert!(
+            !by(r).body_text.contains("123456") && !by(r).body_html.contains("123456"),
+            "{r}"
+        );
+    }
+    assert_eq!(by("b@client.test").state, MailState::Failed);
+    assert_eq!(by("c@client.test").state, MailState::Queued);
+    assert!(
+        by("c@client.test").body_text.contains("123456"),
+        "not sent yet, not stale"
+    );
 }

@@ -218,3 +218,55 @@ async fn api_keys_are_created_listed_and_revoked_from_the_command_line() {
         "already revoked"
     );
 }
+
+#[test]
+fn link_create_takes_confirm_email_and_its_domains() {
+    use vitrine::cli::{Command, LinkCommand};
+    let parse = |extra: &[&str]| {
+        let args = [
+            "vitrine",
+            "link",
+            "create",
+            "--dashboard",
+            "sales",
+            "--label",
+            "Client A",
+        ];
+        Cli::try_parse_from(args.iter().chain(extra))
+    };
+    let cli = parse(&[
+        "--confirm-email",
+        "--domains",
+        "@client.com,partner.org",
+        "--domains",
+        "@eu.client.com",
+    ])
+    .unwrap();
+    let Command::Link(link) = cli.command else {
+        panic!("a link command")
+    };
+    let LinkCommand::Create { access, .. } = link.command else {
+        panic!("link create")
+    };
+    let policy = access.policy().unwrap();
+    assert!(policy.confirm_email);
+    let domains: Vec<String> = policy
+        .email_domains
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(domains, ["@client.com", "@partner.org", "@eu.client.com"]);
+
+    assert!(
+        parse(&["--domains", "@client.com"]).is_err(),
+        "domains need --confirm-email"
+    );
+    let cli = parse(&["--confirm-email", "--domains", "client.com\r\nBcc: x"]).unwrap();
+    let Command::Link(link) = cli.command else {
+        panic!("a link command")
+    };
+    let LinkCommand::Create { access, .. } = link.command else {
+        panic!("link create")
+    };
+    assert!(access.policy().is_err(), "not a domain");
+}
