@@ -543,8 +543,8 @@ pub struct LinkRow {
     pub networks: Option<String>,
     /// Viewers confirm their e-mail: `any address` or `@client.com, @partner.org`.
     pub identified: Option<String>,
-    /// Who viewed an identified link lately: `ann@client.com (3 views, last 2026-11-30 …)`.
-    pub viewers: Vec<String>,
+    /// Who viewed an identified link lately: address, `3 views`, last view.
+    pub viewers: Vec<(String, String, Stamp)>,
     /// Per lock, the widgets it cannot restrict: `Plan: Customers (hidden), Market index
     /// (shown to everyone)`.
     pub uncovered: Vec<String>,

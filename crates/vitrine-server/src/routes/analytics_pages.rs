@@ -89,7 +89,7 @@ pub struct LinkPage {
     /// The link asks viewers to confirm their e-mail.
     pub identified: bool,
     /// Who viewed it with a confirmed address: (address, views, last view).
-    pub viewers: Vec<(String, i64, String)>,
+    pub viewers: Vec<(String, i64, Stamp)>,
 }
 
 /// A dashboard's links.
@@ -314,7 +314,7 @@ pub async fn show_link_page(
     let viewers = vitrine_app::identified::viewers(&state, member, &id)
         .await?
         .into_iter()
-        .map(|v| (v.email, v.views, format_opt_time(&Some(v.last_view_at))))
+        .map(|v| (v.email, v.views, stamp(v.last_view_at)))
         .collect::<Vec<_>>();
     let base = format!("/links/{}/analytics", a.link_id);
     let ranges = choices(

@@ -680,12 +680,12 @@ async fn share_page(
         row.viewers = vitrine_app::identified::viewers_of(state, view, 5)
             .await?
             .into_iter()
-            .map(|v| (v.email, v.views, v.last_view_at))
-            .map(|(email, views, at)| {
-                let times = if views == 1 { "view" } else { "views" };
-                format!(
-                    "{email} ({views} {times}, last {})",
-                    format_opt_time(&Some(at))
+            .map(|v| {
+                let times = if v.views == 1 { "view" } else { "views" };
+                (
+                    v.email,
+                    format!("{} {times}", v.views),
+                    stamp(v.last_view_at),
                 )
             })
             .collect();
