@@ -7,7 +7,7 @@
 //! - The store is split into **capability traits** ([`WorkspaceStore`], [`MemberStore`],
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
-//!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`],
+//!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`], [`AudienceStore`],
 //!   [`ReportStore`], [`EmbedStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod analytics;
+mod audience;
 mod changes;
 mod embed;
 mod error;
@@ -44,6 +45,7 @@ pub use analytics::{
     AccessEventEntry, AccessEventQuery, AccessTotals, AnalyticsStore, AuditEntry, AuditQuery,
     Cursor, DAY_MS, DailyCount, LinkCount, OutcomeClass, rollup_keys, utc_day,
 };
+pub use audience::{AudienceStore, DashboardAudience, MemberGrant, MemberRuleRecord, RoleReach};
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use embed::{EmbedAccess, EmbeddingRecord, GrantLookup, GuestGrantRecord};
 pub use error::StoreError;
@@ -407,6 +409,7 @@ pub trait Store:
     + AnalyticsStore
     + OutboxStore
     + InvitationStore
+    + AudienceStore
     + ReportStore
     + EmbedStore
     + Send
