@@ -17,7 +17,7 @@ use vitrine_core::dashboard::{Dashboard, DashboardStatus};
 use vitrine_core::id::DashboardId;
 
 use vitrine_app::content::{self, DashboardSummary, DatasetView, Editor};
-use vitrine_app::dashboards::{Restrictions, parse_view_query};
+use vitrine_app::dashboards::parse_view_query;
 use vitrine_app::downloads;
 use vitrine_app::exports::ExportFormat;
 use vitrine_app::{App, Error};
@@ -95,7 +95,9 @@ async fn edit_page(
     slug: String,
     errors: Vec<String>,
 ) -> Result<Response, HttpError> {
-    if !identity.actor().can_edit_content() {
+    // A new dashboard needs an editor's role; an existing one was checked by the caller
+    // (an editor right on it, which a grant can give a viewer).
+    if record.is_none() && !identity.actor().can_edit_content() {
         return Err(Error::Forbidden.into());
     }
     let datasets: Vec<DatasetView> = state
@@ -166,18 +168,26 @@ async fn show_dashboard(
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
-    let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (record, right, restricted) =
+        content::dashboard_right(&state, &identity.member, id).await?;
+    let ctx = content::dashboard_context(&state, &record).await?;
+    let restrictions =
+        vitrine_app::data_permissions::member_restrictions(&state, &identity.member, &ctx).await?;
     let sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
     let mut page = crate::dashboards::dashboard_page(
         &state.runner,
         &ctx,
         query.as_deref().unwrap_or(""),
-        &Restrictions::none(),
+        &restrictions,
         Chrome::new(&identity, "home"),
         &format!("/dashboards/{id}"),
     )
     .await;
     page.sharing = sharing;
+    page.can_edit = right == vitrine_core::audience::DashboardRight::Editor;
+    if restricted && record.status == "published" {
+        page.status = "restricted";
+    }
     Ok(page.into_response())
 }
 
@@ -187,13 +197,14 @@ async fn show_widget(
     Path((id, widget)): Path<(DashboardId, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
-    let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (_, ctx, restrictions) =
+        vitrine_app::data_permissions::open_for_member(&state, &identity.member, id).await?;
     Ok(crate::dashboards::widget_fragment(
         &state.runner,
         &ctx,
         &widget,
         query.as_deref().unwrap_or(""),
-        &Restrictions::none(),
+        &restrictions,
     )
     .await)
 }
@@ -205,14 +216,15 @@ async fn live_dashboard(
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
-    let (record, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (record, ctx, restrictions) =
+        vitrine_app::data_permissions::open_for_member(&state, &identity.member, id).await?;
     let (query, params) = LiveStreamParams::split(query.as_deref().unwrap_or(""));
     let target = vitrine_app::hub::Target {
         workspace_id: record.workspace_id,
         dashboard_id: record.id,
         revision: record.revision,
         view: parse_view_query(&ctx.document, &query),
-        restrictions: Restrictions::none(),
+        restrictions,
         only_widget: None,
     };
     Ok(live_response(&state, target, None, params))
@@ -504,11 +516,7 @@ async fn edit_dashboard(
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
 ) -> Result<Response, HttpError> {
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = content::editable_dashboard(&state, &identity.member, id).await?;
     edit_page(
         &state,
         &identity,
@@ -545,11 +553,7 @@ async fn update_dashboard_settings(
     Path(id): Path<DashboardId>,
     axum::Form(form): axum::Form<SettingsForm>,
 ) -> Result<Response, HttpError> {
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = content::editable_dashboard(&state, &identity.member, id).await?;
     let mut doc =
         Dashboard::from_yaml(&record.document).map_err(|e| Error::invalid(e.to_string()))?;
     doc.title = form.title;

@@ -429,21 +429,33 @@ async fn people_page(
     id: vitrine_core::id::DashboardId,
     error: Option<String>,
 ) -> Result<crate::pages::DashboardPeoplePage, HttpError> {
+    let record = vitrine_app::content::editable_dashboard(state, &identity.member, id).await?;
+    let audience = vitrine_app::audience::audience(state, &identity.member, id).await?;
     let pending = invitations::list_for_dashboard(state, &identity.member, id).await?;
-    let record = vitrine_app::content::visible_dashboard(state, &identity.member, id).await?;
-    let people = state
+    let candidates = state
         .store
-        .dashboard_grants(id)
+        .members(identity.member.workspace_id)
         .await?
         .into_iter()
-        .map(|(_, name, email, right)| format!("{name} <{email}> — {right}"))
+        .filter(|m| m.role != Role::Admin)
+        .filter(|m| !audience.members.iter().any(|g| g.member_id == m.id))
+        .map(|m| (m.id.0, format!("{} <{}>", m.name, m.email)))
+        .collect();
+    let role_candidates = [Role::Viewer, Role::Editor]
+        .into_iter()
+        .filter(|r| !audience.roles.iter().any(|g| g.role == *r))
+        .map(Role::as_str)
         .collect();
     Ok(crate::pages::DashboardPeoplePage {
         chrome: crate::pages::Chrome::new(identity, "home"),
         dashboard_id: id.0,
         dashboard_title: record.title,
         draft: record.status != "published",
-        people,
+        restricted: audience.restricted,
+        members: audience.members,
+        roles: audience.roles,
+        candidates,
+        role_candidates,
         invitations: pending.iter().map(Into::into).collect(),
         error,
     })

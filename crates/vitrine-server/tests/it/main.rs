@@ -4,6 +4,7 @@
 mod accounts;
 mod analytics;
 mod analytics_bench;
+mod audience;
 mod browser;
 mod builder;
 mod builder_ui;
@@ -11,6 +12,7 @@ mod content;
 mod context;
 mod dashboard_access;
 mod dashboards;
+mod data_rules;
 mod data_sources;
 mod dates;
 mod embed;

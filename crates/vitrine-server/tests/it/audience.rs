@@ -1,0 +1,460 @@
+//! Restricted dashboards and per-dashboard rights: draft vs published vs restricted for each
+//! role, on every route (pages, fragments, live, exports, API); an editor right on one
+//! dashboard edits that dashboard and no other; on SQLite and PostgreSQL.
+
+use vitrine_core::member::{Permissions, Role};
+
+use crate::dashboard_access::second_dashboard;
+use crate::helpers::{PgDatabase, TestApp};
+use crate::links::{DASHBOARD, shared_dashboard};
+
+async fn status(client: &reqwest::Client, app: &TestApp, path: &str) -> u16 {
+    client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn api_status(app: &TestApp, key: &str, path: &str) -> u16 {
+    app.api()
+        .get(app.url(path))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn put(app: &TestApp, key: &str, path: &str, body: serde_json::Value) -> reqwest::Response {
+    app.api()
+        .put(app.url(path))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Every member-facing route of dashboard `id`, page and API.
+fn routes(id: i64) -> Vec<String> {
+    vec![
+        format!("/dashboards/{id}"),
+        format!("/dashboards/{id}/widgets/by-plan"),
+        format!("/dashboards/{id}/live"),
+        format!("/dashboards/{id}/export.pdf"),
+        format!("/dashboards/{id}/widgets/by-plan/export.csv"),
+    ]
+}
+
+fn api_routes(id: i64) -> Vec<String> {
+    vec![
+        format!("/api/v1/dashboards/{id}"),
+        format!("/api/v1/dashboards/{id}/export.pdf"),
+        format!("/api/v1/dashboards/{id}/widgets/by-plan/export.csv"),
+    ]
+}
+
+async fn listed(app: &TestApp, key: &str) -> Vec<i64> {
+    let list: serde_json::Value = app
+        .api()
+        .get(app.url("/api/v1/dashboards"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn draft_published_and_restricted_dashboards_for_each_role() {
+    each_role(None).await;
+}
+
+#[tokio::test]
+async fn draft_published_and_restricted_dashboards_for_each_role_on_postgres() {
+    let Some(db) =
+        PgDatabase::create("draft_published_and_restricted_dashboards_for_each_role_on_postgres")
+            .await
+    else {
+        return;
+    };
+    each_role(Some(db.url.clone())).await;
+    db.drop_now().await;
+}
+
+async fn each_role(database_url: Option<String>) {
+    let app = TestApp::spawn_with(|c| c.database_url = database_url).await;
+    let admin = app.admin().await;
+    let admin_key = app.api_key(&admin).await;
+    let published = shared_dashboard(&app, &admin_key).await;
+    let draft = second_dashboard(&app, &admin_key, "Draft board", "draft").await;
+    let restricted = second_dashboard(&app, &admin_key, "Board pack", "published").await;
+    let editor = app
+        .member("editor@example.com", Role::Editor, Permissions::default())
+        .await;
+    let viewer = app
+        .member("viewer@example.com", Role::Viewer, Permissions::default())
+        .await;
+    let rita = app
+        .member("rita@example.com", Role::Viewer, Permissions::default())
+        .await;
+
+    // Restrict "Board pack" to Rita (a viewer) through the API.
+    let restricting = put(
+        &app,
+        &admin_key,
+        &format!("/api/v1/dashboards/{restricted}/audience"),
+        serde_json::json!({ "restricted": true }),
+    )
+    .await;
+    assert_eq!(restricting.status(), 200);
+    let body: serde_json::Value = restricting.json().await.unwrap();
+    assert_eq!(body["visibility"], "restricted");
+    let granted = put(
+        &app,
+        &admin_key,
+        &format!(
+            "/api/v1/dashboards/{restricted}/audience/members/{}",
+            rita.id.0
+        ),
+        serde_json::json!({ "access": "viewer" }),
+    )
+    .await;
+    assert_eq!(granted.status(), 200);
+    let body: serde_json::Value = granted.json().await.unwrap();
+    assert_eq!(body["members"][0]["email"], "rita@example.com");
+    assert_eq!(body["members"][0]["access"], "viewer");
+
+    // (member, its key, [published, draft, restricted] expected to be visible)
+    let people = [
+        (&admin, [true, true, true]),
+        (&editor, [true, true, false]),
+        (&viewer, [true, false, false]),
+        (&rita, [true, false, true]),
+    ];
+    for (member, expected) in people {
+        let key = app.api_key(member).await;
+        let (browser, _) = app.signed_in(&member.email).await;
+        let mut visible = Vec::new();
+        for (id, seen) in [published, draft, restricted].into_iter().zip(expected) {
+            let want = if seen { 200 } else { 404 };
+            for path in routes(id) {
+                let got = status(&browser, &app, &path).await;
+                // The live stream answers 200 with an event stream; every other route too.
+                assert_eq!(got, want, "{} {path}", member.email);
+            }
+            for path in api_routes(id) {
+                assert_eq!(
+                    api_status(&app, &key, &path).await,
+                    want,
+                    "{} {path}",
+                    member.email
+                );
+            }
+            if seen {
+                visible.push(id);
+            }
+        }
+        let mut list = listed(&app, &key).await;
+        list.sort_unstable();
+        assert_eq!(list, visible, "{}", member.email);
+    }
+
+    // Restricted wins over published on the page's badge, for those who see it.
+    let (rita_browser, _) = app.signed_in(&rita.email).await;
+    let page = rita_browser
+        .get(app.url(&format!("/dashboards/{restricted}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(">restricted<"), "{page}");
+    assert!(
+        !page.contains("/edit\""),
+        "a viewer right shows no Edit button"
+    );
+
+    // Giving the editor role viewer rights opens it to editors (read-only).
+    let role = put(
+        &app,
+        &admin_key,
+        &format!("/api/v1/dashboards/{restricted}/audience/roles/editor"),
+        serde_json::json!({ "access": "viewer" }),
+    )
+    .await;
+    assert_eq!(role.status(), 200);
+    let editor_key = app.api_key(&editor).await;
+    assert_eq!(
+        api_status(
+            &app,
+            &editor_key,
+            &format!("/api/v1/dashboards/{restricted}")
+        )
+        .await,
+        200
+    );
+    let changed = put(
+        &app,
+        &editor_key,
+        &format!("/api/v1/dashboards/{restricted}"),
+        serde_json::json!({ "yaml": DASHBOARD.replace("title: Sales", "title: Board pack v2") }),
+    )
+    .await;
+    assert_eq!(
+        changed.status(),
+        403,
+        "a viewer right on it, whatever the role"
+    );
+    // Only admins and the dashboard's editors manage who sees it.
+    assert_eq!(
+        api_status(
+            &app,
+            &editor_key,
+            &format!("/api/v1/dashboards/{restricted}/audience")
+        )
+        .await,
+        403
+    );
+    // Opening it again: the editor edits it, the viewer sees it.
+    let opened = put(
+        &app,
+        &admin_key,
+        &format!("/api/v1/dashboards/{restricted}/audience"),
+        serde_json::json!({ "restricted": false }),
+    )
+    .await;
+    assert_eq!(opened.status(), 200);
+    let viewer_key = app.api_key(&viewer).await;
+    assert_eq!(
+        api_status(
+            &app,
+            &viewer_key,
+            &format!("/api/v1/dashboards/{restricted}")
+        )
+        .await,
+        200
+    );
+
+    let audit = app
+        .state
+        .store
+        .audit_events(admin.workspace_id, 100)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "dashboard.restricted",
+        "dashboard.grant_set",
+        "dashboard.unrestricted",
+    ] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_editor_of_one_dashboard_cannot_edit_another() {
+    editor_of_one(None).await;
+}
+
+#[tokio::test]
+async fn an_editor_of_one_dashboard_cannot_edit_another_on_postgres() {
+    let Some(db) =
+        PgDatabase::create("an_editor_of_one_dashboard_cannot_edit_another_on_postgres").await
+    else {
+        return;
+    };
+    editor_of_one(Some(db.url.clone())).await;
+    db.drop_now().await;
+}
+
+async fn editor_of_one(database_url: Option<String>) {
+    let app = TestApp::spawn_with(|c| c.database_url = database_url).await;
+    let admin = app.admin().await;
+    let admin_key = app.api_key(&admin).await;
+    let mine = shared_dashboard(&app, &admin_key).await;
+    let other = second_dashboard(&app, &admin_key, "Other board", "published").await;
+    let hidden = second_dashboard(&app, &admin_key, "Hidden board", "published").await;
+    assert_eq!(
+        put(
+            &app,
+            &admin_key,
+            &format!("/api/v1/dashboards/{hidden}/audience"),
+            serde_json::json!({ "restricted": true }),
+        )
+        .await
+        .status(),
+        200
+    );
+    let dana = app
+        .member("dana@example.com", Role::Viewer, Permissions::default())
+        .await;
+
+    // The admin gives Dana (a viewer) editor rights on "Sales" from the People panel.
+    let (admin_browser, admin_csrf) = app.signed_in(&admin.email).await;
+    let given = admin_browser
+        .post(app.url(&format!("/dashboards/{mine}/people/members")))
+        .form(&[
+            ("member_id", dana.id.0.to_string().as_str()),
+            ("access", "editor"),
+            ("csrf_token", admin_csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.status(), 303);
+    let panel = admin_browser
+        .get(app.url(&format!("/dashboards/{mine}/people")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(panel.contains("dana@example.com"), "{panel}");
+    assert!(panel.contains("value=\"editor\" selected"), "{panel}");
+
+    // API: her dashboard changes, the other one is forbidden, the restricted one is absent.
+    let key = app.api_key(&dana).await;
+    let yaml = |title: &str| DASHBOARD.replace("title: Sales", &format!("title: {title}"));
+    let saved = put(
+        &app,
+        &key,
+        &format!("/api/v1/dashboards/{mine}"),
+        serde_json::json!({ "yaml": yaml("Sales by Dana") }),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let refused = put(
+        &app,
+        &key,
+        &format!("/api/v1/dashboards/{other}"),
+        serde_json::json!({ "yaml": yaml("Other by Dana") }),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    let absent = put(
+        &app,
+        &key,
+        &format!("/api/v1/dashboards/{hidden}"),
+        serde_json::json!({ "yaml": yaml("Hidden by Dana") }),
+    )
+    .await;
+    assert_eq!(absent.status(), 404);
+    // An editor right edits; it does not create, delete or hand the dashboard out.
+    let created = app
+        .api()
+        .post(app.url("/api/v1/dashboards"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "yaml": yaml("New by Dana") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 403);
+    let deleted = app
+        .api()
+        .delete(app.url(&format!("/api/v1/dashboards/{mine}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 403);
+    assert_eq!(
+        put(
+            &app,
+            &key,
+            &format!("/api/v1/dashboards/{mine}/audience"),
+            serde_json::json!({ "restricted": true }),
+        )
+        .await
+        .status(),
+        403
+    );
+
+    // UI: the edit page and the form, the same answers.
+    let (browser, csrf) = app.signed_in(&dana.email).await;
+    assert_eq!(
+        status(&browser, &app, &format!("/dashboards/{mine}/edit")).await,
+        200
+    );
+    assert_eq!(
+        status(&browser, &app, &format!("/dashboards/{other}/edit")).await,
+        403
+    );
+    assert_eq!(
+        status(&browser, &app, &format!("/dashboards/{hidden}/edit")).await,
+        404
+    );
+    let page = browser
+        .get(app.url(&format!("/dashboards/{mine}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("href=\"/dashboards/{mine}/edit\"")),
+        "{page}"
+    );
+    let page = browser
+        .get(app.url(&format!("/dashboards/{other}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(&format!("href=\"/dashboards/{other}/edit\"")));
+    for (id, want) in [(mine, 303), (other, 403), (hidden, 404)] {
+        let posted = browser
+            .post(app.url(&format!("/dashboards/{id}")))
+            .form(&[
+                ("yaml", yaml("Form by Dana").as_str()),
+                ("csrf_token", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), want, "dashboard {id}");
+    }
+    let doc: serde_json::Value = app
+        .api()
+        .get(app.url(&format!("/api/v1/dashboards/{other}")))
+        .bearer_auth(&admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["title"], "Other board", "untouched");
+
+    // Taking the right away ends it.
+    let removed = admin_browser
+        .post(app.url(&format!(
+            "/dashboards/{mine}/people/members/{}/remove",
+            dana.id.0
+        )))
+        .form(&[("csrf_token", admin_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 303);
+    assert_eq!(
+        status(&browser, &app, &format!("/dashboards/{mine}/edit")).await,
+        403
+    );
+}
