@@ -458,3 +458,81 @@ async fn editor_of_one(database_url: Option<String>) {
         403
     );
 }
+
+#[tokio::test]
+async fn the_people_panel_and_the_member_page_fit_a_desktop_and_a_phone() {
+    use crate::browser::{Browser, sales_dashboard};
+    use crate::helpers::PASSWORD;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let sales = sales_dashboard(&app).await;
+    let admin = app.admin().await;
+    let admin_key = app.api_key(&admin).await;
+    let rita = app
+        .member("rita@example.com", Role::Viewer, Permissions::default())
+        .await;
+    app.member("vic@example.com", Role::Viewer, Permissions::default())
+        .await;
+    let id = sales.id;
+    for (path, body) in [
+        (
+            format!("/api/v1/dashboards/{id}/audience"),
+            serde_json::json!({ "restricted": true }),
+        ),
+        (
+            format!("/api/v1/dashboards/{id}/audience/members/{}", rita.id.0),
+            serde_json::json!({ "access": "editor" }),
+        ),
+        (
+            format!("/api/v1/dashboards/{id}/audience/roles/viewer"),
+            serde_json::json!({ "access": "viewer" }),
+        ),
+    ] {
+        assert_eq!(put(&app, &admin_key, &path, body).await.status(), 200);
+    }
+    let rule = app
+        .api()
+        .post(app.url("/api/v1/data-rules"))
+        .bearer_auth(&admin_key)
+        .json(&serde_json::json!({ "member_id": rita.id.0, "rule": { "column": "region", "op": "in", "values": ["AMER", "<script>alert(1)</script>"] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.status(), 201);
+
+    browser.sign_in(&app, &admin.email, PASSWORD).await;
+    let no_sideways_scroll = "return document.documentElement.scrollWidth <= innerWidth";
+    for (device, width, height) in [("desktop", 1400, 900), ("phone", 390, 844)] {
+        browser.set_viewport(width, height).await;
+        browser
+            .goto(&app.url(&format!("/dashboards/{id}/people")))
+            .await;
+        browser.wait_for("#dashboard-visibility").await;
+        browser
+            .screenshot_full_page(&format!("people-panel-{device}"))
+            .await;
+        assert_eq!(
+            browser.js(no_sideways_scroll).await,
+            true,
+            "the people panel scrolls sideways on a {device}"
+        );
+        browser
+            .goto(&app.url(&format!("/members/{}", rita.id.0)))
+            .await;
+        browser.wait_for("#member-data-rules").await;
+        browser
+            .screenshot_full_page(&format!("member-page-{device}"))
+            .await;
+        assert_eq!(
+            browser.js(no_sideways_scroll).await,
+            true,
+            "the member page scrolls sideways on a {device}"
+        );
+        let rule = browser.text("tr.data-rule code").await;
+        assert!(rule.contains("<script>"), "shown as text: {rule}");
+    }
+    assert!(browser.csp_violations().await.is_empty());
+    browser.close().await;
+}
