@@ -549,6 +549,9 @@ pub struct LinkRow {
     /// Per lock, the widgets it cannot restrict: `Plan: Customers (hidden), Market index
     /// (shown to everyone)`.
     pub uncovered: Vec<String>,
+    /// The messages that sent this link by e-mail, newest first: (sent or queued at,
+    /// recipient, state).
+    pub sent: Vec<(String, String, &'static str)>,
 }
 
 /// One choice of a `<select>`.
@@ -881,6 +884,10 @@ pub struct DashboardPeoplePage {
     pub candidates: Vec<(i64, String)>,
     /// Roles not given it yet.
     pub role_candidates: Vec<&'static str>,
+    /// Whether the viewer may invite people to the workspace (manage members).
+    pub can_invite_members: bool,
+    /// Whether the viewer may invite admins.
+    pub is_admin: bool,
     /// Open invitations to it.
     pub invitations: Vec<InvitationRowView>,
     /// What went wrong.

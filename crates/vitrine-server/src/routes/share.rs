@@ -284,6 +284,7 @@ fn link_row(
                 .join(", ")
         }),
         uncovered,
+        sent: Vec::new(),
         id: view.id.clone(),
         label: view.label.clone(),
         dashboard_id: view.dashboard_id.0,
@@ -647,16 +648,33 @@ async fn share_page(
 
     let (deleted, live): (Vec<&LinkView>, Vec<&LinkView>) =
         views.iter().partition(|v| v.state == "deleted");
+    let mut links: Vec<LinkRow> = live
+        .iter()
+        .map(|v| link_row(v, Some(doc), &doc.title, Some(&coverage)))
+        .collect();
+    // "Send by e-mail": what was sent, inline under each link.
+    for row in &mut links {
+        row.sent = state
+            .store
+            .mails_about(record.workspace_id, "link", &format!("link:{}", row.id))
+            .await?
+            .iter()
+            .map(|m| {
+                (
+                    format_opt_time(&Some(m.sent_at.unwrap_or(m.created_at))),
+                    m.recipient.clone(),
+                    m.state.as_str(),
+                )
+            })
+            .collect();
+    }
     let page = SharePage {
         chrome: Chrome::new(identity, "home"),
         dashboard_id: record.id.0,
         dashboard_title: doc.title.clone(),
         draft: record.status != "published",
         default_caps: state.limits.caps(),
-        links: live
-            .iter()
-            .map(|v| link_row(v, Some(doc), &doc.title, Some(&coverage)))
-            .collect(),
+        links,
         deleted: deleted
             .iter()
             .map(|v| link_row(v, Some(doc), &doc.title, None))

@@ -536,3 +536,139 @@ async fn the_people_panel_and_the_member_page_fit_a_desktop_and_a_phone() {
     assert!(browser.csp_violations().await.is_empty());
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_share_dialog_invites_to_the_workspace_and_lists_the_links_sent_by_e_mail() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let id = shared_dashboard(&app, &key).await;
+    app.member("editor@example.com", Role::Editor, Permissions::default())
+        .await;
+
+    // Invite to the workspace with a role, from the People panel.
+    let (browser, csrf) = app.signed_in(&admin.email).await;
+    let panel = browser
+        .get(app.url(&format!("/dashboards/{id}/people")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(panel.contains("id=\"invite-to-workspace\""));
+    let invited = browser
+        .post(app.url(&format!("/dashboards/{id}/people/workspace")))
+        .form(&[
+            ("emails", "new.editor@acme.test"),
+            ("role", "editor"),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 303);
+    assert_eq!(
+        invited.headers()["location"],
+        format!("/dashboards/{id}/people").as_str()
+    );
+    let open = app
+        .state
+        .store
+        .open_invitations(admin.workspace_id)
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].email, "new.editor@acme.test");
+    assert_eq!(open[0].role, Role::Editor);
+    assert!(
+        open[0].dashboard.is_none(),
+        "to the workspace, not the dashboard"
+    );
+    // A second time is a conflict shown on the panel.
+    let again = browser
+        .post(app.url(&format!("/dashboards/{id}/people/workspace")))
+        .form(&[
+            ("emails", "new.editor@acme.test"),
+            ("role", "editor"),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("role=\"alert\""));
+    // An editor who does not manage members sees no such form and cannot post it.
+    let (editor, editor_csrf) = app.signed_in("editor@example.com").await;
+    let panel = editor
+        .get(app.url(&format!("/dashboards/{id}/people")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!panel.contains("id=\"invite-to-workspace\""));
+    let refused = editor
+        .post(app.url(&format!("/dashboards/{id}/people/workspace")))
+        .form(&[
+            ("emails", "sneaky@acme.test"),
+            ("role", "viewer"),
+            ("csrf_token", editor_csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    // A link sent by e-mail is listed under it on the Links panel, with its recipients.
+    let link: serde_json::Value = app
+        .api()
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "dashboard_id": id, "label": "Board" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_id = link["id"].as_str().unwrap();
+    let share = browser
+        .get(app.url(&format!("/dashboards/{id}/share")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!share.contains("Sent by e-mail ("));
+    let sent = app
+        .api()
+        .post(app.url(&format!("/api/v1/links/{link_id}/send")))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "emails": ["ceo@client.test", "<b>cfo</b>@client.test"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 400, "not an address");
+    let sent = app
+        .api()
+        .post(app.url(&format!("/api/v1/links/{link_id}/send")))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "emails": ["ceo@client.test", "cfo@client.test"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let share = browser
+        .get(app.url(&format!("/dashboards/{id}/share")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(share.contains("Sent by e-mail (2)"), "{share}");
+    assert!(share.contains("ceo@client.test") && share.contains("cfo@client.test"));
+}
