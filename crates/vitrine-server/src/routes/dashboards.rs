@@ -184,9 +184,55 @@ async fn show_dashboard(
     )
     .await;
     page.sharing = sharing;
+    if let Some(d) = page.downloads.as_mut() {
+        d.widget_pages = true;
+    }
     page.can_edit = right == vitrine_core::audience::DashboardRight::Editor;
     if restricted && record.status == "published" {
         page.status = "restricted";
+    }
+    Ok(page.into_response())
+}
+
+/// One widget's own page for members (`/dashboards/{id}/widgets/{widget}/page?{view}`): the
+/// dashboard page with that card only, its filters kept in the URL, a "Copy permalink"
+/// button. Signing in leads back here; a dashboard or widget the member may not see is 404.
+async fn show_widget_page(
+    state: &App,
+    identity: &Identity,
+    id: DashboardId,
+    widget: &str,
+    query: Option<&str>,
+) -> Result<Response, HttpError> {
+    let (record, right, restricted) = content::dashboard_right(state, &identity.member, id).await?;
+    let ctx = content::dashboard_context(state, &record).await?;
+    let restrictions =
+        vitrine_app::data_permissions::member_restrictions(state, &identity.member, &ctx).await?;
+    let query = query.unwrap_or("");
+    let mut page = crate::dashboards::dashboard_page(
+        &state.runner,
+        &ctx,
+        query,
+        &restrictions,
+        Chrome::new(identity, "home"),
+        &format!("/dashboards/{id}"),
+    )
+    .await;
+    page.cards.retain(|c| c.id == widget);
+    let Some(card) = page.cards.first() else {
+        return Err(Error::NotFound.into());
+    };
+    page.title = format!("{} — {}", card.title, record.title);
+    page.form_path = format!(
+        "/dashboards/{id}/widgets/{}/page",
+        exports::encode_segment(widget)
+    );
+    page.can_edit = right == vitrine_core::audience::DashboardRight::Editor;
+    if restricted && record.status == "published" {
+        page.status = "restricted";
+    }
+    if let Some(d) = page.downloads.as_mut() {
+        d.widget_pages = false;
     }
     Ok(page.into_response())
 }
@@ -254,6 +300,9 @@ async fn export_widget(
     Path((id, widget, file)): Path<(DashboardId, String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
+    if file == "page" {
+        return show_widget_page(&state, &identity, id, &widget, query.as_deref()).await;
+    }
     let format = ExportFormat::of_widget_file(&file).ok_or(Error::NotFound)?;
     let query = query.unwrap_or_default();
     let file =

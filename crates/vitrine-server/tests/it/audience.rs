@@ -672,3 +672,66 @@ async fn the_share_dialog_invites_to_the_workspace_and_lists_the_links_sent_by_e
     assert!(share.contains("Sent by e-mail (2)"), "{share}");
     assert!(share.contains("ceo@client.test") && share.contains("cfo@client.test"));
 }
+
+#[tokio::test]
+async fn every_widget_has_a_member_permalink_page_that_keeps_the_filters() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let id = shared_dashboard(&app, &key).await;
+    let hidden = second_dashboard(&app, &key, "Hidden board", "published").await;
+    assert_eq!(
+        put(
+            &app,
+            &key,
+            &format!("/api/v1/dashboards/{hidden}/audience"),
+            serde_json::json!({ "restricted": true }),
+        )
+        .await
+        .status(),
+        200
+    );
+    let viewer = app
+        .member("viewer@example.com", Role::Viewer, Permissions::default())
+        .await;
+    let (browser, _) = app.signed_in(&viewer.email).await;
+
+    // The dashboard page links each card to its page, with the view's filters.
+    let page = browser
+        .get(app.url(&format!("/dashboards/{id}?f.region=EMEA")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("/dashboards/{id}/widgets/by-plan/page?f.region=EMEA");
+    assert!(page.contains(&format!("href=\"{link}\"")), "{page}");
+
+    let widget = browser.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(widget.status(), 200);
+    let widget = widget.text().await.unwrap();
+    assert!(widget.contains("Revenue by plan — Sales"));
+    assert!(widget.contains("data-copy-location") && widget.contains("Copy permalink"));
+    assert!(widget.contains(&format!("action=\"/dashboards/{id}/widgets/by-plan/page\"")));
+    assert!(widget.contains("value=\"EMEA\" selected"), "{widget}");
+    // EMEA only: Starter (EMEA 10) and Growth (EMEA 30), never the AMER 20.
+    assert!(widget.contains("Starter"));
+
+    // Signed out: to the login form, and back here after it.
+    let anonymous = app.browser();
+    let out = anonymous.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    let location = out.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/login?next="), "{location}");
+    assert!(location.contains("by-plan%2Fpage"), "{location}");
+
+    // No access, no such widget: 404.
+    for path in [
+        format!("/dashboards/{hidden}/widgets/by-plan/page"),
+        format!("/dashboards/{id}/widgets/nope/page"),
+        "/dashboards/999999/widgets/by-plan/page".to_owned(),
+    ] {
+        assert_eq!(status(&browser, &app, &path).await, 404, "{path}");
+    }
+}
