@@ -577,16 +577,14 @@ fn policy_max_days(policy: &LinkPolicy) -> Option<u32> {
     policy.max_link_days.and_then(|d| u32::try_from(d).ok())
 }
 
+/// A dashboard `member` may see (404 otherwise: a restricted dashboard they were not given
+/// cannot be shared by them), with its document.
 async fn dashboard_doc(
     state: &App,
-    workspace: WorkspaceId,
+    member: &Member,
     id: DashboardId,
 ) -> Result<(DashboardRecord, Dashboard), Error> {
-    let record = state
-        .store
-        .dashboard(workspace, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = crate::content::visible_dashboard(state, member, id).await?;
     let doc = Dashboard::from_yaml(&record.document)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored dashboard: {e}")))?;
     Ok((record, doc))
@@ -601,7 +599,7 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
             "Public links are turned off in this workspace.".into(),
         ));
     }
-    let (record, doc) = dashboard_doc(state, member.workspace_id, new.dashboard_id).await?;
+    let (record, doc) = dashboard_doc(state, member, new.dashboard_id).await?;
     if record.status != "published" {
         return Err(Error::invalid_field(
             "dashboard_id",
@@ -730,7 +728,7 @@ pub async fn update_link(
             "Public links are turned off in this workspace.".into(),
         ));
     }
-    let (record, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
+    let (record, doc) = dashboard_doc(state, member, link.dashboard_id).await?;
     let mut settings = LinkSettings::of(&link)
         .map_err(|e| Error::Conflict(format!("{e}. Delete this link and create a new one.")))?;
     let embed_before = settings.embed.clone();

@@ -442,6 +442,30 @@ async fn editor_of_one(database_url: Option<String>) {
         .unwrap();
     assert_eq!(doc["title"], "Other board", "untouched");
 
+    // An editor who may share cannot make a link to a restricted dashboard not given to them.
+    let sam = app
+        .member(
+            "sam@example.com",
+            Role::Editor,
+            Permissions {
+                share_public: true,
+                ..Permissions::default()
+            },
+        )
+        .await;
+    let sam_key = app.api_key(&sam).await;
+    for (dashboard, want) in [(hidden, 404), (other, 201)] {
+        let made = app
+            .api()
+            .post(app.url("/api/v1/links"))
+            .bearer_auth(&sam_key)
+            .json(&serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(made.status(), want, "dashboard {dashboard}");
+    }
+
     // Taking the right away ends it.
     let removed = admin_browser
         .post(app.url(&format!(
