@@ -742,7 +742,9 @@ impl DashboardBody {
 
 /// List dashboards.
 ///
-/// Editors and admins see every dashboard, viewers the published ones.
+/// Admins see every dashboard; editors every one that is not restricted; viewers the
+/// published, unrestricted ones; everyone also those given to them (or their role) on their
+/// own (see `/dashboards/{id}/audience`).
 #[utoipa::path(get, path = "/dashboards", operation_id = "listDashboards", tag = "dashboards",
     responses((status = 200, description = "The dashboards", body = Vec<DashboardSummary>)))]
 async fn list_dashboards_api(

@@ -759,3 +759,71 @@ async fn every_widget_has_a_member_permalink_page_that_keeps_the_filters() {
         assert_eq!(status(&browser, &app, &path).await, 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_person_invited_as_editor_of_one_dashboard_edits_it_and_sees_nothing_else() {
+    use crate::dashboard_access::accept_link;
+    use crate::helpers::{PASSWORD, hidden_field};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let sales = shared_dashboard(&app, &key).await;
+    let other = second_dashboard(&app, &key, "Other board", "published").await;
+    let (browser, csrf) = app.signed_in(&admin.email).await;
+    let invited = browser
+        .post(app.url(&format!("/dashboards/{sales}/people")))
+        .form(&[
+            ("emails", "freelancer@client.test"),
+            ("right", "editor"),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invited.status(), 303);
+    let link = accept_link(&app).await;
+    let guest = app.browser();
+    let page = guest.get(&link).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token").unwrap();
+    let accepted = guest
+        .post(&link)
+        .form(&[
+            ("name", "Freelancer"),
+            ("password", PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 303);
+    let member = app
+        .state
+        .store
+        .member_by_email("freelancer@client.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.role, Role::Viewer);
+    let guest_key = app.api_key(&member).await;
+    let saved = put(
+        &app,
+        &guest_key,
+        &format!("/api/v1/dashboards/{sales}"),
+        serde_json::json!({ "yaml": DASHBOARD.replace("title: Sales", "title: Sales, edited") }),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let elsewhere = put(
+        &app,
+        &guest_key,
+        &format!("/api/v1/dashboards/{other}"),
+        serde_json::json!({ "yaml": DASHBOARD }),
+    )
+    .await;
+    assert_eq!(
+        elsewhere.status(),
+        404,
+        "the rest of the workspace does not exist for them"
+    );
+    assert_eq!(listed(&app, &guest_key).await, [sales]);
+}

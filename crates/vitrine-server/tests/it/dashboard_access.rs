@@ -24,7 +24,7 @@ pub async fn second_dashboard(app: &TestApp, key: &str, title: &str, status: &st
     saved["id"].as_i64().expect("created")
 }
 
-async fn accept_link(app: &TestApp) -> String {
+pub async fn accept_link(app: &TestApp) -> String {
     let ws = app
         .state
         .store
