@@ -677,23 +677,39 @@ pub async fn list_links(
         .await?
         .into_iter()
         .collect();
+    // Only the links of dashboards the member can see (a restricted dashboard not given to
+    // them has no links for them, like it has no page).
+    let access = crate::content::DashboardAccess::of(state, member).await?;
+    let visible: Vec<DashboardId> = state
+        .store
+        .dashboards(member.workspace_id)
+        .await?
+        .iter()
+        .filter(|d| access.can_view(member, d))
+        .map(|d| d.id)
+        .collect();
     state
         .store
         .links(member.workspace_id, dashboard)
         .await?
         .iter()
+        .filter(|link| visible.contains(&link.dashboard_id))
         .map(|link| view(state, member, link, &workspace, stats.get(&link.id)))
         .collect()
 }
 
+/// A link of a dashboard `member` can see (404 otherwise: another workspace's, or a
+/// restricted dashboard's not given to them).
 async fn owned_link(state: &App, member: &Member, id: &str) -> Result<LinkRecord, Error> {
     may_manage(member)?;
-    state
+    let link = state
         .store
         .link(id)
         .await?
         .filter(|l| l.workspace_id == member.workspace_id)
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    crate::content::visible_dashboard(state, member, link.dashboard_id).await?;
+    Ok(link)
 }
 
 /// One link, with its URLs (shown again any time).

@@ -466,6 +466,50 @@ async fn editor_of_one(database_url: Option<String>) {
         assert_eq!(made.status(), want, "dashboard {dashboard}");
     }
 
+    // Nor see, open or rotate the links an admin made to it.
+    let admin_link: serde_json::Value = app
+        .api()
+        .post(app.url("/api/v1/links"))
+        .bearer_auth(&admin_key)
+        .json(&serde_json::json!({ "dashboard_id": hidden, "label": "Board pack" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link_id = admin_link["id"].as_str().unwrap();
+    let links: serde_json::Value = app
+        .api()
+        .get(app.url("/api/v1/links"))
+        .bearer_auth(&sam_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["dashboard_id"].as_i64() != Some(hidden)),
+        "{links}"
+    );
+    assert_eq!(
+        api_status(&app, &sam_key, &format!("/api/v1/links/{link_id}")).await,
+        404
+    );
+    let rotated = app
+        .api()
+        .post(app.url(&format!("/api/v1/links/{link_id}/rotate")))
+        .bearer_auth(&sam_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), 404);
+
     // Taking the right away ends it.
     let removed = admin_browser
         .post(app.url(&format!(
