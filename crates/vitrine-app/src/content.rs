@@ -18,6 +18,7 @@
 //!   save with the line it is on.
 
 use serde::{Deserialize, Serialize};
+use vitrine_core::audience::{DashboardRight, Reach};
 use vitrine_core::dashboard::{Dashboard, DashboardStatus, DatasetColumns, Slug, validate};
 use vitrine_core::id::{DashboardId, DataSourceId, DatasetId, WorkspaceId};
 use vitrine_core::result::Column;
@@ -542,44 +543,66 @@ impl From<&DashboardRecord> for DashboardSummary {
     }
 }
 
-/// Whether `member`'s role lets them see this dashboard: editors see all, viewers only
-/// published ones. Per-dashboard grants come on top ([`DashboardAccess`]); this alone is not
-/// the whole answer: use [`DashboardAccess::can_view`] or [`visible_dashboard`].
-pub fn can_view(member: &Member, record: &DashboardRecord) -> bool {
-    member.actor().can_edit_content() || record.status == "published"
-}
-
-/// What one member may see of the workspace's dashboards: their role's reach plus their
-/// per-dashboard grants, or — for a member who joined through an invitation to one
-/// dashboard — only their granted, published dashboards. Every member-facing route (pages,
-/// API, exports, live) asks this, through [`visible_dashboard`] and [`list_dashboards`].
+/// What one member may see and edit of the workspace's dashboards: their role's reach, the
+/// workspace's restricted dashboards, their role's and their own per-dashboard grants, and —
+/// for a member who joined through an invitation to one dashboard — only their own grants.
+/// The decision itself is [`vitrine_core::audience::Reach::right`]. Every member-facing route
+/// (pages, API, exports, live) asks this, through [`visible_dashboard`],
+/// [`editable_dashboard`] and [`list_dashboards`].
 #[derive(Debug, Clone)]
 pub struct DashboardAccess {
     dashboards_only: bool,
-    granted: Vec<DashboardId>,
+    granted: Vec<(DashboardId, String)>,
+    role_grants: Vec<(DashboardId, String)>,
+    restricted: Vec<DashboardId>,
 }
 
 impl DashboardAccess {
     /// Loads `member`'s access.
     pub async fn of(state: &App, member: &Member) -> Result<Self, Error> {
         let access = state.store.member_access(member.id).await?;
+        let reach = state
+            .store
+            .role_reach(member.workspace_id, member.role)
+            .await?;
         Ok(Self {
             dashboards_only: access.dashboards_only,
-            granted: access.grants.into_iter().map(|(d, _)| d).collect(),
+            granted: access.grants,
+            role_grants: reach.grants,
+            restricted: reach.restricted,
         })
+    }
+
+    /// The member's right on `record`, `None` when they may not see it.
+    pub fn right(&self, member: &Member, record: &DashboardRecord) -> Option<DashboardRight> {
+        if record.workspace_id != member.workspace_id {
+            return None;
+        }
+        let grant = |list: &[(DashboardId, String)]| {
+            list.iter()
+                .filter(|(d, _)| *d == record.id)
+                .filter_map(|(_, a)| DashboardRight::parse(a))
+                .max()
+        };
+        Reach {
+            role: member.role,
+            dashboards_only: self.dashboards_only,
+            published: record.status == "published",
+            restricted: self.restricted.contains(&record.id),
+            member_grant: grant(&self.granted),
+            role_grant: grant(&self.role_grants),
+        }
+        .right()
     }
 
     /// Whether the member may see `record`.
     pub fn can_view(&self, member: &Member, record: &DashboardRecord) -> bool {
-        if record.workspace_id != member.workspace_id {
-            return false;
-        }
-        let granted = self.granted.contains(&record.id) && record.status == "published";
-        if self.dashboards_only {
-            granted
-        } else {
-            can_view(member, record) || granted
-        }
+        self.right(member, record).is_some()
+    }
+
+    /// Whether `record` is restricted to chosen roles and members.
+    pub fn is_restricted(&self, record: &DashboardRecord) -> bool {
+        self.restricted.contains(&record.id)
     }
 
     /// Whether the member is limited to their granted dashboards.
@@ -629,18 +652,23 @@ pub async fn save_dashboard(
     yaml: &str,
     expected_revision: Option<i64>,
 ) -> Result<DashboardRecord, Error> {
-    editor.check()?;
-    let doc = check_document(state, workspace, yaml).await?;
-    let existing = match id {
-        Some(id) => Some(
+    // Creating needs an editor's role; changing one dashboard needs an editor right on it
+    // (an editor's role on an open dashboard, or a grant).
+    let existing = match (id, editor) {
+        (None, _) => {
+            editor.check()?;
+            None
+        }
+        (Some(id), Editor::Member(member)) => Some(editable_dashboard(state, member, id).await?),
+        (Some(id), Editor::Cli) => Some(
             state
                 .store
                 .dashboard(workspace, id)
                 .await?
                 .ok_or(Error::NotFound)?,
         ),
-        None => None,
     };
+    let doc = check_document(state, workspace, yaml).await?;
     if let (Some(expected), Some(current)) = (expected_revision, &existing)
         && current.revision != expected
     {
@@ -714,12 +742,16 @@ pub async fn delete_dashboard(
     workspace: WorkspaceId,
     id: DashboardId,
 ) -> Result<(), Error> {
+    // Deleting needs both an editor's role and an editor right on this dashboard.
+    let record = match editor {
+        Editor::Member(member) => editable_dashboard(state, member, id).await?,
+        Editor::Cli => state
+            .store
+            .dashboard(workspace, id)
+            .await?
+            .ok_or(Error::NotFound)?,
+    };
     editor.check()?;
-    let record = state
-        .store
-        .dashboard(workspace, id)
-        .await?
-        .ok_or(Error::NotFound)?;
     state.store.delete_dashboard(workspace, id).await?;
     crate::accounts::audit(
         state,
@@ -768,6 +800,45 @@ pub async fn visible_dashboard(
         .await?
         .filter(|r| access.can_view(member, r))
         .ok_or(Error::NotFound)
+}
+
+/// A dashboard `member` may edit: [`Error::NotFound`] when they may not even see it,
+/// [`Error::Forbidden`] when they may only view it. An editor right granted on one dashboard
+/// reaches that dashboard only.
+pub async fn editable_dashboard(
+    state: &App,
+    member: &Member,
+    id: DashboardId,
+) -> Result<DashboardRecord, Error> {
+    let access = DashboardAccess::of(state, member).await?;
+    let record = state
+        .store
+        .dashboard(member.workspace_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    match access.right(member, &record) {
+        None => Err(Error::NotFound),
+        Some(DashboardRight::Viewer) => Err(Error::Forbidden),
+        Some(DashboardRight::Editor) => Ok(record),
+    }
+}
+
+/// `member`'s right on a dashboard they may see ([`Error::NotFound`] otherwise), and whether
+/// it is restricted.
+pub async fn dashboard_right(
+    state: &App,
+    member: &Member,
+    id: DashboardId,
+) -> Result<(DashboardRecord, DashboardRight, bool), Error> {
+    let access = DashboardAccess::of(state, member).await?;
+    let record = state
+        .store
+        .dashboard(member.workspace_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let right = access.right(member, &record).ok_or(Error::NotFound)?;
+    let restricted = access.is_restricted(&record);
+    Ok((record, right, restricted))
 }
 
 /// A dashboard `member` may see, ready to run ([`visible_dashboard`], [`dashboard_context`]).
@@ -884,12 +955,14 @@ pub async fn publish_dashboard(
     workspace: WorkspaceId,
     id: DashboardId,
 ) -> Result<DashboardRecord, Error> {
-    editor.check()?;
-    let record = state
-        .store
-        .dashboard(workspace, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = match editor {
+        Editor::Member(member) => editable_dashboard(state, member, id).await?,
+        Editor::Cli => state
+            .store
+            .dashboard(workspace, id)
+            .await?
+            .ok_or(Error::NotFound)?,
+    };
     if record.status == "published" {
         return Ok(record);
     }

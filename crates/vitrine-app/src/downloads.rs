@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use vitrine_core::id::DashboardId;
 use vitrine_store::Member;
 
-use crate::dashboards::{Restrictions, ViewState, describe_filter_value, parse_view_query};
+use crate::dashboards::{ViewState, describe_filter_value, parse_view_query};
 use crate::exports::{ExportFile, ExportFormat, PdfText, export_params};
 use crate::outsider::{Display, Requester, ShareAccess};
 use crate::{App, Error};
@@ -23,7 +23,7 @@ pub async fn member_dashboard_pdf(
     query: &str,
 ) -> Result<ExportFile, Error> {
     let (paper, _) = export_params(query)?;
-    let (_, ctx) = crate::content::open_dashboard(app, member, id).await?;
+    let (_, ctx, restrictions) = crate::data_permissions::open_for_member(app, member, id).await?;
     let view = parse_view_query(&ctx.document, query);
     let filters = ctx
         .document
@@ -48,7 +48,7 @@ pub async fn member_dashboard_pdf(
         &app.runner,
         &ctx,
         &view,
-        &Restrictions::none(),
+        &restrictions,
         None,
         paper,
         PdfText { filters, footer },
@@ -66,7 +66,7 @@ pub async fn member_widget_file(
     format: ExportFormat,
 ) -> Result<ExportFile, Error> {
     let (_, scale) = export_params(query)?;
-    let (_, ctx) = crate::content::open_dashboard(app, member, id).await?;
+    let (_, ctx, restrictions) = crate::data_permissions::open_for_member(app, member, id).await?;
     let view = parse_view_query(&ctx.document, query);
     crate::exports::widget_file(
         &app.exports,
@@ -74,7 +74,7 @@ pub async fn member_widget_file(
         &ctx,
         widget,
         &view,
-        &Restrictions::none(),
+        &restrictions,
         format,
         scale,
     )

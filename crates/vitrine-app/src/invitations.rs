@@ -483,8 +483,9 @@ pub async fn accept_as_member(app: &App, token: &str, member: &Member) -> Result
 
 /// Invites each address in `emails` to see dashboard `dashboard` (from its share dialog).
 /// A new account made by accepting is a viewer that sees only the dashboards granted to it;
-/// an existing account gets the grant on top of its role when it accepts (signed in). Only
-/// `viewer` rights are offered for now. Editors (who manage the dashboard's sharing) invite.
+/// an existing account gets the grant on top of its role when it accepts (signed in). The
+/// right is `viewer` or `editor` (an editor of this dashboard only). Editors with an editor
+/// right on the dashboard invite.
 pub async fn invite_to_dashboard(
     app: &App,
     member: &Member,
@@ -495,11 +496,11 @@ pub async fn invite_to_dashboard(
     if !member.actor().can_edit_content() {
         return Err(Error::Forbidden);
     }
-    let record = crate::content::visible_dashboard(app, member, dashboard).await?;
-    if right != "viewer" {
+    let record = crate::content::editable_dashboard(app, member, dashboard).await?;
+    if vitrine_core::audience::DashboardRight::parse(right).is_none() {
         return Err(Error::invalid_field(
             "right",
-            "People invited to one dashboard can view it (editor rights on one dashboard are not available yet).",
+            "People invited to one dashboard are its viewers or its editors.",
         ));
     }
     if record.status != "published" {

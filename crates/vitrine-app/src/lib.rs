@@ -29,7 +29,13 @@
 //! - [`accounts`]: members, sessions, API keys, log-in throttling; [`accounts::audit`] is the
 //!   one place an owner action is recorded.
 //! - [`content`]: data sources (sealed settings), datasets (checked SQL, discovered columns),
-//!   dashboards (validated YAML), and the cache of built dashboard contexts.
+//!   dashboards (validated YAML), and the cache of built dashboard contexts;
+//!   [`content::DashboardAccess`] is the one per-dashboard access check (draft, published,
+//!   restricted, grants).
+//! - [`audience`]: who one dashboard is given to — restricting it to roles and members with
+//!   viewer / editor rights on it.
+//! - [`data_permissions`]: members' data permissions — row-level rules on a member or a role,
+//!   applied through [`dashboards::Restrictions::build`] to everything that member views.
 //! - [`builder`]: the visual builder's services — choices over a dataset (asked of the
 //!   document validation), widget previews through the runner, dataset trial runs and users,
 //!   starter documents, the YAML ⇄ document round trip.
@@ -73,10 +79,12 @@ pub mod accounts;
 pub mod analytics;
 pub mod app;
 pub mod attempts;
+pub mod audience;
 pub mod builder;
 pub mod config;
 pub mod content;
 pub mod dashboards;
+pub mod data_permissions;
 pub mod downloads;
 pub mod embedding;
 pub mod error;

@@ -602,16 +602,14 @@ fn policy_max_days(policy: &LinkPolicy) -> Option<u32> {
     policy.max_link_days.and_then(|d| u32::try_from(d).ok())
 }
 
+/// A dashboard `member` may see (404 otherwise: a restricted dashboard they were not given
+/// cannot be shared by them), with its document.
 async fn dashboard_doc(
     state: &App,
-    workspace: WorkspaceId,
+    member: &Member,
     id: DashboardId,
 ) -> Result<(DashboardRecord, Dashboard), Error> {
-    let record = state
-        .store
-        .dashboard(workspace, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = crate::content::visible_dashboard(state, member, id).await?;
     let doc = Dashboard::from_yaml(&record.document)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored dashboard: {e}")))?;
     Ok((record, doc))
@@ -626,7 +624,7 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
             "Public links are turned off in this workspace.".into(),
         ));
     }
-    let (record, doc) = dashboard_doc(state, member.workspace_id, new.dashboard_id).await?;
+    let (record, doc) = dashboard_doc(state, member, new.dashboard_id).await?;
     if record.status != "published" {
         return Err(Error::invalid_field(
             "dashboard_id",
@@ -704,23 +702,39 @@ pub async fn list_links(
         .await?
         .into_iter()
         .collect();
+    // Only the links of dashboards the member can see (a restricted dashboard not given to
+    // them has no links for them, like it has no page).
+    let access = crate::content::DashboardAccess::of(state, member).await?;
+    let visible: Vec<DashboardId> = state
+        .store
+        .dashboards(member.workspace_id)
+        .await?
+        .iter()
+        .filter(|d| access.can_view(member, d))
+        .map(|d| d.id)
+        .collect();
     state
         .store
         .links(member.workspace_id, dashboard)
         .await?
         .iter()
+        .filter(|link| visible.contains(&link.dashboard_id))
         .map(|link| view(state, member, link, &workspace, stats.get(&link.id)))
         .collect()
 }
 
+/// A link of a dashboard `member` can see (404 otherwise: another workspace's, or a
+/// restricted dashboard's not given to them).
 async fn owned_link(state: &App, member: &Member, id: &str) -> Result<LinkRecord, Error> {
     may_manage(member)?;
-    state
+    let link = state
         .store
         .link(id)
         .await?
         .filter(|l| l.workspace_id == member.workspace_id)
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    crate::content::visible_dashboard(state, member, link.dashboard_id).await?;
+    Ok(link)
 }
 
 /// One link, with its URLs (shown again any time).
@@ -755,7 +769,7 @@ pub async fn update_link(
             "Public links are turned off in this workspace.".into(),
         ));
     }
-    let (record, doc) = dashboard_doc(state, member.workspace_id, link.dashboard_id).await?;
+    let (record, doc) = dashboard_doc(state, member, link.dashboard_id).await?;
     let mut settings = LinkSettings::of(&link)
         .map_err(|e| Error::Conflict(format!("{e}. Delete this link and create a new one.")))?;
     let embed_before = settings.embed.clone();

@@ -6,6 +6,8 @@
 //! A short tour:
 //! - [`clock`]: time is injected ([`clock::Clock`]) so expiry and throttling are testable
 //!   without sleeping.
+//! - [`audience`]: who may see and who may edit one dashboard (published, draft,
+//!   restricted to chosen roles and members with viewer / editor rights).
 //! - [`id`]: newtype ids, so a member id can never be passed where a workspace id is wanted.
 //! - [`member`]: roles, permissions and the predicates that say who may do what
 //!   ([`member::Actor`]), plus validated e-mail addresses, names and passwords.
@@ -28,6 +30,7 @@
 //!   layer that produces it and the renderer that draws it.
 #![forbid(unsafe_code)]
 
+pub mod audience;
 pub mod clock;
 pub mod dashboard;
 pub mod guest;

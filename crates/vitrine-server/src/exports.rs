@@ -26,6 +26,9 @@ pub struct Downloads {
     /// The view part of the page's query (`f.region=EMEA&theme=dark`), without table
     /// paging and without export parameters.
     pub query: String,
+    /// Members' pages: each card's menu also links to the widget's own page
+    /// (`…/widgets/{id}/page`, a permalink that keeps the filters). Never on outsiders' pages.
+    pub widget_pages: bool,
 }
 
 impl Downloads {
@@ -39,6 +42,7 @@ impl Downloads {
         Downloads {
             base: base.trim_end_matches('/').to_owned(),
             query: serde_urlencoded::to_string(&kept).unwrap_or_default(),
+            widget_pages: false,
         }
     }
 
@@ -63,7 +67,7 @@ impl Downloads {
 }
 
 /// A path segment: everything but RFC 3986's unreserved characters percent-encoded.
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     percent_encode_except(s, |b| {
         b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
     })

@@ -153,6 +153,49 @@ pub struct MembersPage {
     pub invitations: Vec<InvitationRowView>,
 }
 
+/// One member's page: their access and their data permissions.
+#[derive(Debug, Template)]
+#[template(path = "member.html")]
+pub struct MemberPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The member's id.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their address.
+    pub email: String,
+    /// Their role.
+    pub role: &'static str,
+    /// Limited to the dashboards given to them.
+    pub dashboards_only: bool,
+    /// Dashboards given to them on their own: (id, title, right).
+    pub dashboards: Vec<(i64, String, String)>,
+    /// The data rules that apply to them (their own and their role's).
+    pub rules: Vec<DataRuleRow>,
+    /// Whether the viewer may add and remove rules (admins).
+    pub can_manage: bool,
+    /// The workspace's datasets (slugs), for the rule form.
+    pub datasets: Vec<String>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+page_response!(MemberPage);
+
+/// A data rule as the member page shows it.
+#[derive(Debug, Clone)]
+pub struct DataRuleRow {
+    /// Id.
+    pub id: i64,
+    /// `region = EMEA`.
+    pub summary: String,
+    /// `every viewer` or `this member`.
+    pub through: String,
+    /// When it was added.
+    pub added: String,
+}
+
 /// An open invitation as the members page shows it.
 #[derive(Debug, Clone)]
 pub struct InvitationRowView {
@@ -548,6 +591,9 @@ pub struct LinkRow {
     /// Per lock, the widgets it cannot restrict: `Plan: Customers (hidden), Market index
     /// (shown to everyone)`.
     pub uncovered: Vec<String>,
+    /// The messages that sent this link by e-mail, newest first: (sent or queued at,
+    /// recipient, state).
+    pub sent: Vec<(Stamp, String, &'static str)>,
 }
 
 /// One choice of a `<select>`.
@@ -874,8 +920,20 @@ pub struct DashboardPeoplePage {
     pub dashboard_title: String,
     /// Whether it is a draft.
     pub draft: bool,
-    /// Members given this dashboard on its own (`name <email> — right`).
-    pub people: Vec<String>,
+    /// Restricted to admins and the roles and members granted it.
+    pub restricted: bool,
+    /// Members given this dashboard on their own, with their rights.
+    pub members: Vec<vitrine_app::audience::MemberGrantView>,
+    /// Roles given this dashboard, with their rights.
+    pub roles: Vec<vitrine_app::audience::RoleGrantView>,
+    /// Members of the workspace not given it on their own yet: (id, `name <email>`).
+    pub candidates: Vec<(i64, String)>,
+    /// Roles not given it yet.
+    pub role_candidates: Vec<&'static str>,
+    /// Whether the viewer may invite people to the workspace (manage members).
+    pub can_invite_members: bool,
+    /// Whether the viewer may invite admins.
+    pub is_admin: bool,
     /// Open invitations to it.
     pub invitations: Vec<InvitationRowView>,
     /// What went wrong.

@@ -8,7 +8,7 @@
 //!   [`SessionStore`], [`ApiKeyStore`], [`AttemptStore`], [`AuditStore`],
 //!   [`DataSourceStore`], [`DatasetStore`], [`DashboardStore`], [`ShareLinkStore`],
 //!   [`AccessEventStore`], [`AnalyticsStore`], [`OutboxStore`], [`InvitationStore`],
-//!   [`ReportStore`], [`EmbedStore`], [`ViewCodeStore`]); [`Store`] is
+//!   [`AudienceStore`], [`ReportStore`], [`EmbedStore`], [`ViewCodeStore`]); [`Store`] is
 //!   their sum, and the server holds an `Arc<dyn Store>`.
 //! - There are two implementations, [`SqliteStore`] (the default: one file, WAL, every write
 //!   transaction begun `IMMEDIATE`) and [`PgStore`] (the scale-out store). Each owns its
@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod analytics;
+mod audience;
 mod changes;
 mod embed;
 mod error;
@@ -45,6 +46,7 @@ pub use analytics::{
     AccessEventEntry, AccessEventQuery, AccessTotals, AnalyticsStore, AuditEntry, AuditQuery,
     Cursor, DAY_MS, DailyCount, LinkCount, OutcomeClass, rollup_keys, utc_day,
 };
+pub use audience::{AudienceStore, DashboardAudience, MemberGrant, MemberRuleRecord, RoleReach};
 pub use changes::{CHANNEL as CHANGE_CHANNEL, Change, ChangeListener};
 pub use embed::{EmbedAccess, EmbeddingRecord, GrantLookup, GuestGrantRecord};
 pub use error::StoreError;
@@ -409,6 +411,7 @@ pub trait Store:
     + AnalyticsStore
     + OutboxStore
     + InvitationStore
+    + AudienceStore
     + ReportStore
     + EmbedStore
     + ViewCodeStore

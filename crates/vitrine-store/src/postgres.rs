@@ -101,6 +101,10 @@ mod invitation_traits {
     crate::invitations::impl_invitation_store!(super::PgStore);
 }
 
+mod audience_traits {
+    crate::audience::impl_audience_store!(super::PgStore);
+}
+
 mod report_traits {
     crate::reports::impl_report_store!(super::PgStore);
 }

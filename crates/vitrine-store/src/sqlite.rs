@@ -98,6 +98,10 @@ mod invitation_traits {
     crate::invitations::impl_invitation_store!(super::SqliteStore);
 }
 
+mod audience_traits {
+    crate::audience::impl_audience_store!(super::SqliteStore);
+}
+
 mod report_traits {
     crate::reports::impl_report_store!(super::SqliteStore);
 }

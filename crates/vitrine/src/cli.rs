@@ -64,6 +64,33 @@ pub enum Command {
     /// Scheduled reports: list them, send one now, run one scheduler pass.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Members' data permissions: row-level rules on a member or a role.
+    #[command(subcommand)]
+    DataRule(DataRuleCommand),
+}
+
+/// `vitrine data-rule …` (acts as the command line: an admin).
+#[derive(Debug, Subcommand)]
+pub enum DataRuleCommand {
+    /// List every rule: id, target, rule.
+    List,
+    /// Attach a rule to one member (`--member EMAIL`) or to every member of a role (`--role`).
+    Add {
+        /// The member's e-mail.
+        #[arg(long, conflicts_with = "role")]
+        member: Option<String>,
+        /// `viewer`, `editor` or `admin`.
+        #[arg(long)]
+        role: Option<Role>,
+        /// The rule as JSON: `{"column": "region", "op": "=", "value": "EMEA"}` (optionally
+        /// `"dataset"`, and `"values": [...]` for `in`, `not in`, `between`).
+        rule: String,
+    },
+    /// Remove a rule by id (see `vitrine data-rule list`).
+    Remove {
+        /// The rule's id.
+        id: i64,
+    },
 }
 
 /// `vitrine report …`.
@@ -401,6 +428,12 @@ impl Cli {
                 state.store.close().await;
                 result
             }
+            Command::DataRule(command) => {
+                let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
+                let result = data_rule_command(&state, command).await;
+                state.store.close().await;
+                result
+            }
             Command::ApiKey(command) => {
                 let state = prepare(self.load_config()?, Arc::new(SystemClock)).await?;
                 let result = api_key_command(&state, command).await;
@@ -625,6 +658,69 @@ async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> 
 
 /// `vitrine api-key …`: keys act as a member, so they are made through the member (the same
 /// service, checks and audit event as the UI and the API).
+async fn data_rule_command(state: &App, command: &DataRuleCommand) -> anyhow::Result<()> {
+    use vitrine_app::data_permissions::{self, NewDataRule};
+    let workspace = state
+        .store
+        .default_workspace()
+        .await?
+        .context("the store has no workspace")?;
+    let failed = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
+    match command {
+        DataRuleCommand::List => {
+            for rule in data_permissions::list(state, &Acting::Cli, workspace.id)
+                .await
+                .map_err(failed)?
+            {
+                let target = match (rule.member_id, rule.role) {
+                    (Some(id), _) => state
+                        .store
+                        .member(id)
+                        .await?
+                        .map_or_else(|| format!("member {id}"), |m| m.email),
+                    (None, Some(role)) => format!("every {role}"),
+                    (None, None) => String::new(),
+                };
+                println!("{:<6} {:<32} {}", rule.id, target, rule.summary);
+            }
+        }
+        DataRuleCommand::Add { member, role, rule } => {
+            let member_id = match member {
+                Some(email) => Some(
+                    state
+                        .store
+                        .member_by_email(&email.trim().to_lowercase())
+                        .await?
+                        .with_context(|| format!("no member with the e-mail address {email}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let rule = serde_json::from_str(rule).context("the rule is not a valid rule")?;
+            let added = data_permissions::add(
+                state,
+                &Acting::Cli,
+                workspace.id,
+                NewDataRule {
+                    member_id,
+                    role: *role,
+                    rule,
+                },
+            )
+            .await
+            .map_err(failed)?;
+            eprintln!("added data rule {}: {}", added.id, added.summary);
+        }
+        DataRuleCommand::Remove { id } => {
+            data_permissions::remove(state, &Acting::Cli, workspace.id, *id)
+                .await
+                .map_err(failed)?;
+            eprintln!("removed data rule {id}");
+        }
+    }
+    Ok(())
+}
+
 async fn api_key_command(state: &App, command: &ApiKeyCommand) -> anyhow::Result<()> {
     let workspace = state
         .store

@@ -113,7 +113,23 @@ pub async fn render(
             "the dashboard has no widget {w}"
         )));
     }
+    // The report runs as its creator: their data rules apply, like on their page.
+    let member_rules = app
+        .store
+        .rules_for_member(member.workspace_id, member.id, member.role)
+        .await
+        .map_err(|e| RenderError::Failed(e.to_string()))?
+        .iter()
+        .map(|r| serde_json::from_str::<vitrine_core::dashboard::RowLevelRule>(&r.rule))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| RenderError::Failed(format!("a data rule no longer parses: {e}")))?;
     let mut sources = Vec::new();
+    for rule in &member_rules {
+        sources.push(Restriction::Rule {
+            rule,
+            dataset: rule.dataset.as_deref(),
+        });
+    }
     for (id, value) in &parsed.filters {
         let filter = doc.filter(id).ok_or_else(|| {
             RenderError::Failed(format!("the fixed filter {id} is not on the dashboard"))

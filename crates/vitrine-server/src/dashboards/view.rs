@@ -127,8 +127,14 @@ pub struct DashboardPage {
     pub title: String,
     /// Its description.
     pub description: String,
-    /// `draft` or `published`.
+    /// `draft`, `published` or (owner pages) `restricted`.
     pub status: &'static str,
+    /// Whether the viewer may edit this dashboard (an editor's role, or an editor right on
+    /// it): the Edit button and the clickable draft badge.
+    pub can_edit: bool,
+    /// Where the filter form goes and "Reset" leads: the page's own path (a widget page's
+    /// is `…/widgets/{id}/page`, under the dashboard's `base_path`).
+    pub form_path: String,
     /// The page's own path (`/dashboards/7`): the filter form's action and the base of the
     /// fragment URLs (`{base_path}/widgets/{id}`).
     pub base_path: String,
@@ -304,6 +310,7 @@ pub async fn dashboard_page(
     let view = parse_view_query(doc, query);
     let parts = dashboard_parts(runner, ctx, &view, restrictions, None).await;
     DashboardPage {
+        can_edit: chrome.can_edit,
         chrome,
         title: doc.title.clone(),
         description: doc.description.clone(),
@@ -311,6 +318,7 @@ pub async fn dashboard_page(
             DashboardStatus::Draft => "draft",
             DashboardStatus::Published => "published",
         },
+        form_path: base_path.trim_end_matches('/').to_string(),
         base_path: base_path.trim_end_matches('/').to_string(),
         theme: theme_name(view.theme),
         refresh_seconds: doc.refresh_seconds,

@@ -17,7 +17,7 @@ use vitrine_core::dashboard::{Dashboard, DashboardStatus};
 use vitrine_core::id::DashboardId;
 
 use vitrine_app::content::{self, DashboardSummary, DatasetView, Editor};
-use vitrine_app::dashboards::{Restrictions, parse_view_query};
+use vitrine_app::dashboards::parse_view_query;
 use vitrine_app::downloads;
 use vitrine_app::exports::ExportFormat;
 use vitrine_app::{App, Error};
@@ -95,7 +95,9 @@ async fn edit_page(
     slug: String,
     errors: Vec<String>,
 ) -> Result<Response, HttpError> {
-    if !identity.actor().can_edit_content() {
+    // A new dashboard needs an editor's role; an existing one was checked by the caller
+    // (an editor right on it, which a grant can give a viewer).
+    if record.is_none() && !identity.actor().can_edit_content() {
         return Err(Error::Forbidden.into());
     }
     let datasets: Vec<DatasetView> = state
@@ -166,18 +168,72 @@ async fn show_dashboard(
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
-    let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (record, right, restricted) =
+        content::dashboard_right(&state, &identity.member, id).await?;
+    let ctx = content::dashboard_context(&state, &record).await?;
+    let restrictions =
+        vitrine_app::data_permissions::member_restrictions(&state, &identity.member, &ctx).await?;
     let sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
     let mut page = crate::dashboards::dashboard_page(
         &state.runner,
         &ctx,
         query.as_deref().unwrap_or(""),
-        &Restrictions::none(),
+        &restrictions,
         Chrome::new(&identity, "home"),
         &format!("/dashboards/{id}"),
     )
     .await;
     page.sharing = sharing;
+    if let Some(d) = page.downloads.as_mut() {
+        d.widget_pages = true;
+    }
+    page.can_edit = right == vitrine_core::audience::DashboardRight::Editor;
+    if restricted && record.status == "published" {
+        page.status = "restricted";
+    }
+    Ok(page.into_response())
+}
+
+/// One widget's own page for members (`/dashboards/{id}/widgets/{widget}/page?{view}`): the
+/// dashboard page with that card only, its filters kept in the URL, a "Copy permalink"
+/// button. Signing in leads back here; a dashboard or widget the member may not see is 404.
+async fn show_widget_page(
+    state: &App,
+    identity: &Identity,
+    id: DashboardId,
+    widget: &str,
+    query: Option<&str>,
+) -> Result<Response, HttpError> {
+    let (record, right, restricted) = content::dashboard_right(state, &identity.member, id).await?;
+    let ctx = content::dashboard_context(state, &record).await?;
+    let restrictions =
+        vitrine_app::data_permissions::member_restrictions(state, &identity.member, &ctx).await?;
+    let query = query.unwrap_or("");
+    let mut page = crate::dashboards::dashboard_page(
+        &state.runner,
+        &ctx,
+        query,
+        &restrictions,
+        Chrome::new(identity, "home"),
+        &format!("/dashboards/{id}"),
+    )
+    .await;
+    page.cards.retain(|c| c.id == widget);
+    let Some(card) = page.cards.first() else {
+        return Err(Error::NotFound.into());
+    };
+    page.title = format!("{} — {}", card.title, record.title);
+    page.form_path = format!(
+        "/dashboards/{id}/widgets/{}/page",
+        exports::encode_segment(widget)
+    );
+    page.can_edit = right == vitrine_core::audience::DashboardRight::Editor;
+    if restricted && record.status == "published" {
+        page.status = "restricted";
+    }
+    if let Some(d) = page.downloads.as_mut() {
+        d.widget_pages = false;
+    }
     Ok(page.into_response())
 }
 
@@ -187,13 +243,14 @@ async fn show_widget(
     Path((id, widget)): Path<(DashboardId, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
-    let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (_, ctx, restrictions) =
+        vitrine_app::data_permissions::open_for_member(&state, &identity.member, id).await?;
     Ok(crate::dashboards::widget_fragment(
         &state.runner,
         &ctx,
         &widget,
         query.as_deref().unwrap_or(""),
-        &Restrictions::none(),
+        &restrictions,
     )
     .await)
 }
@@ -205,14 +262,15 @@ async fn live_dashboard(
     Path(id): Path<DashboardId>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
-    let (record, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
+    let (record, ctx, restrictions) =
+        vitrine_app::data_permissions::open_for_member(&state, &identity.member, id).await?;
     let (query, params) = LiveStreamParams::split(query.as_deref().unwrap_or(""));
     let target = vitrine_app::hub::Target {
         workspace_id: record.workspace_id,
         dashboard_id: record.id,
         revision: record.revision,
         view: parse_view_query(&ctx.document, &query),
-        restrictions: Restrictions::none(),
+        restrictions,
         only_widget: None,
     };
     Ok(live_response(&state, target, None, params))
@@ -242,6 +300,9 @@ async fn export_widget(
     Path((id, widget, file)): Path<(DashboardId, String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
+    if file == "page" {
+        return show_widget_page(&state, &identity, id, &widget, query.as_deref()).await;
+    }
     let format = ExportFormat::of_widget_file(&file).ok_or(Error::NotFound)?;
     let query = query.unwrap_or_default();
     let file =
@@ -504,11 +565,7 @@ async fn edit_dashboard(
     PageMember(identity): PageMember,
     Path(id): Path<DashboardId>,
 ) -> Result<Response, HttpError> {
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = content::editable_dashboard(&state, &identity.member, id).await?;
     edit_page(
         &state,
         &identity,
@@ -545,11 +602,7 @@ async fn update_dashboard_settings(
     Path(id): Path<DashboardId>,
     axum::Form(form): axum::Form<SettingsForm>,
 ) -> Result<Response, HttpError> {
-    let record = state
-        .store
-        .dashboard(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = content::editable_dashboard(&state, &identity.member, id).await?;
     let mut doc =
         Dashboard::from_yaml(&record.document).map_err(|e| Error::invalid(e.to_string()))?;
     doc.title = form.title;
@@ -689,7 +742,9 @@ impl DashboardBody {
 
 /// List dashboards.
 ///
-/// Editors and admins see every dashboard, viewers the published ones.
+/// Admins see every dashboard; editors every one that is not restricted; viewers the
+/// published, unrestricted ones; everyone also those given to them (or their role) on their
+/// own (see `/dashboards/{id}/audience`).
 #[utoipa::path(get, path = "/dashboards", operation_id = "listDashboards", tag = "dashboards",
     responses((status = 200, description = "The dashboards", body = Vec<DashboardSummary>)))]
 async fn list_dashboards_api(

@@ -405,6 +405,38 @@ pub fn dashboard_pages() -> Router<App> {
             post(revoke_dashboard_invitation),
         )
         .route("/dashboards/{id}/publish", post(publish_dashboard))
+        .route(
+            "/dashboards/{id}/people/workspace",
+            post(invite_to_workspace_from_dashboard),
+        )
+}
+
+/// The People panel's "Invite to the workspace": the members page's invitation with a
+/// role, without leaving the share dialog.
+async fn invite_to_workspace_from_dashboard(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Path(id): Path<vitrine_core::id::DashboardId>,
+    axum::Form(form): axum::Form<InviteForm>,
+) -> Result<Response, HttpError> {
+    vitrine_app::content::editable_dashboard(&state, &identity.member, id).await?;
+    let acting = Acting::member(&identity.member);
+    match invitations::invite(
+        &state,
+        &acting,
+        identity.member.workspace_id,
+        &form.emails,
+        form.role,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/dashboards/{id}/people")).into_response()),
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
+            let page = people_page(&state, &identity, id, Some(message)).await?;
+            Ok((StatusCode::BAD_REQUEST, page).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// The dashboard page's clickable "draft" badge.
@@ -429,21 +461,35 @@ async fn people_page(
     id: vitrine_core::id::DashboardId,
     error: Option<String>,
 ) -> Result<crate::pages::DashboardPeoplePage, HttpError> {
+    let record = vitrine_app::content::editable_dashboard(state, &identity.member, id).await?;
+    let audience = vitrine_app::audience::audience(state, &identity.member, id).await?;
     let pending = invitations::list_for_dashboard(state, &identity.member, id).await?;
-    let record = vitrine_app::content::visible_dashboard(state, &identity.member, id).await?;
-    let people = state
+    let candidates = state
         .store
-        .dashboard_grants(id)
+        .members(identity.member.workspace_id)
         .await?
         .into_iter()
-        .map(|(_, name, email, right)| format!("{name} <{email}> — {right}"))
+        .filter(|m| m.role != Role::Admin)
+        .filter(|m| !audience.members.iter().any(|g| g.member_id == m.id))
+        .map(|m| (m.id.0, format!("{} <{}>", m.name, m.email)))
+        .collect();
+    let role_candidates = [Role::Viewer, Role::Editor]
+        .into_iter()
+        .filter(|r| !audience.roles.iter().any(|g| g.role == *r))
+        .map(Role::as_str)
         .collect();
     Ok(crate::pages::DashboardPeoplePage {
         chrome: crate::pages::Chrome::new(identity, "home"),
         dashboard_id: id.0,
         dashboard_title: record.title,
         draft: record.status != "published",
-        people,
+        restricted: audience.restricted,
+        members: audience.members,
+        roles: audience.roles,
+        candidates,
+        role_candidates,
+        can_invite_members: identity.actor().can_manage_members(),
+        is_admin: identity.actor().is_admin(),
         invitations: pending.iter().map(Into::into).collect(),
         error,
     })

@@ -23,7 +23,10 @@ use vitrine_app::accounts::{self, Acting, Invite, MemberView};
 pub fn pages() -> Router<App> {
     Router::new()
         .route(paths::MEMBERS, get(show_members).post(invite_member))
-        .route("/members/{id}", post(update_member))
+        .route(
+            "/members/{id}",
+            get(super::data_rules::show_member).post(update_member),
+        )
         .route("/members/{id}/reset-password", post(reset_member_password))
         .route("/members/{id}/delete", post(remove_member))
 }

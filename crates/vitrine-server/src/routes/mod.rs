@@ -22,9 +22,11 @@ pub mod analytics;
 pub mod analytics_pages;
 pub mod api_keys;
 pub mod assets;
+pub mod audience;
 pub mod audit;
 pub mod builder;
 pub mod dashboards;
+pub mod data_rules;
 pub mod data_sources;
 pub mod datasets;
 pub mod embed;
@@ -78,6 +80,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .merge(datasets::api())
         .merge(builder::api())
         .merge(dashboards::api())
+        .merge(audience::api())
+        .merge(data_rules::api())
         .merge(links::api())
         .merge(analytics::api())
         .merge(outbox::api())
@@ -98,6 +102,8 @@ pub fn owner_router(state: App) -> Router {
         .merge(outbox::pages())
         .merge(invitations::pages())
         .merge(invitations::dashboard_pages())
+        .merge(audience::pages())
+        .merge(data_rules::pages())
         .merge(link_mail::pages())
         .merge(audit::pages())
         .merge(data_sources::pages())

@@ -298,6 +298,7 @@ fn link_row(
         }),
         viewers: Vec::new(),
         uncovered,
+        sent: Vec::new(),
         id: view.id.clone(),
         label: view.label.clone(),
         dashboard_id: view.dashboard_id.0,
@@ -686,6 +687,22 @@ async fn share_page(
                     v.email,
                     format!("{} {times}", v.views),
                     stamp(v.last_view_at),
+                )
+            })
+            .collect();
+    }
+    // "Send by e-mail": what was sent, inline under each link.
+    for row in &mut links {
+        row.sent = state
+            .store
+            .mails_about(record.workspace_id, "link", &format!("link:{}", row.id))
+            .await?
+            .iter()
+            .map(|m| {
+                (
+                    stamp(m.sent_at.unwrap_or(m.created_at)),
+                    m.recipient.clone(),
+                    m.state.as_str(),
                 )
             })
             .collect();

@@ -6,7 +6,7 @@ use vitrine_core::member::{Permissions, Role};
 use crate::helpers::{PASSWORD, PgDatabase, TestApp, hidden_field};
 use crate::links::{DASHBOARD, shared_dashboard};
 
-async fn second_dashboard(app: &TestApp, key: &str, title: &str, status: &str) -> i64 {
+pub async fn second_dashboard(app: &TestApp, key: &str, title: &str, status: &str) -> i64 {
     let yaml = DASHBOARD
         .replace("title: Sales", &format!("title: {title}"))
         .replace("status: published", &format!("status: {status}"));
@@ -24,7 +24,7 @@ async fn second_dashboard(app: &TestApp, key: &str, title: &str, status: &str) -
     saved["id"].as_i64().expect("created")
 }
 
-async fn accept_link(app: &TestApp) -> String {
+pub async fn accept_link(app: &TestApp) -> String {
     let ws = app
         .state
         .store

@@ -6,6 +6,7 @@
 mod accounts;
 mod analytics;
 mod analytics_bench;
+mod audience;
 mod browser;
 mod builder;
 mod builder_ui;
@@ -13,6 +14,7 @@ mod content;
 mod context;
 mod dashboard_access;
 mod dashboards;
+mod data_rules;
 mod data_sources;
 mod dates;
 mod embed;

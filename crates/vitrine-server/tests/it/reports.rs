@@ -722,3 +722,56 @@ async fn sql_in_a_fixed_filter_value_is_a_value_not_sql() {
     assert_eq!(text.lines().count(), 1, "only the header: {text}");
     assert!(rendered.empty, "no rows match the literal value");
 }
+
+#[tokio::test]
+async fn a_report_runs_under_its_creators_data_rules() {
+    let fx = fixture_with(|_| {}).await;
+    let app = &fx.app.state;
+    let owner = admin(&fx).await;
+    let input = daily_nine(
+        fx.sales,
+        vec![Recipient::Email {
+            address: "ann@acme.test".into(),
+        }],
+    );
+    let schedule = reports::create(app, &owner, &input).await.unwrap();
+    let record = app
+        .store
+        .report_schedule(owner.workspace_id, schedule.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let parsed = reports::run::parse(&record).unwrap();
+    let csv_of = |rendered: &reports::run::Rendered| {
+        let csv = rendered
+            .artifacts
+            .iter()
+            .find(|a| a.name == "by-region.csv")
+            .unwrap();
+        String::from_utf8(csv.content.clone()).unwrap()
+    };
+    let before = csv_of(&reports::run::render(app, &record, &parsed).await.unwrap());
+    assert!(
+        before.contains("Growth") && before.contains("Starter"),
+        "{before}"
+    );
+    // The creator now sees only the Growth plan: the report shows what their page shows.
+    vitrine_app::data_permissions::add(
+        app,
+        &vitrine_app::accounts::Acting::Cli,
+        owner.workspace_id,
+        vitrine_app::data_permissions::NewDataRule {
+            member_id: Some(owner.id),
+            role: None,
+            rule: serde_json::from_value(json!({ "column": "plan", "op": "=", "value": "Growth" }))
+                .unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let after = csv_of(&reports::run::render(app, &record, &parsed).await.unwrap());
+    assert!(
+        after.contains("Growth") && !after.contains("Starter"),
+        "{after}"
+    );
+}

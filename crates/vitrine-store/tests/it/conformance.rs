@@ -1728,3 +1728,208 @@ async fn view_codes_are_used_once_and_viewers_are_listed(store: &dyn Store) {
         "not sent yet, not stale"
     );
 }
+
+story!(dashboard_audience_and_member_rules);
+async fn dashboard_audience_and_member_rules(store: &dyn Store) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    let board = |ws: &Workspace, slug: &str| DashboardInput {
+        workspace_id: ws.id,
+        slug: slug.into(),
+        title: slug.into(),
+        status: "published".into(),
+        document: String::new(),
+    };
+    let pack = store
+        .create_dashboard(board(&ws, "pack"), None, T0)
+        .await
+        .unwrap();
+    let theirs = store
+        .create_dashboard(board(&other, "theirs"), None, T0)
+        .await
+        .unwrap();
+    store
+        .create_member(new_member(&ws, "admin@acme.test", Role::Admin), T0)
+        .await
+        .unwrap();
+    let rita = store
+        .create_member(new_member(&ws, "rita@acme.test", Role::Viewer), T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dashboard_audience(pack.id).await.unwrap(),
+        DashboardAudience::default()
+    );
+
+    // Restricting is per workspace: another workspace's dashboard id does nothing.
+    store
+        .set_dashboard_restricted(ws.id, pack.id, true, T0)
+        .await
+        .unwrap();
+    store
+        .set_dashboard_restricted(ws.id, theirs.id, true, T0)
+        .await
+        .unwrap();
+    store
+        .set_dashboard_restricted(ws.id, pack.id, true, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .role_reach(ws.id, Role::Viewer)
+            .await
+            .unwrap()
+            .restricted,
+        [pack.id]
+    );
+    assert!(
+        store
+            .role_reach(other.id, Role::Viewer)
+            .await
+            .unwrap()
+            .restricted
+            .is_empty()
+    );
+
+    // Grants: set, change, remove; a role's grant reaches only that role.
+    store
+        .set_member_grant(pack.id, rita.id, Some("viewer"), T0)
+        .await
+        .unwrap();
+    store
+        .set_member_grant(pack.id, rita.id, Some("editor"), T0)
+        .await
+        .unwrap();
+    store
+        .set_role_grant(pack.id, Role::Editor, Some("viewer"), T0)
+        .await
+        .unwrap();
+    let audience = store.dashboard_audience(pack.id).await.unwrap();
+    assert!(audience.restricted);
+    assert_eq!(audience.roles, [(Role::Editor, "viewer".to_owned())]);
+    assert_eq!(audience.members.len(), 1);
+    assert_eq!(
+        (
+            audience.members[0].member_id,
+            audience.members[0].access.as_str()
+        ),
+        (rita.id, "editor")
+    );
+    assert_eq!(
+        store.member_access(rita.id).await.unwrap().grants,
+        [(pack.id, "editor".to_owned())]
+    );
+    assert_eq!(
+        store.role_reach(ws.id, Role::Editor).await.unwrap().grants,
+        [(pack.id, "viewer".to_owned())]
+    );
+    assert!(
+        store
+            .role_reach(ws.id, Role::Viewer)
+            .await
+            .unwrap()
+            .grants
+            .is_empty()
+    );
+    store
+        .set_member_grant(pack.id, rita.id, None, T0)
+        .await
+        .unwrap();
+    store
+        .set_role_grant(pack.id, Role::Editor, None, T0)
+        .await
+        .unwrap();
+    store
+        .set_dashboard_restricted(ws.id, pack.id, false, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.dashboard_audience(pack.id).await.unwrap(),
+        DashboardAudience::default()
+    );
+
+    // Data rules: on a member or a role, never both; listed per workspace and per member.
+    let own = store
+        .add_member_rule(
+            ws.id,
+            Some(rita.id),
+            None,
+            r#"{"column":"region","op":"=","value":"AMER"}"#,
+            T0,
+        )
+        .await
+        .unwrap();
+    let by_role = store
+        .add_member_rule(
+            ws.id,
+            None,
+            Some(Role::Viewer),
+            r#"{"column":"plan","op":"=","value":"x"}"#,
+            T0,
+        )
+        .await
+        .unwrap();
+    store
+        .add_member_rule(
+            ws.id,
+            None,
+            Some(Role::Editor),
+            r#"{"column":"plan","op":"=","value":"y"}"#,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .add_member_rule(ws.id, Some(rita.id), Some(Role::Viewer), "{}", T0)
+            .await
+            .is_err(),
+        "a rule has one target"
+    );
+    assert!(
+        store
+            .add_member_rule(ws.id, None, None, "{}", T0)
+            .await
+            .is_err()
+    );
+    let mine: Vec<i64> = store
+        .rules_for_member(ws.id, rita.id, Role::Viewer)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(mine, [own.id, by_role.id]);
+    assert_eq!(own.member_id, Some(rita.id));
+    assert_eq!(by_role.role, Some(Role::Viewer));
+    assert_eq!(store.member_rules(ws.id).await.unwrap().len(), 3);
+    assert!(store.member_rules(other.id).await.unwrap().is_empty());
+    assert!(!store.delete_member_rule(other.id, own.id).await.unwrap());
+    assert!(store.delete_member_rule(ws.id, own.id).await.unwrap());
+    assert!(!store.delete_member_rule(ws.id, own.id).await.unwrap());
+    // Removing a member removes their rules and grants.
+    store
+        .set_member_grant(pack.id, rita.id, Some("viewer"), T0)
+        .await
+        .unwrap();
+    store
+        .add_member_rule(
+            ws.id,
+            Some(rita.id),
+            None,
+            r#"{"column":"region","op":"=","value":"EMEA"}"#,
+            T0,
+        )
+        .await
+        .unwrap();
+    store.delete_member(rita.id).await.unwrap();
+    assert_eq!(store.member_rules(ws.id).await.unwrap().len(), 2);
+    assert!(
+        store
+            .dashboard_audience(pack.id)
+            .await
+            .unwrap()
+            .members
+            .is_empty()
+    );
+}

@@ -270,3 +270,133 @@ fn link_create_takes_confirm_email_and_its_domains() {
     };
     assert!(access.policy().is_err(), "not a domain");
 }
+
+#[tokio::test]
+async fn data_rules_are_added_listed_and_removed_from_the_command_line() {
+    use vitrine_core::member::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vitrine.toml");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", data.display().to_string()),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    run(&[
+        "--config",
+        &config,
+        "user",
+        "add",
+        "rita@example.com",
+        "--role",
+        "viewer",
+    ])
+    .await
+    .unwrap();
+    // A dataset with a `region` column, so that a rule on it is accepted.
+    let warehouse = data.join("warehouse.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", warehouse.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE orders (region TEXT, amount REAL)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let loaded = vitrine_app::Config::load(Some(config.as_ref()), Vec::new()).unwrap();
+    let state = prepare(loaded, Arc::new(SystemClock)).await.unwrap();
+    let workspace = state.store.default_workspace().await.unwrap().unwrap().id;
+    let source = save_data_source(
+        &state,
+        &Editor::Cli,
+        workspace,
+        None,
+        &DataSourceForm {
+            name: "W".into(),
+            kind: "sqlite".into(),
+            location: warehouse.display().to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    save_dataset(
+        &state,
+        &Editor::Cli,
+        workspace,
+        None,
+        &DatasetForm {
+            data_source_id: source.id,
+            slug: "orders".into(),
+            name: String::new(),
+            sql: "SELECT * FROM orders".into(),
+        },
+    )
+    .await
+    .unwrap();
+    state.store.close().await;
+
+    let rule = r#"{"column": "region", "op": "=", "value": "EMEA"}"#;
+    run(&[
+        "--config",
+        &config,
+        "data-rule",
+        "add",
+        "--member",
+        "rita@example.com",
+        rule,
+    ])
+    .await
+    .unwrap();
+    run(&[
+        "--config",
+        &config,
+        "data-rule",
+        "add",
+        "--role",
+        "viewer",
+        rule,
+    ])
+    .await
+    .unwrap();
+    // A column no dataset has, and no such member, are refused.
+    for args in [
+        vec![
+            "data-rule",
+            "add",
+            "--role",
+            "viewer",
+            r#"{"column": "regoin", "op": "=", "value": 1}"#,
+        ],
+        vec!["data-rule", "add", "--member", "nobody@example.com", rule],
+        vec!["data-rule", "add", "--role", "viewer", "region = 'EMEA'"],
+        vec!["data-rule", "remove", "999"],
+    ] {
+        let mut all = vec!["--config", config.as_str()];
+        all.extend(args.iter().copied());
+        assert!(run(&all).await.is_err(), "{args:?}");
+    }
+    let loaded = vitrine_app::Config::load(Some(config.as_ref()), Vec::new()).unwrap();
+    let state = prepare(loaded, Arc::new(SystemClock)).await.unwrap();
+    let rules = state.store.member_rules(workspace).await.unwrap();
+    assert_eq!(rules.len(), 2);
+    assert!(rules[0].member_id.is_some() && rules[1].role == Some(Role::Viewer));
+    state.store.close().await;
+    run(&["--config", &config, "data-rule", "list"])
+        .await
+        .unwrap();
+    run(&[
+        "--config",
+        &config,
+        "data-rule",
+        "remove",
+        &rules[0].id.to_string(),
+    ])
+    .await
+    .unwrap();
+    let loaded = vitrine_app::Config::load(Some(config.as_ref()), Vec::new()).unwrap();
+    let state = prepare(loaded, Arc::new(SystemClock)).await.unwrap();
+    assert_eq!(state.store.member_rules(workspace).await.unwrap().len(), 1);
+    state.store.close().await;
+}
