@@ -260,6 +260,34 @@ pub async fn member_restrictions(
     .map_err(|e| Error::Internal(anyhow::anyhow!("member data rules: {}", e.0)))
 }
 
+/// `member`'s data rules (their own and their role's), parsed.
+pub async fn member_rules(app: &App, member: &Member) -> Result<Vec<RowLevelRule>, Error> {
+    app.store
+        .rules_for_member(member.workspace_id, member.id, member.role)
+        .await?
+        .iter()
+        .map(parse)
+        .collect()
+}
+
+/// Adds `member`'s data rules to the rules of something they hand to outsiders — a share
+/// link they create or change, a guest token their API key mints — so that nobody can widen
+/// what they may see by sharing it: the outsiders see at most the member's rows. A rule
+/// already there is not added twice. The rules are copied when the link is saved or the
+/// token minted (a later change of the member's rules does not reach an existing link).
+pub async fn carry_member_rules(
+    app: &App,
+    member: &Member,
+    rules: &mut Vec<RowLevelRule>,
+) -> Result<(), Error> {
+    for rule in member_rules(app, member).await? {
+        if !rules.contains(&rule) {
+            rules.push(rule);
+        }
+    }
+    Ok(())
+}
+
 /// A dashboard `member` may see, ready to run under their data rules: what every
 /// member-facing view of it (page, fragment, live, export, report) starts from.
 pub async fn open_for_member(

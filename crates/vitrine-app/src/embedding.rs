@@ -596,6 +596,7 @@ pub async fn mint_guest_token(
     for (i, entry) in request.rls.iter().enumerate() {
         rules.extend(rules_of_entry(app, member, &ctx, i, entry).await?);
     }
+    crate::data_permissions::carry_member_rules(app, member, &mut rules).await?;
     let rules_json = serde_json::to_string(&rules).map_err(|e| Error::Internal(e.into()))?;
     let now = app.now();
     let id = GrantId::generate();

@@ -648,6 +648,8 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
     };
     check_settings(&doc, new.widget_id.as_deref(), &settings)?;
     check_rules(state, &record, &settings.rules).await?;
+    let mut settings = settings;
+    crate::data_permissions::carry_member_rules(state, member, &mut settings.rules).await?;
     check_embed_change(member, &EmbedPolicy::default(), &settings.embed)?;
     let label = check_label(&new.label)?;
     let now = state.now();
@@ -800,6 +802,7 @@ pub async fn update_link(
         .retain(|f| !settings.locked_filters.contains_key(f));
     check_settings(&doc, link.widget_id.as_deref(), &settings)?;
     check_rules(state, &record, &settings.rules).await?;
+    crate::data_permissions::carry_member_rules(state, member, &mut settings.rules).await?;
     check_embed_change(member, &embed_before, &settings.embed)?;
     if let Some(label) = changes.label {
         link.label = check_label(&label)?;

@@ -316,3 +316,133 @@ async fn a_widget_a_member_rule_cannot_cover_is_not_shown() {
         .unwrap();
     assert_eq!(csv.status(), 404);
 }
+
+#[tokio::test]
+async fn what_a_member_under_a_rule_shares_shows_at_most_their_rows() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let admin_key = app.api_key(&admin).await;
+    // orders: (Starter, EMEA, 10), (Growth, AMER, 20), (Growth, EMEA, 30)
+    let id = shared_dashboard(&app, &admin_key).await;
+    let sam = app
+        .member(
+            "sam@example.com",
+            Role::Editor,
+            Permissions {
+                share_public: true,
+                embed: true,
+                ..Permissions::default()
+            },
+        )
+        .await;
+    let sam_key = app.api_key(&sam).await;
+    let added = add_rule(
+        &app,
+        &admin_key,
+        serde_json::json!({ "member_id": sam.id.0, "rule": { "column": "region", "op": "=", "value": "AMER" } }),
+    )
+    .await;
+    assert_eq!(added.status(), 201);
+    let post = |key: &str, path: &str, body: serde_json::Value| {
+        app.api()
+            .post(app.url(path))
+            .bearer_auth(key.to_owned())
+            .json(&body)
+            .send()
+    };
+
+    // A share link Sam creates carries Sam's rule, and asking for no rules does not drop it.
+    let created: serde_json::Value = post(
+        &sam_key,
+        "/api/v1/links",
+        serde_json::json!({ "dashboard_id": id, "label": "Client", "rules": [] }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        created["settings"]["rules"],
+        serde_json::json!([{ "column": "region", "op": "=", "value": "AMER" }]),
+        "{created}"
+    );
+    let url = created["url"].as_str().unwrap();
+    let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Growth") && !page.contains("Starter"),
+        "the outsider sees Sam's rows only: {page}"
+    );
+    let response = app
+        .api()
+        .patch(app.url(&format!(
+            "/api/v1/links/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&sam_key)
+        .json(&serde_json::json!({ "rules": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert!(!page.contains("Starter"), "an edit cannot drop the rule");
+
+    // A link the admin (no rule) creates shows every row.
+    let open: serde_json::Value = post(
+        &admin_key,
+        "/api/v1/links",
+        serde_json::json!({ "dashboard_id": id, "label": "Board" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let page = reqwest::get(open["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Starter"));
+
+    // A guest token Sam's key mints carries the rule too.
+    let embedding: serde_json::Value = app
+        .api()
+        .put(app.url(&format!("/api/v1/dashboards/{id}/embedding")))
+        .bearer_auth(&admin_key)
+        .json(&serde_json::json!({ "allowed_origins": ["https://portal.example.com"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let embed_id = embedding["id"].as_str().unwrap();
+    let minted: serde_json::Value = post(
+        &sam_key,
+        "/api/v1/guest-tokens",
+        serde_json::json!({ "resources": [{ "type": "dashboard", "id": embed_id }], "rls": [] }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    let page = app
+        .api()
+        .get(app.url(&format!("/embed/{embed_id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Growth") && !page.contains("Starter"),
+        "the embedded view shows Sam's rows only: {page}"
+    );
+}
