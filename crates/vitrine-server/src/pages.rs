@@ -452,6 +452,23 @@ pub struct DashboardSharing {
     pub active_links: usize,
     /// The share page.
     pub share_path: String,
+    /// The dashboard's scheduled reports (the dashboard page only; empty elsewhere).
+    pub reports: Vec<ReportChip>,
+    /// Where a new schedule of this dashboard is made.
+    pub new_report_path: String,
+}
+
+/// A scheduled report as the dashboard page lists it.
+#[derive(Debug, Clone)]
+pub struct ReportChip {
+    /// Its page.
+    pub path: String,
+    /// Its name.
+    pub name: String,
+    /// `Daily at 09:00 (Europe/Berlin)`.
+    pub when: String,
+    /// Enabled.
+    pub enabled: bool,
 }
 
 /// One link as a row of the share page or the settings page.

@@ -25,7 +25,7 @@ use vitrine_store::{
 };
 
 pub use run::{POLL_EVERY, Scheduler, Ticked, spawn, tick};
-pub use schedule::{CompiledSchedule, Day, Due, Frequency};
+pub use schedule::{CompiledSchedule, Day, Due, Frequency, zones};
 pub use spec::{Contents, FixedFilters, Recipient};
 
 use crate::accounts::Acting;
@@ -152,6 +152,85 @@ pub fn preview(
     n: usize,
 ) -> Result<Vec<OffsetDateTime>> {
     Ok(frequency.compile(zone)?.upcoming(app.now(), n.min(20)))
+}
+
+/// The next `n` send times of a frequency in a zone, each as RFC 3339 in UTC and as local
+/// text in the zone (`2026-03-30 09:00 CEST`): the form's preview.
+pub fn preview_times(
+    app: &App,
+    frequency: &Frequency,
+    zone: &str,
+    n: usize,
+) -> Result<Vec<(String, String)>> {
+    let compiled = frequency.compile(zone)?;
+    Ok(compiled
+        .upcoming(app.now(), n.min(20))
+        .into_iter()
+        .map(|t| (rfc3339(t), compiled.local_text(t)))
+        .collect())
+}
+
+/// Pauses or resumes a schedule without changing anything else (its "run as" stays). Resuming
+/// clears a pause reason and starts from the next slot after now: slots missed while paused
+/// are not sent.
+pub async fn set_enabled(
+    app: &App,
+    member: &Member,
+    id: i64,
+    enabled: bool,
+) -> Result<ScheduleView> {
+    may_schedule(member)?;
+    let current = get(app, member, id).await?;
+    let now = app.now();
+    app.store
+        .set_report_schedule_enabled(id, enabled, None, now)
+        .await?;
+    if enabled {
+        let next = current
+            .frequency
+            .compile(&current.zone)
+            .ok()
+            .and_then(|c| c.next_after(now));
+        app.store.advance_report_schedule(id, next).await?;
+    }
+    crate::accounts::audit(
+        app,
+        member.workspace_id,
+        &acting(member),
+        if enabled {
+            "report.resumed"
+        } else {
+            "report.paused"
+        },
+        format!("report:{id}"),
+        serde_json::json!({ "name": current.name, "by": "member" }),
+    )
+    .await?;
+    get(app, member, id).await
+}
+
+/// The display name of the member a schedule runs as (`None`: nobody, or no longer a member
+/// of this workspace).
+pub async fn run_as_name(
+    app: &App,
+    member: &Member,
+    view: &ScheduleView,
+) -> Result<Option<String>> {
+    let Some(id) = view.run_as else {
+        return Ok(None);
+    };
+    Ok(app
+        .store
+        .member(vitrine_core::id::MemberId(id))
+        .await?
+        .filter(|m| m.workspace_id == member.workspace_id)
+        .map(|m| {
+            if m.name.is_empty() {
+                m.email
+            } else {
+                format!("{} ({})", m.name, m.email)
+            }
+        }))
 }
 
 /// Members who may schedule a dashboard: those who can edit it.

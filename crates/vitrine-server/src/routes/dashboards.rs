@@ -167,7 +167,10 @@ async fn show_dashboard(
     RawQuery(query): RawQuery,
 ) -> Result<Response, HttpError> {
     let (_, ctx) = content::open_dashboard(&state, &identity.member, id).await?;
-    let sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
+    let mut sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
+    if sharing.visible {
+        sharing.reports = super::report_pages::dashboard_reports(&state, &identity, id).await?;
+    }
     let mut page = crate::dashboards::dashboard_page(
         &state.runner,
         &ctx,

@@ -200,6 +200,8 @@ struct PreviewInput {
 struct PreviewView {
     /// RFC 3339, UTC.
     next_at: Vec<String>,
+    /// The same in the zone, e.g. `2026-03-30 09:00 CEST`.
+    next_local: Vec<String>,
 }
 
 /// The next five send times of a frequency in a zone (the form's preview).
@@ -214,8 +216,11 @@ async fn preview_schedule(
     ApiMember(_identity): ApiMember,
     Json(input): Json<PreviewInput>,
 ) -> Result<Json<PreviewView>, HttpError> {
-    let next = reports::preview(&state, &input.frequency, &input.zone, 5)?;
+    let (next_at, next_local) = reports::preview_times(&state, &input.frequency, &input.zone, 5)?
+        .into_iter()
+        .unzip();
     Ok(Json(PreviewView {
-        next_at: next.into_iter().map(reports::rfc3339).collect(),
+        next_at,
+        next_local,
     }))
 }

@@ -112,6 +112,8 @@ pub async fn dashboard_sharing(
         can_share: actor.can_share_public(),
         active_links,
         share_path: share_paths::share(dashboard),
+        reports: Vec::new(),
+        new_report_path: super::report_pages::new_report_path(dashboard),
     })
 }
 
@@ -196,7 +198,7 @@ fn preset_label(name: &str) -> &'static str {
 }
 
 /// A locked value for people: `EMEA`, `Growth, Starter`, `Last 30 days`, `10 – 99`.
-fn describe_value(value: &FilterValue) -> String {
+pub(crate) fn describe_value(value: &FilterValue) -> String {
     match value {
         FilterValue::One(v) => v.to_string(),
         FilterValue::Many(vs) => vs
@@ -332,7 +334,7 @@ fn kind_name(kind: FilterKind) -> &'static str {
     }
 }
 
-fn blank_field(filter: &Filter) -> FilterField {
+pub(crate) fn blank_field(filter: &Filter) -> FilterField {
     FilterField {
         id: filter.id.to_string(),
         label: filter.label.clone(),
@@ -343,7 +345,7 @@ fn blank_field(filter: &Filter) -> FilterField {
 }
 
 /// Writes `value` into the field's inputs.
-fn fill_value(field: &mut FilterField, value: &FilterValue) {
+pub(crate) fn fill_value(field: &mut FilterField, value: &FilterValue) {
     match value {
         FilterValue::One(v) => field.text = v.to_string(),
         FilterValue::Many(vs) => {
@@ -743,17 +745,17 @@ fn done(dashboard: DashboardId, done: Done, link: &str) -> Response {
 /// A posted form as its name / value pairs (filter fields are named after the dashboard's
 /// filters, so they cannot be a fixed struct).
 #[derive(Debug)]
-struct Fields(Vec<(String, String)>);
+pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
 
 impl Fields {
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn on(&self, name: &str) -> bool {
+    pub(crate) fn on(&self, name: &str) -> bool {
         !self.get(name).is_empty()
     }
 }
@@ -825,7 +827,7 @@ fn read_number(text: &str, label: &str) -> Result<Option<f64>, String> {
 }
 
 /// The value a filter is locked to, from its inputs.
-fn locked_value(filter: &Filter, field: &FilterField) -> Result<FilterValue, String> {
+pub(crate) fn locked_value(filter: &Filter, field: &FilterField) -> Result<FilterValue, String> {
     let label = &filter.label;
     match filter.kind {
         FilterKind::SingleSelect => {

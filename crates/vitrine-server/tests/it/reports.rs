@@ -40,14 +40,14 @@ impl Hit {
 /// A local HTTP receiver: records every request and answers each path with its status
 /// (200 unless set).
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     base: String,
     hits: Arc<Mutex<Vec<Hit>>>,
     failing: Arc<Mutex<Vec<(String, u16)>>>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let me = Receiver {
@@ -133,11 +133,11 @@ impl Receiver {
         me
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    async fn fail(&self, path: &str, status: u16) {
+    pub(crate) async fn fail(&self, path: &str, status: u16) {
         self.failing.lock().await.push((path.to_owned(), status));
     }
 
