@@ -61,7 +61,7 @@ document.addEventListener("click", (event) => {
   editor.scrollTop = Math.max(0, (line - 5) * lineHeight);
 });
 
-// Parts of a form shown only for one choice: data-show-when="NAME=VALUE" (the share form's
+// Parts of a form shown only for some choices: data-show-when="NAME=VALUE" or "NAME=A|B" (the share form's
 // expiry date, a filter's locked value, a date filter's fixed dates). Without this file they
 // are all shown, and the server ignores the ones that do not apply.
 function syncShowWhen(form) {
@@ -70,7 +70,7 @@ function syncShowWhen(form) {
     const at = rule.lastIndexOf("=");
     const field = form.elements.namedItem(rule.slice(0, at));
     if (!field) continue;
-    part.hidden = field.value !== rule.slice(at + 1);
+    part.hidden = !rule.slice(at + 1).split("|").includes(field.value);
   }
 }
 for (const form of document.querySelectorAll("form")) {

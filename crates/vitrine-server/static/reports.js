@@ -71,7 +71,8 @@
         list.append(item);
       });
     } else {
-      problem.textContent = (answer.body && answer.body.error && answer.body.error.message) || "No preview for these values.";
+      const text = (answer.body && answer.body.error && answer.body.error.message) || "no preview for these values";
+      problem.textContent = text.charAt(0).toUpperCase() + text.slice(1) + (text.endsWith(".") ? "" : ".");
       problem.hidden = false;
     }
   }

@@ -33,6 +33,7 @@ mod panics;
 mod policies;
 mod public;
 mod reports;
+mod reports_browser;
 mod reports_ui;
 mod share_ui;
 mod sink;
