@@ -429,10 +429,17 @@ pub mod share_paths {
     pub const SETTINGS_SUSPEND: &str = "/settings/suspend";
     /// Resume (POST).
     pub const SETTINGS_RESUME: &str = "/settings/resume";
+    /// The allowed e-mail domains of report recipients (POST).
+    pub const SETTINGS_REPORT_DOMAINS: &str = "/settings/report-domains";
 
     /// A dashboard's share page; its create form posts here too.
     pub fn share(dashboard: DashboardId) -> String {
         format!("/dashboards/{dashboard}/share")
+    }
+
+    /// A new scheduled report of a dashboard.
+    pub fn new_report(dashboard: DashboardId) -> String {
+        format!("/dashboards/{dashboard}/reports/new")
     }
 
     /// One link on a dashboard's share page; its edit form posts here.
@@ -736,6 +743,8 @@ pub struct SettingsPage {
     pub links: Vec<LinkRow>,
     /// How many of them open now.
     pub active: usize,
+    /// The allowed e-mail domains of report recipients, one a line.
+    pub report_domains: String,
     /// A confirmation.
     pub notice: Option<String>,
     /// What went wrong.

@@ -91,7 +91,7 @@ async fn run_files(app: &App, d: &ReportDeliveryRecord) -> Result<RunFiles> {
         .map(|i| String::from_utf8_lossy(&artifacts.remove(i).content).into_owned())
         .unwrap_or_else(|| schedule.name.clone());
     let link = if parsed.contents.live_link {
-        Some(super::live_link(app, &schedule).await?)
+        super::live_link(app, &schedule, &parsed.contents).await?
     } else {
         None
     };

@@ -40,7 +40,7 @@ pub const REPORTS: &str = "/reports";
 
 /// Where a new schedule of `dashboard` is made.
 pub fn new_report_path(dashboard: DashboardId) -> String {
-    format!("/dashboards/{dashboard}/reports/new")
+    crate::pages::share_paths::new_report(dashboard)
 }
 
 fn report_path(id: i64) -> String {
@@ -140,6 +140,8 @@ pub struct ReportForm {
     pub png: bool,
     /// Live link.
     pub live_link: bool,
+    /// The share link it opens (empty: a new one made for the report).
+    pub live_link_id: String,
     /// Widgets whose CSV is attached.
     pub csv: Vec<String>,
     /// Fixed filter values (`mode.{id}` = `locked` fixes one).
@@ -220,6 +222,14 @@ pub struct ReportFormPage {
     pub me: String,
     /// Shows the run history link.
     pub is_admin: bool,
+    /// May choose or create the share link of the live link.
+    pub can_share: bool,
+    /// The dashboard's share links, for the live link.
+    pub share_links: Vec<Choice>,
+    /// The saved live link's URL, when it opens.
+    pub live_link_url: String,
+    /// Why the saved live link does not open (the report goes out without it).
+    pub live_link_problem: Option<String>,
     /// What just happened.
     pub notice: Option<String>,
     /// What went wrong.
@@ -407,7 +417,7 @@ fn widget_choices(doc: &Dashboard) -> Vec<Choice> {
         .collect()
 }
 
-fn new_form(doc: &Dashboard) -> ReportForm {
+fn new_form(doc: &Dashboard, can_share: bool) -> ReportForm {
     let contents = Contents::default();
     ReportForm {
         kind: "daily".to_owned(),
@@ -418,7 +428,7 @@ fn new_form(doc: &Dashboard) -> ReportForm {
         zone: "UTC".to_owned(),
         pdf: contents.pdf,
         png: contents.png,
-        live_link: contents.live_link,
+        live_link: contents.live_link && can_share,
         filters: doc.filters.iter().map(blank_field).collect(),
         enabled: true,
         ..ReportForm::default()
@@ -426,7 +436,7 @@ fn new_form(doc: &Dashboard) -> ReportForm {
 }
 
 fn form_from_view(view: &ScheduleView, doc: &Dashboard) -> ReportForm {
-    let mut form = new_form(doc);
+    let mut form = new_form(doc, true);
     form.name = view.name.clone();
     form.target = view.widget_id.clone().unwrap_or_default();
     form.zone = view.zone.clone();
@@ -471,6 +481,7 @@ fn form_from_view(view: &ScheduleView, doc: &Dashboard) -> ReportForm {
     form.pdf = view.contents.pdf;
     form.png = view.contents.png;
     form.live_link = view.contents.live_link;
+    form.live_link_id = view.contents.live_link_id.clone().unwrap_or_default();
     form.csv = view.contents.csv.clone();
     for field in &mut form.filters {
         if let Some(value) = view.filters.get(&field.id) {
@@ -553,6 +564,7 @@ fn read_form(
         pdf: fields.on("pdf"),
         png: fields.on("png"),
         live_link: fields.on("live_link"),
+        live_link_id: fields.get("live_link_id").to_owned(),
         csv: all("csv"),
         filters: Vec::with_capacity(doc.filters.len()),
         skip_when_empty: fields.on("skip_when_empty"),
@@ -640,6 +652,7 @@ fn read_form(
                 png: form.png,
                 csv: form.csv.clone(),
                 live_link: form.live_link,
+                live_link_id: Some(form.live_link_id.clone()).filter(|l| !l.is_empty()),
             },
             filters: fixed,
             skip_when_empty: form.skip_when_empty,
@@ -662,6 +675,7 @@ fn form_problem(error: Error) -> Result<String, HttpError> {
                     "frequency" | "frequency.at" | "at" => "When",
                     "widget_id" => "Shows",
                     "contents.csv" => "CSV",
+                    "contents.live_link" | "contents.live_link_id" => "Live link",
                     "filters" => "Fixed filters",
                     f if f.starts_with("recipients") => "Recipients",
                     _ => "",
@@ -737,6 +751,32 @@ async fn form_page(
             "Runs as you ({me_name}): every send shows what you may see, with the fixed filters below."
         ),
     };
+    let can_share = identity.actor().can_share_public();
+    let share_links = vitrine_app::links::list_links(state, me, Some(record.id))
+        .await?
+        .into_iter()
+        .filter(|l| l.state != "deleted")
+        .map(|l| {
+            let label = if l.state == "active" {
+                l.label.clone()
+            } else {
+                format!("{} ({})", l.label, l.state)
+            };
+            Choice::new(l.id, label)
+        })
+        .collect();
+    let (live_link_url, live_link_problem) = match editing {
+        Some(view) => {
+            match reports::live_link_state(state, me.workspace_id, record.id, &view.contents)
+                .await?
+            {
+                Some((url, None)) => (url, None),
+                Some((_, Some(problem))) => (String::new(), Some(problem)),
+                None => (String::new(), None),
+            }
+        }
+        None => (String::new(), None),
+    };
     let failed = outcome.error.is_some();
     let (preview, preview_error) = match preview(state, &outcome.form) {
         Ok(rows) => (rows, String::new()),
@@ -779,6 +819,10 @@ async fn form_page(
         run_as,
         me: me.email.clone(),
         is_admin: identity.actor().is_admin(),
+        can_share,
+        share_links,
+        live_link_url,
+        live_link_problem,
         notice: outcome.notice,
         error: outcome.error,
     };
@@ -872,7 +916,7 @@ async fn show_new_report(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, HttpError> {
     let (record, doc) = schedulable(&state, &identity, id).await?;
-    let mut form = new_form(&doc);
+    let mut form = new_form(&doc, identity.actor().can_share_public());
     if let Some(widget) = query.widget.filter(|w| doc.widget(w).is_some()) {
         form.target = widget;
     }

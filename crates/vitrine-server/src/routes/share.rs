@@ -75,6 +75,10 @@ pub fn pages() -> Router<App> {
         .route(share_paths::SETTINGS_POLICY, post(update_link_policy))
         .route(share_paths::SETTINGS_SUSPEND, post(suspend_sharing))
         .route(share_paths::SETTINGS_RESUME, post(resume_sharing))
+        .route(
+            share_paths::SETTINGS_REPORT_DOMAINS,
+            post(update_report_email_domains),
+        )
 }
 
 // ---- what the dashboard page and the editor show ------------------------------------------
@@ -113,7 +117,7 @@ pub async fn dashboard_sharing(
         active_links,
         share_path: share_paths::share(dashboard),
         reports: Vec::new(),
-        new_report_path: super::report_pages::new_report_path(dashboard),
+        new_report_path: share_paths::new_report(dashboard),
     })
 }
 
@@ -1266,6 +1270,7 @@ enum SettingsDone {
     Policy,
     Suspended,
     Resumed,
+    ReportDomains,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1279,11 +1284,18 @@ async fn settings_page(
     form: Option<PolicyFormView>,
     notice: Option<String>,
     error: Option<String>,
+    report_domains: Option<String>,
 ) -> Result<Response, HttpError> {
     if !identity.actor().is_admin() {
         return Err(Error::Forbidden.into());
     }
     let member = &identity.member;
+    let report_domains = match report_domains {
+        Some(text) => text,
+        None => vitrine_app::reports::email_domains(state, member)
+            .await?
+            .join("\n"),
+    };
     let policy = links::policy(state, member).await?;
     let mut views = links::list_links(state, member, None).await?;
     views.sort_by(|a, b| {
@@ -1325,6 +1337,7 @@ async fn settings_page(
         suspended: policy.suspended,
         active: rows.iter().filter(|r| r.state == "active").count(),
         links: rows,
+        report_domains,
         notice,
         error,
     };
@@ -1350,10 +1363,13 @@ async fn show_settings(
                 "Sharing suspended: every link now answers “This link is no longer active”."
             }
             SettingsDone::Resumed => "Sharing resumed: every link works again as it was.",
+            SettingsDone::ReportDomains => {
+                "Allowed e-mail domains saved. They apply to reports saved from now on."
+            }
         }
         .to_owned()
     });
-    settings_page(&state, &identity, None, notice, None).await
+    settings_page(&state, &identity, None, notice, None, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1409,7 +1425,7 @@ async fn update_link_policy(
             Ok(Redirect::to(&format!("{}?done=policy", share_paths::SETTINGS)).into_response())
         }
         Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
-            settings_page(&state, &identity, Some(view), None, Some(message)).await
+            settings_page(&state, &identity, Some(view), None, Some(message), None).await
         }
         Err(other) => Err(other.into()),
     }
@@ -1437,4 +1453,45 @@ async fn resume_sharing(
     PageMember(identity): PageMember,
 ) -> Result<Response, HttpError> {
     set_suspended(&state, &identity, false).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportDomainsForm {
+    #[serde(default)]
+    domains: String,
+}
+
+/// The settings page's allowed e-mail domains for report recipients: one per line (commas
+/// and spaces also separate); empty allows any address.
+async fn update_report_email_domains(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Form(form): Form<ReportDomainsForm>,
+) -> Result<Response, HttpError> {
+    let domains: Vec<String> = form
+        .domains
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match vitrine_app::reports::set_email_domains(&state, &identity.member, &domains).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{}?done=report_domains#report-domains",
+            share_paths::SETTINGS
+        ))
+        .into_response()),
+        Err(Error::Invalid { message, .. }) => {
+            let message = format!("Allowed e-mail domains: {message}.");
+            settings_page(
+                &state,
+                &identity,
+                None,
+                None,
+                Some(message),
+                Some(form.domains),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
 }

@@ -222,6 +222,33 @@ async fn a_report_is_created_edited_paused_and_sent_through_the_pages() {
         "the report's name is escaped"
     );
 
+    // The live link is a share link made for the report, locked like it.
+    let link_id = saved["contents"]["live_link_id"]
+        .as_str()
+        .expect("a share link")
+        .to_owned();
+    let link = fx
+        .api_send(
+            reqwest::Method::GET,
+            &format!("/api/v1/links/{link_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(link["label"], format!("Report: {NAME}"));
+    assert_eq!(
+        link["settings"]["locked_filters"],
+        json!({ "region": "EMEA" })
+    );
+    let url = link["url"].as_str().unwrap();
+    assert!(
+        html.contains(&format!("Live link: <code class=\"url\">{url}</code>")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<option value=\"{link_id}\" selected>")),
+        "{html}"
+    );
+
     // Edited: weekly on Monday and Friday at 08:30.
     let edited = post_form(
         &fx,
@@ -237,6 +264,8 @@ async fn a_report_is_created_edited_paused_and_sent_through_the_pages() {
             ("zone", "Europe/Berlin"),
             ("emails", "ann@acme.test"),
             ("pdf", "on"),
+            ("live_link", "on"),
+            ("live_link_id", &link_id),
             ("mode.region", "locked"),
             ("lock.region", "EMEA"),
             ("enabled", "on"),
@@ -308,6 +337,15 @@ async fn a_report_is_created_edited_paused_and_sent_through_the_pages() {
     reports::deliver::drain(&fx.app.state).await.unwrap();
     let received = sink.wait_for(1).await;
     assert_eq!(received[0].to, vec!["<ann@acme.test>".to_owned()]);
+    let text = received[0].parsed().body_text(0).unwrap().to_string();
+    assert!(
+        text.contains(url),
+        "the live link is the share link: {text}"
+    );
+    assert!(
+        !text.contains("/dashboards/"),
+        "never the members' page: {text}"
+    );
     assert!(
         received[0]
             .parsed()
@@ -464,4 +502,282 @@ async fn viewers_are_refused_and_unknown_reports_are_not_found() {
     assert_eq!(status, 404);
     let (_, dash) = page(&fx, &admin, &format!("/dashboards/{}", fx.sales)).await;
     assert!(dash.contains("Scheduled reports"));
+}
+
+#[tokio::test]
+async fn allowed_email_domains_are_set_by_admins_and_refuse_recipients_outside_them() {
+    let fx = fixture_with(|_| {}).await;
+    let editor = fx
+        .app
+        .member(EDITOR, Role::Editor, Permissions::default())
+        .await;
+    let editor_key = fx.app.api_key(&editor).await;
+    let report = |address: &str| {
+        json!({
+            "dashboard_id": fx.sales, "name": "Nightly", "zone": "UTC",
+            "frequency": { "kind": "daily", "at": "02:00" },
+            "recipients": [{ "kind": "email", "address": address }],
+            "contents": { "live_link": false }
+        })
+    };
+    let post = |key: String, path: &'static str, body: Value| {
+        let request = fx
+            .app
+            .api()
+            .post(fx.app.url(path))
+            .bearer_auth(key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    // No list: any domain.
+    let domains = fx
+        .api_send(reqwest::Method::GET, "/api/v1/reports/email-domains", None)
+        .await;
+    assert_eq!(domains, json!({ "domains": [] }));
+    let (status, _) = post(
+        editor_key.clone(),
+        "/api/v1/reports",
+        report("ann@anywhere.test"),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // Editors may read the list but not change it.
+    let response = fx
+        .app
+        .api()
+        .put(fx.app.url("/api/v1/reports/email-domains"))
+        .bearer_auth(&editor_key)
+        .json(&json!({ "domains": ["acme.test"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    // An admin sets it (normalised); an invalid name is refused in words.
+    let saved = fx
+        .api_send(
+            reqwest::Method::PUT,
+            "/api/v1/reports/email-domains",
+            Some(json!({ "domains": ["@ACME.test", "acme.test", " partner.test "] })),
+        )
+        .await;
+    assert_eq!(saved, json!({ "domains": ["acme.test", "partner.test"] }));
+    let response = fx
+        .app
+        .api()
+        .put(fx.app.url("/api/v1/reports/email-domains"))
+        .bearer_auth(&fx.key)
+        .json(&json!({ "domains": ["acme.test'; DROP TABLE workspaces; --"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a domain name"),
+        "{body}"
+    );
+
+    // A recipient outside: refused with a clear message; a subdomain is outside too.
+    for outside in ["ann@anywhere.test", "ann@eu.acme.test"] {
+        let (status, body) = post(editor_key.clone(), "/api/v1/reports", report(outside)).await;
+        assert_eq!(status, 400, "{outside}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("is outside the workspace's allowed e-mail domains"),
+            "{body}"
+        );
+    }
+    let (status, _) = post(
+        editor_key.clone(),
+        "/api/v1/reports",
+        report("Ann@ACME.test"),
+    )
+    .await;
+    assert_eq!(status, 201, "case does not matter");
+
+    // The form says the same, with the value kept.
+    let (client, csrf) = fx.app.signed_in(EDITOR).await;
+    let response = post_form(
+        &fx,
+        &client,
+        &format!("/dashboards/{}/reports", fx.sales),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Nightly"),
+            ("kind", "daily"),
+            ("at", "02:00"),
+            ("zone", "UTC"),
+            ("emails", "bob@elsewhere.test"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("bob@elsewhere.test is outside the workspace"),
+        "{html}"
+    );
+
+    // The settings page (admins) shows and sets the list; an empty list allows any address.
+    let (admin, csrf) = fx.app.signed_in(ADMIN).await;
+    let (status, html) = page(&fx, &admin, "/settings").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("acme.test\npartner.test"), "{html}");
+    let bad = post_form(
+        &fx,
+        &admin,
+        "/settings/report-domains",
+        &[
+            ("csrf_token", &csrf),
+            ("domains", "acme.test\n<script>x</script>"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Allowed e-mail domains:"), "{html}");
+    assert!(!html.contains("<script>x"), "escaped");
+    let cleared = post_form(
+        &fx,
+        &admin,
+        "/settings/report-domains",
+        &[("csrf_token", &csrf), ("domains", "")],
+    )
+    .await;
+    assert_eq!(cleared.status(), 303);
+    let domains = fx
+        .api_send(reqwest::Method::GET, "/api/v1/reports/email-domains", None)
+        .await;
+    assert_eq!(domains, json!({ "domains": [] }));
+    let (status, _) = post(
+        editor_key.clone(),
+        "/api/v1/reports",
+        report("bob@elsewhere.test"),
+    )
+    .await;
+    assert_eq!(status, 201, "empty list: any domain");
+    let (editor_client, _) = (client, ());
+    let (status, _) = page(&fx, &editor_client, "/settings").await;
+    assert_eq!(status, 403, "the settings page is for admins");
+}
+
+#[tokio::test]
+async fn a_disabled_live_link_is_shown_on_the_form_and_left_out_of_the_message() {
+    let sink = SmtpSink::start().await;
+    let smtp = sink.url();
+    let fx = fixture_with(move |c| c.mail.smtp_url = Some(smtp)).await;
+    let link = fx
+        .api_send(
+            reqwest::Method::POST,
+            "/api/v1/links",
+            Some(json!({ "dashboard_id": fx.sales, "label": "Board" })),
+        )
+        .await;
+    let link_id = link["id"].as_str().unwrap().to_owned();
+    let (admin, csrf) = fx.app.signed_in(ADMIN).await;
+    // An existing link of the dashboard, chosen in the form.
+    let created = post_form(
+        &fx,
+        &admin,
+        &format!("/dashboards/{}/reports", fx.sales),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Board pack"),
+            ("kind", "daily"),
+            ("at", "09:00"),
+            ("zone", "UTC"),
+            ("emails", "ann@acme.test"),
+            ("live_link", "on"),
+            ("live_link_id", &link_id),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status(), 303);
+    let id = report_id(&location(&created));
+    let saved = fx
+        .api_send(reqwest::Method::GET, &format!("/api/v1/reports/{id}"), None)
+        .await;
+    assert_eq!(
+        saved["contents"]["live_link_id"],
+        link_id.as_str(),
+        "no new link"
+    );
+
+    // Another dashboard's link is refused.
+    let other = fx
+        .api_send(
+            reqwest::Method::POST,
+            "/api/v1/links",
+            Some(json!({ "dashboard_id": fx.payroll, "label": "Payroll" })),
+        )
+        .await;
+    let refused = post_form(
+        &fx,
+        &admin,
+        &format!("/reports/{id}"),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Board pack"),
+            ("kind", "daily"),
+            ("at", "09:00"),
+            ("zone", "UTC"),
+            ("emails", "ann@acme.test"),
+            ("live_link", "on"),
+            ("live_link_id", other["id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Live link: no such share link of this dashboard."),
+    );
+
+    fx.api_send(
+        reqwest::Method::POST,
+        &format!("/api/v1/links/{link_id}/disable"),
+        None,
+    )
+    .await;
+    let (_, html) = page(&fx, &admin, &format!("/reports/{id}")).await;
+    assert!(html.contains("The live link does not open:"), "{html}");
+    assert!(html.contains("is disabled"), "{html}");
+
+    let sent = post_form(
+        &fx,
+        &admin,
+        &format!("/reports/{id}/send"),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(sent.status(), 303);
+    reports::deliver::drain(&fx.app.state).await.unwrap();
+    let received = sink.wait_for(1).await;
+    let parsed = received[0].parsed();
+    let text = parsed.body_text(0).unwrap().to_string();
+    let html = parsed.body_html(0).unwrap().to_string();
+    assert!(
+        !text.contains("/share/") && !html.contains("/share/"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/dashboards/") && !html.contains("Open the live dashboard"),
+        "{html}"
+    );
 }

@@ -119,6 +119,7 @@ async fn reports_of_the_demo_dashboard_per_second() {
                 png: true,
                 csv: data_widgets.clone(),
                 live_link: true,
+                live_link_id: None,
             },
             filters: Default::default(),
             skip_when_empty: false,
