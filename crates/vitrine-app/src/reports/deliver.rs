@@ -176,6 +176,8 @@ async fn send_one(
                 })?;
             let body = webhook_body(files);
             let t = app.now().unix_timestamp();
+            let secret = super::open_secret(app, &secret)
+                .map_err(|e| SendError::Permanent(format!("the webhook's secret: {e}")))?;
             let sig = signature(&secret, t, &body);
             post_json(&d.target, &body, &[("X-Vitrine-Signature", sig)]).await
         }

@@ -277,7 +277,18 @@ fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleVie
         name: record.name,
         frequency: parsed.frequency,
         zone: record.zone,
-        recipients: parsed.recipients,
+        // Secrets are never shown again (an empty one, sent back, keeps the saved one).
+        recipients: parsed
+            .recipients
+            .into_iter()
+            .map(|r| match r {
+                Recipient::Webhook { url, .. } => Recipient::Webhook {
+                    url,
+                    secret: String::new(),
+                },
+                other => other,
+            })
+            .collect(),
         contents: parsed.contents,
         filters: parsed.filters,
         skip_when_empty: record.skip_when_empty,
@@ -468,6 +479,82 @@ pub async fn set_email_domains_as(
     Ok(domains)
 }
 
+/// The purpose webhook secrets are sealed for (a key derived from the server key, like
+/// data-source settings).
+pub const WEBHOOK_SECRET_PURPOSE: &str = "report-webhook-secret";
+/// How a sealed secret starts in the stored recipients.
+const SEALED: &str = "sealed:";
+
+fn secret_sealer(app: &App) -> vitrine_core::seal::Sealer {
+    vitrine_core::seal::Sealer::new(
+        &app.keys.server.derive(WEBHOOK_SECRET_PURPOSE),
+        WEBHOOK_SECRET_PURPOSE,
+    )
+}
+
+/// A stored webhook secret in clear: sealed ones (`sealed:v1.…`) are opened; ones stored
+/// before secrets were sealed are clear text and returned as they are.
+pub fn open_secret(app: &App, stored: &str) -> Result<String> {
+    match stored.strip_prefix(SEALED) {
+        Some(sealed) => {
+            let bytes = secret_sealer(app)
+                .open(sealed)
+                .map_err(|e| Error::internal(format!("a webhook secret does not open: {e}")))?;
+            String::from_utf8(bytes).map_err(Error::internal)
+        }
+        None => Ok(stored.to_owned()),
+    }
+}
+
+/// Recipients as stored: webhook secrets sealed with the server key.
+fn sealed_recipients(app: &App, recipients: Vec<Recipient>) -> Vec<Recipient> {
+    recipients
+        .into_iter()
+        .map(|r| match r {
+            Recipient::Webhook { url, secret } if !secret.starts_with(SEALED) => {
+                let sealed = secret_sealer(app).seal(secret.as_bytes());
+                Recipient::Webhook {
+                    url,
+                    secret: format!("{SEALED}{sealed}"),
+                }
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// An input's recipients with an empty webhook secret replaced by the saved one of the same
+/// URL ("keep the secret"): views never show secrets, so a client sends them back empty.
+fn with_kept_secrets(
+    app: &App,
+    recipients: &[Recipient],
+    current: Option<&ReportScheduleRecord>,
+) -> Result<Vec<Recipient>> {
+    let saved = match current {
+        Some(c) => run::parse(c)?.recipients,
+        None => Vec::new(),
+    };
+    recipients
+        .iter()
+        .map(|r| match r {
+            Recipient::Webhook { url, secret } if secret.is_empty() => {
+                let kept = saved.iter().find_map(|s| match s {
+                    Recipient::Webhook { url: u, secret } if u == url => Some(secret.clone()),
+                    _ => None,
+                });
+                Ok(Recipient::Webhook {
+                    url: url.clone(),
+                    secret: match kept {
+                        Some(stored) => open_secret(app, &stored)?,
+                        None => String::new(),
+                    },
+                })
+            }
+            other => Ok(other.clone()),
+        })
+        .collect()
+}
+
 /// Members who may schedule a dashboard: those who can edit it.
 fn may_schedule(member: &Member) -> Result<()> {
     if member.actor().can_edit_content() {
@@ -523,10 +610,11 @@ async fn checked(
     }
     let domains = app.store.report_email_domains(member.workspace_id).await?;
     let recipients = spec::check_recipients(
-        &input.recipients,
+        &with_kept_secrets(app, &input.recipients, current)?,
         &domains,
         app.config.base_url.starts_with("http://"),
     )?;
+    let recipients = sealed_recipients(app, recipients);
     // Last, once everything else is valid: it may create a share link.
     let mut contents = input.contents.clone();
     contents.live_link_id = resolve_live_link(app, member, input, name, current).await?;

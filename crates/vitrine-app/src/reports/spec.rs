@@ -30,7 +30,9 @@ pub enum Recipient {
     Webhook {
         /// Where to POST.
         url: String,
-        /// The shared secret (at least 16 characters).
+        /// The shared secret (16 to 256 characters). Stored sealed with the server key and
+        /// never shown again: answers carry `""`, and `""` sent back when changing a schedule
+        /// keeps the saved secret of the same URL.
         secret: String,
     },
 }

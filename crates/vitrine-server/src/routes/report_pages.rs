@@ -618,10 +618,11 @@ fn read_form(
     for line in lines(&form.webhooks) {
         let mut parts = line.split_whitespace();
         let url = parts.next().unwrap_or_default().to_owned();
+        // A URL alone keeps the saved secret (the service fills it in; views never show it).
         let secret = parts.next().map(str::to_owned).or_else(|| {
             current.and_then(|c| {
                 c.recipients.iter().find_map(|r| match r {
-                    Recipient::Webhook { url: u, secret } if *u == url => Some(secret.clone()),
+                    Recipient::Webhook { url: u, .. } if *u == url => Some(String::new()),
                     _ => None,
                 })
             })

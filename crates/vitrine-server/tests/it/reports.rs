@@ -19,14 +19,14 @@ use crate::sink::SmtpSink;
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
-struct Hit {
+pub(crate) struct Hit {
     path: String,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Hit {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -141,7 +141,7 @@ impl Receiver {
         self.failing.lock().await.push((path.to_owned(), status));
     }
 
-    async fn hits(&self, path: &str) -> Vec<Hit> {
+    pub(crate) async fn hits(&self, path: &str) -> Vec<Hit> {
         self.hits
             .lock()
             .await

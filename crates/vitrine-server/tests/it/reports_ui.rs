@@ -781,3 +781,118 @@ async fn a_disabled_live_link_is_shown_on_the_form_and_left_out_of_the_message()
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn webhook_secrets_are_sealed_at_rest_never_shown_and_kept_when_left_empty() {
+    let receiver = Receiver::start().await;
+    let fx = fixture_with(|_| {}).await;
+    let secret = "a shared secret of enough length";
+    let body = |secret: &str| {
+        json!({
+            "dashboard_id": fx.sales, "name": "Hook", "zone": "UTC",
+            "frequency": { "kind": "daily", "at": "02:00" },
+            "recipients": [{ "kind": "webhook", "url": receiver.url("/hook"), "secret": secret }],
+            "contents": { "png": false, "live_link": false }
+        })
+    };
+    let created = fx
+        .api_send(reqwest::Method::POST, "/api/v1/reports", Some(body(secret)))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["recipients"][0]["secret"], "", "never shown");
+    let stored = || async {
+        let pool = fx.app.raw_sqlite().await;
+        let row: (String,) = sqlx::query_as("SELECT recipients FROM report_schedules WHERE id = ?")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        row.0
+    };
+    let at_rest = stored().await;
+    assert!(!at_rest.contains(secret), "{at_rest}");
+    assert!(at_rest.contains("sealed:v1."), "{at_rest}");
+
+    // Sent back empty through the API: kept.
+    let updated = fx
+        .api_send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/reports/{id}"),
+            Some(body("")),
+        )
+        .await;
+    assert_eq!(updated["recipients"][0]["secret"], "");
+    assert!(!stored().await.contains(secret));
+
+    // Saved through the form with the URL alone: kept too.
+    let (admin, csrf) = fx.app.signed_in(ADMIN).await;
+    let (_, html) = page(&fx, &admin, &format!("/reports/{id}")).await;
+    assert!(!html.contains(secret), "the form does not show it");
+    let url = receiver.url("/hook");
+    let saved = post_form(
+        &fx,
+        &admin,
+        &format!("/reports/{id}"),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Hook"),
+            ("kind", "daily"),
+            ("at", "02:00"),
+            ("zone", "UTC"),
+            ("webhooks", &url),
+            ("pdf", "on"),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+
+    // The delivery is signed with the original secret.
+    let sent = post_form(
+        &fx,
+        &admin,
+        &format!("/reports/{id}/send"),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(sent.status(), 303);
+    reports::deliver::drain(&fx.app.state).await.unwrap();
+    let hits = receiver.hits("/hook").await;
+    assert_eq!(hits.len(), 1);
+    let header = hits[0].header("X-Vitrine-Signature").unwrap().to_owned();
+    let t: i64 = header
+        .split(',')
+        .find_map(|p| p.strip_prefix("t="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        header,
+        reports::deliver::signature(secret, t, &hits[0].body)
+    );
+
+    // A new webhook without a secret is refused in words.
+    let refused = post_form(
+        &fx,
+        &admin,
+        &format!("/reports/{id}"),
+        &[
+            ("csrf_token", &csrf),
+            ("name", "Hook"),
+            ("kind", "daily"),
+            ("at", "02:00"),
+            ("zone", "UTC"),
+            ("webhooks", &format!("{url}\n{}", receiver.url("/other"))),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("write its secret after the URL")
+    );
+}
