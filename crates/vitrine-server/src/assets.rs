@@ -299,6 +299,11 @@ const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../static/dataset.js"),
     ),
     (
+        "/static/reports.js",
+        JS,
+        include_str!("../static/reports.js"),
+    ),
+    (
         "/static/dashboard.css",
         CSS,
         include_str!("../static/dashboard.css"),

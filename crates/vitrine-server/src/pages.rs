@@ -510,10 +510,17 @@ pub mod share_paths {
     pub const SETTINGS_SUSPEND: &str = "/settings/suspend";
     /// Resume (POST).
     pub const SETTINGS_RESUME: &str = "/settings/resume";
+    /// The allowed e-mail domains of report recipients (POST).
+    pub const SETTINGS_REPORT_DOMAINS: &str = "/settings/report-domains";
 
     /// A dashboard's share page; its create form posts here too.
     pub fn share(dashboard: DashboardId) -> String {
         format!("/dashboards/{dashboard}/share")
+    }
+
+    /// A new scheduled report of a dashboard.
+    pub fn new_report(dashboard: DashboardId) -> String {
+        format!("/dashboards/{dashboard}/reports/new")
     }
 
     /// One link on a dashboard's share page; its edit form posts here.
@@ -533,6 +540,23 @@ pub struct DashboardSharing {
     pub active_links: usize,
     /// The share page.
     pub share_path: String,
+    /// The dashboard's scheduled reports (the dashboard page only; empty elsewhere).
+    pub reports: Vec<ReportChip>,
+    /// Where a new schedule of this dashboard is made.
+    pub new_report_path: String,
+}
+
+/// A scheduled report as the dashboard page lists it.
+#[derive(Debug, Clone)]
+pub struct ReportChip {
+    /// Its page.
+    pub path: String,
+    /// Its name.
+    pub name: String,
+    /// `Daily at 09:00 (Europe/Berlin)`.
+    pub when: String,
+    /// Enabled.
+    pub enabled: bool,
 }
 
 /// One link as a row of the share page or the settings page.
@@ -811,6 +835,8 @@ pub struct SettingsPage {
     pub links: Vec<LinkRow>,
     /// How many of them open now.
     pub active: usize,
+    /// The allowed e-mail domains of report recipients, one a line.
+    pub report_domains: String,
     /// A confirmation.
     pub notice: Option<String>,
     /// What went wrong.

@@ -61,8 +61,9 @@ document.addEventListener("click", (event) => {
   editor.scrollTop = Math.max(0, (line - 5) * lineHeight);
 });
 
-// Parts of a form shown only for one choice: data-show-when="NAME=VALUE" (the share form's
-// expiry date, a filter's locked value, a date filter's fixed dates, the e-mail domains). Without this file they
+// Parts of a form shown only for some choices: data-show-when="NAME=VALUE" or "NAME=A|B" (the
+// share form's expiry date, a filter's locked value, a date filter's fixed dates, the e-mail
+// domains, a report's time of day). Without this file they
 // are all shown, and the server ignores the ones that do not apply.
 function syncShowWhen(form) {
   for (const part of form.querySelectorAll("[data-show-when]")) {
@@ -72,7 +73,7 @@ function syncShowWhen(form) {
     if (!field) continue;
     // A checkbox has its value only when it is ticked.
     const value = field.type === "checkbox" ? (field.checked ? field.value : "") : field.value;
-    part.hidden = value !== rule.slice(at + 1);
+    part.hidden = !rule.slice(at + 1).split("|").includes(value);
   }
 }
 for (const form of document.querySelectorAll("form")) {

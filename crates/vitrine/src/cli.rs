@@ -105,6 +105,15 @@ pub enum ReportCommand {
     },
     /// One scheduler pass: send the due slots and due deliveries, then exit.
     Run,
+    /// Show the workspace's allowed e-mail domains for report recipients, or replace them
+    /// (`vitrine report domains example.com example.org`; `--clear` allows any address).
+    Domains {
+        /// The new list, replacing the old one; none: show the current list.
+        domains: Vec<String>,
+        /// Remove every domain: any address is allowed.
+        #[arg(long, conflicts_with = "domains")]
+        clear: bool,
+    },
 }
 
 /// `vitrine mail …`.
@@ -503,6 +512,25 @@ async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<
                     d.state.as_str(),
                     d.provider_response.or(d.last_error).unwrap_or_default()
                 );
+            }
+            Ok(())
+        }
+        ReportCommand::Domains { domains, clear } => {
+            if *clear || !domains.is_empty() {
+                vitrine_app::reports::set_email_domains_as(
+                    state,
+                    workspace.id,
+                    &Acting::Cli,
+                    domains,
+                )
+                .await?;
+            }
+            let current = state.store.report_email_domains(workspace.id).await?;
+            if current.is_empty() {
+                println!("any domain (no list)");
+            }
+            for d in current {
+                println!("{d}");
             }
             Ok(())
         }

@@ -91,7 +91,7 @@ async fn run_files(app: &App, d: &ReportDeliveryRecord) -> Result<RunFiles> {
         .map(|i| String::from_utf8_lossy(&artifacts.remove(i).content).into_owned())
         .unwrap_or_else(|| schedule.name.clone());
     let link = if parsed.contents.live_link {
-        Some(super::live_link(app, &schedule).await?)
+        super::live_link(app, &schedule, &parsed.contents).await?
     } else {
         None
     };
@@ -176,6 +176,8 @@ async fn send_one(
                 })?;
             let body = webhook_body(files);
             let t = app.now().unix_timestamp();
+            let secret = super::open_secret(app, &secret)
+                .map_err(|e| SendError::Permanent(format!("the webhook's secret: {e}")))?;
             let sig = signature(&secret, t, &body);
             post_json(&d.target, &body, &[("X-Vitrine-Signature", sig)]).await
         }

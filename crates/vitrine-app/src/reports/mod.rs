@@ -25,7 +25,7 @@ use vitrine_store::{
 };
 
 pub use run::{POLL_EVERY, Scheduler, Ticked, spawn, tick};
-pub use schedule::{CompiledSchedule, Day, Due, Frequency};
+pub use schedule::{CompiledSchedule, Day, Due, Frequency, zones};
 pub use spec::{Contents, FixedFilters, Recipient};
 
 use crate::accounts::Acting;
@@ -103,13 +103,159 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The live link of a report: the dashboard's page.
-pub async fn live_link(app: &App, schedule: &ReportScheduleRecord) -> Result<String> {
-    let base = app.config.base_url.trim_end_matches('/');
-    Ok(match &schedule.widget_id {
-        Some(w) => format!("{base}/dashboards/{}/widgets/{w}", schedule.dashboard_id.0),
-        None => format!("{base}/dashboards/{}", schedule.dashboard_id.0),
-    })
+/// The live link of a report: the URL of its share link, or `None` when it has none or that
+/// link no longer opens (disabled, expired, deleted, sharing suspended): the report then goes
+/// out without a live link (never with the members' page, which outsiders cannot open), and
+/// the schedule's page says so.
+pub async fn live_link(
+    app: &App,
+    schedule: &ReportScheduleRecord,
+    contents: &Contents,
+) -> Result<Option<String>> {
+    Ok(
+        live_link_state(app, schedule.workspace_id, schedule.dashboard_id, contents)
+            .await?
+            .and_then(|(url, problem)| if problem.is_none() { Some(url) } else { None }),
+    )
+}
+
+/// The share link behind a report's live link: its URL and, when it does not open now, why.
+pub async fn live_link_state(
+    app: &App,
+    workspace: vitrine_core::id::WorkspaceId,
+    dashboard: DashboardId,
+    contents: &Contents,
+) -> Result<Option<(String, Option<String>)>> {
+    let Some(id) = contents
+        .live_link_id
+        .as_deref()
+        .filter(|_| contents.live_link)
+    else {
+        return Ok(None);
+    };
+    let Some(link) = app
+        .store
+        .link(id)
+        .await?
+        .filter(|l| l.workspace_id == workspace && l.dashboard_id == dashboard)
+    else {
+        return Ok(Some((
+            String::new(),
+            Some("the share link was deleted".to_owned()),
+        )));
+    };
+    if link.deleted_at.is_some() {
+        return Ok(Some((
+            String::new(),
+            Some("the share link was deleted".to_owned()),
+        )));
+    }
+    let ws = app
+        .store
+        .workspace(workspace)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let (url, _) = crate::links::urls(app, &link)?;
+    let problem = match link.status(&ws).accessible(app.now()) {
+        Ok(_) => None,
+        Err(reason) => Some(format!(
+            "the share link “{}” is {}",
+            link.label,
+            reason.as_str()
+        )),
+    };
+    Ok(Some((url, problem)))
+}
+
+/// Checks or creates the share link a schedule's live link opens (see [`Contents`]):
+/// an existing link must be a live link of the same dashboard; a change of link (a new one or
+/// another) needs the "Share publicly" permission, since it hands the link to the recipients.
+async fn resolve_live_link(
+    app: &App,
+    member: &Member,
+    input: &ScheduleInput,
+    name: &str,
+    current: Option<&ReportScheduleRecord>,
+) -> Result<Option<String>> {
+    if !input.contents.live_link {
+        return Ok(None);
+    }
+    let kept = current
+        .filter(|c| c.dashboard_id.0 == input.dashboard_id)
+        .and_then(|c| run::parse(c).ok())
+        .and_then(|p| p.contents.live_link_id);
+    let wanted = input.contents.live_link_id.clone().or(kept.clone());
+    let no_permission = || {
+        Error::invalid_field(
+            "contents.live_link",
+            "the live link is a share link of the dashboard, which needs the “Share publicly” permission: untick the live link or ask an admin",
+        )
+    };
+    if let Some(id) = wanted {
+        let link = app
+            .store
+            .link(&id)
+            .await?
+            .filter(|l| {
+                l.workspace_id == member.workspace_id
+                    && l.dashboard_id.0 == input.dashboard_id
+                    && l.deleted_at.is_none()
+            })
+            .ok_or_else(|| {
+                Error::invalid_field(
+                    "contents.live_link_id",
+                    "no such share link of this dashboard",
+                )
+            })?;
+        if kept.as_deref() != Some(link.id.as_str()) && !member.actor().can_share_public() {
+            return Err(no_permission());
+        }
+        return Ok(Some(link.id));
+    }
+    if !member.actor().can_share_public() {
+        return Err(no_permission());
+    }
+    let label: String = format!("Report: {name}").chars().take(100).collect();
+    let new = crate::links::NewLink {
+        dashboard_id: DashboardId(input.dashboard_id),
+        widget_id: input.widget_id.clone(),
+        label,
+        expiry: vitrine_core::share::Expiry::Never,
+        password: None,
+        // The recipients see on the live page what the report showed them.
+        locked_filters: input.filters.clone(),
+        open_filters: None,
+        display: Default::default(),
+        embed: Default::default(),
+        access: Default::default(),
+        rules: Vec::new(),
+    };
+    let mut attempt = crate::links::create_link(app, member, new.clone()).await;
+    if let Err(Error::Invalid { .. }) = &attempt {
+        // A workspace with a longest expiry: the longest it allows.
+        if let Ok(policy) = crate::links::policy(app, member).await
+            && let Some(days) = policy.max_link_days
+        {
+            let new = crate::links::NewLink {
+                expiry: vitrine_core::share::Expiry::Days {
+                    days: u32::try_from(days).unwrap_or(1),
+                },
+                ..new
+            };
+            attempt = crate::links::create_link(app, member, new).await;
+        }
+    }
+    match attempt {
+        Ok(view) => Ok(Some(view.id)),
+        Err(Error::Forbidden) => Err(no_permission()),
+        Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
+            Err(Error::invalid_field(
+                "contents.live_link",
+                format!("no share link could be created for the live link: {message}"),
+            ))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
@@ -131,7 +277,18 @@ fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleVie
         name: record.name,
         frequency: parsed.frequency,
         zone: record.zone,
-        recipients: parsed.recipients,
+        // Secrets are never shown again (an empty one, sent back, keeps the saved one).
+        recipients: parsed
+            .recipients
+            .into_iter()
+            .map(|r| match r {
+                Recipient::Webhook { url, .. } => Recipient::Webhook {
+                    url,
+                    secret: String::new(),
+                },
+                other => other,
+            })
+            .collect(),
         contents: parsed.contents,
         filters: parsed.filters,
         skip_when_empty: record.skip_when_empty,
@@ -154,6 +311,250 @@ pub fn preview(
     Ok(frequency.compile(zone)?.upcoming(app.now(), n.min(20)))
 }
 
+/// The next `n` send times of a frequency in a zone, each as RFC 3339 in UTC and as local
+/// text in the zone (`2026-03-30 09:00 CEST`): the form's preview.
+pub fn preview_times(
+    app: &App,
+    frequency: &Frequency,
+    zone: &str,
+    n: usize,
+) -> Result<Vec<(String, String)>> {
+    let compiled = frequency.compile(zone)?;
+    Ok(compiled
+        .upcoming(app.now(), n.min(20))
+        .into_iter()
+        .map(|t| (rfc3339(t), compiled.local_text(t)))
+        .collect())
+}
+
+/// Pauses or resumes a schedule without changing anything else (its "run as" stays). Resuming
+/// clears a pause reason and starts from the next slot after now: slots missed while paused
+/// are not sent.
+pub async fn set_enabled(
+    app: &App,
+    member: &Member,
+    id: i64,
+    enabled: bool,
+) -> Result<ScheduleView> {
+    may_schedule(member)?;
+    let current = get(app, member, id).await?;
+    let now = app.now();
+    app.store
+        .set_report_schedule_enabled(id, enabled, None, now)
+        .await?;
+    if enabled {
+        let next = current
+            .frequency
+            .compile(&current.zone)
+            .ok()
+            .and_then(|c| c.next_after(now));
+        app.store.advance_report_schedule(id, next).await?;
+    }
+    crate::accounts::audit(
+        app,
+        member.workspace_id,
+        &acting(member),
+        if enabled {
+            "report.resumed"
+        } else {
+            "report.paused"
+        },
+        format!("report:{id}"),
+        serde_json::json!({ "name": current.name, "by": "member" }),
+    )
+    .await?;
+    get(app, member, id).await
+}
+
+/// The display name of the member a schedule runs as (`None`: nobody, or no longer a member
+/// of this workspace).
+pub async fn run_as_name(
+    app: &App,
+    member: &Member,
+    view: &ScheduleView,
+) -> Result<Option<String>> {
+    let Some(id) = view.run_as else {
+        return Ok(None);
+    };
+    Ok(app
+        .store
+        .member(vitrine_core::id::MemberId(id))
+        .await?
+        .filter(|m| m.workspace_id == member.workspace_id)
+        .map(|m| {
+            if m.name.is_empty() {
+                m.email
+            } else {
+                format!("{} ({})", m.name, m.email)
+            }
+        }))
+}
+
+/// Most allowed e-mail domains a workspace may list.
+pub const MAX_EMAIL_DOMAINS: usize = 100;
+
+/// Checks and normalises a list of allowed e-mail domains: trimmed, a leading `@` dropped,
+/// lower case, ASCII (an international name in its `xn--` form), at least two labels, no
+/// duplicates. A recipient's domain must equal one of them: a subdomain is not included
+/// (list `eu.example.com` separately).
+pub fn normalise_email_domains(domains: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in domains {
+        let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        let valid = d.len() <= 253
+            && d.contains('.')
+            && d.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            });
+        if !valid {
+            let shown: String = raw.trim().chars().take(80).collect();
+            return Err(Error::invalid_field(
+                "domains",
+                format!("“{shown}” is not a domain name like example.com"),
+            ));
+        }
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    if out.len() > MAX_EMAIL_DOMAINS {
+        return Err(Error::invalid_field(
+            "domains",
+            format!("at most {MAX_EMAIL_DOMAINS} domains"),
+        ));
+    }
+    Ok(out)
+}
+
+/// The workspace's allowed e-mail domains for report recipients (empty: any address), for
+/// members who may schedule.
+pub async fn email_domains(app: &App, member: &Member) -> Result<Vec<String>> {
+    may_schedule(member)?;
+    Ok(app.store.report_email_domains(member.workspace_id).await?)
+}
+
+/// Sets the workspace's allowed e-mail domains (admins only); the saved list.
+pub async fn set_email_domains(
+    app: &App,
+    member: &Member,
+    domains: &[String],
+) -> Result<Vec<String>> {
+    if !member.actor().is_admin() {
+        return Err(Error::Forbidden);
+    }
+    set_email_domains_as(app, member.workspace_id, &acting(member), domains).await
+}
+
+/// [`set_email_domains`] for a front door that has already decided who may (the CLI).
+/// Existing schedules are not changed: a recipient outside the new list is refused the next
+/// time its schedule is saved, not at send time.
+pub async fn set_email_domains_as(
+    app: &App,
+    workspace: vitrine_core::id::WorkspaceId,
+    by: &Acting,
+    domains: &[String],
+) -> Result<Vec<String>> {
+    let domains = normalise_email_domains(domains)?;
+    app.store
+        .set_report_email_domains(workspace, &domains)
+        .await?;
+    crate::accounts::audit(
+        app,
+        workspace,
+        by,
+        "report.domains_changed",
+        "workspace".to_owned(),
+        serde_json::json!({ "domains": domains }),
+    )
+    .await?;
+    Ok(domains)
+}
+
+/// The purpose webhook secrets are sealed for (a key derived from the server key, like
+/// data-source settings).
+pub const WEBHOOK_SECRET_PURPOSE: &str = "report-webhook-secret";
+/// How a sealed secret starts in the stored recipients.
+const SEALED: &str = "sealed:";
+
+fn secret_sealer(app: &App) -> vitrine_core::seal::Sealer {
+    vitrine_core::seal::Sealer::new(
+        &app.keys.server.derive(WEBHOOK_SECRET_PURPOSE),
+        WEBHOOK_SECRET_PURPOSE,
+    )
+}
+
+/// A stored webhook secret in clear: sealed ones (`sealed:v1.…`) are opened; ones stored
+/// before secrets were sealed are clear text and returned as they are.
+pub fn open_secret(app: &App, stored: &str) -> Result<String> {
+    match stored.strip_prefix(SEALED) {
+        Some(sealed) => {
+            let bytes = secret_sealer(app)
+                .open(sealed)
+                .map_err(|e| Error::internal(format!("a webhook secret does not open: {e}")))?;
+            String::from_utf8(bytes).map_err(Error::internal)
+        }
+        None => Ok(stored.to_owned()),
+    }
+}
+
+/// Recipients as stored: webhook secrets sealed with the server key.
+fn sealed_recipients(app: &App, recipients: Vec<Recipient>) -> Vec<Recipient> {
+    recipients
+        .into_iter()
+        .map(|r| match r {
+            Recipient::Webhook { url, secret } if !secret.starts_with(SEALED) => {
+                let sealed = secret_sealer(app).seal(secret.as_bytes());
+                Recipient::Webhook {
+                    url,
+                    secret: format!("{SEALED}{sealed}"),
+                }
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// An input's recipients with an empty webhook secret replaced by the saved one of the same
+/// URL ("keep the secret"): views never show secrets, so a client sends them back empty.
+fn with_kept_secrets(
+    app: &App,
+    recipients: &[Recipient],
+    current: Option<&ReportScheduleRecord>,
+) -> Result<Vec<Recipient>> {
+    let saved = match current {
+        Some(c) => run::parse(c)?.recipients,
+        None => Vec::new(),
+    };
+    recipients
+        .iter()
+        .map(|r| match r {
+            Recipient::Webhook { url, secret } if secret.is_empty() => {
+                let kept = saved.iter().find_map(|s| match s {
+                    Recipient::Webhook { url: u, secret } if u == url => Some(secret.clone()),
+                    _ => None,
+                });
+                Ok(Recipient::Webhook {
+                    url: url.clone(),
+                    secret: match kept {
+                        Some(stored) => open_secret(app, &stored)?,
+                        None => String::new(),
+                    },
+                })
+            }
+            other => Ok(other.clone()),
+        })
+        .collect()
+}
+
 /// Members who may schedule a dashboard: those who can edit it.
 fn may_schedule(member: &Member) -> Result<()> {
     if member.actor().can_edit_content() {
@@ -163,7 +564,12 @@ fn may_schedule(member: &Member) -> Result<()> {
     }
 }
 
-async fn checked(app: &App, member: &Member, input: &ScheduleInput) -> Result<NewReportSchedule> {
+async fn checked(
+    app: &App,
+    member: &Member,
+    input: &ScheduleInput,
+    current: Option<&ReportScheduleRecord>,
+) -> Result<NewReportSchedule> {
     may_schedule(member)?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 120 {
@@ -204,10 +610,14 @@ async fn checked(app: &App, member: &Member, input: &ScheduleInput) -> Result<Ne
     }
     let domains = app.store.report_email_domains(member.workspace_id).await?;
     let recipients = spec::check_recipients(
-        &input.recipients,
+        &with_kept_secrets(app, &input.recipients, current)?,
         &domains,
         app.config.base_url.starts_with("http://"),
     )?;
+    let recipients = sealed_recipients(app, recipients);
+    // Last, once everything else is valid: it may create a share link.
+    let mut contents = input.contents.clone();
+    contents.live_link_id = resolve_live_link(app, member, input, name, current).await?;
     let json = |v: serde_json::Result<String>| v.map_err(Error::internal);
     Ok(NewReportSchedule {
         workspace_id: member.workspace_id,
@@ -217,7 +627,7 @@ async fn checked(app: &App, member: &Member, input: &ScheduleInput) -> Result<Ne
         frequency: json(serde_json::to_string(&input.frequency))?,
         zone: compiled.zone_name().to_owned(),
         recipients: json(serde_json::to_string(&recipients))?,
-        contents: json(serde_json::to_string(&input.contents))?,
+        contents: json(serde_json::to_string(&contents))?,
         filters: json(serde_json::to_string(&input.filters))?,
         skip_when_empty: input.skip_when_empty,
         enabled: input.enabled,
@@ -235,7 +645,7 @@ fn acting(member: &Member) -> Acting {
 
 /// Creates a schedule that runs as `member`.
 pub async fn create(app: &App, member: &Member, input: &ScheduleInput) -> Result<ScheduleView> {
-    let new = checked(app, member, input).await?;
+    let new = checked(app, member, input, None).await?;
     let id = app.store.create_report_schedule(&new, app.now()).await?;
     crate::accounts::audit(
         app,
@@ -257,7 +667,12 @@ pub async fn update(
     input: &ScheduleInput,
 ) -> Result<ScheduleView> {
     get(app, member, id).await?;
-    let new = checked(app, member, input).await?;
+    let current = app
+        .store
+        .report_schedule(member.workspace_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let new = checked(app, member, input, Some(&current)).await?;
     if !app
         .store
         .update_report_schedule(member.workspace_id, id, &new, app.now())

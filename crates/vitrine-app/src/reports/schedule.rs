@@ -245,6 +245,33 @@ pub fn zone_named(name: &str) -> Result<TimeZone> {
     })
 }
 
+/// The IANA zone names the form offers, sorted: the tz database's `Area/Location` names and
+/// `UTC` (not the `Etc/`, `posix/`, `right/` or legacy aliases such as `US/Eastern`, which
+/// [`zone_named`] still accepts through the API).
+pub fn zones() -> Vec<String> {
+    const AREAS: [&str; 10] = [
+        "Africa/",
+        "America/",
+        "Antarctica/",
+        "Arctic/",
+        "Asia/",
+        "Atlantic/",
+        "Australia/",
+        "Europe/",
+        "Indian/",
+        "Pacific/",
+    ];
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_owned())
+        .filter(|n| AREAS.iter().any(|a| n.starts_with(a)))
+        .collect();
+    names.push("UTC".to_owned());
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn to_ts(t: OffsetDateTime) -> jiff::Timestamp {
     jiff::Timestamp::from_second(t.unix_timestamp()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }

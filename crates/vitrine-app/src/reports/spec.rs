@@ -30,7 +30,9 @@ pub enum Recipient {
     Webhook {
         /// Where to POST.
         url: String,
-        /// The shared secret (at least 16 characters).
+        /// The shared secret (16 to 256 characters). Stored sealed with the server key and
+        /// never shown again: answers carry `""`, and `""` sent back when changing a schedule
+        /// keeps the saved secret of the same URL.
         secret: String,
     },
 }
@@ -59,9 +61,15 @@ pub struct Contents {
     /// The widgets whose data is attached as CSV.
     #[serde(default)]
     pub csv: Vec<String>,
-    /// A link to the live dashboard.
+    /// A link to the live dashboard: a share link of the dashboard, never the members' page.
     #[serde(default = "yes")]
     pub live_link: bool,
+    /// The share link the live link opens: an existing link of the dashboard (or of the
+    /// widget). Absent with `live_link`: a new link "Report: <name>" is created for the
+    /// schedule when it is saved (and kept when it is saved again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub live_link_id: Option<String>,
 }
 
 fn yes() -> bool {
@@ -75,6 +83,7 @@ impl Default for Contents {
             png: true,
             csv: Vec::new(),
             live_link: true,
+            live_link_id: None,
         }
     }
 }

@@ -173,7 +173,10 @@ async fn show_dashboard(
     let ctx = content::dashboard_context(&state, &record).await?;
     let restrictions =
         vitrine_app::data_permissions::member_restrictions(&state, &identity.member, &ctx).await?;
-    let sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
+    let mut sharing = super::share::dashboard_sharing(&state, &identity, id).await?;
+    if sharing.visible {
+        sharing.reports = super::report_pages::dashboard_reports(&state, &identity, id).await?;
+    }
     let mut page = crate::dashboards::dashboard_page(
         &state.runner,
         &ctx,

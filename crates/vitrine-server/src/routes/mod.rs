@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod public;
+pub mod report_pages;
 pub mod reports;
 pub mod session;
 pub mod share;
@@ -110,6 +111,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(datasets::pages())
         .merge(dashboards::pages())
         .merge(share::pages())
+        .merge(report_pages::pages())
         .merge(analytics::pages())
         .merge(embed_ui::pages());
     let pages = with_page_errors(pages);

@@ -23,6 +23,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(test_report))
         .routes(routes!(report_runs))
         .routes(routes!(preview_schedule))
+        .routes(routes!(show_email_domains, update_email_domains))
 }
 
 /// Which schedules to list.
@@ -200,6 +201,8 @@ struct PreviewInput {
 struct PreviewView {
     /// RFC 3339, UTC.
     next_at: Vec<String>,
+    /// The same in the zone, e.g. `2026-03-30 09:00 CEST`.
+    next_local: Vec<String>,
 }
 
 /// The next five send times of a frequency in a zone (the form's preview).
@@ -214,8 +217,57 @@ async fn preview_schedule(
     ApiMember(_identity): ApiMember,
     Json(input): Json<PreviewInput>,
 ) -> Result<Json<PreviewView>, HttpError> {
-    let next = reports::preview(&state, &input.frequency, &input.zone, 5)?;
+    let (next_at, next_local) = reports::preview_times(&state, &input.frequency, &input.zone, 5)?
+        .into_iter()
+        .unzip();
     Ok(Json(PreviewView {
-        next_at: next.into_iter().map(reports::rfc3339).collect(),
+        next_at,
+        next_local,
+    }))
+}
+
+/// The workspace's allowed e-mail domains for report recipients.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EmailDomains {
+    /// Domain names (`example.com`); a recipient's address must be in one of them exactly
+    /// (subdomains are listed separately). Empty: any address.
+    #[schema(max_items = 100, value_type = Vec<String>)]
+    domains: Vec<String>,
+}
+
+/// The workspace's allowed e-mail domains for report recipients (editors and admins).
+#[utoipa::path(get, path = "/reports/email-domains", operation_id = "getReportEmailDomains", tag = "reports",
+    responses(
+        (status = 200, description = "The domains; empty allows any address", body = EmailDomains),
+        (status = 403, description = "Editors and admins only", body = ErrorBody),
+    ))]
+async fn show_email_domains(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+) -> Result<Json<EmailDomains>, HttpError> {
+    Ok(Json(EmailDomains {
+        domains: reports::email_domains(&state, &identity.member).await?,
+    }))
+}
+
+/// Replace the workspace's allowed e-mail domains (admins only).
+///
+/// Schedules saved from now on may only send e-mail to these domains (exact match); an empty
+/// list allows any address. Existing schedules are not changed.
+#[utoipa::path(put, path = "/reports/email-domains", operation_id = "setReportEmailDomains", tag = "reports",
+    request_body = EmailDomains,
+    responses(
+        (status = 200, description = "The saved, normalised domains", body = EmailDomains),
+        (status = 400, description = "Not a domain name, or too many", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+    ))]
+async fn update_email_domains(
+    State(state): State<App>,
+    ApiMember(identity): ApiMember,
+    Json(input): Json<EmailDomains>,
+) -> Result<Json<EmailDomains>, HttpError> {
+    Ok(Json(EmailDomains {
+        domains: reports::set_email_domains(&state, &identity.member, &input.domains).await?,
     }))
 }

@@ -75,6 +75,10 @@ pub fn pages() -> Router<App> {
         .route(share_paths::SETTINGS_POLICY, post(update_link_policy))
         .route(share_paths::SETTINGS_SUSPEND, post(suspend_sharing))
         .route(share_paths::SETTINGS_RESUME, post(resume_sharing))
+        .route(
+            share_paths::SETTINGS_REPORT_DOMAINS,
+            post(update_report_email_domains),
+        )
 }
 
 // ---- what the dashboard page and the editor show ------------------------------------------
@@ -112,6 +116,8 @@ pub async fn dashboard_sharing(
         can_share: actor.can_share_public(),
         active_links,
         share_path: share_paths::share(dashboard),
+        reports: Vec::new(),
+        new_report_path: share_paths::new_report(dashboard),
     })
 }
 
@@ -196,7 +202,7 @@ fn preset_label(name: &str) -> &'static str {
 }
 
 /// A locked value for people: `EMEA`, `Growth, Starter`, `Last 30 days`, `10 – 99`.
-fn describe_value(value: &FilterValue) -> String {
+pub(crate) fn describe_value(value: &FilterValue) -> String {
     match value {
         FilterValue::One(v) => v.to_string(),
         FilterValue::Many(vs) => vs
@@ -347,7 +353,7 @@ fn kind_name(kind: FilterKind) -> &'static str {
     }
 }
 
-fn blank_field(filter: &Filter) -> FilterField {
+pub(crate) fn blank_field(filter: &Filter) -> FilterField {
     FilterField {
         id: filter.id.to_string(),
         label: filter.label.clone(),
@@ -358,7 +364,7 @@ fn blank_field(filter: &Filter) -> FilterField {
 }
 
 /// Writes `value` into the field's inputs.
-fn fill_value(field: &mut FilterField, value: &FilterValue) {
+pub(crate) fn fill_value(field: &mut FilterField, value: &FilterValue) {
     match value {
         FilterValue::One(v) => field.text = v.to_string(),
         FilterValue::Many(vs) => {
@@ -800,17 +806,17 @@ fn done(dashboard: DashboardId, done: Done, link: &str) -> Response {
 /// A posted form as its name / value pairs (filter fields are named after the dashboard's
 /// filters, so they cannot be a fixed struct).
 #[derive(Debug)]
-struct Fields(Vec<(String, String)>);
+pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
 
 impl Fields {
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn on(&self, name: &str) -> bool {
+    pub(crate) fn on(&self, name: &str) -> bool {
         !self.get(name).is_empty()
     }
 }
@@ -882,7 +888,7 @@ fn read_number(text: &str, label: &str) -> Result<Option<f64>, String> {
 }
 
 /// The value a filter is locked to, from its inputs.
-fn locked_value(filter: &Filter, field: &FilterField) -> Result<FilterValue, String> {
+pub(crate) fn locked_value(filter: &Filter, field: &FilterField) -> Result<FilterValue, String> {
     let label = &filter.label;
     match filter.kind {
         FilterKind::SingleSelect => {
@@ -1337,6 +1343,7 @@ enum SettingsDone {
     Policy,
     Suspended,
     Resumed,
+    ReportDomains,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1350,11 +1357,18 @@ async fn settings_page(
     form: Option<PolicyFormView>,
     notice: Option<String>,
     error: Option<String>,
+    report_domains: Option<String>,
 ) -> Result<Response, HttpError> {
     if !identity.actor().is_admin() {
         return Err(Error::Forbidden.into());
     }
     let member = &identity.member;
+    let report_domains = match report_domains {
+        Some(text) => text,
+        None => vitrine_app::reports::email_domains(state, member)
+            .await?
+            .join("\n"),
+    };
     let policy = links::policy(state, member).await?;
     let mut views = links::list_links(state, member, None).await?;
     views.sort_by(|a, b| {
@@ -1396,6 +1410,7 @@ async fn settings_page(
         suspended: policy.suspended,
         active: rows.iter().filter(|r| r.state == "active").count(),
         links: rows,
+        report_domains,
         notice,
         error,
     };
@@ -1421,10 +1436,13 @@ async fn show_settings(
                 "Sharing suspended: every link now answers “This link is no longer active”."
             }
             SettingsDone::Resumed => "Sharing resumed: every link works again as it was.",
+            SettingsDone::ReportDomains => {
+                "Allowed e-mail domains saved. They apply to reports saved from now on."
+            }
         }
         .to_owned()
     });
-    settings_page(&state, &identity, None, notice, None).await
+    settings_page(&state, &identity, None, notice, None, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1480,7 +1498,7 @@ async fn update_link_policy(
             Ok(Redirect::to(&format!("{}?done=policy", share_paths::SETTINGS)).into_response())
         }
         Err(Error::Invalid { message, .. } | Error::Conflict(message)) => {
-            settings_page(&state, &identity, Some(view), None, Some(message)).await
+            settings_page(&state, &identity, Some(view), None, Some(message), None).await
         }
         Err(other) => Err(other.into()),
     }
@@ -1508,4 +1526,45 @@ async fn resume_sharing(
     PageMember(identity): PageMember,
 ) -> Result<Response, HttpError> {
     set_suspended(&state, &identity, false).await
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportDomainsForm {
+    #[serde(default)]
+    domains: String,
+}
+
+/// The settings page's allowed e-mail domains for report recipients: one per line (commas
+/// and spaces also separate); empty allows any address.
+async fn update_report_email_domains(
+    State(state): State<App>,
+    PageMember(identity): PageMember,
+    Form(form): Form<ReportDomainsForm>,
+) -> Result<Response, HttpError> {
+    let domains: Vec<String> = form
+        .domains
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect();
+    match vitrine_app::reports::set_email_domains(&state, &identity.member, &domains).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "{}?done=report_domains#report-domains",
+            share_paths::SETTINGS
+        ))
+        .into_response()),
+        Err(Error::Invalid { message, .. }) => {
+            let message = format!("Allowed e-mail domains: {message}.");
+            settings_page(
+                &state,
+                &identity,
+                None,
+                None,
+                Some(message),
+                Some(form.domains),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
 }

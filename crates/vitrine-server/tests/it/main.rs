@@ -38,6 +38,8 @@ mod panics;
 mod policies;
 mod public;
 mod reports;
+mod reports_browser;
+mod reports_ui;
 mod share_ui;
 mod sink;
 mod startup;

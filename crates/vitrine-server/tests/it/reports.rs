@@ -19,14 +19,14 @@ use crate::sink::SmtpSink;
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
-struct Hit {
+pub(crate) struct Hit {
     path: String,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Hit {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -40,14 +40,14 @@ impl Hit {
 /// A local HTTP receiver: records every request and answers each path with its status
 /// (200 unless set).
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     base: String,
     hits: Arc<Mutex<Vec<Hit>>>,
     failing: Arc<Mutex<Vec<(String, u16)>>>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let me = Receiver {
@@ -133,15 +133,15 @@ impl Receiver {
         me
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    async fn fail(&self, path: &str, status: u16) {
+    pub(crate) async fn fail(&self, path: &str, status: u16) {
         self.failing.lock().await.push((path.to_owned(), status));
     }
 
-    async fn hits(&self, path: &str) -> Vec<Hit> {
+    pub(crate) async fn hits(&self, path: &str) -> Vec<Hit> {
         self.hits
             .lock()
             .await
@@ -185,6 +185,7 @@ fn daily_nine(dashboard: i64, recipients: Vec<Recipient>) -> ScheduleInput {
             png: true,
             csv: vec!["by-region".into()],
             live_link: true,
+            live_link_id: None,
         },
         filters: serde_json::from_value(json!({ "region": "EMEA" })).unwrap(),
         skip_when_empty: false,
@@ -239,8 +240,44 @@ async fn an_emailed_report_has_the_pdf_inline_pngs_csv_and_live_link_with_fixed_
     );
     let html = parsed.body_html(0).unwrap().to_string();
     let text = parsed.body_text(0).unwrap().to_string();
-    let link = format!("{}/dashboards/{}", fx.app.base, fx.sales);
-    assert!(text.contains(&link), "{text}");
+    // The live link is a share link created for the report (never the members' page), locked
+    // to the schedule's fixed filter, and it opens for an outsider.
+    assert!(
+        !text.contains(&format!("/dashboards/{}", fx.sales)),
+        "not the members' page: {text}"
+    );
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/share/shr_"))
+        .expect("a share link in the message")
+        .trim_matches(|c: char| c == '<' || c == '>' || c == '(' || c == ')')
+        .to_owned();
+    assert!(html.contains(&link), "the button opens it too");
+    let links = fx
+        .api_send(
+            reqwest::Method::GET,
+            &format!("/api/v1/links?dashboard_id={}", fx.sales),
+            None,
+        )
+        .await;
+    let made = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["label"] == "Report: Morning sales")
+        .expect("a link made for the report");
+    assert_eq!(made["url"].as_str().unwrap(), link);
+    assert_eq!(
+        made["settings"]["locked_filters"],
+        json!({ "region": "EMEA" }),
+        "locked like the report"
+    );
+    assert_eq!(
+        schedule.contents.live_link_id.as_deref(),
+        made["id"].as_str()
+    );
+    let outsider = reqwest::Client::new().get(&link).send().await.unwrap();
+    assert_eq!(outsider.status(), 200);
     assert!(html.contains("Open the live dashboard"));
     assert!(!html.contains("<script>alert(1)"), "the title is escaped");
     let mut pdf = None;
@@ -342,9 +379,10 @@ async fn slack_and_webhooks_are_signed_and_only_the_failing_recipient_is_retried
             .unwrap()
             .starts_with("Sales")
     );
-    assert_eq!(
-        body["blocks"][2]["elements"][0]["url"],
-        format!("{}/dashboards/{}", fx.app.base, fx.sales)
+    let url = body["blocks"][2]["elements"][0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/share/shr_", fx.app.base)),
+        "the live link is a share link: {url}"
     );
 
     let hook = receiver.hits("/hook").await;
@@ -434,18 +472,15 @@ async fn a_creator_who_lost_access_pauses_the_schedule_and_tells_the_admins() {
             Default::default(),
         )
         .await;
-    let schedule = reports::create(
-        app,
-        &editor,
-        &daily_nine(
-            fx.sales,
-            vec![Recipient::Email {
-                address: "ann@acme.test".into(),
-            }],
-        ),
-    )
-    .await
-    .unwrap();
+    // Without "Share publicly" the editor's report goes without a live link.
+    let mut input = daily_nine(
+        fx.sales,
+        vec![Recipient::Email {
+            address: "ann@acme.test".into(),
+        }],
+    );
+    input.contents.live_link = false;
+    let schedule = reports::create(app, &editor, &input).await.unwrap();
     // A viewer may not schedule.
     let viewer = fx
         .app

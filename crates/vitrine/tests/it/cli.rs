@@ -400,3 +400,52 @@ async fn data_rules_are_added_listed_and_removed_from_the_command_line() {
     assert_eq!(state.store.member_rules(workspace).await.unwrap().len(), 1);
     state.store.close().await;
 }
+
+#[tokio::test]
+async fn report_email_domains_are_set_normalised_and_cleared_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vitrine.toml");
+    let data = dir.path().join("data").display().to_string();
+    std::fs::write(&config, format!("data_dir = {data:?}\n")).unwrap();
+    let config = config.display().to_string();
+    let domains = || async {
+        let loaded = vitrine_app::Config::load(Some(config.as_ref()), Vec::new()).unwrap();
+        let state = prepare(loaded, Arc::new(SystemClock)).await.unwrap();
+        let workspace = state.store.default_workspace().await.unwrap().unwrap().id;
+        let domains = state.store.report_email_domains(workspace).await.unwrap();
+        state.store.close().await;
+        domains
+    };
+
+    run(&["--config", &config, "report", "domains"])
+        .await
+        .unwrap();
+    assert!(domains().await.is_empty(), "no list at first: any domain");
+    run(&[
+        "--config",
+        &config,
+        "report",
+        "domains",
+        "@Example.COM",
+        "example.org",
+        "example.com",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(domains().await, vec!["example.com", "example.org"]);
+    assert!(
+        run(&["--config", &config, "report", "domains", "not a domain"])
+            .await
+            .is_err(),
+        "refused"
+    );
+    assert_eq!(
+        domains().await,
+        vec!["example.com", "example.org"],
+        "unchanged"
+    );
+    run(&["--config", &config, "report", "domains", "--clear"])
+        .await
+        .unwrap();
+    assert!(domains().await.is_empty());
+}

@@ -63,6 +63,7 @@ async fn sink() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
 }
 
 // Run with: cargo test -p vitrine --test it reports:: -- --ignored --nocapture
+// (a debug build; the release measurement is `cargo bench -p vitrine --bench reports`).
 #[ignore = "a benchmark (about 2 minutes in a debug build); run it on purpose"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_of_the_demo_dashboard_per_second() {
@@ -119,6 +120,7 @@ async fn reports_of_the_demo_dashboard_per_second() {
                 png: true,
                 csv: data_widgets.clone(),
                 live_link: true,
+                live_link_id: None,
             },
             filters: Default::default(),
             skip_when_empty: false,
