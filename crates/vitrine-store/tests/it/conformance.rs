@@ -685,7 +685,11 @@ async fn data_sources_datasets_and_dashboards(store: &dyn Store) {
     assert_eq!(names, ["revenue", "signups"]);
     // A dashboard view's one query: the named datasets that exist, each with its source, as
     // the reads one by one say; nothing from another workspace.
-    let slugs = ["signups".to_owned(), "missing".to_owned(), "revenue".to_owned()];
+    let slugs = [
+        "signups".to_owned(),
+        "missing".to_owned(),
+        "revenue".to_owned(),
+    ];
     let found = store.datasets_with_sources(ws.id, &slugs).await.unwrap();
     assert_eq!(found.len(), 2);
     for (dataset, source) in &found {
@@ -713,7 +717,13 @@ async fn data_sources_datasets_and_dashboards(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
-    assert!(store.datasets_with_sources(ws.id, &[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .datasets_with_sources(ws.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let updated = store
         .update_dataset(
             signups.id,
