@@ -470,7 +470,7 @@ mod tests {
         put("c", 1).await;
         assert_eq!(cache.len(), 3);
         let held = cache.stats().bytes;
-        assert!(held <= 3_900 && held >= 3_000, "{held}");
+        assert!((3_000..=3_900).contains(&held), "{held}");
         // "a" is used again: "b" is now the least recently used.
         assert!(!put("a", 9).await.ran);
         // A result of 2,000 pushes out "b", then "c".

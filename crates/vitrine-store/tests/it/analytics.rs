@@ -173,7 +173,7 @@ fn rollups_equal_reaggregation(db: &TestDb, rt: &tokio::runtime::Runtime) {
             rt.block_on(async {
                 // Every other case writes its events in group commits (`record_accesses`) of
                 // 1 to 7 events: the rollups must come out the same either way.
-                if case.get() % 2 == 0 {
+                if case.get().is_multiple_of(2) {
                     for batch in events.chunks(case.get() as usize % 7 + 1) {
                         store.record_accesses(batch).await.unwrap();
                     }
