@@ -154,7 +154,8 @@ pub async fn public_footer(app: &App) -> String {
     }
 }
 
-/// Records one access event (and counts it in `/metrics`).
+/// Records one access event (and counts it in `/metrics`): a plain view (`ok`) in the next
+/// batch of the access log, anything else before returning.
 pub async fn record(
     app: &App,
     who: &Requester,
@@ -162,17 +163,22 @@ pub async fn record(
     outcome: &str,
 ) -> Result<(), Error> {
     app.metrics.link_access(outcome);
-    app.store
-        .record_access(&AccessEvent {
-            workspace_id: link.map(|l| l.workspace_id),
-            link_id: link.map(|l| l.id.clone()),
-            at: app.now(),
-            outcome: outcome.to_owned(),
-            country: who.country.clone(),
-            client_class: who.client_class.to_owned(),
-            client: who.client.clone(),
-        })
-        .await?;
+    let event = AccessEvent {
+        workspace_id: link.map(|l| l.workspace_id),
+        link_id: link.map(|l| l.id.clone()),
+        at: app.now(),
+        outcome: outcome.to_owned(),
+        country: who.country.clone(),
+        client_class: who.client_class.to_owned(),
+        client: who.client.clone(),
+    };
+    if outcome == "ok" {
+        // A plain view: nothing that limits anyone reads it back, so it joins the next
+        // batch ([`crate::access_log`]). Refusals and everything else are written now.
+        app.access_log.record_view(event).await?;
+    } else {
+        app.store.record_access(&event).await?;
+    }
     Ok(())
 }
 
@@ -408,7 +414,9 @@ pub async fn open_link(
     who: &Requester,
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Result<Gate, Error> {
-    let (link, workspace) = match links::resolve_token(app, token).await? {
+    // The link, its workspace and its dashboard: one store round trip, on every request.
+    let (resolution, dashboard) = links::resolve_token_with_dashboard(app, token).await?;
+    let (link, workspace) = match resolution {
         Resolution::NotFound => return Ok(Gate::NotFound),
         Resolution::Gone {
             link,
@@ -428,11 +436,7 @@ pub async fn open_link(
     {
         return Ok(Gate::Locked(link, workspace));
     }
-    let Some(record) = app
-        .store
-        .dashboard(link.workspace_id, link.dashboard_id)
-        .await?
-    else {
+    let Some(record) = dashboard else {
         // The dashboard was deleted under the link: as good as gone.
         return Ok(Gate::Gone(link, workspace, "not_found"));
     };

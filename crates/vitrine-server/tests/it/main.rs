@@ -37,3 +37,4 @@ mod share_ui;
 mod sink;
 mod startup;
 mod throttle;
+mod throughput;

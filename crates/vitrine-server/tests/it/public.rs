@@ -870,6 +870,8 @@ async fn access_events_record_the_client_class_and_a_hashed_address() {
     let fx = fixture().await;
     let link = fx.link(json!({})).await;
     fx.get(&link.path).await;
+    // The view's event is written in the access log's next batch.
+    fx.app.state.access_log.flush().await;
     let db = fx.app.raw_sqlite().await;
     let (class, client): (String, String) = sqlx::query_as(
         "SELECT client_class, client FROM access_events WHERE link_id = ? AND outcome = 'ok'",
