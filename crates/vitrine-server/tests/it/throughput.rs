@@ -159,9 +159,13 @@ async fn an_unchanged_page_is_compressed_once_and_every_cache_shows_its_bytes() 
             &format!("vitrine_cache_evictions_total{{cache=\"{cache}\"}}"),
         );
     }
-    // Four views, one drawing per card: the drawn cards were reused.
-    let drawn = metric(&text, "vitrine_cache_entries{cache=\"drawn_cards\"}");
-    assert!((1.0..=2.0).contains(&drawn), "{drawn}");
+    // Four views of two data cards: drawn on the first view only, reused after.
+    let drawn = fx.app.state.runner.cache_stats().drawn_cards;
+    assert_eq!((drawn.misses, drawn.hits), (2, 6), "{drawn:?}");
+    assert_eq!(
+        metric(&text, "vitrine_cache_entries{cache=\"drawn_cards\"}"),
+        2.0
+    );
 }
 
 #[tokio::test]
