@@ -315,6 +315,7 @@ async fn run() -> anyhow::Result<()> {
     // with the rule customer_id = 1.
     let host_address: SocketAddr = host
         .trim_start_matches("http://")
+        .replace("localhost", "127.0.0.1")
         .parse()
         .map_err(|e| anyhow::anyhow!("the host URL {host}: {e}"))?;
     let (_, portal) = get(host_address, "/").await;
