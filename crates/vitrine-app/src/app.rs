@@ -79,6 +79,12 @@ pub struct App {
     pub contexts: Arc<crate::dashboards::ContextCache>,
     /// Outgoing mail: the mailer and the drainer's bell.
     pub outbox: Arc<crate::mailer::Outbox>,
+    /// Plain page views, written to the access log in batches.
+    pub access_log: Arc<crate::access_log::AccessLog>,
+    /// Outsider pages as last compressed, by a hash of the page and the encoding: a page that
+    /// renders to the same bytes is not compressed again (the front door compresses; this
+    /// only keeps bytes, and the page itself was rendered for a link validated this request).
+    pub compressed_pages: Arc<crate::compressed::CompressedPages>,
 }
 
 impl App {
@@ -105,17 +111,29 @@ impl App {
             std::time::Duration::from_secs(u64::from(config.render.export_wait_seconds)),
         ));
         let limits = Arc::new(crate::limits::OutsiderLimits::new(config.limits.caps()));
-        let metrics =
-            crate::metrics::Metrics::with_sources(runner.clone(), exports.clone(), limits.clone());
+        let contexts = Arc::new(crate::dashboards::ContextCache::default());
+        let compressed_pages = Arc::new(crate::compressed::CompressedPages::new(
+            crate::compressed::COMPRESSED_PAGES.0,
+            crate::compressed::COMPRESSED_PAGES.1,
+        ));
+        let metrics = crate::metrics::Metrics::with_sources(
+            runner.clone(),
+            exports.clone(),
+            limits.clone(),
+            contexts.clone(),
+            compressed_pages.clone(),
+        );
         Self {
             live,
             limits,
             geo: Arc::new(crate::geo::Geo::none()),
             metrics: Arc::new(metrics),
             exports,
-            contexts: Arc::new(crate::dashboards::ContextCache::default()),
+            contexts,
+            compressed_pages,
             outbox: Arc::new(crate::mailer::Outbox::new(&config)),
             runner,
+            access_log: Arc::new(crate::access_log::AccessLog::new(store.clone())),
             store,
             clock,
             config: Arc::new(config),

@@ -885,22 +885,22 @@ pub async fn dashboard_context(
             &parsed
         }
     };
+    // Every named dataset with its data source: one store round trip.
+    let slugs: Vec<String> = datasets_named(document).into_iter().collect();
+    let mut found: std::collections::HashMap<String, _> = state
+        .store
+        .datasets_with_sources(record.workspace_id, &slugs)
+        .await?
+        .into_iter()
+        .map(|(dataset, source)| (dataset.slug.clone(), (dataset, source)))
+        .collect();
     let mut rows = Vec::new();
-    for slug in datasets_named(document) {
-        let Some(dataset) = state
-            .store
-            .dataset_by_slug(record.workspace_id, &slug)
-            .await?
-        else {
+    for slug in slugs {
+        let Some((dataset, source)) = found.remove(&slug) else {
             rows.push((slug, None));
             continue; // its widgets show the polite "dataset missing" state
         };
-        let source = state
-            .store
-            .data_source(record.workspace_id, dataset.data_source_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        rows.push((slug, Some((dataset, source))));
+        rows.push((slug, Some((dataset, source.ok_or(Error::NotFound)?))));
     }
     let inputs: Vec<ContextInput> = rows.iter().map(ContextInput::of).collect();
     if let Some((ctx, seen)) = &cached

@@ -18,7 +18,10 @@
 //!   with a bounded wait. [`geo`]: the country of a client.
 //!   [`text`]: times as people read them.
 //! - [`limits`]: what one outsider may cost (live streams, new filter views per minute).
-//! - [`metrics`]: the process's counters, written in the Prometheus text format.
+//! - [`compressed`]: outsider pages as last compressed, so an unchanged page is not
+//!   compressed again. [`metrics`]: the process's counters, in the Prometheus text format.
+//! - [`access_log`]: plain page views written to the access log in batches (group commit);
+//!   everything a limit reads back stays synchronous.
 //! - [`dashboards`]: the runner (dashboard + view + rules → rendered widgets, through the
 //!   result cache) and the view a URL describes ([`dashboards::query`]).
 //! - [`exports`]: downloads (dashboard → PDF, widget → PNG / SVG / CSV) on a bounded pool.
@@ -75,12 +78,14 @@
 // layout queries allow in a release build.
 #![recursion_limit = "256"]
 
+pub mod access_log;
 pub mod accounts;
 pub mod analytics;
 pub mod app;
 pub mod attempts;
 pub mod audience;
 pub mod builder;
+pub mod compressed;
 pub mod config;
 pub mod content;
 pub mod dashboards;

@@ -698,6 +698,7 @@ pub async fn list_links(
 ) -> Result<Vec<LinkView>, Error> {
     may_manage(member)?;
     let workspace = workspace_of(state, member.workspace_id).await?;
+    state.access_log.flush().await;
     let stats: BTreeMap<String, LinkStats> = state
         .store
         .link_stats(member.workspace_id)
@@ -743,6 +744,7 @@ async fn owned_link(state: &App, member: &Member, id: &str) -> Result<LinkRecord
 pub async fn show_link(state: &App, member: &Member, id: &str) -> Result<LinkView, Error> {
     let link = owned_link(state, member, id).await?;
     let workspace = workspace_of(state, member.workspace_id).await?;
+    state.access_log.flush().await;
     let stats: BTreeMap<String, LinkStats> = state
         .store
         .link_stats(member.workspace_id)
@@ -951,6 +953,7 @@ pub async fn link_events(
     limit: i64,
 ) -> Result<Vec<vitrine_store::AccessEvent>, Error> {
     let link = owned_link(state, member, id).await?;
+    state.access_log.flush().await;
     Ok(state
         .store
         .access_events(&link.id, limit.clamp(1, 1000))
@@ -1104,7 +1107,34 @@ async fn resolve_record(state: &App, link: LinkRecord) -> Result<Resolution, Err
     let Some(workspace) = state.store.workspace(link.workspace_id).await? else {
         return Ok(Resolution::NotFound);
     };
-    Ok(match link.status(&workspace).accessible(state.now()) {
+    Ok(classify(state, link, workspace))
+}
+
+/// [`resolve_token`], with the link's dashboard (`None` when it is gone), reading the link,
+/// its workspace and its dashboard in one store round trip ([`vitrine_store::ShareLinkStore::link_gate`]).
+/// The outsider gate's path: every request, no cache.
+pub async fn resolve_token_with_dashboard(
+    state: &App,
+    token: &str,
+) -> Result<(Resolution, Option<vitrine_store::DashboardRecord>), Error> {
+    let Some(claimed) = share::parse_token(token) else {
+        return Ok((Resolution::NotFound, None));
+    };
+    let Some((link, workspace, dashboard)) = state.store.link_gate(&claimed.id.to_text()).await?
+    else {
+        return Ok((Resolution::NotFound, None));
+    };
+    if !claimed.verify(&state.keys.share, link.generation) {
+        return Ok((Resolution::NotFound, None));
+    }
+    let Some(workspace) = workspace else {
+        return Ok((Resolution::NotFound, None));
+    };
+    Ok((classify(state, link, workspace), dashboard))
+}
+
+fn classify(state: &App, link: LinkRecord, workspace: Workspace) -> Resolution {
+    match link.status(&workspace).accessible(state.now()) {
         Ok(()) => Resolution::Open {
             link: Box::new(link),
             workspace: Box::new(workspace),
@@ -1114,7 +1144,7 @@ async fn resolve_record(state: &App, link: LinkRecord) -> Result<Resolution, Err
             workspace: Box::new(workspace),
             reason,
         },
-    })
+    }
 }
 
 /// Resolves a `/share/{token}` token: parsed without trusting it, looked up by the id it

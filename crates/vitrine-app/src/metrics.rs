@@ -22,7 +22,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{Encoder as _, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
-use crate::dashboards::Runner;
+use crate::dashboards::{ContextCache, Runner};
 use crate::exports::Exports;
 use crate::limits::{Limit, OutsiderLimits};
 
@@ -173,8 +173,42 @@ impl Metrics {
         runner: Arc<Runner>,
         exports: Arc<Exports>,
         limits: Arc<OutsiderLimits>,
+        contexts: Arc<ContextCache>,
+        pages: Arc<crate::compressed::CompressedPages>,
     ) -> Self {
         let metrics = Self::new();
+        // Every cache: (name, evictions, entries, bytes).
+        let sizes = {
+            let runner = runner.clone();
+            move || {
+                let stats = runner.cache_stats();
+                let c = contexts.stats();
+                let p = pages.stats();
+                [
+                    (
+                        "results",
+                        stats.results.evictions,
+                        stats.results.entries,
+                        stats.results.bytes,
+                    ),
+                    (
+                        "filter_options",
+                        stats.filter_options.evictions,
+                        stats.filter_options.entries,
+                        stats.filter_options.bytes,
+                    ),
+                    (
+                        "drawn_cards",
+                        stats.drawn_cards.evictions,
+                        stats.drawn_cards.entries,
+                        stats.drawn_cards.bytes,
+                    ),
+                    ("dashboard_contexts", c.evictions, c.entries, c.bytes),
+                    ("compressed_pages", p.evictions, p.entries, p.bytes),
+                ]
+            }
+        };
+        let (entries, bytes) = (sizes.clone(), sizes.clone());
         let caches = {
             let runner = runner.clone();
             move |hits: bool| {
@@ -215,6 +249,39 @@ impl Metrics {
                 "Lookups that ran the query themselves (successful or not).",
                 &["cache"],
                 move || misses(false),
+            ),
+            Pulled::gauge(
+                "vitrine_cache_entries",
+                "Entries held now, by cache (results, filter_options, drawn_cards, dashboard_contexts, compressed_pages).",
+                &["cache"],
+                move || {
+                    entries()
+                        .into_iter()
+                        .map(|(cache, _, n, _)| (vec![cache], n as f64))
+                        .collect()
+                },
+            ),
+            Pulled::gauge(
+                "vitrine_cache_bytes",
+                "What a cache's entries weigh now (an estimate of their heap bytes), by cache; each is bounded.",
+                &["cache"],
+                move || {
+                    bytes()
+                        .into_iter()
+                        .map(|(cache, _, _, b)| (vec![cache], b as f64))
+                        .collect()
+                },
+            ),
+            Pulled::counter(
+                "vitrine_cache_evictions_total",
+                "Entries dropped to keep a cache within its entry and byte bounds, by cache.",
+                &["cache"],
+                move || {
+                    sizes()
+                        .into_iter()
+                        .map(|(cache, e, _, _)| (vec![cache], e as f64))
+                        .collect()
+                },
             ),
             Pulled::gauge(
                 "vitrine_open_data_sources",

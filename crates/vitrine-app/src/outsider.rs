@@ -168,7 +168,8 @@ pub async fn public_footer(app: &App) -> String {
     }
 }
 
-/// Records one access event (and counts it in `/metrics`).
+/// Records one access event (and counts it in `/metrics`): a plain view (`ok`) in the next
+/// batch of the access log, anything else before returning.
 pub async fn record(
     app: &App,
     who: &Requester,
@@ -187,18 +188,23 @@ pub async fn record_as(
     viewer: Option<&str>,
 ) -> Result<(), Error> {
     app.metrics.link_access(outcome);
-    app.store
-        .record_access(&AccessEvent {
-            workspace_id: link.map(|l| l.workspace_id),
-            link_id: link.map(|l| l.id.clone()),
-            at: app.now(),
-            outcome: outcome.to_owned(),
-            country: who.country.clone(),
-            client_class: who.client_class.to_owned(),
-            client: who.client.clone(),
-            viewer: viewer.map(str::to_owned),
-        })
-        .await?;
+    let event = AccessEvent {
+        workspace_id: link.map(|l| l.workspace_id),
+        link_id: link.map(|l| l.id.clone()),
+        at: app.now(),
+        outcome: outcome.to_owned(),
+        country: who.country.clone(),
+        client_class: who.client_class.to_owned(),
+        client: who.client.clone(),
+        viewer: viewer.map(str::to_owned),
+    };
+    if outcome == "ok" {
+        // A plain view: nothing that limits anyone reads it back, so it joins the next
+        // batch ([`crate::access_log`]). Refusals and everything else are written now.
+        app.access_log.record_view(event).await?;
+    } else {
+        app.store.record_access(&event).await?;
+    }
     Ok(())
 }
 
@@ -472,10 +478,11 @@ pub async fn open_link(
     who: &Requester,
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Result<Gate, Error> {
-    let (link, workspace, settings) = match unlocked_link(app, token, who, &cookie).await? {
-        Ok(found) => found,
-        Err(gate) => return Ok(gate),
-    };
+    let (link, workspace, settings, dashboard) =
+        match unlocked_link(app, token, who, &cookie).await? {
+            Ok(found) => found,
+            Err(gate) => return Ok(gate),
+        };
     let viewer = if settings.access.confirm_email {
         let confirmed = confirmed_viewer(
             app,
@@ -490,11 +497,7 @@ pub async fn open_link(
     } else {
         None
     };
-    let Some(record) = app
-        .store
-        .dashboard(link.workspace_id, link.dashboard_id)
-        .await?
-    else {
+    let Some(record) = dashboard else {
         // The dashboard was deleted under the link: as good as gone.
         return Ok(Gate::Gone(link, workspace, "not_found"));
     };
@@ -540,8 +543,10 @@ pub(crate) async fn unlocked_link(
     token: &str,
     who: &Requester,
     cookie: &impl Fn(&str) -> Option<String>,
-) -> Result<Result<(Box<LinkRecord>, Box<Workspace>, LinkSettings), Gate>, Error> {
-    let (link, workspace) = match links::resolve_token(app, token).await? {
+) -> Result<Result<UnlockedLink, Gate>, Error> {
+    // The link, its workspace and its dashboard: one store round trip, on every request.
+    let (resolution, dashboard) = links::resolve_token_with_dashboard(app, token).await?;
+    let (link, workspace) = match resolution {
         Resolution::NotFound => return Ok(Err(Gate::NotFound)),
         Resolution::Gone {
             link,
@@ -561,8 +566,17 @@ pub(crate) async fn unlocked_link(
     {
         return Ok(Err(Gate::Locked(link, workspace)));
     }
-    Ok(Ok((link, workspace, settings)))
+    Ok(Ok((link, workspace, settings, dashboard)))
 }
+
+/// A link that opens for this request so far (its allowlist and password passed), with its
+/// workspace, settings and dashboard (none when it was deleted under the link).
+pub(crate) type UnlockedLink = (
+    Box<LinkRecord>,
+    Box<Workspace>,
+    LinkSettings,
+    Option<vitrine_store::DashboardRecord>,
+);
 
 /// The display and view of an outsider's request that runs queries (the page, a card, the
 /// live stream, a download), admitted against the link's cost caps ([`crate::limits`]): a view

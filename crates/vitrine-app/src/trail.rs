@@ -225,6 +225,7 @@ pub async fn search(
     filter: &TrailFilter,
 ) -> Result<TrailPage, Error> {
     may_read(member)?;
+    state.access_log.flush().await;
     let ws = member.workspace_id;
     let limit = filter.limit.clamp(1, 1000);
     let since = filter.from.map(day_start);

@@ -10,7 +10,9 @@
 //! - **Single flight**: concurrent misses for one key share one run. The first caller runs the
 //!   query inside a `tokio::sync::OnceCell`; the others wait on the same cell. If the runner is
 //!   cancelled, a waiter takes over, and errors are handed to every waiter but never kept.
-//! - **Bounded**: past `capacity` entries the oldest is evicted.
+//! - **Bounded by entries and by bytes**: past `capacity` entries or `max_bytes` (each result
+//!   weighed once, when it arrives, by the weigher given to [`ResultCache::with_max_bytes`])
+//!   the least recently used entries are evicted, and counted ([`CacheStats::evictions`]).
 //! - **Counted**: every call is a hit or a miss ([`CacheStats`]). A miss is a call that ran
 //!   the query itself; a call answered by a fresh entry *or by sharing another caller's run*
 //!   (single flight) is a hit, because it cost the data source nothing.
@@ -27,6 +29,9 @@ use vitrine_core::clock::Clock;
 use vitrine_core::dashboard::{EffectiveFilter, RowLevelRule};
 
 use crate::error::DataError;
+
+/// What an entry costs besides its key and value: the slot, its map entry, the `Arc`.
+const SLOT_OVERHEAD: usize = 160;
 
 /// What identifies one cached result.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -74,12 +79,47 @@ type Outcome<T> = Result<(Arc<T>, OffsetDateTime), DataError>;
 
 struct Slot<T> {
     cell: OnceCell<Outcome<T>>,
-    seq: u64,
+    /// Last use (a tick of [`Inner::seq`]): the least recently used is evicted first.
+    used: AtomicU64,
+    /// What the result weighs, once it arrived and was counted (0 until then).
+    weight: AtomicU64,
 }
 
 struct Inner<T> {
     map: HashMap<CacheKey, Arc<Slot<T>>>,
     seq: u64,
+    /// The sum of the counted weights in `map`.
+    bytes: u64,
+}
+
+impl<T> Inner<T> {
+    fn remove(&mut self, key: &CacheKey) {
+        if let Some(slot) = self.map.remove(key) {
+            self.bytes = self
+                .bytes
+                .saturating_sub(slot.weight.load(Ordering::Relaxed));
+        }
+    }
+
+    /// Evicts least recently used entries (never `keep`) until within both bounds; returns
+    /// how many went.
+    fn evict(&mut self, capacity: usize, max_bytes: u64, keep: &CacheKey) -> u64 {
+        let mut evicted = 0;
+        while self.map.len() > capacity || self.bytes > max_bytes {
+            let Some(oldest) = self
+                .map
+                .iter()
+                .filter(|(k, _)| *k != keep)
+                .min_by_key(|(_, s)| s.used.load(Ordering::Relaxed))
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.remove(&oldest);
+            evicted += 1;
+        }
+        evicted
+    }
 }
 
 /// How often a [`ResultCache`] answered without running, since it was made.
@@ -89,15 +129,24 @@ pub struct CacheStats {
     pub hits: u64,
     /// Calls that ran the query themselves (whether it then succeeded or failed).
     pub misses: u64,
+    /// Entries dropped to stay within the cache's bounds (entries or bytes).
+    pub evictions: u64,
+    /// Entries now (fresh, stale or in flight).
+    pub entries: u64,
+    /// The weight of the results now held, by the cache's weigher (about their heap bytes).
+    pub bytes: u64,
 }
 
 /// A bounded, clock-driven, single-flight cache of query results.
 pub struct ResultCache<T> {
     clock: Arc<dyn Clock>,
     capacity: usize,
+    max_bytes: u64,
+    weigh: fn(&T) -> usize,
     inner: Mutex<Inner<T>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    evictions: AtomicU64,
 }
 
 impl<T: Send + Sync + 'static> std::fmt::Debug for ResultCache<T> {
@@ -116,20 +165,40 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
         ResultCache {
             clock,
             capacity: capacity.max(1),
+            max_bytes: u64::MAX,
+            weigh: |_| 0,
             inner: Mutex::new(Inner {
                 map: HashMap::new(),
                 seq: 0,
+                bytes: 0,
             }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
         }
     }
 
-    /// Hits and misses since the cache was made.
+    /// The same cache, also bounded to `max_bytes` as `weigh` counts each result (about the
+    /// heap bytes it holds; counted once, when it arrives). A single result heavier than the
+    /// bound is still handed to its callers, then evicted by the next arrival.
+    pub fn with_max_bytes(mut self, max_bytes: u64, weigh: fn(&T) -> usize) -> Self {
+        self.max_bytes = max_bytes;
+        self.weigh = weigh;
+        self
+    }
+
+    /// Hits, misses and evictions since the cache was made; entries and bytes now.
     pub fn stats(&self) -> CacheStats {
+        let (entries, bytes) = {
+            let inner = self.lock();
+            (inner.map.len() as u64, inner.bytes)
+        };
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            entries,
+            bytes,
         }
     }
 
@@ -145,7 +214,9 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
 
     /// Forgets everything.
     pub fn clear(&self) {
-        self.lock().map.clear();
+        let mut inner = self.lock();
+        inner.map.clear();
+        inner.bytes = 0;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<T>> {
@@ -168,6 +239,8 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
         let slot = {
             let mut inner = self.lock();
             let now = self.clock.now();
+            inner.seq += 1;
+            let tick = inner.seq;
             let usable = inner.map.get(&key).filter(|slot| match slot.cell.get() {
                 None => true,
                 // Checked: a ttl of "forever" must not overflow the calendar.
@@ -175,23 +248,20 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
                 Some(Err(_)) => false,
             });
             match usable {
-                Some(slot) => slot.clone(),
+                Some(slot) => {
+                    slot.used.store(tick, Ordering::Relaxed);
+                    slot.clone()
+                }
                 None => {
-                    inner.seq += 1;
                     let slot = Arc::new(Slot {
                         cell: OnceCell::new(),
-                        seq: inner.seq,
+                        used: AtomicU64::new(tick),
+                        weight: AtomicU64::new(0),
                     });
+                    inner.remove(&key);
                     inner.map.insert(key.clone(), slot.clone());
-                    if inner.map.len() > self.capacity
-                        && let Some(oldest) = inner
-                            .map
-                            .iter()
-                            .min_by_key(|(_, s)| s.seq)
-                            .map(|(k, _)| k.clone())
-                    {
-                        inner.map.remove(&oldest);
-                    }
+                    let evicted = inner.evict(self.capacity, self.max_bytes, &key);
+                    self.evictions.fetch_add(evicted, Ordering::Relaxed);
                     slot
                 }
             }
@@ -208,18 +278,36 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
         let counter = if ran { &self.misses } else { &self.hits };
         counter.fetch_add(1, Ordering::Relaxed);
         match outcome {
-            Ok((value, at)) => Ok(Cached {
-                value: value.clone(),
-                computed_at: *at,
-                ran,
-            }),
+            Ok((value, at)) => {
+                if ran {
+                    self.count_weight(&key, &slot, value);
+                }
+                Ok(Cached {
+                    value: value.clone(),
+                    computed_at: *at,
+                    ran,
+                })
+            }
             Err(e) => {
                 let mut inner = self.lock();
                 if inner.map.get(&key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
-                    inner.map.remove(&key);
+                    inner.remove(&key);
                 }
                 Err(e.clone())
             }
+        }
+    }
+
+    /// Counts a result that just arrived against the byte bound (while its slot is still the
+    /// key's), then evicts what the bound no longer holds.
+    fn count_weight(&self, key: &CacheKey, slot: &Arc<Slot<T>>, value: &T) {
+        let weight = ((self.weigh)(value) + key.0.len() + SLOT_OVERHEAD) as u64;
+        let mut inner = self.lock();
+        if inner.map.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            slot.weight.store(weight, Ordering::Relaxed);
+            inner.bytes += weight;
+            let evicted = inner.evict(self.capacity, self.max_bytes, key);
+            self.evictions.fetch_add(evicted, Ordering::Relaxed);
         }
     }
 }
@@ -279,7 +367,10 @@ mod tests {
             cache.stats(),
             CacheStats {
                 hits: 31,
-                misses: 1
+                misses: 1,
+                entries: 1,
+                bytes: cache.stats().bytes,
+                evictions: 0,
             },
             "waiters that shared the run are hits"
         );
@@ -315,7 +406,8 @@ mod tests {
         clock.advance(time::Duration::seconds(1));
         assert_eq!(*get().await.unwrap().value, 1);
         assert_eq!(runs.load(Ordering::SeqCst), 2);
-        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 2 });
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 2));
     }
 
     #[tokio::test]
@@ -350,11 +442,85 @@ mod tests {
             .await
             .unwrap();
         assert!(ok.ran);
+        let stats = cache.stats();
         assert_eq!(
-            cache.stats(),
-            CacheStats { hits: 0, misses: 2 },
+            (stats.hits, stats.misses),
+            (0, 2),
             "a failed run is still a miss"
         );
+    }
+
+    #[tokio::test]
+    async fn past_its_byte_bound_the_least_recently_used_results_are_evicted() {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 10:00 UTC)));
+        let weight = |v: &u32| *v as usize * 1_000;
+        // Each entry weighs its value × 1,000 plus its key and the slot's overhead.
+        let cache = ResultCache::new(clock as Arc<dyn Clock>, 100).with_max_bytes(3_900, weight);
+        let put = |w: &'static str, v: u32| {
+            let cache = &cache;
+            async move {
+                cache
+                    .get_or_run(key(w), TTL, || async move { Ok(v) })
+                    .await
+                    .unwrap()
+            }
+        };
+        put("a", 1).await;
+        put("b", 1).await;
+        put("c", 1).await;
+        assert_eq!(cache.len(), 3);
+        let held = cache.stats().bytes;
+        assert!((3_000..=3_900).contains(&held), "{held}");
+        // "a" is used again: "b" is now the least recently used.
+        assert!(!put("a", 9).await.ran);
+        // A result of 2,000 pushes out "b", then "c".
+        put("d", 2).await;
+        let stats = cache.stats();
+        assert!(stats.bytes <= 3_900, "{stats:?}");
+        assert_eq!(stats.evictions, 2, "{stats:?}");
+        assert_eq!(stats.entries, 2);
+        assert!(!put("a", 9).await.ran, "the recently used entry stayed");
+        assert!(put("b", 1).await.ran, "the least recently used went first");
+    }
+
+    #[tokio::test]
+    async fn a_result_heavier_than_the_bound_is_answered_and_not_kept() {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 10:00 UTC)));
+        let cache = ResultCache::new(clock as Arc<dyn Clock>, 100)
+            .with_max_bytes(500, |v: &u32| *v as usize);
+        let got = cache
+            .get_or_run(key("big"), TTL, || async { Ok(10_000) })
+            .await
+            .unwrap();
+        assert_eq!(*got.value, 10_000);
+        // It is the only entry: kept until the next arrival makes room.
+        cache
+            .get_or_run(key("small"), TTL, || async { Ok(1) })
+            .await
+            .unwrap();
+        let stats = cache.stats();
+        assert_eq!((stats.entries, stats.evictions), (1, 1), "{stats:?}");
+        assert!(stats.bytes <= 500);
+    }
+
+    #[tokio::test]
+    async fn clearing_and_failures_give_their_bytes_back() {
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 10:00 UTC)));
+        let cache = ResultCache::new(clock as Arc<dyn Clock>, 100)
+            .with_max_bytes(1 << 20, |v: &u32| *v as usize);
+        cache
+            .get_or_run(key("a"), TTL, || async { Ok(100) })
+            .await
+            .unwrap();
+        assert!(cache.stats().bytes >= 100);
+        cache.clear();
+        assert_eq!(cache.stats().bytes, 0);
+        let _ = cache
+            .get_or_run(key("b"), TTL, || async {
+                Err(DataError::new(DataErrorKind::Timeout, "slow"))
+            })
+            .await;
+        assert_eq!((cache.stats().bytes, cache.stats().entries), (0, 0));
     }
 
     #[tokio::test]

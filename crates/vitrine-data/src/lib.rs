@@ -38,7 +38,9 @@
 //!   [`redact::redact_url`], which a config's `Debug` uses too.
 //! - [`cache::ResultCache`] keys results by widget, effective filter values and rules, keeps
 //!   them for the dashboard's refresh interval (clock-injected) and runs concurrent misses
-//!   once: a viral public link costs one query per widget per interval.
+//!   once: a viral public link costs one query per widget per interval. It is bounded by
+//!   entries and by bytes; [`lru::WeightedLru`] is the same bound for caches that need no
+//!   single flight (drawn cards, dashboard contexts).
 #![forbid(unsafe_code)]
 
 pub mod cache;
@@ -48,6 +50,7 @@ pub mod dataset;
 pub mod dialect;
 pub mod error;
 pub mod location;
+pub mod lru;
 pub mod redact;
 pub mod source;
 pub mod value;
@@ -61,6 +64,7 @@ pub use compile::{
 pub use dataset::{Dataset, DatasetRejection, check_dataset_sql};
 pub use error::{DataError, DataErrorKind};
 pub use location::{LocationError, LocationPolicy, parse_location, redacted_display, sqlite_file};
+pub use lru::{LruStats, WeightedLru};
 pub use redact::redact_url;
 pub use source::{DataSource, DataSourceConfig, DataSourceOptions, RowCapPolicy, WidgetData};
 pub use vitrine_core::result::ResultTable;

@@ -114,6 +114,48 @@ pub enum WidgetData {
     },
 }
 
+impl WidgetData {
+    /// About the heap bytes this result holds (what the result cache's byte bound counts).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            WidgetData::Table(table) => table_bytes(table),
+            WidgetData::Kpi {
+                column,
+                value,
+                previous,
+                sparkline,
+            } => {
+                column.as_ref().map_or(0, |c| c.name.len())
+                    + value_bytes(value)
+                    + previous.as_ref().map_or(0, value_bytes)
+                    + sparkline.as_ref().map_or(0, table_bytes)
+            }
+        }
+    }
+}
+
+fn value_bytes(value: &vitrine_core::result::Value) -> usize {
+    std::mem::size_of::<vitrine_core::result::Value>()
+        + match value {
+            vitrine_core::result::Value::Text(t) => t.capacity(),
+            _ => 0,
+        }
+}
+
+fn table_bytes(table: &ResultTable) -> usize {
+    let columns: usize = table
+        .columns
+        .iter()
+        .map(|c| std::mem::size_of_val(c) + c.name.capacity())
+        .sum();
+    let rows: usize = table
+        .rows
+        .iter()
+        .map(|row| std::mem::size_of::<Vec<()>>() + row.iter().map(value_bytes).sum::<usize>())
+        .sum();
+    columns + rows
+}
+
 /// What to do when a result has more rows than the cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RowCapPolicy {

@@ -23,6 +23,7 @@
 //! - [`exports`]: download links on the pages, and the download response with a safe file name.
 //! - [`pages`]: one askama template struct per page (`templates/`), auto-escaped.
 //! - [`assets`]: static assets prepared once — hashed URLs, brotli / gzip, WOFF2 font subsets.
+//! - [`reuse`]: an outsider page compressed once per distinct page, not once per view.
 #![forbid(unsafe_code)]
 // Laying out the dashboard page's future (the runner's nested per-widget futures, from
 // `vitrine-app`) goes deeper than the default query depth of 128.
@@ -36,6 +37,7 @@ pub mod exports;
 pub mod extract;
 pub mod live;
 pub mod pages;
+pub mod reuse;
 pub mod routes;
 pub mod security;
 pub mod server;

@@ -112,6 +112,8 @@ impl Bound {
         drop(pruner);
         drop(drainer);
         drop(scheduler);
+        // Page views answered before the stop are in the access log before the store closes.
+        self.state.access_log.flush().await;
         self.state.store.close().await;
         Ok(())
     }

@@ -273,7 +273,21 @@ macro_rules! impl_analytics {
                 &self,
                 event: &AccessEvent,
             ) -> StoreResult<()> {
+                self.record_accesses_rolled_up(std::slice::from_ref(event))
+                    .await
+            }
+
+            /// Appends events and their rollups, all in one transaction (group commit: one
+            /// write lock and one sync for the whole batch).
+            pub(crate) async fn record_accesses_rolled_up(
+                &self,
+                events: &[AccessEvent],
+            ) -> StoreResult<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.begin_write().await?;
+                for event in events {
                 let at = to_ms(event.at);
                 sqlx::query(
                     "INSERT INTO access_events (workspace_id, link_id, at, outcome, country, \
@@ -290,8 +304,7 @@ macro_rules! impl_analytics {
                 .execute(&mut *tx)
                 .await?;
                 let Some(link) = event.link_id.as_deref() else {
-                    tx.commit().await?;
-                    return Ok(());
+                    continue;
                 };
                 let day = at.div_euclid(DAY_MS);
                 let workspace = event.workspace_id.map(|w| w.0);
@@ -428,6 +441,7 @@ macro_rules! impl_analytics {
                 .bind(download_at)
                 .execute(&mut *tx)
                 .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

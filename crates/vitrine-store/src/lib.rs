@@ -229,6 +229,13 @@ pub trait DatasetStore {
         workspace: WorkspaceId,
         id: DatasetId,
     ) -> StoreResult<Option<DatasetRecord>>;
+    /// The datasets of `workspace` among `slugs` (those that exist, by slug), each with its data
+    /// source (`None` when that is gone), in one query: what a dashboard view reads.
+    async fn datasets_with_sources(
+        &self,
+        workspace: WorkspaceId,
+        slugs: &[String],
+    ) -> StoreResult<Vec<(DatasetRecord, Option<DataSourceRecord>)>>;
     /// One dataset by slug.
     async fn dataset_by_slug(
         &self,
@@ -299,6 +306,12 @@ pub trait ShareLinkStore {
     /// `max_views` when given; the new count, or `None` when the link is used up (or gone).
     /// However many instances count at once, no more than `max_views` views are admitted.
     async fn count_link_view(&self, id: &str, max_views: Option<i64>) -> StoreResult<Option<i64>>;
+    /// A link by id with its workspace and its dashboard (`None` for either that is gone), in
+    /// one query: the outsider gate's one store round trip per request.
+    async fn link_gate(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardRecord>)>>;
     /// A link by the digest of its current short code.
     async fn link_by_short_digest(&self, digest: &str) -> StoreResult<Option<LinkRecord>>;
     /// A workspace's links (deleted ones included), newest first; only one dashboard's with
@@ -317,6 +330,9 @@ pub trait AccessEventStore {
     /// Appends an event and, for a link's event, its daily rollups, in one transaction (see
     /// [`AnalyticsStore`]).
     async fn record_access(&self, event: &AccessEvent) -> StoreResult<()>;
+    /// Appends events and their rollups, all in one transaction: the group commit of
+    /// `vitrine_app`'s access-log batcher. Either every event is recorded or none is.
+    async fn record_accesses(&self, events: &[AccessEvent]) -> StoreResult<()>;
     /// Deletes events recorded before `before` (the retention period); returns how many.
     async fn prune_access_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Events of `outcome` on `link` since `since`, from `client` only when given.

@@ -627,6 +627,67 @@ pub(crate) struct DatasetRow {
     updated_at: i64,
 }
 
+/// A dataset with its data source, read in one query (`s_` columns, NULL when the source is
+/// gone): what a dashboard view needs of each dataset it names.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DatasetSourceRow {
+    #[sqlx(flatten)]
+    dataset: DatasetRow,
+    s_id: Option<i64>,
+    s_workspace_id: Option<i64>,
+    s_name: Option<String>,
+    s_kind: Option<String>,
+    s_display: Option<String>,
+    s_sealed_config: Option<String>,
+    s_revision: Option<i64>,
+    s_created_at: Option<i64>,
+    s_updated_at: Option<i64>,
+}
+
+impl DatasetSourceRow {
+    /// The dataset and its data source.
+    pub(crate) fn split(self) -> (DatasetRecord, Option<DataSourceRecord>) {
+        let source = match (
+            self.s_id,
+            self.s_workspace_id,
+            self.s_name,
+            self.s_kind,
+            self.s_display,
+            self.s_sealed_config,
+            self.s_revision,
+            self.s_created_at,
+            self.s_updated_at,
+        ) {
+            (
+                Some(id),
+                Some(workspace_id),
+                Some(name),
+                Some(kind),
+                Some(display),
+                Some(sealed_config),
+                Some(revision),
+                Some(created_at),
+                Some(updated_at),
+            ) => Some(
+                DataSourceRow {
+                    id,
+                    workspace_id,
+                    name,
+                    kind,
+                    display,
+                    sealed_config,
+                    revision,
+                    created_at,
+                    updated_at,
+                }
+                .into(),
+            ),
+            _ => None,
+        };
+        (self.dataset.into(), source)
+    }
+}
+
 impl From<DatasetRow> for DatasetRecord {
     fn from(r: DatasetRow) -> Self {
         DatasetRecord {
@@ -802,6 +863,112 @@ pub(crate) struct LinkRow {
     created_at: i64,
     updated_at: i64,
     view_count: i64,
+}
+
+/// A link with its workspace and dashboard, read in one query (the outsider gate's one round
+/// trip): the link's own columns, then the workspace's and the dashboard's under `w_` and
+/// `d_` (NULL when either is gone).
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkGateRow {
+    #[sqlx(flatten)]
+    link: LinkRow,
+    w_id: Option<i64>,
+    w_name: Option<String>,
+    w_created_at: Option<i64>,
+    w_public_links_allowed: Option<bool>,
+    w_max_link_days: Option<i64>,
+    w_link_password_required: Option<bool>,
+    w_suspended_at: Option<i64>,
+    w_contact_line: Option<String>,
+    w_footer: Option<String>,
+    d_id: Option<i64>,
+    d_workspace_id: Option<i64>,
+    d_slug: Option<String>,
+    d_title: Option<String>,
+    d_status: Option<String>,
+    d_document: Option<String>,
+    d_revision: Option<i64>,
+    d_created_by: Option<i64>,
+    d_created_at: Option<i64>,
+    d_updated_at: Option<i64>,
+}
+
+impl LinkGateRow {
+    /// The link, its workspace and its dashboard.
+    pub(crate) fn split(self) -> (LinkRecord, Option<Workspace>, Option<DashboardRecord>) {
+        let workspace = match (
+            self.w_id,
+            self.w_name,
+            self.w_created_at,
+            self.w_public_links_allowed,
+            self.w_link_password_required,
+            self.w_contact_line,
+            self.w_footer,
+        ) {
+            (
+                Some(id),
+                Some(name),
+                Some(created_at),
+                Some(public_links_allowed),
+                Some(link_password_required),
+                Some(contact_line),
+                Some(footer),
+            ) => Some(
+                WorkspaceRow {
+                    id,
+                    name,
+                    created_at,
+                    public_links_allowed,
+                    max_link_days: self.w_max_link_days,
+                    link_password_required,
+                    suspended_at: self.w_suspended_at,
+                    contact_line,
+                    footer,
+                }
+                .into(),
+            ),
+            _ => None,
+        };
+        let dashboard = match (
+            self.d_id,
+            self.d_workspace_id,
+            self.d_slug,
+            self.d_title,
+            self.d_status,
+            self.d_document,
+            self.d_revision,
+            self.d_created_at,
+            self.d_updated_at,
+        ) {
+            (
+                Some(id),
+                Some(workspace_id),
+                Some(slug),
+                Some(title),
+                Some(status),
+                Some(document),
+                Some(revision),
+                Some(created_at),
+                Some(updated_at),
+            ) => Some(
+                DashboardRow {
+                    id,
+                    workspace_id,
+                    slug,
+                    title,
+                    status,
+                    document,
+                    revision,
+                    created_by: self.d_created_by,
+                    created_at,
+                    updated_at,
+                }
+                .into(),
+            ),
+            _ => None,
+        };
+        (self.link.into(), workspace, dashboard)
+    }
 }
 
 impl From<LinkRow> for LinkRecord {

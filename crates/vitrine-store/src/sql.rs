@@ -792,6 +792,39 @@ macro_rules! impl_store_traits {
                 Ok(row.map(Into::into))
             }
 
+            async fn datasets_with_sources(
+                &self,
+                workspace: WorkspaceId,
+                slugs: &[String],
+            ) -> StoreResult<Vec<(DatasetRecord, Option<DataSourceRecord>)>> {
+                if slugs.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Only placeholders are formatted in; the slugs are bound.
+                let placeholders = (0..slugs.len())
+                    .map(|i| format!("${}", i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT d.id, d.workspace_id, d.data_source_id, d.slug, d.name, d.sql, \
+                     d.columns, d.revision, d.created_at, d.updated_at, \
+                     s.id AS s_id, s.workspace_id AS s_workspace_id, s.name AS s_name, \
+                     s.kind AS s_kind, s.display AS s_display, \
+                     s.sealed_config AS s_sealed_config, s.revision AS s_revision, \
+                     s.created_at AS s_created_at, s.updated_at AS s_updated_at \
+                     FROM datasets d LEFT JOIN data_sources s \
+                     ON s.workspace_id = d.workspace_id AND s.id = d.data_source_id \
+                     WHERE d.workspace_id = $1 AND d.slug IN ({placeholders}) ORDER BY d.slug"
+                );
+                let mut query =
+                    sqlx::query_as::<_, DatasetSourceRow>(sqlx::AssertSqlSafe(sql)).bind(workspace.0);
+                for slug in slugs {
+                    query = query.bind(slug);
+                }
+                let rows = query.fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(DatasetSourceRow::split).collect())
+            }
+
             async fn datasets(&self, workspace: WorkspaceId) -> StoreResult<Vec<DatasetRecord>> {
                 let rows: Vec<DatasetRow> = sqlx::query_as(concat!(
                     "SELECT ",
@@ -1037,6 +1070,36 @@ macro_rules! impl_store_traits {
                 Ok(row.map(Into::into))
             }
 
+            async fn link_gate(
+                &self,
+                id: &str,
+            ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardRecord>)>> {
+                let row: Option<LinkGateRow> = sqlx::query_as(
+                    "SELECT l.id, l.workspace_id, l.dashboard_id, l.widget_id, l.label, l.enabled, \
+                     l.generation, l.epoch, l.short_digest, l.expires_at, l.deleted_at, \
+                     l.password_hash, l.settings, l.created_by, l.created_at, l.updated_at, \
+                     l.view_count, \
+                     w.id AS w_id, w.name AS w_name, w.created_at AS w_created_at, \
+                     w.public_links_allowed AS w_public_links_allowed, \
+                     w.max_link_days AS w_max_link_days, \
+                     w.link_password_required AS w_link_password_required, \
+                     w.suspended_at AS w_suspended_at, w.contact_line AS w_contact_line, \
+                     w.footer AS w_footer, \
+                     d.id AS d_id, d.workspace_id AS d_workspace_id, d.slug AS d_slug, \
+                     d.title AS d_title, d.status AS d_status, d.document AS d_document, \
+                     d.revision AS d_revision, d.created_by AS d_created_by, \
+                     d.created_at AS d_created_at, d.updated_at AS d_updated_at \
+                     FROM share_links l \
+                     LEFT JOIN workspaces w ON w.id = l.workspace_id \
+                     LEFT JOIN dashboards d ON d.id = l.dashboard_id AND d.workspace_id = l.workspace_id \
+                     WHERE l.id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(LinkGateRow::split))
+            }
+
             async fn link_by_short_digest(&self, digest: &str) -> StoreResult<Option<LinkRecord>> {
                 let row: Option<LinkRow> = sqlx::query_as(concat!(
                     "SELECT ",
@@ -1072,6 +1135,10 @@ macro_rules! impl_store_traits {
         impl AccessEventStore for $store {
             async fn record_access(&self, event: &AccessEvent) -> StoreResult<()> {
                 self.record_access_rolled_up(event).await
+            }
+
+            async fn record_accesses(&self, events: &[AccessEvent]) -> StoreResult<()> {
+                self.record_accesses_rolled_up(events).await
             }
 
             async fn prune_access_events(&self, before: OffsetDateTime) -> StoreResult<u64> {

@@ -387,6 +387,7 @@ impl Cli {
                 let demo = crate::demo::prepare_demo(crate::demo::DemoOptions {
                     data_dir: data_dir.clone(),
                     port: *port,
+                    configure: None,
                 })
                 .await?;
                 println!("{}", demo.banner());

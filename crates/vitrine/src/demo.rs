@@ -32,6 +32,8 @@ pub struct DemoOptions {
     pub data_dir: Option<PathBuf>,
     /// The port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// Adjusts the demo's configuration before it starts (benchmarks raise the outsider caps).
+    pub configure: Option<fn(&mut Config)>,
 }
 
 /// A demo, bound and ready to serve.
@@ -122,6 +124,9 @@ pub async fn prepare_demo(options: DemoOptions) -> anyhow::Result<Demo> {
         ..Config::default()
     };
     config.metrics.token = Some(metrics_token.clone());
+    if let Some(configure) = options.configure {
+        configure(&mut config);
+    }
     let state = prepare(config, Arc::new(SystemClock)).await?;
     let workspace = state
         .store

@@ -39,22 +39,47 @@ struct CachedContext {
     ctx: std::sync::Arc<DashboardContext>,
 }
 
+impl CachedContext {
+    /// About the heap bytes it holds: the stored document, the parsed one (estimated at three
+    /// times its text), each dataset's SQL and columns twice (the row and the checked dataset).
+    fn weight(&self) -> usize {
+        let inputs: usize = self
+            .inputs
+            .iter()
+            .map(|i| {
+                i.slug.len() * 2
+                    + i.dataset
+                        .as_ref()
+                        .map_or(0, |d| (d.2.len() + d.3.len()) * 2 + 512)
+            })
+            .sum();
+        self.document.len() * 4 + inputs + 1_024
+    }
+}
+
 /// Dashboard contexts by dashboard id, each with what it was built from; see
-/// `content::dashboard_context`. Bounded: past [`ContextCache::CAPACITY`] dashboards it starts over.
-#[derive(Default)]
+/// `content::dashboard_context`. Bounded by [`ContextCache::CAPACITY`] dashboards and
+/// [`ContextCache::MAX_BYTES`]; the least recently used go first.
 pub struct ContextCache {
-    entries: std::sync::Mutex<std::collections::HashMap<i64, CachedContext>>,
+    entries: vitrine_data::WeightedLru<i64, std::sync::Arc<CachedContext>>,
+}
+
+impl Default for ContextCache {
+    fn default() -> Self {
+        ContextCache {
+            entries: vitrine_data::WeightedLru::new(Self::CAPACITY, Self::MAX_BYTES),
+        }
+    }
 }
 
 impl std::fmt::Debug for ContextCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContextCache")
-            .field("len", &self.lock().len())
+            .field("stats", &self.entries.stats())
             .finish()
     }
 }
 
-type Entries = std::collections::HashMap<i64, CachedContext>;
 pub(crate) type Reusable = (
     std::sync::Arc<DashboardContext>,
     std::sync::Arc<[ContextInput]>,
@@ -63,15 +88,17 @@ pub(crate) type Reusable = (
 impl ContextCache {
     /// Most dashboards kept.
     pub const CAPACITY: usize = 512;
+    /// Most bytes kept (by [`CachedContext::weight`]'s estimate).
+    pub const MAX_BYTES: u64 = 16 << 20;
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    /// Entries, bytes and evictions, for `/metrics`.
+    pub fn stats(&self) -> vitrine_data::LruStats {
+        self.entries.stats()
     }
 
     /// The context last built for this very revision and document, with its inputs.
     pub(crate) fn lookup(&self, record: &DashboardRecord) -> Option<Reusable> {
-        let entries = self.lock();
-        let entry = entries.get(&record.id.0)?;
+        let entry = self.entries.get(&record.id.0)?;
         (entry.revision == record.revision && entry.document == record.document)
             .then(|| (entry.ctx.clone(), entry.inputs.clone()))
     }
@@ -82,18 +109,14 @@ impl ContextCache {
         inputs: Vec<ContextInput>,
         ctx: std::sync::Arc<DashboardContext>,
     ) {
-        let mut entries = self.lock();
-        if entries.len() >= Self::CAPACITY && !entries.contains_key(&record.id.0) {
-            entries.clear();
-        }
-        entries.insert(
-            record.id.0,
-            CachedContext {
-                revision: record.revision,
-                document: record.document.clone(),
-                inputs: inputs.into(),
-                ctx,
-            },
-        );
+        let entry = CachedContext {
+            revision: record.revision,
+            document: record.document.clone(),
+            inputs: inputs.into(),
+            ctx,
+        };
+        let weight = entry.weight();
+        self.entries
+            .insert(record.id.0, std::sync::Arc::new(entry), weight);
     }
 }

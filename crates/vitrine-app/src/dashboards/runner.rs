@@ -21,8 +21,8 @@ use vitrine_core::dashboard::{
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_data::{
     CacheKey, CacheStats, DataError, DataErrorKind, DataSource, DataSourceConfig,
-    DataSourceOptions, Dataset, ResultCache, WidgetData, WidgetQueries, compile_distinct_values,
-    compile_widget,
+    DataSourceOptions, Dataset, LruStats, ResultCache, WeightedLru, WidgetData, WidgetQueries,
+    compile_distinct_values, compile_widget,
 };
 use vitrine_render::{
     ChartKind, ChartOptions, ChartSpec, Measure, Orientation, Stacking, TableView, Theme,
@@ -98,8 +98,8 @@ pub struct WidgetOutput {
 enum Fetched<'w> {
     /// A text widget: its Markdown (no query).
     Text(&'w str),
-    /// The result and when it was fetched.
-    Data(Arc<WidgetData>, OffsetDateTime),
+    /// The result, when it was fetched, and its key in the result cache.
+    Data(Arc<WidgetData>, OffsetDateTime, CacheKey),
     /// The query failed (already logged).
     Failed(DataError),
 }
@@ -133,6 +133,9 @@ pub struct RunnerLimits {
     pub max_sources: usize,
     /// At most this many widget results are cached.
     pub cache_capacity: usize,
+    /// The widget results together weigh at most this ([`WidgetData::heap_bytes`]); the
+    /// filter options a quarter of it, the drawn cards half of it.
+    pub cache_max_bytes: u64,
     /// At most this many widgets of one dashboard run at once.
     pub widget_concurrency: usize,
     /// At most this many options per select filter.
@@ -144,6 +147,7 @@ impl Default for RunnerLimits {
         RunnerLimits {
             max_sources: 32,
             cache_capacity: 2_000,
+            cache_max_bytes: 64 << 20,
             widget_concurrency: 4,
             filter_option_cap: 500,
         }
@@ -171,6 +175,8 @@ pub struct RunnerCacheStats {
     pub results: CacheStats,
     /// The select filters' options cache.
     pub filter_options: CacheStats,
+    /// Drawn cards (SVG and HTML per result, theme and view options).
+    pub drawn_cards: LruStats,
 }
 
 /// Runs dashboards: owns the data-source pools and the result caches. One per server, shared
@@ -182,6 +188,11 @@ pub struct Runner {
     sources: Mutex<Sources>,
     results: ResultCache<WidgetData>,
     options: ResultCache<FilterOptions>,
+    /// Cards drawn from a cached result, by [`drawn_key`]: a view of a result already drawn
+    /// for the same theme and options costs no drawing. Tied to the result's time, so a
+    /// refreshed result is drawn afresh; link state is never part of it (the link is checked
+    /// before any of this runs).
+    drawn: WeightedLru<String, Arc<WidgetOutput>>,
     queries_run: AtomicU64,
 }
 
@@ -205,8 +216,11 @@ impl Runner {
     /// A runner with these limits.
     pub fn with_limits(clock: Arc<dyn Clock>, limits: RunnerLimits) -> Self {
         Runner {
-            results: ResultCache::new(clock.clone(), limits.cache_capacity),
-            options: ResultCache::new(clock.clone(), limits.cache_capacity / 4 + 1),
+            results: ResultCache::new(clock.clone(), limits.cache_capacity)
+                .with_max_bytes(limits.cache_max_bytes, WidgetData::heap_bytes),
+            options: ResultCache::new(clock.clone(), limits.cache_capacity / 4 + 1)
+                .with_max_bytes(limits.cache_max_bytes / 4, FilterOptions::heap_bytes),
+            drawn: WeightedLru::new(limits.cache_capacity * 2, limits.cache_max_bytes / 2),
             clock,
             limits,
             sources: Mutex::new(Sources::default()),
@@ -226,6 +240,7 @@ impl Runner {
         RunnerCacheStats {
             results: self.results.stats(),
             filter_options: self.options.stats(),
+            drawn_cards: self.drawn.stats(),
         }
     }
 
@@ -455,13 +470,19 @@ impl Runner {
                 error_code: None,
                 computed_at: None,
             },
-            Fetched::Data(data, computed_at) => {
+            Fetched::Data(data, computed_at, key) => {
+                let drawn = drawn_key(&key, computed_at, widget, view);
+                if let Some(out) = self.drawn.get(&drawn) {
+                    return (*out).clone();
+                }
                 let mut out = render_data(widget, &spec, &data, view);
                 out.computed_at = Some(computed_at);
                 if let Some(narrow) = narrow_size(widget) {
                     let narrow_spec = spec.clone().size(narrow.0, narrow.1);
                     out.svg_narrow = Some(render_data(widget, &narrow_spec, &data, view).svg);
                 }
+                let weight = output_bytes(&out) + drawn.len();
+                self.drawn.insert(drawn, Arc::new(out.clone()), weight);
                 out
             }
             Fetched::Failed(e) => error_output(widget, view.theme, &e),
@@ -483,7 +504,7 @@ impl Runner {
         }
         let effective = self.effective_filters(&ctx.document, &view.filters);
         match self.fetch(ctx, widget, &effective, restrictions).await {
-            Ok((data, computed_at)) => Fetched::Data(data, computed_at),
+            Ok((data, computed_at, key)) => Fetched::Data(data, computed_at, key),
             Err(e) => {
                 tracing::warn!(code = e.code(), detail = e.detail(), "widget failed");
                 Fetched::Failed(e)
@@ -524,7 +545,7 @@ impl Runner {
             .await
         {
             Fetched::Text(markdown) => (render_text_svg(&spec, markdown), None),
-            Fetched::Data(data, _) => (
+            Fetched::Data(data, ..) => (
                 render_data(widget, &spec, &data, view).svg,
                 Some(Ok(table_of(&data))),
             ),
@@ -574,7 +595,7 @@ impl Runner {
         widget: &Widget,
         effective: &[EffectiveFilter],
         restrictions: &Restrictions,
-    ) -> Result<(Arc<WidgetData>, OffsetDateTime), DataError> {
+    ) -> Result<(Arc<WidgetData>, OffsetDateTime, CacheKey), DataError> {
         let query = widget
             .query
             .as_ref()
@@ -598,13 +619,13 @@ impl Runner {
         let ttl = refresh_interval(&ctx.document);
         let cached = self
             .results
-            .get_or_run(key, ttl, || async {
+            .get_or_run(key.clone(), ttl, || async {
                 let source = self.source(dataset)?;
                 self.queries_run.fetch_add(1, Ordering::SeqCst);
                 source.run_widget(&queries).await
             })
             .await?;
-        Ok((cached.value, cached.computed_at))
+        Ok((cached.value, cached.computed_at, key))
     }
 
     /// The options of select filter `filter_id`: the distinct values of its column in every
@@ -810,6 +831,46 @@ fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     let mut h = DefaultHasher::new();
     v.hash(&mut h);
     h.finish()
+}
+
+/// What identifies a drawn card: the result (its cache key — widget identity with the
+/// dashboard's revision, effective filters, rules — and the time it was fetched) and every
+/// view option the drawing depends on (theme, tooltips, a table's sort and page).
+fn drawn_key(
+    result: &CacheKey,
+    computed_at: OffsetDateTime,
+    widget: &Widget,
+    view: &ViewState,
+) -> String {
+    let table = (widget.kind == WidgetKind::Table).then(|| view.table(widget.id.as_str()));
+    format!(
+        "{}|{}|{:?}|{}|{:?}",
+        result.as_str(),
+        computed_at.unix_timestamp_nanos(),
+        view.theme,
+        view.no_tooltips,
+        table
+    )
+}
+
+/// About the heap bytes of a drawn card.
+fn output_bytes(out: &WidgetOutput) -> usize {
+    std::mem::size_of::<WidgetOutput>()
+        + out.widget_id.len()
+        + out.title.len()
+        + out.svg.len()
+        + out.html.as_ref().map_or(0, String::len)
+        + out.svg_narrow.as_ref().map_or(0, String::len)
+}
+
+impl FilterOptions {
+    /// About the heap bytes these options hold.
+    pub fn heap_bytes(&self) -> usize {
+        self.values
+            .iter()
+            .map(|v| v.capacity() + std::mem::size_of::<String>())
+            .sum()
+    }
 }
 
 /// A hash of a result: its canonical JSON (floats are not `Hash`).

@@ -699,6 +699,7 @@ async fn show_shared_dashboard(
                 guest_token: None,
             };
             let mut response = dashboard_response(&state, &access, base, &query, seen).await;
+            response = crate::reuse::compressed_page(&state, &headers, response).await;
             if let Some(pass) = view_pass {
                 let cookie = link_cookie(
                     &state,

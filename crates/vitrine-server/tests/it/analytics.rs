@@ -377,6 +377,7 @@ async fn the_analytics_pages_draw_charts_and_escape_labels() {
 #[tokio::test]
 async fn no_address_is_stored_in_the_analytics_tables() {
     let fx = fixture().await;
+    fx.app.state.access_log.flush().await;
     let pool = fx.app.raw_sqlite().await;
     for sql in [
         "SELECT link_id || '|' || kind || '|' || name FROM access_daily",

@@ -95,6 +95,8 @@ async fn visit(app: &TestApp, headers: &[(&str, &str)]) -> vitrine_store::Access
         request = request.header(*name, *value);
     }
     assert_eq!(request.send().await.unwrap().status(), 200);
+    // A view's event is written in the next batch of the access log.
+    app.state.access_log.flush().await;
     let mut events = app
         .state
         .store

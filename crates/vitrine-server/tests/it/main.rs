@@ -44,3 +44,4 @@ mod share_ui;
 mod sink;
 mod startup;
 mod throttle;
+mod throughput;

@@ -889,6 +889,8 @@ both_stores!(
         let fx = fixture().await;
         let link = fx.link(json!({})).await;
         fx.get(&link.path).await;
+        // The view's event is written in the access log's next batch.
+        fx.app.state.access_log.flush().await;
         let db = fx.app.raw_db().await;
         let rows = db
             .rows(

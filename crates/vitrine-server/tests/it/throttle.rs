@@ -72,6 +72,7 @@ async fn unlock(
 
 /// The outcomes of the link's access events, oldest first.
 async fn outcomes(app: &TestApp, link_id: &str) -> Vec<String> {
+    app.state.access_log.flush().await;
     app.state
         .store
         .access_events(link_id, 1_000)

@@ -684,6 +684,47 @@ async fn data_sources_datasets_and_dashboards(store: &dyn Store) {
         .map(|d| d.slug)
         .collect();
     assert_eq!(names, ["revenue", "signups"]);
+    // A dashboard view's one query: the named datasets that exist, each with its source, as
+    // the reads one by one say; nothing from another workspace.
+    let slugs = [
+        "signups".to_owned(),
+        "missing".to_owned(),
+        "revenue".to_owned(),
+    ];
+    let found = store.datasets_with_sources(ws.id, &slugs).await.unwrap();
+    assert_eq!(found.len(), 2);
+    for (dataset, source) in &found {
+        assert_eq!(
+            Some(dataset),
+            store
+                .dataset_by_slug(ws.id, &dataset.slug)
+                .await
+                .unwrap()
+                .as_ref()
+        );
+        assert_eq!(
+            source.as_ref(),
+            store
+                .data_source(ws.id, warehouse.id)
+                .await
+                .unwrap()
+                .as_ref()
+        );
+    }
+    assert!(
+        store
+            .datasets_with_sources(other.id, &slugs)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .datasets_with_sources(ws.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let updated = store
         .update_dataset(
             signups.id,
@@ -856,6 +897,13 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
         store.create_link(&link("one", a.id, 0)).await,
         Err(StoreError::Conflict(_))
     ));
+    // The outsider gate's one query says what the three reads one by one say.
+    let (gate_link, gate_ws, gate_board) = store.link_gate("two").await.unwrap().unwrap();
+    assert_eq!(gate_link, store.link("two").await.unwrap().unwrap());
+    assert_eq!(gate_ws, store.workspace(ws.id).await.unwrap());
+    assert_eq!(gate_board, store.dashboard(ws.id, a.id).await.unwrap());
+    assert!(gate_ws.is_some() && gate_board.is_some());
+    assert!(store.link_gate("nope").await.unwrap().is_none());
     let ids = |links: Vec<LinkRecord>| links.into_iter().map(|l| l.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.links(ws.id, None).await.unwrap()),

@@ -68,6 +68,7 @@ async fn the_demo_serves_the_login_page_and_its_printed_credentials_sign_in() {
     let options = DemoOptions {
         data_dir: Some(dir.path().join("demo")),
         port: 0,
+        configure: None,
     };
     let demo = prepare_demo(options.clone()).await.unwrap();
     let banner = demo.banner();
@@ -156,6 +157,7 @@ async fn the_demo_serves_a_host_application_that_embeds_customer_usage_for_one_c
     let demo = prepare_demo(DemoOptions {
         data_dir: Some(dir.path().join("demo")),
         port: 0,
+        configure: None,
     })
     .await
     .unwrap();

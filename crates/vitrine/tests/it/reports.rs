@@ -71,6 +71,7 @@ async fn reports_of_the_demo_dashboard_per_second() {
     let demo = prepare_demo(DemoOptions {
         data_dir: Some(dir.path().join("demo")),
         port: 0,
+        configure: None,
     })
     .await
     .unwrap();

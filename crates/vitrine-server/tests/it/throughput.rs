@@ -1,0 +1,187 @@
+//! The outsider page's fast path keeps DESIGN §5: whatever is cached (results, drawn cards,
+//! dashboard contexts, compressed pages) and however access events are batched, a link that
+//! is disabled or rotated under load serves not one view to a request sent after the change
+//! committed; and the caches are bounded and visible in `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::public::{Fixture, Link, fixture};
+
+/// What one client saw: (when the request was sent, its status).
+type Seen = Vec<(Instant, u16)>;
+
+/// `clients` concurrent clients request the page and a card fragment of `link` back to back
+/// until `stop`.
+fn load(
+    fx: &Fixture,
+    link: &Link,
+    clients: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Seen>> {
+    (0..clients)
+        .map(|i| {
+            let page = fx.app.url(&link.path);
+            let card = fx.app.url(&format!("{}/widgets/total", link.path));
+            let url = if i % 2 == 0 { page } else { card };
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap();
+                let mut seen = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let sent = Instant::now();
+                    let status = match client
+                        .get(&url)
+                        .header("accept-encoding", "br, gzip")
+                        .send()
+                        .await
+                    {
+                        Ok(r) => {
+                            let status = r.status().as_u16();
+                            let _ = r.bytes().await;
+                            status
+                        }
+                        Err(_) => 0,
+                    };
+                    seen.push((sent, status));
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+async fn changed_under_load(action: &str) {
+    let fx = fixture().await;
+    let link = fx.link(json!({})).await;
+    assert_eq!(fx.status(&link.path).await, 200, "warm");
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = load(&fx, &link, 24, stop.clone());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The change has committed when the API answers.
+    fx.act(&link, action).await;
+    let committed = Instant::now();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, Ordering::SeqCst);
+    let (mut before, mut after_ok, mut after_refused, mut other) = (0, 0, 0, Vec::new());
+    for client in clients {
+        for (sent, status) in client.await.unwrap() {
+            match (sent >= committed, status) {
+                (false, 200) => before += 1,
+                (false, _) => {}
+                (true, 200) => after_ok += 1,
+                (true, 404 | 410) => after_refused += 1,
+                (true, s) => other.push(s),
+            }
+        }
+    }
+    assert!(
+        before >= 24,
+        "the load was real: {before} views before the change"
+    );
+    assert!(after_refused >= 24, "refused after: {after_refused}");
+    assert_eq!(
+        after_ok, 0,
+        "{action}: {after_ok} successful views of requests sent after the change committed"
+    );
+    assert!(other.is_empty(), "{other:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_link_disabled_under_load_serves_no_view_after_the_disable_commits() {
+    changed_under_load("disable").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_link_rotated_under_load_serves_no_view_of_the_old_url_after_the_rotation_commits() {
+    changed_under_load("rotate").await;
+}
+
+/// A metric's value for one label set, from the exposition text.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
+#[tokio::test]
+async fn an_unchanged_page_is_compressed_once_and_every_cache_shows_its_bytes() {
+    let fx = fixture().await;
+    let link = fx.link(json!({})).await;
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let r = client
+            .get(fx.app.url(&link.path))
+            .header("accept-encoding", "br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], "br");
+        bodies.push(r.bytes().await.unwrap());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(bodies[1], bodies[2]);
+    let mut page = Vec::new();
+    brotli::BrotliDecompress(&mut &bodies[0][..], &mut page).unwrap();
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("data-widget="), "the real page");
+    // Without brotli: gzip, from its own entry; without either: the page as it is.
+    let r = client
+        .get(fx.app.url(&link.path))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let text = fx.app.state.metrics_text();
+    assert_eq!(
+        metric(&text, "vitrine_cache_entries{cache=\"compressed_pages\"}"),
+        2.0
+    );
+    for cache in [
+        "results",
+        "drawn_cards",
+        "dashboard_contexts",
+        "compressed_pages",
+    ] {
+        let bytes = metric(&text, &format!("vitrine_cache_bytes{{cache=\"{cache}\"}}"));
+        assert!(bytes > 0.0, "{cache}: {bytes}");
+        metric(
+            &text,
+            &format!("vitrine_cache_evictions_total{{cache=\"{cache}\"}}"),
+        );
+    }
+    // Four views of two data cards: drawn on the first view only, reused after.
+    let drawn = fx.app.state.runner.cache_stats().drawn_cards;
+    assert_eq!((drawn.misses, drawn.hits), (2, 6), "{drawn:?}");
+    assert_eq!(
+        metric(&text, "vitrine_cache_entries{cache=\"drawn_cards\"}"),
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn views_reach_the_owners_counts_through_the_batched_log() {
+    let fx = fixture().await;
+    let link = fx.link(json!({})).await;
+    for _ in 0..5 {
+        assert_eq!(fx.status(&link.path).await, 200);
+    }
+    // Read at once: the reading service flushes the batch first.
+    let events = fx.events(&link).await;
+    assert_eq!(
+        events.iter().filter(|e| *e == "ok").count(),
+        5,
+        "{events:?}"
+    );
+    let stats = fx.app.state.access_log.stats();
+    assert!(stats.batched_events >= 5, "{stats:?}");
+}
