@@ -80,6 +80,7 @@ async fn main() {
     let demo = prepare_demo(DemoOptions {
         data_dir: Some(dir.path().join("demo")),
         port: 0,
+        configure: None,
     })
     .await
     .unwrap();
