@@ -14,6 +14,10 @@
 //! before it is admitted. Only the `ok` event of an admitted view waits for the batch — no
 //! count that limits anyone depends on it.
 //!
+//! An event written directly (a refusal, a download) first flushes the views queued before it,
+//! so on one instance the log's order is the order the server answered in, even where two
+//! events share a millisecond.
+//!
 //! Reads of the log on this instance ([`crate::analytics`], the links' statistics and event
 //! lists) call [`AccessLog::flush`] first, so an owner never misses a view this instance
 //! already answered. Shutdown flushes too; a crash loses at most one window of view events

@@ -203,6 +203,9 @@ pub async fn record_as(
         // batch ([`crate::access_log`]). Refusals and everything else are written now.
         app.access_log.record_view(event).await?;
     } else {
+        // Views this instance answered before this event are written first, so the log keeps
+        // the order things happened in even where two events share a millisecond.
+        app.access_log.flush().await;
         app.store.record_access(&event).await?;
     }
     Ok(())

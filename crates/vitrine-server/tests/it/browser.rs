@@ -311,21 +311,28 @@ impl Browser {
     }
 
     /// Resizes the window so that the page's viewport is exactly `width` × `height` CSS pixels.
+    /// The window's frame is measured and corrected for; a resize lands asynchronously (a
+    /// busy machine answers the next script before the new size), so the size is polled and
+    /// corrected again until it holds.
     pub async fn set_viewport(&self, width: u32, height: u32) {
-        step("resize", self.client.set_window_size(width, height)).await;
-        let inner = self.js("return [innerWidth, innerHeight]").await;
-        let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
-        let (w, h) = (
-            (2 * u64::from(width)).saturating_sub(iw),
-            (2 * u64::from(height)).saturating_sub(ih),
-        );
-        step("resize", self.client.set_window_size(w as u32, h as u32)).await;
-        let inner = self.js("return [innerWidth, innerHeight]").await;
-        assert_eq!(
-            inner,
-            json!([width, height]),
-            "the viewport after resizing the window"
-        );
+        let target = json!([width, height]);
+        let (mut w, mut h) = (width, height);
+        let mut inner = Value::Null;
+        for _ in 0..5 {
+            step("resize", self.client.set_window_size(w, h)).await;
+            for _ in 0..20 {
+                inner = self.js("return [innerWidth, innerHeight]").await;
+                if inner == target {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+            // The frame is what the window has beyond its viewport.
+            w = (u64::from(w) + u64::from(width)).saturating_sub(iw) as u32;
+            h = (u64::from(h) + u64::from(height)).saturating_sub(ih) as u32;
+        }
+        assert_eq!(inner, target, "the viewport after resizing the window");
     }
 
     /// Saves a PNG of the viewport as `target/screenshots/{name}.png` and returns its path.
