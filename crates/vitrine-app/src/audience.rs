@@ -180,7 +180,8 @@ pub async fn set_member_grant(
         .member(target)
         .await?
         .filter(|m| m.workspace_id == member.workspace_id)
-        .ok_or_else(|| Error::invalid_field("member_id", "There is no such member."))?;
+        // The member is named by the path: one that is not there is 404, like the dashboard.
+        .ok_or(Error::NotFound)?;
     app.store
         .set_member_grant(
             record.id,

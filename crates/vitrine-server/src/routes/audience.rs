@@ -149,7 +149,7 @@ async fn remove_role_grant(
     responses(
         (status = 200, description = "Its audience", body = AudienceView),
         (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 404, description = "No such dashboard or member", body = ErrorBody),
     ))]
 async fn show_audience_api(
     State(state): State<App>,
@@ -173,7 +173,7 @@ async fn show_audience_api(
         (status = 200, description = "Its audience", body = AudienceView),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 404, description = "No such dashboard or member", body = ErrorBody),
     ))]
 async fn update_restriction_api(
     State(state): State<App>,
@@ -198,9 +198,9 @@ async fn update_restriction_api(
     request_body = GrantInput,
     responses(
         (status = 200, description = "Its audience", body = AudienceView),
-        (status = 400, description = "Invalid input or no such member", body = ErrorBody),
+        (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 404, description = "No such dashboard or member", body = ErrorBody),
     ))]
 async fn grant_member_api(
     State(state): State<App>,
@@ -231,9 +231,9 @@ async fn grant_member_api(
     ),
     responses(
         (status = 200, description = "Its audience", body = AudienceView),
-        (status = 400, description = "No such member", body = ErrorBody),
+        (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 404, description = "No such dashboard or member", body = ErrorBody),
     ))]
 async fn remove_member_grant_api(
     State(state): State<App>,
@@ -250,14 +250,14 @@ async fn remove_member_grant_api(
     operation_id = "grantDashboardToRole", tag = "dashboards",
     params(
         ("id" = i64, Path, description = "The dashboard"),
-        ("role" = Role, Path, description = "`editor` or `viewer` (admins see every dashboard)"),
+        ("role" = String, Path, description = "`editor` or `viewer` (admins see every dashboard)", pattern = "^(editor|viewer)$"),
     ),
     request_body = GrantInput,
     responses(
         (status = 200, description = "Its audience", body = AudienceView),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 404, description = "No such dashboard or member", body = ErrorBody),
     ))]
 async fn grant_role_api(
     State(state): State<App>,
@@ -276,13 +276,13 @@ async fn grant_role_api(
     operation_id = "removeDashboardRoleGrant", tag = "dashboards",
     params(
         ("id" = i64, Path, description = "The dashboard"),
-        ("role" = Role, Path, description = "`editor` or `viewer`"),
+        ("role" = String, Path, description = "`editor` or `viewer`", pattern = "^(editor|viewer)$"),
     ),
     responses(
         (status = 200, description = "Its audience", body = AudienceView),
         (status = 400, description = "Invalid input", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
-        (status = 404, description = "No such dashboard", body = ErrorBody),
+        (status = 404, description = "No such dashboard or member", body = ErrorBody),
     ))]
 async fn remove_role_grant_api(
     State(state): State<App>,
