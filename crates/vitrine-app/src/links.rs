@@ -638,7 +638,7 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
             .filter(|id| !new.locked_filters.contains_key(id))
             .collect()
     });
-    let settings = LinkSettings {
+    let mut settings = LinkSettings {
         locked_filters: new.locked_filters,
         open_filters,
         display: new.display,
@@ -648,7 +648,6 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
     };
     check_settings(&doc, new.widget_id.as_deref(), &settings)?;
     check_rules(state, &record, &settings.rules).await?;
-    let mut settings = settings;
     crate::data_permissions::carry_member_rules(state, member, &mut settings.rules).await?;
     check_embed_change(member, &EmbedPolicy::default(), &settings.embed)?;
     let label = check_label(&new.label)?;

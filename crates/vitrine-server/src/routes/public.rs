@@ -973,6 +973,14 @@ fn same_origin(headers: &HeaderMap, known: &[&str]) -> bool {
     })
 }
 
+/// [`same_origin`] against this server's own base URLs: the one check every outsider form post
+/// (unlock, e-mail confirmation, code) passes before anything else.
+fn posted_from_here(state: &App, headers: &HeaderMap) -> bool {
+    let public_base = state.config.public_base_url();
+    let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
+    same_origin(headers, &known)
+}
+
 /// The scheme, host and port of a base URL (`https://share.example.com`).
 fn origin_of(url: &str) -> &str {
     let start = url.find("://").map_or(0, |i| i + 3);
@@ -1012,9 +1020,7 @@ async fn unlock_shared_link(
     outcome(
         &state,
         async {
-            let public_base = state.config.public_base_url();
-            let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
-            if !same_origin(&headers, &known) {
+            if !posted_from_here(&state, &headers) {
                 return Err(Error::Forbidden.into());
             }
             let query = query.unwrap_or_default();
@@ -1136,9 +1142,7 @@ async fn send_view_code(
     outcome(
         &state,
         async {
-            let public_base = state.config.public_base_url();
-            let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
-            if !same_origin(&headers, &known) {
+            if !posted_from_here(&state, &headers) {
                 return Err(Error::Forbidden.into());
             }
             let query = query.unwrap_or_default();
@@ -1221,9 +1225,7 @@ async fn confirm_view_code(
     outcome(
         &state,
         async {
-            let public_base = state.config.public_base_url();
-            let known = [origin_of(&public_base), origin_of(&state.config.base_url)];
-            if !same_origin(&headers, &known) {
+            if !posted_from_here(&state, &headers) {
                 return Err(Error::Forbidden.into());
             }
             let query = query.unwrap_or_default();
