@@ -279,6 +279,15 @@ pub trait ReportStore {
         lease_until: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<ReportDeliveryRecord>>;
+    /// Records a step of claim `attempt` of delivery `id` that is done and must not be
+    /// repeated by a retry (a Slack message posted before its files are uploaded), as the
+    /// delivery's provider response; false when the claim was lost.
+    async fn note_report_delivery_progress(
+        &self,
+        id: i64,
+        attempt: i64,
+        response: &str,
+    ) -> StoreResult<bool>;
     /// Records how claim `attempt` of delivery `id` ended; false when the claim was lost.
     async fn finish_report_delivery(
         &self,
@@ -852,6 +861,24 @@ macro_rules! impl_report_store {
                 let mut rows: Vec<ReportDeliveryRecord> = rows.into_iter().map(Into::into).collect();
                 rows.sort_by_key(|r| r.id);
                 Ok(rows)
+            }
+
+            async fn note_report_delivery_progress(
+                &self,
+                id: i64,
+                attempt: i64,
+                response: &str,
+            ) -> $crate::StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE report_deliveries SET provider_response = $3 \
+                     WHERE id = $1 AND attempts = $2 AND state = 'sending'",
+                )
+                .bind(id)
+                .bind(attempt)
+                .bind(response)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn finish_report_delivery(
