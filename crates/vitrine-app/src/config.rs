@@ -57,6 +57,25 @@ pub struct Config {
     pub embed: EmbedConfig,
     /// Outgoing mail (invitations, links sent by e-mail).
     pub mail: MailConfig,
+    /// Scheduled reports.
+    pub reports: ReportsConfig,
+}
+
+/// Scheduled reports.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// The Slack Web API that bot-token uploads go to (`files.getUploadURLExternal`,
+    /// `files.completeUploadExternal`); a test points it at a local receiver.
+    pub slack_api_base: String,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self {
+            slack_api_base: "https://slack.com/api".to_owned(),
+        }
+    }
 }
 
 /// Embedding in host applications.
@@ -345,6 +364,7 @@ impl Default for Config {
             access: AccessConfig::default(),
             embed: EmbedConfig::default(),
             mail: MailConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -390,6 +410,7 @@ impl std::fmt::Debug for Config {
             .field("access", &self.access)
             .field("embed", &self.embed)
             .field("mail", &self.mail)
+            .field("reports", &self.reports)
             .finish()
     }
 }
@@ -579,6 +600,20 @@ impl Config {
                 "mail.max_attempts, mail.retry_seconds and mail.invitation_days must be at least 1"
                     .into(),
             ));
+        }
+        match url::Url::parse(&self.reports.slack_api_base) {
+            Ok(u)
+                if matches!(u.scheme(), "https" | "http")
+                    && u.host_str().is_some()
+                    && u.query().is_none()
+                    && u.username().is_empty()
+                    && u.password().is_none() => {}
+            _ => {
+                return Err(invalid(format!(
+                    "reports.slack_api_base must be an http(s) URL without credentials or query, got {:?}",
+                    self.reports.slack_api_base
+                )));
+            }
         }
         if self.access.retention_days == 0 {
             return Err(invalid("access.retention_days must be at least 1".into()));
@@ -930,6 +965,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_MAIL__INVITATION_DAYS",
         default: "7",
         help: "How long an invitation's accept link lives.",
+    },
+    ConfigOption {
+        key: "reports.slack_api_base",
+        env: "VITRINE_REPORTS__SLACK_API_BASE",
+        default: "\"https://slack.com/api\"",
+        help: "The Slack Web API that scheduled reports with a bot token upload their pictures to (files.getUploadURLExternal, files.completeUploadExternal). Change it only to point tests at a local receiver; plain http is used only when base_url is http (development).",
     },
 ];
 
