@@ -4,6 +4,15 @@
 //! own; a failure is retried with the mail backoff up to `mail.max_attempts`, then failed with
 //! its error. Other recipients of the run are never sent twice.
 //!
+//! A Slack recipient with a bot token and a channel gets the webhook message first, then each
+//! widget's PNG uploaded with Slack's external upload flow: `files.getUploadURLExternal`
+//! (form `filename`, `length`; `Authorization: Bearer`) → `POST` the bytes to the answered
+//! `upload_url` (without the token) → one `files.completeUploadExternal` (JSON `files`,
+//! `channel_id`, `initial_comment`) that shares them all in one message. Slack's `ok: false`
+//! fails the attempt with Slack's error code (retried like any failure; a dead token fails for
+//! good). The webhook post is noted on the delivery once it is done, so a retry of the upload
+//! does not post the message twice. The token is never in an error, a log line or an answer.
+//!
 //! The webhook signature: header `X-Vitrine-Signature: t=<unix seconds>,v1=<hex>` where hex is
 //! HMAC-SHA256 with the schedule's secret over `"<t>.<body>"` (the raw body bytes). A receiver
 //! recomputes it, compares in constant time, and refuses a `t` older than a few minutes.
@@ -17,7 +26,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use vitrine_store::{MailOutcome, ReportArtifact, ReportDeliveryRecord};
 
-use super::spec::Recipient;
+use super::spec::{Recipient, SlackToken, valid_slack_token};
 use crate::mail::{Block, Footer, Rendered, SendError, templates};
 use crate::{App, Error, Result};
 
@@ -27,8 +36,11 @@ const BATCH: i64 = 10;
 const LEASE: time::Duration = time::Duration::minutes(10);
 /// An HTTP POST's whole exchange (connect, TLS, request, response) must end within this.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
-/// The most of a receiver's answer kept (status line and start of body).
-const MAX_RESPONSE: usize = 16 * 1024;
+/// The most of a receiver's answer read (status line, headers and body): Slack's answers
+/// describe each shared file and run to a few kilobytes each.
+const MAX_RESPONSE: usize = 256 * 1024;
+/// How a Slack delivery's provider response starts once its webhook message is posted.
+const WEBHOOK_POSTED: &str = "webhook: ";
 
 /// The message that tells admins a schedule paused itself.
 pub fn paused_message(footer: &Footer, name: &str, reason: &str) -> Rendered {
@@ -159,10 +171,7 @@ async fn send_one(
 ) -> std::result::Result<String, SendError> {
     match d.kind.as_str() {
         "email" => send_email(app, d, files).await,
-        "slack" => {
-            let body = slack_body(files);
-            post_json(&d.target, &body, &[]).await
-        }
+        "slack" => send_slack(app, d, files).await,
         "webhook" => {
             let secret = files
                 .recipients
@@ -283,6 +292,205 @@ async fn send_email(
         .await
 }
 
+/// The webhook message, then (with a bot token and a channel) the pictures.
+async fn send_slack(
+    app: &App,
+    d: &ReportDeliveryRecord,
+    files: &RunFiles,
+) -> std::result::Result<String, SendError> {
+    let upload = files.recipients.iter().find_map(|r| match r {
+        Recipient::Slack {
+            webhook_url,
+            bot_token: Some(token),
+            channel: Some(channel),
+        } if *webhook_url == d.target => Some((token.clone(), channel.clone())),
+        _ => None,
+    });
+    let Some((token, channel)) = upload else {
+        return post_json(&d.target, &slack_body(files), &[]).await;
+    };
+    // A retry after a failed upload does not post the message again.
+    let posted = match d
+        .provider_response
+        .as_deref()
+        .filter(|r| r.starts_with(WEBHOOK_POSTED))
+    {
+        Some(done) => done.to_owned(),
+        None => {
+            let answer = post_json(&d.target, &slack_body(files), &[]).await?;
+            let done = format!("{WEBHOOK_POSTED}{answer}");
+            let still_ours = app
+                .store
+                .note_report_delivery_progress(d.id, d.attempts, &done)
+                .await
+                .map_err(|e| {
+                    SendError::Transient(format!("cannot record the Slack message: {e}"))
+                })?;
+            if !still_ours {
+                return Err(SendError::Transient(
+                    "the delivery was claimed by another instance".into(),
+                ));
+            }
+            done
+        }
+    };
+    let token = super::open_secret(app, token.expose())
+        .map_err(|e| SendError::Permanent(format!("the Slack bot token: {e}")))?;
+    let uploaded = slack_upload(app, files, &SlackToken::new(token), &channel).await?;
+    Ok(format!("{posted}; {uploaded}"))
+}
+
+/// Whether plain-http and loopback targets are allowed (the server itself is on `http://`).
+fn insecure(app: &App) -> bool {
+    app.config.base_url.starts_with("http://")
+}
+
+/// Uploads the run's PNGs to `channel` and shares them in one message.
+async fn slack_upload(
+    app: &App,
+    files: &RunFiles,
+    token: &SlackToken,
+    channel: &str,
+) -> std::result::Result<String, SendError> {
+    if !valid_slack_token(token.expose()) {
+        return Err(SendError::Permanent(
+            "the saved Slack bot token is malformed".into(),
+        ));
+    }
+    let api = app.config.reports.slack_api_base.trim_end_matches('/');
+    if !api.starts_with("https://") && !insecure(app) {
+        return Err(SendError::Permanent(
+            "reports.slack_api_base must be https (plain http only when base_url is http)".into(),
+        ));
+    }
+    let pngs: Vec<&ReportArtifact> = files
+        .artifacts
+        .iter()
+        .filter(|a| a.mime == "image/png")
+        .collect();
+    if pngs.is_empty() {
+        return Ok("no pictures to upload".into());
+    }
+    let mut shared = Vec::with_capacity(pngs.len());
+    let mut ids = Vec::with_capacity(pngs.len());
+    for png in pngs {
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("filename", &png.name)
+            .append_pair("length", &png.content.len().to_string())
+            .finish();
+        let answer = slack_call(
+            api,
+            token,
+            "files.getUploadURLExternal",
+            "application/x-www-form-urlencoded",
+            form.as_bytes(),
+        )
+        .await?;
+        let (Some(upload_url), Some(file_id)) =
+            (answer["upload_url"].as_str(), answer["file_id"].as_str())
+        else {
+            return Err(SendError::Transient(
+                "Slack files.getUploadURLExternal: the answer has no upload_url or file_id".into(),
+            ));
+        };
+        let https = upload_url.starts_with("https://");
+        if !(https || (insecure(app) && upload_url.starts_with("http://")))
+            || (!insecure(app) && super::spec::internal_target(upload_url))
+        {
+            return Err(SendError::Permanent(
+                "Slack answered an upload URL that is not a public https URL".into(),
+            ));
+        }
+        // The upload URL is signed by Slack: it gets the bytes, never the token.
+        let sent = post(upload_url, "application/octet-stream", &png.content, &[])
+            .await
+            .map_err(|e| e.map(|m| format!("uploading {} to Slack: {m}", png.name)))?;
+        if !(200..300).contains(&sent.code) {
+            return Err(SendError::Transient(format!(
+                "uploading {} to Slack: HTTP {}",
+                png.name,
+                sent.summary()
+            )));
+        }
+        shared.push(serde_json::json!({
+            "id": file_id,
+            "title": png.name.trim_end_matches(".png"),
+        }));
+        ids.push(file_id.to_owned());
+    }
+    let body = serde_json::json!({
+        "files": shared,
+        "channel_id": channel,
+        "initial_comment": format!("{} for {}", files.title, slot_text(files)),
+    });
+    slack_call(
+        api,
+        token,
+        "files.completeUploadExternal",
+        "application/json; charset=utf-8",
+        &serde_json::to_vec(&body).unwrap_or_default(),
+    )
+    .await?;
+    Ok(format!(
+        "{} picture{} shared in {channel} ({})",
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" },
+        ids.join(", ")
+    ))
+}
+
+/// Slack errors that no retry can mend: the token itself is dead.
+const DEAD_TOKEN: &[&str] = &[
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "not_allowed_token_type",
+];
+
+/// Calls a Slack Web API method; its JSON answer when `ok` is true.
+async fn slack_call(
+    api: &str,
+    token: &SlackToken,
+    method: &str,
+    content_type: &str,
+    body: &[u8],
+) -> std::result::Result<serde_json::Value, SendError> {
+    let url = format!("{api}/{method}");
+    let auth = [("Authorization", format!("Bearer {}", token.expose()))];
+    let answer = post(&url, content_type, body, &auth)
+        .await
+        .map_err(|e| e.map(|m| format!("Slack {method}: {m}")))?;
+    if !(200..300).contains(&answer.code) {
+        let summary = format!("Slack {method}: HTTP {}", answer.summary());
+        return Err(match answer.code {
+            408 | 429 => SendError::Transient(summary),
+            400..=499 => SendError::Permanent(summary),
+            _ => SendError::Transient(summary),
+        });
+    }
+    let value: serde_json::Value = serde_json::from_slice(&answer.body)
+        .map_err(|_| SendError::Transient(format!("Slack {method}: the answer is not JSON")))?;
+    if value["ok"].as_bool() == Some(true) {
+        return Ok(value);
+    }
+    // Slack's error is a short code (`not_in_channel`); keep only such characters.
+    let code: String = value["error"]
+        .as_str()
+        .unwrap_or("unknown_error")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+        .take(80)
+        .collect();
+    let message = format!("Slack {method}: {code}");
+    if DEAD_TOKEN.contains(&code.as_str()) {
+        Err(SendError::Permanent(message))
+    } else {
+        Err(SendError::Transient(message))
+    }
+}
+
 fn slack_body(files: &RunFiles) -> Vec<u8> {
     let mut blocks = vec![
         serde_json::json!({"type": "header", "text": {"type": "plain_text", "text": files.title}}),
@@ -337,7 +545,58 @@ pub async fn post_json(
     body: &[u8],
     headers: &[(&str, String)],
 ) -> std::result::Result<String, SendError> {
-    match tokio::time::timeout(HTTP_TIMEOUT, post_json_inner(url, body, headers)).await {
+    let answer = post(url, "application/json", body, headers).await?;
+    let summary = answer.summary();
+    match answer.code {
+        200..=299 => Ok(summary),
+        408 | 429 => Err(SendError::Transient(format!("HTTP {summary}"))),
+        400..=499 => Err(SendError::Permanent(format!("HTTP {summary}"))),
+        _ => Err(SendError::Transient(format!("HTTP {summary}"))),
+    }
+}
+
+/// A receiver's answer: its status and body (de-chunked).
+struct Answer {
+    code: u16,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    /// The status and the start of the body, for errors and provider responses.
+    fn summary(&self) -> String {
+        format!(
+            "{} {}",
+            self.code,
+            String::from_utf8_lossy(&self.body).trim()
+        )
+        .chars()
+        .take(300)
+        .collect()
+    }
+}
+
+trait MapSendError {
+    fn map(self, f: impl FnOnce(String) -> String) -> SendError;
+}
+
+impl MapSendError for SendError {
+    fn map(self, f: impl FnOnce(String) -> String) -> SendError {
+        match self {
+            SendError::Transient(m) => SendError::Transient(f(m)),
+            SendError::Permanent(m) => SendError::Permanent(f(m)),
+        }
+    }
+}
+
+/// POSTs `body` with `content_type` to `url` and reads the whole answer, within
+/// [`HTTP_TIMEOUT`]; only failures to talk HTTP are errors here.
+async fn post(
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+    headers: &[(&str, String)],
+) -> std::result::Result<Answer, SendError> {
+    match tokio::time::timeout(HTTP_TIMEOUT, post_inner(url, content_type, body, headers)).await {
         Ok(r) => r,
         Err(_) => Err(SendError::Transient(
             "the receiver did not answer in time".into(),
@@ -345,11 +604,12 @@ pub async fn post_json(
     }
 }
 
-async fn post_json_inner(
+async fn post_inner(
     url: &str,
+    content_type: &str,
     body: &[u8],
     headers: &[(&str, String)],
-) -> std::result::Result<String, SendError> {
+) -> std::result::Result<Answer, SendError> {
     let parsed = url::Url::parse(url).map_err(|e| SendError::Permanent(format!("bad URL: {e}")))?;
     let host = parsed
         .host_str()
@@ -374,7 +634,7 @@ async fn post_json_inner(
     };
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: Vitrine-Reports\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -408,23 +668,65 @@ async fn post_json_inner(
     } else {
         exchange(tcp, request.as_bytes(), body).await?
     };
-    let text = String::from_utf8_lossy(&answer);
-    let status_line = text.lines().next().unwrap_or("");
-    let code: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| SendError::Transient("the receiver's answer is not HTTP".into()))?;
-    let body_text = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    let summary: String = format!("{} {}", code, body_text.trim())
-        .chars()
-        .take(300)
-        .collect();
-    match code {
-        200..=299 => Ok(summary),
-        408 | 429 => Err(SendError::Transient(format!("HTTP {summary}"))),
-        400..=499 => Err(SendError::Permanent(format!("HTTP {summary}"))),
-        _ => Err(SendError::Transient(format!("HTTP {summary}"))),
+    parse_answer(&answer)
+        .ok_or_else(|| SendError::Transient("the receiver's answer is not HTTP".into()))
+}
+
+/// Splits an HTTP/1.1 answer read to its end into status and body, de-chunking a
+/// `Transfer-Encoding: chunked` body (Slack's API answers that way).
+fn parse_answer(raw: &[u8]) -> Option<Answer> {
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..head_end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let code: u16 = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let chunked = lines.any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("transfer-encoding")
+                && v.to_ascii_lowercase().contains("chunked")
+        })
+    });
+    let rest = &raw[head_end + 4..];
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Some(Answer { code, body })
+}
+
+/// The data of a chunked body (as much as is whole, when it was cut short).
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&rest[..eol]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
+        rest = &rest[eol + 2..];
+        if size == 0 || rest.len() < size {
+            out.extend_from_slice(&rest[..size.min(rest.len())]);
+            break;
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = rest.get(size + 2..).unwrap_or(&[]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunked_answer_is_read_whole() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"ok\":t\r\n5;x=y\r\nrue}\n\r\n0\r\n\r\n";
+        let answer = parse_answer(raw).unwrap();
+        assert_eq!(answer.code, 200);
+        assert_eq!(answer.body, b"{\"ok\":true}\n");
+        let plain = parse_answer(b"HTTP/1.1 500 X\r\nContent-Length: 2\r\n\r\nno").unwrap();
+        assert_eq!((plain.code, plain.body.as_slice()), (500, &b"no"[..]));
+        assert!(parse_answer(b"garbage").is_none());
     }
 }
 

@@ -26,7 +26,7 @@ use vitrine_store::{
 
 pub use run::{POLL_EVERY, Scheduler, Ticked, spawn, tick};
 pub use schedule::{CompiledSchedule, Day, Due, Frequency, zones};
-pub use spec::{Contents, FixedFilters, Recipient};
+pub use spec::{Contents, FixedFilters, Recipient, SlackToken};
 
 use crate::accounts::Acting;
 use crate::{App, Error, Result};
@@ -286,6 +286,15 @@ fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleVie
                     url,
                     secret: String::new(),
                 },
+                Recipient::Slack {
+                    webhook_url,
+                    bot_token,
+                    channel,
+                } => Recipient::Slack {
+                    webhook_url,
+                    bot_token: bot_token.map(|_| SlackToken::new("")),
+                    channel,
+                },
                 other => other,
             })
             .collect(),
@@ -479,8 +488,8 @@ pub async fn set_email_domains_as(
     Ok(domains)
 }
 
-/// The purpose webhook secrets are sealed for (a key derived from the server key, like
-/// data-source settings).
+/// The purpose webhook secrets and Slack bot tokens are sealed for (a key derived from the
+/// server key, like data-source settings).
 pub const WEBHOOK_SECRET_PURPOSE: &str = "report-webhook-secret";
 /// How a sealed secret starts in the stored recipients.
 const SEALED: &str = "sealed:";
@@ -492,39 +501,53 @@ fn secret_sealer(app: &App) -> vitrine_core::seal::Sealer {
     )
 }
 
-/// A stored webhook secret in clear: sealed ones (`sealed:v1.…`) are opened; ones stored
-/// before secrets were sealed are clear text and returned as they are.
+/// A stored webhook secret or Slack bot token in clear: sealed ones (`sealed:v1.…`) are
+/// opened; webhook secrets stored before secrets were sealed are clear text and returned as
+/// they are.
 pub fn open_secret(app: &App, stored: &str) -> Result<String> {
     match stored.strip_prefix(SEALED) {
         Some(sealed) => {
             let bytes = secret_sealer(app)
                 .open(sealed)
-                .map_err(|e| Error::internal(format!("a webhook secret does not open: {e}")))?;
+                .map_err(|e| Error::internal(format!("a stored secret does not open: {e}")))?;
             String::from_utf8(bytes).map_err(Error::internal)
         }
         None => Ok(stored.to_owned()),
     }
 }
 
-/// Recipients as stored: webhook secrets sealed with the server key.
+fn seal_secret(app: &App, secret: &str) -> String {
+    format!("{SEALED}{}", secret_sealer(app).seal(secret.as_bytes()))
+}
+
+/// Recipients as stored: webhook secrets and Slack bot tokens sealed with the server key.
 fn sealed_recipients(app: &App, recipients: Vec<Recipient>) -> Vec<Recipient> {
     recipients
         .into_iter()
         .map(|r| match r {
             Recipient::Webhook { url, secret } if !secret.starts_with(SEALED) => {
-                let sealed = secret_sealer(app).seal(secret.as_bytes());
                 Recipient::Webhook {
+                    secret: seal_secret(app, &secret),
                     url,
-                    secret: format!("{SEALED}{sealed}"),
                 }
             }
+            Recipient::Slack {
+                webhook_url,
+                bot_token: Some(token),
+                channel,
+            } if !token.expose().starts_with(SEALED) => Recipient::Slack {
+                webhook_url,
+                bot_token: Some(SlackToken::new(seal_secret(app, token.expose()))),
+                channel,
+            },
             other => other,
         })
         .collect()
 }
 
-/// An input's recipients with an empty webhook secret replaced by the saved one of the same
-/// URL ("keep the secret"): views never show secrets, so a client sends them back empty.
+/// An input's recipients with an empty webhook secret (or Slack bot token) replaced by the
+/// saved one of the same URL ("keep the secret"): views never show secrets, so a client sends
+/// them back empty.
 fn with_kept_secrets(
     app: &App,
     recipients: &[Recipient],
@@ -548,6 +571,28 @@ fn with_kept_secrets(
                         Some(stored) => open_secret(app, &stored)?,
                         None => String::new(),
                     },
+                })
+            }
+            Recipient::Slack {
+                webhook_url,
+                bot_token: Some(token),
+                channel,
+            } if token.is_empty() => {
+                let kept = saved.iter().find_map(|s| match s {
+                    Recipient::Slack {
+                        webhook_url: u,
+                        bot_token: Some(saved),
+                        ..
+                    } if u == webhook_url => Some(saved.clone()),
+                    _ => None,
+                });
+                Ok(Recipient::Slack {
+                    webhook_url: webhook_url.clone(),
+                    bot_token: Some(match kept {
+                        Some(stored) => SlackToken::new(open_secret(app, stored.expose())?),
+                        None => SlackToken::new(""),
+                    }),
+                    channel: channel.clone(),
                 })
             }
             other => Ok(other.clone()),

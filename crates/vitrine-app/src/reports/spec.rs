@@ -21,9 +21,23 @@ pub enum Recipient {
         address: String,
     },
     /// A Slack incoming webhook (`https://hooks.slack.com/services/…`): a Block Kit message.
+    /// With a bot token and a channel, each widget's picture is then uploaded to the channel
+    /// (`files.getUploadURLExternal` → upload → `files.completeUploadExternal`).
     Slack {
         /// The incoming webhook's URL.
         webhook_url: String,
+        /// A Slack bot token (`xoxb-…`, scopes `files:write` and `chat:write`) that uploads
+        /// the pictures. Stored sealed with the server key and never shown again: answers
+        /// carry `""` when one is set, and `""` sent back when changing a schedule keeps the
+        /// saved token of the same webhook URL; absent (or `null`) means none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>, max_length = 255)]
+        bot_token: Option<SlackToken>,
+        /// The channel id the pictures go to (`C0123ABCD`; Slack: channel details → About);
+        /// required with a bot token, which must be invited to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(max_length = 32)]
+        channel: Option<String>,
     },
     /// A generic webhook: a JSON POST signed with HMAC-SHA256 of `secret`
     /// (header `X-Vitrine-Signature: t=<unix seconds>,v1=<hex>`, see docs/reports.md).
@@ -42,10 +56,64 @@ impl Recipient {
     pub fn key(&self) -> (String, String) {
         match self {
             Recipient::Email { address } => ("email".into(), address.clone()),
-            Recipient::Slack { webhook_url } => ("slack".into(), webhook_url.clone()),
+            Recipient::Slack { webhook_url, .. } => ("slack".into(), webhook_url.clone()),
             Recipient::Webhook { url, .. } => ("webhook".into(), url.clone()),
         }
     }
+}
+
+/// A Slack bot token: its `Debug` never shows it. In stored recipients it is sealed
+/// (`sealed:v1.…`); in answers it is empty ("a token is set").
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SlackToken(String);
+
+impl SlackToken {
+    /// Wraps a token (checked by [`check_recipients`], not here).
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token itself, for the `Authorization` header and for sealing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it is the empty "keep the saved token" / "a token is set" value.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SlackToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("SlackToken(\"\")")
+        } else {
+            f.write_str("SlackToken(<redacted>)")
+        }
+    }
+}
+
+/// Whether `token` looks like a Slack bot or user token: `xoxb-` or `xoxp-`, then letters,
+/// digits and dashes only (nothing that could end or add an HTTP header), at most 255 bytes.
+pub fn valid_slack_token(token: &str) -> bool {
+    (token.starts_with("xoxb-") || token.starts_with("xoxp-"))
+        && token.len() > 5
+        && token.len() <= 255
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Whether `channel` looks like a Slack conversation id (`C…`, `G…` or `D…`, upper-case
+/// letters and digits).
+pub fn valid_slack_channel(channel: &str) -> bool {
+    (2..=32).contains(&channel.len())
+        && channel.starts_with(['C', 'G', 'D'])
+        && channel
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// What a report contains.
@@ -118,7 +186,7 @@ fn check_http_url(field: &str, url: &str, https_only: bool) -> Result<()> {
 /// Whether `url` names a loopback, private, link-local or unspecified address literally (or
 /// `localhost`): refused as a target unless the server itself runs on plain `http://` (a
 /// development set-up). Names that resolve to such addresses are not caught here.
-fn internal_target(url: &str) -> bool {
+pub(crate) fn internal_target(url: &str) -> bool {
     let Ok(parsed) = url::Url::parse(url) else {
         return false;
     };
@@ -187,7 +255,11 @@ pub fn check_recipients(
                 }
                 Recipient::Email { address }
             }
-            Recipient::Slack { webhook_url } => {
+            Recipient::Slack {
+                webhook_url,
+                bot_token,
+                channel,
+            } => {
                 check_http_url("recipients", webhook_url, !insecure_http)?;
                 if !insecure_http && internal_target(webhook_url) {
                     return Err(Error::invalid_field(
@@ -195,7 +267,47 @@ pub fn check_recipients(
                         "a Slack URL may not point at a loopback or private address",
                     ));
                 }
-                r.clone()
+                let channel = channel.as_deref().map(str::trim).filter(|c| !c.is_empty());
+                match (bot_token, channel) {
+                    (None, None) => {}
+                    (None, Some(_)) => {
+                        return Err(Error::invalid_field(
+                            "recipients",
+                            "a Slack channel goes with a bot token (the webhook names its own channel)",
+                        ));
+                    }
+                    (Some(t), _) if t.is_empty() => {
+                        return Err(Error::invalid_field(
+                            "recipients",
+                            "no Slack bot token is saved for this webhook: give the token",
+                        ));
+                    }
+                    (Some(t), _) if !valid_slack_token(t.expose()) => {
+                        // Never echo the value: it is a secret.
+                        return Err(Error::invalid_field(
+                            "recipients",
+                            "a Slack bot token starts with xoxb- (or xoxp-) and has only letters, digits and dashes",
+                        ));
+                    }
+                    (Some(_), None) => {
+                        return Err(Error::invalid_field(
+                            "recipients",
+                            "a Slack bot token needs the channel id the pictures go to (C…)",
+                        ));
+                    }
+                    (Some(_), Some(c)) if !valid_slack_channel(c) => {
+                        return Err(Error::invalid_field(
+                            "recipients",
+                            "a Slack channel is its id (C…, G… or D…, capital letters and digits), not its name",
+                        ));
+                    }
+                    (Some(_), Some(_)) => {}
+                }
+                Recipient::Slack {
+                    webhook_url: webhook_url.clone(),
+                    bot_token: bot_token.clone(),
+                    channel: channel.map(str::to_owned),
+                }
             }
             Recipient::Webhook { url, secret } => {
                 check_http_url("recipients", url, false)?;
@@ -229,6 +341,51 @@ pub fn check_recipients(
 mod tests {
     use super::*;
 
+    fn slack(token: Option<&str>, channel: Option<&str>) -> Recipient {
+        Recipient::Slack {
+            webhook_url: "https://hooks.slack.test/services/T/B/x".into(),
+            bot_token: token.map(SlackToken::new),
+            channel: channel.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_slack_bot_token_needs_its_shape_and_a_channel_and_never_shows_in_errors_or_debug() {
+        let ok = |r: Recipient| check_recipients(&[r], &[], false);
+        assert!(ok(slack(None, None)).is_ok());
+        assert!(ok(slack(Some("xoxb-1-2-abcDEF"), Some("C0123ABCD"))).is_ok());
+        assert!(ok(slack(Some("xoxp-1-2-abc"), Some("G01"))).is_ok());
+        assert!(ok(slack(Some("xoxb-1-2-abc"), None)).is_err(), "no channel");
+        assert!(ok(slack(None, Some("C0123ABCD"))).is_err(), "no token");
+        assert!(
+            ok(slack(Some(""), Some("C0123ABCD"))).is_err(),
+            "nothing kept"
+        );
+        assert!(
+            ok(slack(Some("xoxb-1"), Some("#general"))).is_err(),
+            "a name"
+        );
+        for bad in [
+            "xoxa-1-2-abc",
+            "Bearer xoxb-1",
+            "xoxb-",
+            "xoxb-1-2-abc\r\nX-Injected: yes",
+            "xoxb-1-2-abc\nX-Injected: yes",
+            "xoxb-1 2",
+            "xoxb-1-2-abc\t",
+            "xoxb-é",
+        ] {
+            let err = ok(slack(Some(bad), Some("C0123ABCD")))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains(bad), "the token is not echoed: {err}");
+        }
+        let long = format!("xoxb-{}", "a".repeat(251));
+        assert!(ok(slack(Some(&long), Some("C0123ABCD"))).is_err());
+        let debug = format!("{:?}", slack(Some("xoxb-1-2-secretpart"), Some("C1")));
+        assert!(!debug.contains("secretpart"), "{debug}");
+    }
+
     fn email(a: &str) -> Recipient {
         Recipient::Email { address: a.into() }
     }
@@ -246,6 +403,8 @@ mod tests {
         );
         let slack = Recipient::Slack {
             webhook_url: "http://127.0.0.1:9/hook".into(),
+            bot_token: None,
+            channel: None,
         };
         assert!(check_recipients(std::slice::from_ref(&slack), &[], false).is_err());
         assert!(check_recipients(&[slack], &[], true).is_ok());
