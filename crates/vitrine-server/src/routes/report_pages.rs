@@ -130,8 +130,12 @@ pub struct ReportForm {
     pub zone: String,
     /// E-mail addresses, one a line.
     pub emails: String,
-    /// Slack incoming webhook URLs, one a line.
+    /// Slack recipients, one a line: the incoming webhook URL, optionally followed by the
+    /// channel id and a bot token (`URL C0123 xoxb-…`) that uploads the pictures. Never holds
+    /// a token: lines are refilled as `URL CHANNEL` (which keeps a saved token).
     pub slack: String,
+    /// The channels whose Slack line has a saved bot token ("token set").
+    pub slack_tokens: Vec<String>,
     /// Webhooks, `URL SECRET` a line (the URL alone keeps a saved secret).
     pub webhooks: String,
     /// PDF attachment.
@@ -470,7 +474,20 @@ fn form_from_view(view: &ScheduleView, doc: &Dashboard) -> ReportForm {
     for r in &view.recipients {
         match r {
             Recipient::Email { address } => emails.push(address.clone()),
-            Recipient::Slack { webhook_url } => slack.push(webhook_url.clone()),
+            // The token is not shown again: the URL and the channel alone keep it.
+            Recipient::Slack {
+                webhook_url,
+                bot_token,
+                channel,
+            } => match channel {
+                Some(c) => {
+                    slack.push(format!("{webhook_url} {c}"));
+                    if bot_token.is_some() {
+                        form.slack_tokens.push(c.clone());
+                    }
+                }
+                None => slack.push(webhook_url.clone()),
+            },
             // The secret is not shown again: the URL alone keeps it.
             Recipient::Webhook { url, .. } => webhooks.push(url.clone()),
         }
@@ -559,7 +576,9 @@ fn read_form(
         expression: fields.get("expression").to_owned(),
         zone: fields.get("zone").to_owned(),
         emails: fields.get("emails").to_owned(),
-        slack: fields.get("slack").to_owned(),
+        // Refilled without tokens (below).
+        slack: String::new(),
+        slack_tokens: Vec::new(),
         webhooks: fields.get("webhooks").to_owned(),
         pdf: fields.on("pdf"),
         png: fields.on("png"),
@@ -610,11 +629,48 @@ fn read_form(
             address: address.to_owned(),
         });
     }
-    for url in lines(&form.slack) {
+    let mut slack_lines = Vec::new();
+    for line in lines(fields.get("slack")) {
+        let mut parts = line.split_whitespace();
+        let url = parts.next().unwrap_or_default().to_owned();
+        let channel = parts.next().map(str::to_owned);
+        let token = parts.next().map(reports::SlackToken::new);
+        if parts.next().is_some() {
+            problems.push(format!(
+                "Slack {url}: write the URL, then optionally the channel id and the bot token, separated by spaces."
+            ));
+        }
+        slack_lines.push(match &channel {
+            Some(c) => format!("{url} {c}"),
+            None => url.clone(),
+        });
+        let saved = current.is_some_and(|c| {
+            c.recipients.iter().any(|r| {
+                matches!(r, Recipient::Slack { webhook_url, bot_token: Some(_), .. } if *webhook_url == url)
+            })
+        });
+        // The channel alone keeps the saved token (the service fills it in).
+        let bot_token = match (&channel, token) {
+            (None, _) => None,
+            (Some(_), Some(t)) => Some(t),
+            (Some(c), None) if saved => {
+                form.slack_tokens.push(c.clone());
+                Some(reports::SlackToken::new(""))
+            }
+            (Some(_), None) => {
+                problems.push(format!(
+                    "Slack {url}: write the bot token (xoxb-…) after the channel id, or remove the channel."
+                ));
+                None
+            }
+        };
         recipients.push(Recipient::Slack {
-            webhook_url: url.to_owned(),
+            webhook_url: url,
+            bot_token,
+            channel,
         });
     }
+    form.slack = slack_lines.join("\n");
     for line in lines(&form.webhooks) {
         let mut parts = line.split_whitespace();
         let url = parts.next().unwrap_or_default().to_owned();
