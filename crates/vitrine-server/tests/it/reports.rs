@@ -37,13 +37,18 @@ impl Hit {
     }
 }
 
+/// How a receiver answers one path: from the how-manieth hit on it (0-based), its status and
+/// body; the body is sent chunked (as Slack's API does).
+type Responder = Arc<dyn Fn(usize) -> (u16, String) + Send + Sync>;
+
 /// A local HTTP receiver: records every request and answers each path with its status
-/// (200 unless set).
+/// (200 unless set), or with a responder's answer.
 #[derive(Clone)]
 pub(crate) struct Receiver {
     base: String,
     hits: Arc<Mutex<Vec<Hit>>>,
     failing: Arc<Mutex<Vec<(String, u16)>>>,
+    responders: Arc<std::sync::Mutex<Vec<(String, Responder)>>>,
 }
 
 impl Receiver {
@@ -54,6 +59,7 @@ impl Receiver {
             base,
             hits: Arc::default(),
             failing: Arc::default(),
+            responders: Arc::default(),
         };
         let served = me.clone();
         tokio::spawn(async move {
@@ -111,11 +117,36 @@ impl Receiver {
                         .iter()
                         .find(|(p, _)| *p == path)
                         .map_or(200, |(_, s)| *s);
-                    me.hits.lock().await.push(Hit {
-                        path,
-                        headers,
-                        body: data[head_end..].to_vec(),
-                    });
+                    let nth = {
+                        let mut hits = me.hits.lock().await;
+                        let nth = hits.iter().filter(|h| h.path == path).count();
+                        hits.push(Hit {
+                            path: path.clone(),
+                            headers,
+                            body: data[head_end..].to_vec(),
+                        });
+                        nth
+                    };
+                    let responder = me
+                        .responders
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .rev()
+                        .find(|(p, _)| *p == path)
+                        .map(|(_, r)| r.clone());
+                    if let Some(responder) = responder {
+                        let (status, body) = responder(nth);
+                        let answer = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Type: application/json; charset=utf-8\r\n\
+                             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+                             {:x}\r\n{body}\r\n0\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(answer.as_bytes()).await;
+                        let _ = stream.shutdown().await;
+                        return;
+                    }
                     let body = if status == 200 {
                         "ok"
                     } else {
@@ -135,6 +166,18 @@ impl Receiver {
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Answers `path` with `respond(nth hit)` from now on.
+    pub(crate) fn respond(
+        &self,
+        path: &str,
+        respond: impl Fn(usize) -> (u16, String) + Send + Sync + 'static,
+    ) {
+        self.responders
+            .lock()
+            .unwrap()
+            .push((path.to_owned(), Arc::new(respond)));
     }
 
     pub(crate) async fn fail(&self, path: &str, status: u16) {
@@ -353,6 +396,8 @@ async fn slack_and_webhooks_are_signed_and_only_the_failing_recipient_is_retried
         vec![
             Recipient::Slack {
                 webhook_url: receiver.url("/slack"),
+                bot_token: None,
+                channel: None,
             },
             Recipient::Webhook {
                 url: receiver.url("/hook"),
@@ -809,4 +854,303 @@ async fn a_report_runs_under_its_creators_data_rules() {
         after.contains("Growth") && !after.contains("Starter"),
         "{after}"
     );
+}
+
+const BOT_TOKEN: &str = "xoxb-1234-5678-SeCrEtPaRt";
+const CHANNEL: &str = "C0123ABCD";
+
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// A Slack recipient with a bot token: the webhook message, then each widget's PNG through
+/// Slack's external upload flow (against the local receiver standing in for slack.com/api).
+/// Slack's `ok: false` fails the attempt with Slack's error; the retry uploads again without
+/// posting the message twice; the token is in no answer, page, error or stored row.
+async fn a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried(
+    database_url: Option<String>,
+) {
+    let receiver = Receiver::start().await;
+    let api = receiver.url("/api");
+    let fx = fixture_with(move |c| {
+        c.mail.max_attempts = 3;
+        c.mail.retry_seconds = 60;
+        c.reports.slack_api_base = api;
+        if let Some(url) = database_url {
+            c.database_url = Some(url);
+        }
+    })
+    .await;
+    let app = &fx.app.state;
+    let owner = admin(&fx).await;
+    let upload_base = receiver.url("/upload");
+    receiver.respond("/api/files.getUploadURLExternal", move |n| {
+        let answer = json!({ "ok": true, "upload_url": format!("{upload_base}/F{n}"), "file_id": format!("F{n}") });
+        (200, answer.to_string())
+    });
+    // Slack refuses the first completion: the bot is not in the channel yet.
+    receiver.respond("/api/files.completeUploadExternal", |n| {
+        if n == 0 {
+            (
+                200,
+                json!({ "ok": false, "error": "not_in_channel" }).to_string(),
+            )
+        } else {
+            (
+                200,
+                json!({ "ok": true, "files": [{ "id": "F0" }] }).to_string(),
+            )
+        }
+    });
+    let mut input = daily_nine(
+        fx.sales,
+        vec![Recipient::Slack {
+            webhook_url: receiver.url("/slack"),
+            bot_token: Some(reports::SlackToken::new(BOT_TOKEN)),
+            channel: Some(CHANNEL.into()),
+        }],
+    );
+    input.contents.pdf = false;
+    input.contents.csv = Vec::new();
+    let schedule = reports::create(app, &owner, &input).await.unwrap();
+    let stored = app
+        .store
+        .report_schedule(owner.workspace_id, schedule.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !stored.recipients.contains("SeCrEtPaRt") && stored.recipients.contains("sealed:v1."),
+        "sealed at rest: {}",
+        stored.recipients
+    );
+
+    fx.app.clock.set(NEXT_SLOT);
+    reports::tick(app).await.unwrap();
+    assert_eq!(receiver.hits("/slack").await.len(), 1, "the message");
+    let run = reports::history(app, &owner, schedule.id, 1).await.unwrap()[0].id;
+    let pngs: Vec<_> = app
+        .store
+        .report_artifacts(run)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.mime == "image/png")
+        .collect();
+    assert!(!pngs.is_empty());
+    let asked = receiver.hits("/api/files.getUploadURLExternal").await;
+    assert_eq!(asked.len(), pngs.len(), "one upload URL per picture");
+    for (i, (hit, png)) in asked.iter().zip(&pngs).enumerate() {
+        assert_eq!(
+            hit.header("Authorization"),
+            Some(format!("Bearer {BOT_TOKEN}").as_str())
+        );
+        assert!(
+            hit.header("Content-Type")
+                .unwrap()
+                .starts_with("application/x-www-form-urlencoded")
+        );
+        let form = form_pairs(&hit.body);
+        assert!(
+            form.contains(&("filename".into(), png.name.clone())),
+            "{form:?}"
+        );
+        assert!(form.contains(&("length".into(), png.content.len().to_string())));
+        let uploaded = receiver.hits(&format!("/upload/F{i}")).await;
+        assert_eq!(uploaded.len(), 1);
+        assert_eq!(uploaded[0].body, png.content, "the PNG's bytes");
+        assert!(uploaded[0].body.starts_with(b"\x89PNG"));
+        assert_eq!(
+            uploaded[0].header("Authorization"),
+            None,
+            "the upload URL never gets the token"
+        );
+    }
+    let completed = receiver.hits("/api/files.completeUploadExternal").await;
+    assert_eq!(completed.len(), 1);
+    assert_eq!(
+        completed[0].header("Authorization"),
+        Some(format!("Bearer {BOT_TOKEN}").as_str())
+    );
+    let body = completed[0].json();
+    assert_eq!(body["channel_id"], CHANNEL);
+    let ids: Vec<&str> = body["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..pngs.len()).map(|i| format!("F{i}")).collect();
+    assert_eq!(ids, expected);
+    assert!(
+        body["initial_comment"]
+            .as_str()
+            .unwrap()
+            .starts_with("Sales")
+    );
+
+    let history = reports::history(app, &owner, schedule.id, 1).await.unwrap();
+    let d = &history[0].deliveries[0];
+    assert_eq!(
+        (d.state.as_str(), d.attempts),
+        ("queued", 1),
+        "to be retried"
+    );
+    let error = d.last_error.as_deref().unwrap();
+    assert!(
+        error.contains("files.completeUploadExternal") && error.contains("not_in_channel"),
+        "{error}"
+    );
+
+    // The retry uploads again, without posting the message a second time.
+    fx.app.clock.advance(Duration::seconds(60));
+    reports::tick(app).await.unwrap();
+    assert_eq!(receiver.hits("/slack").await.len(), 1, "the message once");
+    assert_eq!(
+        receiver
+            .hits("/api/files.completeUploadExternal")
+            .await
+            .len(),
+        2
+    );
+    let history = reports::history(app, &owner, schedule.id, 1).await.unwrap();
+    let d = &history[0].deliveries[0];
+    assert_eq!((d.state.as_str(), d.attempts), ("sent", 2));
+    let response = d.provider_response.as_deref().unwrap();
+    assert!(
+        response.starts_with("webhook: 200") && response.contains(&format!("shared in {CHANNEL}")),
+        "{response}"
+    );
+
+    // The token shows nowhere: API answers, the form, the run history page.
+    let api_view = fx
+        .api_send(
+            reqwest::Method::GET,
+            &format!("/api/v1/reports/{}", schedule.id),
+            None,
+        )
+        .await;
+    assert_eq!(api_view["recipients"][0]["bot_token"], "", "set, not shown");
+    assert_eq!(api_view["recipients"][0]["channel"], CHANNEL);
+    let runs = fx
+        .api_send(
+            reqwest::Method::GET,
+            &format!("/api/v1/reports/{}/runs", schedule.id),
+            None,
+        )
+        .await;
+    let (client, _) = fx.app.signed_in("admin@example.com").await;
+    let mut seen = vec![api_view.to_string(), runs.to_string()];
+    for path in [
+        format!("/reports/{}", schedule.id),
+        format!("/reports/{}/runs", schedule.id),
+        "/reports".to_owned(),
+    ] {
+        let response = client.get(fx.app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        seen.push(response.text().await.unwrap());
+    }
+    assert!(
+        seen[2].contains("token set"),
+        "the form says a token is set"
+    );
+    for text in &seen {
+        assert!(!text.contains("SeCrEtPaRt"), "the token leaked: {text}");
+    }
+
+    // Sending the view back keeps the token; without the channel it is cleared.
+    let mut back = api_view.clone();
+    for key in ["id", "paused_reason", "run_as", "next_at", "next_local"] {
+        back.as_object_mut().unwrap().remove(key);
+    }
+    let kept = fx
+        .api_send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/reports/{}", schedule.id),
+            Some(back.clone()),
+        )
+        .await;
+    assert_eq!(kept["recipients"][0]["bot_token"], "");
+    let record = app
+        .store
+        .report_schedule(owner.workspace_id, schedule.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let parsed = reports::run::parse(&record).unwrap();
+    let Recipient::Slack {
+        bot_token: Some(token),
+        ..
+    } = &parsed.recipients[0]
+    else {
+        panic!("the token is kept: {:?}", parsed.recipients);
+    };
+    assert_eq!(
+        reports::open_secret(app, token.expose()).unwrap(),
+        BOT_TOKEN,
+        "the same token, sealed"
+    );
+    back["recipients"] = json!([{ "kind": "slack", "webhook_url": receiver.url("/slack") }]);
+    let cleared = fx
+        .api_send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/reports/{}", schedule.id),
+            Some(back),
+        )
+        .await;
+    assert!(cleared["recipients"][0].get("bot_token").is_none());
+}
+
+#[tokio::test]
+async fn a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried_on_sqlite() {
+    a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried(None).await;
+}
+
+#[tokio::test]
+async fn a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried_on_postgres() {
+    let Some(db) = PgDatabase::create(
+        "reports::a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried_on_postgres",
+    )
+    .await
+    else {
+        return;
+    };
+    a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried(Some(db.url.clone())).await;
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_slack_bot_token_with_a_line_break_or_without_a_channel_is_refused() {
+    let fx = fixture_with(|_| {}).await;
+    for (token, channel) in [
+        ("xoxb-1-2-abc\r\nX-Injected: yes", Some(CHANNEL)),
+        ("xoxb-1-2-abc\nX-Injected: yes", Some(CHANNEL)),
+        ("xoxb-1-2 abc", Some(CHANNEL)),
+        ("Bearer xoxb-1-2-abc", Some(CHANNEL)),
+        (BOT_TOKEN, None),
+        (BOT_TOKEN, Some("#general")),
+    ] {
+        let response = fx
+            .app
+            .api()
+            .post(fx.app.url("/api/v1/reports"))
+            .bearer_auth(&fx.key)
+            .json(&json!({
+                "dashboard_id": fx.sales,
+                "name": "Slack",
+                "frequency": { "kind": "daily", "at": "09:00" },
+                "zone": "UTC",
+                "recipients": [{ "kind": "slack", "webhook_url": "https://hooks.slack.test/services/T/B/x",
+                                 "bot_token": token, "channel": channel }],
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{token:?} {channel:?}");
+        let text = response.text().await.unwrap();
+        assert!(
+            !text.contains("abc") && !text.contains("SeCrEt"),
+            "not echoed: {text}"
+        );
+    }
 }
