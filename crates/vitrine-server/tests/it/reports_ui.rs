@@ -896,3 +896,101 @@ async fn webhook_secrets_are_sealed_at_rest_never_shown_and_kept_when_left_empty
             .contains("write its secret after the URL")
     );
 }
+
+/// A Slack line with a channel and a bot token through the form: the token is sealed, never
+/// drawn again (not even on a refused form), the saved one is kept by `URL CHANNEL`, replaced
+/// by a new token and cleared by the URL alone; a line break cannot reach the header.
+#[tokio::test]
+async fn a_slack_bot_token_is_set_kept_replaced_and_cleared_in_the_form_and_never_drawn() {
+    let fx = fixture_with(|_| {}).await;
+    let (client, csrf) = fx.app.signed_in(ADMIN).await;
+    let action = format!("/dashboards/{}/reports", fx.sales);
+    let hook = "https://hooks.slack.test/services/T1/B1/abc";
+    let fields = |slack: String| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("name", "Slack pictures".into()),
+            ("kind", "daily".into()),
+            ("at", "09:00".into()),
+            ("zone", "UTC".into()),
+            ("slack", slack),
+            ("png", "on".into()),
+            ("enabled", "on".into()),
+        ]
+    };
+    let send = |path: String, form: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        let url = fx.app.url(&path);
+        async move { client.post(url).form(&form).send().await.unwrap() }
+    };
+
+    // A token with a line break in it never becomes one token, and is not drawn back.
+    let bad = send(
+        action.clone(),
+        fields(format!(
+            "{hook} C0123ABCD xoxb-1-2-FIRSTsecret\rX-Injected: yes"
+        )),
+    )
+    .await;
+    assert_eq!(bad.status(), 400);
+    let html = bad.text().await.unwrap();
+    assert!(!html.contains("FIRSTsecret"), "{html}");
+    let no_channel = send(action.clone(), fields(format!("{hook} C0123ABCD"))).await;
+    assert_eq!(no_channel.status(), 400, "a channel without a token");
+
+    let created = send(
+        action.clone(),
+        fields(format!("{hook} C0123ABCD xoxb-1-2-FIRSTsecret")),
+    )
+    .await;
+    assert_eq!(created.status(), 303);
+    let id = report_id(&location(&created));
+    let token_of = |id: i64| {
+        let state = fx.app.state.clone();
+        async move {
+            let member = state.store.member_by_email(ADMIN).await.unwrap().unwrap();
+            let record = state
+                .store
+                .report_schedule(member.workspace_id, id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(!record.recipients.contains("secret"), "sealed at rest");
+            match &reports::run::parse(&record).unwrap().recipients[0] {
+                reports::Recipient::Slack { bot_token, .. } => bot_token
+                    .as_ref()
+                    .map(|t| reports::open_secret(&state, t.expose()).unwrap()),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(token_of(id).await.as_deref(), Some("xoxb-1-2-FIRSTsecret"));
+    let (status, html) = page(&fx, &client, &format!("/reports/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("FIRSTsecret"), "{html}");
+    assert!(html.contains(&format!("{hook} C0123ABCD")), "{html}");
+    assert!(html.contains("Slack bot token set for"), "{html}");
+
+    // Saved as drawn: kept.
+    let saved = send(
+        format!("/reports/{id}"),
+        fields(format!("{hook} C0123ABCD")),
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    assert_eq!(token_of(id).await.as_deref(), Some("xoxb-1-2-FIRSTsecret"));
+    // A new token replaces it.
+    let replaced = send(
+        format!("/reports/{id}"),
+        fields(format!("{hook} C0123ABCD xoxb-9-9-SECONDsecret")),
+    )
+    .await;
+    assert_eq!(replaced.status(), 303);
+    assert_eq!(token_of(id).await.as_deref(), Some("xoxb-9-9-SECONDsecret"));
+    // The URL alone clears it.
+    let cleared = send(format!("/reports/{id}"), fields(hook.to_owned())).await;
+    assert_eq!(cleared.status(), 303);
+    assert_eq!(token_of(id).await, None);
+    let (_, html) = page(&fx, &client, &format!("/reports/{id}")).await;
+    assert!(!html.contains("Slack bot token set for"), "{html}");
+}
