@@ -182,7 +182,7 @@ async fn resolve_live_link(
     }
     let kept = current
         .filter(|c| c.dashboard_id.0 == input.dashboard_id)
-        .and_then(|c| run::parse(c).ok())
+        .and_then(|c| spec::parse(c).ok())
         .and_then(|p| p.contents.live_link_id);
     let wanted = input.contents.live_link_id.clone().or(kept.clone());
     let no_permission = || {
@@ -259,7 +259,7 @@ async fn resolve_live_link(
 }
 
 fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
-    let parsed = run::parse(&record)?;
+    let parsed = spec::parse(&record)?;
     let compiled = parsed.frequency.compile(&record.zone).ok();
     let next = compiled
         .as_ref()
@@ -531,7 +531,7 @@ fn with_kept_secrets(
     current: Option<&ReportScheduleRecord>,
 ) -> Result<Vec<Recipient>> {
     let saved = match current {
-        Some(c) => run::parse(c)?.recipients,
+        Some(c) => spec::parse(c)?.recipients,
         None => Vec::new(),
     };
     recipients

@@ -5,8 +5,32 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vitrine_core::dashboard::FilterValue;
+use vitrine_store::ReportScheduleRecord;
 
+use super::schedule::Frequency;
 use crate::{Error, Result};
+
+/// The schedule's parsed settings.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub frequency: Frequency,
+    pub recipients: Vec<Recipient>,
+    pub contents: Contents,
+    pub filters: FixedFilters,
+}
+
+/// Parses a stored schedule's JSON columns (the scheduler, the deliveries and the API read
+/// them alike).
+pub fn parse(record: &ReportScheduleRecord) -> Result<Parsed> {
+    let bad =
+        |what: &str, e: serde_json::Error| Error::internal(format!("stored report {what}: {e}"));
+    Ok(Parsed {
+        frequency: serde_json::from_str(&record.frequency).map_err(|e| bad("frequency", e))?,
+        recipients: serde_json::from_str(&record.recipients).map_err(|e| bad("recipients", e))?,
+        contents: serde_json::from_str(&record.contents).map_err(|e| bad("contents", e))?,
+        filters: serde_json::from_str(&record.filters).map_err(|e| bad("filters", e))?,
+    })
+}
 
 /// Most recipients one schedule may have.
 pub const MAX_RECIPIENTS: usize = 50;
