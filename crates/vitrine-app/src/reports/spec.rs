@@ -57,6 +57,7 @@ pub enum Recipient {
         /// The shared secret (16 to 256 characters). Stored sealed with the server key and
         /// never shown again: answers carry `""`, and `""` sent back when changing a schedule
         /// keeps the saved secret of the same URL.
+        #[schema(schema_with = crate::openapi::webhook_secret)]
         secret: String,
     },
 }
@@ -229,7 +230,7 @@ pub fn check_recipients(
                         "a webhook may not point at a loopback or private address",
                     ));
                 }
-                if secret.chars().count() < 16 || secret.len() > 256 {
+                if !(16..=256).contains(&secret.chars().count()) {
                     return Err(Error::invalid_field(
                         "recipients",
                         "a webhook secret has 16 to 256 characters",
