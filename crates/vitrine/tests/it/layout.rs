@@ -269,16 +269,15 @@ fn read_file_modules(code: &str, base: &ModPath, modules: &mut BTreeMap<ModPath,
         let mut cursor = Cursor { s: &s, i };
         let word = cursor.ident().unwrap_or_default();
         if word == "mod" {
-            let name = cursor.ident();
-            if let Some(name) = name {
-                if cursor.eat("{") {
-                    depth += 1;
-                    inline.push((name, depth));
-                    let path = current(&inline);
-                    modules.entry(path).or_default();
-                    i = cursor.i;
-                    continue;
-                }
+            if let Some(name) = cursor.ident()
+                && cursor.eat("{")
+            {
+                depth += 1;
+                inline.push((name, depth));
+                let path = current(&inline);
+                modules.entry(path).or_default();
+                i = cursor.i;
+                continue;
             }
             i += word.len();
         } else if word == "use" {
@@ -424,12 +423,12 @@ impl Crate {
                 module = child;
                 continue;
             }
-            if hops < 8 {
-                if let Some(imported) = self.imports.get(&module).and_then(|m| m.get(segment)) {
-                    let mut further = imported.clone();
-                    further.extend(path[at + 1..].iter().cloned());
-                    return self.target(&further, hops + 1);
-                }
+            if hops < 8
+                && let Some(imported) = self.imports.get(&module).and_then(|m| m.get(segment))
+            {
+                let mut further = imported.clone();
+                further.extend(path[at + 1..].iter().cloned());
+                return self.target(&further, hops + 1);
             }
             break;
         }
