@@ -164,8 +164,10 @@ pub fn email_domains() -> RefOr<Schema> {
 /// One DNS label: letters, digits and hyphens, 1 to 63, not starting or ending with a hyphen.
 const LABEL: &str = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
 
-/// The workspace's allowed e-mail domains for report recipients: at most 100 domain names of
-/// two labels or more (`example.com`, a leading `@` is dropped; case does not matter).
+/// The workspace's allowed e-mail domains for report recipients: at most 100 entries, each a
+/// domain name of two labels or more (`example.com`; leading `@`s and surrounding whitespace
+/// are dropped, case does not matter) or blank (ignored), exactly what
+/// `reports::normalise_email_domains` takes.
 pub fn report_email_domains() -> RefOr<Schema> {
     ArrayBuilder::new()
         .items(
@@ -173,11 +175,11 @@ pub fn report_email_domains() -> RefOr<Schema> {
                 .schema_type(Type::String)
                 .description(Some(
                     "A domain name like `example.com` (labels of letters, digits and inner \
-                     hyphens joined by dots); its addresses may receive reports, not its \
-                     subdomains'.",
+                     hyphens joined by dots; leading `@` and surrounding whitespace dropped); \
+                     its addresses may receive reports, not its subdomains'. A blank entry \
+                     is ignored.",
                 ))
-                .pattern(Some(format!("^@?{LABEL}(\\.{LABEL})+$")))
-                .min_length(Some(3))
+                .pattern(Some(format!("^[{WS}]*(@*|@*{LABEL}(\\.{LABEL})+)[{WS}]*$")))
                 .max_length(Some(253))
                 .examples(["example.com"]),
         )

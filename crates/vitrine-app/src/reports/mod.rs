@@ -398,6 +398,13 @@ pub const MAX_EMAIL_DOMAINS: usize = 100;
 /// duplicates. A recipient's domain must equal one of them: a subdomain is not included
 /// (list `eu.example.com` separately).
 pub fn normalise_email_domains(domains: &[String]) -> Result<Vec<String>> {
+    // Entries as sent, before blanks and repeats are dropped: the API's `maxItems`.
+    if domains.len() > MAX_EMAIL_DOMAINS {
+        return Err(Error::invalid_field(
+            "domains",
+            format!("at most {MAX_EMAIL_DOMAINS} domains"),
+        ));
+    }
     let mut out: Vec<String> = Vec::new();
     for raw in domains {
         let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
@@ -849,4 +856,24 @@ pub async fn history(app: &App, member: &Member, id: i64, limit: i64) -> Result<
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_domains_are_normalised_and_more_than_the_limit_is_refused_even_repeated() {
+        let given = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            normalise_email_domains(&given(&[" @Example.COM ", "", "example.com"])).unwrap(),
+            vec!["example.com".to_owned()]
+        );
+        assert!(normalise_email_domains(&given(&["localhost"])).is_err());
+        // 101 entries are refused although they name one domain (the API's maxItems).
+        let repeated = vec!["example.com".to_owned(); MAX_EMAIL_DOMAINS + 1];
+        assert!(normalise_email_domains(&repeated).is_err());
+        let most = vec!["example.com".to_owned(); MAX_EMAIL_DOMAINS];
+        assert_eq!(normalise_email_domains(&most).unwrap().len(), 1);
+    }
 }

@@ -306,4 +306,21 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_webhook_secret_has_16_to_256_characters_whatever_their_bytes() {
+        let hook = |secret: String| {
+            [Recipient::Webhook {
+                url: "https://example.test/h".into(),
+                secret,
+            }]
+        };
+        assert!(check_recipients(&hook("x".repeat(15)), &[], false).is_err());
+        assert!(check_recipients(&hook("x".repeat(16)), &[], false).is_ok());
+        assert!(check_recipients(&hook("x".repeat(256)), &[], false).is_ok());
+        assert!(check_recipients(&hook("x".repeat(257)), &[], false).is_err());
+        // 100 characters of three bytes each: within the documented 256 characters.
+        assert!(check_recipients(&hook("€".repeat(100)), &[], false).is_ok());
+        assert!(check_recipients(&hook("€".repeat(257)), &[], false).is_err());
+    }
 }
