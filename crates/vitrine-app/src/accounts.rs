@@ -289,6 +289,20 @@ pub async fn create_member(
     Ok(member)
 }
 
+/// The workspace's members, for those who may manage them (admins, members holding
+/// `manage_members`, the CLI).
+pub async fn list_members(
+    state: &App,
+    acting: &Acting,
+    workspace: WorkspaceId,
+) -> Result<Vec<MemberView>, Error> {
+    if !acting.can_manage_members() {
+        return Err(Error::Forbidden);
+    }
+    let members = state.store.members(workspace).await?;
+    Ok(members.iter().map(MemberView::from).collect())
+}
+
 /// Loads a member of `workspace` that `acting` may manage.
 async fn managed_member(
     state: &App,

@@ -153,16 +153,10 @@ impl App {
     }
 }
 
-/// Start-up: creates the data directory when the default SQLite store lives there, loads or
-/// creates the server key, opens and migrates the store, makes sure a workspace exists, and
-/// opens the GeoIP database when one is configured. Every front door (the server, the CLI's
-/// admin commands, tests) starts here.
-pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+/// Opens the configured store, applying its pending migrations; creates the data directory
+/// first when the default SQLite store lives there.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn vitrine_store::Store>> {
     use anyhow::Context as _;
-    let (key, source) = crate::keyfile::load_or_create(&config)?;
-    if source == crate::keyfile::KeySource::Generated {
-        tracing::info!(data_dir = %config.data_dir.display(), "generated a new server key");
-    }
     let url = config.database_url();
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -178,6 +172,27 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
             crate::config::redact_url(&url)
         )
     })?;
+    Ok(store)
+}
+
+/// `vitrine migrate`: opens the store (which applies its pending migrations) and closes it,
+/// touching nothing else (no server key, no workspace). The store's URL, redacted.
+pub async fn migrate(config: &Config) -> anyhow::Result<String> {
+    let store = open_store(config).await?;
+    store.close().await;
+    Ok(crate::config::redact_url(&config.database_url()))
+}
+
+/// Start-up: creates the data directory when the default SQLite store lives there, loads or
+/// creates the server key, opens and migrates the store, makes sure a workspace exists, and
+/// opens the GeoIP database when one is configured. Every front door (the server, the CLI's
+/// admin commands, tests) starts here.
+pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    let (key, source) = crate::keyfile::load_or_create(&config)?;
+    if source == crate::keyfile::KeySource::Generated {
+        tracing::info!(data_dir = %config.data_dir.display(), "generated a new server key");
+    }
+    let store = open_store(&config).await?;
     if store.default_workspace().await?.is_none() {
         store.create_workspace("Workspace", clock.now()).await?;
     }

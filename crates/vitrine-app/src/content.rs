@@ -229,6 +229,40 @@ async fn connect(state: &App, config: &DataSourceConfig) -> Result<DataSource, E
     Ok(source)
 }
 
+/// The workspace's data sources as editors and admins see them: never their settings
+/// (`display` is the location with any password replaced).
+pub async fn list_data_sources(
+    state: &App,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+) -> Result<Vec<DataSourceView>, Error> {
+    editor.check()?;
+    let sources = state.store.data_sources(workspace).await?;
+    Ok(sources.iter().map(DataSourceView::from).collect())
+}
+
+/// One data source of the workspace, as [`list_data_sources`] shows it.
+pub async fn show_data_source(
+    state: &App,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DataSourceId,
+) -> Result<DataSourceView, Error> {
+    editor.check()?;
+    let record = state
+        .store
+        .data_source(workspace, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(DataSourceView::from(&record))
+}
+
+/// Whether the editor may connect, change and delete data sources (the page shows its forms
+/// only then).
+pub fn may_manage_data_sources(editor: &Editor<'_>) -> bool {
+    editor.check_data_sources().is_ok()
+}
+
 /// Creates (with `id` None) or replaces a data source, after testing the connection.
 pub async fn save_data_source(
     state: &App,
@@ -391,6 +425,33 @@ impl From<&DatasetRecord> for DatasetView {
             revision: r.revision,
         }
     }
+}
+
+/// The workspace's datasets (editors and admins).
+pub async fn list_datasets(
+    state: &App,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+) -> Result<Vec<DatasetView>, Error> {
+    editor.check()?;
+    let datasets = state.store.datasets(workspace).await?;
+    Ok(datasets.iter().map(DatasetView::from).collect())
+}
+
+/// One dataset of the workspace (editors and admins).
+pub async fn show_dataset(
+    state: &App,
+    editor: &Editor<'_>,
+    workspace: WorkspaceId,
+    id: DatasetId,
+) -> Result<DatasetView, Error> {
+    editor.check()?;
+    let record = state
+        .store
+        .dataset(workspace, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(DatasetView::from(&record))
 }
 
 /// Creates or replaces a dataset: checks the SQL, discovers its columns on the database.

@@ -132,6 +132,66 @@ pub async fn rules_of_member(app: &App, member: &Member) -> Result<Vec<DataRuleV
         .collect()
 }
 
+/// What the member page shows of one member.
+#[derive(Debug, Clone)]
+pub struct MemberProfile {
+    /// The member.
+    pub member: Member,
+    /// Whether they see only the dashboards given to them.
+    pub dashboards_only: bool,
+    /// Dashboards given to them on their own: id, title and right (`viewer` or `editor`).
+    pub dashboards: Vec<(DashboardId, String, String)>,
+    /// The rules that apply to them (their own and their role's), oldest first.
+    pub rules: Vec<DataRuleView>,
+    /// The workspace's dataset slugs (for the form that adds a rule).
+    pub datasets: Vec<String>,
+    /// Whether the one asking may add and remove rules (admins).
+    pub can_manage: bool,
+}
+
+/// One member's profile: for admins, members who manage members, and the member themself;
+/// someone of another workspace is not found.
+pub async fn member_profile(app: &App, me: &Member, id: MemberId) -> Result<MemberProfile, Error> {
+    let actor = me.actor();
+    if me.id != id && !actor.can_manage_members() {
+        return Err(Error::Forbidden);
+    }
+    let member = app
+        .store
+        .member(id)
+        .await?
+        .filter(|m| m.workspace_id == me.workspace_id)
+        .ok_or(Error::NotFound)?;
+    let access = app.store.member_access(member.id).await?;
+    let dashboards = app.store.dashboards(me.workspace_id).await?;
+    let given = access
+        .grants
+        .iter()
+        .filter_map(|(d, right)| {
+            dashboards
+                .iter()
+                .find(|r| r.id == *d)
+                .map(|r| (r.id, r.title.clone(), right.clone()))
+        })
+        .collect();
+    let rules = rules_of_member(app, &member).await?;
+    let datasets = app
+        .store
+        .datasets(me.workspace_id)
+        .await?
+        .into_iter()
+        .map(|d| d.slug)
+        .collect();
+    Ok(MemberProfile {
+        dashboards_only: access.dashboards_only,
+        dashboards: given,
+        rules,
+        datasets,
+        can_manage: actor.is_admin(),
+        member,
+    })
+}
+
 /// Attaches a rule to a member or a role (admins). The rule's column (and dataset, when it
 /// names one) must exist among the workspace's datasets, so a typo is caught here rather than
 /// hiding every widget.
@@ -204,6 +264,38 @@ pub async fn add(
     )
     .await?;
     Ok(shown)
+}
+
+/// Attaches a rule to member `id` of `workspace` or, with `to_role`, to every member of that
+/// member's role: the member page's form (admins). A member of another workspace is not found.
+pub async fn add_on_member(
+    app: &App,
+    acting: &Acting,
+    workspace: WorkspaceId,
+    id: MemberId,
+    to_role: bool,
+    rule: RowLevelRule,
+) -> Result<DataRuleView, Error> {
+    let member = app
+        .store
+        .member(id)
+        .await?
+        .filter(|m| m.workspace_id == workspace)
+        .ok_or(Error::NotFound)?;
+    let new = if to_role {
+        NewDataRule {
+            member_id: None,
+            role: Some(member.role),
+            rule,
+        }
+    } else {
+        NewDataRule {
+            member_id: Some(member.id),
+            role: None,
+            rule,
+        }
+    };
+    add(app, acting, workspace, new).await
 }
 
 /// Removes a rule (admins).

@@ -115,6 +115,6 @@ pub mod retention;
 pub mod text;
 pub mod trail;
 
-pub use app::{App, Keys, prepare};
+pub use app::{App, Keys, migrate, prepare};
 pub use config::Config;
 pub use error::{Error, Result};

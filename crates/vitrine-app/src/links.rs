@@ -689,6 +689,24 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
     view(state, member, &link, &workspace, None)
 }
 
+/// The title and document (when it parses) of each dashboard that `links` open, by id: the
+/// settings page's list of every link. A deleted dashboard is absent.
+pub async fn dashboards_of_links(
+    state: &App,
+    member: &Member,
+    links: &[LinkView],
+) -> Result<BTreeMap<DashboardId, (String, Option<Dashboard>)>, Error> {
+    may_manage(member)?;
+    let mut docs = BTreeMap::new();
+    for record in state.store.dashboards(member.workspace_id).await? {
+        if links.iter().any(|v| v.dashboard_id == record.id) {
+            let doc = Dashboard::from_yaml(&record.document).ok();
+            docs.insert(record.id, (record.title.clone(), doc));
+        }
+    }
+    Ok(docs)
+}
+
 /// A workspace's links (one dashboard's with `dashboard`), with their traffic.
 pub async fn list_links(
     state: &App,

@@ -160,3 +160,95 @@ pub fn email_domains() -> RefOr<Schema> {
         .max_items(Some(50))
         .into()
 }
+
+/// One DNS label: letters, digits and hyphens, 1 to 63, not starting or ending with a hyphen.
+const LABEL: &str = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+
+/// The workspace's allowed e-mail domains for report recipients: at most 100 entries, each a
+/// domain name of two labels or more (`example.com`; leading `@`s and surrounding whitespace
+/// are dropped, case does not matter) or blank (ignored), exactly what
+/// `reports::normalise_email_domains` takes.
+pub fn report_email_domains() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "A domain name like `example.com` (labels of letters, digits and inner \
+                     hyphens joined by dots; leading `@` and surrounding whitespace dropped); \
+                     its addresses may receive reports, not its subdomains'. A blank entry \
+                     is ignored.",
+                ))
+                .pattern(Some(format!("^[{WS}]*(@*|@*{LABEL}(\\.{LABEL})+)[{WS}]*$")))
+                .max_length(Some(253))
+                .examples(["example.com"]),
+        )
+        .max_items(Some(100))
+        .into()
+}
+
+/// Addresses to invite: 1 to 50 plain addresses (`name@example.com`: no display name, no
+/// space, comma or line break), as an SMTP server takes them.
+pub fn invitation_addresses() -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "A plain address `local@domain`: the local part of letters, digits and \
+                     `.!#$%&'*+/=?^_`{|}~-`, the domain a domain name; at most 254 characters.",
+                ))
+                .pattern(Some(format!(
+                    "^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{LABEL}(\\.{LABEL})+$"
+                )))
+                .max_length(Some(254))
+                .examples(["ada@example.com"]),
+        )
+        .min_items(Some(1))
+        .max_items(Some(50))
+        .into()
+}
+
+/// A report's local time, `HH:MM` (24-hour; the hour may have one digit).
+pub fn local_time() -> RefOr<Schema> {
+    string(
+        "^([01]?[0-9]|2[0-3]):[0-5][0-9]$".to_owned(),
+        Some(5),
+        "A local time, `HH:MM` (24-hour), e.g. `09:00`.",
+    )
+    .into()
+}
+
+/// A generic webhook's secret: 16 to 256 characters, or empty when changing a schedule to
+/// keep the saved secret of the same URL.
+pub fn webhook_secret() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(16))
+                .max_length(Some(256)),
+        )
+        .description(Some(
+            "16 to 256 characters; empty when changing a schedule: keep the saved secret of the \
+             same URL (an answer always shows it empty).",
+        ))
+        .into()
+}
+
+/// A five-field cron expression (`minute hour day-of-month month day-of-week`): five fields
+/// separated by whitespace, at most 200 characters; each field must also be one the cron
+/// parser reads (`*/15`, `1-5`, `L` …), which a pattern does not spell out.
+pub fn cron_expression() -> RefOr<Schema> {
+    string(
+        format!("^[{WS}]*[^{WS}]+([{WS}]+[^{WS}]+){{4}}[{WS}]*$"),
+        Some(200),
+        "Five cron fields separated by whitespace, e.g. `30 8 * * 1-5`.",
+    )
+    .into()
+}

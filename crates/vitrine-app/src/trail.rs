@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
-use vitrine_store::{AccessEventQuery, AuditQuery, Cursor, Member};
+use vitrine_store::{AccessEventQuery, AuditEvent, AuditQuery, Cursor, Member};
 
 use crate::analytics::EventCursor;
 use crate::{App, Error};
@@ -216,6 +216,20 @@ fn access_sentence(outcome: &str, link: &str, label: Option<&str>) -> String {
     };
     let link = label.map_or_else(|| link.to_owned(), quoted);
     format!("An outsider {what} the link {link}")
+}
+
+/// The newest `limit` (1 to 1000) owner actions of the member's workspace, newest first: the
+/// plain list of `/api/v1/audit-events`. Admins.
+pub async fn audit_events(
+    state: &App,
+    member: &Member,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, Error> {
+    may_read(member)?;
+    Ok(state
+        .store
+        .audit_events(member.workspace_id, limit.clamp(1, 1000))
+        .await?)
 }
 
 /// A page of the trail under `filter`. Admins.

@@ -276,6 +276,10 @@ pub const FONT_REGULAR_FULL: &str = "/static/fonts/dejavu-sans-full.woff2";
 /// The whole bold face.
 pub const FONT_BOLD_FULL: &str = "/static/fonts/dejavu-sans-bold-full.woff2";
 
+/// The embedded page's script (handshake, token renewal, resize, downloads with the header):
+/// the embed route and the shared dashboard page both link to it.
+pub const EMBED_FRAME_JS: &str = "/static/embed-frame.js";
+
 const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 

@@ -401,17 +401,8 @@ impl Cli {
                 server.serve(shutdown_signal()).await
             }
             Command::Migrate => {
-                let config = self.load_config()?;
-                let url = config.database_url();
-                if config.database_url.is_none() {
-                    std::fs::create_dir_all(&config.data_dir)?;
-                }
-                let store = vitrine_store::open(&url).await?;
-                store.close().await;
-                println!(
-                    "migrations applied to {}",
-                    vitrine_app::config::redact_url(&url)
-                );
+                let url = vitrine_app::migrate(&self.load_config()?).await?;
+                println!("migrations applied to {url}");
                 Ok(())
             }
             Command::Dashboards(command) => {
@@ -635,8 +626,8 @@ async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> 
             }
         }
         UserCommand::List => {
-            for m in state.store.members(workspace.id).await? {
-                let p = m.actor().permissions();
+            for m in accounts::list_members(state, &Acting::Cli, workspace.id).await? {
+                let p = m.permissions;
                 let perms: Vec<&str> = [
                     (p.share_public, "share_public"),
                     (p.embed, "embed"),

@@ -43,10 +43,8 @@ pub use query::{
     FilterChoices, PRESETS, TableRequest, ViewState, describe_filter_value, parse_view_query,
     view_query,
 };
-pub use restrict::{
-    MAX_RULES, Restriction, RestrictionError, Restrictions, check_rule, lock_coverage,
-};
+pub use restrict::{MAX_RULES, Restriction, RestrictionError, Restrictions, lock_coverage};
 pub use runner::{
     DashboardContext, DatasetContext, FilterOptions, Runner, RunnerCacheStats, RunnerLimits,
-    WidgetExport, WidgetOutput, chart_spec, clock_label,
+    WidgetExport, WidgetOutput, chart_spec, check_rule, clock_label,
 };

@@ -28,42 +28,6 @@ use vitrine_core::dashboard::{Dashboard, Filter, FilterValue, RowLevelRule, Rule
 /// The most row-level rules one guest token or share link may carry.
 pub const MAX_RULES: usize = 50;
 
-/// Checks one rule against the dashboard's datasets: the one it names (which must be read by
-/// the dashboard and have the column), or at least one of them; every dataset that has the
-/// column must hold values of the rule's type. The message names what is wrong.
-pub fn check_rule(
-    ctx: &crate::dashboards::DashboardContext,
-    rule: &RowLevelRule,
-) -> Result<(), String> {
-    if let Some(slug) = &rule.dataset
-        && !ctx.datasets.contains_key(slug)
-    {
-        return Err(format!("the dashboard reads no dataset “{slug}”"));
-    }
-    let targets: Vec<&str> = match &rule.dataset {
-        Some(slug) => vec![slug.as_str()],
-        None => ctx.datasets.keys().map(String::as_str).collect(),
-    };
-    let mut found = false;
-    for slug in targets {
-        let Some(d) = ctx.datasets.get(slug) else {
-            continue;
-        };
-        let columns = d.dataset.columns();
-        if columns.iter().any(|c| c.name == rule.column) || rule.dataset.is_some() {
-            found = true;
-            vitrine_data::clause::check_rule_columns(std::slice::from_ref(rule), columns)?;
-        }
-    }
-    if !found {
-        return Err(format!(
-            "unknown column `{}`: no dataset of the dashboard has it",
-            rule.column
-        ));
-    }
-    Ok(())
-}
-
 /// One source of restriction.
 #[derive(Debug, Clone, Copy)]
 pub enum Restriction<'a> {

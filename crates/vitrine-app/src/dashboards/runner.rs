@@ -16,7 +16,7 @@ use tracing::Instrument;
 use vitrine_core::clock::Clock;
 use vitrine_core::dashboard::{
     Aggregate, BarOrientation, BarStacking, Dashboard, EffectiveFilter, EffectiveValue, Filter,
-    GridRect, Widget, WidgetKind, effective_filters,
+    GridRect, RowLevelRule, Widget, WidgetKind, effective_filters,
 };
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_data::{
@@ -57,6 +57,40 @@ pub struct DashboardContext {
     pub document: Dashboard,
     /// Its datasets, by slug.
     pub datasets: HashMap<String, DatasetContext>,
+}
+
+/// Checks one rule against the dashboard's datasets (kept
+/// beside [`DashboardContext`] so that `restrict` needs nothing of the runner): the one it names (which must be read by
+/// the dashboard and have the column), or at least one of them; every dataset that has the
+/// column must hold values of the rule's type. The message names what is wrong.
+pub fn check_rule(ctx: &DashboardContext, rule: &RowLevelRule) -> Result<(), String> {
+    if let Some(slug) = &rule.dataset
+        && !ctx.datasets.contains_key(slug)
+    {
+        return Err(format!("the dashboard reads no dataset “{slug}”"));
+    }
+    let targets: Vec<&str> = match &rule.dataset {
+        Some(slug) => vec![slug.as_str()],
+        None => ctx.datasets.keys().map(String::as_str).collect(),
+    };
+    let mut found = false;
+    for slug in targets {
+        let Some(d) = ctx.datasets.get(slug) else {
+            continue;
+        };
+        let columns = d.dataset.columns();
+        if columns.iter().any(|c| c.name == rule.column) || rule.dataset.is_some() {
+            found = true;
+            vitrine_data::clause::check_rule_columns(std::slice::from_ref(rule), columns)?;
+        }
+    }
+    if !found {
+        return Err(format!(
+            "unknown column `{}`: no dataset of the dashboard has it",
+            rule.column
+        ));
+    }
+    Ok(())
 }
 
 impl DashboardContext {
@@ -755,7 +789,7 @@ pub fn clock_label(at: OffsetDateTime) -> String {
 fn confine_comparisons(
     effective: &[EffectiveFilter],
     dataset: &str,
-    rules: &[vitrine_core::dashboard::RowLevelRule],
+    rules: &[RowLevelRule],
 ) -> Option<Vec<EffectiveFilter>> {
     let confined = |f: &EffectiveFilter| {
         matches!(

@@ -95,7 +95,7 @@ async fn run_files(app: &App, d: &ReportDeliveryRecord) -> Result<RunFiles> {
         .report_schedule(d.workspace_id, run.schedule_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let parsed = super::run::parse(&schedule)?;
+    let parsed = super::spec::parse(&schedule)?;
     let mut artifacts = app.store.report_artifacts(d.run_id).await?;
     let title = artifacts
         .iter()

@@ -182,7 +182,7 @@ async fn resolve_live_link(
     }
     let kept = current
         .filter(|c| c.dashboard_id.0 == input.dashboard_id)
-        .and_then(|c| run::parse(c).ok())
+        .and_then(|c| spec::parse(c).ok())
         .and_then(|p| p.contents.live_link_id);
     let wanted = input.contents.live_link_id.clone().or(kept.clone());
     let no_permission = || {
@@ -259,7 +259,7 @@ async fn resolve_live_link(
 }
 
 fn view(record: ReportScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
-    let parsed = run::parse(&record)?;
+    let parsed = spec::parse(&record)?;
     let compiled = parsed.frequency.compile(&record.zone).ok();
     let next = compiled
         .as_ref()
@@ -407,6 +407,13 @@ pub const MAX_EMAIL_DOMAINS: usize = 100;
 /// duplicates. A recipient's domain must equal one of them: a subdomain is not included
 /// (list `eu.example.com` separately).
 pub fn normalise_email_domains(domains: &[String]) -> Result<Vec<String>> {
+    // Entries as sent, before blanks and repeats are dropped: the API's `maxItems`.
+    if domains.len() > MAX_EMAIL_DOMAINS {
+        return Err(Error::invalid_field(
+            "domains",
+            format!("at most {MAX_EMAIL_DOMAINS} domains"),
+        ));
+    }
     let mut out: Vec<String> = Vec::new();
     for raw in domains {
         let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
@@ -554,7 +561,7 @@ fn with_kept_secrets(
     current: Option<&ReportScheduleRecord>,
 ) -> Result<Vec<Recipient>> {
     let saved = match current {
-        Some(c) => run::parse(c)?.recipients,
+        Some(c) => spec::parse(c)?.recipients,
         None => Vec::new(),
     };
     recipients
@@ -894,4 +901,24 @@ pub async fn history(app: &App, member: &Member, id: i64, limit: i64) -> Result<
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_domains_are_normalised_and_more_than_the_limit_is_refused_even_repeated() {
+        let given = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            normalise_email_domains(&given(&[" @Example.COM ", "", "example.com"])).unwrap(),
+            vec!["example.com".to_owned()]
+        );
+        assert!(normalise_email_domains(&given(&["localhost"])).is_err());
+        // 101 entries are refused although they name one domain (the API's maxItems).
+        let repeated = vec!["example.com".to_owned(); MAX_EMAIL_DOMAINS + 1];
+        assert!(normalise_email_domains(&repeated).is_err());
+        let most = vec!["example.com".to_owned(); MAX_EMAIL_DOMAINS];
+        assert_eq!(normalise_email_domains(&most).unwrap().len(), 1);
+    }
 }

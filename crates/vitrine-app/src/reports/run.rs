@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use vitrine_core::dashboard::FilterValue;
 use vitrine_store::{ReportArtifact, ReportScheduleRecord, RunOrigin, RunState};
 
-use super::spec::{Contents, FixedFilters, Recipient};
-use super::{Frequency, deliver};
+use super::deliver;
+use super::spec::{Parsed, Recipient, parse};
 use crate::dashboards::{Restriction, Restrictions, describe_filter_value, parse_view_query};
 use crate::exports::{ExportFormat, PdfText};
 use crate::{App, Error, Result};
@@ -31,27 +31,6 @@ pub struct Ticked {
     pub failed: u32,
     /// Schedules paused because their creator lost access.
     pub paused: u32,
-}
-
-/// The schedule's parsed settings.
-#[derive(Debug, Clone)]
-pub struct Parsed {
-    pub frequency: Frequency,
-    pub recipients: Vec<Recipient>,
-    pub contents: Contents,
-    pub filters: FixedFilters,
-}
-
-/// Parses a stored schedule's JSON columns.
-pub fn parse(record: &ReportScheduleRecord) -> Result<Parsed> {
-    let bad =
-        |what: &str, e: serde_json::Error| Error::internal(format!("stored report {what}: {e}"));
-    Ok(Parsed {
-        frequency: serde_json::from_str(&record.frequency).map_err(|e| bad("frequency", e))?,
-        recipients: serde_json::from_str(&record.recipients).map_err(|e| bad("recipients", e))?,
-        contents: serde_json::from_str(&record.contents).map_err(|e| bad("contents", e))?,
-        filters: serde_json::from_str(&record.filters).map_err(|e| bad("filters", e))?,
-    })
 }
 
 /// A rendered report: its files (PNG names are their `cid:`), title and live link.

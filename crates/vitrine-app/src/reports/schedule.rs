@@ -37,31 +37,38 @@ pub enum Frequency {
     /// Every hour, at `minute` past.
     Hourly {
         /// 0 to 59.
+        #[schema(minimum = 0, maximum = 59)]
         minute: u8,
     },
     /// Every day at `at`.
     Daily {
         /// Local time, `HH:MM`.
+        #[schema(schema_with = crate::openapi::local_time)]
         at: String,
     },
     /// On the chosen days of the week at `at`.
     Weekly {
         /// Days, as `mon` … `sun`; at least one.
+        #[schema(min_items = 1)]
         days: Vec<Day>,
         /// Local time, `HH:MM`.
+        #[schema(schema_with = crate::openapi::local_time)]
         at: String,
     },
     /// Every month on `day` (1 to 28; for the last day of the month use the cron `0 9 L * *`).
     Monthly {
         /// 1 to 28.
+        #[schema(minimum = 1, maximum = 28)]
         day: u8,
         /// Local time, `HH:MM`.
+        #[schema(schema_with = crate::openapi::local_time)]
         at: String,
     },
     /// A five-field cron expression (`minute hour day-of-month month day-of-week`), read in the
     /// schedule's zone.
     Cron {
         /// E.g. `30 8 * * 1-5`.
+        #[schema(schema_with = crate::openapi::cron_expression)]
         expression: String,
     },
 }

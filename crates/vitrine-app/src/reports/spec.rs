@@ -5,8 +5,32 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use vitrine_core::dashboard::FilterValue;
+use vitrine_store::ReportScheduleRecord;
 
+use super::schedule::Frequency;
 use crate::{Error, Result};
+
+/// The schedule's parsed settings.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub frequency: Frequency,
+    pub recipients: Vec<Recipient>,
+    pub contents: Contents,
+    pub filters: FixedFilters,
+}
+
+/// Parses a stored schedule's JSON columns (the scheduler, the deliveries and the API read
+/// them alike).
+pub fn parse(record: &ReportScheduleRecord) -> Result<Parsed> {
+    let bad =
+        |what: &str, e: serde_json::Error| Error::internal(format!("stored report {what}: {e}"));
+    Ok(Parsed {
+        frequency: serde_json::from_str(&record.frequency).map_err(|e| bad("frequency", e))?,
+        recipients: serde_json::from_str(&record.recipients).map_err(|e| bad("recipients", e))?,
+        contents: serde_json::from_str(&record.contents).map_err(|e| bad("contents", e))?,
+        filters: serde_json::from_str(&record.filters).map_err(|e| bad("filters", e))?,
+    })
+}
 
 /// Most recipients one schedule may have.
 pub const MAX_RECIPIENTS: usize = 50;
@@ -47,6 +71,7 @@ pub enum Recipient {
         /// The shared secret (16 to 256 characters). Stored sealed with the server key and
         /// never shown again: answers carry `""`, and `""` sent back when changing a schedule
         /// keeps the saved secret of the same URL.
+        #[schema(schema_with = crate::openapi::webhook_secret)]
         secret: String,
     },
 }
@@ -317,7 +342,7 @@ pub fn check_recipients(
                         "a webhook may not point at a loopback or private address",
                     ));
                 }
-                if secret.chars().count() < 16 || secret.len() > 256 {
+                if !(16..=256).contains(&secret.chars().count()) {
                     return Err(Error::invalid_field(
                         "recipients",
                         "a webhook secret has 16 to 256 characters",
@@ -443,5 +468,22 @@ mod tests {
                 "{internal} in development"
             );
         }
+    }
+
+    #[test]
+    fn a_webhook_secret_has_16_to_256_characters_whatever_their_bytes() {
+        let hook = |secret: String| {
+            [Recipient::Webhook {
+                url: "https://example.test/h".into(),
+                secret,
+            }]
+        };
+        assert!(check_recipients(&hook("x".repeat(15)), &[], false).is_err());
+        assert!(check_recipients(&hook("x".repeat(16)), &[], false).is_ok());
+        assert!(check_recipients(&hook("x".repeat(256)), &[], false).is_ok());
+        assert!(check_recipients(&hook("x".repeat(257)), &[], false).is_err());
+        // 100 characters of three bytes each: within the documented 256 characters.
+        assert!(check_recipients(&hook("€".repeat(100)), &[], false).is_ok());
+        assert!(check_recipients(&hook("€".repeat(257)), &[], false).is_err());
     }
 }

@@ -1,13 +1,12 @@
 //! Access analytics and the audit trail: `/api/v1/links/{id}/analytics…`,
 //! `/api/v1/dashboards/{id}/analytics…`, `/api/v1/analytics/overview`, `/api/v1/audit-trail…`,
-//! and their owner pages (`/links/{id}/analytics`, `/dashboards/{id}/analytics`, `/analytics`,
-//! `/audit`). Handlers only parse and call `vitrine_app::analytics` / `vitrine_app::trail`.
+//! and the query parameters their owner pages share (the pages and their router are
+//! [`super::analytics_pages`], which builds on this module, never the other way round).
+//! Handlers only parse and call `vitrine_app::analytics` / `vitrine_app::trail`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,23 +32,6 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(show_analytics_overview))
         .routes(routes!(search_audit_trail))
         .routes(routes!(export_audit_trail_csv))
-}
-
-/// Analytics pages.
-pub fn pages() -> Router<App> {
-    Router::new()
-        .route(
-            "/links/{id}/analytics",
-            get(super::analytics_pages::show_link_page),
-        )
-        .route(
-            "/dashboards/{id}/analytics",
-            get(super::analytics_pages::show_dashboard_page),
-        )
-        .route(
-            "/analytics",
-            get(super::analytics_pages::show_overview_page),
-        )
 }
 
 /// The period and buckets of an analytics answer.

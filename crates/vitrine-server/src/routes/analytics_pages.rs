@@ -3,8 +3,10 @@
 //! (`/analytics`). Charts are drawn by `vitrine-render`, like dashboards' widgets.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use vitrine_core::id::DashboardId;
 use vitrine_core::result::{Column, ColumnType, ResultTable, Value};
 use vitrine_render::{ChartKind, ChartOptions, ChartSpec, Measure, Orientation, render_svg};
@@ -16,6 +18,14 @@ use crate::pages::{Chrome, Stamp, render, stamp};
 use crate::routes::analytics::{PageQuery, RangeQuery};
 use vitrine_app::App;
 use vitrine_app::analytics::{self, LinkAnalytics, LinkSummary, NameCount, SeriesPoint};
+
+/// Analytics pages.
+pub fn pages() -> Router<App> {
+    Router::new()
+        .route("/links/{id}/analytics", get(show_link_page))
+        .route("/dashboards/{id}/analytics", get(show_dashboard_page))
+        .route("/analytics", get(show_overview_page))
+}
 
 /// A range or granularity choice, as a link.
 #[derive(Debug, Clone)]

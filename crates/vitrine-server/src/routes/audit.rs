@@ -7,13 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{ApiMember, Identity, PageMember};
+use crate::auth::{ApiMember, PageMember};
 use crate::error::{ErrorBody, HttpError};
 use crate::extract::{Json, Query};
 use crate::pages::{AuditPage, AuditRowView, Chrome, paths, stamp};
 use crate::routes::analytics::TrailQuery;
 use vitrine_app::App;
-use vitrine_app::Error;
 
 /// Audit pages.
 pub fn pages() -> Router<App> {
@@ -23,20 +22,6 @@ pub fn pages() -> Router<App> {
 /// Audit API.
 pub fn api() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list_audit_events))
-}
-
-async fn events(
-    state: &App,
-    identity: &Identity,
-    limit: i64,
-) -> Result<Vec<vitrine_store::AuditEvent>, HttpError> {
-    if !identity.actor().is_admin() {
-        return Err(Error::Forbidden.into());
-    }
-    Ok(state
-        .store
-        .audit_events(identity.member.workspace_id, limit)
-        .await?)
 }
 
 async fn show_audit(
@@ -173,7 +158,7 @@ async fn list_audit_events(
     ApiMember(identity): ApiMember,
     Query(query): Query<LimitQuery>,
 ) -> Result<Json<Vec<AuditEventView>>, HttpError> {
-    let events = events(&state, &identity, query.limit()?).await?;
+    let events = vitrine_app::trail::audit_events(&state, &identity.member, query.limit()?).await?;
     Ok(Json(
         events
             .into_iter()

@@ -42,31 +42,10 @@ async fn member_page(
     id: MemberId,
     error: Option<String>,
 ) -> Result<MemberPage, HttpError> {
-    let me = &identity.member;
-    let actor = identity.actor();
-    if me.id != id && !actor.can_manage_members() {
-        return Err(Error::Forbidden.into());
-    }
-    let member = state
-        .store
-        .member(id)
-        .await?
-        .filter(|m| m.workspace_id == me.workspace_id)
-        .ok_or(Error::NotFound)?;
-    let access = state.store.member_access(member.id).await?;
-    let dashboards = state.store.dashboards(me.workspace_id).await?;
-    let given = access
-        .grants
-        .iter()
-        .filter_map(|(d, right)| {
-            dashboards
-                .iter()
-                .find(|r| r.id == *d)
-                .map(|r| (r.id.0, r.title.clone(), right.clone()))
-        })
-        .collect();
-    let rules = data_permissions::rules_of_member(state, &member)
-        .await?
+    let profile = data_permissions::member_profile(state, &identity.member, id).await?;
+    let member = &profile.member;
+    let rules = profile
+        .rules
         .into_iter()
         .map(|r| DataRuleRow {
             id: r.id,
@@ -77,24 +56,21 @@ async fn member_page(
             added: vitrine_app::text::format_time(r.created_at),
         })
         .collect();
-    let datasets = state
-        .store
-        .datasets(me.workspace_id)
-        .await?
-        .into_iter()
-        .map(|d| d.slug)
-        .collect();
     Ok(MemberPage {
         chrome: Chrome::new(identity, "members"),
         id: member.id.0,
         name: member.name.clone(),
         email: member.email.clone(),
         role: member.role.as_str(),
-        dashboards_only: access.dashboards_only,
-        dashboards: given,
+        dashboards_only: profile.dashboards_only,
+        dashboards: profile
+            .dashboards
+            .into_iter()
+            .map(|(id, title, right)| (id.0, title, right))
+            .collect(),
         rules,
-        can_manage: actor.is_admin(),
-        datasets,
+        can_manage: profile.can_manage,
+        datasets: profile.datasets,
         error,
     })
 }
@@ -162,36 +138,17 @@ async fn add_rule(
     Path(id): Path<MemberId>,
     axum::Form(form): axum::Form<RuleForm>,
 ) -> Result<Response, HttpError> {
-    let member = state
-        .store
-        .member(id)
-        .await?
-        .filter(|m| m.workspace_id == identity.member.workspace_id)
-        .ok_or(Error::NotFound)?;
     let added = match rule_of(&form) {
-        Ok(rule) => {
-            let new = if form.target == "role" {
-                NewDataRule {
-                    member_id: None,
-                    role: Some(member.role),
-                    rule,
-                }
-            } else {
-                NewDataRule {
-                    member_id: Some(member.id),
-                    role: None,
-                    rule,
-                }
-            };
-            data_permissions::add(
-                &state,
-                &Acting::member(&identity.member),
-                identity.member.workspace_id,
-                new,
-            )
-            .await
-            .map(|_| ())
-        }
+        Ok(rule) => data_permissions::add_on_member(
+            &state,
+            &Acting::member(&identity.member),
+            identity.member.workspace_id,
+            id,
+            form.target == "role",
+            rule,
+        )
+        .await
+        .map(|_| ()),
         Err(e) => Err(e),
     };
     match added {

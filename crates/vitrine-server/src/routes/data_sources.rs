@@ -47,11 +47,8 @@ async fn page(
     outcome: Result<Option<String>, String>,
     form: Option<&DataSourceForm>,
 ) -> Result<Response, HttpError> {
-    let actor = identity.actor();
-    if !actor.can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let sources = state.store.data_sources(actor.workspace_id).await?;
+    let editor = Editor::Member(&identity.member);
+    let sources = content::list_data_sources(state, &editor, identity.member.workspace_id).await?;
     let failed = outcome.is_err();
     let (notice, error) = match outcome {
         Ok(notice) => (notice, None),
@@ -59,8 +56,8 @@ async fn page(
     };
     let page = DataSourcesPage {
         chrome: Chrome::new(identity, "data_sources"),
-        sources: sources.iter().map(DataSourceView::from).collect(),
-        can_edit: actor.can_manage_data_sources(),
+        sources,
+        can_edit: content::may_manage_data_sources(&editor),
         notice,
         error,
         name: form.map(|f| f.name.clone()).unwrap_or_default(),
@@ -150,14 +147,13 @@ async fn list_data_sources_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
 ) -> Result<Json<Vec<DataSourceView>>, HttpError> {
-    if !identity.actor().can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let sources = state
-        .store
-        .data_sources(identity.member.workspace_id)
-        .await?;
-    Ok(Json(sources.iter().map(DataSourceView::from).collect()))
+    let sources = content::list_data_sources(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+    )
+    .await?;
+    Ok(Json(sources))
 }
 
 /// Show a data source.
@@ -173,15 +169,14 @@ async fn show_data_source_api(
     ApiMember(identity): ApiMember,
     extract::Path(id): extract::Path<DataSourceId>,
 ) -> Result<Json<DataSourceView>, HttpError> {
-    if !identity.actor().can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let record = state
-        .store
-        .data_source(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok(Json(DataSourceView::from(&record)))
+    let source = content::show_data_source(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+        id,
+    )
+    .await?;
+    Ok(Json(source))
 }
 
 /// Connect a data source.

@@ -15,7 +15,7 @@ use crate::extract::{self, Json};
 use crate::pages::{Chrome, DatasetFormView, DatasetsPage, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
-use vitrine_app::content::{self, DataSourceView, DatasetForm, DatasetView, Editor};
+use vitrine_app::content::{self, DatasetForm, DatasetView, Editor};
 
 /// Dataset pages.
 pub fn pages() -> Router<App> {
@@ -43,12 +43,10 @@ async fn page(
     form: DatasetFormView,
     outcome: Result<Option<String>, String>,
 ) -> Result<Response, HttpError> {
-    let actor = identity.actor();
-    if !actor.can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let datasets = state.store.datasets(actor.workspace_id).await?;
-    let sources = state.store.data_sources(actor.workspace_id).await?;
+    let editor = Editor::Member(&identity.member);
+    let workspace = identity.member.workspace_id;
+    let datasets = content::list_datasets(state, &editor, workspace).await?;
+    let sources = content::list_data_sources(state, &editor, workspace).await?;
     let failed = outcome.is_err();
     let (notice, error) = match outcome {
         Ok(n) => (n, None),
@@ -67,8 +65,8 @@ async fn page(
     let page = DatasetsPage {
         chrome: Chrome::new(identity, "datasets"),
         used_by,
-        datasets: datasets.iter().map(DatasetView::from).collect(),
-        sources: sources.iter().map(DataSourceView::from).collect(),
+        datasets,
+        sources,
         can_edit: true,
         editing: editing.map(|id| id.0),
         form,
@@ -160,11 +158,13 @@ async fn edit_dataset(
     PageMember(identity): PageMember,
     Path(id): Path<DatasetId>,
 ) -> Result<Response, HttpError> {
-    let record = state
-        .store
-        .dataset(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let record = content::show_dataset(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+        id,
+    )
+    .await?;
     let form = DatasetFormView {
         data_source_id: record.data_source_id.0,
         slug: record.slug,
@@ -212,11 +212,13 @@ async fn list_datasets_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
 ) -> Result<Json<Vec<DatasetView>>, HttpError> {
-    if !identity.actor().can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let datasets = state.store.datasets(identity.member.workspace_id).await?;
-    Ok(Json(datasets.iter().map(DatasetView::from).collect()))
+    let datasets = content::list_datasets(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+    )
+    .await?;
+    Ok(Json(datasets))
 }
 
 /// Show a dataset.
@@ -232,15 +234,14 @@ async fn show_dataset_api(
     ApiMember(identity): ApiMember,
     extract::Path(id): extract::Path<DatasetId>,
 ) -> Result<Json<DatasetView>, HttpError> {
-    if !identity.actor().can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let record = state
-        .store
-        .dataset(identity.member.workspace_id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    Ok(Json(DatasetView::from(&record)))
+    let dataset = content::show_dataset(
+        &state,
+        &Editor::Member(&identity.member),
+        identity.member.workspace_id,
+        id,
+    )
+    .await?;
+    Ok(Json(dataset))
 }
 
 /// Create a dataset.

@@ -40,14 +40,13 @@ use super::public::{
     PageBase, dashboard_response, missing, outcome, render, requester, too_many_live_viewers,
     with_frame,
 };
+use crate::assets::EMBED_FRAME_JS;
 use crate::error::HttpError;
 use crate::exports;
 use crate::live::{LinkWatch, LiveStreamParams, live_response};
 use crate::routes::ClientAddr;
 use crate::security::FrameAncestors;
 
-/// The embedded page's script (handshake, token renewal, resize, downloads with the header).
-pub const EMBED_FRAME_JS: &str = "/static/embed-frame.js";
 /// The header that carries the guest token.
 pub const GUEST_TOKEN_HEADER: &str = "x-vitrine-guest-token";
 

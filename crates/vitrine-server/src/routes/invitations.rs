@@ -280,7 +280,7 @@ async fn accept_invitation(
 #[serde(deny_unknown_fields)]
 struct CreateInvitations {
     /// One or more e-mail addresses (at most 50).
-    #[schema(min_items = 1, max_items = 50)]
+    #[schema(schema_with = vitrine_app::openapi::invitation_addresses)]
     emails: Vec<String>,
     /// The workspace role their accounts get.
     role: Role,

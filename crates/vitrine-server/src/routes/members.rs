@@ -45,23 +45,16 @@ async fn members_page(
     created: Option<OneTimeSecret>,
     error: Option<String>,
 ) -> Result<MembersPage, HttpError> {
-    let actor = identity.actor();
-    if !actor.can_manage_members() {
-        return Err(Error::Forbidden.into());
-    }
-    let members = state.store.members(actor.workspace_id).await?;
-    let invitations = vitrine_app::invitations::list(
-        state,
-        &Acting::member(&identity.member),
-        actor.workspace_id,
-    )
-    .await?;
+    let acting = Acting::member(&identity.member);
+    let workspace = identity.member.workspace_id;
+    let members = accounts::list_members(state, &acting, workspace).await?;
+    let invitations = vitrine_app::invitations::list(state, &acting, workspace).await?;
     Ok(MembersPage {
         invitations: invitations.iter().map(Into::into).collect(),
         chrome: Chrome::new(identity, "members"),
-        members: members.iter().map(MemberView::from).collect(),
+        members,
         me: identity.member.id.0,
-        is_admin: actor.is_admin(),
+        is_admin: identity.actor().is_admin(),
         created,
         error,
     })
@@ -205,12 +198,13 @@ async fn list_members_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
 ) -> Result<Json<Vec<MemberView>>, HttpError> {
-    let actor = identity.actor();
-    if !actor.can_manage_members() {
-        return Err(Error::Forbidden.into());
-    }
-    let members = state.store.members(actor.workspace_id).await?;
-    Ok(Json(members.iter().map(MemberView::from).collect()))
+    let members = accounts::list_members(
+        &state,
+        &Acting::member(&identity.member),
+        identity.member.workspace_id,
+    )
+    .await?;
+    Ok(Json(members))
 }
 
 /// An invitation.

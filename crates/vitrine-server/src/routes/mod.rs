@@ -112,7 +112,7 @@ pub fn owner_router(state: App) -> Router {
         .merge(dashboards::pages())
         .merge(share::pages())
         .merge(report_pages::pages())
-        .merge(analytics::pages())
+        .merge(analytics_pages::pages())
         .merge(embed_ui::pages());
     let pages = with_page_errors(pages);
     let (api, _) = api_router().split_for_parts();

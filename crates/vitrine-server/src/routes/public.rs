@@ -564,7 +564,7 @@ pub(crate) async fn dashboard_response(
         guest_token: base.guest_token.unwrap_or_default().to_owned(),
         embed_js: access
             .guest()
-            .map(|_| crate::assets::url(crate::routes::embed::EMBED_FRAME_JS)),
+            .map(|_| crate::assets::url(crate::assets::EMBED_FRAME_JS)),
         allowed_origins: access
             .guest()
             .map(|g| {

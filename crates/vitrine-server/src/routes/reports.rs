@@ -232,7 +232,7 @@ async fn preview_schedule(
 struct EmailDomains {
     /// Domain names (`example.com`); a recipient's address must be in one of them exactly
     /// (subdomains are listed separately). Empty: any address.
-    #[schema(max_items = 100, value_type = Vec<String>)]
+    #[schema(schema_with = vitrine_app::openapi::report_email_domains)]
     domains: Vec<String>,
 }
 

@@ -1376,18 +1376,12 @@ async fn settings_page(
             .cmp(&state_rank(b.state))
             .then(b.created_at.cmp(&a.created_at))
     });
-    let mut docs: BTreeMap<i64, (String, Option<Dashboard>)> = BTreeMap::new();
-    for record in state.store.dashboards(member.workspace_id).await? {
-        if views.iter().any(|v| v.dashboard_id == record.id) {
-            let doc = Dashboard::from_yaml(&record.document).ok();
-            docs.insert(record.id.0, (record.title.clone(), doc));
-        }
-    }
+    let docs = links::dashboards_of_links(state, member, &views).await?;
     let rows: Vec<LinkRow> = views
         .iter()
         .map(|v| {
             let (title, doc) = docs
-                .get(&v.dashboard_id.0)
+                .get(&v.dashboard_id)
                 .map_or(("(deleted dashboard)", None), |(t, d)| {
                     (t.as_str(), d.as_ref())
                 });

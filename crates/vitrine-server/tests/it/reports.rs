@@ -791,7 +791,7 @@ async fn sql_in_a_fixed_filter_value_is_a_value_not_sql() {
         .await
         .unwrap()
         .unwrap();
-    let parsed = reports::run::parse(&record).unwrap();
+    let parsed = reports::spec::parse(&record).unwrap();
     let rendered = reports::run::render(app, &record, &parsed).await.unwrap();
     let csv = rendered
         .artifacts
@@ -821,7 +821,7 @@ async fn a_report_runs_under_its_creators_data_rules() {
         .await
         .unwrap()
         .unwrap();
-    let parsed = reports::run::parse(&record).unwrap();
+    let parsed = reports::spec::parse(&record).unwrap();
     let csv_of = |rendered: &reports::run::Rendered| {
         let csv = rendered
             .artifacts
