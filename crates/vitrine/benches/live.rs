@@ -1,16 +1,21 @@
-//! 1,000 live viewers of one share link: the server's memory per open stream and the
-//! warehouse queries per refresh interval.
+//! Live viewers of one share link (1,000 by default, 10,000 with `VIEWERS=10000`): the
+//! server's memory per open stream and the warehouse queries per refresh interval.
 //!
 //! `cargo bench -p vitrine --bench live` starts the real binary (`vitrine demo`, release
-//! build, its own process so its memory is its own) on a free port, opens `VIEWERS` (default
-//! 1000) Server-Sent Events streams on the demo's open board link from this process over
-//! plain TCP, and then watches for `INTERVALS` (default 2) refresh intervals of the dashboard
-//! while the demo warehouse keeps moving. It prints the server's resident memory before and
-//! after, per viewer, the warehouse queries per interval (from `/metrics`) against the
-//! dashboard's widget count, and the widget updates each viewer received. Then it signs in as
-//! the demo's admin, disables the link through the API, and prints how long each open stream
-//! took to hear `revoked`, counted from the moment the request was sent: the revocation
-//! latency, measured here rather than asserted in tests.
+//! build, its own process so its memory is its own; `VITRINE_BIN` names another build) on a
+//! free port, signs in as the demo's admin and gives the demo's open board link room for the
+//! audience (its own caps on live viewers, per link and per client address, set to `VIEWERS`
+//! through the API: every viewer here comes from 127.0.0.1), opens `VIEWERS` (default 1000)
+//! Server-Sent Events streams on it from this process over plain TCP, and then watches for
+//! `INTERVALS` (default 2) refresh intervals of the dashboard while the demo warehouse keeps
+//! moving. It prints the server's resident memory before and after, per viewer, the warehouse
+//! queries per interval (from `/metrics`) against the dashboard's widget count, and the widget
+//! updates each viewer received. Then it disables the link through the API, and prints how
+//! long each open stream took to hear `revoked`, counted from the moment the request was sent:
+//! the revocation latency, measured here rather than asserted in tests.
+//!
+//! 10,000 connections need file descriptors in both processes: raise `ulimit -n` (e.g. to
+//! 65536) in the shell that runs the bench.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -35,6 +40,13 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// This process's soft limit on open files (its child, the server, inherits it).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 async fn get(address: &str, path: &str) -> String {
@@ -62,6 +74,8 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 #[derive(Default)]
 struct Counters {
     open: AtomicU64,
+    /// Streams the server refused (`503`: a cap reached; the page would poll instead).
+    refused: AtomicU64,
     widget_events: AtomicU64,
     bytes: AtomicU64,
     /// When each stream heard `revoked`.
@@ -90,6 +104,9 @@ async fn viewer(address: String, path: String, counters: Arc<Counters>) {
         if !opened && text.starts_with("HTTP/1.1 200") {
             opened = true;
             counters.open.fetch_add(1, Ordering::Relaxed);
+        } else if !opened && text.starts_with("HTTP/1.1 503") {
+            counters.refused.fetch_add(1, Ordering::Relaxed);
+            return;
         }
         let widgets = text.matches("event: widget").count() as u64;
         counters.widget_events.fetch_add(widgets, Ordering::Relaxed);
@@ -119,12 +136,22 @@ async fn viewer(address: String, path: String, counters: Arc<Counters>) {
 async fn main() {
     let viewers = env_number("VIEWERS", 1000);
     let intervals = env_number("INTERVALS", 2);
+    if let Some(limit) = open_files_limit()
+        && limit < viewers + 256
+    {
+        eprintln!(
+            "warning: `ulimit -n` is {limit}: too few file descriptors for {viewers} viewers (raise it, e.g. `ulimit -n 65536`)"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vitrine"))
+    // `VITRINE_BIN` runs another build of the server (to compare two builds).
+    let binary =
+        std::env::var_os("VITRINE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_vitrine").into());
+    let mut child = Command::new(binary)
         .args(["demo", "--port", &port.to_string(), "--data-dir"])
         .arg(dir.path())
         .env("VITRINE_LOG", "warn")
@@ -172,6 +199,14 @@ async fn main() {
         .map(|(_, p)| p.to_owned())
         .expect("a link on the demo's address");
 
+    // The owner gives the link room for this audience: by default an instance lets one link
+    // have `limits.link_live_viewers` (1,000) streams and one client address 10, and every
+    // viewer here comes from 127.0.0.1.
+    let (email, password) = (login.0.expect("e-mail"), login.1.expect("password"));
+    let owner = Owner::sign_in(&address, &email, &password).await;
+    let link_id = owner.link_id("Board (open link)").await;
+    owner.allow_live_viewers(&link_id, viewers).await;
+
     // Warm: the page (its widgets and filter options into the cache).
     let page = get(&address, &path).await;
     let widgets = page.matches("data-widget=\"").count() as u64;
@@ -193,7 +228,7 @@ async fn main() {
             counters.clone(),
         ));
     }
-    while counters.open.load(Ordering::Relaxed) < viewers
+    while counters.open.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed) < viewers
         && started.elapsed() < Duration::from_secs(60)
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -221,7 +256,10 @@ async fn main() {
         .map_or("n/a".to_owned(), |v| format!("{v}"));
 
     println!("live viewers of one link (vitrine demo, release, this machine)");
-    println!("  viewers opened            {opened} / {viewers} in {open_after:.2?}");
+    println!(
+        "  viewers opened            {opened} / {viewers} in {open_after:.2?} ({} refused)",
+        counters.refused.load(Ordering::Relaxed)
+    );
     println!("  streams open (server)     {streams}");
     println!("  dashboard                 {widgets} widgets, refresh every {refresh} s");
     println!(
@@ -246,9 +284,6 @@ async fn main() {
     );
 
     // Revocation: the owner disables the link; every open stream must hear `revoked`.
-    let (email, password) = (login.0.expect("e-mail"), login.1.expect("password"));
-    let owner = Owner::sign_in(&address, &email, &password).await;
-    let link_id = owner.link_id("Board (open link)").await;
     let still_open = counters.open.load(Ordering::Relaxed)
         - counters
             .revoked
@@ -349,6 +384,21 @@ impl Owner {
             .and_then(|l| l["id"].as_str())
             .expect("the demo's board link")
             .to_owned()
+    }
+
+    /// Sets the link's own caps on live streams (per link and per client address) to `n`.
+    async fn allow_live_viewers(&self, id: &str, n: u64) {
+        let response = self
+            .client
+            .patch(format!("{}/api/v1/links/{id}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&serde_json::json!({
+                "access": { "max_live_viewers": n, "max_live_viewers_per_client": n }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
     }
 
     async fn disable(&self, id: &str) {
