@@ -17,13 +17,13 @@ use vitrine_core::dashboard::{
     Measure, SCHEMA_VERSION, Slug, SortDirection, SortKey, TimeBucket, Widget, WidgetKind,
     WidgetOptions, WidgetQuery, builder_choices, validate,
 };
-use vitrine_core::id::{DataSourceId, DatasetId};
+use vitrine_core::id::{DashboardId, DataSourceId, DatasetId};
 use vitrine_core::result::{Column, ColumnType, Value};
 use vitrine_data::{CompiledQuery, DataError, DataErrorKind, check_dataset_sql};
 use vitrine_store::Member;
 
 use crate::content::{self, DashboardSummary, data_options, dataset_columns, unseal};
-use crate::dashboards::{DashboardContext, DatasetContext, Restrictions, parse_view_query};
+use crate::dashboards::{DashboardContext, DatasetContext, parse_view_query};
 use crate::{App, Error};
 
 /// The most rows a dataset's trial run shows.
@@ -37,13 +37,33 @@ fn editor_only(member: &Member) -> Result<(), Error> {
     }
 }
 
-/// The builder's choices over one dataset of the member's workspace.
+/// Whether `member` may use the builder on `dashboard`: on an existing dashboard, whoever may
+/// edit it — the same right its edit page and its save ask ([`content::editable_dashboard`]:
+/// an editor's role on a dashboard they see, or an editor grant on this one, which is what an
+/// invitation to edit one dashboard gives a viewer; 404 when they may not see it, 403 when
+/// they may only view it); for a new dashboard (`None`), an editor's role.
+pub async fn authorize(
+    state: &App,
+    member: &Member,
+    dashboard: Option<DashboardId>,
+) -> Result<(), Error> {
+    match dashboard {
+        Some(id) => content::editable_dashboard(state, member, id)
+            .await
+            .map(|_| ()),
+        None => editor_only(member),
+    }
+}
+
+/// The builder's choices over one dataset of the member's workspace, for building
+/// `dashboard` (`None`: a new one; see [`authorize`]).
 pub async fn dataset_choices(
     state: &App,
     member: &Member,
+    dashboard: Option<DashboardId>,
     id: DatasetId,
 ) -> Result<BuilderChoices, Error> {
-    editor_only(member)?;
+    authorize(state, member, dashboard).await?;
     let record = state
         .store
         .dataset(member.workspace_id, id)
@@ -65,17 +85,19 @@ pub struct WidgetPreview {
     pub error_code: Option<String>,
 }
 
-/// Runs one widget of an unsaved `document` (filters' defaults applied) through the runner.
+/// Runs one widget of an unsaved `document` (filters' defaults applied) through the runner,
+/// for a member building `dashboard` (see [`authorize`]), under the member's own data rules.
 ///
 /// Only that widget and the document's filters are validated (other widgets may be half
 /// edited); an invalid one is [`Error::Invalid`] with validation's messages.
 pub async fn preview_widget(
     state: &App,
     member: &Member,
+    dashboard: Option<DashboardId>,
     document: &Dashboard,
     widget_id: &str,
 ) -> Result<WidgetPreview, Error> {
-    editor_only(member)?;
+    authorize(state, member, dashboard).await?;
     let widget = document
         .widget(widget_id)
         .cloned()
@@ -130,9 +152,19 @@ pub async fn preview_widget(
         datasets,
     });
     let view = parse_view_query(&ctx.document, "");
+    // A member under data rules previews their own rows only, as on every page they view
+    // (the builder opens to viewers who were given one dashboard to edit).
+    let restrictions = crate::data_permissions::member_restrictions(state, member, &ctx).await?;
+    if restrictions.is_hidden(widget_id) {
+        return Err(Error::invalid_field(
+            "widget",
+            "Your data rules name a column this widget's dataset does not have, so it would \
+             not be shown to you.",
+        ));
+    }
     let out = state
         .runner
-        .run_widget(&ctx, widget_id, &view, &Restrictions::none())
+        .run_widget(&ctx, widget_id, &view, &restrictions)
         .await
         .ok_or(Error::NotFound)?;
     Ok(WidgetPreview {
@@ -140,6 +172,68 @@ pub async fn preview_widget(
         svg: out.svg,
         html: out.html,
         error_code: out.error_code.map(str::to_owned),
+    })
+}
+
+/// What the builder sends to be checked: the YAML tab's text, or the builder's document with
+/// the YAML it replaces (whose comments are kept, see [`document_yaml`]).
+#[derive(Debug, Clone, Copy)]
+pub enum CheckInput<'a> {
+    /// The YAML tab's text, checked as it is.
+    Yaml(&'a str),
+    /// The builder's document, written as YAML over `previous`.
+    Document {
+        /// The document.
+        document: &'a Dashboard,
+        /// The YAML it replaces, if any.
+        previous: Option<&'a str>,
+    },
+}
+
+/// Checks a document for a member building `dashboard` (see [`authorize`]) exactly as saving
+/// would (against the workspace's datasets), without saving it: its YAML and the parsed
+/// document, the builder's two tabs.
+pub async fn check_document(
+    state: &App,
+    member: &Member,
+    dashboard: Option<DashboardId>,
+    input: CheckInput<'_>,
+) -> Result<(String, Dashboard), Error> {
+    authorize(state, member, dashboard).await?;
+    let yaml = match input {
+        CheckInput::Yaml(yaml) => yaml.to_owned(),
+        CheckInput::Document { document, previous } => document_yaml(document, previous),
+    };
+    let doc = content::check_document(state, member.workspace_id, &yaml).await?;
+    Ok((yaml, doc))
+}
+
+/// A new dashboard's starter (see [`starter_document`]) over dataset `dataset` of the member's
+/// workspace, or blank; creating dashboards needs an editor's role.
+pub async fn starter(
+    state: &App,
+    member: &Member,
+    title: &str,
+    dataset: Option<DatasetId>,
+) -> Result<Dashboard, Error> {
+    editor_only(member)?;
+    if title.chars().count() > 200 {
+        return Err(Error::invalid_field(
+            "title",
+            "The title is longer than 200 characters.",
+        ));
+    }
+    Ok(match dataset {
+        None => starter_document(title, None),
+        Some(id) => {
+            let record = state
+                .store
+                .dataset(member.workspace_id, id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let columns = dataset_columns(&record);
+            starter_document(title, Some((&record.slug, &columns)))
+        }
     })
 }
 
@@ -277,46 +371,60 @@ pub fn plain_words(e: &DataError) -> String {
     }
 }
 
+/// The dashboards that use a dataset, as one member may know them: those they may see, and
+/// how many others there are (restricted dashboards they were not given). A change or a
+/// deletion touches all of them; only the titles of the first are theirs to read.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct DatasetUsers {
+    /// The dashboards using it that the member may see.
+    pub dashboards: Vec<DashboardSummary>,
+    /// How many more use it that the member may not see.
+    pub hidden: usize,
+}
+
+impl DatasetUsers {
+    /// Whether no dashboard uses the dataset.
+    pub fn is_empty(&self) -> bool {
+        self.dashboards.is_empty() && self.hidden == 0
+    }
+}
+
 /// The dashboards of the member's workspace whose widgets or filters use dataset `id`.
 pub async fn dataset_used_by(
     state: &App,
     member: &Member,
     id: DatasetId,
-) -> Result<Vec<DashboardSummary>, Error> {
+) -> Result<DatasetUsers, Error> {
     editor_only(member)?;
     let record = state
         .store
         .dataset(member.workspace_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    Ok(state
-        .store
-        .dashboards(member.workspace_id)
-        .await?
-        .iter()
-        .filter(|d| {
-            Dashboard::from_yaml(&d.document)
-                .is_ok_and(|doc| content::datasets_named(&doc).contains(&record.slug))
-        })
-        .map(DashboardSummary::from)
-        .collect())
+    let mut users = dataset_users(state, member).await?;
+    Ok(users.remove(&record.slug).unwrap_or_default())
 }
 
 /// For every dataset slug of the member's workspace that some dashboard uses, those
-/// dashboards (one pass over the dashboards, for the datasets page).
+/// dashboards (one pass over the dashboards, for the datasets page), filtered by what the
+/// member may see ([`content::DashboardAccess`]).
 pub async fn dataset_users(
     state: &App,
     member: &Member,
-) -> Result<HashMap<String, Vec<DashboardSummary>>, Error> {
+) -> Result<HashMap<String, DatasetUsers>, Error> {
     editor_only(member)?;
-    let mut users: HashMap<String, Vec<DashboardSummary>> = HashMap::new();
+    let access = content::DashboardAccess::of(state, member).await?;
+    let mut users: HashMap<String, DatasetUsers> = HashMap::new();
     for d in state.store.dashboards(member.workspace_id).await? {
         if let Ok(doc) = Dashboard::from_yaml(&d.document) {
+            let visible = access.can_view(member, &d);
             for slug in content::datasets_named(&doc) {
-                users
-                    .entry(slug)
-                    .or_default()
-                    .push(DashboardSummary::from(&d));
+                let entry = users.entry(slug).or_default();
+                if visible {
+                    entry.dashboards.push(DashboardSummary::from(&d));
+                } else {
+                    entry.hidden += 1;
+                }
             }
         }
     }
@@ -467,11 +575,186 @@ pub fn leading_comments(yaml: &str) -> String {
     }
 }
 
-/// The document as YAML, keeping the leading comment block of `previous` (the YAML it came
-/// from), if any. Comments elsewhere do not survive (serde's YAML writer has no comments).
+/// The document as YAML, written over `previous` (the YAML it came from), keeping what the
+/// author wrote where nothing changed: the leading comment block; the text, comments included,
+/// of every top-level key whose value did not change (`title: Board # for the board`); and,
+/// in `widgets` and `filters`, the text of every item (with the comment lines just above it)
+/// whose value did not change, matched by its `id`, whatever its place. Changed and new parts
+/// are written anew, without comments (serde's YAML writer has none). The result is parsed
+/// back and must equal `document`; when it does not (an unusual layout), only the leading
+/// comment block is kept.
 pub fn document_yaml(document: &Dashboard, previous: Option<&str>) -> String {
-    let head = previous.map(leading_comments).unwrap_or_default();
-    format!("{head}{}", document.to_yaml())
+    let fresh = document.to_yaml();
+    let Some(previous) = previous else {
+        return fresh;
+    };
+    let simple = format!("{}{fresh}", leading_comments(previous));
+    let Ok(before) = Dashboard::from_yaml(previous) else {
+        return simple;
+    };
+    if &before == document {
+        return previous.to_owned();
+    }
+    match splice(&before, previous, document, &fresh) {
+        Some(text) if Dashboard::from_yaml(&text).is_ok_and(|d| &d == document) => text,
+        _ => simple,
+    }
+}
+
+/// The new document's YAML (`fresh`), with the unchanged parts taken from `previous`.
+fn splice(before: &Dashboard, previous: &str, document: &Dashboard, fresh: &str) -> Option<String> {
+    let old_json = serde_json::to_value(before).ok()?;
+    let new_json = serde_json::to_value(document).ok()?;
+    let old_lines: Vec<&str> = previous.lines().collect();
+    let new_lines: Vec<&str> = fresh.lines().collect();
+    let (head, old_keys) = split_blocks(&old_lines, false, 0);
+    let (_, new_keys) = split_blocks(&new_lines, false, 0);
+    let mut out: Vec<String> = head.iter().map(|l| (*l).to_owned()).collect();
+    for chunk in &new_keys {
+        let key = block_key(chunk)?;
+        let old = old_keys.iter().find(|c| block_key(c) == Some(key));
+        let lines = match old {
+            Some(old) if old_json.get(key) == new_json.get(key) => owned(old),
+            Some(old) if key == "widgets" || key == "filters" => {
+                splice_items(old, chunk, old_json.get(key)?, new_json.get(key)?)
+                    .unwrap_or_else(|| owned(chunk))
+            }
+            _ => owned(chunk),
+        };
+        out.extend(lines);
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    Some(text)
+}
+
+fn owned(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| (*l).to_owned()).collect()
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// The key a top-level block starts with.
+fn block_key<'a>(chunk: &[&'a str]) -> Option<&'a str> {
+    chunk.iter().find_map(|l| top_level_key(l))
+}
+
+fn top_level_key(line: &str) -> Option<&str> {
+    let first = line.chars().next()?;
+    if first.is_whitespace() || matches!(first, '#' | '-' | '%' | '[' | '{' | '?' | '.') {
+        return None;
+    }
+    let (key, _) = line.split_once(':')?;
+    Some(key.trim().trim_matches(['"', '\'']))
+}
+
+/// Cuts `lines` at its entries: top-level keys (`items` false) or the `- ` items of a
+/// sequence at indentation `level`. Gives the lines before the first entry, then each entry
+/// with the comment and blank lines just above it (comments at most `level` deep; deeper ones
+/// belong to the text around them, e.g. a Markdown heading in a block scalar). The comments
+/// above the first top-level key are the document's head, not that key's.
+fn split_blocks<'a>(
+    lines: &[&'a str],
+    items: bool,
+    level: usize,
+) -> (Vec<&'a str>, Vec<Vec<&'a str>>) {
+    let starts = |line: &str| {
+        if items {
+            indent(line) == level && line.trim_start().starts_with('-')
+        } else {
+            top_level_key(line).is_some()
+        }
+    };
+    let mut head = Vec::new();
+    let mut chunks: Vec<Vec<&str>> = Vec::new();
+    let mut pending: Vec<&str> = Vec::new();
+    for &line in lines {
+        let t = line.trim_start();
+        if t.is_empty() || (t.starts_with('#') && indent(line) <= level) {
+            pending.push(line);
+            continue;
+        }
+        if starts(line) {
+            if chunks.is_empty() && !items {
+                head.append(&mut pending);
+            }
+            let mut chunk = std::mem::take(&mut pending);
+            chunk.push(line);
+            chunks.push(chunk);
+        } else {
+            let to = chunks.last_mut().unwrap_or(&mut head);
+            to.append(&mut pending);
+            to.push(line);
+        }
+    }
+    chunks.last_mut().unwrap_or(&mut head).append(&mut pending);
+    (head, chunks)
+}
+
+/// A top-level block's key line (and the comments above it), the indentation of its sequence
+/// items, and the items.
+type Items = (Vec<String>, usize, Vec<Vec<String>>);
+
+fn items_of(chunk: &[&str]) -> Option<Items> {
+    let at = chunk.iter().position(|l| top_level_key(l).is_some())?;
+    let body = &chunk[at + 1..];
+    let level = body
+        .iter()
+        .find(|l| l.trim_start().starts_with('-'))
+        .map(|l| indent(l))?;
+    let (lead, items) = split_blocks(body, true, level);
+    if lead.iter().any(|l| !l.trim().is_empty()) {
+        return None;
+    }
+    Some((
+        owned(&chunk[..=at]),
+        level,
+        items.iter().map(|c| owned(c)).collect(),
+    ))
+}
+
+/// A `widgets` or `filters` block: the old text of every item whose value did not change
+/// (by id), the new text of the others, at the old block's indentation.
+fn splice_items(
+    old: &[&str],
+    new: &[&str],
+    old_list: &serde_json::Value,
+    new_list: &serde_json::Value,
+) -> Option<Vec<String>> {
+    let (old_list, new_list) = (old_list.as_array()?, new_list.as_array()?);
+    let (header, old_level, old_items) = items_of(old)?;
+    let (_, new_level, new_items) = items_of(new)?;
+    if old_items.len() != old_list.len() || new_items.len() != new_list.len() {
+        return None;
+    }
+    let by = old_level as isize - new_level as isize;
+    let mut out = header;
+    for (item, value) in new_items.iter().zip(new_list) {
+        match old_list.iter().position(|o| o == value) {
+            Some(i) => out.extend(old_items[i].iter().cloned()),
+            None => out.extend(shift(item, by)?),
+        }
+    }
+    Some(out)
+}
+
+/// `lines` moved right (or left) by `by` spaces; `None` when a line is not indented enough.
+fn shift(lines: &[String], by: isize) -> Option<Vec<String>> {
+    lines
+        .iter()
+        .map(|l| {
+            if l.trim().is_empty() || by == 0 {
+                Some(l.clone())
+            } else if by > 0 {
+                Some(format!("{}{l}", " ".repeat(by.unsigned_abs())))
+            } else {
+                let n = by.unsigned_abs();
+                (indent(l) >= n).then(|| l[n..].to_owned())
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -526,6 +809,58 @@ mod tests {
         let out = document_yaml(&doc, Some(yaml));
         assert!(out.starts_with("# Board pack\n# owner: finance\n"));
         assert_eq!(Dashboard::from_yaml(&out).unwrap(), doc);
+    }
+
+    const COMMENTED: &str = "# Board pack\nversion: 1\ntitle: Sales # shown on top\nfilters:\n  # the region picker\n  - id: region\n    label: Region\n    kind: single_select\n    columns: { orders: region }  # orders only\nwidgets:\n  # revenue, the main number\n  - id: revenue\n    title: Revenue\n    kind: kpi\n    layout: { x: 0, y: 0, w: 4, h: 3 }\n    query:\n      dataset: orders\n      measures: [{ agg: sum, column: amount }] # in EUR\n  # the breakdown\n  - id: by-plan\n    title: By plan\n    kind: text\n    layout: { x: 4, y: 0, w: 8, h: 3 }\n    options:\n      markdown: |\n        # A heading, not a comment\n\n        Text.\n# the end\n";
+
+    #[test]
+    fn comments_in_unchanged_keys_widgets_and_filters_survive_a_builder_change() {
+        let before = Dashboard::from_yaml(COMMENTED).unwrap();
+        // Nothing changed: the text as it was.
+        assert_eq!(document_yaml(&before, Some(COMMENTED)), COMMENTED);
+        // One widget changes: only its text (and the comment above it) is written anew.
+        let mut doc = before.clone();
+        doc.widgets[0].title = "Revenue (EUR)".into();
+        let out = document_yaml(&doc, Some(COMMENTED));
+        assert_eq!(Dashboard::from_yaml(&out).unwrap(), doc, "{out}");
+        for kept in [
+            "# Board pack\n",
+            "title: Sales # shown on top\n",
+            "  # the region picker\n",
+            "# orders only\n",
+            "  # the breakdown\n",
+            "        # A heading, not a comment\n",
+            "# the end\n",
+        ] {
+            assert!(out.contains(kept), "{kept:?} lost:\n{out}");
+        }
+        assert!(!out.contains("# in EUR") && !out.contains("# revenue, the main number"));
+        // A new widget, a moved one and a changed title: the rest keeps its comments.
+        let mut doc = before.clone();
+        doc.title = "Sales board".into();
+        doc.widgets.swap(0, 1);
+        let mut copy = doc.widgets[1].clone();
+        copy.id = Slug::parse("revenue-copy").unwrap();
+        copy.layout.y = 3;
+        doc.widgets.push(copy);
+        let out = document_yaml(&doc, Some(COMMENTED));
+        assert_eq!(Dashboard::from_yaml(&out).unwrap(), doc, "{out}");
+        assert!(!out.contains("# shown on top"));
+        for kept in [
+            "# in EUR",
+            "# revenue, the main number",
+            "# the breakdown",
+            "# the region picker",
+        ] {
+            assert!(out.contains(kept), "{kept:?} lost:\n{out}");
+        }
+        assert!(out.find("# the breakdown") < out.find("# revenue, the main number"));
+        // A filter removed: its comments go with it.
+        let mut doc = before.clone();
+        doc.filters.clear();
+        let out = document_yaml(&doc, Some(COMMENTED));
+        assert_eq!(Dashboard::from_yaml(&out).unwrap(), doc, "{out}");
+        assert!(!out.contains("region picker") && out.contains("# in EUR"));
     }
 
     #[test]

@@ -531,14 +531,23 @@ pub async fn delete_dataset(
         .dataset(workspace, id)
         .await?
         .ok_or(Error::NotFound)?;
+    // A member is told the title of a dashboard they may see, and only that one exists.
+    let access = match editor {
+        Editor::Member(member) => Some((*member, DashboardAccess::of(state, member).await?)),
+        Editor::Cli => None,
+    };
     for dashboard in state.store.dashboards(workspace).await? {
         if let Ok(doc) = Dashboard::from_yaml(&dashboard.document)
             && datasets_named(&doc).iter().any(|s| s == &record.slug)
         {
-            return Err(Error::Conflict(format!(
-                "The dashboard “{}” uses this dataset.",
-                dashboard.title
-            )));
+            let seen = access
+                .as_ref()
+                .is_none_or(|(member, access)| access.can_view(member, &dashboard));
+            return Err(Error::Conflict(if seen {
+                format!("The dashboard “{}” uses this dataset.", dashboard.title)
+            } else {
+                "A dashboard you cannot see uses this dataset.".to_owned()
+            }));
         }
     }
     state.store.delete_dataset(workspace, id).await?;

@@ -43,8 +43,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use choices::{
-    ALL_AGGREGATES, ALL_BUCKETS, ALL_FILTER_KINDS, ALL_KINDS, BuilderChoices, ColumnChoices,
-    KindChoices, builder_choices, kind_choices,
+    ALL_AGGREGATES, ALL_BUCKETS, ALL_FILTER_KINDS, ALL_KINDS, ALL_OPTIONS, Bounds, BuilderChoices,
+    ColumnChoices, KindChoices, builder_choices, kind_choices,
 };
 pub use dates::{
     DATE_RANGE_MESSAGE, DateOutOfRange, MAX_DATE, MAX_YEAR, MIN_DATE, MIN_YEAR, check_date,
@@ -72,6 +72,8 @@ pub const MAX_REFRESH_SECONDS: u32 = 86_400;
 pub const DEFAULT_REFRESH_SECONDS: u32 = 300;
 /// The largest `limit` a widget query may ask for (the data layer's default row cap).
 pub const MAX_LIMIT: u32 = 10_000;
+/// The largest `page_size` a table widget may ask for.
+pub const MAX_PAGE_SIZE: u32 = 500;
 
 /// A stable, URL-safe identifier chosen by the author: `revenue_by_plan`, `region`.
 ///

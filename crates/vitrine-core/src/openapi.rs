@@ -80,23 +80,7 @@ fn closed(object: ObjectBuilder) -> ObjectBuilder {
 
 impl PartialSchema for FilterValue {
     fn schema() -> RefOr<Schema> {
-        let presets = [
-            RelativeDate::Today,
-            RelativeDate::Yesterday,
-            RelativeDate::Last7Days,
-            RelativeDate::Last30Days,
-            RelativeDate::Last90Days,
-            RelativeDate::Last12Months,
-            RelativeDate::ThisWeek,
-            RelativeDate::LastWeek,
-            RelativeDate::ThisMonth,
-            RelativeDate::LastMonth,
-            RelativeDate::ThisQuarter,
-            RelativeDate::LastQuarter,
-            RelativeDate::YearToDate,
-            RelativeDate::LastYear,
-        ]
-        .map(|p| serde_json::to_value(p).unwrap_or_default());
+        let presets = RelativeDate::ALL.map(|p| serde_json::to_value(p).unwrap_or_default());
         let relative = closed(ObjectBuilder::new())
             .property(
                 "preset",

@@ -90,6 +90,15 @@ impl ResultTable {
     }
 }
 
+/// The currencies shown with their own symbol, as `(ISO-4217 code, symbol, decimals)`. Any
+/// other code is accepted too, and shown as the code before the amount.
+pub const KNOWN_CURRENCIES: [(&str, &str, usize); 4] = [
+    ("USD", "$", 2),
+    ("EUR", "€", 2),
+    ("GBP", "£", 2),
+    ("JPY", "¥", 0),
+];
+
 /// How a number is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(tag = "style", rename_all = "snake_case")]

@@ -82,13 +82,9 @@ fn auto_decimals(v: f64) -> usize {
 /// no-break space for codes without a well-known symbol) and its decimals.
 fn currency_prefix(code: &str) -> (Cow<'static, str>, usize) {
     let code = code.trim();
-    let known = [
-        ("USD", "$", 2),
-        ("EUR", "€", 2),
-        ("GBP", "£", 2),
-        ("JPY", "¥", 0),
-    ];
-    if let Some((_, symbol, decimals)) = known.iter().find(|(c, _, _)| c.eq_ignore_ascii_case(code))
+    if let Some((_, symbol, decimals)) = vitrine_core::result::KNOWN_CURRENCIES
+        .iter()
+        .find(|(c, _, _)| c.eq_ignore_ascii_case(code))
     {
         return (Cow::Borrowed(symbol), *decimals);
     }

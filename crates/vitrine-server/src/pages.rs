@@ -403,6 +403,33 @@ pub struct DataSourcesPage {
     pub kind: String,
 }
 
+/// The dashboards using one dataset, as the member may know them.
+#[derive(Debug, Default)]
+pub struct DatasetUsersView {
+    /// Those they may see, as `(id, title)`.
+    pub dashboards: Vec<(i64, String)>,
+    /// How many others (restricted dashboards not given to them).
+    pub hidden: usize,
+}
+
+impl DatasetUsersView {
+    /// Whether no dashboard uses the dataset.
+    pub fn is_empty(&self) -> bool {
+        self.dashboards.is_empty() && self.hidden == 0
+    }
+
+    /// "and 2 you cannot see" (after named ones) or "2 you cannot see" (alone); empty when
+    /// every user is named.
+    pub fn hidden_text(&self) -> String {
+        match (self.hidden, self.dashboards.is_empty()) {
+            (0, _) => String::new(),
+            (1, true) => "1 dashboard you cannot see".to_owned(),
+            (n, true) => format!("{n} dashboards you cannot see"),
+            (n, false) => format!(" and {n} you cannot see"),
+        }
+    }
+}
+
 /// Datasets.
 #[derive(Debug, Template)]
 #[template(path = "datasets.html")]
@@ -413,8 +440,8 @@ pub struct DatasetsPage {
     pub datasets: Vec<vitrine_app::content::DatasetView>,
     /// The sources, for the form.
     pub sources: Vec<vitrine_app::content::DataSourceView>,
-    /// For each dataset (same order): the dashboards using it, as `(id, title)`.
-    pub used_by: Vec<Vec<(i64, String)>>,
+    /// For each dataset (same order): the dashboards using it.
+    pub used_by: Vec<DatasetUsersView>,
     /// May create and change.
     pub can_edit: bool,
     /// The dataset being edited, if any.

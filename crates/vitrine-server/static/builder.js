@@ -15,7 +15,6 @@
   const KINDS = ["kpi", "line", "area", "bar", "pie", "table", "text"];
   const AGG_LABEL = { count: "Count", count_distinct: "Count distinct", sum: "Sum", avg: "Average", min: "Min", max: "Max" };
   const FILTER_KINDS = { single_select: "Single select", multi_select: "Multi select", date_range: "Date range", number_range: "Number range" };
-  const PRESETS = ["today", "yesterday", "last_7_days", "last_30_days", "last_90_days", "last_12_months", "this_week", "last_week", "this_month", "last_month", "this_quarter", "last_quarter", "year_to_date", "last_year"];
   const ROW = 48, GAP = 8;
 
   let doc = null;            // the document (JSON, schema version 1)
@@ -64,11 +63,21 @@
     if (choices[slug]) return choices[slug];
     const d = datasetBySlug(slug);
     if (!d) return null;
-    const r = await api("GET", "/datasets/" + d.id + "/choices");
+    const r = await api("GET", "/datasets/" + d.id + "/choices" + (cfg.id ? "?dashboard=" + cfg.id : ""));
     if (r.ok) choices[slug] = r.data;
     return choices[slug] || null;
   }
+  // Lists that do not depend on a dataset's columns (date presets, formats, bounds): from the
+  // choices of any dataset, so from the server's own definitions.
+  async function anyChoices() {
+    const known = Object.values(choices)[0];
+    if (known) return known;
+    return cfg.datasets[0] ? choicesFor(cfg.datasets[0].slug) : null;
+  }
   const kindOf = (c, kind) => c && c.kinds.find((k) => k.kind === kind);
+  // Whether `kind` takes d dimensions, m measures and a series (0/1): one of the shapes
+  // validation accepted (probed up to 3; 3 stands for "3 or more" on unbounded kinds).
+  const fits = (k, d, m, s) => k.shapes.some((x) => x[0] === Math.min(d, 3) && x[1] === Math.min(m, 3) && x[2] === s);
   const outputs = (q) => [
     ...(q.dimensions || []).map((d) => d.column),
     ...(q.series ? [q.series] : []),
@@ -108,7 +117,7 @@
   async function syncYaml() {
     const seq = ++yamlSeq;
     root.dataset.yamlPending = "true";
-    const r = await api("POST", "/builder/check", { document: doc, previous_yaml: yamlText });
+    const r = await api("POST", "/builder/check", { document: doc, previous_yaml: yamlText, dashboard_id: cfg.id });
     if (seq !== yamlSeq) return;
     delete root.dataset.yamlPending;
     const issues = $("#b-issues");
@@ -128,7 +137,7 @@
       clearTimeout(yamlTimer);
       yamlTimer = setTimeout(async () => {
         const text = yamlBox.value;
-        const r = await api("POST", "/builder/check", { yaml: text });
+        const r = await api("POST", "/builder/check", { yaml: text, dashboard_id: cfg.id });
         const note = document.getElementById("yaml-note");
         if (r.ok) {
           yamlText = text;
@@ -160,9 +169,9 @@
       const key = JSON.stringify([w.kind, w.query, w.options, w.title, w.layout.w, w.layout.h, snapshot.filters]);
       if (previews[w.id] && previews[w.id].key === key) continue;
       previews[w.id] = { key, pending: true };
-      const r = await api("POST", "/builder/preview", { document: snapshot, widget: w.id });
+      const r = await api("POST", "/builder/preview", { document: snapshot, widget: w.id, dashboard_id: cfg.id });
       if (!previews[w.id] || previews[w.id].key !== key) continue;
-      previews[w.id] = r.ok ? { key, svg: r.data.svg, html: r.data.html } : { key, error: errorText(r) };
+      previews[w.id] = r.ok ? { key, svg: r.data.svg, html: r.data.html, code: r.data.error_code } : { key, error: errorText(r) };
       paintPreview(w.id);
     }
   }
@@ -177,6 +186,8 @@
       box.innerHTML = p.html || p.svg;
     }
     box.dataset.state = p.error ? "error" : "ready";
+    if (p.code) box.dataset.errorCode = p.code;
+    else delete box.dataset.errorCode;
   }
 
   // ---- layout --------------------------------------------------------------------------------
@@ -228,6 +239,8 @@
     $("#b-undo").disabled = !undo.length;
     $("#b-redo").disabled = !redo.length;
     $("#b-discard").disabled = JSON.stringify(doc) === savedText;
+    const title = $("#b-title");
+    if (document.activeElement !== title) title.value = doc.title;
     renderGrid();
     renderFilters();
     renderEditor();
@@ -446,6 +459,35 @@
     commit(next);
   }
 
+  // A measure's number format: the styles the server offers, and a currency code for
+  // `currency` (a saved code, EUR or any other, is shown and kept as it is).
+  const FORMAT_LABEL = { number: "number", currency: "currency", percent: "percent", duration: "duration" };
+  function formatFields(c, w, m, i) {
+    const name = outputs({ measures: [m] })[0];
+    const current = ((w.options || {}).number_formats || {})[name];
+    const setFormat = (format) => editWidget((x) => {
+      const key = outputs({ measures: [x.query.measures[i]] })[0];
+      x.options = x.options || {};
+      const nf = { ...(x.options.number_formats || {}) };
+      if (!format) delete nf[key]; else nf[key] = format;
+      if (Object.keys(nf).length) x.options.number_formats = nf; else delete x.options.number_formats;
+    });
+    const style = select_("format-" + i, [["", "default"], ...c.number_formats.map((f) => [f, FORMAT_LABEL[f] || f])], current ? current.style : "", (v) => {
+      if (!v) setFormat(null);
+      else if (v === "currency") setFormat({ style: v, currency: (current && current.currency) || c.currencies[0] || "USD" });
+      else setFormat({ style: v });
+    });
+    const parts = [field("Format", style)];
+    if (current && current.style === "currency") {
+      parts.push(field("Currency", h("input", { type: "text", name: "currency-" + i, value: current.currency || "", maxlength: "3", size: "4", list: "b-currencies", autocomplete: "off",
+        onchange: (e) => { const code = e.target.value.trim().toUpperCase(); if (/^[A-Z]{3}$/.test(code)) setFormat({ ...current, currency: code }); else { e.target.value = current.currency || ""; say("A currency is a three-letter ISO code such as EUR.", "error"); } } })));
+    }
+    return parts;
+  }
+  function currencyList(c) {
+    return h("datalist", { id: "b-currencies" }, ...c.currencies.map((code) => h("option", { value: code })));
+  }
+
   let editorSeq = 0;
   async function renderEditor() {
     const seq = ++editorSeq;
@@ -489,10 +531,10 @@
           col && col.buckets.length ? field("Time bucket", select_("bucket-" + i, [...(k.bucket_required ? [] : [["", "none"]]), ...col.buckets.map((b) => [b, b])], d.bucket || "", (v) => editWidget((x) => {
             if (v) x.query.dimensions[i].bucket = v; else delete x.query.dimensions[i].bucket;
           }))) : null,
-          dims.length > k.min_dimensions ? h("button", { type: "button", class: "link", text: "Remove", onclick: () => editWidget((x) => { x.query.dimensions.splice(i, 1); if (!x.query.dimensions.length) delete x.query.dimensions; }) }) : null);
+          fits(k, dims.length - 1, (q.measures || []).length, q.series ? 1 : 0) ? h("button", { type: "button", class: "link", text: "Remove", onclick: () => editWidget((x) => { x.query.dimensions.splice(i, 1); if (!x.query.dimensions.length) delete x.query.dimensions; }) }) : null);
         parts.push(row);
       });
-      if (k.max_dimensions === null || dims.length < k.max_dimensions) {
+      if (fits(k, dims.length + 1, (q.measures || []).length, q.series ? 1 : 0)) {
         parts.push(h("button", { type: "button", class: "button", text: "Add a dimension", onclick: () => editWidget((x) => {
           const col = k.bucket_required ? c.columns.find((y) => y.buckets.length) : c.columns.find((y) => y.dimension && !(x.query.dimensions || []).some((d) => d.column === y.name));
           if (!col) return;
@@ -520,24 +562,17 @@
           }))),
           field("Name", h("input", { type: "text", name: "measure-name-" + i, value: m.name || "", placeholder: m.column ? m.agg + "_" + m.column : m.agg, maxlength: "64",
             onchange: (e) => editWidget((x) => { if (e.target.value.trim()) x.query.measures[i].name = e.target.value.trim(); else delete x.query.measures[i].name; fixSort(x.query); }) })),
-          field("Format", select_("format-" + i, [["", "default"], ["number", "number"], ["currency", "currency (USD)"], ["percent", "percent"], ["duration", "duration"]], ((w.options || {}).number_formats || {})[outputs({ measures: [m] })[0]] ? ((w.options.number_formats[outputs({ measures: [m] })[0]]).style) : "", (v) => editWidget((x) => {
-            const name = outputs({ measures: [x.query.measures[i]] })[0];
-            x.options = x.options || {};
-            const nf = { ...(x.options.number_formats || {}) };
-            if (!v) delete nf[name]; else nf[name] = v === "currency" ? { style: v, currency: "USD" } : { style: v };
-            if (Object.keys(nf).length) x.options.number_formats = nf; else delete x.options.number_formats;
-          }))),
-          ms.length > k.min_measures ? h("button", { type: "button", class: "link", text: "Remove", onclick: () => editWidget((x) => {
+          formatFields(c, w, m, i),
+          fits(k, dims.length, ms.length - 1, q.series ? 1 : 0) ? h("button", { type: "button", class: "link", text: "Remove", onclick: () => editWidget((x) => {
             if (x.options && x.options.number_formats) delete x.options.number_formats[measureNames(x.query)[i]];
             x.query.measures.splice(i, 1); if (!x.query.measures.length) delete x.query.measures; fixSort(x.query); }) }) : null));
       });
-      const seriesBlocks = k.series_excludes_measures && q.series;
-      if ((k.max_measures === null || ms.length < k.max_measures) && !seriesBlocks) {
+      if (fits(k, dims.length, ms.length + 1, q.series ? 1 : 0)) {
         parts.push(h("button", { type: "button", class: "button", text: "Add a measure", onclick: () => editWidget((x) => {
           x.query.measures = [...(x.query.measures || []), { agg: "count", name: "count_" + ((x.query.measures || []).length + 1) }];
         }) }));
       }
-      if (k.series && !(k.series_excludes_measures && ms.length > 1)) {
+      if (fits(k, dims.length, ms.length, 1)) {
         const opts = [["", "none"], ...c.columns.filter((x) => x.series && !dims.some((d) => d.column === x.name)).map((x) => [x.name, x.name])];
         parts.push(field("Split into series by", select_("series", opts, q.series || "", (v) => editWidget((x) => { if (v) x.query.series = v; else delete x.query.series; fixSort(x.query); }))));
       }
@@ -548,15 +583,16 @@
           if (v) x.query.sort = [{ by: v, direction: (sort && sort.direction) || "desc" }]; else delete x.query.sort;
         }))),
         sort ? field("Direction", select_("direction", [["asc", "ascending"], ["desc", "descending"]], sort.direction || "asc", (v) => editWidget((x) => { x.query.sort[0].direction = v; }))) : null,
-        field("Limit", h("input", { type: "number", name: "limit", min: "1", max: "10000", value: q.limit || "", placeholder: "none",
-          onchange: (e) => editWidget((x) => { const n = parseInt(e.target.value, 10); if (n >= 1 && n <= 10000) x.query.limit = n; else delete x.query.limit; }) }))));
+        field("Limit", h("input", { type: "number", name: "limit", min: String(c.limit.min), max: String(c.limit.max), value: q.limit || "", placeholder: "none",
+          onchange: (e) => editWidget((x) => { const n = parseInt(e.target.value, 10); if (n >= c.limit.min && n <= c.limit.max) x.query.limit = n; else delete x.query.limit; }) }))));
       const o = w.options || {};
       if (k.options.includes("orientation")) parts.push(field("Bars", select_("orientation", c.orientations.map((v) => [v, v]), o.orientation || "vertical", (v) => editWidget((x) => { x.options = { ...(x.options || {}), orientation: v }; if (v === "vertical") delete x.options.orientation; }))));
       if (k.options.includes("stacking")) parts.push(field("Several series", select_("stacking", c.stackings.map((v) => [v, v]), o.stacking || "grouped", (v) => editWidget((x) => { x.options = { ...(x.options || {}), stacking: v }; if (v === "grouped") delete x.options.stacking; }))));
-      if (k.options.includes("page_size")) parts.push(field("Rows per page", h("input", { type: "number", name: "page_size", min: "1", max: "500", value: o.page_size || "", placeholder: "default",
-        onchange: (e) => editWidget((x) => { const n = parseInt(e.target.value, 10); x.options = { ...(x.options || {}) }; if (n >= 1 && n <= 500) x.options.page_size = n; else delete x.options.page_size; }) })));
+      if (k.options.includes("page_size")) parts.push(field("Rows per page", h("input", { type: "number", name: "page_size", min: String(c.page_size.min), max: String(c.page_size.max), value: o.page_size || "", placeholder: "default",
+        onchange: (e) => editWidget((x) => { const n = parseInt(e.target.value, 10); x.options = { ...(x.options || {}) }; if (n >= c.page_size.min && n <= c.page_size.max) x.options.page_size = n; else delete x.options.page_size; }) })));
     }
     parts.push(h("p", { class: "small muted", text: "Only choices that validation accepts are offered; the preview on the grid updates after each change." }));
+    if (c) parts.push(currencyList(c));
     keepFocus(box, () => box.replaceChildren(...parts));
   }
 
@@ -599,6 +635,7 @@
     const seq = ++filtersSeq;
     const box = $("#b-filters");
     const list = [];
+    const presets = doc.filters.length ? ((await anyChoices()) || { date_presets: [] }).date_presets : [];
     for (const [i, f] of doc.filters.entries()) {
       const affected = doc.widgets.filter((w) => w.query && f.columns[w.query.dataset] !== undefined).map((w) => w.title || w.id);
       const bindings = [];
@@ -624,7 +661,7 @@
             }
             x.columns = columns;
           }))),
-          defaultControl(f, i)),
+          defaultControl(f, i, presets)),
         h("div", { class: "b-row" }, bindings),
         h("p", { class: "small", "data-affects": f.id, text: affected.length ? "Affects: " + affected.join(", ") : "Affects no widget yet: bind it to a column of a widget's dataset." }),
         h("button", { type: "button", class: "link danger-link", text: "Remove filter", onclick: () => { const next = clone(doc); next.filters.splice(i, 1); commit(next); say("Removed the filter."); } })));
@@ -632,7 +669,7 @@
     if (seq !== filtersSeq) return;
     keepFocus(box, () => box.replaceChildren(...list));
   }
-  function defaultControl(f, i) {
+  function defaultControl(f, i, presets) {
     const d = f.default;
     if (f.kind === "single_select" || f.kind === "multi_select") {
       const text = d === undefined ? "" : Array.isArray(d) ? d.join(", ") : String(d);
@@ -644,7 +681,7 @@
         }) }));
     }
     if (f.kind === "date_range") {
-      return field("Default", select_("filter-default-" + i, [["", "none"], ...PRESETS.map((p) => [p, p.replaceAll("_", " ")])], d && d.preset ? d.preset : "", (v) => editFilter(i, (x) => { if (v) x.default = { preset: v }; else delete x.default; })));
+      return field("Default", select_("filter-default-" + i, [["", "none"], ...presets.map((p) => [p, p.replaceAll("_", " ")])], d && d.preset ? d.preset : "", (v) => editFilter(i, (x) => { if (v) x.default = { preset: v }; else delete x.default; })));
     }
     const range = d || {};
     const num = (key) => h("input", { type: "number", name: "filter-" + key + "-" + i, value: range[key] ?? "", placeholder: key, step: "any",
@@ -689,13 +726,12 @@
     if (cfg.id) r = await api("PUT", "/dashboards/" + cfg.id, { ...body, revision: cfg.revision });
     else r = await api("POST", "/dashboards", body);
     if (!r.ok) {
-      say((r.status === 409 ? "Not saved. " : "Not saved: ") + errorText(r), "error");
+      if (r.status === 409 && cfg.id) conflict(r);
+      else say("Not saved: " + errorText(r), "error");
       return;
     }
-    yamlText = r.data.yaml;
-    if (yamlBox) yamlBox.value = yamlText;
-    cfg.revision = r.data.revision;
-    for (const input of document.querySelectorAll('input[name="revision"]')) input.value = cfg.revision;
+    $("#b-conflict").hidden = true;
+    saved(r.data);
     savedText = JSON.stringify(doc);
     if (!cfg.id) {
       window.location.assign("/dashboards/" + r.data.id + "/edit?saved=1");
@@ -703,6 +739,40 @@
     }
     render();
     say("Saved (revision " + cfg.revision + ").", "ok");
+  }
+  // The saved dashboard (as the API returns it) is now the base of the next save.
+  function saved(record) {
+    yamlText = record.yaml;
+    if (yamlBox) yamlBox.value = yamlText;
+    cfg.revision = record.revision;
+    for (const input of document.querySelectorAll('input[name="revision"]')) input.value = cfg.revision;
+  }
+  // Someone else saved meanwhile: nothing was overwritten. The member chooses: take their
+  // version (discarding this one, which Undo still holds), or save this one over it.
+  function conflict(r) {
+    $("#b-conflict-text").textContent = "Not saved. " + errorText(r);
+    $("#b-conflict").hidden = false;
+    say("Not saved: someone else saved this dashboard meanwhile.", "error");
+  }
+  async function loadLatest() {
+    if (!window.confirm("Load the latest saved version? Your unsaved changes are discarded (Undo brings them back).")) return;
+    const r = await api("GET", "/dashboards/" + cfg.id);
+    if (!r.ok) { say("Could not load it: " + errorText(r), "error"); return; }
+    saved(r.data);
+    commit(normal(r.data.document));
+    savedText = JSON.stringify(doc);
+    render();
+    $("#b-conflict").hidden = true;
+    say("Loaded the latest version (revision " + cfg.revision + ").", "ok");
+  }
+  async function saveOver() {
+    const r = await api("GET", "/dashboards/" + cfg.id);
+    if (!r.ok) { say("Could not load it: " + errorText(r), "error"); return; }
+    if (!window.confirm("Replace revision " + r.data.revision + ", saved by someone else, with your version?")) return;
+    // Over exactly that revision: a save made meanwhile by a third member is a new conflict.
+    cfg.revision = r.data.revision;
+    $("#b-conflict").hidden = true;
+    await save();
   }
   function discard() {
     if (!window.confirm("Discard every change since the last save?")) return;
@@ -730,13 +800,15 @@
   $("#b-redo").addEventListener("click", redoOnce);
   $("#b-discard").addEventListener("click", discard);
   $("#b-save").addEventListener("click", save);
+  $("#b-load-latest").addEventListener("click", loadLatest);
+  $("#b-save-over").addEventListener("click", saveOver);
   const starter = $("#b-start");
   if (starter) starter.addEventListener("submit", (e) => { e.preventDefault(); start(new FormData(starter).get("dataset")); });
   const titleInput = $("#b-title");
   titleInput.addEventListener("change", () => { const next = clone(doc); next.title = titleInput.value || next.title; commit(next, { preview: false }); });
 
   (async () => {
-    const r = await api("POST", "/builder/check", { yaml: yamlText });
+    const r = await api("POST", "/builder/check", { yaml: yamlText, dashboard_id: cfg.id });
     if (r.ok) {
       doc = normal(r.data.document);
     } else {

@@ -18,9 +18,10 @@ use super::widget::{
     WidgetKind, WidgetOptions, WidgetQuery,
 };
 use super::{
-    DEFAULT_REFRESH_SECONDS, Dashboard, DashboardStatus, Filter, FilterKind, SCHEMA_VERSION, Slug,
+    DEFAULT_REFRESH_SECONDS, Dashboard, DashboardStatus, Filter, FilterKind, MAX_LIMIT,
+    MAX_PAGE_SIZE, RelativeDate, SCHEMA_VERSION, Slug,
 };
-use crate::result::{Column, ColumnType};
+use crate::result::{Column, ColumnType, KNOWN_CURRENCIES};
 
 /// Every widget kind, in the order the builder lists them.
 pub const ALL_KINDS: [WidgetKind; 7] = [
@@ -115,6 +116,16 @@ pub struct KindChoices {
     pub shapes: Vec<[usize; 3]>,
 }
 
+/// An inclusive range of whole numbers validation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Bounds {
+    /// The smallest.
+    pub min: u32,
+    /// The largest.
+    pub max: u32,
+}
+
 /// Everything the builder may offer over one dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -136,6 +147,16 @@ pub struct BuilderChoices {
     pub stackings: Vec<BarStacking>,
     /// Number format styles (`number`, `currency`, `percent`, `duration`).
     pub number_formats: Vec<&'static str>,
+    /// Currency codes shown with their own symbol (any ISO-4217 code is accepted; others
+    /// show as the code).
+    pub currencies: Vec<&'static str>,
+    /// The relative date ranges a date-range filter may default to.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub date_presets: Vec<RelativeDate>,
+    /// A query's `limit`.
+    pub limit: Bounds,
+    /// A table's `page_size`.
+    pub page_size: Bounds,
 }
 
 /// The choices for dataset `dataset` with `columns`, each one checked by [`validate`].
@@ -149,6 +170,10 @@ pub fn builder_choices(dataset: &str, columns: &[Column]) -> BuilderChoices {
             orientations: Vec::new(),
             stackings: Vec::new(),
             number_formats: Vec::new(),
+            currencies: Vec::new(),
+            date_presets: Vec::new(),
+            limit: LIMIT,
+            page_size: PAGE_SIZE,
         };
     };
     let known: DatasetColumns = BTreeMap::from([(dataset.to_owned(), columns.to_vec())]);
@@ -234,8 +259,22 @@ pub fn builder_choices(dataset: &str, columns: &[Column]) -> BuilderChoices {
         orientations: vec![BarOrientation::Vertical, BarOrientation::Horizontal],
         stackings: vec![BarStacking::Grouped, BarStacking::Stacked],
         number_formats: vec!["number", "currency", "percent", "duration"],
+        currencies: KNOWN_CURRENCIES.iter().map(|(code, _, _)| *code).collect(),
+        date_presets: RelativeDate::ALL.to_vec(),
+        limit: LIMIT,
+        page_size: PAGE_SIZE,
     }
 }
+
+/// The bounds validation puts on a query's `limit` and a table's `page_size`.
+const LIMIT: Bounds = Bounds {
+    min: 1,
+    max: MAX_LIMIT,
+};
+const PAGE_SIZE: Bounds = Bounds {
+    min: 1,
+    max: MAX_PAGE_SIZE,
+};
 
 /// [`kind_choices`] of every kind, probed once per process (they depend on the rules only).
 fn all_kind_choices() -> &'static [KindChoices] {

@@ -107,6 +107,47 @@ enum Step {
 }
 
 impl RelativeDate {
+    /// Every preset, in the order a picker lists them (the builder's choices and the OpenAPI
+    /// document take them from here). A new variant fails to compile in
+    /// [`RelativeDate::position`] until it is listed here too.
+    pub const ALL: [RelativeDate; 14] = [
+        RelativeDate::Today,
+        RelativeDate::Yesterday,
+        RelativeDate::Last7Days,
+        RelativeDate::Last30Days,
+        RelativeDate::Last90Days,
+        RelativeDate::Last12Months,
+        RelativeDate::ThisWeek,
+        RelativeDate::LastWeek,
+        RelativeDate::ThisMonth,
+        RelativeDate::LastMonth,
+        RelativeDate::ThisQuarter,
+        RelativeDate::LastQuarter,
+        RelativeDate::YearToDate,
+        RelativeDate::LastYear,
+    ];
+
+    /// This preset's place in [`RelativeDate::ALL`] (an exhaustive match, so that a new
+    /// variant cannot be forgotten there).
+    pub const fn position(self) -> usize {
+        match self {
+            RelativeDate::Today => 0,
+            RelativeDate::Yesterday => 1,
+            RelativeDate::Last7Days => 2,
+            RelativeDate::Last30Days => 3,
+            RelativeDate::Last90Days => 4,
+            RelativeDate::Last12Months => 5,
+            RelativeDate::ThisWeek => 6,
+            RelativeDate::LastWeek => 7,
+            RelativeDate::ThisMonth => 8,
+            RelativeDate::LastMonth => 9,
+            RelativeDate::ThisQuarter => 10,
+            RelativeDate::LastQuarter => 11,
+            RelativeDate::YearToDate => 12,
+            RelativeDate::LastYear => 13,
+        }
+    }
+
     /// The inclusive range this preset means on `today`, or [`DateOutOfRange`] when it would
     /// reach outside the accepted dates ([`super::MIN_DATE`]..=[`super::MAX_DATE`]).
     pub fn try_resolve(self, today: Date) -> Result<ResolvedDateRange, DateOutOfRange> {

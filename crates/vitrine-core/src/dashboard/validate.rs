@@ -6,7 +6,7 @@ use super::filter::kind_name;
 use super::widget::{Aggregate, WidgetKind, WidgetQuery};
 use super::{
     Dashboard, DashboardError, FilterKind, FilterValueError, GRID_COLUMNS, Issue, MAX_LIMIT,
-    MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, SCHEMA_VERSION,
+    MAX_PAGE_SIZE, MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS, SCHEMA_VERSION,
 };
 use crate::result::{Column, ColumnType};
 
@@ -301,11 +301,11 @@ fn check_options(w: &super::Widget, base: &str, issues: &mut Vec<Issue>) {
         "text",
     );
     if let Some(p) = o.page_size
-        && !(1..=500).contains(&p)
+        && !(1..=MAX_PAGE_SIZE).contains(&p)
     {
         issues.push(Issue::new(
             format!("{base}.options.page_size"),
-            "the page size must be between 1 and 500",
+            format!("the page size must be between 1 and {MAX_PAGE_SIZE}"),
         ));
     }
     if w.kind == WidgetKind::Text && o.markdown.as_deref().is_none_or(|m| m.trim().is_empty()) {

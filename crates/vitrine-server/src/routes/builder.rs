@@ -7,15 +7,14 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use vitrine_core::dashboard::{BuilderChoices, Dashboard};
-use vitrine_core::id::{DataSourceId, DatasetId};
+use vitrine_core::id::{DashboardId, DataSourceId, DatasetId};
 
-use vitrine_app::builder::{self, DatasetRun, WidgetPreview};
-use vitrine_app::content::{self, DashboardSummary};
+use vitrine_app::builder::{self, CheckInput, DatasetRun, DatasetUsers, WidgetPreview};
 use vitrine_app::{App, Error};
 
 use crate::auth::ApiMember;
 use crate::error::{ErrorBody, HttpError};
-use crate::extract::{self, Json};
+use crate::extract::{self, Json, Query};
 
 /// Builder API.
 pub fn api() -> OpenApiRouter<App> {
@@ -28,37 +27,51 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(starter_document_api))
 }
 
+/// The dashboard being built, for choices.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct BuildingQuery {
+    /// The dashboard being built; whoever may edit it may ask (an editor grant on it is
+    /// enough). Without it: a new dashboard, editors and admins only.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    dashboard: Option<DashboardId>,
+}
+
 /// What the builder may offer over a dataset.
 ///
 /// Per column: may it group, which time buckets, which aggregates, may it split into series,
 /// which filter kinds fit it; per widget kind: how many dimensions and measures it takes,
-/// whether a series is possible, its options. Every choice is checked by the same validation
-/// a saved document goes through, so the builder and the YAML path cannot disagree.
+/// whether a series is possible, its options; and the values validation knows (date-range
+/// presets, number formats and currencies, limit and page-size bounds). Every choice is
+/// checked by the same validation a saved document goes through, so the builder and the YAML
+/// path cannot disagree.
 #[utoipa::path(get, path = "/datasets/{id}/choices", operation_id = "getDatasetChoices",
     tag = "builder",
-    params(("id" = i64, Path, description = "Dataset id")),
+    params(("id" = i64, Path, description = "Dataset id"), BuildingQuery),
     responses(
         (status = 200, description = "The choices", body = BuilderChoices),
-        (status = 403, description = "Editors and admins only", body = ErrorBody),
-        (status = 404, description = "No such dataset", body = ErrorBody),
+        (status = 403, description = "Not an editor of this dashboard (or, without one, not an editor)", body = ErrorBody),
+        (status = 404, description = "No such dataset or dashboard", body = ErrorBody),
     ))]
 async fn dataset_choices_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
     extract::Path(id): extract::Path<DatasetId>,
+    Query(query): Query<BuildingQuery>,
 ) -> Result<Json<BuilderChoices>, HttpError> {
     Ok(Json(
-        builder::dataset_choices(&state, &identity.member, id).await?,
+        builder::dataset_choices(&state, &identity.member, query.dashboard, id).await?,
     ))
 }
 
 /// The dashboards that use a dataset (in a widget or a filter): what a change or a deletion
-/// would touch.
+/// would touch. Only those the member may see are named; `hidden` counts the others
+/// (restricted dashboards not given to them).
 #[utoipa::path(get, path = "/datasets/{id}/used-by", operation_id = "getDatasetUsers",
     tag = "builder",
     params(("id" = i64, Path, description = "Dataset id")),
     responses(
-        (status = 200, description = "The dashboards using it", body = Vec<DashboardSummary>),
+        (status = 200, description = "The dashboards using it", body = DatasetUsers),
         (status = 403, description = "Editors and admins only", body = ErrorBody),
         (status = 404, description = "No such dataset", body = ErrorBody),
     ))]
@@ -66,7 +79,7 @@ async fn dataset_users_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
     extract::Path(id): extract::Path<DatasetId>,
-) -> Result<Json<Vec<DashboardSummary>>, HttpError> {
+) -> Result<Json<DatasetUsers>, HttpError> {
     Ok(Json(
         builder::dataset_used_by(&state, &identity.member, id).await?,
     ))
@@ -115,19 +128,25 @@ struct PreviewRequest {
     /// The id of the widget to draw.
     #[schema(max_length = 64)]
     widget: String,
+    /// The dashboard being built (whoever may edit it may preview); none: a new dashboard.
+    #[schema(value_type = Option<i64>, nullable, minimum = 1)]
+    #[serde(default)]
+    dashboard_id: Option<DashboardId>,
 }
 
 /// Preview a widget.
 ///
 /// Draws one widget of an unsaved document with real data, through the normal runner (its
-/// cache, timeout and row cap), under the document's filter defaults. Only that widget and
-/// the filters are validated; an invalid one is a 400 with validation's messages.
+/// cache, timeout and row cap), under the document's filter defaults and the member's own
+/// data rules. Only that widget and the filters are validated; an invalid one is a 400 with
+/// validation's messages.
 #[utoipa::path(post, path = "/builder/preview", operation_id = "previewWidget", tag = "builder",
     request_body = PreviewRequest,
     responses(
         (status = 200, description = "The drawn widget", body = WidgetPreview),
         (status = 400, description = "The widget or the document is invalid", body = ErrorBody),
-        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 403, description = "Not an editor of this dashboard (or, without one, not an editor)", body = ErrorBody),
+        (status = 404, description = "No such dashboard", body = ErrorBody),
     ))]
 async fn preview_widget_api(
     State(state): State<App>,
@@ -137,7 +156,14 @@ async fn preview_widget_api(
     let doc = Dashboard::from_json(&body.document.to_string())
         .map_err(|e| Error::invalid(e.to_string()))?;
     Ok(Json(
-        builder::preview_widget(&state, &identity.member, &doc, &body.widget).await?,
+        builder::preview_widget(
+            &state,
+            &identity.member,
+            body.dashboard_id,
+            &doc,
+            &body.widget,
+        )
+        .await?,
     ))
 }
 
@@ -151,9 +177,13 @@ struct CheckRequest {
     /// The document as JSON (the builder).
     #[schema(value_type = Option<Object>, nullable)]
     document: Option<serde_json::Value>,
-    /// With `document`: the YAML it replaces, whose leading comment block is kept.
+    /// With `document`: the YAML it replaces, whose comments in unchanged parts are kept.
     #[schema(nullable)]
     previous_yaml: Option<String>,
+    /// The dashboard being built (whoever may edit it may check); none: a new dashboard.
+    #[schema(value_type = Option<i64>, nullable, minimum = 1)]
+    #[serde(default)]
+    dashboard_id: Option<DashboardId>,
 }
 
 /// A checked document in both forms.
@@ -170,33 +200,37 @@ struct CheckedDocument {
 ///
 /// Validates a document exactly as saving would (against the workspace's datasets) without
 /// saving it, and returns it as YAML and as JSON: the builder's two tabs stay in sync through
-/// this. From `document`, the YAML is written anew and only the leading comment block of
-/// `previous_yaml` survives.
+/// this. From `document`, the YAML is written anew over `previous_yaml`: its leading comment
+/// block survives, and so does the text (comments included) of every top-level key, widget
+/// and filter that did not change.
 #[utoipa::path(post, path = "/builder/check", operation_id = "checkDocument", tag = "builder",
     request_body = CheckRequest,
     responses(
         (status = 200, description = "Valid; both forms", body = CheckedDocument),
         (status = 400, description = "Invalid, with every problem and its line", body = ErrorBody),
-        (status = 403, description = "Editors and admins only", body = ErrorBody),
+        (status = 403, description = "Not an editor of this dashboard (or, without one, not an editor)", body = ErrorBody),
+        (status = 404, description = "No such dashboard", body = ErrorBody),
     ))]
 async fn check_document_api(
     State(state): State<App>,
     ApiMember(identity): ApiMember,
     Json(body): Json<CheckRequest>,
 ) -> Result<Json<CheckedDocument>, HttpError> {
-    if !identity.actor().can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    let yaml = match (body.yaml, body.document) {
-        (Some(yaml), None) => yaml,
+    let parsed;
+    let input = match (&body.yaml, &body.document) {
+        (Some(yaml), None) => CheckInput::Yaml(yaml),
         (None, Some(document)) => {
-            let doc = Dashboard::from_json(&document.to_string())
+            parsed = Dashboard::from_json(&document.to_string())
                 .map_err(|e| Error::invalid(e.to_string()))?;
-            builder::document_yaml(&doc, body.previous_yaml.as_deref())
+            CheckInput::Document {
+                document: &parsed,
+                previous: body.previous_yaml.as_deref(),
+            }
         }
         _ => return Err(Error::invalid("Send either `yaml` or `document`.").into()),
     };
-    let doc = content::check_document(&state, identity.member.workspace_id, &yaml).await?;
+    let (yaml, doc) =
+        builder::check_document(&state, &identity.member, body.dashboard_id, input).await?;
     let document = serde_json::to_value(&doc).map_err(Error::internal)?;
     Ok(Json(CheckedDocument { yaml, document }))
 }
@@ -232,26 +266,7 @@ async fn starter_document_api(
     ApiMember(identity): ApiMember,
     Json(body): Json<StarterRequest>,
 ) -> Result<Json<CheckedDocument>, HttpError> {
-    if !identity.actor().can_edit_content() {
-        return Err(Error::Forbidden.into());
-    }
-    if body.title.chars().count() > 200 {
-        return Err(
-            Error::invalid_field("title", "The title is longer than 200 characters.").into(),
-        );
-    }
-    let doc = match body.dataset_id {
-        None => builder::starter_document(&body.title, None),
-        Some(id) => {
-            let record = state
-                .store
-                .dataset(identity.member.workspace_id, id)
-                .await?
-                .ok_or(Error::NotFound)?;
-            let columns = content::dataset_columns(&record);
-            builder::starter_document(&body.title, Some((&record.slug, &columns)))
-        }
-    };
+    let doc = builder::starter(&state, &identity.member, &body.title, body.dataset_id).await?;
     let document = serde_json::to_value(&doc).map_err(Error::internal)?;
     Ok(Json(CheckedDocument {
         yaml: doc.to_yaml(),

@@ -12,7 +12,7 @@ use vitrine_core::id::DatasetId;
 use crate::auth::{ApiMember, Identity, PageMember};
 use crate::error::{ErrorBody, HttpError};
 use crate::extract::{self, Json};
-use crate::pages::{Chrome, DatasetFormView, DatasetsPage, paths};
+use crate::pages::{Chrome, DatasetFormView, DatasetUsersView, DatasetsPage, paths};
 use vitrine_app::App;
 use vitrine_app::Error;
 use vitrine_app::content::{self, DatasetForm, DatasetView, Editor};
@@ -58,7 +58,14 @@ async fn page(
         .map(|d| {
             users
                 .get(&d.slug)
-                .map(|list| list.iter().map(|u| (u.id.0, u.title.clone())).collect())
+                .map(|u| DatasetUsersView {
+                    dashboards: u
+                        .dashboards
+                        .iter()
+                        .map(|d| (d.id.0, d.title.clone()))
+                        .collect(),
+                    hidden: u.hidden,
+                })
                 .unwrap_or_default()
         })
         .collect();

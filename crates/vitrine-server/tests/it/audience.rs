@@ -871,3 +871,192 @@ async fn a_person_invited_as_editor_of_one_dashboard_edits_it_and_sees_nothing_e
     );
     assert_eq!(listed(&app, &guest_key).await, [sales]);
 }
+
+/// What a builder route answers Dana with `key`: its status and body.
+async fn builder_call(
+    app: &TestApp,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    crate::builder::send(app, key, method, path, body).await
+}
+
+crate::helpers::both_stores!(
+    an_editor_of_one_dashboard_builds_it_with_the_builder_and_no_other,
+    async {
+        let app = TestApp::spawn().await;
+        let admin = app.admin().await;
+        let admin_key = app.api_key(&admin).await;
+        let mine = shared_dashboard(&app, &admin_key).await;
+        let other = second_dashboard(&app, &admin_key, "Other board", "published").await;
+        let hidden = second_dashboard(&app, &admin_key, "Hidden board", "published").await;
+        let restricted = put(
+            &app,
+            &admin_key,
+            &format!("/api/v1/dashboards/{hidden}/audience"),
+            serde_json::json!({ "restricted": true }),
+        )
+        .await;
+        assert_eq!(restricted.status(), 200);
+        let datasets: serde_json::Value = app
+            .api()
+            .get(app.url("/api/v1/datasets"))
+            .bearer_auth(&admin_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dataset = datasets[0]["id"].as_i64().unwrap();
+        let dana = app
+            .member("dana@example.com", Role::Viewer, Permissions::default())
+            .await;
+        let (admin_browser, admin_csrf) = app.signed_in(&admin.email).await;
+        let given = admin_browser
+            .post(app.url(&format!("/dashboards/{mine}/people/members")))
+            .form(&[
+                ("member_id", dana.id.0.to_string().as_str()),
+                ("access", "editor"),
+                ("csrf_token", admin_csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(given.status(), 303);
+        let key = app.api_key(&dana).await;
+        let (_, current) = builder_call(
+            &app,
+            &key,
+            "GET",
+            &format!("/api/v1/dashboards/{mine}"),
+            serde_json::Value::Null,
+        )
+        .await;
+        let document = current["document"].clone();
+        let revision = current["revision"].as_i64().unwrap();
+
+        // On her dashboard: choices, preview, check and save, as the builder sends them.
+        let (status, choices) = builder_call(
+            &app,
+            &key,
+            "GET",
+            &format!("/api/v1/datasets/{dataset}/choices?dashboard={mine}"),
+            serde_json::Value::Null,
+        )
+        .await;
+        assert_eq!(status, 200, "{choices}");
+        assert_eq!(choices["dataset"], "orders");
+        let (status, preview) = builder_call(
+            &app,
+            &key,
+            "POST",
+            "/api/v1/builder/preview",
+            serde_json::json!({ "document": document, "widget": "by-plan", "dashboard_id": mine }),
+        )
+        .await;
+        assert_eq!(status, 200, "{preview}");
+        assert!(
+            preview["svg"].as_str().unwrap().contains("<svg"),
+            "{preview}"
+        );
+        assert!(
+            preview["svg"].as_str().unwrap().contains("Growth"),
+            "{preview}"
+        );
+        let mut changed = document.clone();
+        changed["title"] = serde_json::json!("Sales, built by Dana");
+        let (status, checked) = builder_call(
+            &app,
+            &key,
+            "POST",
+            "/api/v1/builder/check",
+            serde_json::json!({ "document": changed, "previous_yaml": current["yaml"], "dashboard_id": mine }),
+        )
+        .await;
+        assert_eq!(status, 200, "{checked}");
+        let (status, saved) = builder_call(
+            &app,
+            &key,
+            "PUT",
+            &format!("/api/v1/dashboards/{mine}"),
+            serde_json::json!({ "yaml": checked["yaml"], "revision": revision }),
+        )
+        .await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(saved["title"], "Sales, built by Dana");
+        let (status, _) = builder_call(
+            &app,
+            &key,
+            "POST",
+            "/api/v1/builder/check",
+            serde_json::json!({ "yaml": checked["yaml"], "dashboard_id": mine }),
+        )
+        .await;
+        assert_eq!(status, 200);
+
+        // Elsewhere: another dashboard is forbidden, a restricted one does not exist, and
+        // without a dashboard (a new one) she is no editor.
+        for (target, expected) in [
+            (serde_json::json!(other), 403),
+            (serde_json::json!(hidden), 404),
+            (serde_json::json!(999_999), 404),
+            (serde_json::Value::Null, 403),
+        ] {
+            let query = target
+                .as_i64()
+                .map_or_else(String::new, |id| format!("?dashboard={id}"));
+            let calls = [
+                (
+                    "GET",
+                    format!("/api/v1/datasets/{dataset}/choices{query}"),
+                    serde_json::Value::Null,
+                ),
+                (
+                    "POST",
+                    "/api/v1/builder/preview".to_owned(),
+                    serde_json::json!({ "document": document, "widget": "by-plan", "dashboard_id": target }),
+                ),
+                (
+                    "POST",
+                    "/api/v1/builder/check".to_owned(),
+                    serde_json::json!({ "document": document, "dashboard_id": target }),
+                ),
+            ];
+            for (method, path, body) in calls {
+                let (status, answer) = builder_call(&app, &key, method, &path, body).await;
+                assert_eq!(status, expected, "{method} {path} for {target}: {answer}");
+            }
+        }
+        // The dataset editor's routes and starters stay with editors' roles.
+        for (method, path, body) in [
+            (
+                "POST",
+                "/api/v1/builder/starter".to_owned(),
+                serde_json::json!({ "title": "Mine", "dataset_id": dataset }),
+            ),
+            (
+                "GET",
+                format!("/api/v1/datasets/{dataset}/used-by"),
+                serde_json::Value::Null,
+            ),
+        ] {
+            let (status, answer) = builder_call(&app, &key, method, &path, body).await;
+            assert_eq!(status, 403, "{method} {path}: {answer}");
+        }
+
+        // The edit page gives the builder her dashboard's id, which it sends on every call.
+        let (browser, _) = app.signed_in(&dana.email).await;
+        let page = browser
+            .get(app.url(&format!("/dashboards/{mine}/edit")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(&format!("data-id=\"{mine}\"")), "{page}");
+    }
+);

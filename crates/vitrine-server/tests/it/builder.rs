@@ -283,7 +283,7 @@ async fn used_by_names_the_dashboards_that_use_a_dataset() {
     let path = format!("/api/v1/datasets/{dataset}/used-by");
     assert_eq!(
         send(&app, &key, "GET", &path, Value::Null).await.1,
-        json!([])
+        json!({ "dashboards": [], "hidden": 0 })
     );
     let (status, _) = send(
         &app,
@@ -295,310 +295,206 @@ async fn used_by_names_the_dashboards_that_use_a_dataset() {
     .await;
     assert_eq!(status, 201);
     let (_, users) = send(&app, &key, "GET", &path, Value::Null).await;
-    assert_eq!(users[0]["title"], "Draft");
+    assert_eq!(users["dashboards"][0]["title"], "Draft");
+    assert_eq!(users["hidden"], 0);
 }
 
+/// A restricted dashboard an editor was not given is counted, never named: not by the API,
+/// not on the datasets page, not in the refusal to delete the dataset.
 #[tokio::test]
-async fn a_checked_document_comes_back_in_both_forms_with_its_leading_comments() {
+async fn used_by_counts_the_restricted_dashboards_an_editor_cannot_see_without_naming_them() {
     let app = TestApp::spawn().await;
     let (key, _, dataset) = orders(&app).await;
-    let previous = "# Board pack, owned by finance\nversion: 1\ntitle: Old\n";
-    let (status, checked) = send(
-        &app,
-        &key,
-        "POST",
-        "/api/v1/builder/check",
-        json!({ "document": table_by_region(json!([])), "previous_yaml": previous }),
-    )
-    .await;
-    assert_eq!(status, 200, "{checked}");
-    let yaml = checked["yaml"].as_str().unwrap();
-    assert!(
-        yaml.starts_with("# Board pack, owned by finance\n"),
-        "{yaml}"
-    );
-    let (status, back) = send(
-        &app,
-        &key,
-        "POST",
-        "/api/v1/builder/check",
-        json!({ "yaml": yaml }),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(back["document"], checked["document"]);
-    let (status, bad) = send(
-        &app,
-        &key,
-        "POST",
-        "/api/v1/builder/check",
-        json!({ "yaml": "version: 1\ntitle: T\nwidgets:\n  - id: a\n    kind: bar\n    layout: {x: 0, y: 0, w: 4, h: 2}\n    query: {dataset: orders, dimensions: [{column: nope}], measures: [{agg: count}]}\n" }),
-    )
-    .await;
-    assert_eq!(status, 400);
-    assert!(
-        bad["error"]["message"].as_str().unwrap().contains("line 7"),
-        "{bad}"
-    );
+    let admin = app.admin().await;
+    let admin_key = app.api_key(&admin).await;
+    let mut secret = table_by_region(json!([]));
+    secret["title"] = json!("Secret merger board");
+    for doc in [table_by_region(json!([])), secret] {
+        let (status, body) = send(
+            &app,
+            &admin_key,
+            "POST",
+            "/api/v1/dashboards",
+            json!({ "document": doc }),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        if doc["title"] == "Secret merger board" {
+            let id = body["id"].as_i64().unwrap();
+            let (status, _) = send(
+                &app,
+                &admin_key,
+                "PUT",
+                &format!("/api/v1/dashboards/{id}/audience"),
+                json!({ "restricted": true }),
+            )
+            .await;
+            assert_eq!(status, 200);
+        }
+    }
+    let path = format!("/api/v1/datasets/{dataset}/used-by");
+    let (status, users) = send(&app, &key, "GET", &path, Value::Null).await;
+    assert_eq!(status, 200, "{users}");
+    assert_eq!(users["hidden"], 1, "{users}");
+    assert_eq!(users["dashboards"].as_array().unwrap().len(), 1, "{users}");
+    assert!(!users.to_string().contains("Secret"), "{users}");
+    // The admin sees both.
+    let (_, all) = send(&app, &admin_key, "GET", &path, Value::Null).await;
+    assert_eq!(all["hidden"], 0);
+    assert_eq!(all["dashboards"].as_array().unwrap().len(), 2, "{all}");
 
-    let (status, starter) = send(
-        &app,
-        &key,
-        "POST",
-        "/api/v1/builder/starter",
-        json!({ "title": "Orders", "dataset_id": dataset }),
-    )
-    .await;
-    assert_eq!(status, 200, "{starter}");
-    let kinds: Vec<&str> = starter["document"]["widgets"]
-        .as_array()
+    let editor = app
+        .state
+        .store
+        .member_by_email("ed@example.com")
+        .await
         .unwrap()
-        .iter()
-        .map(|w| w["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["kpi", "line", "bar", "table"]);
-    let (status, _) = send(
-        &app,
-        &key,
-        "POST",
-        "/api/v1/dashboards",
-        json!({ "yaml": starter["yaml"] }),
-    )
-    .await;
-    assert_eq!(status, 201, "a starter saves as it is");
-}
-
-#[tokio::test]
-async fn a_second_member_saving_an_older_revision_is_told_and_nothing_is_overwritten() {
-    let app = TestApp::spawn().await;
-    let (key, _, _) = orders(&app).await;
-    let other = app.member("other@example.com", Role::Editor, lent()).await;
-    let other_key = app.api_key(&other).await;
-    let (_, created) = send(
-        &app,
-        &key,
-        "POST",
-        "/api/v1/dashboards",
-        json!({ "document": table_by_region(json!([])) }),
-    )
-    .await;
-    let id = created["id"].as_i64().unwrap();
-    // Both open revision 1; the first saves.
-    let mut first = table_by_region(json!([]));
-    first["title"] = json!("First edit");
-    let (status, _) = send(
-        &app,
-        &key,
-        "PUT",
-        &format!("/api/v1/dashboards/{id}"),
-        json!({ "document": first, "revision": 1 }),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let mut second = table_by_region(json!([]));
-    second["title"] = json!("Second edit");
-    let (status, body) = send(
-        &app,
-        &other_key,
-        "PUT",
-        &format!("/api/v1/dashboards/{id}"),
-        json!({ "document": second, "revision": 1 }),
-    )
-    .await;
-    assert_eq!(status, 409);
-    assert_eq!(body["error"]["code"], "conflict");
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("Someone else saved this dashboard")
-            && message.contains("revision 1, it is now at revision 2"),
-        "{message}"
-    );
-    let (_, now) = send(
-        &app,
-        &key,
-        "GET",
-        &format!("/api/v1/dashboards/{id}"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(now["title"], "First edit", "nothing overwritten");
-
-    // The same through the edit page's form: 409, the member's text kept, the reason shown.
-    let (client, csrf) = app.signed_in("other@example.com").await;
-    let page = client
-        .get(app.url(&format!("/dashboards/{id}/edit")))
+        .unwrap();
+    let (browser, csrf) = app.signed_in(&editor.email).await;
+    for page in ["/datasets".to_owned(), format!("/datasets/{dataset}")] {
+        let html = browser
+            .get(app.url(&page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("Secret merger board"), "{page}: {html}");
+        assert!(html.contains("and 1 you cannot see"), "{page}: {html}");
+    }
+    let refused = browser
+        .post(app.url(&format!("/datasets/{dataset}/delete")))
+        .form(&[("csrf_token", csrf.as_str())])
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    let opened = hidden_field(&page, "revision").unwrap();
-    assert_eq!(opened, "2");
-    let (status, _) = send(
-        &app,
-        &key,
-        "PUT",
-        &format!("/api/v1/dashboards/{id}"),
-        json!({ "document": table_by_region(json!([])), "revision": 2 }),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let response = client
-        .post(app.url(&format!("/dashboards/{id}")))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("revision", opened.as_str()),
-            ("slug", ""),
-            ("yaml", "version: 1\ntitle: Mine\n"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 409);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("Someone else saved this dashboard"), "{html}");
-    assert!(html.contains("title: Mine"), "the member's text is kept");
-    let (_, now) = send(
-        &app,
-        &key,
-        "GET",
-        &format!("/api/v1/dashboards/{id}"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(now["title"], "Draft");
+    assert!(!refused.contains("Secret merger board"), "{refused}");
 }
 
+/// A preview goes through the runner's result cache (a second identical preview runs no
+/// query) and its row cap (too many rows: the first ones, and the widget says the limit was
+/// reached).
 #[tokio::test]
-async fn viewers_use_no_builder_route_and_script_in_a_title_stays_text() {
-    let app = TestApp::spawn().await;
-    let (key, source, dataset) = orders(&app).await;
-    let viewer = app
-        .member("viewer@example.com", Role::Viewer, Default::default())
-        .await;
-    let viewer_key = app.api_key(&viewer).await;
-    for (method, path, body) in [
-        (
-            "GET",
-            format!("/api/v1/datasets/{dataset}/choices"),
-            Value::Null,
-        ),
-        (
-            "GET",
-            format!("/api/v1/datasets/{dataset}/used-by"),
-            Value::Null,
-        ),
-        (
+async fn a_second_identical_preview_is_a_cache_hit_and_the_row_cap_holds() {
+    let app = TestApp::spawn_with(|c| {
+        c.data.row_cap = 2;
+        c.metrics.token = Some("metrics-token".to_owned());
+    })
+    .await;
+    let (key, _, _) = orders(&app).await;
+    let mut small = table_by_region(json!([]));
+    small["widgets"][0]["query"]["limit"] = json!(2);
+    let preview = |doc: Value| {
+        send(
+            &app,
+            &key,
             "POST",
-            "/api/v1/datasets/run".to_owned(),
-            json!({ "data_source_id": source, "sql": "SELECT 1 AS one" }),
-        ),
-        (
-            "POST",
-            "/api/v1/builder/preview".to_owned(),
-            json!({ "document": table_by_region(json!([])), "widget": "by-region" }),
-        ),
-        (
-            "POST",
-            "/api/v1/builder/check".to_owned(),
-            json!({ "yaml": "version: 1\ntitle: T\n" }),
-        ),
-        (
-            "POST",
-            "/api/v1/builder/starter".to_owned(),
-            json!({ "title": "T", "dataset_id": dataset }),
-        ),
-    ] {
-        let (status, body) = send(&app, &viewer_key, method, &path, body).await;
-        assert_eq!(status, 403, "{method} {path}: {body}");
-        assert_eq!(body["error"]["code"], "forbidden");
-    }
+            "/api/v1/builder/preview",
+            json!({ "document": doc, "widget": "by-region" }),
+        )
+    };
+    let before = app.state.runner.queries_run();
+    let (status, first) = preview(small.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert!(first["error_code"].is_null(), "{first}");
+    assert_eq!(app.state.runner.queries_run(), before + 1);
+    let (_, second) = preview(small.clone()).await;
+    assert_eq!(second["html"], first["html"]);
+    assert_eq!(
+        app.state.runner.queries_run(),
+        before + 1,
+        "the second preview is answered from the cache"
+    );
+    let metrics = app
+        .api()
+        .get(app.url("/metrics"))
+        .bearer_auth("metrics-token")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("vitrine_result_cache_hits_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(hits >= 1.0, "{metrics}");
 
-    let mut doc = table_by_region(json!([]));
-    doc["widgets"][0]["title"] = json!("<script>alert(1)</script>");
-    doc["widgets"][0]["kind"] = json!("bar");
+    assert!(
+        !first["html"]
+            .as_str()
+            .unwrap()
+            .contains("row limit reached"),
+        "{first}"
+    );
+
+    // Three regions, a cap of two rows: the first two are drawn, and the widget says so (the
+    // row cap keeps the first rows and reads no more; see `data.row_cap`).
+    let (status, capped) = preview(table_by_region(json!([]))).await;
+    assert_eq!(status, 200, "{capped}");
+    assert!(capped["error_code"].is_null(), "{capped}");
+    let html = capped["html"].as_str().unwrap();
+    assert!(html.contains("data-rows=\"2\""), "{html}");
+    assert!(html.contains("AMER") && !html.contains("EMEA"), "{html}");
+    assert!(html.contains("(row limit reached)"), "{html}");
+    assert!(
+        capped["svg"]
+            .as_str()
+            .unwrap()
+            .contains("Showing 2 of the first 2 rows (row limit reached)"),
+        "{capped}"
+    );
+}
+
+/// The builder opens to viewers given one dashboard to edit, who often have data rules: a
+/// preview shows the caller's own rows only, as every page they view does.
+#[tokio::test]
+async fn a_preview_applies_the_callers_own_data_rules() {
+    let app = TestApp::spawn().await;
+    let (key, _, _) = orders(&app).await;
+    let admin = app.admin().await;
+    let admin_key = app.api_key(&admin).await;
+    let editor = app
+        .state
+        .store
+        .member_by_email("ed@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, rule) = send(
+        &app,
+        &admin_key,
+        "POST",
+        "/api/v1/data-rules",
+        json!({ "member_id": editor.id.0, "rule": { "column": "region", "op": "=", "value": "EMEA" } }),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {rule}");
     let (status, preview) = send(
         &app,
         &key,
         "POST",
         "/api/v1/builder/preview",
-        json!({ "document": doc, "widget": "by-region" }),
+        json!({ "document": table_by_region(json!([])), "widget": "by-region" }),
     )
     .await;
     assert_eq!(status, 200, "{preview}");
-    let svg = preview["svg"].as_str().unwrap();
-    assert!(!svg.contains("<script"), "{svg}");
-}
-
-/// Several members saving from the same revision at once: exactly one wins, every other one
-/// is told (409), on `app`'s store.
-async fn concurrent_saves_from_one_revision(app: &TestApp) {
-    let (key, _, _) = orders(app).await;
-    let (status, created) = send(
-        app,
-        &key,
+    let html = preview["html"].as_str().unwrap();
+    assert!(html.contains("EMEA") && !html.contains("AMER"), "{html}");
+    // The admin, without rules, sees every region.
+    let (_, all) = send(
+        &app,
+        &admin_key,
         "POST",
-        "/api/v1/dashboards",
-        json!({ "document": table_by_region(json!([])) }),
+        "/api/v1/builder/preview",
+        json!({ "document": table_by_region(json!([])), "widget": "by-region" }),
     )
     .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_i64().unwrap();
-    let saves = (0..6).map(|i| {
-        let key = key.clone();
-        async move {
-            let mut doc = table_by_region(json!([]));
-            doc["title"] = json!(format!("Edit {i}"));
-            send(
-                app,
-                &key,
-                "PUT",
-                &format!("/api/v1/dashboards/{id}"),
-                json!({ "document": doc, "revision": 1 }),
-            )
-            .await
-        }
-    });
-    let outcomes = futures_util::future::join_all(saves).await;
-    let won: Vec<_> = outcomes.iter().filter(|(s, _)| *s == 200).collect();
-    let told = outcomes.iter().filter(|(s, b)| {
-        *s == 409
-            && b["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("Someone else saved this dashboard"))
-    });
-    assert_eq!(won.len(), 1, "{outcomes:?}");
-    assert_eq!(told.count(), 5, "{outcomes:?}");
-    let (_, now) = send(
-        app,
-        &key,
-        "GET",
-        &format!("/api/v1/dashboards/{id}"),
-        Value::Null,
-    )
-    .await;
-    assert_eq!(now["revision"], 2);
-    assert_eq!(
-        now["title"], won[0].1["title"],
-        "the winner's edit, and only it"
-    );
-}
-
-#[tokio::test]
-async fn concurrent_saves_from_one_revision_let_exactly_one_win() {
-    let app = TestApp::spawn().await;
-    concurrent_saves_from_one_revision(&app).await;
-}
-
-#[tokio::test]
-async fn concurrent_saves_from_one_revision_let_exactly_one_win_on_postgres() {
-    let Some(pg) = crate::helpers::PgDatabase::create("builder::concurrent_saves").await else {
-        return;
-    };
-    let url = pg.url.clone();
-    let app = TestApp::spawn_with(move |config| config.database_url = Some(url)).await;
-    concurrent_saves_from_one_revision(&app).await;
-    drop(app);
-    pg.drop_now().await;
+    assert!(all["html"].as_str().unwrap().contains("AMER"), "{all}");
 }

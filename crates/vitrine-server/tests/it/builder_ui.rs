@@ -527,3 +527,346 @@ async fn the_dataset_editor_runs_sql_shows_types_explains_errors_and_names_its_u
     assert!(blocked.is_empty(), "blocked by the CSP: {blocked:#?}");
     browser.close().await;
 }
+
+/// The builder's document as the YAML tab shows it, once the YAML has caught up.
+async fn yaml_doc(browser: &Browser) -> vitrine_core::dashboard::Dashboard {
+    browser
+        .wait_until(
+            "the YAML to follow",
+            "!document.querySelector('#b-issues:not([hidden])') && !document.querySelector('#builder[data-yaml-pending]')",
+        )
+        .await;
+    let yaml = browser
+        .js("return document.getElementById('yaml').value")
+        .await;
+    vitrine_core::dashboard::Dashboard::from_yaml(yaml.as_str().unwrap()).unwrap()
+}
+
+async fn press_on(browser: &Browser, css: &str, key: &str) {
+    browser
+        .js(&format!(
+            "document.querySelector({}).focus(); return null",
+            serde_json::to_string(css).unwrap()
+        ))
+        .await;
+    let active = browser.client.active_element().await.unwrap();
+    active.send_keys(key).await.unwrap();
+}
+
+async fn status_starts(browser: &Browser, what: &str, prefix: &str) {
+    browser
+        .wait_until(
+            what,
+            &format!(
+                "document.getElementById('b-status').textContent.startsWith({})",
+                serde_json::to_string(prefix).unwrap()
+            ),
+        )
+        .await;
+}
+
+const ACTIONS: &str = "version: 1
+title: Actions
+widgets:
+  - id: rev
+    title: Revenue
+    kind: bar
+    layout: {x: 0, y: 0, w: 6, h: 4}
+    query: {dataset: orders, dimensions: [{column: region}], measures: [{agg: sum, column: amount, name: revenue}]}
+    options: {number_formats: {revenue: {style: currency, currency: EUR}}}
+";
+
+#[tokio::test]
+async fn duplicate_delete_discard_filters_currency_validation_and_a_conflict_in_the_builder() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let (key, source, dataset) = orders(&app).await;
+    let (status, created) = send(
+        &app,
+        &key,
+        "POST",
+        "/api/v1/dashboards",
+        serde_json::json!({ "yaml": ACTIONS }),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    browser.sign_in(&app, "ed@example.com", PASSWORD).await;
+    open_builder(&browser, &app, &format!("/dashboards/{id}/edit")).await;
+    // Every confirmation is accepted (Discard, Load the latest, Save over it).
+    browser.js("window.confirm = () => true; return null").await;
+
+    // A saved EUR format shows as EUR and stays EUR; another code can be typed.
+    click(&browser, "[data-widget='rev'] [data-act='edit']").await;
+    let currency = browser.wait_for("input[name='currency-0']").await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector(\"select[name='format-0']\").value")
+            .await,
+        "currency"
+    );
+    assert_eq!(currency.prop("value").await.unwrap().unwrap(), "EUR");
+    browser
+        .js("document.querySelector(\"#b-editor input[name='title']\").value = ''; return null")
+        .await;
+    let title = browser.wait_for("#b-editor input[name='title']").await;
+    title.send_keys("Revenue in euros").await.unwrap();
+    title
+        .send_keys(&String::from(char::from(Key::Tab)))
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "the title to reach the YAML",
+            "document.getElementById('yaml').value.includes('Revenue in euros')",
+        )
+        .await;
+    let doc = yaml_doc(&browser).await;
+    let format = serde_json::to_value(&doc.widget("rev").unwrap().options.number_formats).unwrap();
+    assert_eq!(
+        format["revenue"],
+        serde_json::json!({ "style": "currency", "currency": "EUR" })
+    );
+    browser
+        .js("document.querySelector(\"input[name='currency-0']\").value = ''; return null")
+        .await;
+    let currency = browser.wait_for("input[name='currency-0']").await;
+    currency.send_keys("gbp").await.unwrap();
+    currency
+        .send_keys(&String::from(char::from(Key::Tab)))
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "GBP to reach the YAML",
+            "/currency: GBP/.test(document.getElementById('yaml').value)",
+        )
+        .await;
+    // The lists come from the server: the formats offered, the currencies suggested.
+    let offered = browser
+        .js("return [...document.querySelectorAll(\"select[name='format-0'] option\")].map(o => o.value).join(',')")
+        .await;
+    assert_eq!(offered, ",number,currency,percent,duration");
+    let suggested = browser
+        .js("return [...document.querySelectorAll('#b-currencies option')].map(o => o.value).join(',')")
+        .await;
+    assert_eq!(suggested, "USD,EUR,GBP,JPY");
+
+    // Duplicate by button and by the D key, delete by button and by the Delete key, undo.
+    click(&browser, "[data-widget='rev'] [data-act='duplicate']").await;
+    browser
+        .wait_until(
+            "a copy",
+            "document.querySelectorAll('.b-tile').length === 2",
+        )
+        .await;
+    press_on(&browser, "[data-widget='rev']", "d").await;
+    browser
+        .wait_until(
+            "a second copy",
+            "document.querySelectorAll('.b-tile').length === 3",
+        )
+        .await;
+    let doc = yaml_doc(&browser).await;
+    let ids: Vec<&str> = doc.widgets.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["rev", "rev-copy", "rev-copy-2"]);
+    for (i, a) in doc.widgets.iter().enumerate() {
+        for b in &doc.widgets[i + 1..] {
+            let (a, b) = (&a.layout, &b.layout);
+            assert!(
+                a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y,
+                "copies do not overlap: {:?}",
+                doc.widgets
+            );
+        }
+        assert_eq!(a.query, doc.widgets[0].query, "a copy has the same query");
+    }
+    click(&browser, "[data-widget='rev-copy-2'] [data-act='delete']").await;
+    status_starts(&browser, "the delete by button", "Deleted “rev-copy-2”").await;
+    press_on(
+        &browser,
+        "[data-widget='rev-copy']",
+        &String::from(char::from(Key::Delete)),
+    )
+    .await;
+    status_starts(&browser, "the delete by key", "Deleted “rev-copy”").await;
+    assert_eq!(tiles(&browser).await, 1);
+    click(&browser, "#b-undo").await;
+    browser
+        .wait_until(
+            "the copy back",
+            "document.querySelector(\"[data-widget='rev-copy']\") !== null",
+        )
+        .await;
+
+    // A filter: added on region, its kind changed to a date range (rebound to the date
+    // column, presets from the server), then removed.
+    click(&browser, "#b-add-filter").await;
+    browser.wait_for("[data-filter='filter']").await;
+    let bound = browser
+        .js("return document.querySelector(\"select[name='filter-0-orders']\").value")
+        .await;
+    assert_eq!(bound, "plan", "bound to the first text column");
+    choose(&browser, "filter-kind-0", "date_range").await;
+    browser
+        .wait_until(
+            "the filter to be rebound",
+            "(() => { const s = document.querySelector(\"select[name='filter-0-orders']\"); return s && s.value === 'ordered_at'; })()",
+        )
+        .await;
+    let presets = browser
+        .js("return [...document.querySelectorAll(\"select[name='filter-default-0'] option\")].map(o => o.value)")
+        .await;
+    let presets: Vec<&str> = presets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(presets.len(), 15, "none and the 14 presets: {presets:?}");
+    assert!(presets.contains(&"last_year") && presets.contains(&"year_to_date"));
+    choose(&browser, "filter-default-0", "last_year").await;
+    let doc = yaml_doc(&browser).await;
+    let filter = serde_json::to_value(&doc.filters[0]).unwrap();
+    assert_eq!(filter["kind"], "date_range");
+    assert_eq!(filter["columns"]["orders"], "ordered_at");
+    assert_eq!(filter["default"]["preset"], "last_year");
+    click(&browser, "[data-filter='filter'] button.danger-link").await;
+    status_starts(&browser, "the filter to go", "Removed the filter").await;
+    assert!(yaml_doc(&browser).await.filters.is_empty());
+
+    // Discard: back to the document as saved (one widget, its EUR format).
+    assert_eq!(tiles(&browser).await, 2);
+    click(&browser, "#b-discard").await;
+    status_starts(&browser, "the discard", "Changes discarded").await;
+    assert_eq!(tiles(&browser).await, 1);
+    let doc = yaml_doc(&browser).await;
+    assert_eq!(doc.widget("rev").unwrap().title, "Revenue");
+    assert!(
+        browser
+            .js("return document.getElementById('yaml').value")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("currency: EUR")
+    );
+
+    // Someone saves meanwhile: the builder says so, and "Save over it" replaces their
+    // revision with this one, on purpose.
+    let path = format!("/api/v1/dashboards/{id}");
+    let theirs = |title: &str, revision: i64| {
+        let yaml = ACTIONS.replace("title: Actions", &format!("title: {title}"));
+        send(
+            &app,
+            &key,
+            "PUT",
+            &path,
+            serde_json::json!({ "yaml": yaml, "revision": revision }),
+        )
+    };
+    assert_eq!(theirs("Theirs", 1).await.0, 200);
+    click(&browser, "[data-widget='rev'] [data-act='duplicate']").await;
+    click(&browser, "#b-save").await;
+    browser
+        .wait_until(
+            "the conflict",
+            "!document.getElementById('b-conflict').hidden",
+        )
+        .await;
+    let told = browser.text("#b-conflict-text").await;
+    assert!(
+        told.starts_with("Not saved. Someone else saved this dashboard after you opened it"),
+        "{told}"
+    );
+    click(&browser, "#b-save-over").await;
+    status_starts(&browser, "the save over theirs", "Saved (revision 3)").await;
+    let (_, saved) = send(
+        &app,
+        &key,
+        "GET",
+        &format!("/api/v1/dashboards/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(saved["revision"], 3);
+    assert_eq!(saved["title"], "Actions", "ours replaced theirs");
+    assert_eq!(saved["document"]["widgets"].as_array().unwrap().len(), 2);
+
+    // Again, and this time "Load the latest version": theirs, in the builder and the YAML.
+    assert_eq!(theirs("Theirs again", 3).await.0, 200);
+    press_on(
+        &browser,
+        "[data-widget='rev-copy']",
+        &String::from(char::from(Key::Delete)),
+    )
+    .await;
+    click(&browser, "#b-save").await;
+    browser
+        .wait_until(
+            "the conflict",
+            "!document.getElementById('b-conflict').hidden",
+        )
+        .await;
+    click(&browser, "#b-load-latest").await;
+    status_starts(
+        &browser,
+        "their version",
+        "Loaded the latest version (revision 4)",
+    )
+    .await;
+    assert!(
+        browser
+            .js("return document.getElementById('b-conflict').hidden")
+            .await
+            == Value::Bool(true)
+    );
+    assert_eq!(
+        browser
+            .js("return document.getElementById('b-title').value")
+            .await,
+        "Theirs again"
+    );
+    assert_eq!(tiles(&browser).await, 1);
+    assert_eq!(yaml_doc(&browser).await.title, "Theirs again");
+    // And the next save starts from their revision.
+    click(&browser, "[data-widget='rev'] [data-act='duplicate']").await;
+    click(&browser, "#b-save").await;
+    status_starts(&browser, "a save after loading", "Saved (revision 5)").await;
+
+    // A save that validation refuses (the dataset lost its `region` column meanwhile) shows
+    // validation's message.
+    let (status, body) = send(
+        &app,
+        &key,
+        "PUT",
+        &format!("/api/v1/datasets/{dataset}"),
+        serde_json::json!({ "data_source_id": source, "slug": "orders", "name": "Orders",
+                            "sql": "SELECT plan, amount, ordered_at FROM orders" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    click(&browser, "#b-save").await;
+    status_starts(&browser, "the refusal", "Not saved: ").await;
+    let said = browser.text("#b-status").await;
+    assert!(said.contains("region"), "{said}");
+    assert!(
+        browser
+            .js("return document.getElementById('b-conflict').hidden")
+            .await
+            == Value::Bool(true)
+    );
+
+    let blocked = browser.csp_violations().await;
+    assert!(blocked.is_empty(), "blocked by the CSP: {blocked:#?}");
+    // The refused requests (409, 400) are logged by Chromium as network errors; nothing else.
+    let errors: Vec<_> = browser
+        .console_errors()
+        .await
+        .into_iter()
+        .filter(|e| e.source != "network")
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    browser.close().await;
+}

@@ -715,9 +715,7 @@ async fn the_appender_task_follows_its_clock_until_aborted() {
 /// `builder_choices` (a bar widget, a line widget, a dashboard filter).
 #[tokio::test]
 async fn the_builder_offers_exactly_what_validation_accepts_over_the_demo_datasets() {
-    use vitrine_core::dashboard::{
-        ALL_AGGREGATES, ALL_BUCKETS, ALL_FILTER_KINDS, builder_choices, kind_choices,
-    };
+    use vitrine_core::dashboard::{ALL_AGGREGATES, ALL_BUCKETS, ALL_FILTER_KINDS, builder_choices};
     let wh = warehouse().await;
     let datasets = datasets(&source(&wh.path)).await;
     let known = columns_of(&datasets);
@@ -812,15 +810,284 @@ async fn the_builder_offers_exactly_what_validation_accepts_over_the_demo_datase
                 c.series,
                 "{slug}.{name} as series"
             );
-            assert!(c.dimension, "every column may group");
-        }
-        for kind in choices.kinds.iter().filter(|k| k.query) {
-            assert_eq!(
-                kind,
-                &kind_choices(kind.kind),
-                "kinds do not depend on the dataset"
+            // A dimension alone (a table of distinct values).
+            let widget = format!(
+                "    kind: table\n    query:\n      dataset: {slug}\n      dimensions: [{{ column: {name} }}]\n"
             );
+            let outcome = doc(slug, widget, None);
+            assert_eq!(
+                outcome.is_ok(),
+                c.dimension,
+                "{slug}.{name} as a dimension: {outcome:?}"
+            );
+            checked += 1;
         }
     }
     assert!(checked > 300, "{checked} choices checked");
+}
+
+/// One widget (indented as an item of `widgets`) of `kind` over `slug`: `dims` dimensions
+/// (column, bucket), `measures` counts named `m0`, `m1` …, a series, and `options` (YAML
+/// flow mapping entries).
+fn probe_widget_yaml(
+    kind: &str,
+    slug: &str,
+    dims: &[(&str, Option<&str>)],
+    measures: usize,
+    series: Option<&str>,
+    options: &str,
+) -> String {
+    let mut w = format!("    kind: {kind}\n");
+    if kind != "text" {
+        w.push_str(&format!("    query:\n      dataset: {slug}\n"));
+        if !dims.is_empty() {
+            let list: Vec<String> = dims
+                .iter()
+                .map(|(c, b)| match b {
+                    Some(b) => format!("{{ column: {c}, bucket: {b} }}"),
+                    None => format!("{{ column: {c} }}"),
+                })
+                .collect();
+            w.push_str(&format!("      dimensions: [{}]\n", list.join(", ")));
+        }
+        if measures > 0 {
+            let list: Vec<String> = (0..measures)
+                .map(|i| format!("{{ agg: count, name: m{i} }}"))
+                .collect();
+            w.push_str(&format!("      measures: [{}]\n", list.join(", ")));
+        }
+        if let Some(s) = series {
+            w.push_str(&format!("      series: {s}\n"));
+        }
+    }
+    if !options.is_empty() {
+        w.push_str(&format!("    options: {{ {options} }}\n"));
+    }
+    w
+}
+
+/// The kind half of "the builder offers exactly what validation accepts", over the demo
+/// datasets' real columns, with documents written here (not the probes of `kind_choices`):
+/// every kind × 0–3 dimensions × 0–3 measures × with and without a series × bucketed or not
+/// validates exactly when the builder's `shapes` (and `bucket_required`) offer it; the
+/// bounds it shows are those of the shapes; every option validates on exactly the kinds that
+/// offer it; and the lists the builder takes from the choices (date-range presets, number
+/// formats and currencies, limit and page-size bounds) validate, while their neighbours do
+/// not.
+#[tokio::test]
+async fn the_builder_offers_exactly_the_shapes_and_options_validation_accepts_for_every_kind() {
+    use vitrine_core::dashboard::{ALL_KINDS, ALL_OPTIONS, builder_choices};
+    let wh = warehouse().await;
+    let datasets = datasets(&source(&wh.path)).await;
+    let known = columns_of(&datasets);
+    let check = |widget: String, filters: &str| {
+        let yaml = format!(
+            "version: 1\ntitle: T\n{filters}widgets:\n  - id: w\n    layout: {{x: 0, y: 0, w: 6, h: 4}}\n{widget}"
+        );
+        Dashboard::from_yaml(&yaml)
+            .map_err(|e| e.to_string())
+            .and_then(|d| validate(&d, &known).map_err(|e| e.to_string()))
+    };
+    let mut checked = 0;
+    let mut kinds_seen = BTreeSet::new();
+    for (slug, dataset) in &datasets {
+        let choices = builder_choices(slug, dataset.columns());
+        let names = |f: &dyn Fn(&vitrine_core::dashboard::ColumnChoices) -> bool| -> Vec<String> {
+            choices
+                .columns
+                .iter()
+                .filter(|c| f(c))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let dated = names(&|c| !c.buckets.is_empty());
+        let Some(series_col) = names(&|c| c.series && c.kind == ColumnType::Text)
+            .first()
+            .cloned()
+        else {
+            continue;
+        };
+        let plain = names(&|c| c.dimension && c.name != series_col);
+        for kind in ALL_KINDS {
+            let kind_name = serde_json::to_value(kind).unwrap();
+            let kind_name = kind_name.as_str().unwrap();
+            let k = choices
+                .kinds
+                .iter()
+                .find(|k| k.kind == kind)
+                .unwrap_or_else(|| panic!("{kind_name} is offered"));
+            kinds_seen.insert(kind_name.to_owned());
+            if k.query {
+                for d in 0..=3usize {
+                    for m in 0..=3usize {
+                        for series in [false, true] {
+                            for bucketed in [false, true] {
+                                if bucketed && d == 0 {
+                                    continue;
+                                }
+                                let pool = if bucketed { &dated } else { &plain };
+                                if pool.len() < d {
+                                    continue;
+                                }
+                                let dims: Vec<(&str, Option<&str>)> = pool[..d]
+                                    .iter()
+                                    .map(|c| (c.as_str(), bucketed.then_some("month")))
+                                    .collect();
+                                let widget = probe_widget_yaml(
+                                    kind_name,
+                                    slug,
+                                    &dims,
+                                    m,
+                                    series.then_some(series_col.as_str()),
+                                    "",
+                                );
+                                let offered = k.shapes.contains(&[d, m, usize::from(series)])
+                                    && (d == 0 || bucketed || !k.bucket_required);
+                                let outcome = check(widget, "");
+                                assert_eq!(
+                                    outcome.is_ok(),
+                                    offered,
+                                    "{slug}: {kind_name} with {d} dimensions (bucketed: \
+                                     {bucketed}), {m} measures, series: {series}: {outcome:?}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+                // The bounds the builder shows are the shapes' own.
+                let min = |i: usize| k.shapes.iter().map(|s| s[i]).min().unwrap();
+                let max = |i: usize| k.shapes.iter().map(|s| s[i]).max().unwrap();
+                assert_eq!(k.min_dimensions, min(0), "{kind_name}");
+                assert_eq!(k.min_measures, min(1), "{kind_name}");
+                // `null` (any number) where the probe's largest count (3) is accepted.
+                assert_eq!(k.max_dimensions.unwrap_or(3), max(0), "{kind_name}");
+                assert_eq!(k.max_measures.unwrap_or(3), max(1), "{kind_name}");
+                assert_eq!(k.series, k.shapes.iter().any(|s| s[2] == 1), "{kind_name}");
+            }
+            // Options: on the smallest shape the kind takes (bucketed where it must be).
+            let base: Vec<(&str, Option<&str>)> = match k.shapes.first() {
+                Some(s) if s[0] > 0 => {
+                    let pool = if k.bucket_required { &dated } else { &plain };
+                    if pool.len() < s[0] {
+                        continue;
+                    }
+                    pool[..s[0]]
+                        .iter()
+                        .map(|c| (c.as_str(), k.bucket_required.then_some("month")))
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            let base_measures = k.shapes.first().map_or(0, |s| s[1]);
+            let markdown = if kind_name == "text" {
+                "markdown: x, "
+            } else {
+                ""
+            };
+            for option in ALL_OPTIONS {
+                let value = match option {
+                    "orientation" => "orientation: horizontal",
+                    "stacking" => "stacking: stacked",
+                    "page_size" => "page_size: 25",
+                    _ => "markdown: x",
+                };
+                let options = if option == "markdown" {
+                    value.to_owned()
+                } else {
+                    format!("{markdown}{value}")
+                };
+                let widget =
+                    probe_widget_yaml(kind_name, slug, &base, base_measures, None, &options);
+                let outcome = check(widget, "");
+                assert_eq!(
+                    outcome.is_ok(),
+                    k.options.contains(&option),
+                    "{slug}: {kind_name} with {option}: {outcome:?}"
+                );
+                checked += 1;
+            }
+        }
+        // What the builder takes from the choices instead of its own lists.
+        let table = |dims: &[(&str, Option<&str>)], options: &str, limit: Option<u32>| {
+            let mut w = probe_widget_yaml("table", slug, dims, 1, None, options);
+            if let Some(l) = limit {
+                w = w.replace(
+                    "      measures:",
+                    &format!("      limit: {l}\n      measures:"),
+                );
+            }
+            check(w, "")
+        };
+        let dim = [(plain[0].as_str(), None)];
+        for (n, ok) in [
+            (choices.page_size.min, true),
+            (choices.page_size.max, true),
+            (choices.page_size.max + 1, false),
+            (choices.page_size.min - 1, false),
+        ] {
+            assert_eq!(
+                table(&dim, &format!("page_size: {n}"), None).is_ok(),
+                ok,
+                "page_size {n}"
+            );
+        }
+        for (n, ok) in [
+            (choices.limit.min, true),
+            (choices.limit.max, true),
+            (choices.limit.max + 1, false),
+            (choices.limit.min - 1, false),
+        ] {
+            assert_eq!(table(&dim, "", Some(n)).is_ok(), ok, "limit {n}");
+        }
+        let mut styles: Vec<String> = choices
+            .number_formats
+            .iter()
+            .filter(|f| **f != "currency")
+            .map(|f| format!("{{ style: {f} }}"))
+            .collect();
+        styles.extend(
+            choices
+                .currencies
+                .iter()
+                .chain(&["CHF"])
+                .map(|c| format!("{{ style: currency, currency: {c} }}")),
+        );
+        for format in &styles {
+            let outcome = table(&dim, &format!("number_formats: {{ m0: {format} }}"), None);
+            assert!(outcome.is_ok(), "{format}: {outcome:?}");
+            checked += 1;
+        }
+        assert!(
+            table(&dim, "number_formats: { m0: { style: percentage } }", None).is_err(),
+            "a style that is not offered is refused"
+        );
+        if let Some(date) = dated.first() {
+            let kpi = probe_widget_yaml("kpi", slug, &[], 1, None, "");
+            for preset in choices
+                .date_presets
+                .iter()
+                .map(|p| serde_json::to_value(p).unwrap())
+            {
+                let p = preset.as_str().unwrap();
+                let filter = format!(
+                    "filters:\n  - {{ id: f, label: F, kind: date_range, columns: {{ {slug}: {date} }}, default: {{ preset: {p} }} }}\n"
+                );
+                let outcome = check(kpi.clone(), &filter);
+                assert!(outcome.is_ok(), "preset {p}: {outcome:?}");
+                checked += 1;
+            }
+            let filter = format!(
+                "filters:\n  - {{ id: f, label: F, kind: date_range, columns: {{ {slug}: {date} }}, default: {{ preset: last_decade }} }}\n"
+            );
+            assert!(
+                check(kpi, &filter).is_err(),
+                "a preset that is not offered is refused"
+            );
+            assert_eq!(choices.date_presets.len(), 14);
+        }
+    }
+    assert_eq!(kinds_seen.len(), ALL_KINDS.len());
+    assert!(checked > 500, "{checked} documents checked");
+    eprintln!("{checked} kind, option and list documents checked");
 }
