@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vitrine_core::member::{Permissions, Role};
 
-use crate::helpers::{CLIENT_HEADER, TestApp, both_stores, trust_client_header};
+use crate::helpers::{CLIENT_HEADER, TestApp, both_stores, pdf_text, trust_client_header};
 
 const PORTAL: &str = "https://portal.example.com";
 
@@ -161,9 +161,19 @@ impl Fixture {
 
     /// Mints a token for customer A with a structured rule; returns (token, grant id).
     async fn mint(&self, key: &str, expires_in: Option<u32>) -> (String, String) {
+        self.mint_for(key, "A", expires_in).await
+    }
+
+    /// Mints a token for `customer` with a structured rule; returns (token, grant id).
+    async fn mint_for(
+        &self,
+        key: &str,
+        customer: &str,
+        expires_in: Option<u32>,
+    ) -> (String, String) {
         let mut body = json!({
             "resources": [{ "type": "dashboard", "id": self.embed_id }],
-            "rls": [{ "column": "customer_id", "op": "=", "value": "A" }],
+            "rls": [{ "column": "customer_id", "op": "=", "value": customer }],
             "user": { "username": "ann@customer-a.example", "first_name": "Ann" },
         });
         if let Some(s) = expires_in {
@@ -211,7 +221,7 @@ impl Fixture {
     }
 
     /// Every route of the embedded view, as (path, what it must answer when open).
-    fn routes() -> [&'static str; 7] {
+    fn routes() -> [&'static str; 8] {
         [
             "",
             "/widgets/usage",
@@ -219,6 +229,7 @@ impl Fixture {
             "/export.pdf",
             "/widgets/usage/export.csv",
             "/widgets/usage/export.png",
+            "/widgets/usage/export.svg",
             "/live",
         ]
     }
@@ -310,13 +321,46 @@ async fn a_rule_restricts_every_route_and_every_route_fails_closed(fx: &Fixture)
     );
     let (status, _) = fx.text("/widgets/market/export.csv", &token).await;
     assert_eq!(status, 404);
+    let (status, headers, svg) = fx.get("/widgets/usage/export.svg", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(
+        svg.contains("Acme GmbH") && svg.contains("Acme Labs") && !svg.contains("Globex"),
+        "{svg}"
+    );
+    // The PNG is drawn from the same rows: the same widget for customer B draws other pixels.
+    // (B's grant lives the default 300 s, so it has expired before the "revoke all" below.)
     let (status, headers, png) = fx.get("/widgets/usage/export.png", &token).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/png");
     assert!(png.starts_with(b"\x89PNG"));
+    let (token_b, _) = fx.mint_for(&fx.key, "B", None).await;
+    let (status, _, png_b) = fx.get("/widgets/usage/export.png", &token_b).await;
+    assert_eq!(status, 200);
+    assert!(png_b.starts_with(b"\x89PNG"));
+    assert_ne!(png, png_b, "A's and B's PNGs hold different rows");
+    let (_, svg_b) = fx.text("/widgets/usage/export.svg", &token_b).await;
+    assert!(
+        svg_b.contains("Globex") && !svg_b.contains("Acme"),
+        "{svg_b}"
+    );
+    // The PDF's text (krilla compresses it: read it with a PDF parser).
     let (status, _, pdf) = fx.get("/export.pdf", &token).await;
     assert_eq!(status, 200);
-    assert!(!String::from_utf8_lossy(&pdf).contains("Globex"));
+    let (_, text) = pdf_text(&pdf);
+    assert!(
+        text.contains("AcmeGmbH") && text.contains("AcmeLabs"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Globex"),
+        "B's rows leaked into the PDF: {text}"
+    );
+    assert!(
+        text.contains("Marketindex") && !text.contains("Marketvolume"),
+        "{text}"
+    );
     // The live stream, read with a header.
     let widgets = live_widgets(fx, &token).await;
     assert!(
