@@ -766,6 +766,38 @@ both_stores!(
     }
 );
 
+both_stores!(a_configured_maximum_lifetime_bounds_every_token, async {
+    let fx = Fixture::new_with(|config| config.embed.max_token_seconds = 60).await;
+    let mint = |expires_in: Option<u32>| {
+        let mut body = json!({
+            "resources": [{ "type": "dashboard", "id": fx.embed_id }],
+            "user": { "username": "u" },
+        });
+        if let Some(s) = expires_in {
+            body["expires_in"] = json!(s);
+        }
+        fx.send(reqwest::Method::POST, "/api/v1/guest-tokens", Some(body))
+    };
+    let (status, body) = mint(Some(61)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("60"),
+        "{body}"
+    );
+    let (status, body) = mint(Some(60)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["expires_in"], 60);
+    // Unsaid, a token lives the default 300 s, or the maximum when that is lower.
+    let (status, body) = mint(None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["expires_in"], 60);
+    let token = body["token"].as_str().unwrap().to_owned();
+    let (_, headers, _) = fx.get("", &token).await;
+    assert_eq!(headers["x-vitrine-expires-in"], "60");
+    fx.app.clock.advance(time::Duration::seconds(60));
+    fx.all_refused(&token, "past the configured maximum").await;
+});
+
 // ---- the SDK in a real browser -----------------------------------------------------------------
 
 /// A host application on a second port: a page that mounts the dashboard through the SDK and
