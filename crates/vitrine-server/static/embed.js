@@ -76,6 +76,7 @@
     if (ui.filters && ui.filters.visible === false) params.set("show_filters", "0");
     if (ui.filters && ui.filters.expanded === false) params.set("expand_filters", "0");
     if (ui.theme) params.set("theme", ui.theme);
+    if (ui.hideChartControls) params.set("hide_chart_controls", "1");
     if (ui.standalone) params.set("standalone", String(ui.standalone));
     return params;
   }

@@ -798,6 +798,66 @@ both_stores!(a_configured_maximum_lifetime_bounds_every_token, async {
     fx.all_refused(&token, "past the configured maximum").await;
 });
 
+both_stores!(
+    the_saved_ui_configuration_and_display_parameters_shape_the_embedded_page,
+    async {
+        let fx = Fixture::new().await;
+        let (token, _) = fx.mint(&fx.key, None).await;
+        let page = |query: &'static str| {
+            let (fx, token) = (&fx, token.clone());
+            async move {
+                let (status, page) = fx.text(query, &token).await;
+                assert_eq!(status, 200, "{query}: {page}");
+                page
+            }
+        };
+        // The fixture's embedding shows downloads and an open filter bar.
+        let shown = page("").await;
+        assert!(shown.contains("dash-download") && shown.contains("dash-card-download"));
+        assert!(shown.contains("dash-filters") && !shown.contains("dash-filters-collapsed"));
+        assert!(shown.contains("<h1>Customer usage</h1>"));
+        // The SDK's `hideChartControls` (`hide_chart_controls=1`) hides every download menu,
+        // and a filter change keeps it; the display parameters of seed 002 work on embeds.
+        let hidden = page("?hide_chart_controls=1").await;
+        assert!(
+            !hidden.contains("dash-download") && !hidden.contains("dash-card-download"),
+            "{hidden}"
+        );
+        assert!(hidden.contains("name=\"hide_chart_controls\" value=\"1\""));
+        assert!(hidden.contains("Acme GmbH"));
+        let collapsed = page("?expand_filters=0").await;
+        assert!(collapsed.contains("dash-filters-collapsed"));
+        let bare = page("?standalone=3").await;
+        assert!(!bare.contains("<h1>Customer usage</h1>") && !bare.contains("dash-filters"));
+        assert!(!bare.contains("dash-download"));
+        let untitled = page("?hide_title=1&show_filters=0").await;
+        assert!(
+            !untitled.contains("<h1>Customer usage</h1>") && !untitled.contains("dash-filters")
+        );
+
+        // The embedding's saved UI configuration: a collapsed filter bar, hidden downloads, a
+        // dark theme; the URL cannot undo what the owner hid.
+        fx.ok(
+            reqwest::Method::PUT,
+            &format!("/api/v1/dashboards/{}/embedding", fx.board),
+            json!({ "allowed_origins": [PORTAL], "ui": {
+                "filters_expanded": false, "hide_chart_controls": true, "theme": "dark",
+                "hide_title": true } }),
+        )
+        .await;
+        for query in ["", "?expand_filters=1&hide_chart_controls=0&hide_title=0"] {
+            let saved = page(query).await;
+            assert!(saved.contains("dash-filters-collapsed"), "{query}: {saved}");
+            assert!(!saved.contains("dash-download"), "{query}");
+            assert!(!saved.contains("<h1>Customer usage</h1>"), "{query}");
+            assert!(saved.contains("Acme GmbH"), "{query}");
+        }
+        // Hidden downloads are refused downloads.
+        let (status, _) = fx.text("/widgets/usage/export.csv", &token).await;
+        assert_eq!(status, 404);
+    }
+);
+
 // ---- the SDK in a real browser -----------------------------------------------------------------
 
 /// A host application on a second port: a page that mounts the dashboard through the SDK and
