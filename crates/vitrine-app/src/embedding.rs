@@ -194,7 +194,7 @@ fn may_embed(member: &Member) -> Result<(), Error> {
     if member.actor().can_embed() {
         Ok(())
     } else {
-        Err(Error::Forbidden)
+        Err(Error::MissingPermission("embed"))
     }
 }
 

@@ -601,8 +601,11 @@ both_stores!(
                 Some(mint(json!([]), &fx.embed_id)),
             )
             .await;
+        // Refused with a message that names the missing permission.
         assert_eq!(status, 403, "{body}");
-        let (status, _) = fx
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("“embed” permission"), "{message}");
+        let (status, body) = fx
             .send_as(
                 &editor_key,
                 reqwest::Method::PUT,
@@ -611,6 +614,8 @@ both_stores!(
             )
             .await;
         assert_eq!(status, 403);
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("“embed” permission"), "{message}");
         // An unknown embed id (and the dashboard id instead of the embed id).
         for id in [
             "00000000-0000-4000-8000-000000000000".to_owned(),
