@@ -1174,6 +1174,24 @@ both_stores!(
             .unwrap();
         assert!(page.contains(&fx.embed_id) && page.contains("/static/embed.js"));
         assert!(page.contains(PORTAL));
+        // Both snippets have a Copy button (the app's `data-copy` mechanism).
+        for id in ["embed-sdk", "embed-iframe"] {
+            assert!(page.contains(&format!("data-copy=\"{id}\"")), "{id}");
+            assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert!(
+            page.contains("Vitrine.embedDashboard") && page.contains("guest_token=GUEST_TOKEN")
+        );
+        // The default UI configuration and the host filters are shown, and editable.
+        assert!(page.contains("downloads shown") && page.contains("filter bar open"));
+        assert!(
+            page.contains("name=\"host_filter\" value=\"plan\" checked"),
+            "{page}"
+        );
+        assert!(
+            page.contains("name=\"hide_chart_controls\" >"),
+            "unchecked: {page}"
+        );
         // An empty list is refused with the sentence; a new origin is saved.
         let response = client
             .post(fx.app.url(&path))
@@ -1203,6 +1221,69 @@ both_stores!(
             csp.ends_with("frame-ancestors https://app.example.org"),
             "{csp}"
         );
+        // The display defaults and the host filters, through the form.
+        let embedding_path = format!("/api/v1/dashboards/{}/embedding", fx.board);
+        let response = client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+                ("enabled", "on"),
+                ("hide_chart_controls", "on"),
+                ("filters_visible", "on"),
+                ("theme", "dark"),
+                ("host_filter", "plan"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let saved = fx.send(reqwest::Method::GET, &embedding_path, None).await.1;
+        assert_eq!(
+            saved["ui"],
+            json!({ "hide_title": false, "hide_chart_controls": true, "filters_visible": true,
+                    "filters_expanded": false, "theme": "dark" }),
+            "{saved}"
+        );
+        assert_eq!(saved["host_filters"], json!(["plan"]));
+        let page = client
+            .get(fx.app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("downloads hidden") && page.contains("filter bar collapsed"));
+        assert!(page.contains("theme dark") && page.contains("<option value=\"dark\" selected>"));
+        assert!(
+            page.contains("name=\"hide_chart_controls\" checked"),
+            "{page}"
+        );
+        // No host filter ticked: the host may set none.
+        client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+                ("enabled", "on"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let saved = fx.send(reqwest::Method::GET, &embedding_path, None).await.1;
+        assert_eq!(saved["host_filters"], json!([]), "{saved}");
+        assert_eq!(saved["enabled"], true);
+        // One grant revoked through the API, for the audit trail below.
+        let (_, one) = fx.mint(&fx.key, None).await;
+        let (status, _) = fx
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/guest-grants/{one}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
         // Revoke every token from the page.
         let response = client
             .post(fx.app.url(&format!("{path}/revoke")))
@@ -1212,6 +1293,72 @@ both_stores!(
             .unwrap();
         assert!(response.text().await.unwrap().contains("Revoked 1"));
         fx.all_refused(&token, "revoked from the page").await;
+
+        // Turning embedding off through the form (the box unticked) stops every token.
+        let (token, _) = fx.mint(&fx.key, None).await;
+        assert_eq!(fx.text("/widgets/usage", &token).await.0, 200);
+        let response = client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let saved = fx.send(reqwest::Method::GET, &embedding_path, None).await.1;
+        assert_eq!(saved["enabled"], false);
+        fx.all_refused(&token, "turned off through the form").await;
+        let page = client
+            .get(fx.app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("<span class=\"badge\">off</span>"));
+
+        // Every change and revocation is in the audit trail, by the acting owner.
+        let ws = fx
+            .app
+            .state
+            .store
+            .member_by_email("admin@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .workspace_id;
+        let events = fx.app.state.store.audit_events(ws, 200).await.unwrap();
+        let target = format!("embedding:{}", fx.embed_id);
+        let of = |action: &str| {
+            events
+                .iter()
+                .filter(|e| e.action == action && e.target == target)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of("embedding.enabled").len(), 1, "the fixture's PUT");
+        assert!(of("embedding.updated").len() >= 4, "every save of the form");
+        assert!(
+            of("embedding.updated")
+                .iter()
+                .any(|e| e.detail.contains("\"enabled\":false")),
+            "turning it off"
+        );
+        let revoked = of("guest_grant.revoked");
+        assert_eq!(revoked.len(), 1);
+        assert!(revoked[0].detail.contains(&one), "{}", revoked[0].detail);
+        let all = of("guest_grants.revoked_all");
+        assert_eq!(all.len(), 1);
+        assert!(all[0].detail.contains("\"revoked\":1"), "{}", all[0].detail);
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.target == target)
+                .all(|e| e.actor.contains("admin@example.com")),
+            "every change names its owner"
+        );
     }
 );
 
