@@ -865,9 +865,20 @@ both_stores!(
 
 // ---- the SDK in a real browser -----------------------------------------------------------------
 
-/// A host application on a second port: a page that mounts the dashboard through the SDK and
-/// a backend route that mints a 10-second token for the picked customer. Returns its port and
-/// the number of tokens minted so far.
+/// A host application on a second port, serving four pages and its backend:
+///
+/// - `/?customer=A[&ui=hide]`: mounts the dashboard through the SDK (with
+///   `dashboardUiConfig.hideChartControls` for `ui=hide`) and records the handle's events.
+/// - `/flaky`: a `fetchGuestToken` that hangs once (the SDK's timeout ends it), fails once,
+///   succeeds once (a 5-second token) and then always fails (the renewal gives up: `error`).
+/// - `/forge`: frames the embedded page itself, without the SDK, so the test can post forged
+///   handshakes from this allowed origin, next to a frame of `/forger`.
+/// - `/forger`: served to the test at `127.0.0.1` (not an allowed origin), it posts a
+///   well-formed handshake with a real token to the embedded page, its sibling frame.
+/// - `/token?customer=A[&ttl=10]`: mints a token for that customer with an API key, over
+///   HTTP, as a real host's backend does.
+///
+/// Returns its port and the number of tokens minted so far.
 async fn host_app(
     vitrine: String,
     key: String,
@@ -878,39 +889,105 @@ async fn host_app(
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let mints = std::sync::Arc::new(AtomicUsize::new(0));
-    let page = format!(
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let vitrine_origin = vitrine.trim_end_matches('/').to_owned();
+    let events = r#"for (const t of ["ready", "resize", "filters-changed", "auth-expired", "error"]) {
+    handle.on(t, (detail) => { window.events.push(t); window.details.push([t, detail]); });
+  }"#;
+    let main = format!(
         r#"<!doctype html><html><head><title>Portal</title></head><body>
 <h1>Customer portal</h1><div id="mount"></div>
 <script src="{vitrine}/static/embed.js"></script>
 <script>
-window.events = [];
-const customer = new URLSearchParams(location.search).get("customer") || "A";
+window.events = []; window.details = [];
+const params = new URLSearchParams(location.search);
+const customer = params.get("customer") || "A";
 Vitrine.embedDashboard({{
   id: "{embed_id}",
   vitrineDomain: "{vitrine}",
   mountPoint: document.getElementById("mount"),
   fetchGuestToken: () => fetch("/token?customer=" + customer).then((r) => r.json()),
+  dashboardUiConfig: params.get("ui") === "hide" ? {{ hideChartControls: true }} : undefined,
   iframeTitle: "Usage",
   handshakeTimeoutMs: 4000,
 }}).then((handle) => {{
   window.handle = handle;
-  for (const t of ["ready", "resize", "filters-changed", "auth-expired", "error"]) {{
-    handle.on(t, () => window.events.push(t));
-  }}
+  {events}
   window.events.push("mounted");
 }}, () => window.events.push("rejected"));
 </script></body></html>"#
     );
+    let flaky = format!(
+        r#"<!doctype html><html><head><title>Portal</title></head><body>
+<div id="mount"></div>
+<script src="{vitrine}/static/embed.js"></script>
+<script>
+window.events = []; window.details = []; window.calls = [];
+Vitrine.embedDashboard({{
+  id: "{embed_id}",
+  vitrineDomain: "{vitrine}",
+  mountPoint: document.getElementById("mount"),
+  fetchGuestToken: () => {{
+    window.calls.push(performance.now());
+    switch (window.calls.length) {{
+      case 1: return new Promise(() => {{}});
+      case 2: return Promise.reject(new Error("token service down"));
+      case 3: return fetch("/token?customer=A&ttl=5").then((r) => r.json());
+      default: return Promise.reject(new Error("token service down again"));
+    }}
+  }},
+  fetchTimeoutMs: 1000,
+  fetchAttempts: 3,
+  handshakeTimeoutMs: 8000,
+}}).then((handle) => {{
+  window.handle = handle;
+  {events}
+  window.events.push("mounted");
+}}, () => window.events.push("rejected"));
+</script></body></html>"#
+    );
+    let forge = format!(
+        r#"<!doctype html><html><head><title>Forge</title></head><body>
+<iframe id="vitrine" src="{vitrine}/embed/{embed_id}"></iframe>
+<iframe id="forger" src="http://127.0.0.1:{port}/forger"></iframe>
+<script>
+window.answers = [];
+fetch("/token?customer=A").then((r) => r.json()).then((t) => {{ window.token = t.token; }});
+window.handshake = (message, withPort) => {{
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (e) => window.answers.push(e.data && e.data.type);
+  document.getElementById("vitrine").contentWindow.postMessage(
+    message, "{vitrine_origin}", withPort ? [channel.port2] : []);
+}};
+</script></body></html>"#
+    );
+    let forger = r#"<!doctype html><html><head><title>Forger</title></head><body><script>
+window.answers = [];
+fetch("/token?customer=B").then((r) => r.json()).then((t) => { window.token = t.token; });
+// A well-formed handshake with a real token, from an origin that is not on the list.
+window.forge = () => {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (e) => window.answers.push(e.data && e.data.type);
+  window.parent.frames[0].postMessage(
+    { vitrine: 1, type: "init", token: window.token, filters: {} }, "*", [channel.port2]);
+  return true;
+};
+</script></body></html>"#
+        .to_owned();
+    let mints = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = mints.clone();
+    let page = |html: String| {
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { Html(html) }
+        })
+    };
     let router = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(move || {
-                let page = page.clone();
-                async move { Html(page) }
-            }),
-        )
+        .route("/", page(main))
+        .route("/flaky", page(flaky))
+        .route("/forge", page(forge))
+        .route("/forger", page(forger))
         .route(
             "/token",
             axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
@@ -922,6 +999,7 @@ Vitrine.embedDashboard({{
                 );
                 async move {
                     let customer = q.get("customer").cloned().unwrap_or_default();
+                    let ttl: u32 = q.get("ttl").and_then(|t| t.parse().ok()).unwrap_or(10);
                     let minted: Value = reqwest::Client::new()
                         .post(format!("{vitrine}/api/v1/guest-tokens"))
                         .bearer_auth(&key)
@@ -929,7 +1007,7 @@ Vitrine.embedDashboard({{
                             "resources": [{ "type": "dashboard", "id": embed_id }],
                             "rls": [{ "column": "customer_id", "op": "=", "value": customer }],
                             "user": { "username": format!("viewer-{customer}") },
-                            "expires_in": 10,
+                            "expires_in": ttl,
                         }))
                         .send()
                         .await
@@ -942,13 +1020,15 @@ Vitrine.embedDashboard({{
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
     (port, mints)
 }
+
+/// How long a revocation may take to reach the host through the iframe. It takes about a
+/// third of a second here (printed); the bound leaves room for a busy CI machine.
+const REVOKED_WITHIN: StdDuration = StdDuration::from_secs(2);
 
 both_stores!(
     the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoked,
@@ -970,11 +1050,12 @@ both_stores!(
         fx.ok(
             reqwest::Method::PUT,
             &format!("/api/v1/dashboards/{}/embedding", fx.board),
-            json!({ "allowed_origins": [host] }),
+            json!({ "allowed_origins": [host], "ui": { "hide_chart_controls": false } }),
         )
         .await;
 
-        browser.goto(&format!("{host}/?customer=A")).await;
+        // Mounted with `hideChartControls`: only A's rows, no download menu, no token in a URL.
+        browser.goto(&format!("{host}/?customer=A&ui=hide")).await;
         browser
             .wait_until("the SDK mounted", "window.events.includes('mounted')")
             .await;
@@ -993,13 +1074,20 @@ both_stores!(
         assert!(text.contains("Acme GmbH"), "{text}");
         assert!(!text.contains("Globex"), "only the picked customer's rows");
         let url = browser.js("return location.href").await;
-        assert!(
-            !url.as_str().unwrap().contains("gst_"),
-            "no token in the URL"
+        let url = url.as_str().unwrap();
+        assert!(!url.contains("gst_"), "no token in the URL");
+        assert!(url.contains("hide_chart_controls=1"), "{url}");
+        let menus = browser
+            .js("return document.querySelectorAll('.dash-download, .dash-card-download').length")
+            .await;
+        assert_eq!(
+            menus,
+            json!(0),
+            "hideChartControls hides the download menus"
         );
         step(browser.client.enter_parent_frame()).await;
 
-        // The host sets a filter; the viewer's filter state survives two renewals.
+        // The host sets a filter.
         browser
             .js("window.handle.setFilters({ plan: ['Pro'] }); return true")
             .await;
@@ -1007,13 +1095,46 @@ both_stores!(
         browser
         .wait_until(
             "the filter applied",
-            "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]')",
+            "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]') && document.body.innerText.includes('Acme GmbH') && !document.body.innerText.includes('Acme Labs')",
         )
         .await;
-        step(browser.client.enter_parent_frame()).await;
+        // The viewer changes it inside the iframe (real clicks): Free instead of Pro.
+        for (value, want) in [("Free", "Free,Pro"), ("Pro", "Free")] {
+            browser
+                .js("document.querySelector('details[data-multi]').open = true; return true")
+                .await;
+            let option = step(browser.client.find(fantoccini::Locator::Css(&format!(
+                "input[name='f.plan'][value='{value}']"
+            ))))
+            .await;
+            step(option.click()).await;
+            browser
+                .wait_until(
+                    "the viewer's filter applied",
+                    &format!(
+                        "new URLSearchParams(location.search).getAll('f.plan').filter(Boolean).sort().join(',') === '{want}'"
+                    ),
+                )
+                .await;
+        }
         browser
-        .wait_until("the host heard the filters", "window.events.includes('filters-changed') || window.events.filter((e) => e === 'ready').length >= 2")
-        .await;
+            .wait_until(
+                "the cards show the viewer's choice",
+                "document.body.innerText.includes('Acme Labs') && !document.body.innerText.includes('Acme GmbH')",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+        // …and the host hears it as `filters-changed`, with the filters.
+        browser
+            .wait_until(
+                "the host heard filters-changed",
+                "window.details.some(([t, d]) => t === 'filters-changed' && JSON.stringify(d.filters) === JSON.stringify({ plan: ['Free'] }))",
+            )
+            .await;
+        let filters = browser.js("return window.handle.getFilters()").await;
+        assert_eq!(filters["plan"], json!(["Free"]), "{filters}");
+
+        // Two renewals of the 10-second token keep the viewer's filter.
         let started = std::time::Instant::now();
         while mints.load(Ordering::SeqCst) < 3 && started.elapsed() < StdDuration::from_secs(30) {
             tokio::time::sleep(StdDuration::from_millis(250)).await;
@@ -1023,12 +1144,12 @@ both_stores!(
             "two renewals of a 10-second token"
         );
         let filters = browser.js("return window.handle.getFilters()").await;
-        assert_eq!(filters["plan"], json!(["Pro"]), "{filters}");
+        assert_eq!(filters["plan"], json!(["Free"]), "{filters}");
         step(browser.client.enter_frame(0)).await;
         let text = browser.js("return document.body.innerText").await;
         let text = text.as_str().unwrap();
         assert!(
-            text.contains("Acme GmbH") && !text.contains("Acme Labs"),
+            text.contains("Acme Labs") && !text.contains("Acme GmbH"),
             "{text}"
         );
         assert!(!text.contains("Session expired"));
@@ -1040,7 +1161,34 @@ both_stores!(
             .await;
         step(browser.client.enter_parent_frame()).await;
 
-        // Revoking every grant flips the frame to "session expired" and tells the host.
+        // `setTheme` redraws the frame in that theme, keeping the viewer's filter.
+        browser
+            .js("window.handle.setTheme('dark'); return true")
+            .await;
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the theme applied",
+                "location.search.includes('theme=dark') && location.search.includes('f.plan=Free') && document.querySelector('[data-dashboard]') && document.body.innerText.includes('Acme Labs')",
+            )
+            .await;
+        browser
+            .wait_until(
+                "the live stream is open again",
+                "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+
+        // Revoking every grant flips the frame to "session expired" and tells the host, within
+        // REVOKED_WITHIN (asserted).
+        assert_eq!(
+            browser
+                .js("return window.events.includes('auth-expired')")
+                .await,
+            json!(false)
+        );
+        let revoked_at = std::time::Instant::now();
         let (status, _) = fx
             .send(
                 reqwest::Method::DELETE,
@@ -1049,15 +1197,15 @@ both_stores!(
             )
             .await;
         assert_eq!(status, 200);
-        let revoked_at = std::time::Instant::now();
-
         browser
             .wait_until(
                 "the host heard auth-expired",
                 "window.events.includes('auth-expired')",
             )
             .await;
-        eprintln!("revocation reached the host in {:?}", revoked_at.elapsed());
+        let took = revoked_at.elapsed();
+        eprintln!("revocation reached the host in {took:?}");
+        assert!(took < REVOKED_WITHIN, "the revocation took {took:?}");
         step(browser.client.enter_frame(0)).await;
         // The frame tells the host first and then redraws itself; on a busy machine the
         // host's poll can land in between.
@@ -1068,8 +1216,135 @@ both_stores!(
             )
             .await;
         let text = browser.js("return document.body.innerText").await;
-        assert!(text.as_str().unwrap().contains("Session expired"), "{text}");
         assert!(!text.as_str().unwrap().contains("Acme"));
+        step(browser.client.enter_parent_frame()).await;
+
+        // A flaky token service: the first call hangs (the SDK's timeout ends it after
+        // 1 s), the second fails, the third succeeds, each after a backoff; the renewal's
+        // calls all fail: the host hears `error`, and `auth-expired` when the 5 s token ends.
+        browser.goto(&format!("{host}/flaky")).await;
+        browser
+            .wait_until(
+                "the SDK mounted after retries",
+                "window.events.includes('mounted')",
+            )
+            .await;
+        let calls = browser.js("return window.calls").await;
+        let calls: Vec<f64> = calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_f64().unwrap())
+            .collect();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert!(
+            calls[1] - calls[0] >= 1400.0,
+            "a 1 s timeout and a 0.5 s backoff: {calls:?}"
+        );
+        assert!(calls[2] - calls[1] >= 900.0, "a 1 s backoff: {calls:?}");
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the dashboard is in the frame",
+                "document.body.innerText.includes('Acme GmbH')",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+        browser
+            .wait_until(
+                "the failed renewal is an error event",
+                "window.details.some(([t, d]) => t === 'error' && d.message === 'token renewal failed')",
+            )
+            .await;
+        assert_eq!(
+            browser.js("return window.calls.length").await,
+            json!(6),
+            "three calls for the renewal"
+        );
+        // The server's clock passes the token's end (the test's clock is manual).
+        fx.app.clock.advance(time::Duration::seconds(6));
+        browser
+            .wait_until(
+                "the end of the 5 s token",
+                "window.events.includes('auth-expired')",
+            )
+            .await;
+        // `unmount` removes the iframe and stops talking.
+        browser.js("window.handle.unmount(); return true").await;
+        let frames = browser
+            .js("return document.querySelectorAll('iframe').length")
+            .await;
+        assert_eq!(frames, json!(0));
+        let heard = browser.js("return window.events.length").await;
+        tokio::time::sleep(StdDuration::from_millis(500)).await;
+        assert_eq!(browser.js("return window.events.length").await, heard);
+
+        // The frame's own origin check: a page on an allowed origin frames the embedded
+        // page without the SDK (frame-ancestors lets it), next to a frame from 127.0.0.1,
+        // which is not on the list and posts a well-formed handshake with a real token.
+        let _ = browser.log().await;
+        browser.goto(&format!("{host}/forge")).await;
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the embedded page waits for a handshake",
+                "window.__vitrineFrame && document.querySelector('[data-embed-state=waiting]')",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+        step(browser.client.enter_frame(1)).await;
+        browser
+            .wait_until("the forger has a token", "typeof window.token === 'string'")
+            .await;
+        browser.js("return window.forge()").await;
+        tokio::time::sleep(StdDuration::from_millis(1000)).await;
+        assert_eq!(
+            browser.js("return window.answers").await,
+            json!([]),
+            "no hello to another origin"
+        );
+        step(browser.client.enter_parent_frame()).await;
+        // The embedded page refused it by its origin (it keeps the refused origins in memory).
+        step(browser.client.enter_frame(0)).await;
+        assert_eq!(
+            browser.js("return window.__vitrineFrame.refused").await,
+            json!([format!("http://127.0.0.1:{port}")])
+        );
+        let text = browser.js("return document.body.innerText").await;
+        assert!(
+            !text.as_str().unwrap().contains("Acme") && !text.as_str().unwrap().contains("Globex")
+        );
+        step(browser.client.enter_parent_frame()).await;
+        // From the allowed origin: another protocol version, and no port, are ignored too.
+        browser
+            .wait_until("the host has a token", "typeof window.token === 'string'")
+            .await;
+        browser
+            .js("window.handshake({ vitrine: 2, type: 'init', token: window.token, filters: {} }, true); \
+                 window.handshake({ vitrine: 1, type: 'init', token: window.token, filters: {} }, false); \
+                 window.handshake({ vitrine: '1', type: 'init', token: window.token, filters: {} }, true); \
+                 return true")
+            .await;
+        tokio::time::sleep(StdDuration::from_millis(1000)).await;
+        assert_eq!(browser.js("return window.answers").await, json!([]));
+        step(browser.client.enter_frame(0)).await;
+        let text = browser.js("return document.body.innerText").await;
+        assert!(!text.as_str().unwrap().contains("Acme"), "{text}");
+        step(browser.client.enter_parent_frame()).await;
+        // The well-formed handshake from the allowed origin is answered (the frame listened).
+        browser
+            .js("window.handshake({ vitrine: 1, type: 'init', token: window.token, filters: {} }, true); return true")
+            .await;
+        browser
+            .wait_until("the frame said hello", "window.answers.includes('hello')")
+            .await;
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the dashboard is in the frame",
+                "document.body.innerText.includes('Acme GmbH') && !document.body.innerText.includes('Globex')",
+            )
+            .await;
         step(browser.client.enter_parent_frame()).await;
 
         // A host origin not on the list: frame-ancestors blocks the page and the handshake fails.
