@@ -928,7 +928,7 @@ pub const OPTIONS: &[ConfigOption] = &[
         key: "embed.max_token_seconds",
         env: "VITRINE_EMBED__MAX_TOKEN_SECONDS",
         default: "3600",
-        help: "The longest lifetime a guest token may ask for (`expires_in`), in seconds; tokens live 300 s when the request does not say.",
+        help: "The longest lifetime a guest token may ask for (`expires_in`), in seconds; tokens live 300 s (or this maximum, when lower) when the request does not say.",
     },
     ConfigOption {
         key: "mail.smtp_url",

@@ -194,7 +194,7 @@ fn may_embed(member: &Member) -> Result<(), Error> {
     if member.actor().can_embed() {
         Ok(())
     } else {
-        Err(Error::Forbidden)
+        Err(Error::MissingPermission("embed"))
     }
 }
 
@@ -549,9 +549,10 @@ pub async fn mint_guest_token(
         ));
     }
     let max = app.config.embed.max_token_seconds;
+    // Unsaid, the default lifetime — or the configured maximum when that is shorter.
     let expires_in = request
         .expires_in
-        .unwrap_or(guest::DEFAULT_LIFETIME.whole_seconds() as u32);
+        .unwrap_or((guest::DEFAULT_LIFETIME.whole_seconds() as u32).min(max));
     if expires_in < guest::MIN_LIFETIME.whole_seconds() as u32 || expires_in > max {
         return Err(Error::invalid_field(
             "expires_in",

@@ -20,6 +20,10 @@ pub enum Error {
     /// The caller is known but not allowed to do this.
     #[error("forbidden")]
     Forbidden,
+    /// The caller is known but lacks one named permission (`embed`), which an admin can grant:
+    /// refused like [`Error::Forbidden`], with a message that names it.
+    #[error("this needs the “{0}” permission, which an admin can grant on the Members page")]
+    MissingPermission(&'static str),
     /// Input that fails validation. The message is written for the person who sent it; the
     /// field, when known, names the part of the input at fault (`password`, `location`,
     /// `locked_filters.region`).

@@ -362,9 +362,14 @@ impl ShareAccess {
         }
     }
 
-    /// The display this request asks for within what the link allows.
+    /// The display this request asks for within what the link allows (an embedding's saved
+    /// UI configuration included).
     pub fn display(&self, query: &str) -> Display {
-        display_of(&self.settings, query)
+        let mut display = display_of(&self.settings, query);
+        if let Some(guest) = self.guest() {
+            display.filters_expanded &= guest.settings.ui.filters_expanded;
+        }
+        display
     }
 
     /// What restricts every query this link runs: its locks as rules on every dataset they
@@ -719,8 +724,14 @@ pub struct Display {
     /// Level of `standalone=1|2|3` (seed 002): 1 drops the page's chrome (footer), 2 also the
     /// title, 3 shows the charts only (no filter bar, no refreshed line, no download menu).
     pub standalone: u8,
-    /// The filter bar starts open (`expand_filters=0` collapses it).
+    /// The filter bar starts open (`expand_filters=0` collapses it; so does an embedding's
+    /// saved `ui.filters_expanded: false`, which the URL cannot undo).
     pub filters_expanded: bool,
+    /// The download menus are shown: the link allows downloads, and neither
+    /// `hide_chart_controls=1` (the SDK's `dashboardUiConfig.hideChartControls`) nor
+    /// `standalone=3` hides them. Only the menus: whether a download route answers is the
+    /// link's `allow_downloads` ([`crate::downloads::may_download`]).
+    pub downloads: bool,
 }
 
 fn query_pairs(query: &str) -> Vec<(String, String)> {
@@ -768,6 +779,9 @@ pub fn display_of(settings: &LinkSettings, query: &str) -> Display {
             && !falsy(first(&pairs, "show_filters")),
         standalone,
         filters_expanded: !falsy(first(&pairs, "expand_filters")),
+        downloads: settings.display.allow_downloads
+            && standalone < 3
+            && !truthy(first(&pairs, "hide_chart_controls")),
         interactive: !falsy(first(&pairs, "interactive")),
         embed,
         theme: url_theme.unwrap_or(settings.display.theme),
@@ -1094,6 +1108,19 @@ widgets:
         let d = display_of(&settings(), "standalone=9");
         assert_eq!(d.standalone, 0);
         assert!(d.filters_expanded);
+    }
+
+    #[test]
+    fn hide_chart_controls_hides_the_download_menus_and_can_not_offer_them() {
+        let mut s = settings();
+        s.display.allow_downloads = true;
+        assert!(display_of(&s, "").downloads);
+        assert!(!display_of(&s, "hide_chart_controls=1").downloads);
+        assert!(!display_of(&s, "hide_chart_controls=true&show_filters=1").downloads);
+        assert!(!display_of(&s, "standalone=3").downloads);
+        assert!(display_of(&s, "hide_chart_controls=0").downloads);
+        s.display.allow_downloads = false;
+        assert!(!display_of(&s, "hide_chart_controls=0").downloads);
     }
 
     #[test]

@@ -181,6 +181,13 @@ impl HttpError {
                 "forbidden",
                 "You do not have permission to do this.",
             ),
+            Error::MissingPermission(permission) => ClientError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "You do not have permission to do this: it needs the “{permission}” permission, which an admin can grant on the Members page."
+                ),
+            ),
             Error::NotFound => ClientError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",

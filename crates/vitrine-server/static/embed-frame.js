@@ -30,6 +30,8 @@
     token: null,
     lastHeight: 0,
     observer: null,
+    // Origins whose handshake was refused (in memory only; for the console and the tests).
+    refused: [],
   };
   window.__vitrineFrame = frame;
 
@@ -231,7 +233,8 @@
     const data = event.data;
     if (!data || data.vitrine !== PROTOCOL || data.type !== "init") return;
     if (!frame.origins.includes(event.origin)) {
-      // Not on the embedding's list: ignored (and said once, to the console only).
+      // Not on the embedding's list: ignored (and said to the console only).
+      frame.refused.push(event.origin);
       console.warn("vitrine: refused a handshake from", event.origin);
       return;
     }

@@ -11,6 +11,8 @@
 //     filters: { plan: ["Pro"] },           // initial values of the filters the host may set
 //     iframeTitle: "Usage dashboard",
 //     handshakeTimeoutMs: 15000,            // give up (reject, `error`) after this long
+//     fetchTimeoutMs: 10000,                // one fetchGuestToken call may take this long
+//     fetchAttempts: 4,                     // calls per token before giving up (`error`)
 //   });
 //   handle.on("resize", ({ height }) => …); handle.setFilters({...}); handle.unmount();
 //
@@ -25,6 +27,7 @@
   const PROTOCOL = 1;
   const RENEW_AT = 0.8; // renew after 80 % of the lifetime
   const FETCH_TIMEOUT_MS = 10000;
+  const FETCH_ATTEMPTS = 4;
   const HANDSHAKE_TIMEOUT_MS = 15000;
 
   function originOf(url) {
@@ -49,13 +52,14 @@
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  // The host's token function, retried with backoff: {token, expiresIn} (expiresIn in
-  // seconds, 0 when unknown).
-  async function fetchToken(fetchGuestToken, attempts) {
+  // The host's token function, retried with backoff (0.5, 1, 2, 4 s… between attempts), each
+  // call bounded by a timeout: {token, expiresIn} (expiresIn in seconds, 0 when unknown).
+  async function fetchToken(fetchGuestToken, attempts, timeoutMs) {
     let lastError = null;
     for (let i = 0; i < attempts; i++) {
+      if (i > 0) await sleep(Math.min(8000, 500 * 2 ** (i - 1)));
       try {
-        const got = await withTimeout(fetchGuestToken(), FETCH_TIMEOUT_MS);
+        const got = await withTimeout(fetchGuestToken(), timeoutMs);
         if (typeof got === "string") return { token: got, expiresIn: 0 };
         if (got && typeof got.token === "string") {
           return { token: got.token, expiresIn: Number(got.expires_in || got.expiresIn || 0) };
@@ -63,7 +67,6 @@
         throw new Error("fetchGuestToken must return a token or {token, expires_in}");
       } catch (error) {
         lastError = error;
-        await sleep(Math.min(8000, 500 * 2 ** i));
       }
     }
     throw lastError || new Error("no token");
@@ -73,6 +76,7 @@
     const params = new URLSearchParams();
     if (!ui) return params;
     if (ui.hideTitle) params.set("hide_title", "1");
+    if (ui.hideChartControls) params.set("hide_chart_controls", "1");
     if (ui.filters && ui.filters.visible === false) params.set("show_filters", "0");
     if (ui.filters && ui.filters.expanded === false) params.set("expand_filters", "0");
     if (ui.theme) params.set("theme", ui.theme);
@@ -94,6 +98,9 @@
     let renewTimer = null;
     let port = null;
     let unmounted = false;
+    const attempts = Math.max(1, Number(options.fetchAttempts) || FETCH_ATTEMPTS);
+    const timeoutMs = Math.max(1, Number(options.fetchTimeoutMs) || FETCH_TIMEOUT_MS);
+    const getToken = () => fetchToken(fetchGuestToken, attempts, timeoutMs);
 
     function emit(type, detail) {
       (listeners[type] || []).forEach((fn) => {
@@ -126,7 +133,8 @@
     async function renew() {
       if (unmounted) return;
       try {
-        const { token, expiresIn } = await fetchToken(fetchGuestToken, 4);
+        const { token, expiresIn } = await getToken();
+        if (unmounted) return;
         send({ type: "token", token });
         scheduleRenewal(expiresIn);
       } catch (error) {
@@ -203,7 +211,7 @@
         // Only the first load is the handshake page; the dashboard is written in place.
         iframe.removeEventListener("load", handshake);
         try {
-          first = first || (await fetchToken(fetchGuestToken, 4));
+          first = first || (await getToken());
         } catch (error) {
           emit("error", { message: "no guest token", error });
           reject(error);

@@ -27,7 +27,8 @@ pub enum EmbedCommand {
         /// The dashboard's slug.
         dashboard: String,
     },
-    /// Enable embedding on a dashboard, or change its allowed origins.
+    /// Enable embedding on a dashboard, or change its allowed origins (an existing
+    /// embedding keeps its UI configuration and host filters).
     Enable {
         /// The dashboard's slug.
         dashboard: String,
@@ -72,6 +73,26 @@ fn print_embedding(e: &EmbeddingView) {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    let ui = &e.ui;
+    println!(
+        "  ui: hide_title={} hide_chart_controls={} filters_visible={} filters_expanded={} theme={}",
+        ui.hide_title,
+        ui.hide_chart_controls,
+        ui.filters_visible,
+        ui.filters_expanded,
+        serde_json::to_value(ui.theme)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    );
+    println!(
+        "  host filters: {}",
+        if e.host_filters.is_empty() {
+            "(none)".to_owned()
+        } else {
+            e.host_filters.join(" ")
+        }
+    );
     println!("  url: {}", e.url);
     println!("  iframe: {}", e.iframe_snippet);
 }
@@ -102,10 +123,15 @@ pub async fn embed_command(state: &App, args: &EmbedArgs) -> anyhow::Result<()> 
         }
         EmbedCommand::Enable { dashboard, origins } => {
             let id = dashboard_id(dashboard.clone()).await?;
+            // Only the origins (and "on") are given: what an existing embedding has saved
+            // besides them stays as it is.
+            let current = embedding::show_embedding(state, &member, id)
+                .await
+                .map_err(err)?;
             let input = EmbeddingInput {
                 allowed_origins: origins.clone(),
-                ui: None,
-                host_filters: None,
+                ui: current.as_ref().map(|c| c.ui.clone()),
+                host_filters: current.map(|c| c.host_filters),
                 enabled: Some(true),
             };
             let e = embedding::save_embedding(state, &member, id, input)

@@ -450,6 +450,7 @@ fn kept_parameters(query: &str) -> Vec<(String, String)> {
         "theme",
         "standalone",
         "expand_filters",
+        "hide_chart_controls",
     ]
     .iter()
     .filter_map(|k| first(&pairs, k).map(|v| ((*k).to_owned(), v.to_owned())))
@@ -528,9 +529,8 @@ pub(crate) async fn dashboard_response(
     };
     let keep = kept_parameters(query);
     let base_path = base.path;
-    let downloads = settings
-        .display
-        .allow_downloads
+    let downloads = display
+        .downloads
         .then(|| exports::Downloads::new(&base_path, query));
     let reset_query = serde_urlencoded::to_string(&keep).unwrap_or_default();
     let page = PublicDashboardPage {
@@ -556,7 +556,7 @@ pub(crate) async fn dashboard_response(
         } else {
             access.workspace().policy.footer.clone()
         },
-        downloads: downloads.filter(|_| display.standalone < 3),
+        downloads,
         css: crate::assets::url(DASHBOARD_CSS),
         js: crate::assets::url(DASHBOARD_JS),
         charts_only: display.standalone >= 3,

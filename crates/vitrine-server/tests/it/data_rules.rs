@@ -7,15 +7,8 @@ use std::time::Duration;
 
 use vitrine_core::member::{Permissions, Role};
 
-use crate::helpers::{PgDatabase, TestApp};
+use crate::helpers::{PgDatabase, TestApp, pdf_text};
 use crate::links::shared_dashboard;
-
-fn pdf_text(bytes: &[u8]) -> String {
-    let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    let text = doc.extract_text(&pages).expect("text extracts");
-    text.chars().filter(|c| !c.is_whitespace()).collect()
-}
 
 async fn get_text(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
     let response = client.get(app.url(path)).send().await.unwrap();
@@ -165,7 +158,7 @@ async fn region_rule(database_url: Option<String>) {
         .await
         .unwrap();
     assert_eq!(pdf.status(), 200);
-    let text = pdf_text(&pdf.bytes().await.unwrap());
+    let (_, text) = pdf_text(&pdf.bytes().await.unwrap());
     assert!(
         text.contains("Growth") && !text.contains("Starter"),
         "{text}"

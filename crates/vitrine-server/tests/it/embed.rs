@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vitrine_core::member::{Permissions, Role};
 
-use crate::helpers::{CLIENT_HEADER, TestApp, both_stores, trust_client_header};
+use crate::helpers::{CLIENT_HEADER, TestApp, both_stores, pdf_text, trust_client_header};
 
 const PORTAL: &str = "https://portal.example.com";
 
@@ -161,9 +161,19 @@ impl Fixture {
 
     /// Mints a token for customer A with a structured rule; returns (token, grant id).
     async fn mint(&self, key: &str, expires_in: Option<u32>) -> (String, String) {
+        self.mint_for(key, "A", expires_in).await
+    }
+
+    /// Mints a token for `customer` with a structured rule; returns (token, grant id).
+    async fn mint_for(
+        &self,
+        key: &str,
+        customer: &str,
+        expires_in: Option<u32>,
+    ) -> (String, String) {
         let mut body = json!({
             "resources": [{ "type": "dashboard", "id": self.embed_id }],
-            "rls": [{ "column": "customer_id", "op": "=", "value": "A" }],
+            "rls": [{ "column": "customer_id", "op": "=", "value": customer }],
             "user": { "username": "ann@customer-a.example", "first_name": "Ann" },
         });
         if let Some(s) = expires_in {
@@ -211,7 +221,7 @@ impl Fixture {
     }
 
     /// Every route of the embedded view, as (path, what it must answer when open).
-    fn routes() -> [&'static str; 7] {
+    fn routes() -> [&'static str; 8] {
         [
             "",
             "/widgets/usage",
@@ -219,6 +229,7 @@ impl Fixture {
             "/export.pdf",
             "/widgets/usage/export.csv",
             "/widgets/usage/export.png",
+            "/widgets/usage/export.svg",
             "/live",
         ]
     }
@@ -310,13 +321,46 @@ async fn a_rule_restricts_every_route_and_every_route_fails_closed(fx: &Fixture)
     );
     let (status, _) = fx.text("/widgets/market/export.csv", &token).await;
     assert_eq!(status, 404);
+    let (status, headers, svg) = fx.get("/widgets/usage/export.svg", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(
+        svg.contains("Acme GmbH") && svg.contains("Acme Labs") && !svg.contains("Globex"),
+        "{svg}"
+    );
+    // The PNG is drawn from the same rows: the same widget for customer B draws other pixels.
+    // (B's grant lives the default 300 s, so it has expired before the "revoke all" below.)
     let (status, headers, png) = fx.get("/widgets/usage/export.png", &token).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/png");
     assert!(png.starts_with(b"\x89PNG"));
+    let (token_b, _) = fx.mint_for(&fx.key, "B", None).await;
+    let (status, _, png_b) = fx.get("/widgets/usage/export.png", &token_b).await;
+    assert_eq!(status, 200);
+    assert!(png_b.starts_with(b"\x89PNG"));
+    assert_ne!(png, png_b, "A's and B's PNGs hold different rows");
+    let (_, svg_b) = fx.text("/widgets/usage/export.svg", &token_b).await;
+    assert!(
+        svg_b.contains("Globex") && !svg_b.contains("Acme"),
+        "{svg_b}"
+    );
+    // The PDF's text (krilla compresses it: read it with a PDF parser).
     let (status, _, pdf) = fx.get("/export.pdf", &token).await;
     assert_eq!(status, 200);
-    assert!(!String::from_utf8_lossy(&pdf).contains("Globex"));
+    let (_, text) = pdf_text(&pdf);
+    assert!(
+        text.contains("AcmeGmbH") && text.contains("AcmeLabs"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Globex"),
+        "B's rows leaked into the PDF: {text}"
+    );
+    assert!(
+        text.contains("Marketindex") && !text.contains("Marketvolume"),
+        "{text}"
+    );
     // The live stream, read with a header.
     let widgets = live_widgets(fx, &token).await;
     assert!(
@@ -557,8 +601,11 @@ both_stores!(
                 Some(mint(json!([]), &fx.embed_id)),
             )
             .await;
+        // Refused with a message that names the missing permission.
         assert_eq!(status, 403, "{body}");
-        let (status, _) = fx
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("“embed” permission"), "{message}");
+        let (status, body) = fx
             .send_as(
                 &editor_key,
                 reqwest::Method::PUT,
@@ -567,6 +614,8 @@ both_stores!(
             )
             .await;
         assert_eq!(status, 403);
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("“embed” permission"), "{message}");
         // An unknown embed id (and the dashboard id instead of the embed id).
         for id in [
             "00000000-0000-4000-8000-000000000000".to_owned(),
@@ -722,11 +771,114 @@ both_stores!(
     }
 );
 
+both_stores!(a_configured_maximum_lifetime_bounds_every_token, async {
+    let fx = Fixture::new_with(|config| config.embed.max_token_seconds = 60).await;
+    let mint = |expires_in: Option<u32>| {
+        let mut body = json!({
+            "resources": [{ "type": "dashboard", "id": fx.embed_id }],
+            "user": { "username": "u" },
+        });
+        if let Some(s) = expires_in {
+            body["expires_in"] = json!(s);
+        }
+        fx.send(reqwest::Method::POST, "/api/v1/guest-tokens", Some(body))
+    };
+    let (status, body) = mint(Some(61)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("60"),
+        "{body}"
+    );
+    let (status, body) = mint(Some(60)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["expires_in"], 60);
+    // Unsaid, a token lives the default 300 s, or the maximum when that is lower.
+    let (status, body) = mint(None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["expires_in"], 60);
+    let token = body["token"].as_str().unwrap().to_owned();
+    let (_, headers, _) = fx.get("", &token).await;
+    assert_eq!(headers["x-vitrine-expires-in"], "60");
+    fx.app.clock.advance(time::Duration::seconds(60));
+    fx.all_refused(&token, "past the configured maximum").await;
+});
+
+both_stores!(
+    the_saved_ui_configuration_and_display_parameters_shape_the_embedded_page,
+    async {
+        let fx = Fixture::new().await;
+        let (token, _) = fx.mint(&fx.key, None).await;
+        let page = |query: &'static str| {
+            let (fx, token) = (&fx, token.clone());
+            async move {
+                let (status, page) = fx.text(query, &token).await;
+                assert_eq!(status, 200, "{query}: {page}");
+                page
+            }
+        };
+        // The fixture's embedding shows downloads and an open filter bar.
+        let shown = page("").await;
+        assert!(shown.contains("dash-download") && shown.contains("dash-card-download"));
+        assert!(shown.contains("dash-filters") && !shown.contains("dash-filters-collapsed"));
+        assert!(shown.contains("<h1>Customer usage</h1>"));
+        // The SDK's `hideChartControls` (`hide_chart_controls=1`) hides every download menu,
+        // and a filter change keeps it; the display parameters of seed 002 work on embeds.
+        let hidden = page("?hide_chart_controls=1").await;
+        assert!(
+            !hidden.contains("dash-download") && !hidden.contains("dash-card-download"),
+            "{hidden}"
+        );
+        assert!(hidden.contains("name=\"hide_chart_controls\" value=\"1\""));
+        assert!(hidden.contains("Acme GmbH"));
+        let collapsed = page("?expand_filters=0").await;
+        assert!(collapsed.contains("dash-filters-collapsed"));
+        let bare = page("?standalone=3").await;
+        assert!(!bare.contains("<h1>Customer usage</h1>") && !bare.contains("dash-filters"));
+        assert!(!bare.contains("dash-download"));
+        let untitled = page("?hide_title=1&show_filters=0").await;
+        assert!(
+            !untitled.contains("<h1>Customer usage</h1>") && !untitled.contains("dash-filters")
+        );
+
+        // The embedding's saved UI configuration: a collapsed filter bar, hidden downloads, a
+        // dark theme; the URL cannot undo what the owner hid.
+        fx.ok(
+            reqwest::Method::PUT,
+            &format!("/api/v1/dashboards/{}/embedding", fx.board),
+            json!({ "allowed_origins": [PORTAL], "ui": {
+                "filters_expanded": false, "hide_chart_controls": true, "theme": "dark",
+                "hide_title": true } }),
+        )
+        .await;
+        for query in ["", "?expand_filters=1&hide_chart_controls=0&hide_title=0"] {
+            let saved = page(query).await;
+            assert!(saved.contains("dash-filters-collapsed"), "{query}: {saved}");
+            assert!(!saved.contains("dash-download"), "{query}");
+            assert!(!saved.contains("<h1>Customer usage</h1>"), "{query}");
+            assert!(saved.contains("Acme GmbH"), "{query}");
+        }
+        // Hidden downloads are refused downloads.
+        let (status, _) = fx.text("/widgets/usage/export.csv", &token).await;
+        assert_eq!(status, 404);
+    }
+);
+
 // ---- the SDK in a real browser -----------------------------------------------------------------
 
-/// A host application on a second port: a page that mounts the dashboard through the SDK and
-/// a backend route that mints a 10-second token for the picked customer. Returns its port and
-/// the number of tokens minted so far.
+/// A host application on a second port, serving four pages and its backend:
+///
+/// - `/?customer=A[&ui=hide]`: mounts the dashboard through the SDK (with
+///   `dashboardUiConfig.hideChartControls` for `ui=hide`) and records the handle's events.
+/// - `/flaky`: a `fetchGuestToken` that hangs once (the SDK's timeout ends it), fails once,
+///   succeeds once (a 5-second token) and then always fails (the renewal gives up: `error`).
+/// - `/forge`: frames the embedded page itself, without the SDK, so the test can post forged
+///   handshakes from this allowed origin, next to a frame of `/forger`.
+/// - `/forger`: served to the test at `127.0.0.1` (not an allowed origin), it posts a
+///   well-formed handshake with a real token to the embedded page, its sibling frame.
+/// - `/token?customer=A[&ttl=10]`: mints a token for that customer with an API key, over
+///   HTTP, as a real host's backend does.
+///
+/// Returns its port and the number of tokens minted so far.
 async fn host_app(
     vitrine: String,
     key: String,
@@ -737,39 +889,105 @@ async fn host_app(
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let mints = std::sync::Arc::new(AtomicUsize::new(0));
-    let page = format!(
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let vitrine_origin = vitrine.trim_end_matches('/').to_owned();
+    let events = r#"for (const t of ["ready", "resize", "filters-changed", "auth-expired", "error"]) {
+    handle.on(t, (detail) => { window.events.push(t); window.details.push([t, detail]); });
+  }"#;
+    let main = format!(
         r#"<!doctype html><html><head><title>Portal</title></head><body>
 <h1>Customer portal</h1><div id="mount"></div>
 <script src="{vitrine}/static/embed.js"></script>
 <script>
-window.events = [];
-const customer = new URLSearchParams(location.search).get("customer") || "A";
+window.events = []; window.details = [];
+const params = new URLSearchParams(location.search);
+const customer = params.get("customer") || "A";
 Vitrine.embedDashboard({{
   id: "{embed_id}",
   vitrineDomain: "{vitrine}",
   mountPoint: document.getElementById("mount"),
   fetchGuestToken: () => fetch("/token?customer=" + customer).then((r) => r.json()),
+  dashboardUiConfig: params.get("ui") === "hide" ? {{ hideChartControls: true }} : undefined,
   iframeTitle: "Usage",
   handshakeTimeoutMs: 4000,
 }}).then((handle) => {{
   window.handle = handle;
-  for (const t of ["ready", "resize", "filters-changed", "auth-expired", "error"]) {{
-    handle.on(t, () => window.events.push(t));
-  }}
+  {events}
   window.events.push("mounted");
 }}, () => window.events.push("rejected"));
 </script></body></html>"#
     );
+    let flaky = format!(
+        r#"<!doctype html><html><head><title>Portal</title></head><body>
+<div id="mount"></div>
+<script src="{vitrine}/static/embed.js"></script>
+<script>
+window.events = []; window.details = []; window.calls = [];
+Vitrine.embedDashboard({{
+  id: "{embed_id}",
+  vitrineDomain: "{vitrine}",
+  mountPoint: document.getElementById("mount"),
+  fetchGuestToken: () => {{
+    window.calls.push(performance.now());
+    switch (window.calls.length) {{
+      case 1: return new Promise(() => {{}});
+      case 2: return Promise.reject(new Error("token service down"));
+      case 3: return fetch("/token?customer=A&ttl=5").then((r) => r.json());
+      default: return Promise.reject(new Error("token service down again"));
+    }}
+  }},
+  fetchTimeoutMs: 1000,
+  fetchAttempts: 3,
+  handshakeTimeoutMs: 8000,
+}}).then((handle) => {{
+  window.handle = handle;
+  {events}
+  window.events.push("mounted");
+}}, () => window.events.push("rejected"));
+</script></body></html>"#
+    );
+    let forge = format!(
+        r#"<!doctype html><html><head><title>Forge</title></head><body>
+<iframe id="vitrine" src="{vitrine}/embed/{embed_id}"></iframe>
+<iframe id="forger" src="http://127.0.0.1:{port}/forger"></iframe>
+<script>
+window.answers = [];
+fetch("/token?customer=A").then((r) => r.json()).then((t) => {{ window.token = t.token; }});
+window.handshake = (message, withPort) => {{
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (e) => window.answers.push(e.data && e.data.type);
+  document.getElementById("vitrine").contentWindow.postMessage(
+    message, "{vitrine_origin}", withPort ? [channel.port2] : []);
+}};
+</script></body></html>"#
+    );
+    let forger = r#"<!doctype html><html><head><title>Forger</title></head><body><script>
+window.answers = [];
+fetch("/token?customer=B").then((r) => r.json()).then((t) => { window.token = t.token; });
+// A well-formed handshake with a real token, from an origin that is not on the list.
+window.forge = () => {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = (e) => window.answers.push(e.data && e.data.type);
+  window.parent.frames[0].postMessage(
+    { vitrine: 1, type: "init", token: window.token, filters: {} }, "*", [channel.port2]);
+  return true;
+};
+</script></body></html>"#
+        .to_owned();
+    let mints = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = mints.clone();
+    let page = |html: String| {
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { Html(html) }
+        })
+    };
     let router = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(move || {
-                let page = page.clone();
-                async move { Html(page) }
-            }),
-        )
+        .route("/", page(main))
+        .route("/flaky", page(flaky))
+        .route("/forge", page(forge))
+        .route("/forger", page(forger))
         .route(
             "/token",
             axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
@@ -781,6 +999,7 @@ Vitrine.embedDashboard({{
                 );
                 async move {
                     let customer = q.get("customer").cloned().unwrap_or_default();
+                    let ttl: u32 = q.get("ttl").and_then(|t| t.parse().ok()).unwrap_or(10);
                     let minted: Value = reqwest::Client::new()
                         .post(format!("{vitrine}/api/v1/guest-tokens"))
                         .bearer_auth(&key)
@@ -788,7 +1007,7 @@ Vitrine.embedDashboard({{
                             "resources": [{ "type": "dashboard", "id": embed_id }],
                             "rls": [{ "column": "customer_id", "op": "=", "value": customer }],
                             "user": { "username": format!("viewer-{customer}") },
-                            "expires_in": 10,
+                            "expires_in": ttl,
                         }))
                         .send()
                         .await
@@ -801,13 +1020,15 @@ Vitrine.embedDashboard({{
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });
     (port, mints)
 }
+
+/// How long a revocation may take to reach the host through the iframe. It takes about a
+/// third of a second here (printed); the bound leaves room for a busy CI machine.
+const REVOKED_WITHIN: StdDuration = StdDuration::from_secs(2);
 
 both_stores!(
     the_sdk_mounts_renews_resizes_refuses_other_hosts_and_flips_when_revoked,
@@ -829,11 +1050,12 @@ both_stores!(
         fx.ok(
             reqwest::Method::PUT,
             &format!("/api/v1/dashboards/{}/embedding", fx.board),
-            json!({ "allowed_origins": [host] }),
+            json!({ "allowed_origins": [host], "ui": { "hide_chart_controls": false } }),
         )
         .await;
 
-        browser.goto(&format!("{host}/?customer=A")).await;
+        // Mounted with `hideChartControls`: only A's rows, no download menu, no token in a URL.
+        browser.goto(&format!("{host}/?customer=A&ui=hide")).await;
         browser
             .wait_until("the SDK mounted", "window.events.includes('mounted')")
             .await;
@@ -852,13 +1074,20 @@ both_stores!(
         assert!(text.contains("Acme GmbH"), "{text}");
         assert!(!text.contains("Globex"), "only the picked customer's rows");
         let url = browser.js("return location.href").await;
-        assert!(
-            !url.as_str().unwrap().contains("gst_"),
-            "no token in the URL"
+        let url = url.as_str().unwrap();
+        assert!(!url.contains("gst_"), "no token in the URL");
+        assert!(url.contains("hide_chart_controls=1"), "{url}");
+        let menus = browser
+            .js("return document.querySelectorAll('.dash-download, .dash-card-download').length")
+            .await;
+        assert_eq!(
+            menus,
+            json!(0),
+            "hideChartControls hides the download menus"
         );
         step(browser.client.enter_parent_frame()).await;
 
-        // The host sets a filter; the viewer's filter state survives two renewals.
+        // The host sets a filter.
         browser
             .js("window.handle.setFilters({ plan: ['Pro'] }); return true")
             .await;
@@ -866,13 +1095,46 @@ both_stores!(
         browser
         .wait_until(
             "the filter applied",
-            "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]')",
+            "location.search.includes('f.plan=Pro') && document.querySelector('[data-dashboard]') && document.body.innerText.includes('Acme GmbH') && !document.body.innerText.includes('Acme Labs')",
         )
         .await;
-        step(browser.client.enter_parent_frame()).await;
+        // The viewer changes it inside the iframe (real clicks): Free instead of Pro.
+        for (value, want) in [("Free", "Free,Pro"), ("Pro", "Free")] {
+            browser
+                .js("document.querySelector('details[data-multi]').open = true; return true")
+                .await;
+            let option = step(browser.client.find(fantoccini::Locator::Css(&format!(
+                "input[name='f.plan'][value='{value}']"
+            ))))
+            .await;
+            step(option.click()).await;
+            browser
+                .wait_until(
+                    "the viewer's filter applied",
+                    &format!(
+                        "new URLSearchParams(location.search).getAll('f.plan').filter(Boolean).sort().join(',') === '{want}'"
+                    ),
+                )
+                .await;
+        }
         browser
-        .wait_until("the host heard the filters", "window.events.includes('filters-changed') || window.events.filter((e) => e === 'ready').length >= 2")
-        .await;
+            .wait_until(
+                "the cards show the viewer's choice",
+                "document.body.innerText.includes('Acme Labs') && !document.body.innerText.includes('Acme GmbH')",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+        // …and the host hears it as `filters-changed`, with the filters.
+        browser
+            .wait_until(
+                "the host heard filters-changed",
+                "window.details.some(([t, d]) => t === 'filters-changed' && JSON.stringify(d.filters) === JSON.stringify({ plan: ['Free'] }))",
+            )
+            .await;
+        let filters = browser.js("return window.handle.getFilters()").await;
+        assert_eq!(filters["plan"], json!(["Free"]), "{filters}");
+
+        // Two renewals of the 10-second token keep the viewer's filter.
         let started = std::time::Instant::now();
         while mints.load(Ordering::SeqCst) < 3 && started.elapsed() < StdDuration::from_secs(30) {
             tokio::time::sleep(StdDuration::from_millis(250)).await;
@@ -882,12 +1144,12 @@ both_stores!(
             "two renewals of a 10-second token"
         );
         let filters = browser.js("return window.handle.getFilters()").await;
-        assert_eq!(filters["plan"], json!(["Pro"]), "{filters}");
+        assert_eq!(filters["plan"], json!(["Free"]), "{filters}");
         step(browser.client.enter_frame(0)).await;
         let text = browser.js("return document.body.innerText").await;
         let text = text.as_str().unwrap();
         assert!(
-            text.contains("Acme GmbH") && !text.contains("Acme Labs"),
+            text.contains("Acme Labs") && !text.contains("Acme GmbH"),
             "{text}"
         );
         assert!(!text.contains("Session expired"));
@@ -899,7 +1161,34 @@ both_stores!(
             .await;
         step(browser.client.enter_parent_frame()).await;
 
-        // Revoking every grant flips the frame to "session expired" and tells the host.
+        // `setTheme` redraws the frame in that theme, keeping the viewer's filter.
+        browser
+            .js("window.handle.setTheme('dark'); return true")
+            .await;
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the theme applied",
+                "location.search.includes('theme=dark') && location.search.includes('f.plan=Free') && document.querySelector('[data-dashboard]') && document.body.innerText.includes('Acme Labs')",
+            )
+            .await;
+        browser
+            .wait_until(
+                "the live stream is open again",
+                "document.querySelector('[data-dashboard]').dataset.liveState === 'open'",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+
+        // Revoking every grant flips the frame to "session expired" and tells the host, within
+        // REVOKED_WITHIN (asserted).
+        assert_eq!(
+            browser
+                .js("return window.events.includes('auth-expired')")
+                .await,
+            json!(false)
+        );
+        let revoked_at = std::time::Instant::now();
         let (status, _) = fx
             .send(
                 reqwest::Method::DELETE,
@@ -908,15 +1197,15 @@ both_stores!(
             )
             .await;
         assert_eq!(status, 200);
-        let revoked_at = std::time::Instant::now();
-
         browser
             .wait_until(
                 "the host heard auth-expired",
                 "window.events.includes('auth-expired')",
             )
             .await;
-        eprintln!("revocation reached the host in {:?}", revoked_at.elapsed());
+        let took = revoked_at.elapsed();
+        eprintln!("revocation reached the host in {took:?}");
+        assert!(took < REVOKED_WITHIN, "the revocation took {took:?}");
         step(browser.client.enter_frame(0)).await;
         // The frame tells the host first and then redraws itself; on a busy machine the
         // host's poll can land in between.
@@ -927,8 +1216,135 @@ both_stores!(
             )
             .await;
         let text = browser.js("return document.body.innerText").await;
-        assert!(text.as_str().unwrap().contains("Session expired"), "{text}");
         assert!(!text.as_str().unwrap().contains("Acme"));
+        step(browser.client.enter_parent_frame()).await;
+
+        // A flaky token service: the first call hangs (the SDK's timeout ends it after
+        // 1 s), the second fails, the third succeeds, each after a backoff; the renewal's
+        // calls all fail: the host hears `error`, and `auth-expired` when the 5 s token ends.
+        browser.goto(&format!("{host}/flaky")).await;
+        browser
+            .wait_until(
+                "the SDK mounted after retries",
+                "window.events.includes('mounted')",
+            )
+            .await;
+        let calls = browser.js("return window.calls").await;
+        let calls: Vec<f64> = calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_f64().unwrap())
+            .collect();
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert!(
+            calls[1] - calls[0] >= 1400.0,
+            "a 1 s timeout and a 0.5 s backoff: {calls:?}"
+        );
+        assert!(calls[2] - calls[1] >= 900.0, "a 1 s backoff: {calls:?}");
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the dashboard is in the frame",
+                "document.body.innerText.includes('Acme GmbH')",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+        browser
+            .wait_until(
+                "the failed renewal is an error event",
+                "window.details.some(([t, d]) => t === 'error' && d.message === 'token renewal failed')",
+            )
+            .await;
+        assert_eq!(
+            browser.js("return window.calls.length").await,
+            json!(6),
+            "three calls for the renewal"
+        );
+        // The server's clock passes the token's end (the test's clock is manual).
+        fx.app.clock.advance(time::Duration::seconds(6));
+        browser
+            .wait_until(
+                "the end of the 5 s token",
+                "window.events.includes('auth-expired')",
+            )
+            .await;
+        // `unmount` removes the iframe and stops talking.
+        browser.js("window.handle.unmount(); return true").await;
+        let frames = browser
+            .js("return document.querySelectorAll('iframe').length")
+            .await;
+        assert_eq!(frames, json!(0));
+        let heard = browser.js("return window.events.length").await;
+        tokio::time::sleep(StdDuration::from_millis(500)).await;
+        assert_eq!(browser.js("return window.events.length").await, heard);
+
+        // The frame's own origin check: a page on an allowed origin frames the embedded
+        // page without the SDK (frame-ancestors lets it), next to a frame from 127.0.0.1,
+        // which is not on the list and posts a well-formed handshake with a real token.
+        let _ = browser.log().await;
+        browser.goto(&format!("{host}/forge")).await;
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the embedded page waits for a handshake",
+                "window.__vitrineFrame && document.querySelector('[data-embed-state=waiting]')",
+            )
+            .await;
+        step(browser.client.enter_parent_frame()).await;
+        step(browser.client.enter_frame(1)).await;
+        browser
+            .wait_until("the forger has a token", "typeof window.token === 'string'")
+            .await;
+        browser.js("return window.forge()").await;
+        tokio::time::sleep(StdDuration::from_millis(1000)).await;
+        assert_eq!(
+            browser.js("return window.answers").await,
+            json!([]),
+            "no hello to another origin"
+        );
+        step(browser.client.enter_parent_frame()).await;
+        // The embedded page refused it by its origin (it keeps the refused origins in memory).
+        step(browser.client.enter_frame(0)).await;
+        assert_eq!(
+            browser.js("return window.__vitrineFrame.refused").await,
+            json!([format!("http://127.0.0.1:{port}")])
+        );
+        let text = browser.js("return document.body.innerText").await;
+        assert!(
+            !text.as_str().unwrap().contains("Acme") && !text.as_str().unwrap().contains("Globex")
+        );
+        step(browser.client.enter_parent_frame()).await;
+        // From the allowed origin: another protocol version, and no port, are ignored too.
+        browser
+            .wait_until("the host has a token", "typeof window.token === 'string'")
+            .await;
+        browser
+            .js("window.handshake({ vitrine: 2, type: 'init', token: window.token, filters: {} }, true); \
+                 window.handshake({ vitrine: 1, type: 'init', token: window.token, filters: {} }, false); \
+                 window.handshake({ vitrine: '1', type: 'init', token: window.token, filters: {} }, true); \
+                 return true")
+            .await;
+        tokio::time::sleep(StdDuration::from_millis(1000)).await;
+        assert_eq!(browser.js("return window.answers").await, json!([]));
+        step(browser.client.enter_frame(0)).await;
+        let text = browser.js("return document.body.innerText").await;
+        assert!(!text.as_str().unwrap().contains("Acme"), "{text}");
+        step(browser.client.enter_parent_frame()).await;
+        // The well-formed handshake from the allowed origin is answered (the frame listened).
+        browser
+            .js("window.handshake({ vitrine: 1, type: 'init', token: window.token, filters: {} }, true); return true")
+            .await;
+        browser
+            .wait_until("the frame said hello", "window.answers.includes('hello')")
+            .await;
+        step(browser.client.enter_frame(0)).await;
+        browser
+            .wait_until(
+                "the dashboard is in the frame",
+                "document.body.innerText.includes('Acme GmbH') && !document.body.innerText.includes('Globex')",
+            )
+            .await;
         step(browser.client.enter_parent_frame()).await;
 
         // A host origin not on the list: frame-ancestors blocks the page and the handshake fails.
@@ -1033,6 +1449,24 @@ both_stores!(
             .unwrap();
         assert!(page.contains(&fx.embed_id) && page.contains("/static/embed.js"));
         assert!(page.contains(PORTAL));
+        // Both snippets have a Copy button (the app's `data-copy` mechanism).
+        for id in ["embed-sdk", "embed-iframe"] {
+            assert!(page.contains(&format!("data-copy=\"{id}\"")), "{id}");
+            assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+        }
+        assert!(
+            page.contains("Vitrine.embedDashboard") && page.contains("guest_token=GUEST_TOKEN")
+        );
+        // The default UI configuration and the host filters are shown, and editable.
+        assert!(page.contains("downloads shown") && page.contains("filter bar open"));
+        assert!(
+            page.contains("name=\"host_filter\" value=\"plan\" checked"),
+            "{page}"
+        );
+        assert!(
+            page.contains("name=\"hide_chart_controls\" >"),
+            "unchecked: {page}"
+        );
         // An empty list is refused with the sentence; a new origin is saved.
         let response = client
             .post(fx.app.url(&path))
@@ -1062,6 +1496,69 @@ both_stores!(
             csp.ends_with("frame-ancestors https://app.example.org"),
             "{csp}"
         );
+        // The display defaults and the host filters, through the form.
+        let embedding_path = format!("/api/v1/dashboards/{}/embedding", fx.board);
+        let response = client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+                ("enabled", "on"),
+                ("hide_chart_controls", "on"),
+                ("filters_visible", "on"),
+                ("theme", "dark"),
+                ("host_filter", "plan"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let saved = fx.send(reqwest::Method::GET, &embedding_path, None).await.1;
+        assert_eq!(
+            saved["ui"],
+            json!({ "hide_title": false, "hide_chart_controls": true, "filters_visible": true,
+                    "filters_expanded": false, "theme": "dark" }),
+            "{saved}"
+        );
+        assert_eq!(saved["host_filters"], json!(["plan"]));
+        let page = client
+            .get(fx.app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("downloads hidden") && page.contains("filter bar collapsed"));
+        assert!(page.contains("theme dark") && page.contains("<option value=\"dark\" selected>"));
+        assert!(
+            page.contains("name=\"hide_chart_controls\" checked"),
+            "{page}"
+        );
+        // No host filter ticked: the host may set none.
+        client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+                ("enabled", "on"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let saved = fx.send(reqwest::Method::GET, &embedding_path, None).await.1;
+        assert_eq!(saved["host_filters"], json!([]), "{saved}");
+        assert_eq!(saved["enabled"], true);
+        // One grant revoked through the API, for the audit trail below.
+        let (_, one) = fx.mint(&fx.key, None).await;
+        let (status, _) = fx
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/guest-grants/{one}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
         // Revoke every token from the page.
         let response = client
             .post(fx.app.url(&format!("{path}/revoke")))
@@ -1071,6 +1568,72 @@ both_stores!(
             .unwrap();
         assert!(response.text().await.unwrap().contains("Revoked 1"));
         fx.all_refused(&token, "revoked from the page").await;
+
+        // Turning embedding off through the form (the box unticked) stops every token.
+        let (token, _) = fx.mint(&fx.key, None).await;
+        assert_eq!(fx.text("/widgets/usage", &token).await.0, 200);
+        let response = client
+            .post(fx.app.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("origins", "https://app.example.org"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let saved = fx.send(reqwest::Method::GET, &embedding_path, None).await.1;
+        assert_eq!(saved["enabled"], false);
+        fx.all_refused(&token, "turned off through the form").await;
+        let page = client
+            .get(fx.app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("<span class=\"badge\">off</span>"));
+
+        // Every change and revocation is in the audit trail, by the acting owner.
+        let ws = fx
+            .app
+            .state
+            .store
+            .member_by_email("admin@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .workspace_id;
+        let events = fx.app.state.store.audit_events(ws, 200).await.unwrap();
+        let target = format!("embedding:{}", fx.embed_id);
+        let of = |action: &str| {
+            events
+                .iter()
+                .filter(|e| e.action == action && e.target == target)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of("embedding.enabled").len(), 1, "the fixture's PUT");
+        assert!(of("embedding.updated").len() >= 4, "every save of the form");
+        assert!(
+            of("embedding.updated")
+                .iter()
+                .any(|e| e.detail.contains("\"enabled\":false")),
+            "turning it off"
+        );
+        let revoked = of("guest_grant.revoked");
+        assert_eq!(revoked.len(), 1);
+        assert!(revoked[0].detail.contains(&one), "{}", revoked[0].detail);
+        let all = of("guest_grants.revoked_all");
+        assert_eq!(all.len(), 1);
+        assert!(all[0].detail.contains("\"revoked\":1"), "{}", all[0].detail);
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.target == target)
+                .all(|e| e.actor.contains("admin@example.com")),
+            "every change names its owner"
+        );
     }
 );
 

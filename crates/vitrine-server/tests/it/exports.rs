@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use time::Duration;
 
-use crate::helpers::both_stores;
+use crate::helpers::{both_stores, pdf_text};
 use crate::public::{Fixture, Link, fixture};
 
 const FORMATS: [&str; 4] = [
@@ -32,16 +32,6 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
         .headers()
         .get(name)
         .map_or("", |v| v.to_str().unwrap())
-}
-
-fn pdf_text(bytes: &[u8]) -> (usize, String) {
-    let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    let text = doc.extract_text(&pages).expect("text extracts");
-    (
-        pages.len(),
-        text.chars().filter(|c| !c.is_whitespace()).collect(),
-    )
 }
 
 fn png_size(bytes: &[u8]) -> (u32, u32) {

@@ -35,6 +35,18 @@ pub struct TestApp {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// A PDF's page count and its text with every whitespace removed (krilla writes text as
+/// glyph runs in compressed streams: only a parser finds it; `Acme GmbH` reads `AcmeGmbH`).
+pub fn pdf_text(bytes: &[u8]) -> (usize, String) {
+    let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).expect("text extracts");
+    (
+        pages.len(),
+        text.chars().filter(|c| !c.is_whitespace()).collect(),
+    )
+}
+
 /// Opts a test in to speaking as several clients: the server believes [`CLIENT_HEADER`] from
 /// the loopback peer the tests connect from, as it would from a trusted reverse proxy.
 pub fn trust_client_header(config: &mut Config) {

@@ -13,7 +13,7 @@ use vitrine_app::App;
 use vitrine_app::reports::{self, Contents, Frequency, Recipient, ScheduleInput};
 use vitrine_store::{MailState, Member, RunState};
 
-use crate::helpers::PgDatabase;
+use crate::helpers::{PgDatabase, pdf_text};
 use crate::public::{Fixture, fixture_with};
 use crate::sink::SmtpSink;
 
@@ -193,16 +193,6 @@ impl Receiver {
             .cloned()
             .collect()
     }
-}
-
-fn pdf_text(bytes: &[u8]) -> (usize, String) {
-    let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    let text = doc.extract_text(&pages).expect("text extracts");
-    (
-        pages.len(),
-        text.chars().filter(|c| !c.is_whitespace()).collect(),
-    )
 }
 
 async fn admin(fx: &Fixture) -> Member {

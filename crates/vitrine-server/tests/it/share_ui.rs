@@ -1102,3 +1102,83 @@ both_stores!(
         assert!(page.contains("nobody yet"));
     }
 );
+
+both_stores!(
+    the_share_dialogs_rules_field_restricts_a_link_and_a_refused_clause_is_shown_again,
+    async {
+        let world = World::new().await;
+        let (client, csrf) = world.app.signed_in(SHARER).await;
+        let path = world.share_path();
+
+        // A clause the SQL parser refuses (an OR), and a column no dataset has: 400, the form
+        // again with the clause as typed and a sentence naming the part; no link made.
+        for (clause, needle) in [("region = 'EMEA' OR 1=1", "OR"), ("tenant = 'A'", "tenant")] {
+            let (status, _, page) = world
+                .post_form(
+                    &client,
+                    &path,
+                    &[
+                        ("csrf_token", &csrf),
+                        ("label", "Client A"),
+                        ("target", ""),
+                        ("expiry", "14"),
+                        ("rules", clause),
+                    ],
+                )
+                .await;
+            assert_eq!(status, 400, "{clause}");
+            assert!(
+                page.contains("alert-error") && page.contains(needle),
+                "{clause}: {page}"
+            );
+            assert!(
+                page.contains(&clause.replace('\'', "&#39;")),
+                "the clause is shown again: {page}"
+            );
+        }
+        assert!(world.links().await.is_empty(), "nothing was made");
+
+        // A good clause: the link's rules, on every route it serves.
+        let (status, _, _) = world
+            .post_form(
+                &client,
+                &path,
+                &[
+                    ("csrf_token", &csrf),
+                    ("label", "Client A"),
+                    ("target", ""),
+                    ("expiry", "14"),
+                    ("allow_downloads", "on"),
+                    ("rules", "region = 'EMEA' AND plan IN ('Starter', 'Growth')"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let links = world.links().await;
+        assert_eq!(links.len(), 1);
+        let rules = &links[0]["settings"]["rules"];
+        assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
+        assert_eq!(rules[0]["column"], "region");
+        assert_eq!(rules[1]["column"], "plan");
+        let url = links[0]["url"].as_str().unwrap();
+        let share = &url[url.find("/share/").unwrap()..];
+        let (status, csv) = world
+            .get(
+                &world.app.api(),
+                &format!("{share}/widgets/by-plan/export.csv"),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert!(csv.contains("Starter") && !csv.contains("Growth"), "{csv}");
+        // Editing the link shows its rules as a clause again.
+        let id = links[0]["id"].as_str().unwrap();
+        let (_, page) = world.get(&client, &format!("{path}?edit={id}")).await;
+        assert!(
+            page.contains(
+                "name=\"rules\" class=\"code\" value=\"&#34;region&#34; = &#39;EMEA&#39; AND \
+                 &#34;plan&#34; IN (&#39;Starter&#39;, &#39;Growth&#39;)\""
+            ),
+            "{page}"
+        );
+    }
+);

@@ -449,3 +449,290 @@ async fn report_email_domains_are_set_normalised_and_cleared_from_the_command_li
         .unwrap();
     assert!(domains().await.is_empty());
 }
+
+const USAGE: &str = "version: 1
+title: Usage
+status: published
+filters:
+  - {id: plan, label: Plan, kind: multi_select, columns: {orders: plan}}
+  - {id: region, label: Region, kind: multi_select, columns: {orders: region}}
+widgets:
+  - id: by-plan
+    title: Orders by plan
+    kind: bar
+    layout: {x: 0, y: 0, w: 12, h: 4}
+    query: {dataset: orders, dimensions: [{column: plan}], measures: [{agg: count}]}
+";
+
+#[tokio::test]
+async fn embed_enables_shows_mints_revokes_and_disables_and_keeps_what_it_is_not_given() {
+    use vitrine_app::embedding::{self, EmbeddingInput, UiConfig};
+    use vitrine_app::links::LinkTheme;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("vitrine.toml");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", data.display().to_string()),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let warehouse = data.join("warehouse.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", warehouse.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE orders (plan TEXT, region TEXT)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let open = || async {
+        let loaded = vitrine_app::Config::load(Some(config.as_ref()), Vec::new()).unwrap();
+        prepare(loaded, Arc::new(SystemClock)).await.unwrap()
+    };
+    let state = open().await;
+    let workspace = state.store.default_workspace().await.unwrap().unwrap().id;
+    let source = save_data_source(
+        &state,
+        &Editor::Cli,
+        workspace,
+        None,
+        &DataSourceForm {
+            name: "W".into(),
+            kind: "sqlite".into(),
+            location: warehouse.display().to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    save_dataset(
+        &state,
+        &Editor::Cli,
+        workspace,
+        None,
+        &DatasetForm {
+            data_source_id: source.id,
+            slug: "orders".into(),
+            name: String::new(),
+            sql: "SELECT plan, region FROM orders".into(),
+        },
+    )
+    .await
+    .unwrap();
+    state.store.close().await;
+    let file = dir.path().join("usage.yaml");
+    std::fs::write(&file, USAGE).unwrap();
+    let c = config.as_str();
+    for args in [
+        vec!["user", "add", "owner@example.com", "--role", "admin"],
+        vec!["dashboards", "import", file.to_str().unwrap()],
+    ] {
+        let mut all = vec!["--config", c];
+        all.extend(args);
+        run(&all).await.unwrap();
+    }
+    // What the store holds for the dashboard's embedding (and how many grants are live).
+    let embedded = || async {
+        let state = open().await;
+        let admin = state
+            .store
+            .member_by_email("owner@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let board = state
+            .store
+            .dashboard_by_slug(workspace, "usage")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let view = embedding::show_embedding(&state, &admin, board)
+            .await
+            .unwrap();
+        let grants = embedding::live_grants(&state, &admin, board)
+            .await
+            .unwrap()
+            .len();
+        state.store.close().await;
+        (view, grants)
+    };
+
+    assert!(
+        run(&["--config", c, "embed", "show", "usage"])
+            .await
+            .is_ok(),
+        "not embedded yet: said, not an error"
+    );
+    assert!(embedded().await.0.is_none());
+    run(&[
+        "--config",
+        c,
+        "embed",
+        "enable",
+        "usage",
+        "--origin",
+        "https://portal.example.com",
+    ])
+    .await
+    .unwrap();
+    let (view, _) = embedded().await;
+    let view = view.expect("enabled");
+    assert!(view.enabled);
+    assert_eq!(view.allowed_origins, ["https://portal.example.com"]);
+    assert_eq!(
+        view.host_filters,
+        ["plan", "region"],
+        "every filter by default"
+    );
+    let embed_id = view.id.clone();
+
+    // The owner narrows the UI and the host filters (through the application, as the API and
+    // the owner page do)…
+    let state = open().await;
+    let admin = state
+        .store
+        .member_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let ui = UiConfig {
+        hide_title: true,
+        hide_chart_controls: true,
+        filters_visible: true,
+        filters_expanded: false,
+        theme: LinkTheme::Dark,
+    };
+    embedding::save_embedding(
+        &state,
+        &admin,
+        vitrine_core::id::DashboardId(view.dashboard_id),
+        EmbeddingInput {
+            allowed_origins: vec!["https://portal.example.com".into()],
+            ui: Some(ui.clone()),
+            host_filters: Some(vec!["plan".into()]),
+            enabled: Some(true),
+        },
+    )
+    .await
+    .unwrap();
+    state.store.close().await;
+    // …and `embed enable` with new origins changes the origins only.
+    run(&[
+        "--config",
+        c,
+        "embed",
+        "enable",
+        "usage",
+        "--origin",
+        "https://app.example.org",
+        "--origin",
+        "https://portal.example.com",
+    ])
+    .await
+    .unwrap();
+    let (view, _) = embedded().await;
+    let view = view.unwrap();
+    assert_eq!(view.id, embed_id, "the embed id stays");
+    assert_eq!(
+        view.allowed_origins,
+        ["https://app.example.org", "https://portal.example.com"]
+    );
+    assert_eq!(view.ui, ui, "the saved UI configuration is kept");
+    assert_eq!(
+        view.host_filters,
+        ["plan"],
+        "the saved host filters are kept"
+    );
+
+    // A test token (a clause rule; an unknown column is refused), then revoke every grant.
+    run(&["--config", c, "embed", "show", "usage"])
+        .await
+        .unwrap();
+    run(&[
+        "--config",
+        c,
+        "embed",
+        "token",
+        "usage",
+        "--rule",
+        "plan = 'Pro'",
+    ])
+    .await
+    .unwrap();
+    run(&[
+        "--config",
+        c,
+        "embed",
+        "token",
+        "usage",
+        "--expires-in",
+        "60",
+    ])
+    .await
+    .unwrap();
+    let error = run(&[
+        "--config",
+        c,
+        "embed",
+        "token",
+        "usage",
+        "--rule",
+        "tenant = 'A'",
+    ])
+    .await
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("tenant"), "{error:#}");
+    assert_eq!(embedded().await.1, 2);
+    run(&["--config", c, "embed", "revoke-all", "usage"])
+        .await
+        .unwrap();
+    assert_eq!(embedded().await.1, 0);
+
+    // Disabling keeps everything else; a disabled embedding mints nothing.
+    run(&["--config", c, "embed", "disable", "usage"])
+        .await
+        .unwrap();
+    let (view, _) = embedded().await;
+    let view = view.unwrap();
+    assert!(!view.enabled);
+    assert_eq!(view.ui, ui);
+    assert_eq!(view.host_filters, ["plan"]);
+    assert!(
+        run(&["--config", c, "embed", "token", "usage"])
+            .await
+            .is_err(),
+        "turned off"
+    );
+    for args in [
+        vec!["embed", "show", "nope"],
+        vec!["embed", "enable", "usage", "--origin", "*"],
+        vec!["embed", "revoke-all", "nope"],
+        vec!["embed", "show", "usage", "--as", "nobody@example.com"],
+    ] {
+        let mut all = vec!["--config", c];
+        all.extend(args.iter().copied());
+        assert!(run(&all).await.is_err(), "{args:?}");
+    }
+
+    // Every change is in the audit trail, by the acting member.
+    let state = open().await;
+    let actions: Vec<String> = state
+        .store
+        .audit_events(workspace, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    state.store.close().await;
+    for action in [
+        "embedding.enabled",
+        "embedding.updated",
+        "guest_grants.revoked_all",
+    ] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}
