@@ -279,9 +279,21 @@ both_stores!(
             .as_str()
             .unwrap()
             .to_owned();
+        // The card shows no region, but its numbers say which rows it summed: EMEA has
+        // Starter 10 and Growth 30; AMER (the query's value) has Growth 20; all regions
+        // together have Growth 50. Each bar's value is in its tooltip.
         assert!(
-            html.contains("Starter") && !html.contains("AMER"),
-            "the locked region wins over the query"
+            html.contains("<title>Starter: 10</title>")
+                && html.contains("<title>Growth: 30</title>"),
+            "the locked region's numbers: {html}"
+        );
+        assert!(
+            !html.contains("<title>Growth: 20</title>"),
+            "the query's region must not win over the lock: {html}"
+        );
+        assert!(
+            !html.contains("<title>Growth: 50</title>"),
+            "the lock must not be dropped: {html}"
         );
         drop(s);
 
