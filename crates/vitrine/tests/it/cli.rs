@@ -578,7 +578,12 @@ async fn link_access_sets_and_clears_a_links_policy_from_the_command_line() {
     .unwrap();
     state.store.close().await;
     let file = dir.path().join("sales.yaml");
-    std::fs::write(&file, SALES).unwrap();
+    // Links are only made to published dashboards.
+    std::fs::write(
+        &file,
+        SALES.replace("title: Sales\n", "title: Sales\nstatus: published\n"),
+    )
+    .unwrap();
     let config_arg = config.display().to_string();
     let cli = |args: &[&str]| {
         let mut all = vec!["--config", config_arg.as_str()];
