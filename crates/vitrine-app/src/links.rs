@@ -373,7 +373,7 @@ async fn serving_problem(
     if link.deleted_at.is_some() {
         return Ok(None);
     }
-    if !opened.contains_key(&link.dashboard_id) {
+    if let std::collections::btree_map::Entry::Vacant(slot) = opened.entry(link.dashboard_id) {
         let ctx = match state
             .store
             .dashboard(link.workspace_id, link.dashboard_id)
@@ -388,7 +388,7 @@ async fn serving_problem(
                 .await
                 .map_err(|e| format!("Its dashboard cannot be opened: {e}")),
         };
-        opened.insert(link.dashboard_id, ctx);
+        slot.insert(ctx);
     }
     Ok(match &opened[&link.dashboard_id] {
         Err(problem) => Some(problem.clone()),
