@@ -141,16 +141,20 @@ async fn at_email_step(
     who: &Requester,
     cookie: &impl Fn(&str) -> Option<String>,
 ) -> Result<Result<(Box<LinkRecord>, Box<Workspace>, LinkSettings), Gate>, Error> {
-    let (link, workspace, settings, _) =
-        match outsider::unlocked_link(app, token, who, cookie).await? {
-            Ok(found) => found,
-            Err(gate) => {
-                if let Some(outcome) = gate.refusal() {
-                    outsider::record(app, who, gate.link(), outcome).await?;
-                }
-                return Ok(Err(gate));
+    let outsider::UnlockedLink {
+        link,
+        workspace,
+        settings,
+        ..
+    } = match outsider::unlocked_link(app, token, who, cookie).await? {
+        Ok(found) => found,
+        Err(gate) => {
+            if let Some(outcome) = gate.refusal() {
+                outsider::record(app, who, gate.link(), outcome).await?;
             }
-        };
+            return Ok(Err(gate));
+        }
+    };
     if !settings.access.confirm_email {
         return Ok(Err(outsider::open_link(app, token, who, cookie).await?));
     }

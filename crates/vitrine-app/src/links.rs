@@ -8,6 +8,7 @@
 //! Every operation writes an audit event.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -18,6 +19,7 @@ use vitrine_core::secret::Password;
 use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, Origin};
 use vitrine_store::{DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, Workspace};
 
+use crate::dashboards::DashboardContext;
 use crate::hub::HubChange;
 use crate::{App, Error};
 
@@ -307,8 +309,11 @@ pub struct LinkView {
     pub has_password: bool,
     /// What it shows and allows (the defaults when `problem` says they cannot be read).
     pub settings: LinkSettings,
-    /// Why the link cannot be served although its state says it could (its stored settings
-    /// cannot be read): outsiders get a polite 503 until it is fixed.
+    /// Why outsiders are refused although the link's state says it could open, with what to do
+    /// about it: its stored settings cannot be read, a lock no longer fits the dashboard (its
+    /// filter was removed or changed, or its value is out of range), the locks and rules
+    /// cannot restrict the dashboard (polite 503 for outsiders until it is fixed), or the
+    /// dashboard was set back to draft (410).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// Page views counted against `settings.access.max_views`.
@@ -354,16 +359,68 @@ pub fn urls(state: &App, link: &LinkRecord) -> Result<(String, String), Error> {
     ))
 }
 
-fn view(
+/// Dashboards opened while describing links (by id), so that a list opens each one once.
+type Opened = BTreeMap<DashboardId, Result<Arc<DashboardContext>, String>>;
+
+/// Why outsiders cannot be served `link` with `settings` as its dashboard is now, in the
+/// owner's words: the same checks the outsider gate makes ([`crate::outsider::open_link`]).
+async fn serving_problem(
+    state: &App,
+    link: &LinkRecord,
+    settings: &LinkSettings,
+    opened: &mut Opened,
+) -> Result<Option<String>, Error> {
+    if link.deleted_at.is_some() {
+        return Ok(None);
+    }
+    if let std::collections::btree_map::Entry::Vacant(slot) = opened.entry(link.dashboard_id) {
+        let ctx = match state
+            .store
+            .dashboard(link.workspace_id, link.dashboard_id)
+            .await?
+        {
+            None => Err("Its dashboard was deleted".to_owned()),
+            Some(record) if record.status != "published" => Err(
+                "Its dashboard is a draft: viewers are told the link is no longer available until it is published again"
+                    .to_owned(),
+            ),
+            Some(record) => crate::content::dashboard_context(state, &record)
+                .await
+                .map_err(|e| format!("Its dashboard cannot be opened: {e}")),
+        };
+        slot.insert(ctx);
+    }
+    Ok(match &opened[&link.dashboard_id] {
+        Err(problem) => Some(problem.clone()),
+        Ok(ctx) => crate::outsider::serving_restrictions(ctx, settings, state.now().date())
+            .err()
+            .map(|e| {
+                format!(
+                    "Viewers get “temporarily unavailable”: {e}. Change its locked filters or rules to fit the dashboard as it is now"
+                )
+            }),
+    })
+}
+
+async fn view(
     state: &App,
     member: &Member,
     link: &LinkRecord,
     workspace: &Workspace,
     stats: Option<&LinkStats>,
+    opened: &mut Opened,
 ) -> Result<LinkView, Error> {
     let (settings, problem) = match LinkSettings::of(link) {
-        Ok(settings) => (settings, None),
-        Err(e) => (LinkSettings::default(), Some(e.to_string())),
+        Ok(settings) => {
+            let problem = serving_problem(state, link, &settings, opened).await?;
+            (settings, problem)
+        }
+        Err(e) => (
+            LinkSettings::default(),
+            Some(format!(
+                "Viewers get “temporarily unavailable”: {e}. Delete it and create a new one"
+            )),
+        ),
     };
     let used_up = settings
         .access
@@ -686,7 +743,7 @@ pub async fn create_link(state: &App, member: &Member, new: NewLink) -> Result<L
     };
     state.store.create_link(&link).await?;
     audit(state, member, "link.created", &link, serde_json::json!({ "expires_at": link.expires_at.map(|t| t.unix_timestamp()), "password": link.password_hash.is_some(), "widget": link.widget_id, "confirm_email": settings.access.confirm_email, "email_domains": settings.access.email_domains })).await?;
-    view(state, member, &link, &workspace, None)
+    view(state, member, &link, &workspace, None, &mut Opened::new()).await
 }
 
 /// The title and document (when it parses) of each dashboard that `links` open, by id: the
@@ -733,14 +790,24 @@ pub async fn list_links(
         .filter(|d| access.can_view(member, d))
         .map(|d| d.id)
         .collect();
-    state
-        .store
-        .links(member.workspace_id, dashboard)
-        .await?
-        .iter()
-        .filter(|link| visible.contains(&link.dashboard_id))
-        .map(|link| view(state, member, link, &workspace, stats.get(&link.id)))
-        .collect()
+    let mut opened = Opened::new();
+    let mut views = Vec::new();
+    for link in state.store.links(member.workspace_id, dashboard).await? {
+        if visible.contains(&link.dashboard_id) {
+            views.push(
+                view(
+                    state,
+                    member,
+                    &link,
+                    &workspace,
+                    stats.get(&link.id),
+                    &mut opened,
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(views)
 }
 
 /// A link of a dashboard `member` can see (404 otherwise: another workspace's, or a
@@ -768,7 +835,15 @@ pub async fn show_link(state: &App, member: &Member, id: &str) -> Result<LinkVie
         .await?
         .into_iter()
         .collect();
-    view(state, member, &link, &workspace, stats.get(&link.id))
+    view(
+        state,
+        member,
+        &link,
+        &workspace,
+        stats.get(&link.id),
+        &mut Opened::new(),
+    )
+    .await
 }
 
 /// Changes a link's label, expiry, password or settings. A password change kills existing
@@ -869,7 +944,7 @@ pub async fn update_link(
         }),
     )
     .await?;
-    view(state, member, &link, &workspace, None)
+    view(state, member, &link, &workspace, None, &mut Opened::new()).await
 }
 
 /// Per filter of the dashboard, the widgets a lock on it cannot restrict (hidden on a link
@@ -959,7 +1034,7 @@ pub async fn act_on_link(
         serde_json::json!({ "generation": link.generation }),
     )
     .await?;
-    view(state, member, &link, &workspace, None)
+    view(state, member, &link, &workspace, None, &mut Opened::new()).await
 }
 
 /// A link's access history, newest first.

@@ -29,7 +29,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use vitrine_core::dashboard::Dashboard;
 use vitrine_core::keys::SubKey;
 use vitrine_core::share::{self, LinkId};
@@ -272,6 +272,9 @@ pub struct ShareAccess {
     guest: Option<Box<crate::guests::GuestInfo>>,
     /// An identified link: the address the viewer confirmed.
     viewer: Option<String>,
+    /// When the earliest of the cookies this request needed to get in (unlock cookie, viewer
+    /// cookie, view pass of a used-up link) stops working; `None` when it needed none.
+    admitted_until: Option<OffsetDateTime>,
 }
 
 impl ShareAccess {
@@ -294,7 +297,17 @@ impl ShareAccess {
             view_pass: false,
             guest: Some(Box::new(guest)),
             viewer: None,
+            // A guest grant's expiry is watched by its own guard ([`crate::embedding`]).
+            admitted_until: None,
         }
+    }
+
+    /// When the earliest credential this request was admitted with stops working: the unlock
+    /// cookie of a password link, the viewer cookie of an identified link, the view pass of a
+    /// link whose views are used up. `None` when the link needed none. A live stream opened
+    /// with them must end then: a cookie lasts 12 hours, a stream could otherwise last forever.
+    pub fn admitted_until(&self) -> Option<OffsetDateTime> {
+        self.admitted_until
     }
 
     /// The address the viewer confirmed, on a link that asks for one.
@@ -441,6 +454,16 @@ pub fn confirmed_viewer(
     settings: &LinkSettings,
     cookie: Option<&str>,
 ) -> Option<String> {
+    confirmed_viewer_until(app, link, settings, cookie).map(|(address, _)| address)
+}
+
+/// [`confirmed_viewer`], with when the viewer cookie stops working.
+fn confirmed_viewer_until(
+    app: &App,
+    link: &LinkRecord,
+    settings: &LinkSettings,
+    cookie: Option<&str>,
+) -> Option<(String, OffsetDateTime)> {
     let id = LinkId::parse(&link.id)?;
     let state = vitrine_core::identified::LinkState {
         id,
@@ -448,7 +471,12 @@ pub fn confirmed_viewer(
         epoch: link.epoch,
         domains: &settings.access.email_domains,
     };
-    vitrine_core::identified::verify_viewer_cookie(&app.keys.viewer, &state, cookie?, app.now())
+    vitrine_core::identified::viewer_cookie_with_expiry(
+        &app.keys.viewer,
+        &state,
+        cookie?,
+        app.now(),
+    )
 }
 
 /// The name of a link's view pass cookie.
@@ -456,19 +484,29 @@ pub fn view_pass_cookie_name(link: &LinkRecord) -> String {
     format!("{VIEW_PASS_COOKIE_PREFIX}{}", link.id)
 }
 
-/// Whether `cookie` is a valid signature by `key` for this state of `link` (an unlock cookie
-/// or a view pass: both are bound to the link's id, generation and epoch, and expire).
-fn signed_for(app: &App, key: &SubKey, link: &LinkRecord, cookie: Option<&str>) -> bool {
-    let Some(id) = LinkId::parse(&link.id) else {
-        return false;
-    };
-    cookie.is_some_and(|value| {
-        share::verify_unlock_cookie(key, id, link.generation, link.epoch, value, app.now())
-    })
+/// When `cookie` stops working, if it is a valid signature by `key` for this state of `link`
+/// now (an unlock cookie or a view pass: both are bound to the link's id, generation and
+/// epoch, and expire).
+fn signed_until(
+    app: &App,
+    key: &SubKey,
+    link: &LinkRecord,
+    cookie: Option<&str>,
+) -> Option<OffsetDateTime> {
+    let id = LinkId::parse(&link.id)?;
+    share::unlock_cookie_expiry(key, id, link.generation, link.epoch, cookie?, app.now())
 }
 
-fn is_unlocked(app: &App, link: &LinkRecord, cookie: Option<&str>) -> bool {
-    signed_for(app, &app.keys.unlock, link, cookie)
+/// Why a link whose token and state are fine still does not open because of its dashboard:
+/// deleted under it (`not_found`) or set back to draft (`draft`), both answered 410.
+fn dashboard_refusal(dashboard: Option<&vitrine_store::DashboardRecord>) -> Option<&'static str> {
+    match dashboard {
+        // The dashboard was deleted under the link: as good as gone.
+        None => Some("not_found"),
+        // Set back to draft: its in-progress saves are nobody's business outside.
+        Some(record) if record.status != "published" => Some("draft"),
+        Some(_) => None,
+    }
 }
 
 /// Resolves `token` for this request from `who`. `cookie` looks a cookie up by name in the
@@ -476,60 +514,67 @@ fn is_unlocked(app: &App, link: &LinkRecord, cookie: Option<&str>) -> bool {
 /// [`view_pass_cookie_name`]).
 ///
 /// In order: the token against the store (404 / 410), the link's stored settings (unreadable:
-/// [`Error::Unavailable`], never the defaults), the client allowlist, the password, the
-/// confirmed e-mail address of an identified link (its viewer cookie), the dashboard (gone or a draft: 410), the view limit (used up and no view pass: 410
-/// `view_limit`), then the locks, which must still fit and become [`Restrictions`] (else
-/// [`Error::Unavailable`]).
+/// [`Error::Unavailable`], never the defaults), the client allowlist, the dashboard (gone or
+/// a draft: 410, before any prompt, so a draft's link neither asks for its password nor mails
+/// a code), the password, the confirmed e-mail address of an identified link (its viewer
+/// cookie), the view limit (used up and no view pass: 410 `view_limit`), then the locks, which
+/// must still fit and become [`Restrictions`] (else [`Error::Unavailable`]).
 pub async fn open_link(
     app: &App,
     token: &str,
     who: &Requester,
     cookie: impl Fn(&str) -> Option<String>,
 ) -> Result<Gate, Error> {
-    let (link, workspace, settings, dashboard) =
-        match unlocked_link(app, token, who, &cookie).await? {
-            Ok(found) => found,
-            Err(gate) => return Ok(gate),
-        };
+    let unlocked = match unlocked_link(app, token, who, &cookie).await? {
+        Ok(found) => found,
+        Err(gate) => return Ok(gate),
+    };
+    let UnlockedLink {
+        link,
+        workspace,
+        settings,
+        dashboard: record,
+        unlocked_until,
+    } = unlocked;
+    let mut admitted_until = unlocked_until;
     let viewer = if settings.access.confirm_email {
-        let confirmed = confirmed_viewer(
+        let confirmed = confirmed_viewer_until(
             app,
             &link,
             &settings,
             cookie(&viewer_cookie_name(&link)).as_deref(),
         );
         match confirmed {
-            Some(address) => Some(address),
+            Some((address, until)) => {
+                admitted_until = earliest(admitted_until, Some(until));
+                Some(address)
+            }
             None => return Ok(Gate::Unconfirmed(link, workspace)),
         }
     } else {
         None
     };
-    let Some(record) = dashboard else {
-        // The dashboard was deleted under the link: as good as gone.
-        return Ok(Gate::Gone(link, workspace, "not_found"));
-    };
-    if record.status != "published" {
-        // Set back to draft: its in-progress saves are nobody's business outside.
-        return Ok(Gate::Gone(link, workspace, "draft"));
-    }
-    let view_pass = signed_for(
+    let view_pass_until = signed_until(
         app,
         &app.keys.view_pass,
         &link,
         cookie(&view_pass_cookie_name(&link)).as_deref(),
     );
+    let view_pass = view_pass_until.is_some();
     let used_up = settings
         .access
         .max_views
         .is_some_and(|max| link.view_count >= i64::from(max));
-    if used_up && !view_pass {
-        return Ok(Gate::Gone(link, workspace, "view_limit"));
+    if used_up {
+        if !view_pass {
+            return Ok(Gate::Gone(link, workspace, "view_limit"));
+        }
+        // Past the last view only the view pass lets this page in.
+        admitted_until = earliest(admitted_until, view_pass_until);
     }
     let ctx = crate::content::dashboard_context(app, &record).await?;
-    check_locks(&ctx.document, &settings)?;
-    let restrictions = link_restrictions(&ctx, &settings, app.now().date()).map_err(|e| {
-        tracing::warn!(error = %e, "a share link's locks cannot restrict its dashboard; refusing to serve it");
+    let restrictions = serving_restrictions(&ctx, &settings, app.now().date()).map_err(|e| {
+        tracing::warn!(link = %link.id, error = %e, "a share link's locks cannot restrict its dashboard; refusing to serve it");
         Error::Unavailable(format!("link restrictions: {e}"))
     })?;
     Ok(Gate::Open(Box::new(ShareAccess {
@@ -541,11 +586,33 @@ pub async fn open_link(
         view_pass,
         guest: None,
         viewer,
+        admitted_until,
     })))
 }
 
-/// The first steps of [`open_link`]: the token, the settings, the allowlist and the password.
-/// `Err` is the gate of a request that stops there.
+/// The earlier of two optional instants (`None` is "never").
+fn earliest(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> Option<OffsetDateTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What restricts every query a link with `settings` runs on its dashboard `ctx`, or why the
+/// link cannot be served (in the owner's words): every lock must still fit its filter
+/// ([`check_locks`]) and, with the row-level rules, become [`Restrictions`]. The outsider
+/// gate refuses with 503 on `Err`; the owner's view of the link shows it as its `problem`.
+pub(crate) fn serving_restrictions(
+    ctx: &DashboardContext,
+    settings: &LinkSettings,
+    today: time::Date,
+) -> Result<Restrictions, String> {
+    check_locks(&ctx.document, settings)?;
+    link_restrictions(ctx, settings, today).map_err(|e| e.to_string())
+}
+
+/// The first steps of [`open_link`]: the token, the settings, the allowlist, the dashboard
+/// (gone or a draft: 410) and the password. `Err` is the gate of a request that stops there.
 pub(crate) async fn unlocked_link(
     app: &App,
     token: &str,
@@ -569,22 +636,50 @@ pub(crate) async fn unlocked_link(
     if !settings.access.allows(who.ip) {
         return Ok(Err(Gate::NotAllowed(link)));
     }
-    if link.password_hash.is_some()
-        && !is_unlocked(app, &link, cookie(&unlock_cookie_name(&link)).as_deref())
-    {
-        return Ok(Err(Gate::Locked(link, workspace)));
+    // Before any prompt: a draft's (or a deleted dashboard's) link asks for no password and
+    // mails no code; outside the allowlist it stays a plain 404 (above).
+    if let Some(reason) = dashboard_refusal(dashboard.as_ref()) {
+        return Ok(Err(Gate::Gone(link, workspace, reason)));
     }
-    Ok(Ok((link, workspace, settings, dashboard)))
+    let Some(dashboard) = dashboard else {
+        return Ok(Err(Gate::Gone(link, workspace, "not_found")));
+    };
+    let unlocked_until = if link.password_hash.is_some() {
+        match signed_until(
+            app,
+            &app.keys.unlock,
+            &link,
+            cookie(&unlock_cookie_name(&link)).as_deref(),
+        ) {
+            Some(until) => Some(until),
+            None => return Ok(Err(Gate::Locked(link, workspace))),
+        }
+    } else {
+        None
+    };
+    Ok(Ok(UnlockedLink {
+        link,
+        workspace,
+        settings,
+        dashboard,
+        unlocked_until,
+    }))
 }
 
-/// A link that opens for this request so far (its allowlist and password passed), with its
-/// workspace, settings and dashboard (none when it was deleted under the link).
-pub(crate) type UnlockedLink = (
-    Box<LinkRecord>,
-    Box<Workspace>,
-    LinkSettings,
-    Option<vitrine_store::DashboardRecord>,
-);
+/// A link that opens for this request so far (its allowlist, dashboard and password passed).
+#[derive(Debug)]
+pub(crate) struct UnlockedLink {
+    /// The link.
+    pub link: Box<LinkRecord>,
+    /// Its workspace.
+    pub workspace: Box<Workspace>,
+    /// Its settings.
+    pub settings: LinkSettings,
+    /// Its dashboard, published.
+    pub dashboard: vitrine_store::DashboardRecord,
+    /// When the unlock cookie of a password link stops working.
+    pub unlocked_until: Option<OffsetDateTime>,
+}
 
 /// The display and view of an outsider's request that runs queries (the page, a card, the
 /// live stream, a download), admitted against the link's cost caps ([`crate::limits`]): a view
@@ -688,16 +783,20 @@ pub async fn admit_page_view(
     })
 }
 
-fn check_locks(doc: &Dashboard, settings: &LinkSettings) -> Result<(), Error> {
+/// Every locked value must still fit its filter: a filter whose kind changed (a region locked
+/// to `EMEA` that became a number range) or a value out of the accepted range refuses the
+/// link rather than compiling something else.
+fn check_locks(doc: &Dashboard, settings: &LinkSettings) -> Result<(), String> {
     for (id, value) in &settings.locked_filters {
-        if !doc.filter(id).is_some_and(|f| value.fits(f.kind)) {
-            tracing::warn!(
-                filter = %id,
-                "a share link's locked filter no longer fits its dashboard; refusing to serve it"
-            );
-            return Err(Error::Unavailable(format!(
-                "locked filter {id} no longer fits the dashboard"
-            )));
+        let Some(filter) = doc.filter(id) else {
+            return Err(format!(
+                "the locked filter “{id}” is not on the dashboard any more"
+            ));
+        };
+        if let Err(e) = value.validate(filter.kind) {
+            return Err(format!(
+                "the locked value of the filter “{id}” no longer fits it ({e})"
+            ));
         }
     }
     Ok(())
@@ -891,7 +990,8 @@ pub async fn unlock(
     who: &Requester,
     password: &str,
 ) -> Result<Unlock, Error> {
-    let (link, workspace) = match links::resolve_token(app, token).await? {
+    let (resolution, dashboard) = links::resolve_token_with_dashboard(app, token).await?;
+    let (link, workspace) = match resolution {
         Resolution::NotFound => {
             record(app, who, None, "not_found").await?;
             return Ok(Unlock::NotFound);
@@ -906,6 +1006,11 @@ pub async fn unlock(
         }
         Resolution::Open { link, workspace } => (link, workspace),
     };
+    // A draft's (or a deleted dashboard's) link hashes no password and sets no cookie.
+    if let Some(reason) = dashboard_refusal(dashboard.as_ref()) {
+        record(app, who, Some(&link), reason).await?;
+        return Ok(Unlock::Gone(link, workspace));
+    }
     if link.password_hash.is_none() {
         return Ok(Unlock::NoPassword(link));
     }

@@ -189,6 +189,17 @@ pub fn verify_viewer_cookie(
     value: &str,
     now: OffsetDateTime,
 ) -> Option<String> {
+    viewer_cookie_with_expiry(key, link, value, now).map(|(address, _)| address)
+}
+
+/// The confirmed address of a viewer cookie that is valid now for `link` as it is, and when
+/// the cookie stops working (a live stream opened with it ends then).
+pub fn viewer_cookie_with_expiry(
+    key: &SubKey,
+    link: &LinkState<'_>,
+    value: &str,
+    now: OffsetDateTime,
+) -> Option<(String, OffsetDateTime)> {
     if value.len() > 2 * (8 + TAG_BYTES + MAX_ADDRESS_BYTES) {
         return None;
     }
@@ -214,7 +225,8 @@ pub fn verify_viewer_cookie(
         return None;
     }
     let address = String::from_utf8(address.to_vec()).ok()?;
-    domain_allowed(&address, link.domains).then_some(address)
+    let until = OffsetDateTime::from_unix_timestamp(i64::from_be_bytes(until)).ok()?;
+    domain_allowed(&address, link.domains).then_some((address, until))
 }
 
 #[cfg(test)]
@@ -309,6 +321,11 @@ mod tests {
         assert_eq!(
             verify_viewer_cookie(&key, &link, &cookie, NOW).as_deref(),
             Some("ann@client.com")
+        );
+        assert_eq!(
+            viewer_cookie_with_expiry(&key, &link, &cookie, NOW),
+            Some(("ann@client.com".to_owned(), NOW + Duration::hours(12))),
+            "a live stream opened with it ends when it does"
         );
         let reordered = domains(&["partner.org", "client.com"]);
         let same = LinkState {

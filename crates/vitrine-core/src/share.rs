@@ -173,17 +173,29 @@ pub fn verify_unlock_cookie(
     value: &str,
     now: OffsetDateTime,
 ) -> bool {
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(value) else {
-        return false;
-    };
+    unlock_cookie_expiry(key, id, generation, epoch, value, now).is_some()
+}
+
+/// When a valid unlock cookie (or view pass) stops working: `None` when it is not valid now
+/// for the link as it is. A live stream opened with it ends then.
+pub fn unlock_cookie_expiry(
+    key: &SubKey,
+    id: LinkId,
+    generation: i64,
+    epoch: i64,
+    value: &str,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    let bytes = URL_SAFE_NO_PAD.decode(value).ok()?;
     if bytes.len() != 8 + TAG_BYTES {
-        return false;
+        return None;
     }
-    let until: [u8; 8] = bytes[..8].try_into().unwrap_or_default();
-    if i64::from_be_bytes(until) <= now.unix_timestamp() {
-        return false;
+    let until: [u8; 8] = bytes[..8].try_into().ok()?;
+    let seconds = i64::from_be_bytes(until);
+    if seconds <= now.unix_timestamp() {
+        return None;
     }
-    key.verify(
+    let signed = key.verify(
         &[
             b"share-unlock",
             &id.0,
@@ -192,7 +204,11 @@ pub fn verify_unlock_cookie(
             &until,
         ],
         &bytes[8..],
-    )
+    );
+    if !signed {
+        return None;
+    }
+    OffsetDateTime::from_unix_timestamp(seconds).ok()
 }
 
 /// Why a link with a valid token does not open.
@@ -467,6 +483,21 @@ mod tests {
         assert_ne!(code, short_code(&key, id, 2));
         assert_eq!(short_code_digest(&code).len(), 64);
         assert!(!is_short_code("abc") && !is_short_code("abcdefghijk/"));
+    }
+
+    #[test]
+    fn an_unlock_cookie_tells_when_it_ends_only_while_it_is_valid() {
+        let key = key();
+        let id = LinkId::generate();
+        let until = NOW + Duration::hours(12);
+        let cookie = unlock_cookie(&key, id, 1, 3, until);
+        assert_eq!(
+            unlock_cookie_expiry(&key, id, 1, 3, &cookie, NOW),
+            Some(until)
+        );
+        assert_eq!(unlock_cookie_expiry(&key, id, 1, 3, &cookie, until), None);
+        assert_eq!(unlock_cookie_expiry(&key, id, 1, 4, &cookie, NOW), None);
+        assert_eq!(unlock_cookie_expiry(&key, id, 1, 3, "garbage", NOW), None);
     }
 
     #[test]

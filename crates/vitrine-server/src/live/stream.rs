@@ -5,7 +5,10 @@
 //!   from what the page has;
 //! - `refreshed` `{"at"}`: the "Refreshed at" line;
 //! - `reload` `{}`: the dashboard or the link's settings changed; the page reloads;
-//! - `revoked` `{"reason", "contact"}`: the share link stopped working (the last event).
+//! - `revoked` `{"reason", "contact"}`: the share link stopped working (the last event), or
+//!   the cookie the stream was admitted with expired (reason `session`: the page says "Session
+//!   expired … reload the page", which then asks for the password or the e-mail address
+//!   again).
 //!
 //! The page says what it shows when it connects: one `h.<widget>=<data hash>` parameter per
 //! card, beside the view's own parameters. A reconnect therefore resumes exactly: only what
@@ -18,7 +21,9 @@ use std::sync::Arc;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
 use tokio::sync::watch;
+use vitrine_core::clock::Clock;
 
 use vitrine_app::App;
 use vitrine_app::hub::{LinkState, OpenStream, Snapshot, Target};
@@ -67,7 +72,19 @@ pub struct LinkWatch {
     pub contact: String,
     /// Keeps the stream counted against the link's live-viewer caps while it is open.
     pub permit: Option<vitrine_app::limits::StreamPermit>,
+    /// When the earliest credential the stream was opened with (unlock cookie, viewer cookie,
+    /// view pass) stops working: the stream ends then with `revoked` (`session`), by the
+    /// app's clock. The link's guard is shared by every stream of the link, so this bound is
+    /// the stream's own.
+    pub deadline: Option<OffsetDateTime>,
 }
+
+/// How often a stream with a deadline compares it with the app's clock (a comparison, no
+/// I/O), as the link guard does with the link's expiry.
+const DEADLINE_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The reason a stream gives when the cookie it was admitted with expired.
+pub const SESSION_ENDED: &str = "session";
 
 /// The SSE response for `target`: `503` with `Retry-After` when this instance already holds
 /// `live.max_streams` streams (the page then polls instead).
@@ -86,8 +103,15 @@ pub fn live_response(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         return response;
     };
+    let deadline_tick = link.as_ref().and_then(|l| l.deadline).map(|_| {
+        let mut tick = tokio::time::interval(DEADLINE_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        tick
+    });
     let stream = LiveStream {
         views: vitrine_app::live::watch_view(state, target),
+        clock: state.clock.clone(),
+        deadline_tick,
         link,
         known: params.known,
         label: String::new(),
@@ -115,6 +139,7 @@ pub fn live_response(
 enum Woke {
     View(bool),
     Link(bool, LinkState),
+    Deadline,
     Shutdown,
 }
 
@@ -141,6 +166,10 @@ fn revoked_event(reason: &str, contact: &str) -> Event {
 
 struct LiveStream {
     views: watch::Receiver<Arc<Snapshot>>,
+    /// The app's clock, for the link's deadline.
+    clock: Arc<dyn Clock>,
+    /// Ticks while the stream has a deadline.
+    deadline_tick: Option<tokio::time::Interval>,
     link: Option<LinkWatch>,
     known: HashMap<String, u64>,
     label: String,
@@ -167,6 +196,9 @@ impl LiveStream {
                     self.on_link(now);
                 }
                 if !self.finished {
+                    self.check_deadline();
+                }
+                if !self.finished {
                     let snapshot = self.views.borrow_and_update().clone();
                     self.on_snapshot(&snapshot);
                 }
@@ -177,8 +209,17 @@ impl LiveStream {
                     views,
                     link,
                     shutdown,
+                    deadline_tick,
                     ..
                 } = &mut self;
+                let deadline = async {
+                    match deadline_tick {
+                        Some(tick) => {
+                            tick.tick().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
                 let link_changed = async {
                     match link {
                         Some(link) => {
@@ -191,6 +232,7 @@ impl LiveStream {
                 tokio::select! {
                     changed = views.changed() => Woke::View(changed.is_ok()),
                     (alive, now) = link_changed => Woke::Link(alive, now),
+                    () = deadline => Woke::Deadline,
                     _ = shutdown.changed() => Woke::Shutdown,
                 }
             };
@@ -213,8 +255,22 @@ impl LiveStream {
                         self.finished = true;
                     }
                 }
+                Woke::Deadline => self.check_deadline(),
                 Woke::Shutdown => self.finished = true,
             }
+        }
+    }
+
+    /// Ends the stream with `revoked` (`session`) once the app's clock reaches the deadline of
+    /// the credential it was admitted with.
+    fn check_deadline(&mut self) {
+        let Some(link) = &self.link else {
+            return;
+        };
+        if link.deadline.is_some_and(|at| at <= self.clock.now()) {
+            self.pending
+                .push_back(revoked_event(SESSION_ENDED, &link.contact));
+            self.finished = true;
         }
     }
 

@@ -337,6 +337,8 @@ async fn live_embedded_dashboard(
                 },
                 contact: String::new(),
                 permit: Some(permit),
+                // The grant's guard ends the stream when the grant expires.
+                deadline: access.admitted_until(),
             };
             let target = vitrine_app::hub::Target {
                 workspace_id: access.link().workspace_id,

@@ -813,6 +813,8 @@ async fn live_shared_dashboard(
                 state: vitrine_app::live::watch_link(&state, access.link()),
                 contact: access.workspace().policy.contact_line.clone(),
                 permit: Some(permit),
+                // A stream outlives no cookie it was admitted with.
+                deadline: access.admitted_until(),
             };
             let target = vitrine_app::hub::Target {
                 workspace_id: access.link().workspace_id,

@@ -279,9 +279,21 @@ both_stores!(
             .as_str()
             .unwrap()
             .to_owned();
+        // The card shows no region, but its numbers say which rows it summed: EMEA has
+        // Starter 10 and Growth 30; AMER (the query's value) has Growth 20; all regions
+        // together have Growth 50. Each bar's value is in its tooltip.
         assert!(
-            html.contains("Starter") && !html.contains("AMER"),
-            "the locked region wins over the query"
+            html.contains("<title>Starter: 10</title>")
+                && html.contains("<title>Growth: 30</title>"),
+            "the locked region's numbers: {html}"
+        );
+        assert!(
+            !html.contains("<title>Growth: 20</title>"),
+            "the query's region must not win over the lock: {html}"
+        );
+        assert!(
+            !html.contains("<title>Growth: 50</title>"),
+            "the lock must not be dropped: {html}"
         );
         drop(s);
 
@@ -301,6 +313,58 @@ both_stores!(
         app.state.live.refresh_now();
         let update = s.next_is("widget").await;
         assert!(update.data.contains("Enterprise"));
+    }
+);
+
+both_stores!(
+    a_stream_ends_when_the_unlock_cookie_it_was_opened_with_expires,
+    async {
+        let app = TestApp::spawn().await;
+        let admin = app.admin().await;
+        let key = app.api_key(&admin).await;
+        let dashboard = shared_dashboard(&app, &key).await;
+        let password = "a long enough secret";
+        let link = create_link(
+            &app,
+            &key,
+            serde_json::json!({ "dashboard_id": dashboard, "label": "Locked", "password": password }),
+        )
+        .await;
+        let url = link["url"].as_str().unwrap().to_owned();
+        let client = app.browser();
+        let unlocked = client
+            .post(format!("{url}/unlock"))
+            .form(&[("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unlocked.status(), 303);
+        let mut s = EventStream::open(&client, &format!("{url}/live")).await;
+        s.until("widget", WAIT).await;
+        s.next_is("refreshed").await;
+
+        // Shortly before the cookie ends the stream still carries changes.
+        let ttl = vitrine_app::outsider::UNLOCK_TTL;
+        app.clock.advance(ttl - time::Duration::minutes(10));
+        add_order(&app, "Marker", "EMEA", 1.0).await;
+        expire_cache(&app);
+        app.state.live.refresh_now();
+        let update = s.next_is("widget").await;
+        assert!(update.data.contains("Marker"), "{update:?}");
+        s.next_is("refreshed").await;
+
+        // Past it, with no owner action and no refresh: `revoked`, then nothing.
+        app.clock.advance(time::Duration::minutes(10));
+        let last = s.next_is("revoked").await;
+        let data: serde_json::Value = serde_json::from_str(&last.data).unwrap();
+        assert_eq!(data["reason"], "session", "{data}");
+        assert!(
+            s.next(WAIT).await.is_none(),
+            "the stream ends after saying why, with nothing after it"
+        );
+        // The same cookie opens no new stream: the page asks for the password again.
+        let again = client.get(format!("{url}/live")).send().await.unwrap();
+        assert!(again.text().await.unwrap().contains("event: revoked"));
     }
 );
 

@@ -13,6 +13,9 @@ use crate::helpers::{CLIENT_HEADER, PgDatabase, TestApp, trust_client_header};
 /// Orders mapped by every filter; accounts and market added "later": accounts has a `region`
 /// column the region filter does not map, market has none. `index` is marked the same for
 /// every audience.
+/// The password of the tests' password links.
+const LOCK_PASSWORD: &str = "a long enough secret";
+
 const BOARD: &str = r#"version: 1
 title: Board
 status: published
@@ -382,8 +385,19 @@ async fn a_draft_dashboards_links_answer_410_everywhere_and_no_link_can_be_creat
     let (_, path) = fx
         .link(json!({ "display": { "allow_downloads": true } }))
         .await;
+    let (locked_id, locked) = fx
+        .link(json!({ "label": "Locked", "password": LOCK_PASSWORD }))
+        .await;
+    let (identified_id, identified) = fx
+        .link(json!({ "label": "Named", "access": { "confirm_email": true } }))
+        .await;
     let client = browser();
     assert_eq!(fx.get(&client, &path, "10.1.0.1").await.0, 200);
+    let (status, prompt) = fx.get(&client, &locked, "10.1.0.1").await;
+    assert!(
+        status == 200 && prompt.contains("name=\"password\""),
+        "{prompt}"
+    );
     let draft = BOARD.replace("status: published", "status: draft");
     let (status, body) = fx
         .send(
@@ -403,6 +417,72 @@ async fn a_draft_dashboards_links_answer_410_everywhere_and_no_link_can_be_creat
         assert_eq!(status, 410, "{route}");
         assert!(!body.contains("Acme"), "{route}");
     }
+    // Behind a password or an e-mail step too: no prompt, no cookie, no code mailed.
+    for link in [&locked, &identified] {
+        let (status, body) = fx.get(&client, link, "10.1.0.1").await;
+        assert_eq!(status, 410, "{link}");
+        assert!(
+            !body.contains("name=\"password\"") && !body.contains("name=\"email\""),
+            "{body}"
+        );
+    }
+    let posts = [
+        (format!("{locked}/unlock"), ("password", LOCK_PASSWORD)),
+        (
+            format!("{identified}/confirm"),
+            ("email", "ann@client.test"),
+        ),
+    ];
+    for (route, field) in posts {
+        let response = client
+            .post(fx.app.url(&route))
+            .header(CLIENT_HEADER, "10.1.0.1")
+            .form(&[field])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 410, "{route}");
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "{route}: no cookie for a draft"
+        );
+    }
+    let workspace = fx
+        .app
+        .state
+        .store
+        .default_workspace()
+        .await
+        .unwrap()
+        .unwrap();
+    let mails = fx
+        .app
+        .state
+        .store
+        .mails_about(workspace.id, "view_code", &format!("link:{identified_id}"))
+        .await
+        .unwrap();
+    assert!(mails.is_empty(), "no code mailed about a draft");
+    let events = fx.events(&locked_id).await;
+    assert_eq!(count(&events, "unlocked"), 0, "{events:?}");
+    assert!(count(&events, "draft") >= 2, "{events:?}");
+    let events = fx.events(&identified_id).await;
+    assert_eq!(count(&events, "code_sent"), 0, "{events:?}");
+    // The owner sees why.
+    let (_, view) = fx
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/links/{locked_id}"),
+            None,
+        )
+        .await;
+    assert!(
+        view["problem"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("draft"),
+        "{view}"
+    );
     let (status, error) = fx
         .send(
             reqwest::Method::POST,
@@ -471,13 +551,24 @@ async fn settings_that_do_not_parse_and_a_lock_to_nothing_fail_closed() {
     let (status, page) = fx.get(&client, &path, "10.1.0.1").await;
     assert_eq!(status, 503);
     assert!(!page.contains("Enterprise"));
+    let (_, view) = fx
+        .send(reqwest::Method::GET, &format!("/api/v1/links/{id}"), None)
+        .await;
+    assert_eq!(view["state"], "active", "{view}");
+    assert!(
+        view["problem"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("plan"),
+        "the owner sees why: {view}"
+    );
     fx.finish().await;
 }
 
 #[tokio::test]
 async fn a_lock_on_a_filter_the_dashboard_lost_fails_closed() {
     let fx = Fixture::new(None).await.unwrap();
-    let (_, path) = fx
+    let (id, path) = fx
         .link(json!({ "locked_filters": { "region": "EMEA" } }))
         .await;
     let client = browser();
@@ -502,6 +593,83 @@ async fn a_lock_on_a_filter_the_dashboard_lost_fails_closed() {
             "{route}"
         );
     }
+    owner_sees_why(&fx, &id, "region").await;
+    fx.finish().await;
+}
+
+/// The link `id` is listed as `active` (its state allows it) with a `problem` that names
+/// `filter`, in the API (one link, the list) and on the share page.
+async fn owner_sees_why(fx: &Fixture, id: &str, filter: &str) {
+    let (_, view) = fx
+        .send(reqwest::Method::GET, &format!("/api/v1/links/{id}"), None)
+        .await;
+    assert_eq!(view["state"], "active", "{view}");
+    let problem = view["problem"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        problem.contains(&format!("“{filter}”")),
+        "the owner sees why: {view}"
+    );
+    let (_, list) = fx
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/links?dashboard_id={}", fx.board),
+            None,
+        )
+        .await;
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap();
+    assert_eq!(listed["problem"], view["problem"], "{listed}");
+    let (owner, _) = fx.app.signed_in("admin@example.com").await;
+    let page = owner
+        .get(fx.app.url(&format!("/dashboards/{}/share", fx.board)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("This link is refused to every viewer."),
+        "the share page says it"
+    );
+    assert!(page.contains(&problem), "the share page shows: {problem}");
+}
+
+#[tokio::test]
+async fn a_lock_whose_filter_changed_kind_fails_closed_and_the_owner_sees_why() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (id, path) = fx
+        .link(json!({ "locked_filters": { "region": "EMEA" } }))
+        .await;
+    let client = browser();
+    assert_eq!(fx.get(&client, &path, "10.1.0.1").await.0, 200);
+    // The region filter is still there, over the same column, but it is a number range now:
+    // the lock to `EMEA` no longer fits it and must not become some other rule.
+    let changed = BOARD.replace(
+        "{id: region, label: Region, kind: single_select, columns: {orders: region}}",
+        "{id: region, label: Region, kind: number_range, columns: {orders: amount}}",
+    );
+    let (status, body) = fx
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/dashboards/{}", fx.board),
+            Some(json!({ "yaml": changed })),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    for route in ["", "/widgets/accounts", "/widgets/by-region", "/live"] {
+        let (status, body) = fx.get(&client, &format!("{path}{route}"), "10.1.0.1").await;
+        assert_eq!(status, 503, "{route}");
+        assert!(
+            !body.contains("AMER") && !body.contains("Globex") && !body.contains("Growth"),
+            "{route}"
+        );
+    }
+    owner_sees_why(&fx, &id, "region").await;
     fx.finish().await;
 }
 
@@ -815,5 +983,95 @@ async fn members_who_may_not_share_publicly_never_see_a_links_url() {
             "{path}: {text}"
         );
     }
+    fx.finish().await;
+}
+
+/// The share page's paragraph that warns, in the link form, what a lock on `filter` cannot
+/// restrict (empty when there is none).
+fn lock_warning<'a>(page: &'a str, filter: &str) -> &'a str {
+    let marker = format!("data-show-when=\"mode.{filter}=locked\">A lock on");
+    page.find(&marker)
+        .map(|at| {
+            let rest = &page[at..];
+            &rest[..rest.find("</p>").unwrap()]
+        })
+        .unwrap_or("")
+}
+
+/// The warning on the listed link `label` about widgets its locks cannot restrict.
+fn link_warning<'a>(page: &'a str, label: &str) -> &'a str {
+    let item = page
+        .split("<li class=\"link-item")
+        .find(|item| item.contains(&format!("<span class=\"link-label\">{label}</span>")))
+        .expect("the link is listed");
+    item.find("link-uncovered")
+        .map(|at| &item[at..at + item[at..].find("</div>").unwrap()])
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn the_share_page_lists_per_lock_the_widgets_it_cannot_restrict() {
+    let fx = Fixture::new(None).await.unwrap();
+    let (owner, _) = fx.app.signed_in("admin@example.com").await;
+    let share = fx.app.url(&format!("/dashboards/{}/share", fx.board));
+    let page = || async {
+        owner
+            .get(&share)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+
+    // Before any link is saved: the form says it next to the filter.
+    let form = page().await;
+    let region = lock_warning(&form, "region");
+    assert!(
+        region.contains("Market volume (hidden)")
+            && region.contains("Market index (shown to everyone)"),
+        "{region}"
+    );
+    assert!(
+        !region.contains("Accounts") && !region.contains("Revenue"),
+        "accounts has a region column, orders is mapped: {region}"
+    );
+    // Every widget has a `day` column or is mapped… except accounts, for the period.
+    let period = lock_warning(&form, "period");
+    assert!(period.contains("Accounts (hidden)"), "{period}");
+    assert!(!period.contains("Market"), "{period}");
+
+    // On a saved link: per lock, and not for the locks it does not have.
+    fx.link(json!({ "label": "EMEA", "locked_filters": { "region": "EMEA" } }))
+        .await;
+    fx.link(json!({ "label": "Open" })).await;
+    let listed = page().await;
+    let emea = link_warning(&listed, "EMEA");
+    assert!(
+        emea.contains("Region: Market volume (hidden), Market index (shown to everyone)"),
+        "{emea}"
+    );
+    assert_eq!(link_warning(&listed, "Open"), "", "no lock, no warning");
+
+    // The dashboard gains a widget the lock cannot restrict: the link says so at once.
+    let grown = format!(
+        "{BOARD}  - id: volume-chart\n    title: Volume trend\n    kind: table\n    layout: {{x: 0, y: 12, w: 12, h: 4}}\n    query: {{dataset: market, dimensions: [{{column: day}}], measures: [{{agg: max, column: volume}}]}}\n"
+    );
+    let (status, body) = fx
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/dashboards/{}", fx.board),
+            Some(json!({ "yaml": grown })),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let listed = page().await;
+    assert!(
+        link_warning(&listed, "EMEA").contains("Volume trend (hidden)"),
+        "{}",
+        link_warning(&listed, "EMEA")
+    );
+    assert!(lock_warning(&listed, "region").contains("Volume trend (hidden)"));
     fx.finish().await;
 }

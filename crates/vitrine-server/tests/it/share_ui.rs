@@ -1182,3 +1182,130 @@ both_stores!(
         );
     }
 );
+
+both_stores!(
+    the_form_sets_and_clears_a_view_limit_allowed_networks_and_cost_caps,
+    async {
+        let world = World::new().await;
+        let (client, csrf) = world.app.signed_in(SHARER).await;
+        let (status, location, body) = world
+            .post_form(
+                &client,
+                &world.share_path(),
+                &[
+                    ("csrf_token", &csrf),
+                    ("label", "Office"),
+                    ("expiry", "14"),
+                    ("max_views", "25"),
+                    (
+                        "allowed_networks",
+                        "203.0.113.0/24\n2001:db8::/48\n203.0.113.0/24",
+                    ),
+                    ("max_live_viewers", "3"),
+                    ("max_live_viewers_per_client", "1"),
+                    ("max_new_views_per_minute", "40"),
+                    ("max_new_views_per_minute_per_client", "7"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        assert!(location.contains("done=created"), "{location}");
+        let link = world.links().await.remove(0);
+        let id = link["id"].as_str().unwrap().to_owned();
+        let access = &link["settings"]["access"];
+        assert_eq!(access["max_views"], 25, "{access}");
+        assert_eq!(
+            access["allowed_networks"],
+            serde_json::json!(["203.0.113.0/24", "2001:db8::/48"]),
+            "one of each, in order: {access}"
+        );
+        assert_eq!(access["max_live_viewers"], 3);
+        assert_eq!(access["max_live_viewers_per_client"], 1);
+        assert_eq!(access["max_new_views_per_minute"], 40);
+        assert_eq!(access["max_new_views_per_minute_per_client"], 7);
+
+        // The list shows them, and the edit form starts from them.
+        let (_, page) = world.get(&client, &world.share_path()).await;
+        assert!(page.contains("(limit: 0 of 25)"), "view limit listed");
+        assert!(
+            page.contains("203.0.113.0/24") && page.contains("2001:db8::/48"),
+            "networks listed"
+        );
+        let edit_path = format!("{}?edit={id}", world.share_path());
+        let (_, edit) = world.get(&client, &edit_path).await;
+        for (name, value) in [
+            ("max_views", "25"),
+            ("max_live_viewers", "3"),
+            ("max_live_viewers_per_client", "1"),
+            ("max_new_views_per_minute", "40"),
+            ("max_new_views_per_minute_per_client", "7"),
+        ] {
+            assert!(
+                edit.contains(&format!(
+                    "name=\"{name}\" min=\"1\" step=\"1\" value=\"{value}\""
+                )),
+                "{name} refilled"
+            );
+        }
+        assert!(edit.contains("203.0.113.0/24\n2001:db8::/48</textarea>"));
+
+        // A bad network or limit is refused naming its field; the link keeps its policy.
+        let save = format!("{}/{id}", world.share_path());
+        for (field, value, says) in [
+            ("allowed_networks", "not a network", "Allowed networks:"),
+            ("max_views", "0", "View limit: enter a whole number"),
+            (
+                "max_new_views_per_minute",
+                "-3",
+                "New filter views per minute: enter a whole number",
+            ),
+        ] {
+            let (status, _, page) = world
+                .post_form(
+                    &client,
+                    &save,
+                    &[
+                        ("csrf_token", &csrf),
+                        ("label", "Office"),
+                        ("expiry", "keep"),
+                        (field, value),
+                    ],
+                )
+                .await;
+            assert_eq!(status, 400, "{field}");
+            assert!(page.contains(says), "{field}: {says}");
+        }
+        assert_eq!(
+            world.links().await[0]["settings"]["access"],
+            *access,
+            "unchanged"
+        );
+
+        // Emptied, they are gone: no limit, anywhere, the server's caps.
+        let (status, _, body) = world
+            .post_form(
+                &client,
+                &save,
+                &[
+                    ("csrf_token", &csrf),
+                    ("label", "Office"),
+                    ("expiry", "keep"),
+                    ("max_views", ""),
+                    ("allowed_networks", ""),
+                    ("max_live_viewers", ""),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        let access = world.links().await[0]["settings"]["access"].clone();
+        assert!(access["max_views"].is_null(), "{access}");
+        assert!(
+            access["allowed_networks"]
+                .as_array()
+                .is_none_or(Vec::is_empty),
+            "{access}"
+        );
+        assert!(access["max_live_viewers"].is_null(), "{access}");
+        assert!(access["max_new_views_per_minute_per_client"].is_null());
+    }
+);

@@ -323,3 +323,48 @@ async fn an_ipv6_client_is_counted_by_its_slash_64() {
     let next_prefix = unlock(&app, &client, &path, LINK_PASSWORD, Some("2001:db8:1:3::1")).await;
     assert_eq!(next_prefix.status(), 303, "the next /64 is another client");
 }
+
+/// The outsiders' hashing lane holds one unlock at a time and waits for none
+/// (`auth.outsider_hash_concurrency = 1`, `auth.hash_wait_seconds = 0`): simultaneous unlocks
+/// from different addresses that find it taken get 503 with `Retry-After` and are recorded as
+/// `busy`, not queued and not counted as wrong passwords; once it is free, the right password
+/// opens the link from an address that was turned away.
+#[tokio::test]
+async fn a_full_outsiders_hashing_lane_answers_503_busy_over_http() {
+    let app = TestApp::spawn_with(|config| {
+        crate::helpers::trust_client_header(config);
+        config.auth.outsider_hash_concurrency = 1;
+        config.auth.hash_wait_seconds = 0;
+    })
+    .await;
+    let (id, path) = protected_link(&app).await;
+    let client = app.api();
+    let addresses: Vec<String> = (1..=12).map(|i| format!("10.9.0.{i}")).collect();
+    let responses = join_all(
+        addresses
+            .iter()
+            .map(|ip| unlock(&app, &client, &path, "a wrong password", Some(ip))),
+    )
+    .await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    let busy: Vec<&reqwest::Response> = responses.iter().filter(|r| r.status() == 503).collect();
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    assert!(!busy.is_empty(), "the lane was never full: {statuses:?}");
+    assert!(evaluated >= 1, "someone was evaluated: {statuses:?}");
+    assert_eq!(evaluated + busy.len(), addresses.len(), "{statuses:?}");
+    for response in &busy {
+        assert!(retry_after(response) >= 1, "{:?}", response.headers());
+    }
+    let events = outcomes(&app, &id).await;
+    assert_eq!(count(&events, "busy"), busy.len(), "{events:?}");
+    assert_eq!(count(&events, "bad_password"), evaluated, "{events:?}");
+
+    // A turned-away attempt was not charged: its address still gets in.
+    let turned_away = responses
+        .iter()
+        .position(|r| r.status() == 503)
+        .map(|i| addresses[i].clone())
+        .unwrap();
+    let right = unlock(&app, &client, &path, LINK_PASSWORD, Some(&turned_away)).await;
+    assert_eq!(right.status(), 303);
+}

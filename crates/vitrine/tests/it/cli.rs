@@ -736,3 +736,246 @@ async fn embed_enables_shows_mints_revokes_and_disables_and_keeps_what_it_is_not
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
 }
+
+#[test]
+fn link_create_and_link_access_take_the_view_limit_networks_and_cost_caps() {
+    use vitrine::cli::{Command, LinkCommand};
+    let caps = [
+        "--max-views",
+        "25",
+        "--allow-network",
+        "203.0.113.0/24",
+        "--allow-network",
+        "2001:db8::/48",
+        "--max-live-viewers",
+        "3",
+        "--max-live-viewers-per-client",
+        "1",
+        "--max-new-views-per-minute",
+        "40",
+        "--max-new-views-per-minute-per-client",
+        "7",
+    ];
+    let create = [
+        "vitrine",
+        "link",
+        "create",
+        "--dashboard",
+        "sales",
+        "--label",
+        "Office",
+    ];
+    let access = ["vitrine", "link", "access", "lnk_1"];
+    for head in [&create[..], &access[..]] {
+        let cli = Cli::try_parse_from(head.iter().chain(&caps)).unwrap();
+        let Command::Link(link) = cli.command else {
+            panic!("a link command")
+        };
+        let args = match link.command {
+            LinkCommand::Create { access, .. } => access,
+            LinkCommand::Access { id, access } => {
+                assert_eq!(id, "lnk_1");
+                access
+            }
+            other => panic!("{other:?}"),
+        };
+        let policy = args.policy().unwrap();
+        assert_eq!(policy.max_views, Some(25));
+        let networks: Vec<String> = policy
+            .allowed_networks
+            .iter()
+            .map(|n| {
+                serde_json::to_value(n)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(networks, ["203.0.113.0/24", "2001:db8::/48"]);
+        assert_eq!(policy.max_live_viewers, Some(3));
+        assert_eq!(policy.max_live_viewers_per_client, Some(1));
+        assert_eq!(policy.max_new_views_per_minute, Some(40));
+        assert_eq!(policy.max_new_views_per_minute_per_client, Some(7));
+    }
+    assert!(
+        Cli::try_parse_from(access.iter().chain(&["--max-views", "-1"])).is_err(),
+        "not a count"
+    );
+    let cli =
+        Cli::try_parse_from(access.iter().chain(&["--allow-network", "not a network"])).unwrap();
+    let Command::Link(link) = cli.command else {
+        panic!("a link command")
+    };
+    let LinkCommand::Access { access, .. } = link.command else {
+        panic!("link access")
+    };
+    assert!(access.policy().is_err(), "not a network");
+}
+
+#[tokio::test]
+async fn link_access_sets_and_clears_a_links_policy_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("vitrine.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", data.display().to_string()),
+    )
+    .unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let warehouse = data.join("warehouse.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", warehouse.display()))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE orders (plan TEXT)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let load = || vitrine_app::Config::load(Some(&config), Vec::new()).unwrap();
+    let state = prepare(load(), Arc::new(SystemClock)).await.unwrap();
+    let workspace = state.store.default_workspace().await.unwrap().unwrap().id;
+    let source = save_data_source(
+        &state,
+        &Editor::Cli,
+        workspace,
+        None,
+        &DataSourceForm {
+            name: "W".into(),
+            kind: "sqlite".into(),
+            location: warehouse.display().to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    save_dataset(
+        &state,
+        &Editor::Cli,
+        workspace,
+        None,
+        &DatasetForm {
+            data_source_id: source.id,
+            slug: "orders".into(),
+            name: String::new(),
+            sql: "SELECT plan FROM orders".into(),
+        },
+    )
+    .await
+    .unwrap();
+    state.store.close().await;
+    let file = dir.path().join("sales.yaml");
+    // Links are only made to published dashboards.
+    std::fs::write(
+        &file,
+        SALES.replace("title: Sales\n", "title: Sales\nstatus: published\n"),
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--config", config_arg.as_str()];
+        all.extend(args.iter().copied());
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run_owned = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args).await
+    };
+    run_owned(cli(&[
+        "user",
+        "add",
+        "admin@example.com",
+        "--role",
+        "admin",
+    ]))
+    .await
+    .unwrap();
+    run_owned(cli(&["dashboards", "import", &file.display().to_string()]))
+        .await
+        .unwrap();
+    run_owned(cli(&[
+        "link",
+        "create",
+        "--dashboard",
+        "sales",
+        "--label",
+        "Office",
+        "--expires",
+        "never",
+        "--max-views",
+        "25",
+        "--allow-network",
+        "203.0.113.0/24",
+        "--max-live-viewers",
+        "3",
+        "--max-new-views-per-minute-per-client",
+        "7",
+    ]))
+    .await
+    .unwrap();
+    let policy = || async {
+        let state = prepare(load(), Arc::new(SystemClock)).await.unwrap();
+        let links = state.store.links(workspace, None).await.unwrap();
+        state.store.close().await;
+        assert_eq!(links.len(), 1);
+        let settings = vitrine_app::links::LinkSettings::of(&links[0]).unwrap();
+        (
+            links[0].id.clone(),
+            serde_json::to_value(settings.access).unwrap(),
+        )
+    };
+    let (id, access) = policy().await;
+    assert_eq!(access["max_views"], 25, "{access}");
+    assert_eq!(
+        access["allowed_networks"],
+        serde_json::json!(["203.0.113.0/24"])
+    );
+    assert_eq!(access["max_live_viewers"], 3);
+    assert_eq!(access["max_new_views_per_minute_per_client"], 7);
+
+    // `link access` sets what it is given and clears what it is not.
+    run_owned(cli(&[
+        "link",
+        "access",
+        &id,
+        "--max-views",
+        "5",
+        "--allow-network",
+        "2001:db8::/48",
+    ]))
+    .await
+    .unwrap();
+    let (_, access) = policy().await;
+    assert_eq!(access["max_views"], 5, "{access}");
+    assert_eq!(
+        access["allowed_networks"],
+        serde_json::json!(["2001:db8::/48"])
+    );
+    assert!(access["max_live_viewers"].is_null(), "{access}");
+    assert!(access["max_new_views_per_minute_per_client"].is_null());
+
+    // A bad network changes nothing.
+    assert!(
+        run_owned(cli(&[
+            "link",
+            "access",
+            &id,
+            "--allow-network",
+            "10.0.0.0/99"
+        ]))
+        .await
+        .is_err()
+    );
+    let (_, unchanged) = policy().await;
+    assert_eq!(unchanged, access);
+
+    run_owned(cli(&["link", "access", &id])).await.unwrap();
+    let (_, access) = policy().await;
+    assert!(access["max_views"].is_null(), "{access}");
+    assert!(
+        access["allowed_networks"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{access}"
+    );
+}
