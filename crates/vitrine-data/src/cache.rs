@@ -90,11 +90,15 @@ struct Inner<T> {
     seq: u64,
     /// The sum of the counted weights in `map`.
     bytes: u64,
+    /// Bumped whenever an entry is added, replaced, evicted or dropped: while it stands still,
+    /// every entry is the one that was there (see [`ResultCache::generation`]).
+    generation: u64,
 }
 
 impl<T> Inner<T> {
     fn remove(&mut self, key: &CacheKey) {
         if let Some(slot) = self.map.remove(key) {
+            self.generation += 1;
             self.bytes = self
                 .bytes
                 .saturating_sub(slot.weight.load(Ordering::Relaxed));
@@ -171,6 +175,7 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
                 map: HashMap::new(),
                 seq: 0,
                 bytes: 0,
+                generation: 0,
             }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -217,6 +222,16 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
         let mut inner = self.lock();
         inner.map.clear();
         inner.bytes = 0;
+        inner.generation += 1;
+    }
+
+    /// A number that changes whenever an entry is added, replaced, evicted or dropped. Two
+    /// equal readings mean no entry changed in between, so what was read from the cache then
+    /// is what it would answer now, until one of those entries outlives its ttl: a caller can
+    /// keep something it derived from entries (a page) as long as the reading stays the same
+    /// and the entries are fresh.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<T>> {
@@ -260,6 +275,7 @@ impl<T: Send + Sync + 'static> ResultCache<T> {
                     });
                     inner.remove(&key);
                     inner.map.insert(key.clone(), slot.clone());
+                    inner.generation += 1;
                     let evicted = inner.evict(self.capacity, self.max_bytes, &key);
                     self.evictions.fetch_add(evicted, Ordering::Relaxed);
                     slot
@@ -374,6 +390,36 @@ mod tests {
             },
             "waiters that shared the run are hits"
         );
+    }
+
+    #[tokio::test]
+    async fn the_generation_moves_when_an_entry_changes_and_only_then() {
+        let (clock, cache) = cache(2);
+        let get = |w: &'static str| cache.get_or_run(key(w), TTL, || async { Ok(1) });
+        let start = cache.generation();
+        get("a").await.unwrap();
+        let added = cache.generation();
+        assert!(added > start, "added");
+        get("a").await.unwrap();
+        assert_eq!(cache.generation(), added, "a hit changes nothing");
+        clock.advance(time::Duration::seconds(61));
+        get("a").await.unwrap();
+        let replaced = cache.generation();
+        assert!(replaced > added, "a stale entry replaced");
+        get("b").await.unwrap();
+        let both = cache.generation();
+        get("c").await.unwrap();
+        assert!(cache.generation() > both + 1, "added and evicted");
+        let failed = cache.generation();
+        let _ = cache
+            .get_or_run(key("d"), TTL, || async {
+                Err::<u32, _>(DataError::new(DataErrorKind::Timeout, "slow"))
+            })
+            .await;
+        assert!(cache.generation() > failed, "a failure is dropped");
+        let cleared = cache.generation();
+        cache.clear();
+        assert!(cache.generation() > cleared, "cleared");
     }
 
     #[tokio::test]

@@ -6,6 +6,12 @@
 //! that a test drives exactly what `vitrine demo` runs.
 #![forbid(unsafe_code)]
 
+/// With the `mimalloc` feature, every binary linking this crate (the server, the benches)
+/// allocates through mimalloc instead of the system's allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod acting;
 pub mod cli;
 pub mod demo;

@@ -158,6 +158,9 @@ pub struct FilterOptions {
     pub values: Vec<String>,
     /// True when there were more than the cap.
     pub truncated: bool,
+    /// When the oldest of the cached results merged here was fetched (`None` for a result as
+    /// the cache keeps it): what a page built from these options may be kept for.
+    pub fetched_at: Option<OffsetDateTime>,
 }
 
 /// Limits of a [`Runner`].
@@ -281,6 +284,26 @@ impl Runner {
     /// The number of open data-source pools.
     pub fn open_sources(&self) -> usize {
         self.lock_sources().by_id.len()
+    }
+
+    /// A reading that changes whenever a cached result or filter option is added, replaced,
+    /// evicted or dropped ([`vitrine_data::ResultCache::generation`]): a page built from the
+    /// caches at one reading is what they would build again at the same reading, while every
+    /// result it used is fresh ([`Runner::fresh_until`]).
+    pub fn cache_generation(&self) -> u64 {
+        self.results.generation() + self.options.generation()
+    }
+
+    /// Until when a result fetched at `fetched_at` for `document` stays fresh in the caches.
+    pub fn fresh_until(document: &Dashboard, fetched_at: OffsetDateTime) -> OffsetDateTime {
+        let ttl =
+            time::Duration::try_from(refresh_interval(document)).unwrap_or(time::Duration::MAX);
+        fetched_at
+            .checked_add(ttl)
+            .unwrap_or(OffsetDateTime::new_utc(
+                time::Date::MAX,
+                time::Time::MIDNIGHT,
+            ))
     }
 
     /// Now, from the injected clock.
@@ -706,6 +729,7 @@ impl Runner {
         let mut truncated = false;
         let mut last_error = None;
         let mut any_ok = false;
+        let mut fetched_at = None;
         for (slug, column) in &filter.columns {
             let Some(dataset) = ctx.datasets.get(slug.as_str()) else {
                 continue;
@@ -751,11 +775,19 @@ impl Runner {
                         .filter_map(|r| r.first().and_then(option_text))
                         .take(cap as usize)
                         .collect();
-                    Ok(FilterOptions { values, truncated })
+                    Ok(FilterOptions {
+                        values,
+                        truncated,
+                        fetched_at: None,
+                    })
                 })
                 .await;
             match fetched {
                 Ok(c) => {
+                    fetched_at = Some(
+                        fetched_at
+                            .map_or(c.computed_at, |at: OffsetDateTime| at.min(c.computed_at)),
+                    );
                     any_ok = true;
                     truncated |= c.value.truncated;
                     values.extend(c.value.values.iter().cloned());
@@ -770,6 +802,7 @@ impl Runner {
                 Ok(FilterOptions {
                     values: values.into_iter().take(cap as usize).collect(),
                     truncated,
+                    fetched_at,
                 })
             }
         }

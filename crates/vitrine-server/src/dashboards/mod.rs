@@ -15,5 +15,5 @@ pub mod view;
 pub use view::{
     CardTemplate, DASHBOARD_CSS, DASHBOARD_JS, DashboardPage, DashboardParts, FilterControl,
     FilterControlKind, SelectOption, WidgetCard, card_html, dashboard_page, dashboard_parts,
-    filter_controls, theme_name, widget_card, widget_fragment,
+    theme_name, widget_card, widget_fragment,
 };

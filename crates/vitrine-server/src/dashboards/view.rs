@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use time::macros::format_description;
 use vitrine_core::dashboard::{
-    DashboardStatus, DateRange, FilterKind, FilterValue, Scalar, Widget, WidgetKind,
+    Dashboard, DashboardStatus, DateRange, FilterKind, FilterValue, Scalar, Widget, WidgetKind,
 };
 use vitrine_render::Theme;
 
@@ -249,6 +249,32 @@ pub struct DashboardParts {
     pub cards: Vec<WidgetCard>,
     /// When the oldest shown result was fetched: `17:42:05 UTC`.
     pub refreshed_at: String,
+    /// Until when building these parts again gives the very same parts, provided no cached
+    /// result changed meanwhile ([`Runner::cache_generation`]): when the first result they
+    /// used goes stale. `None` when they cannot be kept at all: a widget or a filter's options
+    /// failed (failures are not cached), or nothing was cached (the label is then "now").
+    pub fresh_until: Option<OffsetDateTime>,
+}
+
+/// Until when parts stay what a new build would give ([`DashboardParts::fresh_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing seen yet that goes stale.
+    Unbounded,
+    Until(OffsetDateTime),
+    Never,
+}
+
+impl Keep {
+    /// Also used: a result fetched at `at` for `doc`.
+    fn fetched(self, doc: &Dashboard, at: OffsetDateTime) -> Keep {
+        let until = Runner::fresh_until(doc, at);
+        match self {
+            Keep::Unbounded => Keep::Until(until),
+            Keep::Until(t) => Keep::Until(t.min(until)),
+            Keep::Never => Keep::Never,
+        }
+    }
 }
 
 /// Runs the widgets of `ctx` under `view` and `restrictions` (only `only_widget` when given;
@@ -264,7 +290,20 @@ pub async fn dashboard_parts(
 ) -> DashboardParts {
     let doc = &ctx.document;
     let run = runner.run_view(ctx, view, restrictions, only_widget);
-    let (outputs, filters) = tokio::join!(run, filter_controls(runner, ctx, view, restrictions));
+    let (outputs, (filters, mut keep)) =
+        tokio::join!(run, filter_controls(runner, ctx, view, restrictions));
+    if !outputs.iter().any(|o| o.computed_at.is_some()) {
+        // The label would say "now": nothing here stays true.
+        keep = Keep::Never;
+    }
+    for output in &outputs {
+        keep = match (output.error_code, output.computed_at) {
+            (Some(_), _) => Keep::Never,
+            (None, Some(at)) => keep.fetched(doc, at),
+            // A text widget: the document alone.
+            (None, None) => keep,
+        };
+    }
     let mut placed: Vec<(&Widget, &WidgetOutput)> = outputs
         .iter()
         .filter_map(|o| doc.widget(&o.widget_id).map(|w| (w, o)))
@@ -293,6 +332,10 @@ pub async fn dashboard_parts(
         filters,
         cards,
         refreshed_at: clock_label(refreshed),
+        fresh_until: match keep {
+            Keep::Until(t) => Some(t),
+            Keep::Unbounded | Keep::Never => None,
+        },
     }
 }
 
@@ -402,13 +445,15 @@ pub async fn widget_fragment(
 /// The filter bar's controls with their current values; select options come from
 /// [`Runner::filter_options`] (concurrently). A value the URL gave that was refused shows as
 /// the control's note ([`ViewState::problems`]), beside the default the control then holds.
-pub async fn filter_controls(
+/// Also: until when the options shown stay fresh.
+async fn filter_controls(
     runner: &Runner,
     ctx: &DashboardContext,
     view: &ViewState,
     restrictions: &Restrictions,
-) -> Vec<FilterControl> {
+) -> (Vec<FilterControl>, Keep) {
     let doc = &ctx.document;
+    let mut keep = Keep::Unbounded;
     let choices = &view.filters;
     let mut controls = Vec::with_capacity(doc.filters.len());
     // Select options load one filter after the other here but each is cached; the widgets run
@@ -421,11 +466,24 @@ pub async fn filter_controls(
                     .filter_options(ctx, filter.id.as_str(), restrictions)
                     .await;
                 let (values, note) = match loaded {
-                    Some(Ok(FilterOptions { values, truncated })) => (
+                    Some(Ok(FilterOptions {
                         values,
-                        truncated.then_some("Showing the first values only."),
-                    ),
-                    Some(Err(_)) => (Vec::new(), Some("The options could not be loaded.")),
+                        truncated,
+                        fetched_at,
+                    })) => {
+                        keep = match fetched_at {
+                            Some(at) => keep.fetched(doc, at),
+                            None => keep,
+                        };
+                        (
+                            values,
+                            truncated.then_some("Showing the first values only."),
+                        )
+                    }
+                    Some(Err(_)) => {
+                        keep = Keep::Never;
+                        (Vec::new(), Some("The options could not be loaded."))
+                    }
                     None => (Vec::new(), None),
                 };
                 let note = view
@@ -466,7 +524,7 @@ pub async fn filter_controls(
             note: view.problems.get(filter.id.as_str()).cloned(),
         });
     }
-    controls
+    (controls, keep)
 }
 
 fn selected_texts(current: Option<&FilterValue>) -> Vec<String> {

@@ -255,7 +255,8 @@ async fn show_embedded_dashboard(
                 path: format!("/embed/{embed_id}"),
                 guest_token: Some(&token),
             };
-            let mut response = dashboard_response(&state, &access, base, &query, seen).await;
+            let mut response =
+                dashboard_response(&state, &headers, &access, base, &query, seen).await;
             if let Some(g) = access.guest() {
                 response.headers_mut().insert(
                     "x-vitrine-expires-in",

@@ -474,13 +474,32 @@ pub(crate) struct PageBase<'a> {
     pub guest_token: Option<&'a str>,
 }
 
+/// The outsider's dashboard page for `access` under `query`: kept or built
+/// ([`crate::reuse::kept_or_built`]), compressed for the request's `Accept-Encoding`.
 pub(crate) async fn dashboard_response(
+    state: &App,
+    request_headers: &HeaderMap,
+    access: &ShareAccess,
+    base: PageBase<'_>,
+    query: &str,
+    seen: (Display, ViewState),
+) -> Response {
+    let inputs =
+        crate::reuse::page_inputs(state, access, &base.path, base.guest_token, query, &seen.1);
+    // Boxed: the build is a large future, and only a miss runs it.
+    let build = Box::pin(build_dashboard_page(state, access, base, query, seen));
+    crate::reuse::kept_or_built(state, request_headers, access, inputs, build).await
+}
+
+/// Builds the outsider's dashboard page; also until when it stays what building it again
+/// would give ([`crate::dashboards::view::DashboardParts::fresh_until`]).
+async fn build_dashboard_page(
     state: &App,
     access: &ShareAccess,
     base: PageBase<'_>,
     query: &str,
     (display, view): (Display, ViewState),
-) -> Response {
+) -> (Response, Option<time::OffsetDateTime>) {
     let doc = &access.context().document;
     let settings = access.settings();
     let only = access.only_widget();
@@ -492,6 +511,7 @@ pub(crate) async fn dashboard_response(
         only,
     )
     .await;
+    let fresh_until = parts.fresh_until;
     if only.is_some() {
         for card in &mut parts.cards {
             let h = doc.widget(&card.id).map_or(4, |w| w.layout.h);
@@ -577,7 +597,7 @@ pub(crate) async fn dashboard_response(
             })
             .unwrap_or_default(),
     };
-    render(StatusCode::OK, &page)
+    (render(StatusCode::OK, &page), fresh_until)
 }
 
 fn prompt_response(
@@ -698,8 +718,8 @@ async fn show_shared_dashboard(
                 path: format!("/share/{token}"),
                 guest_token: None,
             };
-            let mut response = dashboard_response(&state, &access, base, &query, seen).await;
-            response = crate::reuse::compressed_page(&state, &headers, response).await;
+            let mut response =
+                dashboard_response(&state, &headers, &access, base, &query, seen).await;
             if let Some(pass) = view_pass {
                 let cookie = link_cookie(
                     &state,

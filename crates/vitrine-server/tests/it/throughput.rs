@@ -159,13 +159,105 @@ async fn an_unchanged_page_is_compressed_once_and_every_cache_shows_its_bytes() 
             &format!("vitrine_cache_evictions_total{{cache=\"{cache}\"}}"),
         );
     }
-    // Four views of two data cards: drawn on the first view only, reused after.
+    // Two data cards: drawn on the first view, which filled the caches while it was built (so
+    // its page was not kept); the second built from the drawings and was kept; the third was
+    // answered with the kept page (nothing run, drawn or looked up); gzip builds its own page
+    // from the drawings.
     let drawn = fx.app.state.runner.cache_stats().drawn_cards;
-    assert_eq!((drawn.misses, drawn.hits), (2, 6), "{drawn:?}");
+    assert_eq!((drawn.misses, drawn.hits), (2, 4), "{drawn:?}");
     assert_eq!(
         metric(&text, "vitrine_cache_entries{cache=\"drawn_cards\"}"),
         2.0
     );
+}
+
+/// A kept page is the page a new build would give: it follows the link's settings at once,
+/// never answers another link's view, and shows new data once the results it shows go stale
+/// (not before: the result cache would not have run the query either).
+#[tokio::test]
+async fn a_kept_page_follows_the_settings_the_link_and_the_data() {
+    let fx = fixture().await;
+    let open = fx.link(json!({})).await;
+    let locked = fx
+        .link(json!({ "locked_filters": { "region": "EMEA" } }))
+        .await;
+    let drawn = || fx.app.state.runner.cache_stats().drawn_cards;
+    let (status, first) = fx.text(&open.path).await;
+    assert_eq!(status, 200);
+    assert!(first.contains("Enterprise"), "every region");
+    // The first view filled the caches while it was built, so its page was not kept; the
+    // second is built from the caches and kept.
+    assert_eq!(fx.text(&open.path).await.1, first);
+    let before = drawn();
+    let (_, second) = fx.text(&open.path).await;
+    assert_eq!(first, second);
+    assert_eq!(
+        (drawn().hits, drawn().misses),
+        (before.hits, before.misses),
+        "a kept page runs and draws nothing"
+    );
+
+    // Another link of the same dashboard builds its own page.
+    let (_, other) = fx.text(&locked.path).await;
+    assert!(other.contains("EMEA"));
+    assert!(!other.contains("Enterprise"), "the lock, not the kept page");
+    assert!(fx.text(&open.path).await.1.contains("Enterprise"));
+
+    // The link's settings hold on the very next view.
+    fx.api_send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/links/{}", open.id),
+        Some(json!({ "locked_filters": { "region": "EMEA" } })),
+    )
+    .await;
+    let (_, relocked) = fx.text(&open.path).await;
+    assert!(!relocked.contains("Enterprise"), "a new lock holds at once");
+
+    // New data: shown once the results on the page go stale, as without a kept page.
+    let url = format!("sqlite://{}", fx.warehouse.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO orders (plan, region, amount) VALUES ('Zephyr', 'EMEA', 7)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(
+        !fx.text(&open.path).await.1.contains("Zephyr"),
+        "still fresh"
+    );
+    fx.app.clock.advance(time::Duration::hours(1));
+    let (_, fresh) = fx.text(&open.path).await;
+    assert!(
+        fresh.contains("Zephyr"),
+        "the new order, after the refresh interval"
+    );
+    assert!(!fresh.contains("Enterprise"));
+    let (_, again) = fx.text(&open.path).await;
+    assert_eq!(fresh, again, "kept again");
+}
+
+/// A page with a failed widget is never kept: failures are not cached, the next view tries
+/// the query again and shows the data once it works.
+#[tokio::test]
+async fn a_page_with_a_failed_widget_is_not_kept() {
+    let fx = fixture().await;
+    let link = fx.link(json!({})).await;
+    let url = format!("sqlite://{}", fx.warehouse.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("ALTER TABLE orders RENAME TO orders_away")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, broken) = fx.text(&link.path).await;
+    assert_eq!(status, 200);
+    assert!(!broken.contains("Enterprise"), "the widgets failed");
+    sqlx::query("ALTER TABLE orders_away RENAME TO orders")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (_, mended) = fx.text(&link.path).await;
+    assert!(mended.contains("Enterprise"), "tried again, not kept");
 }
 
 #[tokio::test]
