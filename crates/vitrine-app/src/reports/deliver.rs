@@ -714,22 +714,6 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_chunked_answer_is_read_whole() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"ok\":t\r\n5;x=y\r\nrue}\n\r\n0\r\n\r\n";
-        let answer = parse_answer(raw).unwrap();
-        assert_eq!(answer.code, 200);
-        assert_eq!(answer.body, b"{\"ok\":true}\n");
-        let plain = parse_answer(b"HTTP/1.1 500 X\r\nContent-Length: 2\r\n\r\nno").unwrap();
-        assert_eq!((plain.code, plain.body.as_slice()), (500, &b"no"[..]));
-        assert!(parse_answer(b"garbage").is_none());
-    }
-}
-
 async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     mut stream: S,
     head: &[u8],
@@ -754,4 +738,20 @@ async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         out.extend_from_slice(&buf[..n]);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunked_answer_is_read_whole() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n7\r\n{\"ok\":t\r\n5;x=y\r\nrue}\n\r\n0\r\n\r\n";
+        let answer = parse_answer(raw).unwrap();
+        assert_eq!(answer.code, 200);
+        assert_eq!(answer.body, b"{\"ok\":true}\n");
+        let plain = parse_answer(b"HTTP/1.1 500 X\r\nContent-Length: 2\r\n\r\nno").unwrap();
+        assert_eq!((plain.code, plain.body.as_slice()), (500, &b"no"[..]));
+        assert!(parse_answer(b"garbage").is_none());
+    }
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use vitrine_core::member::Role;
 
 use crate::data_sources::lent;
-use crate::helpers::{TestApp, hidden_field};
+use crate::helpers::TestApp;
 
 /// An editor's API key, and the ids of a data source and an `orders` dataset over a small
 /// warehouse.

@@ -1067,7 +1067,7 @@ async fn a_slack_bot_token_uploads_each_picture_and_slack_errors_are_retried(
         .await
         .unwrap()
         .unwrap();
-    let parsed = reports::run::parse(&record).unwrap();
+    let parsed = reports::spec::parse(&record).unwrap();
     let Recipient::Slack {
         bot_token: Some(token),
         ..

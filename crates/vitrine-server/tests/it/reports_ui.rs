@@ -956,7 +956,7 @@ async fn a_slack_bot_token_is_set_kept_replaced_and_cleared_in_the_form_and_neve
                 .unwrap()
                 .unwrap();
             assert!(!record.recipients.contains("secret"), "sealed at rest");
-            match &reports::run::parse(&record).unwrap().recipients[0] {
+            match &reports::spec::parse(&record).unwrap().recipients[0] {
                 reports::Recipient::Slack { bot_token, .. } => bot_token
                     .as_ref()
                     .map(|t| reports::open_secret(&state, t.expose()).unwrap()),
