@@ -19,7 +19,7 @@ use vitrine_core::secret::Password;
 use vitrine_core::share::{self, Expiry, Inaccessible, LinkId, Origin};
 use vitrine_store::{DashboardRecord, LinkPolicy, LinkRecord, LinkStats, Member, Workspace};
 
-use crate::dashboards::DashboardContext;
+use crate::dashboards::{DashboardContext, Restriction, RestrictionError, Restrictions};
 use crate::hub::HubChange;
 use crate::{App, Error};
 
@@ -392,7 +392,7 @@ async fn serving_problem(
     }
     Ok(match &opened[&link.dashboard_id] {
         Err(problem) => Some(problem.clone()),
-        Ok(ctx) => crate::outsider::serving_restrictions(ctx, settings, state.now().date())
+        Ok(ctx) => serving_restrictions(ctx, settings, state.now().date())
             .err()
             .map(|e| {
                 format!(
@@ -1283,4 +1283,60 @@ pub async fn check_link_password(
             link.password_hash.as_deref(),
         )
         .await
+}
+
+/// Every locked value must still fit its filter: a filter whose kind changed (a region locked
+/// to `EMEA` that became a number range) or a value out of the accepted range refuses the
+/// link rather than compiling something else.
+fn check_locks(doc: &Dashboard, settings: &LinkSettings) -> Result<(), String> {
+    for (id, value) in &settings.locked_filters {
+        let Some(filter) = doc.filter(id) else {
+            return Err(format!(
+                "the locked filter “{id}” is not on the dashboard any more"
+            ));
+        };
+        if let Err(e) = value.validate(filter.kind) {
+            return Err(format!(
+                "the locked value of the filter “{id}” no longer fits it ({e})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The restrictions a link's settings put on its dashboard: every locked filter as rules on
+/// every dataset it can cover, and its row-level rules ([`Restrictions::build`]).
+pub fn link_restrictions(
+    ctx: &DashboardContext,
+    settings: &LinkSettings,
+    today: time::Date,
+) -> Result<Restrictions, RestrictionError> {
+    let doc = &ctx.document;
+    let mut sources = Vec::new();
+    for (id, value) in &settings.locked_filters {
+        let filter = doc.filter(id).ok_or_else(|| {
+            RestrictionError(format!("the locked filter “{id}” is not on the dashboard"))
+        })?;
+        sources.push(Restriction::Lock { filter, value });
+    }
+    for rule in &settings.rules {
+        sources.push(Restriction::Rule {
+            rule,
+            dataset: rule.dataset.as_deref(),
+        });
+    }
+    Restrictions::build(doc, |slug| ctx.dataset_columns(slug), &sources, today)
+}
+
+/// What restricts every query a link with `settings` runs on its dashboard `ctx`, or why the
+/// link cannot be served (in the owner's words): every lock must still fit its filter
+/// ([`check_locks`]) and, with the row-level rules, become [`Restrictions`]. The outsider
+/// gate refuses with 503 on `Err`; the owner's view of the link shows it as its `problem`.
+pub(crate) fn serving_restrictions(
+    ctx: &DashboardContext,
+    settings: &LinkSettings,
+    today: time::Date,
+) -> Result<Restrictions, String> {
+    check_locks(&ctx.document, settings)?;
+    link_restrictions(ctx, settings, today).map_err(|e| e.to_string())
 }

@@ -37,11 +37,9 @@ use vitrine_render::Theme;
 use vitrine_store::{AccessEvent, AttemptLimit, LinkRecord, Pace, Workspace};
 
 use crate::attempts::Attempt;
-use crate::dashboards::{
-    DashboardContext, Restriction, RestrictionError, Restrictions, ViewState, parse_view_query,
-};
+use crate::dashboards::{DashboardContext, Restrictions, ViewState, parse_view_query};
 use crate::limits::{LinkCaps, StreamPermit};
-use crate::links::{self, LinkSettings, LinkTheme, Resolution};
+use crate::links::{self, LinkSettings, LinkTheme, Resolution, serving_restrictions};
 use crate::{App, Error};
 
 /// Wrong passwords from one client address (an IPv6 /64) on one link within
@@ -598,19 +596,6 @@ fn earliest(a: Option<OffsetDateTime>, b: Option<OffsetDateTime>) -> Option<Offs
     }
 }
 
-/// What restricts every query a link with `settings` runs on its dashboard `ctx`, or why the
-/// link cannot be served (in the owner's words): every lock must still fit its filter
-/// ([`check_locks`]) and, with the row-level rules, become [`Restrictions`]. The outsider
-/// gate refuses with 503 on `Err`; the owner's view of the link shows it as its `problem`.
-pub(crate) fn serving_restrictions(
-    ctx: &DashboardContext,
-    settings: &LinkSettings,
-    today: time::Date,
-) -> Result<Restrictions, String> {
-    check_locks(&ctx.document, settings)?;
-    link_restrictions(ctx, settings, today).map_err(|e| e.to_string())
-}
-
 /// The first steps of [`open_link`]: the token, the settings, the allowlist, the dashboard
 /// (gone or a draft: 410) and the password. `Err` is the gate of a request that stops there.
 pub(crate) async fn unlocked_link(
@@ -783,25 +768,6 @@ pub async fn admit_page_view(
     })
 }
 
-/// Every locked value must still fit its filter: a filter whose kind changed (a region locked
-/// to `EMEA` that became a number range) or a value out of the accepted range refuses the
-/// link rather than compiling something else.
-fn check_locks(doc: &Dashboard, settings: &LinkSettings) -> Result<(), String> {
-    for (id, value) in &settings.locked_filters {
-        let Some(filter) = doc.filter(id) else {
-            return Err(format!(
-                "the locked filter “{id}” is not on the dashboard any more"
-            ));
-        };
-        if let Err(e) = value.validate(filter.kind) {
-            return Err(format!(
-                "the locked value of the filter “{id}” no longer fits it ({e})"
-            ));
-        }
-    }
-    Ok(())
-}
-
 // ---- the view --------------------------------------------------------------------------------
 
 /// How the outsider's page is shown: the link's display options, narrowed (never widened) by
@@ -924,30 +890,6 @@ pub fn outsider_view(
         view.no_tooltips = true;
     }
     view
-}
-
-/// The restrictions a link's settings put on its dashboard: every locked filter as rules on
-/// every dataset it can cover, and its row-level rules ([`Restrictions::build`]).
-pub fn link_restrictions(
-    ctx: &DashboardContext,
-    settings: &LinkSettings,
-    today: time::Date,
-) -> Result<Restrictions, RestrictionError> {
-    let doc = &ctx.document;
-    let mut sources = Vec::new();
-    for (id, value) in &settings.locked_filters {
-        let filter = doc.filter(id).ok_or_else(|| {
-            RestrictionError(format!("the locked filter “{id}” is not on the dashboard"))
-        })?;
-        sources.push(Restriction::Lock { filter, value });
-    }
-    for rule in &settings.rules {
-        sources.push(Restriction::Rule {
-            rule,
-            dataset: rule.dataset.as_deref(),
-        });
-    }
-    Restrictions::build(doc, |slug| ctx.dataset_columns(slug), &sources, today)
 }
 
 // ---- the password --------------------------------------------------------------------------

@@ -197,7 +197,8 @@ pub enum LinkCommand {
     /// Set a link's access policy (view limit, client networks, cost caps); options left out
     /// are cleared.
     Access {
-        /// The link id.
+        /// The link id (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// The policy.
         #[command(flatten)]
@@ -205,27 +206,32 @@ pub enum LinkCommand {
     },
     /// Show a link and its URLs.
     Show {
-        /// The link id.
+        /// The link id (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Turn a link off; its URL is kept.
     Disable {
-        /// The link id.
+        /// The link id (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Turn a link back on with the same URL.
     Enable {
-        /// The link id.
+        /// The link id (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Give a link a new URL and short link; the old ones stop working.
     Rotate {
-        /// The link id.
+        /// The link id (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Delete a link; its access history is kept.
     Delete {
-        /// The link id.
+        /// The link id (it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

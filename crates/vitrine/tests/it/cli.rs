@@ -979,3 +979,46 @@ async fn link_access_sets_and_clears_a_links_policy_from_the_command_line() {
         "{access}"
     );
 }
+
+/// A link id is base64url: one in 64 starts with `-`, and every link command must take it as
+/// the id, not as an option (a flaky `link access` test found this).
+#[test]
+fn a_link_id_that_starts_with_a_dash_is_an_id() {
+    use vitrine::cli::{Cli, Command, LinkCommand};
+    for command in ["show", "disable", "enable", "rotate", "delete", "access"] {
+        let cli = Cli::try_parse_from(["vitrine", "link", command, "-VaZOq8Ub8WwgpCeCdneHQ"])
+            .unwrap_or_else(|e| panic!("{command}: {e}"));
+        let Command::Link(link) = cli.command else {
+            panic!("a link command")
+        };
+        let id = match link.command {
+            LinkCommand::Show { id }
+            | LinkCommand::Disable { id }
+            | LinkCommand::Enable { id }
+            | LinkCommand::Rotate { id }
+            | LinkCommand::Delete { id }
+            | LinkCommand::Access { id, .. } => id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(id, "-VaZOq8Ub8WwgpCeCdneHQ", "{command}");
+    }
+    let cli = Cli::try_parse_from([
+        "vitrine",
+        "link",
+        "access",
+        "-VaZOq8Ub8WwgpCeCdneHQ",
+        "--max-views",
+        "3",
+    ])
+    .unwrap();
+    let Command::Link(link) = cli.command else {
+        panic!("a link command")
+    };
+    let LinkCommand::Access { id, access } = link.command else {
+        panic!("access")
+    };
+    assert_eq!(
+        (id.as_str(), access.max_views),
+        ("-VaZOq8Ub8WwgpCeCdneHQ", Some(3))
+    );
+}
