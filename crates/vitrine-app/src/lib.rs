@@ -18,14 +18,16 @@
 //!   with a bounded wait. [`geo`]: the country of a client.
 //!   [`text`]: times as people read them.
 //! - [`limits`]: what one outsider may cost (live streams, new filter views per minute).
-//! - [`compressed`]: outsider pages as last compressed, so an unchanged page is not
-//!   compressed again. [`metrics`]: the process's counters, in the Prometheus text format.
+//! - [`compressed`]: outsider pages kept as sent, with everything they were built from, so an
+//!   unchanged page is not built again. [`metrics`]: the process's counters, in the Prometheus text format.
 //! - [`access_log`]: plain page views written to the access log in batches (group commit);
 //!   everything a limit reads back stays synchronous.
 //! - [`dashboards`]: the runner (dashboard + view + rules → rendered widgets, through the
 //!   result cache) and the view a URL describes ([`dashboards::query`]).
 //! - [`exports`]: downloads (dashboard → PDF, widget → PNG / SVG / CSV) on a bounded pool.
 //! - [`app`]: [`App`], the state every service takes, and [`prepare`], start-up.
+//! - [`admin`]: what the operator's admin commands read (the workspace, the member a command
+//!   acts as, listings): the command line reaches the store only through the services.
 //! - [`attempts`]: password attempts reserved in the store before they are hashed, so a
 //!   throttle holds under concurrency and across instances; client addresses counted by keyed
 //!   hash (IPv6 by /64).
@@ -80,6 +82,7 @@
 
 pub mod access_log;
 pub mod accounts;
+pub mod admin;
 pub mod analytics;
 pub mod app;
 pub mod attempts;

@@ -464,14 +464,10 @@ impl Cli {
 }
 
 async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<()> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no workspace"))?;
+    let workspace = vitrine_app::admin::workspace(state).await?;
     match command {
         ReportCommand::List => {
-            for s in state.store.report_schedules(workspace.id, None).await? {
+            for s in vitrine_app::admin::report_schedules(state, &workspace).await? {
                 let next = s
                     .next_slot
                     .map(vitrine_app::reports::rfc3339)
@@ -489,20 +485,13 @@ async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<
             Ok(())
         }
         ReportCommand::Send { id } => {
-            let schedule = state
-                .store
-                .report_schedule(workspace.id, *id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no report {id}"))?;
-            let creator = match schedule.created_by {
-                Some(m) => state.store.member(m).await?,
-                None => None,
-            }
-            .ok_or_else(|| anyhow::anyhow!("report {id} has no creator to run as"))?;
-            let run = vitrine_app::reports::send_now(state, &creator, *id, false).await?;
-            vitrine_app::reports::deliver::drain(state).await?;
-            state.store.complete_report_runs(state.now()).await?;
-            for d in state.store.report_deliveries(run).await? {
+            let deliveries = vitrine_app::admin::send_report_now(state, &workspace, *id)
+                .await
+                .map_err(|e| match e {
+                    vitrine_app::Error::NotFound => anyhow::anyhow!("no report {id}"),
+                    e => e.into(),
+                })?;
+            for d in deliveries {
                 println!(
                     "{}\t{}\t{}\t{}",
                     d.kind,
@@ -523,7 +512,7 @@ async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<
                 )
                 .await?;
             }
-            let current = state.store.report_email_domains(workspace.id).await?;
+            let current = vitrine_app::admin::report_email_domains(state, &workspace).await?;
             if current.is_empty() {
                 println!("any domain (no list)");
             }
@@ -544,16 +533,12 @@ async fn report_command(state: &App, command: &ReportCommand) -> anyhow::Result<
 }
 
 async fn mail_command(state: &App, command: &MailCommand) -> anyhow::Result<()> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no workspace"))?;
+    let workspace = vitrine_app::admin::workspace(state).await?;
     match command {
         MailCommand::Test { address } => {
             let ids = vitrine_app::mail::send_test(state, workspace.id, address).await?;
             vitrine_app::mail::drain(state).await?;
-            let mails = state.store.mails(workspace.id, 50).await?;
+            let mails = vitrine_app::admin::recent_mails(state, &workspace, 50).await?;
             let Some(mail) = mails.iter().find(|m| ids.contains(&m.id)) else {
                 anyhow::bail!("the test message is not in the outbox");
             };
@@ -581,20 +566,10 @@ async fn mail_command(state: &App, command: &MailCommand) -> anyhow::Result<()> 
 }
 
 async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .context("the store has no workspace")?;
+    let workspace = vitrine_app::admin::workspace(state).await?;
     let find = |email: &str| {
-        let email = email.trim().to_lowercase();
-        async move {
-            state
-                .store
-                .member_by_email(&email)
-                .await?
-                .with_context(|| format!("no member with the e-mail address {email}"))
-        }
+        let email = email.to_owned();
+        async move { Ok::<_, anyhow::Error>(vitrine_app::admin::member_by_email(state, &email).await?) }
     };
     match command {
         UserCommand::Add(add) => {
@@ -686,11 +661,7 @@ async fn user_command(state: &App, command: &UserCommand) -> anyhow::Result<()> 
 /// service, checks and audit event as the UI and the API).
 async fn data_rule_command(state: &App, command: &DataRuleCommand) -> anyhow::Result<()> {
     use vitrine_app::data_permissions::{self, NewDataRule};
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .context("the store has no workspace")?;
+    let workspace = vitrine_app::admin::workspace(state).await?;
     let failed = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     match command {
         DataRuleCommand::List => {
@@ -699,9 +670,7 @@ async fn data_rule_command(state: &App, command: &DataRuleCommand) -> anyhow::Re
                 .map_err(failed)?
             {
                 let target = match (rule.member_id, rule.role) {
-                    (Some(id), _) => state
-                        .store
-                        .member(id)
+                    (Some(id), _) => vitrine_app::admin::member(state, id)
                         .await?
                         .map_or_else(|| format!("member {id}"), |m| m.email),
                     (None, Some(role)) => format!("every {role}"),
@@ -712,14 +681,7 @@ async fn data_rule_command(state: &App, command: &DataRuleCommand) -> anyhow::Re
         }
         DataRuleCommand::Add { member, role, rule } => {
             let member_id = match member {
-                Some(email) => Some(
-                    state
-                        .store
-                        .member_by_email(&email.trim().to_lowercase())
-                        .await?
-                        .with_context(|| format!("no member with the e-mail address {email}"))?
-                        .id,
-                ),
+                Some(email) => Some(vitrine_app::admin::member_by_email(state, email).await?.id),
                 None => None,
             };
             let rule = serde_json::from_str(rule).context("the rule is not a valid rule")?;
@@ -748,28 +710,13 @@ async fn data_rule_command(state: &App, command: &DataRuleCommand) -> anyhow::Re
 }
 
 async fn api_key_command(state: &App, command: &ApiKeyCommand) -> anyhow::Result<()> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .context("the store has no workspace")?;
+    let workspace = vitrine_app::admin::workspace(state).await?;
     let first_admin = || async {
-        state
-            .store
-            .members(workspace.id)
-            .await?
-            .into_iter()
-            .filter(|m| m.role == Role::Admin)
-            .min_by_key(|m| m.id)
-            .context("the workspace has no admin; add one with `vitrine user add`")
+        Ok::<_, anyhow::Error>(vitrine_app::admin::first_admin(state, &workspace).await?)
     };
     match command {
         ApiKeyCommand::Create { email, name } => {
-            let member = state
-                .store
-                .member_by_email(&email.trim().to_lowercase())
-                .await?
-                .with_context(|| format!("no member with the e-mail address {email}"))?;
+            let member = vitrine_app::admin::member_by_email(state, email).await?;
             let (key, secret) = accounts::create_api_key(state, &member, name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -808,11 +755,7 @@ async fn api_key_command(state: &App, command: &ApiKeyCommand) -> anyhow::Result
 }
 
 async fn dashboards_command(state: &App, command: &DashboardsCommand) -> anyhow::Result<()> {
-    let workspace = state
-        .store
-        .default_workspace()
-        .await?
-        .context("the store has no workspace")?;
+    let workspace = vitrine_app::admin::workspace(state).await?;
     match command {
         DashboardsCommand::Import { files } => {
             // Read and check everything first, so a bad file saves nothing.
@@ -831,11 +774,7 @@ async fn dashboards_command(state: &App, command: &DashboardsCommand) -> anyhow:
                 documents.push((slug, yaml));
             }
             for (slug, yaml) in documents {
-                let existing = state
-                    .store
-                    .dashboard_by_slug(workspace.id, &slug)
-                    .await?
-                    .map(|d| d.id);
+                let existing = vitrine_app::admin::dashboard_id(state, &workspace, &slug).await?;
                 let record = vitrine_app::content::save_dashboard(
                     state,
                     &vitrine_app::content::Editor::Cli,
@@ -862,7 +801,7 @@ async fn dashboards_command(state: &App, command: &DashboardsCommand) -> anyhow:
             std::fs::create_dir_all(out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
             let mut written = 0;
-            for dashboard in state.store.dashboards(workspace.id).await? {
+            for dashboard in vitrine_app::admin::dashboards(state, &workspace).await? {
                 if slug.as_deref().is_some_and(|s| s != dashboard.slug) {
                     continue;
                 }
@@ -957,11 +896,8 @@ async fn link_command(state: &App, args: &LinkArgs) -> anyhow::Result<()> {
         crate::acting::acting_member(state, args.as_member.as_deref()).await?;
     let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
-        state
-            .store
-            .dashboard_by_slug(workspace.id, &slug)
+        vitrine_app::admin::dashboard_id(state, &workspace, &slug)
             .await?
-            .map(|d| d.id)
             .with_context(|| format!("no dashboard with the slug {slug}"))
     };
     match &args.command {

@@ -103,11 +103,8 @@ pub async fn embed_command(state: &App, args: &EmbedArgs) -> anyhow::Result<()> 
         crate::acting::acting_member(state, args.as_member.as_deref()).await?;
     let err = |e: vitrine_app::Error| anyhow::anyhow!("{e}");
     let dashboard_id = |slug: String| async move {
-        state
-            .store
-            .dashboard_by_slug(workspace.id, &slug)
+        vitrine_app::admin::dashboard_id(state, &workspace, &slug)
             .await?
-            .map(|d| d.id)
             .with_context(|| format!("no dashboard with the slug {slug}"))
     };
     match &args.command {
