@@ -948,6 +948,13 @@ pub async fn unlock(
         }
         Resolution::Open { link, workspace } => (link, workspace),
     };
+    // Outside the link's allowlist there is nothing to unlock: the link does not exist for
+    // this client, and no password is tried (as the page answers it).
+    let settings = LinkSettings::of(&link)?;
+    if !settings.access.allows(who.ip) {
+        record(app, who, Some(&link), "not_allowed").await?;
+        return Ok(Unlock::NotFound);
+    }
     // A draft's (or a deleted dashboard's) link hashes no password and sets no cookie.
     if let Some(reason) = dashboard_refusal(dashboard.as_ref()) {
         record(app, who, Some(&link), reason).await?;

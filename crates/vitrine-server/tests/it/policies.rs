@@ -760,6 +760,22 @@ async fn only_listed_networks_may_open(fx: &Fixture) {
     }
     let events = fx.events(&id).await;
     assert_eq!(count(&events, "not_allowed"), 4, "{events:?}");
+    // Behind a password, outside the allowlist: no password is tried, no cookie is set.
+    let (locked_id, locked) = fx
+        .link(json!({ "password": LOCK_PASSWORD, "access": { "allowed_networks": ["203.0.113.0/24"] } }))
+        .await;
+    let response = client
+        .post(fx.app.url(&format!("{locked}/unlock")))
+        .header(CLIENT_HEADER, "198.51.100.7")
+        .form(&[("password", LOCK_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "as if the link did not exist");
+    assert!(response.headers().get("set-cookie").is_none());
+    let events = fx.events(&locked_id).await;
+    assert_eq!(count(&events, "not_allowed"), 1, "{events:?}");
+    assert_eq!(count(&events, "unlocked"), 0, "{events:?}");
     // A network that is not one is refused when saved.
     let (status, error) = fx
         .send(
