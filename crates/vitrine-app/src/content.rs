@@ -941,10 +941,30 @@ pub async fn dashboard_context(
     state: &App,
     record: &DashboardRecord,
 ) -> Result<std::sync::Arc<crate::dashboards::DashboardContext>, Error> {
+    dashboard_context_under(state, record, None).await
+}
+
+/// [`dashboard_context`] for a caller that read the workspace's
+/// [`content_revision`](vitrine_store::Workspace::content_revision) in the same store round
+/// trip as `record` (the outsider gate). A context built after the workspace was at that very
+/// revision is reused without reading its datasets again: the store's triggers move the
+/// revision, in the same transaction, with every change to a dataset or data source, so
+/// nothing the context was built from can have changed since. Any other revision (another
+/// instance or the command line changed something) reads them as [`dashboard_context`] does.
+pub async fn dashboard_context_under(
+    state: &App,
+    record: &DashboardRecord,
+    content_revision: Option<i64>,
+) -> Result<std::sync::Arc<crate::dashboards::DashboardContext>, Error> {
     let cached = state.contexts.lookup(record);
+    if let (Some(now), Some((ctx, _, Some(built_under)))) = (content_revision, &cached)
+        && now == *built_under
+    {
+        return Ok(ctx.clone());
+    }
     let parsed;
     let document = match &cached {
-        Some((ctx, _)) => &ctx.document,
+        Some((ctx, _, _)) => &ctx.document,
         None => {
             parsed = Dashboard::from_yaml(&record.document).map_err(|e| {
                 Error::Internal(anyhow::anyhow!(
@@ -972,10 +992,16 @@ pub async fn dashboard_context(
         };
         rows.push((slug, Some((dataset, source.ok_or(Error::NotFound)?))));
     }
-    let inputs: Vec<ContextInput> = rows.iter().map(ContextInput::of).collect();
-    if let Some((ctx, seen)) = &cached
-        && **seen == inputs[..]
+    let inputs: std::sync::Arc<[ContextInput]> = rows.iter().map(ContextInput::of).collect();
+    if let Some((ctx, seen, built_under)) = &cached
+        && **seen == *inputs
     {
+        if content_revision.is_some() && content_revision != *built_under {
+            // Unchanged after all: known good under this revision from now on.
+            state
+                .contexts
+                .store(record, seen.clone(), content_revision, ctx.clone());
+        }
         return Ok(ctx.clone());
     }
     let mut datasets = std::collections::HashMap::new();
@@ -1012,7 +1038,9 @@ pub async fn dashboard_context(
         document: document.clone(),
         datasets,
     });
-    state.contexts.store(record, inputs, ctx.clone());
+    state
+        .contexts
+        .store(record, inputs, content_revision, ctx.clone());
     Ok(ctx)
 }
 

@@ -570,7 +570,11 @@ pub async fn open_link(
         // Past the last view only the view pass lets this page in.
         admitted_until = earliest(admitted_until, view_pass_until);
     }
-    let ctx = crate::content::dashboard_context(app, &record).await?;
+    // The gate read the workspace's content revision with the link: a context built under
+    // it is reused without reading the datasets again.
+    let ctx =
+        crate::content::dashboard_context_under(app, &record, Some(workspace.content_revision))
+            .await?;
     let restrictions = serving_restrictions(&ctx, &settings, app.now().date()).map_err(|e| {
         tracing::warn!(link = %link.id, error = %e, "a share link's locks cannot restrict its dashboard; refusing to serve it");
         Error::Unavailable(format!("link restrictions: {e}"))

@@ -20,6 +20,10 @@ pub struct Workspace {
     pub policy: LinkPolicy,
     /// When it was suspended: every link then answers "no longer active".
     pub suspended_at: Option<OffsetDateTime>,
+    /// Moves (in the same transaction) with every change to one of its datasets or data
+    /// sources, by the store's triggers: a dashboard context built from them stays valid
+    /// while this is what it was built under.
+    pub content_revision: i64,
 }
 
 /// A workspace's policy over share links, set by its admins.
@@ -290,6 +294,7 @@ pub(crate) struct WorkspaceRow {
     suspended_at: Option<i64>,
     contact_line: String,
     footer: String,
+    content_revision: i64,
 }
 
 impl From<WorkspaceRow> for Workspace {
@@ -306,6 +311,7 @@ impl From<WorkspaceRow> for Workspace {
                 footer: r.footer,
             },
             suspended_at: r.suspended_at.map(from_ms),
+            content_revision: r.content_revision,
         }
     }
 }
@@ -881,6 +887,7 @@ pub(crate) struct LinkGateRow {
     w_suspended_at: Option<i64>,
     w_contact_line: Option<String>,
     w_footer: Option<String>,
+    w_content_revision: Option<i64>,
     d_id: Option<i64>,
     d_workspace_id: Option<i64>,
     d_slug: Option<String>,
@@ -904,6 +911,7 @@ impl LinkGateRow {
             self.w_link_password_required,
             self.w_contact_line,
             self.w_footer,
+            self.w_content_revision,
         ) {
             (
                 Some(id),
@@ -913,6 +921,7 @@ impl LinkGateRow {
                 Some(link_password_required),
                 Some(contact_line),
                 Some(footer),
+                Some(content_revision),
             ) => Some(
                 WorkspaceRow {
                     id,
@@ -924,6 +933,7 @@ impl LinkGateRow {
                     suspended_at: self.w_suspended_at,
                     contact_line,
                     footer,
+                    content_revision,
                 }
                 .into(),
             ),

@@ -71,7 +71,7 @@ macro_rules! api_key_columns {
 macro_rules! WORKSPACE_COLUMNS {
     () => {
         "id, name, created_at, public_links_allowed, max_link_days, link_password_required, \
-         suspended_at, contact_line, footer"
+         suspended_at, contact_line, footer, content_revision"
     };
 }
 
@@ -1084,7 +1084,7 @@ macro_rules! impl_store_traits {
                      w.max_link_days AS w_max_link_days, \
                      w.link_password_required AS w_link_password_required, \
                      w.suspended_at AS w_suspended_at, w.contact_line AS w_contact_line, \
-                     w.footer AS w_footer, \
+                     w.footer AS w_footer, w.content_revision AS w_content_revision, \
                      d.id AS d_id, d.workspace_id AS d_workspace_id, d.slug AS d_slug, \
                      d.title AS d_title, d.status AS d_status, d.document AS d_document, \
                      d.revision AS d_revision, d.created_by AS d_created_by, \

@@ -36,6 +36,8 @@ struct CachedContext {
     revision: i64,
     document: String,
     inputs: std::sync::Arc<[ContextInput]>,
+    /// The workspace's content revision read before the inputs were (`None`: not known).
+    content_revision: Option<i64>,
     ctx: std::sync::Arc<DashboardContext>,
 }
 
@@ -83,6 +85,7 @@ impl std::fmt::Debug for ContextCache {
 pub(crate) type Reusable = (
     std::sync::Arc<DashboardContext>,
     std::sync::Arc<[ContextInput]>,
+    Option<i64>,
 );
 
 impl ContextCache {
@@ -99,20 +102,29 @@ impl ContextCache {
     /// The context last built for this very revision and document, with its inputs.
     pub(crate) fn lookup(&self, record: &DashboardRecord) -> Option<Reusable> {
         let entry = self.entries.get(&record.id.0)?;
-        (entry.revision == record.revision && entry.document == record.document)
-            .then(|| (entry.ctx.clone(), entry.inputs.clone()))
+        (entry.revision == record.revision && entry.document == record.document).then(|| {
+            (
+                entry.ctx.clone(),
+                entry.inputs.clone(),
+                entry.content_revision,
+            )
+        })
     }
 
+    /// Keeps `ctx`, built for `record` from `inputs`, which were read after the workspace's
+    /// content revision was `content_revision`.
     pub(crate) fn store(
         &self,
         record: &DashboardRecord,
-        inputs: Vec<ContextInput>,
+        inputs: std::sync::Arc<[ContextInput]>,
+        content_revision: Option<i64>,
         ctx: std::sync::Arc<DashboardContext>,
     ) {
         let entry = CachedContext {
             revision: record.revision,
             document: record.document.clone(),
-            inputs: inputs.into(),
+            inputs,
+            content_revision,
             ctx,
         };
         let weight = entry.weight();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use vitrine_app::content::{self, DatasetForm, Editor};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, both_stores};
 use crate::metrics::shared_board;
 
 #[tokio::test]
@@ -87,3 +87,87 @@ async fn a_context_is_reused_until_its_dashboard_or_a_dataset_changes() {
     assert_eq!(retitled.document.title, "Board two");
     assert!(retitled.revision > edited.revision);
 }
+
+// The outsider gate reads the workspace's content revision with the link and reuses the
+// context built under it without reading the datasets again; a change made straight in the
+// store (another instance, the command line), never seen by this process, moves the revision,
+// and the very next view runs the changed dataset.
+both_stores!(
+    an_outsider_view_reuses_a_context_until_the_content_revision_moves,
+    async {
+        let app = TestApp::spawn().await;
+        let path = shared_board(&app).await;
+        let state = &app.state;
+        let workspace = || async { state.store.default_workspace().await.unwrap().unwrap() };
+        let record = state
+            .store
+            .dashboard_by_slug(workspace().await.id, "board")
+            .await
+            .unwrap()
+            .unwrap();
+        let page = || async {
+            app.api()
+                .get(app.url(&path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        assert!(page().await.contains(">30<"), "EMEA 10 + AMER 20");
+        let before = workspace().await.content_revision;
+        let first = content::dashboard_context_under(state, &record, Some(before))
+            .await
+            .unwrap();
+        let again = content::dashboard_context_under(state, &record, Some(before))
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "same revision: reused");
+
+        let dataset = state
+            .store
+            .dataset_by_slug(record.workspace_id, "orders")
+            .await
+            .unwrap()
+            .unwrap();
+        state
+            .store
+            .update_dataset(
+                dataset.id,
+                vitrine_store::DatasetInput {
+                    workspace_id: dataset.workspace_id,
+                    data_source_id: dataset.data_source_id,
+                    slug: dataset.slug.clone(),
+                    name: dataset.name.clone(),
+                    sql: "SELECT region, amount * 3 AS amount FROM orders".into(),
+                    columns: dataset.columns.clone(),
+                },
+                state.now(),
+            )
+            .await
+            .unwrap();
+        let after = workspace().await.content_revision;
+        assert!(after > before, "the store's triggers moved the revision");
+        let changed = content::dashboard_context_under(state, &record, Some(after))
+            .await
+            .unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &changed),
+            "a new revision reads the datasets"
+        );
+        assert!(
+            format!("{:?}", changed.datasets["orders"].dataset).contains("amount * 3"),
+            "the changed SQL"
+        );
+        assert!(
+            page().await.contains(">90<"),
+            "the next view runs the changed SQL"
+        );
+        // Unchanged since: reused again, under the new revision.
+        let still = content::dashboard_context_under(state, &record, Some(after))
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&changed, &still));
+    }
+);

@@ -1981,3 +1981,96 @@ async fn dashboard_audience_and_member_rules(store: &dyn Store) {
             .is_empty()
     );
 }
+
+story!(a_workspace_content_revision_moves_with_every_dataset_and_data_source_change);
+/// The outsider gate reuses a dashboard context while the workspace's content revision is what
+/// the context was built under (`vitrine_app::content::dashboard_context_under`): the
+/// revision must move with every insert, update and delete of a dataset or data source (the
+/// store's triggers), and only its own workspace's.
+async fn a_workspace_content_revision_moves_with_every_dataset_and_data_source_change(
+    store: &dyn Store,
+) {
+    let ws = store.create_workspace("Acme", T0).await.unwrap();
+    let other = store.create_workspace("Other", T0).await.unwrap();
+    let revision = |id| async move {
+        store
+            .workspace(id)
+            .await
+            .unwrap()
+            .expect("the workspace")
+            .content_revision
+    };
+    let mut last = revision(ws.id).await;
+    let others = revision(other.id).await;
+    let mut moved = |now: i64, what: &str| {
+        assert!(now > last, "{what}: the revision stays at {now}");
+        last = now;
+    };
+    let source = DataSourceInput {
+        workspace_id: ws.id,
+        name: "Warehouse".into(),
+        kind: "postgres".into(),
+        display: "postgres://u:***@db/sales".into(),
+        sealed_config: "sealed".into(),
+    };
+    let warehouse = store.create_data_source(source.clone(), T0).await.unwrap();
+    moved(revision(ws.id).await, "a data source created");
+    store
+        .update_data_source(
+            warehouse.id,
+            DataSourceInput {
+                sealed_config: "resealed".into(),
+                ..source
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    moved(revision(ws.id).await, "a data source changed");
+    let input = DatasetInput {
+        workspace_id: ws.id,
+        data_source_id: warehouse.id,
+        slug: "orders".into(),
+        name: "Orders".into(),
+        sql: "SELECT 1 AS one".into(),
+        columns: r#"[{"name":"one","kind":"integer"}]"#.into(),
+    };
+    let orders = store.create_dataset(input.clone(), T0).await.unwrap();
+    moved(revision(ws.id).await, "a dataset created");
+    store
+        .update_dataset(
+            orders.id,
+            DatasetInput {
+                sql: "SELECT 2 AS one".into(),
+                ..input
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    moved(revision(ws.id).await, "a dataset changed");
+    // A failed write (a duplicate slug) changes nothing, the revision included.
+    let before = revision(ws.id).await;
+    assert!(
+        store
+            .create_dataset(
+                DatasetInput {
+                    workspace_id: ws.id,
+                    data_source_id: warehouse.id,
+                    slug: "orders".into(),
+                    name: "Again".into(),
+                    sql: "SELECT 1 AS one".into(),
+                    columns: "[]".into(),
+                },
+                T0
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(revision(ws.id).await, before, "a refused write");
+    store.delete_dataset(ws.id, orders.id).await.unwrap();
+    moved(revision(ws.id).await, "a dataset deleted");
+    store.delete_data_source(ws.id, warehouse.id).await.unwrap();
+    moved(revision(ws.id).await, "a data source deleted");
+    assert_eq!(revision(other.id).await, others, "another workspace's");
+}
