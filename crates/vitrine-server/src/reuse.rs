@@ -60,16 +60,19 @@ pub(crate) fn page_inputs(
         let _ = write!(inputs, "{}:{part};", part.len());
     }
     let effective = state.runner.effective_filters(doc, &view.filters);
-    let _ = write!(
-        inputs,
-        "{}@{}|{:?}|{:?}|{:?}|{:?}",
-        ctx.dashboard_id,
-        ctx.revision,
-        access.settings(),
-        access.restrictions(),
-        access.guest().map(|g| &g.settings),
-        effective,
-    );
+    let _ = write!(inputs, "{}@{}|", ctx.dashboard_id, ctx.revision);
+    match access.guest() {
+        // A share link's settings are its stored JSON, parsed as is (`LinkSettings::of`): the
+        // text stands for them, without formatting the parsed settings on every view.
+        None => {
+            let stored = &access.link().settings;
+            let _ = write!(inputs, "{}:{stored}", stored.len());
+        }
+        Some(guest) => {
+            let _ = write!(inputs, "{:?}|{:?}", access.settings(), guest.settings);
+        }
+    }
+    let _ = write!(inputs, "|{:?}|{:?}", access.restrictions(), effective);
     inputs
 }
 

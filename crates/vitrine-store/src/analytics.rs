@@ -196,9 +196,11 @@ pub(crate) const VISITORS_PER_STATEMENT: usize = 128;
 /// Daily counters per upsert of a batch (6 parameters a row).
 pub(crate) const COUNTERS_PER_STATEMENT: usize = 64;
 
-/// `($1, $2, …), ($n, …)`: `rows` rows of `columns` numbered placeholders (both stores read
-/// `$n`). Only placeholders are formatted into SQL; every value is bound.
-pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
+/// `($1, $2, …), ($n, …)`: `rows` rows of `columns` numbered placeholders, or `(?, ?, …)`
+/// when not `numbered` (SQLite: binding a numbered parameter looks its name up in a list,
+/// so hundreds of them in one statement cost quadratic time). Only placeholders are
+/// formatted into SQL; every value is bound.
+pub(crate) fn values_placeholders(rows: usize, columns: usize, numbered: bool) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         if row > 0 {
@@ -209,8 +211,12 @@ pub(crate) fn values_placeholders(rows: usize, columns: usize) -> String {
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(row * columns + column + 1).to_string());
+            if numbered {
+                sql.push('$');
+                sql.push_str(&(row * columns + column + 1).to_string());
+            } else {
+                sql.push('?');
+            }
         }
         sql.push(')');
     }
@@ -469,7 +475,7 @@ macro_rules! impl_analytics {
                     let sql = format!(
                         "INSERT INTO access_events (workspace_id, link_id, at, outcome, country, \
                          client_class, client, viewer) VALUES {}",
-                        values_placeholders(chunk.len(), 8)
+                        values_placeholders(chunk.len(), 8, Self::NUMBERED_PLACEHOLDERS)
                     );
                     let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
                     for event in chunk {
@@ -548,7 +554,7 @@ macro_rules! impl_analytics {
                                 let sql = format!(
                                     "INSERT INTO visitor_day_hashes (link_id, day, visitor) \
                                      VALUES {} ON CONFLICT DO NOTHING RETURNING link_id",
-                                    values_placeholders(chunk.len(), 3)
+                                    values_placeholders(chunk.len(), 3, Self::NUMBERED_PLACEHOLDERS)
                                 );
                                 let mut insert = sqlx::query_scalar::<_, String>(
                                     sqlx::AssertSqlSafe(sql),
@@ -568,7 +574,7 @@ macro_rules! impl_analytics {
                             "INSERT INTO access_daily (link_id, day, workspace_id, kind, name, count) \
                              VALUES {} ON CONFLICT (link_id, day, kind, name) \
                              DO UPDATE SET count = access_daily.count + excluded.count",
-                            values_placeholders(chunk.len(), 6)
+                            values_placeholders(chunk.len(), 6, Self::NUMBERED_PLACEHOLDERS)
                         );
                         let mut upsert = sqlx::query(sqlx::AssertSqlSafe(sql));
                         for c in chunk {

@@ -13,6 +13,9 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// PostgreSQL reads only numbered placeholders (`$n`).
+    pub(crate) const NUMBERED_PLACEHOLDERS: bool = true;
+
     /// Connects to a `postgres:` URL.
     pub async fn connect(url: &str) -> crate::StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("vitrine");

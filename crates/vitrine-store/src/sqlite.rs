@@ -13,6 +13,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// SQLite binds `?` placeholders by position; numbered ones are looked up by name, one list
+    /// scan each (see `analytics::values_placeholders`).
+    pub(crate) const NUMBERED_PLACEHOLDERS: bool = false;
+
     /// Opens (creating if missing) the database at a `sqlite:` URL, in WAL mode with foreign
     /// keys on and a busy timeout, so concurrent writers wait instead of failing.
     pub async fn connect(url: &str) -> crate::StoreResult<Self> {
