@@ -897,7 +897,7 @@ pub const OPTIONS: &[ConfigOption] = &[
     ConfigOption {
         key: "limits.link_live_viewers",
         env: "VITRINE_LIMITS__LINK_LIVE_VIEWERS",
-        default: "1000",
+        default: "10000",
         help: "Open live streams per share link on this instance; past it, pages poll instead. A link's access policy may set its own.",
     },
     ConfigOption {

@@ -38,7 +38,9 @@ pub struct Caps {
 impl Default for Caps {
     fn default() -> Self {
         Caps {
-            link_live_viewers: 1_000,
+            // One instance held 10,000 open viewers of one link (docs/performance.md): a link
+            // may use the whole instance's `live.max_streams`.
+            link_live_viewers: 10_000,
             client_live_viewers: 10,
             link_new_views_per_minute: 300,
             client_new_views_per_minute: 30,

@@ -14,6 +14,9 @@
 //! long each open stream took to hear `revoked`, counted from the moment the request was sent:
 //! the revocation latency, measured here rather than asserted in tests.
 //!
+//! Viewers open their streams as the page does, with the hashes of the cards they show, so the
+//! server sends them only what changes (`SHOWN=0`: bare streams, each sent every card first).
+//!
 //! 10,000 connections need file descriptors in both processes: raise `ulimit -n` (e.g. to
 //! 65536) in the shell that runs the bench.
 
@@ -80,6 +83,26 @@ struct Counters {
     bytes: AtomicU64,
     /// When each stream heard `revoked`.
     revoked: std::sync::Mutex<Vec<Instant>>,
+}
+
+/// `h.<widget>=<hash>&…` for every card of `page` that carries a hash, as the page's script
+/// sends them when it opens its stream.
+fn shown_cards(page: &str) -> String {
+    let mut pairs = Vec::new();
+    for card in page.split("data-widget=\"").skip(1) {
+        let Some((widget, rest)) = card.split_once('"') else {
+            continue;
+        };
+        let next_card = rest.find("data-widget=\"").unwrap_or(rest.len());
+        if let Some(hash) = rest[..next_card]
+            .split("data-hash=\"")
+            .nth(1)
+            .and_then(|h| h.split('"').next())
+        {
+            pairs.push(format!("h.{widget}={hash}"));
+        }
+    }
+    pairs.join("&")
 }
 
 async fn viewer(address: String, path: String, counters: Arc<Counters>) {
@@ -221,12 +244,16 @@ async fn main() {
 
     let counters = Arc::new(Counters::default());
     let started = Instant::now();
+    // Each viewer opens the stream as the page does: with the hash of every card it already
+    // shows (`h.<widget>=<hash>`), so the server sends only what changes from then on
+    // (`SHOWN=0` opens bare streams, each sent every card at once).
+    let live_path = if env_number("SHOWN", 1) == 1 {
+        format!("{path}/live?{}", shown_cards(&page))
+    } else {
+        format!("{path}/live")
+    };
     for _ in 0..viewers {
-        tokio::spawn(viewer(
-            address.clone(),
-            format!("{path}/live"),
-            counters.clone(),
-        ));
+        tokio::spawn(viewer(address.clone(), live_path.clone(), counters.clone()));
     }
     while counters.open.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed) < viewers
         && started.elapsed() < Duration::from_secs(60)
