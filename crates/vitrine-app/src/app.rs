@@ -100,7 +100,14 @@ impl App {
             outsiders: config.auth.outsider_hash_concurrency as usize,
             wait: std::time::Duration::from_secs(u64::from(config.auth.hash_wait_seconds)),
         });
-        let runner = Arc::new(crate::dashboards::Runner::new(clock.clone()));
+        let budget = config.data.cache_budget();
+        let runner = Arc::new(crate::dashboards::Runner::with_limits(
+            clock.clone(),
+            crate::dashboards::RunnerLimits {
+                cache_max_bytes: budget.runner,
+                ..crate::dashboards::RunnerLimits::default()
+            },
+        ));
         let live = Arc::new(crate::hub::LiveHub::new(crate::hub::LiveLimits {
             recheck: std::time::Duration::from_secs(u64::from(config.live.recheck_seconds)),
             keepalive: std::time::Duration::from_secs(u64::from(config.live.keepalive_seconds)),
@@ -111,10 +118,12 @@ impl App {
             std::time::Duration::from_secs(u64::from(config.render.export_wait_seconds)),
         ));
         let limits = Arc::new(crate::limits::OutsiderLimits::new(config.limits.caps()));
-        let contexts = Arc::new(crate::dashboards::ContextCache::default());
+        let contexts = Arc::new(crate::dashboards::ContextCache::with_max_bytes(
+            budget.contexts,
+        ));
         let compressed_pages = Arc::new(crate::compressed::CompressedPages::new(
-            crate::compressed::COMPRESSED_PAGES.0,
-            crate::compressed::COMPRESSED_PAGES.1,
+            crate::compressed::MAX_KEPT_PAGES,
+            budget.pages,
         ));
         let metrics = crate::metrics::Metrics::with_sources(
             runner.clone(),

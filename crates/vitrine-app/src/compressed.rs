@@ -67,5 +67,6 @@ impl KeptPage {
 /// Kept outsider pages by (hash of their inputs and encoding), bounded by bytes.
 pub type CompressedPages = vitrine_data::WeightedLru<u64, Arc<KeptPage>>;
 
-/// Most pages kept, and their bytes.
-pub const COMPRESSED_PAGES: (usize, u64) = (1_024, 16 << 20);
+/// Most pages kept; their bytes are bounded by `data.cache_mib`
+/// ([`crate::config::DataConfig::cache_budget`]).
+pub const MAX_KEPT_PAGES: usize = 1_024;

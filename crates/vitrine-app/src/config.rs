@@ -274,6 +274,10 @@ pub struct DataConfig {
     pub statement_timeout_seconds: u32,
     /// Rows kept from one result at most.
     pub row_cap: u32,
+    /// Memory, in MiB, that the caches hold together at most (by their estimates): widget
+    /// results half of it, drawn cards a quarter, filter options an eighth, dashboard contexts
+    /// and kept outsider pages a sixteenth each ([`CacheBudget`]).
+    pub cache_mib: u32,
     /// The folders SQLite data sources may live in; `None` means the data directory alone,
     /// an empty list allows no SQLite data source. A data source is opened with the
     /// server's own rights, so without this an editor could read any file the server can.
@@ -285,7 +289,33 @@ impl Default for DataConfig {
         Self {
             statement_timeout_seconds: 10,
             row_cap: 10_000,
+            cache_mib: 64,
             sqlite_roots: None,
+        }
+    }
+}
+
+/// How `data.cache_mib` is shared between the caches, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBudget {
+    /// Widget results, filter options and drawn cards: the runner's budget (results take it
+    /// all, filter options a quarter of it, drawn cards half of it; see
+    /// [`crate::dashboards::RunnerLimits::cache_max_bytes`]).
+    pub runner: u64,
+    /// Built dashboard contexts.
+    pub contexts: u64,
+    /// Kept outsider pages.
+    pub pages: u64,
+}
+
+impl DataConfig {
+    /// The caches' shares of [`DataConfig::cache_mib`].
+    pub fn cache_budget(&self) -> CacheBudget {
+        let total = u64::from(self.cache_mib) << 20;
+        CacheBudget {
+            runner: total / 2,
+            contexts: total / 16,
+            pages: total / 16,
         }
     }
 }
@@ -540,6 +570,9 @@ impl Config {
             return Err(invalid(
                 "data.statement_timeout_seconds and data.row_cap must be at least 1".into(),
             ));
+        }
+        if self.data.cache_mib < 16 {
+            return Err(invalid("data.cache_mib must be at least 16".into()));
         }
         if self.live.recheck_seconds == 0 || self.live.keepalive_seconds == 0 {
             return Err(invalid(
@@ -847,6 +880,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         help: "Most rows kept from one result; the rest is not read and the widget says so.",
     },
     ConfigOption {
+        key: "data.cache_mib",
+        env: "VITRINE_DATA__CACHE_MIB",
+        default: "64",
+        help: "Memory (MiB) the caches hold together at most, by their estimates: widget results half, drawn cards a quarter, filter options an eighth, dashboard contexts and kept outsider pages a sixteenth each; the least recently used go first. At least 16.",
+    },
+    ConfigOption {
         key: "data.sqlite_roots",
         env: "VITRINE_DATA__SQLITE_ROOTS",
         default: "",
@@ -1071,6 +1110,26 @@ mod tests {
         assert_eq!(config.auth.max_failures_per_client, 7);
         assert_eq!(config.auth.max_failures_per_account, 20);
         assert_eq!(config.database_url(), "postgres://u:pw@h/db");
+    }
+
+    #[test]
+    fn the_cache_budget_is_shared_between_the_caches_and_has_a_floor() {
+        let config = Config::load(None, env(&[("VITRINE_DATA__CACHE_MIB", "32")])).unwrap();
+        let budget = config.data.cache_budget();
+        assert_eq!(
+            (budget.runner, budget.contexts, budget.pages),
+            (16 << 20, 2 << 20, 2 << 20)
+        );
+        // Results, filter options (a quarter of the runner's) and drawn cards (half of it),
+        // contexts and pages: the whole budget, no more.
+        assert_eq!(
+            budget.runner + budget.runner / 4 + budget.runner / 2 + budget.contexts + budget.pages,
+            32 << 20
+        );
+        let err = Config::load(None, env(&[("VITRINE_DATA__CACHE_MIB", "8")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("data.cache_mib"), "{err}");
     }
 
     #[test]

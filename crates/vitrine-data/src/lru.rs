@@ -62,6 +62,11 @@ impl<K, V> std::fmt::Debug for WeightedLru<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> WeightedLru<K, V> {
+    /// The weight the entries may have together.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     /// An empty map bounded by `max_entries` (at least 1) and `max_bytes`.
     pub fn new(max_entries: usize, max_bytes: u64) -> Self {
         WeightedLru {

@@ -162,7 +162,15 @@ fn send(kept: &KeptPage) -> Response {
     response
 }
 
+/// The bytes of `page` as sent for `encoding`, in an allocation of exactly their size: a kept
+/// page lives for long, and the buffer it was rendered or compressed into is usually half
+/// empty (a growing buffer doubles), which the cache's weight would not see.
 fn compress(page: Bytes, encoding: Encoding) -> Bytes {
+    let body = encode(page, encoding);
+    Bytes::from(body.to_vec().into_boxed_slice())
+}
+
+fn encode(page: Bytes, encoding: Encoding) -> Bytes {
     use std::io::Write as _;
     match encoding {
         Encoding::Brotli => {

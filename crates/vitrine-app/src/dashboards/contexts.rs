@@ -68,9 +68,7 @@ pub struct ContextCache {
 
 impl Default for ContextCache {
     fn default() -> Self {
-        ContextCache {
-            entries: vitrine_data::WeightedLru::new(Self::CAPACITY, Self::MAX_BYTES),
-        }
+        Self::with_max_bytes(Self::MAX_BYTES)
     }
 }
 
@@ -91,8 +89,21 @@ pub(crate) type Reusable = (
 impl ContextCache {
     /// Most dashboards kept.
     pub const CAPACITY: usize = 512;
-    /// Most bytes kept (by [`CachedContext::weight`]'s estimate).
+    /// Most bytes kept by default (by [`CachedContext::weight`]'s estimate); the server sizes it
+    /// from `data.cache_mib`.
     pub const MAX_BYTES: u64 = 16 << 20;
+
+    /// A cache of at most [`ContextCache::CAPACITY`] contexts weighing `max_bytes`.
+    pub fn with_max_bytes(max_bytes: u64) -> Self {
+        ContextCache {
+            entries: vitrine_data::WeightedLru::new(Self::CAPACITY, max_bytes),
+        }
+    }
+
+    /// The weight the contexts may have together.
+    pub fn max_bytes(&self) -> u64 {
+        self.entries.max_bytes()
+    }
 
     /// Entries, bytes and evictions, for `/metrics`.
     pub fn stats(&self) -> vitrine_data::LruStats {

@@ -250,6 +250,11 @@ impl Runner {
         Self::with_limits(clock, RunnerLimits::default())
     }
 
+    /// The limits it runs under.
+    pub fn limits(&self) -> &RunnerLimits {
+        &self.limits
+    }
+
     /// A runner with these limits.
     pub fn with_limits(clock: Arc<dyn Clock>, limits: RunnerLimits) -> Self {
         Runner {

@@ -277,3 +277,16 @@ async fn views_reach_the_owners_counts_through_the_batched_log() {
     let stats = fx.app.state.access_log.stats();
     assert!(stats.batched_events >= 5, "{stats:?}");
 }
+
+/// `data.cache_mib` sizes every cache the server holds (docs/configuration.md).
+#[tokio::test]
+async fn the_caches_are_sized_from_the_configured_budget() {
+    let app = crate::helpers::TestApp::spawn_with(|config| config.data.cache_mib = 16).await;
+    let state = &app.state;
+    assert_eq!(state.runner.limits().cache_max_bytes, 8 << 20);
+    assert_eq!(state.contexts.max_bytes(), 1 << 20);
+    assert_eq!(state.compressed_pages.max_bytes(), 1 << 20);
+    let default = crate::helpers::TestApp::spawn().await;
+    assert_eq!(default.state.runner.limits().cache_max_bytes, 32 << 20);
+    assert_eq!(default.state.compressed_pages.max_bytes(), 4 << 20);
+}
