@@ -47,16 +47,25 @@ pub mod reports;
 pub mod session;
 pub mod share;
 
+use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::task::{Context, Poll};
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::Response;
+use futures_util::TryFutureExt as _;
+use futures_util::future::{Either, MapOk};
+use tower::{Layer, Service};
 use tower_http::CompressionLevel;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::predicate::{And, DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::{Compression, CompressionBody, CompressionLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -179,7 +188,7 @@ type PanicHandler = fn(Box<dyn std::any::Any + Send + 'static>) -> axum::respons
 
 fn with_layers(router: Router, state: App, listener: Listener) -> Router {
     router
-        .layer(compression())
+        .layer(CompressedUnlessLive)
         // Anything the groups above did not catch (middleware, fallbacks): JSON, never a reset.
         .layer(CatchPanicLayer::custom(
             crate::error::panic_response as PanicHandler,
@@ -208,7 +217,7 @@ fn with_layers(router: Router, state: App, listener: Listener) -> Router {
 /// not wait in a compressor's buffer). Quality 4: most of brotli's gain at a fraction of its
 /// best setting's CPU, per response. Static assets arrive already compressed (they are
 /// prepared once, see `crate::assets`) and pass through untouched.
-fn compression() -> CompressionLayer<impl Predicate> {
+fn compression() -> CompressionLayer<Compressible> {
     CompressionLayer::new()
         .quality(CompressionLevel::Precise(4))
         .compress_when(
@@ -216,6 +225,80 @@ fn compression() -> CompressionLayer<impl Predicate> {
                 .and(NotForContentType::const_new("application/pdf"))
                 .and(NotForContentType::const_new("font/")),
         )
+}
+
+type Compressible = And<And<DefaultPredicate, NotForContentType>, NotForContentType>;
+
+/// [`compression`] around every route but the live streams (`GET …/live`), which bypass it.
+///
+/// A stream is never compressed anyway (the predicate leaves `text/event-stream` alone), but
+/// passing through the layer would still cost it: the layer's body is an enum whose brotli
+/// variant holds the encoder's whole state inline, so even an uncompressed body sits in a
+/// ~5.7 KiB allocation, held for as long as the stream stays open — a third of a viewer's
+/// memory budget (issue 16: ≤ 16 KiB per open stream).
+#[derive(Debug, Clone, Copy)]
+struct CompressedUnlessLive;
+
+impl<S: Clone> Layer<S> for CompressedUnlessLive {
+    type Service = CompressedUnlessLiveService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CompressedUnlessLiveService {
+            compressed: compression().layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// The service of [`CompressedUnlessLive`].
+#[derive(Clone)]
+struct CompressedUnlessLiveService<S> {
+    compressed: Compression<S, Compressible>,
+    plain: S,
+}
+
+impl<S> std::fmt::Debug for CompressedUnlessLiveService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompressedUnlessLiveService")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `request` opens a live stream (`/share/{token}/live`, `/embed/{id}/live`,
+/// `/dashboards/{id}/live`).
+fn opens_live_stream(request: &Request) -> bool {
+    request.method() == Method::GET && request.uri().path().ends_with("/live")
+}
+
+impl<S> Service<Request> for CompressedUnlessLiveService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<
+        S::Future,
+        MapOk<
+            tower_http::compression::ResponseFuture<S::Future, Compressible>,
+            fn(axum::http::Response<CompressionBody<Body>>) -> Response,
+        >,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both wrap the same kind of inner service; the router's is always ready.
+        std::task::ready!(self.plain.poll_ready(cx))?;
+        self.compressed.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if opens_live_stream(&request) {
+            Either::Left(self.plain.call(request))
+        } else {
+            let boxed: fn(axum::http::Response<CompressionBody<Body>>) -> Response =
+                |response| response.map(Body::new);
+            Either::Right(self.compressed.call(request).map_ok(boxed))
+        }
+    }
 }
 
 /// The span of a request: method and path, with the secret part of outsider paths
