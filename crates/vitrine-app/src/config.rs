@@ -153,7 +153,12 @@ pub struct LimitsConfig {
     pub link_new_views_per_minute: u32,
     /// New filter views per client address on one link per minute.
     pub client_new_views_per_minute: u32,
+    /// Seconds a client may take to send a request's head; slower connections are closed.
+    pub header_read_seconds: u32,
 }
+
+/// The default of `limits.header_read_seconds`.
+pub const HEADER_READ_SECONDS: u32 = 30;
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -163,6 +168,7 @@ impl Default for LimitsConfig {
             client_live_viewers: caps.client_live_viewers,
             link_new_views_per_minute: caps.link_new_views_per_minute,
             client_new_views_per_minute: caps.client_new_views_per_minute,
+            header_read_seconds: HEADER_READ_SECONDS,
         }
     }
 }
@@ -574,6 +580,11 @@ impl Config {
         if self.data.cache_mib < 16 {
             return Err(invalid("data.cache_mib must be at least 16".into()));
         }
+        if self.limits.header_read_seconds == 0 {
+            return Err(invalid(
+                "limits.header_read_seconds must be at least 1".into(),
+            ));
+        }
         if self.live.recheck_seconds == 0 || self.live.keepalive_seconds == 0 {
             return Err(invalid(
                 "live.recheck_seconds and live.keepalive_seconds must be at least 1".into(),
@@ -956,6 +967,12 @@ pub const OPTIONS: &[ConfigOption] = &[
         env: "VITRINE_LIMITS__CLIENT_NEW_VIEWS_PER_MINUTE",
         default: "30",
         help: "The same per client address on one share link.",
+    },
+    ConfigOption {
+        key: "limits.header_read_seconds",
+        env: "VITRINE_LIMITS__HEADER_READ_SECONDS",
+        default: "30",
+        help: "Seconds a client may take to send a request's head (line and headers); a slower connection is closed, so that trickling clients cannot hold connections open.",
     },
     ConfigOption {
         key: "access.retention_days",

@@ -3,9 +3,19 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::Service as _;
 
 use vitrine_app::App;
 
@@ -69,16 +79,12 @@ impl Bound {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let wait = move |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        let owner = crate::routes::owner_router(self.state.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let main = axum::serve(self.main, owner).with_graceful_shutdown(wait(stopped.clone()));
+        let owner = crate::routes::owner_router(self.state.clone());
+        let head_within = Duration::from_secs(self.state.config.limits.header_read_seconds.into());
+        let main = serve_http1(self.main, owner, head_within, stopped.clone());
         let public = self.public.map(|listener| {
-            let app = crate::routes::public_router(self.state.clone())
-                .into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app).with_graceful_shutdown(wait(stopped.clone()))
+            let app = crate::routes::public_router(self.state.clone());
+            serve_http1(listener, app, head_within, stopped.clone())
         });
         // Prepare the static assets (web fonts, compressed stylesheets) before the first page
         // needs them, off the async threads.
@@ -102,11 +108,9 @@ impl Bound {
         });
         match public {
             Some(public) => {
-                let (a, b) = tokio::join!(main.into_future(), public.into_future());
-                a?;
-                b?;
+                tokio::join!(main, public);
             }
-            None => main.await?,
+            None => main.await,
         }
         feed.abort();
         drop(pruner);
@@ -117,6 +121,75 @@ impl Bound {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// Serves `router` over HTTP/1.1 on `listener` until `stop` turns true, then stops accepting
+/// and waits for the open connections to finish their requests (idle ones close at once).
+///
+/// This is `axum::serve` without its protocol detection: that reads the first bytes of every
+/// connection into a buffer of its own and hands them back to hyper ahead of the socket, and
+/// hyper's read buffer, asked for room after that short first read, doubles to 16 KiB — kept
+/// for the connection's life, which for a live viewer is the whole visit. Served as HTTP/1.1
+/// from the first byte (the only protocol Vitrine speaks), a connection keeps one 8 KiB read
+/// buffer. A request's head must arrive within `head_within` (`limits.header_read_seconds`),
+/// or the connection is closed; every request carries the peer's address as
+/// `ConnectInfo<SocketAddr>`, as before.
+async fn serve_http1(
+    listener: TcpListener,
+    router: Router,
+    head_within: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(head_within);
+    let connections = GracefulShutdown::new();
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    tokio::pin!(stopped);
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    accept_failed(&error).await;
+                    continue;
+                }
+            },
+            () = &mut stopped => break,
+        };
+        // Events and small responses go out as they are written.
+        let _ = socket.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().call(request.map(Body::new))
+        });
+        let connection = connections.watch(http.serve_connection(TokioIo::new(socket), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
+}
+
+/// After a failed `accept`: a connection that went away before it was accepted is nothing;
+/// anything else (out of file descriptors, of memory) is logged and the loop pauses for a
+/// second instead of spinning.
+async fn accept_failed(error: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "cannot accept a connection; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Completes on SIGINT or SIGTERM.

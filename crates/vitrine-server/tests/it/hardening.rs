@@ -279,3 +279,52 @@ async fn a_forged_or_stretched_unlock_cookie_is_refused() {
     app.clock.advance(time::Duration::seconds(1));
     assert!(!opens_with(&app, &path, &name, &value).await, "expired");
 }
+
+/// A client that trickles a request's head (a slow-header attack holds connections open that
+/// way) is cut off after `limits.header_read_seconds`, without an answer; a prompt client is
+/// served meanwhile. Before the server set a head-read deadline, the connection stayed open.
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_request_head_is_closed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = TestApp::spawn_with(|config| config.limits.header_read_seconds = 1).await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: vitrine\r\nX-Slow: 1")
+        .await
+        .unwrap();
+
+    let prompt = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(prompt.status(), 200, "other clients are served meanwhile");
+
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        slow.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the connection was still open 15 s after a 1 s head-read limit"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.contains(" 200 "),
+        "an unfinished request is not answered: {answer}"
+    );
+}
+
+/// The limit is at least a second.
+#[test]
+fn a_zero_head_read_limit_is_refused() {
+    let error = vitrine_app::config::Config::load(
+        None,
+        [(
+            "VITRINE_LIMITS__HEADER_READ_SECONDS".to_owned(),
+            "0".to_owned(),
+        )],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("limits.header_read_seconds"), "{error}");
+}
