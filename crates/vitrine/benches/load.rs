@@ -498,7 +498,7 @@ async fn run() -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     // The allocator as the `vitrine` binary runs it (see `vitrine::allocator`).
-    vitrine::allocator::bound_arenas();
+    vitrine::allocator::configure_malloc();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -4,8 +4,8 @@
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
-    // Before anything else: may start the binary again with the allocator's arenas bounded.
-    vitrine::allocator::bound_arenas();
+    // Before anything else: may start the binary again with glibc's malloc configured.
+    vitrine::allocator::configure_malloc();
     let cli = vitrine::cli::Cli::parse();
     vitrine::cli::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
