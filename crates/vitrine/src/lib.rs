@@ -4,7 +4,7 @@
 //! `gen-config`, `gen-key` and the admin commands (`user …`, `link …`, `dashboards …`) call
 //! `vitrine-app` directly, the same services the HTTP API calls. [`demo`] is a library function so
 //! that a test drives exactly what `vitrine demo` runs. [`allocator`] bounds glibc's malloc
-//! arenas and pins its mmap threshold before anything else runs (the binary starts itself again
+//! arenas and fixes its mmap threshold before anything else runs (the binary starts itself again
 //! with `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_`).
 #![forbid(unsafe_code)]
 

@@ -234,7 +234,7 @@ type Compressible = And<And<DefaultPredicate, NotForContentType>, NotForContentT
 /// A stream is never compressed anyway (the predicate leaves `text/event-stream` alone), but
 /// passing through the layer would still cost it: the layer's body is an enum whose brotli
 /// variant holds the encoder's whole state inline, so even an uncompressed body sits in a
-/// ~5.7 KiB allocation, held for as long as the stream stays open — a third of a viewer's
+/// ~5.8 KiB allocation, held for as long as the stream stays open — a third of a viewer's
 /// memory budget (issue 16: ≤ 16 KiB per open stream).
 #[derive(Debug, Clone, Copy)]
 struct CompressedUnlessLive;
