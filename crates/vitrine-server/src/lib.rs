@@ -7,7 +7,9 @@
 //! A tour, in the order a request meets it:
 //! - [`server`]: serving a prepared [`vitrine_app::App`] over HTTP/1.1 with hyper's own
 //!   connection builder (one 8 KiB read buffer per connection, a head-read deadline) and
-//!   graceful shutdown; the outsider router can listen on its own address (`public_listen`).
+//!   graceful shutdown; a connection whose next request opens a live stream leaves hyper for
+//!   a writer without buffers (`server::handoff`); the outsider router can listen on its own
+//!   address (`public_listen`).
 //! - [`routes`]: the routers. Each resource owns its routes (`routes/members.rs` …); handlers
 //!   extract, authorise, make one service call, and return a page or JSON.
 //! - [`security`]: one middleware sets the security headers on every response.

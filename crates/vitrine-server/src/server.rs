@@ -1,23 +1,29 @@
 //! Serving: from a prepared [`App`] (see [`vitrine_app::prepare`]) to listening sockets, with
 //! graceful shutdown.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tower::Service as _;
 
 use vitrine_app::App;
+
+mod handoff;
+
+use handoff::{Answered, Sniffing, Turns};
 
 /// Listening sockets, bound and ready to serve.
 #[derive(Debug)]
@@ -134,6 +140,10 @@ impl Bound {
 /// buffer. A request's head must arrive within `head_within` (`limits.header_read_seconds`),
 /// or the connection is closed; every request carries the peer's address as
 /// `ConnectInfo<SocketAddr>`, as before.
+///
+/// A connection whose next request opens a live stream leaves hyper, buffers and all, and the
+/// stream is written by [`handoff`]; shutting down waits for those streams too (the live hub
+/// ends them first).
 async fn serve_http1(
     listener: TcpListener,
     router: Router,
@@ -144,6 +154,10 @@ async fn serve_http1(
     http.timer(TokioTimer::new())
         .header_read_timeout(head_within);
     let connections = GracefulShutdown::new();
+    // Every connection task holds a sender: when all are gone, so are the live streams that
+    // left hyper (see `handoff`).
+    let (alive, mut all_gone) = mpsc::channel::<()>(1);
+    let stop_streams = stop.clone();
     let stopped = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
@@ -161,20 +175,44 @@ async fn serve_http1(
         };
         // Events and small responses go out as they are written.
         let _ = socket.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().call(request.map(Body::new))
-        });
-        let connection = connections.watch(http.serve_connection(TokioIo::new(socket), service));
+        let turns = Arc::new(Turns::default());
+        let service = {
+            let (router, turns) = (router.clone(), turns.clone());
+            hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                turns.start(request.body().is_end_stream());
+                let response = router.clone().call(request.map(Body::new));
+                let turns = turns.clone();
+                async move {
+                    let response = response.await?;
+                    Ok::<_, Infallible>(response.map(|body| Answered::new(body, turns)))
+                }
+            })
+        };
+        let io = TokioIo::new(Sniffing::new(socket, turns.clone()));
+        let connection = connections.watch(http.serve_connection(io, service));
+        let (router, stop, alive) = (router.clone(), stop_streams.clone(), alive.clone());
         tokio::spawn(async move {
+            let _alive = alive;
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
+                return;
+            }
+            // Hyper let go of a connection whose next request opens a live stream.
+            if let Some((socket, head)) = turns.taken() {
+                if *stop.borrow() {
+                    return;
+                }
+                if let Err(error) = handoff::serve_stream(socket, head, peer, router).await {
+                    tracing::debug!(%error, "live stream ended with an error");
+                }
             }
         });
     }
     drop(listener);
     connections.shutdown().await;
+    drop(alive);
+    let _ = all_gone.recv().await;
 }
 
 /// After a failed `accept`: a connection that went away before it was accepted is nothing;

@@ -16,6 +16,8 @@
 //!
 //! Viewers open their streams as the page does, with the hashes of the cards they show, so the
 //! server sends them only what changes (`SHOWN=0`: bare streams, each sent every card first).
+//! Each viewer opens its own connection for its stream; with `VIA_PAGE=1` it first loads the
+//! page on that connection and then asks for the stream on it, as a browser does.
 //!
 //! 10,000 connections need file descriptors in both processes: raise `ulimit -n` (e.g. to
 //! 65536) in the shell that runs the bench.
@@ -105,10 +107,49 @@ fn shown_cards(page: &str) -> String {
     pairs.join("&")
 }
 
-async fn viewer(address: String, path: String, counters: Arc<Counters>) {
+/// Reads one whole response (framed by `Content-Length` or chunked) off `stream`, as a
+/// browser does before it reuses the connection; `false` if the connection failed.
+async fn read_one_response(stream: &mut TcpStream) -> bool {
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        bytes.extend_from_slice(&buffer[..n]);
+        let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|l| l.trim().parse::<usize>().ok());
+        let done = match length {
+            Some(length) => bytes.len() >= end + 4 + length,
+            None => bytes.ends_with(b"\r\n0\r\n\r\n"),
+        };
+        if done {
+            return true;
+        }
+    }
+}
+
+async fn viewer(address: String, page: Option<String>, path: String, counters: Arc<Counters>) {
     let Ok(mut stream) = TcpStream::connect(&address).await else {
         return;
     };
+    // `VIA_PAGE=1`: the page first, then the stream on the same kept-alive connection, as a
+    // browser's `EventSource` usually reuses the connection the page came on.
+    if let Some(page) = page {
+        let request = format!("GET {page} HTTP/1.1\r\nHost: {address}\r\n\r\n");
+        if stream.write_all(request.as_bytes()).await.is_err()
+            || !read_one_response(&mut stream).await
+        {
+            return;
+        }
+    }
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n");
     if stream.write_all(request.as_bytes()).await.is_err() {
@@ -252,8 +293,14 @@ async fn main() {
     } else {
         format!("{path}/live")
     };
+    let via_page = (env_number("VIA_PAGE", 0) == 1).then(|| path.clone());
     for _ in 0..viewers {
-        tokio::spawn(viewer(address.clone(), live_path.clone(), counters.clone()));
+        tokio::spawn(viewer(
+            address.clone(),
+            via_page.clone(),
+            live_path.clone(),
+            counters.clone(),
+        ));
     }
     while counters.open.load(Ordering::Relaxed) + counters.refused.load(Ordering::Relaxed) < viewers
         && started.elapsed() < Duration::from_secs(60)

@@ -267,7 +267,13 @@ impl<S> std::fmt::Debug for CompressedUnlessLiveService<S> {
 /// Whether `request` opens a live stream (`/share/{token}/live`, `/embed/{id}/live`,
 /// `/dashboards/{id}/live`).
 fn opens_live_stream(request: &Request) -> bool {
-    request.method() == Method::GET && request.uri().path().ends_with("/live")
+    request.method() == Method::GET && is_live_stream_path(request.uri().path())
+}
+
+/// Whether a `GET` of `path` opens a live stream (the server hands such requests to its own
+/// stream writer, see `server::handoff`).
+pub(crate) fn is_live_stream_path(path: &str) -> bool {
+    path.ends_with("/live")
 }
 
 impl<S> Service<Request> for CompressedUnlessLiveService<S>

@@ -607,3 +607,219 @@ async fn every_revocation_on_one_instance_closes_streams_on_another() {
     drop(b);
     db.drop_now().await;
 }
+
+// ---- streams on the wire: a live request leaves hyper only at a clean request boundary ------
+
+/// One response read off a raw connection: its head (lower-cased) and body, framed by
+/// `Content-Length` or chunked encoding.
+async fn read_response(
+    socket: &mut tokio::net::TcpStream,
+    pending: &mut Vec<u8>,
+) -> (String, Vec<u8>) {
+    use tokio::io::AsyncReadExt as _;
+    async fn fill(socket: &mut tokio::net::TcpStream, pending: &mut Vec<u8>) {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(WAIT, socket.read(&mut chunk))
+            .await
+            .expect("bytes in time")
+            .unwrap();
+        assert!(n > 0, "the connection closed mid-response");
+        pending.extend_from_slice(&chunk[..n]);
+    }
+    let head_end = loop {
+        if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        fill(socket, pending).await;
+    };
+    let head = String::from_utf8_lossy(&pending[..head_end]).to_lowercase();
+    pending.drain(..head_end);
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .map(|l| l.trim().parse::<usize>().unwrap());
+    let mut body = Vec::new();
+    if let Some(length) = length {
+        while pending.len() < length {
+            fill(socket, pending).await;
+        }
+        body.extend(pending.drain(..length));
+    } else {
+        assert!(head.contains("transfer-encoding: chunked"), "{head}");
+        loop {
+            let line_end = loop {
+                if let Some(at) = pending.windows(2).position(|w| w == b"\r\n") {
+                    break at;
+                }
+                fill(socket, pending).await;
+            };
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&pending[..line_end]).unwrap(), 16)
+                    .unwrap();
+            while pending.len() < line_end + 2 + size + 2 {
+                fill(socket, pending).await;
+            }
+            body.extend_from_slice(&pending[line_end + 2..line_end + 2 + size]);
+            pending.drain(..line_end + 2 + size + 2);
+            if size == 0 {
+                break;
+            }
+        }
+    }
+    (head, body)
+}
+
+/// Reads a stream's head and its bytes until `needle` has come.
+async fn read_stream_until(
+    socket: &mut tokio::net::TcpStream,
+    pending: &mut Vec<u8>,
+    needle: &str,
+) -> String {
+    use tokio::io::AsyncReadExt as _;
+    loop {
+        let text = String::from_utf8_lossy(pending).into_owned();
+        if text.contains(needle) {
+            return text.to_lowercase();
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(WAIT, socket.read(&mut chunk))
+            .await
+            .expect("bytes in time")
+            .unwrap();
+        assert!(n > 0, "the stream closed before {needle:?}: {text}");
+        pending.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn send(socket: &mut tokio::net::TcpStream, bytes: &str) {
+    use tokio::io::AsyncWriteExt as _;
+    socket.write_all(bytes.as_bytes()).await.unwrap();
+}
+
+async fn streams_counted_out(app: &TestApp) {
+    for _ in 0..100 {
+        if app.state.live.open_streams() == 0 {
+            return;
+        }
+        app.state.live.refresh_now();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{} streams still counted open",
+        app.state.live.open_streams()
+    );
+}
+
+both_stores!(
+    a_live_request_between_requests_leaves_hyper_and_anything_unclear_stays,
+    async {
+        let app = TestApp::spawn().await;
+        let admin = app.admin().await;
+        let key = app.api_key(&admin).await;
+        let dashboard = shared_dashboard(&app, &key).await;
+        let link = create_link(
+            &app,
+            &key,
+            serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+        )
+        .await;
+        let url = link["url"].as_str().unwrap().to_owned();
+        let path = &url[url.find("/share/").unwrap()..];
+        let host = app.base.trim_start_matches("http://").to_owned();
+        let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+
+        // As a browser does: the page, then the stream on the same kept-alive connection.
+        // The stream is written by the server's own writer (it closes the connection at the
+        // end, and says so), events arrive, and a viewer who leaves is counted out.
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let mut pending = Vec::new();
+        send(&mut socket, &get(path)).await;
+        let (head, page) = read_response(&mut socket, &mut pending).await;
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(!head.contains("connection: close"), "{head}");
+        let hashes = page_hashes(&String::from_utf8_lossy(&page));
+        send(&mut socket, &get(&format!("{path}/live?{hashes}"))).await;
+        let stream = read_stream_until(&mut socket, &mut pending, "event: refreshed").await;
+        for expected in [
+            "http/1.1 200 ok\r\n",
+            "content-type: text/event-stream\r\n",
+            "cache-control: no-store\r\n",
+            "connection: close\r\n",
+            "transfer-encoding: chunked\r\n",
+            "date: ",
+        ] {
+            assert!(stream.contains(expected), "{expected:?} in {stream}");
+        }
+        assert_eq!(app.state.live.open_streams(), 1);
+        drop(socket);
+        streams_counted_out(&app).await;
+
+        // A connection that carried a request body stays with hyper to the end (what the
+        // server did not read of a body must never be taken for a request).
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let mut pending = Vec::new();
+        let smuggled = get(&format!("{path}/live"));
+        send(
+            &mut socket,
+            &format!(
+                "POST {path}/unlock HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{smuggled}",
+                smuggled.len()
+            ),
+        )
+        .await;
+        let (head, _) = read_response(&mut socket, &mut pending).await;
+        assert!(!head.starts_with("http/1.1 200"), "{head}");
+        assert!(pending.is_empty(), "one response to one request");
+        send(&mut socket, &get(&format!("{path}/live"))).await;
+        let stream = read_stream_until(&mut socket, &mut pending, "event: widget").await;
+        assert!(
+            stream.contains("content-type: text/event-stream"),
+            "{stream}"
+        );
+        assert!(
+            !stream.contains("connection: close"),
+            "served by hyper: {stream}"
+        );
+        drop(socket);
+        streams_counted_out(&app).await;
+
+        // A pipelined stream request (sent before the page was answered) stays with hyper.
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let mut pending = Vec::new();
+        send(
+            &mut socket,
+            &format!("{}{}", get(path), get(&format!("{path}/live"))),
+        )
+        .await;
+        let (head, _) = read_response(&mut socket, &mut pending).await;
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        let stream = read_stream_until(&mut socket, &mut pending, "event: widget").await;
+        assert!(
+            !stream.contains("connection: close"),
+            "served by hyper: {stream}"
+        );
+        drop(socket);
+        streams_counted_out(&app).await;
+
+        // A stream on a fresh connection says `revoked` when the link is disabled, ends its
+        // body and closes the connection.
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let mut pending = Vec::new();
+        send(&mut socket, &get(&format!("{path}/live"))).await;
+        read_stream_until(&mut socket, &mut pending, "event: widget").await;
+        let id = link["id"].as_str().unwrap();
+        post(&app, &key, &format!("/api/v1/links/{id}/disable")).await;
+        use tokio::io::AsyncReadExt as _;
+        tokio::time::timeout(WAIT, socket.read_to_end(&mut pending))
+            .await
+            .expect("the server closes the stream")
+            .unwrap();
+        let all = String::from_utf8_lossy(&pending);
+        assert!(all.contains("event: revoked"), "{all}");
+        assert!(
+            all.ends_with("\r\n0\r\n\r\n"),
+            "the chunked body ends: {all:?}"
+        );
+        streams_counted_out(&app).await;
+    }
+);
