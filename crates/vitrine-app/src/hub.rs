@@ -213,8 +213,15 @@ impl LiveHub {
     }
 
     /// Turns true when the hub shuts down: open streams end so the pages reconnect elsewhere.
+    /// A signal taken after the shutdown reports it as a change too, so a stream or refresher
+    /// that starts during shutdown (its request was being handled) ends at once instead of
+    /// holding the server open.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
+        let mut signal = self.shutdown.subscribe();
+        if *signal.borrow() {
+            signal.mark_changed();
+        }
+        signal
     }
 
     /// Counts a stream as open while the returned guard lives; `None` when this instance already
@@ -498,5 +505,20 @@ mod tests {
         }
         assert_eq!(HubChange::parse("workspace:x"), None);
         assert_eq!(HubChange::parse("drop table"), None);
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_signal_taken_after_the_shutdown_still_fires() {
+        let hub = LiveHub::new(LiveLimits::default());
+        let mut before = hub.shutdown_signal();
+        hub.shut_down();
+        let mut after = hub.shutdown_signal();
+        for signal in [&mut before, &mut after] {
+            tokio::time::timeout(Duration::from_secs(5), signal.changed())
+                .await
+                .expect("the shutdown is seen")
+                .unwrap();
+            assert!(*signal.borrow());
+        }
     }
 }

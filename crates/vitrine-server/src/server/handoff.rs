@@ -7,11 +7,14 @@
 //! viewer before the stream itself holds anything. Here the connection's socket is wrapped in
 //! [`Sniffing`], which looks at what hyper reads at the start of each request. When the bytes
 //! read are exactly one complete `GET …/live` head, and the connection is between requests
-//! (every request so far had no body and has been answered, and nothing hyper wrote is still
-//! waiting for the socket), the wrapper keeps the socket and those bytes in the connection's
+//! (every request so far had no body and has been answered, the bytes read before ended a
+//! request head, and nothing hyper wrote is still waiting for the socket), the wrapper keeps
+//! the socket and those bytes in the connection's
 //! [`Turns`] and tells hyper the client closed. Hyper, idle, ends the connection cleanly;
 //! the caller then gives the socket and head to [`serve_stream`], which asks the same router
-//! for the response and writes it (`Connection: close`, chunked) straight to the socket.
+//! for the response and writes it (`Connection: close`, chunked) straight to the socket. A
+//! viewer that sends anything more, or does not take a write within [`WRITE_WITHIN`], is no
+//! longer served.
 //!
 //! Anything else — a head split over several reads, a pipelined request, a connection that
 //! carried a request body (whose unread remainder hyper may still drain), an `Expect` or
@@ -35,6 +38,11 @@ use tower::ServiceExt as _;
 
 /// The most headers a live request may carry and still leave hyper (hyper's own limit).
 const MAX_HEADERS: usize = 100;
+
+/// A viewer that takes longer than this to accept one write (an event, a keep-alive comment)
+/// has stopped reading: its stream ends, freeing the stream's place and memory. Hyper has no
+/// such limit; a stream that stays open also holds graceful shutdown open.
+pub(super) const WRITE_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a connection's reader and its service share: how many requests have started and been
 /// answered, whether any carried a body, and the socket once a live stream has taken it.
@@ -117,6 +125,9 @@ pub(super) struct Sniffing {
     turns: Arc<Turns>,
     /// The last write hyper attempted did not complete: it still holds bytes to send.
     blocked: bool,
+    /// Nothing has been read yet, or the last bytes read ended a request head (`\r\n\r\n`):
+    /// hyper holds no part of a request it is still reading.
+    at_boundary: bool,
 }
 
 impl Sniffing {
@@ -125,6 +136,7 @@ impl Sniffing {
             socket: Some(socket),
             turns,
             blocked: false,
+            at_boundary: true,
         }
     }
 
@@ -153,7 +165,12 @@ impl AsyncRead for Sniffing {
         let before = buf.filled().len();
         std::task::ready!(Pin::new(socket).poll_read(cx, buf))?;
         let read = &buf.filled()[before..];
-        if !this.blocked && this.turns.between_requests() && opens_live_stream(read) {
+        if read.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        let at_boundary = std::mem::replace(&mut this.at_boundary, read.ends_with(b"\r\n\r\n"));
+        if at_boundary && !this.blocked && this.turns.between_requests() && opens_live_stream(read)
+        {
             let head = read.to_vec();
             buf.set_filled(before);
             let socket = this.socket.take().expect("checked above");
@@ -294,14 +311,28 @@ pub(super) async fn serve_stream(
         Ok(response) => response,
         Err(never) => match never {},
     };
-    write_response(&mut socket, response).await?;
+    write_response(&mut socket, response, WRITE_WITHIN).await?;
     socket.shutdown().await
 }
 
-async fn write_response(socket: &mut TcpStream, response: Response<Body>) -> io::Result<()> {
+/// Writes `response` to `socket`; each write must be taken within `within`.
+async fn write_response(
+    socket: &mut TcpStream,
+    response: Response<Body>,
+    within: std::time::Duration,
+) -> io::Result<()> {
     let (parts, mut body) = response.into_parts();
-    let length = body.size_hint().exact();
-    socket.write_all(&response_head(&parts, length)).await?;
+    let status = parts.status;
+    if status.is_informational()
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED
+    {
+        // No body, and no framing for one (RFC 9112 §6.1, §6.3).
+        return write_within(socket, within, &response_head(&parts, Framing::None)).await;
+    }
+    let mut left = body.size_hint().exact();
+    let framing = left.map_or(Framing::Chunked, Framing::Length);
+    write_within(socket, within, &response_head(&parts, framing)).await?;
     loop {
         let next = tokio::select! {
             frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)) => frame,
@@ -319,25 +350,54 @@ async fn write_response(socket: &mut TcpStream, response: Response<Body>) -> io:
                 return Ok(());
             }
         };
-        if length.is_some() {
-            socket.write_all(&data).await?;
+        if let Some(left) = left.as_mut() {
+            // Never more than the length announced.
+            let take = data.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
+            write_within(socket, within, &data[..take]).await?;
+            *left -= take as u64;
+            if *left == 0 {
+                return Ok(());
+            }
         } else {
             let mut chunk = Vec::with_capacity(data.len() + 12);
             chunk.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
             chunk.extend_from_slice(&data);
             chunk.extend_from_slice(b"\r\n");
-            socket.write_all(&chunk).await?;
+            write_within(socket, within, &chunk).await?;
         }
     }
-    if length.is_none() {
-        socket.write_all(b"0\r\n\r\n").await?;
+    match framing {
+        Framing::Chunked => write_within(socket, within, b"0\r\n\r\n").await,
+        // A body shorter than it said: the close tells the client it was cut short.
+        Framing::Length(_) | Framing::None => Ok(()),
     }
-    Ok(())
+}
+
+/// Writes `bytes`, or fails if the viewer does not take them `within` that time.
+async fn write_within(
+    socket: &mut TcpStream,
+    within: std::time::Duration,
+    bytes: &[u8],
+) -> io::Result<()> {
+    tokio::time::timeout(within, socket.write_all(bytes))
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+}
+
+/// How a response's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body (1xx, 204, 304).
+    None,
+    /// `Content-Length`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
 }
 
 /// The status line and headers of `parts`, with `Date`, `Connection: close` and the body's
-/// framing (`Content-Length` when `length` is known, else chunked).
-fn response_head(parts: &http::response::Parts, length: Option<u64>) -> Vec<u8> {
+/// `framing`.
+fn response_head(parts: &http::response::Parts, framing: Framing) -> Vec<u8> {
     let mut head = Vec::with_capacity(512);
     head.extend_from_slice(b"HTTP/1.1 ");
     head.extend_from_slice(parts.status.as_str().as_bytes());
@@ -363,27 +423,29 @@ fn response_head(parts: &http::response::Parts, length: Option<u64>) -> Vec<u8> 
     head.extend_from_slice(b"date: ");
     head.extend_from_slice(httpdate::fmt_http_date(std::time::SystemTime::now()).as_bytes());
     head.extend_from_slice(b"\r\nconnection: close\r\n");
-    match length {
-        Some(length) => head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes()),
-        None => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    match framing {
+        Framing::None => {}
+        Framing::Length(length) => {
+            head.extend_from_slice(format!("content-length: {length}\r\n").as_bytes());
+        }
+        Framing::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
     head.extend_from_slice(b"\r\n");
     head
 }
 
-/// Completes when the viewer closes the connection (or it fails); anything the viewer sends
-/// meanwhile is read and dropped (the response said `Connection: close`).
+/// Completes when the viewer closes the connection, it fails, or the viewer sends anything
+/// at all: a stream's response said `Connection: close`, and an `EventSource` never sends
+/// more, so bytes here are a client to stop serving rather than input to drain.
 async fn peer_gone(socket: &TcpStream) {
     loop {
         if socket.readable().await.is_err() {
             return;
         }
-        let mut scratch = [0u8; 64];
+        let mut scratch = [0u8; 1];
         match socket.try_read(&mut scratch) {
-            Ok(0) => return,
-            Ok(_) => {}
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return,
+            Ok(_) | Err(_) => return,
         }
     }
 }
@@ -445,6 +507,109 @@ mod tests {
         );
     }
 
+    /// A connected pair: the server's end wrapped as hyper sees it, and the client's end.
+    async fn pair() -> (Sniffing, Arc<Turns>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let turns = Arc::new(Turns::default());
+        (Sniffing::new(server, turns.clone()), turns, client)
+    }
+
+    /// What hyper would get from one read: the bytes, empty at EOF.
+    async fn hyper_reads(sniffing: &mut Sniffing) -> Vec<u8> {
+        use tokio::io::AsyncReadExt as _;
+        let mut buf = vec![0u8; 8192];
+        let n = sniffing.read(&mut buf).await.unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    const LIVE: &[u8] = b"GET /share/abc/live HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_live_head_at_a_boundary_is_taken_with_its_socket() {
+        let (mut sniffing, turns, mut client) = pair().await;
+        client.write_all(LIVE).await.unwrap();
+        assert!(
+            hyper_reads(&mut sniffing).await.is_empty(),
+            "hyper sees the client close"
+        );
+        let (_, head) = turns.taken().expect("the socket and the head are kept");
+        assert_eq!(head, LIVE);
+        assert!(
+            hyper_reads(&mut sniffing).await.is_empty(),
+            "and nothing after"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_live_head_is_not_taken_mid_request_or_mid_head() {
+        // While a request is being answered (hyper's keep-alive read).
+        let (mut sniffing, turns, mut client) = pair().await;
+        turns.start(true);
+        client.write_all(LIVE).await.unwrap();
+        assert_eq!(hyper_reads(&mut sniffing).await, LIVE);
+        assert!(turns.taken().is_none());
+
+        // After a request that had a body.
+        let (mut sniffing, turns, mut client) = pair().await;
+        turns.start(false);
+        drop(Answered::new(Body::empty(), turns.clone()));
+        client.write_all(LIVE).await.unwrap();
+        assert_eq!(hyper_reads(&mut sniffing).await, LIVE);
+        assert!(turns.taken().is_none());
+
+        // The rest of a head whose start hyper already holds.
+        let (mut sniffing, turns, mut client) = pair().await;
+        client
+            .write_all(b"GET /a HTTP/1.1\r\nX-Long: ")
+            .await
+            .unwrap();
+        assert_eq!(
+            hyper_reads(&mut sniffing).await,
+            b"GET /a HTTP/1.1\r\nX-Long: "
+        );
+        client.write_all(LIVE).await.unwrap();
+        assert_eq!(hyper_reads(&mut sniffing).await, LIVE);
+        assert!(turns.taken().is_none());
+
+        // After a bodiless request was answered, the next live head is taken.
+        let (mut sniffing, turns, mut client) = pair().await;
+        client.write_all(b"GET /a HTTP/1.1\r\n\r\n").await.unwrap();
+        assert_eq!(hyper_reads(&mut sniffing).await, b"GET /a HTTP/1.1\r\n\r\n");
+        turns.start(true);
+        drop(Answered::new(Body::empty(), turns.clone()));
+        client.write_all(LIVE).await.unwrap();
+        assert!(hyper_reads(&mut sniffing).await.is_empty());
+        assert!(turns.taken().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_viewer_that_stops_reading_is_dropped() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        // An endless body the client never reads.
+        let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+        let endless = futures_util::stream::repeat_with(move || {
+            Ok::<_, std::convert::Infallible>(chunk.clone())
+        });
+        let response = Response::new(Body::from_stream(endless));
+        let error = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            write_response(&mut server, response, std::time::Duration::from_millis(200)),
+        )
+        .await
+        .expect("the write limit ends the stream")
+        .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+    }
+
     #[test]
     fn the_response_head_frames_the_body_and_closes() {
         let response = Response::builder()
@@ -454,15 +619,17 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, ()) = response.into_parts();
-        let head = String::from_utf8(response_head(&parts, None)).unwrap();
+        let head = String::from_utf8(response_head(&parts, Framing::Chunked)).unwrap();
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
         assert!(head.contains("content-type: text/event-stream\r\n"));
         assert!(head.contains("connection: close\r\n"));
         assert!(!head.contains("keep-alive"));
         assert!(head.contains("transfer-encoding: chunked\r\n"));
         assert!(head.ends_with("\r\n\r\n"));
-        let head = String::from_utf8(response_head(&parts, Some(12))).unwrap();
+        let head = String::from_utf8(response_head(&parts, Framing::Length(12))).unwrap();
         assert!(head.contains("content-length: 12\r\n"));
         assert!(!head.contains("chunked"));
+        let head = String::from_utf8(response_head(&parts, Framing::None)).unwrap();
+        assert!(!head.contains("content-length") && !head.contains("chunked"));
     }
 }

@@ -801,6 +801,21 @@ both_stores!(
         drop(socket);
         streams_counted_out(&app).await;
 
+        // A viewer that sends anything on its stream's connection is no longer served.
+        let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let mut pending = Vec::new();
+        send(&mut socket, &get(&format!("{path}/live"))).await;
+        read_stream_until(&mut socket, &mut pending, "event: widget").await;
+        send(&mut socket, "GET / HTTP/1.1\r\n\r\n").await;
+        {
+            use tokio::io::AsyncReadExt as _;
+            tokio::time::timeout(WAIT, socket.read_to_end(&mut pending))
+                .await
+                .expect("the server closes the stream")
+                .ok();
+        }
+        streams_counted_out(&app).await;
+
         // A stream on a fresh connection says `revoked` when the link is disabled, ends its
         // body and closes the connection.
         let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
