@@ -50,9 +50,22 @@ impl Keys {
     }
 }
 
-/// Everything a service may use. Cheap to clone (every field is shared).
+/// Everything a service may use: one shared [`AppState`], so a clone (every request takes a
+/// few, through the router's state) is one reference count, not one per part.
 #[derive(Debug, Clone)]
-pub struct App {
+pub struct App(Arc<AppState>);
+
+impl std::ops::Deref for App {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// The parts of an [`App`]; each is shared, so a copy (see [`App::state_mut`]) shares them too.
+#[derive(Debug, Clone)]
+pub struct AppState {
     /// Our own store.
     pub store: Arc<dyn Store>,
     /// The injected clock.
@@ -132,7 +145,7 @@ impl App {
             contexts.clone(),
             compressed_pages.clone(),
         );
-        Self {
+        Self(Arc::new(AppState {
             live,
             limits,
             geo: Arc::new(crate::geo::Geo::none()),
@@ -148,7 +161,13 @@ impl App {
             config: Arc::new(config),
             keys: Arc::new(Keys::new(server_key)),
             passwords: Arc::new(passwords),
-        }
+        }))
+    }
+
+    /// The parts, to replace one before serving (the country database, a test's setting);
+    /// clones taken earlier keep the parts they had.
+    pub fn state_mut(&mut self) -> &mut AppState {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Now, from the injected clock.
@@ -207,6 +226,6 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
     }
     let geo = crate::geo::Geo::load(&config)?;
     let mut app = App::new(store, clock, config, key);
-    app.geo = Arc::new(geo);
+    app.state_mut().geo = Arc::new(geo);
     Ok(app)
 }

@@ -118,6 +118,6 @@ pub mod retention;
 pub mod text;
 pub mod trail;
 
-pub use app::{App, Keys, migrate, prepare};
+pub use app::{App, AppState, Keys, migrate, prepare};
 pub use config::Config;
 pub use error::{Error, Result};

@@ -17,6 +17,9 @@
 //! - Both run the **same SQL text** (numbered `$N` parameters work in both) from one macro
 //!   in `sql.rs`, so the two cannot drift apart; the schemas differ only where the databases
 //!   do (identity columns). Timestamps are stored as UTC milliseconds since the epoch in both.
+//! - The outsider gate's one read per request ([`ShareLinkStore::link_gate`]) runs on two
+//!   connections kept beside the pool (`readers.rs`): a pooled connection is pinged on its
+//!   way back, a second hand-off or round trip per request.
 //! - sqlx errors become a [`StoreError`] in exactly one place (`error.rs`).
 //! - `tests/it/conformance.rs` runs one story per capability against both databases.
 #![forbid(unsafe_code)]
@@ -30,6 +33,7 @@ mod invitations;
 mod model;
 mod outbox;
 mod postgres;
+mod readers;
 mod reports;
 mod sql;
 mod sqlite;

@@ -10,7 +10,12 @@ use sqlx::{PgPool, Postgres, Transaction};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The outsider gate's connections (`crate::readers`).
+    gate: std::sync::Arc<crate::readers::Readers<Postgres>>,
 }
+
+/// Connections kept beside the pool for the outsider gate's read (`crate::readers`).
+const GATE_READERS: usize = 2;
 
 impl PgStore {
     /// PostgreSQL reads only numbered placeholders (`$n`).
@@ -24,7 +29,8 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        let gate = std::sync::Arc::new(crate::readers::Readers::new(pool.clone(), GATE_READERS));
+        Ok(Self { pool, gate })
     }
 
     /// The pool, for tests that read rows directly.

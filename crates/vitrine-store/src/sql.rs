@@ -1074,8 +1074,7 @@ macro_rules! impl_store_traits {
                 &self,
                 id: &str,
             ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardRecord>)>> {
-                let row: Option<LinkGateRow> = sqlx::query_as(
-                    "SELECT l.id, l.workspace_id, l.dashboard_id, l.widget_id, l.label, l.enabled, \
+                let sql = "SELECT l.id, l.workspace_id, l.dashboard_id, l.widget_id, l.label, l.enabled, \
                      l.generation, l.epoch, l.short_digest, l.expires_at, l.deleted_at, \
                      l.password_hash, l.settings, l.created_by, l.created_at, l.updated_at, \
                      l.view_count, \
@@ -1092,11 +1091,9 @@ macro_rules! impl_store_traits {
                      FROM share_links l \
                      LEFT JOIN workspaces w ON w.id = l.workspace_id \
                      LEFT JOIN dashboards d ON d.id = l.dashboard_id AND d.workspace_id = l.workspace_id \
-                     WHERE l.id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+                     WHERE l.id = $1";
+                // On the gate's own connections, not the pool (`crate::readers`).
+                let row: Option<LinkGateRow> = self.gate.fetch_optional(sql, id).await?;
                 Ok(row.map(LinkGateRow::split))
             }
 

@@ -180,7 +180,7 @@ async fn a_message_runs_out_of_attempts() {
     let mut app = mail_app(dir.path(), &key, None, Some(url), clock.clone()).await;
     let mut config = (*app.config).clone();
     config.mail.max_attempts = 3;
-    app.config = Arc::new(config);
+    app.state_mut().config = Arc::new(config);
     let ws = workspace(&app).await;
     mail::send_test(&app, ws, "a@example.com").await.unwrap();
     for _ in 0..2 {

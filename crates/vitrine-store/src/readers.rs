@@ -1,0 +1,140 @@
+//! Connections of their own for the hottest read, the outsider gate (one per request of every
+//! share link, embedded page and stream; DESIGN §5 forbids caching it).
+//!
+//! A pooled connection costs more than its query: on the way back into sqlx's pool it is
+//! pinged from a task spawned for the purpose — on SQLite a second hand-off to the
+//! connection's thread, on PostgreSQL a second round trip to the server — and the pool's
+//! acquire takes a permit and an idle connection under locks. [`Readers`] keeps a few
+//! connections beside the pool, opened with the pool's own options on first use; a read takes
+//! one that is free, or waits for one. A connection whose query
+//! failed or was abandoned mid-way (the request went away) is closed rather than reused, and
+//! the next read opens a new one. Each read is its own statement outside any transaction, so it
+//! sees every write committed before it began, as a pooled read does.
+
+use sqlx::{ConnectOptions as _, Database, Executor, FromRow, IntoArguments, Pool};
+use tokio::sync::Semaphore;
+
+/// A few connections outside the pool, for one hot read; see the module documentation.
+pub(crate) struct Readers<DB: Database> {
+    pool: Pool<DB>,
+    /// One permit per connection: a read holds one while it uses a connection.
+    permits: Semaphore,
+    /// The connections open and not in use.
+    idle: std::sync::Mutex<Vec<DB::Connection>>,
+}
+
+impl<DB: Database> std::fmt::Debug for Readers<DB> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers")
+            .field("available", &self.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<DB> Readers<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    /// At most `count` connections (at least one), opened like `pool`'s when first needed.
+    pub(crate) fn new(pool: Pool<DB>, count: usize) -> Self {
+        Self {
+            pool,
+            permits: Semaphore::new(count.max(1)),
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The row `sql` (one `$1` / `?` parameter) returns for `id`, if any.
+    pub(crate) async fn fetch_optional<O>(
+        &self,
+        sql: &'static str,
+        id: &str,
+    ) -> Result<Option<O>, sqlx::Error>
+    where
+        O: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        // Held only here while in use: dropped, not put back, if this read fails or is
+        // abandoned mid-way.
+        let idle = self.idle().pop();
+        let mut connection = match idle {
+            Some(connection) => connection,
+            None => self.pool.connect_options().connect().await?,
+        };
+        let row = sqlx::query_as::<DB, O>(sql)
+            .bind(id)
+            .fetch_optional(&mut connection)
+            .await?;
+        self.idle().push(connection);
+        Ok(row)
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<DB::Connection>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_sees_every_write_committed_before_it_and_survives_a_failed_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display());
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES ('a', 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let readers = Readers::new(pool.clone(), 2);
+        let read = || readers.fetch_optional::<(i64,)>("SELECT v FROM t WHERE id = $1", "a");
+        // Several rounds, so that both connections are in use and reused.
+        for v in 1..=20_i64 {
+            sqlx::query("UPDATE t SET v = $1 WHERE id = 'a'")
+                .bind(v)
+                .execute(&pool)
+                .await
+                .unwrap();
+            let (first, second) = tokio::join!(read(), read());
+            assert_eq!(first.unwrap(), Some((v,)), "no read sees an older value");
+            assert_eq!(second.unwrap(), Some((v,)));
+        }
+        assert_eq!(
+            readers
+                .fetch_optional::<(i64,)>("SELECT v FROM t WHERE id = $1", "b")
+                .await
+                .unwrap(),
+            None
+        );
+        // A failed read closes its connection; the next read opens another.
+        assert!(
+            readers
+                .fetch_optional::<(i64,)>("SELECT v FROM missing WHERE id = $1", "a")
+                .await
+                .is_err()
+        );
+        assert_eq!(read().await.unwrap(), Some((20,)));
+        assert!(readers.idle().len() <= 2, "never more than its connections");
+    }
+}
