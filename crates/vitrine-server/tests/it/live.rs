@@ -118,6 +118,21 @@ async fn create_link(app: &TestApp, key: &str, body: serde_json::Value) -> serde
     response.json().await.unwrap()
 }
 
+/// A fresh server, an admin's API key, and a plain "Board" link on the shared dashboard.
+async fn app_with_board_link() -> (TestApp, String, i64, serde_json::Value) {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let key = app.api_key(&admin).await;
+    let dashboard = shared_dashboard(&app, &key).await;
+    let link = create_link(
+        &app,
+        &key,
+        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
+    )
+    .await;
+    (app, key, dashboard, link)
+}
+
 /// The data hashes the page shows, as the live URL's `h.<widget>` parameters.
 fn page_hashes(html: &str) -> String {
     let mut out = Vec::new();
@@ -170,16 +185,7 @@ const WAIT: Duration = Duration::from_secs(10);
 both_stores!(
     every_viewer_gets_the_change_from_one_query_per_widget,
     async {
-        let app = TestApp::spawn().await;
-        let admin = app.admin().await;
-        let key = app.api_key(&admin).await;
-        let dashboard = shared_dashboard(&app, &key).await;
-        let link = create_link(
-            &app,
-            &key,
-            serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
-        )
-        .await;
+        let (app, _, _, link) = app_with_board_link().await;
         let url = link["url"].as_str().unwrap().to_owned();
         let client = app.browser();
         let page = client.get(&url).send().await.unwrap().text().await.unwrap();
@@ -508,16 +514,7 @@ both_stores!(every_way_a_link_dies_closes_its_open_streams, async {
 both_stores!(
     a_settings_change_reloads_open_pages_and_forged_tokens_get_nothing,
     async {
-        let app = TestApp::spawn().await;
-        let admin = app.admin().await;
-        let key = app.api_key(&admin).await;
-        let dashboard = shared_dashboard(&app, &key).await;
-        let link = create_link(
-            &app,
-            &key,
-            serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
-        )
-        .await;
+        let (app, key, dashboard, link) = app_with_board_link().await;
         let url = link["url"].as_str().unwrap().to_owned();
         let id = link["id"].as_str().unwrap();
         let client = app.browser();
@@ -710,19 +707,21 @@ async fn streams_counted_out(app: &TestApp) {
     );
 }
 
+/// Checks that hyper wrote `stream` (it does not close the connection after a stream), then
+/// closes the viewer's side and waits for the server to count the stream out.
+async fn served_by_hyper_until_closed(app: &TestApp, socket: tokio::net::TcpStream, stream: &str) {
+    assert!(
+        !stream.contains("connection: close"),
+        "served by hyper: {stream}"
+    );
+    drop(socket);
+    streams_counted_out(app).await;
+}
+
 both_stores!(
     a_live_request_between_requests_leaves_hyper_and_anything_unclear_stays,
     async {
-        let app = TestApp::spawn().await;
-        let admin = app.admin().await;
-        let key = app.api_key(&admin).await;
-        let dashboard = shared_dashboard(&app, &key).await;
-        let link = create_link(
-            &app,
-            &key,
-            serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
-        )
-        .await;
+        let (app, key, _, link) = app_with_board_link().await;
         let url = link["url"].as_str().unwrap().to_owned();
         let path = &url[url.find("/share/").unwrap()..];
         let host = app.base.trim_start_matches("http://").to_owned();
@@ -776,12 +775,7 @@ both_stores!(
             stream.contains("content-type: text/event-stream"),
             "{stream}"
         );
-        assert!(
-            !stream.contains("connection: close"),
-            "served by hyper: {stream}"
-        );
-        drop(socket);
-        streams_counted_out(&app).await;
+        served_by_hyper_until_closed(&app, socket, &stream).await;
 
         // A pipelined stream request (sent before the page was answered) stays with hyper.
         let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
@@ -794,12 +788,7 @@ both_stores!(
         let (head, _) = read_response(&mut socket, &mut pending).await;
         assert!(head.starts_with("http/1.1 200"), "{head}");
         let stream = read_stream_until(&mut socket, &mut pending, "event: widget").await;
-        assert!(
-            !stream.contains("connection: close"),
-            "served by hyper: {stream}"
-        );
-        drop(socket);
-        streams_counted_out(&app).await;
+        served_by_hyper_until_closed(&app, socket, &stream).await;
 
         // A viewer that sends anything on its stream's connection is no longer served.
         let mut socket = tokio::net::TcpStream::connect(&host).await.unwrap();
