@@ -77,6 +77,7 @@ impl crate::Store for PgStore {
     }
 
     async fn close(&self) {
+        self.gate.close().await;
         self.pool.close().await;
     }
 

@@ -9,7 +9,8 @@
 //! one that is free, or waits for one. A connection whose query
 //! failed or was abandoned mid-way (the request went away) is closed rather than reused, and
 //! the next read opens a new one. Each read is its own statement outside any transaction, so it
-//! sees every write committed before it began, as a pooled read does.
+//! sees every write committed before it began, as a pooled read does. The store's `close`
+//! closes them with the pool.
 
 use sqlx::{ConnectOptions as _, Database, Executor, FromRow, IntoArguments, Pool};
 use tokio::sync::Semaphore;
@@ -21,6 +22,8 @@ pub(crate) struct Readers<DB: Database> {
     permits: Semaphore,
     /// The connections open and not in use.
     idle: std::sync::Mutex<Vec<DB::Connection>>,
+    /// How many connections at most (the permits there are).
+    count: usize,
 }
 
 impl<DB: Database> std::fmt::Debug for Readers<DB> {
@@ -44,6 +47,7 @@ where
             pool,
             permits: Semaphore::new(count.max(1)),
             idle: std::sync::Mutex::new(Vec::new()),
+            count: count.max(1),
         }
     }
 
@@ -74,6 +78,21 @@ where
             .await?;
         self.idle().push(connection);
         Ok(row)
+    }
+
+    /// Refuses further reads, waits for those under way, and closes every connection (the
+    /// store's `close`, with the pool's).
+    pub(crate) async fn close(&self) {
+        let count = u32::try_from(self.count).unwrap_or(u32::MAX);
+        // Every permit back means no read is under way; then no new one may start.
+        if let Ok(all) = self.permits.acquire_many(count).await {
+            all.forget();
+        }
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle());
+        for connection in idle {
+            let _ = sqlx::Connection::close(connection).await;
+        }
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<DB::Connection>> {
@@ -136,5 +155,10 @@ mod tests {
         );
         assert_eq!(read().await.unwrap(), Some((20,)));
         assert!(readers.idle().len() <= 2, "never more than its connections");
+
+        // Closed with the store: its connections go, and no read starts after.
+        readers.close().await;
+        assert!(readers.idle().is_empty());
+        assert!(matches!(read().await, Err(sqlx::Error::PoolClosed)));
     }
 }

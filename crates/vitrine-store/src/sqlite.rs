@@ -87,6 +87,7 @@ impl crate::Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.gate.close().await;
         self.pool.close().await;
     }
 
