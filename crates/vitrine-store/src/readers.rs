@@ -8,7 +8,9 @@
 //! connections beside the pool, opened with the pool's own options on first use; a read takes
 //! one that is free, or waits for one. A connection whose query
 //! failed or was abandoned mid-way (the request went away) is closed rather than reused, and
-//! the next read opens a new one. Each read is its own statement outside any transaction, so it
+//! the next read opens a new one; a kept connection the database closed meanwhile (a restart,
+//! a terminated session) is replaced within the read, as the pool's test before acquire would.
+//! Each read is its own statement outside any transaction, so it
 //! sees every write committed before it began, as a pooled read does. The store's `close`
 //! closes them with the pool.
 
@@ -67,17 +69,39 @@ where
             .map_err(|_| sqlx::Error::PoolClosed)?;
         // Held only here while in use: dropped, not put back, if this read fails or is
         // abandoned mid-way.
-        let idle = self.idle().pop();
-        let mut connection = match idle {
+        let kept = self.idle().pop();
+        let reused = kept.is_some();
+        let mut connection = match kept {
             Some(connection) => connection,
             None => self.pool.connect_options().connect().await?,
         };
-        let row = sqlx::query_as::<DB, O>(sql)
-            .bind(id)
-            .fetch_optional(&mut connection)
-            .await?;
+        let row = match Self::read(&mut connection, sql, id).await {
+            Ok(row) => row,
+            // A kept connection that the database or the network closed meanwhile (a restart,
+            // an idle timeout): once more on a new one, as the pool's test before acquire does.
+            Err(error) if reused && connection_lost(&error) => {
+                drop(connection);
+                connection = self.pool.connect_options().connect().await?;
+                Self::read(&mut connection, sql, id).await?
+            }
+            Err(error) => return Err(error),
+        };
         self.idle().push(connection);
         Ok(row)
+    }
+
+    async fn read<O>(
+        connection: &mut DB::Connection,
+        sql: &'static str,
+        id: &str,
+    ) -> Result<Option<O>, sqlx::Error>
+    where
+        O: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+    {
+        sqlx::query_as::<DB, O>(sql)
+            .bind(id)
+            .fetch_optional(connection)
+            .await
     }
 
     /// Refuses further reads, waits for those under way, and closes every connection (the
@@ -99,6 +123,20 @@ where
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Whether `error` says the connection is gone rather than the read wrong: an I/O or protocol
+/// failure, SQLite's connection thread gone, or PostgreSQL's session ended by the server
+/// (SQLSTATE class 57P, operator intervention — a shutdown or a terminated backend) or a
+/// connection exception (class 08).
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error
+            .code()
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        _ => false,
     }
 }
 
@@ -160,5 +198,50 @@ mod tests {
         readers.close().await;
         assert!(readers.idle().is_empty());
         assert!(matches!(read().await, Err(sqlx::Error::PoolClosed)));
+    }
+
+    #[tokio::test]
+    async fn a_kept_connection_the_database_closed_is_replaced_without_failing_a_read() {
+        let Ok(url) = std::env::var("VITRINE_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("VITRINE_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "VITRINE_TEST_POSTGRES_URL is required (VITRINE_REQUIRE_SERVICES=1)"
+            );
+            eprintln!("SKIPPED: set VITRINE_TEST_POSTGRES_URL to run this test on PostgreSQL");
+            return;
+        };
+        let name = format!("vitrine-readers-{}", std::process::id());
+        let options = url
+            .parse::<sqlx::postgres::PgConnectOptions>()
+            .unwrap()
+            .application_name(&name);
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let readers = Readers::new(pool.clone(), 1);
+        let read = || readers.fetch_optional::<(i64,)>("SELECT 7::BIGINT WHERE $1 = 'a'", "a");
+        assert_eq!(read().await.unwrap(), Some((7,)));
+        // The database ends the reader's session (as a restart or an idle timeout would).
+        let ended: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&name)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(
+            ended.iter().any(|(ended,)| *ended),
+            "the reader's session ended"
+        );
+        assert_eq!(
+            read().await.unwrap(),
+            Some((7,)),
+            "read on a new connection"
+        );
+        assert_eq!(read().await.unwrap(), Some((7,)));
+        readers.close().await;
     }
 }
