@@ -189,7 +189,7 @@ async fn serve_http1(
                 }
             })
         };
-        let io = TokioIo::new(Sniffing::new(socket, turns.clone()));
+        let io = TokioIo::new(Sniffing::new(socket, peer, turns.clone()));
         let connection = connections.watch(http.serve_connection(io, service));
         let (router, stop, alive) = (router.clone(), stop_streams.clone(), alive.clone());
         tokio::spawn(async move {
@@ -199,11 +199,11 @@ async fn serve_http1(
                 return;
             }
             // Hyper let go of a connection whose next request opens a live stream.
-            if let Some((socket, head)) = turns.taken() {
+            if let Some((socket, request)) = turns.taken() {
                 if *stop.borrow() {
                     return;
                 }
-                if let Err(error) = handoff::serve_stream(socket, head, peer, router).await {
+                if let Err(error) = handoff::serve_stream(socket, request, router).await {
                     tracing::debug!(%error, "live stream ended with an error");
                 }
             }

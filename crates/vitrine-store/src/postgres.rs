@@ -14,9 +14,6 @@ pub struct PgStore {
     gate: std::sync::Arc<crate::readers::Readers<Postgres>>,
 }
 
-/// Connections kept beside the pool for the outsider gate's read (`crate::readers`).
-const GATE_READERS: usize = 2;
-
 impl PgStore {
     /// PostgreSQL reads only numbered placeholders (`$n`).
     pub(crate) const NUMBERED_PLACEHOLDERS: bool = true;
@@ -29,7 +26,7 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let gate = std::sync::Arc::new(crate::readers::Readers::new(pool.clone(), GATE_READERS));
+        let gate = crate::readers::Readers::beside(&pool);
         Ok(Self { pool, gate })
     }
 

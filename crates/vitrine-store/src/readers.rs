@@ -17,6 +17,9 @@
 use sqlx::{ConnectOptions as _, Database, Executor, FromRow, IntoArguments, Pool};
 use tokio::sync::Semaphore;
 
+/// Connections kept beside each store's pool for the outsider gate's read.
+pub(crate) const GATE_CONNECTIONS: usize = 2;
+
 /// A few connections outside the pool, for one hot read; see the module documentation.
 pub(crate) struct Readers<DB: Database> {
     pool: Pool<DB>,
@@ -43,6 +46,11 @@ where
     DB::Arguments: IntoArguments<DB>,
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
+    /// The outsider gate's readers beside `pool`: [`GATE_CONNECTIONS`] of them.
+    pub(crate) fn beside(pool: &Pool<DB>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self::new(pool.clone(), GATE_CONNECTIONS))
+    }
+
     /// At most `count` connections (at least one), opened like `pool`'s when first needed.
     pub(crate) fn new(pool: Pool<DB>, count: usize) -> Self {
         Self {

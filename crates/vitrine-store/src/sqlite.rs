@@ -14,9 +14,6 @@ pub struct SqliteStore {
     gate: std::sync::Arc<crate::readers::Readers<Sqlite>>,
 }
 
-/// Connections kept beside the pool for the outsider gate's read (`crate::readers`).
-const GATE_READERS: usize = 2;
-
 /// Each connection's page cache, in KiB (negative: SQLite's unit for a size). SQLite's default
 /// is 2,000 KiB per connection, up to 20 MiB for the pool and the gate's readers; the store's
 /// hot pages (links, sessions, the log's newest pages) fit in far less, and the operating
@@ -43,7 +40,7 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        let gate = std::sync::Arc::new(crate::readers::Readers::new(pool.clone(), GATE_READERS));
+        let gate = crate::readers::Readers::beside(&pool);
         Ok(Self { pool, gate })
     }
 

@@ -9,9 +9,9 @@
 //! read are exactly one complete `GET …/live` head, and the connection is between requests
 //! (every request so far had no body and has been answered, the bytes read before ended a
 //! request head, and nothing hyper wrote is still waiting for the socket), the wrapper keeps
-//! the socket and those bytes in the connection's
+//! the socket and the request those bytes make in the connection's
 //! [`Turns`] and tells hyper the client closed. Hyper, idle, ends the connection cleanly;
-//! the caller then gives the socket and head to [`serve_stream`], which asks the same router
+//! the caller then gives the socket and request to [`serve_stream`], which asks the same router
 //! for the response and writes it (`Connection: close`, chunked) straight to the socket. A
 //! viewer that sends anything more, or does not take a write within [`WRITE_WITHIN`], is no
 //! longer served.
@@ -51,7 +51,7 @@ pub(super) struct Turns {
     started: AtomicU64,
     answered: AtomicU64,
     had_body: AtomicBool,
-    taken: Mutex<Option<(TcpStream, Vec<u8>)>>,
+    taken: Mutex<Option<(TcpStream, Request<Body>)>>,
 }
 
 impl Turns {
@@ -69,8 +69,8 @@ impl Turns {
             && self.started.load(Ordering::Relaxed) == self.answered.load(Ordering::Relaxed)
     }
 
-    /// The socket and the live request's head, if [`Sniffing`] took them from hyper.
-    pub(super) fn taken(&self) -> Option<(TcpStream, Vec<u8>)> {
+    /// The socket and the live request, if [`Sniffing`] took them from hyper.
+    pub(super) fn taken(&self) -> Option<(TcpStream, Request<Body>)> {
         self.taken
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -122,6 +122,8 @@ impl HttpBody for Answered {
 #[derive(Debug)]
 pub(super) struct Sniffing {
     socket: Option<TcpStream>,
+    /// The peer's address, for the request a live head makes.
+    peer: SocketAddr,
     turns: Arc<Turns>,
     /// The last write hyper attempted did not complete: it still holds bytes to send.
     blocked: bool,
@@ -131,9 +133,10 @@ pub(super) struct Sniffing {
 }
 
 impl Sniffing {
-    pub(super) fn new(socket: TcpStream, turns: Arc<Turns>) -> Self {
+    pub(super) fn new(socket: TcpStream, peer: SocketAddr, turns: Arc<Turns>) -> Self {
         Self {
             socket: Some(socket),
+            peer,
             turns,
             blocked: false,
             at_boundary: true,
@@ -169,16 +172,17 @@ impl AsyncRead for Sniffing {
             return Poll::Ready(Ok(()));
         }
         let at_boundary = std::mem::replace(&mut this.at_boundary, read.ends_with(b"\r\n\r\n"));
-        if at_boundary && !this.blocked && this.turns.between_requests() && opens_live_stream(read)
-        {
-            let head = read.to_vec();
+        if !at_boundary || this.blocked || !this.turns.between_requests() {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(request) = live_request(read, this.peer) {
             buf.set_filled(before);
             let socket = this.socket.take().expect("checked above");
             *this
                 .turns
                 .taken
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((socket, head));
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((socket, request));
         }
         Poll::Ready(Ok(()))
     }
@@ -226,87 +230,64 @@ impl AsyncWrite for Sniffing {
     }
 }
 
-/// Whether `bytes` are exactly one complete HTTP/1.1 request head that opens a live stream
-/// and that [`request_from_head`] will accept: `GET`, a path ending in `/live`, no body, no
-/// `Expect` or `Upgrade`, headers hyper would accept.
-fn opens_live_stream(bytes: &[u8]) -> bool {
+/// The request `bytes` make, as the router takes requests from hyper (with the peer's
+/// address), if they are exactly one complete HTTP/1.1 request head that opens a live stream:
+/// `GET`, a path ending in `/live`, no body, no `Expect` or `Upgrade`, headers hyper would
+/// accept. Anything else is hyper's.
+fn live_request(bytes: &[u8], peer: SocketAddr) -> Option<Request<Body>> {
     // Every other request is settled by its request line, without parsing its headers.
-    let Some(target) = bytes
-        .strip_prefix(b"GET ")
-        .and_then(|rest| rest.split(|&b| b == b' ').next())
-    else {
-        return false;
-    };
+    let target = bytes.strip_prefix(b"GET ")?.split(|&b| b == b' ').next()?;
     let path = target.split(|&b| b == b'?').next().unwrap_or_default();
     if !bytes.ends_with(b"\r\n\r\n")
         || !std::str::from_utf8(path).is_ok_and(crate::routes::is_live_stream_path)
     {
-        return false;
+        return None;
     }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut head = httparse::Request::new(&mut headers);
     match head.parse(bytes) {
         Ok(httparse::Status::Complete(length)) if length == bytes.len() => {}
-        _ => return false,
+        _ => return None,
     }
-    let target = head.path.unwrap_or_default();
-    head.version == Some(1)
-        && target.starts_with('/')
-        && http::Uri::try_from(target).is_ok()
-        && head.headers.iter().all(|h| {
-            let name = h.name;
-            let bodiless = if name.eq_ignore_ascii_case("content-length") {
-                h.value == b"0"
-            } else {
-                !(name.eq_ignore_ascii_case("transfer-encoding")
-                    || name.eq_ignore_ascii_case("expect")
-                    || name.eq_ignore_ascii_case("upgrade"))
-            };
-            bodiless
-                && HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && HeaderValue::from_bytes(h.value).is_ok()
-        })
-}
-
-/// The request `head` describes ([`opens_live_stream`] has accepted it), as the router takes
-/// requests from hyper, with the peer's address.
-fn request_from_head(head: &[u8], peer: SocketAddr) -> Option<Request<Body>> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut headers);
-    parsed.parse(head).ok()?;
+    let target = head.path.filter(|target| target.starts_with('/'))?;
+    if head.version != Some(1) {
+        return None;
+    }
     let mut request = Request::builder()
         .method(Method::GET)
-        .uri(parsed.path?)
+        .uri(target)
         .version(Version::HTTP_11);
-    for h in parsed.headers.iter() {
+    for h in head.headers.iter() {
+        let name = h.name;
+        let bodiless = if name.eq_ignore_ascii_case("content-length") {
+            h.value == b"0"
+        } else {
+            !(name.eq_ignore_ascii_case("transfer-encoding")
+                || name.eq_ignore_ascii_case("expect")
+                || name.eq_ignore_ascii_case("upgrade"))
+        };
+        if !bodiless {
+            return None;
+        }
         request = request.header(
-            HeaderName::from_bytes(h.name.as_bytes()).ok()?,
+            HeaderName::from_bytes(name.as_bytes()).ok()?,
             HeaderValue::from_bytes(h.value).ok()?,
         );
     }
+    // The builder refuses a target that is not a URI.
     let mut request = request.body(Body::empty()).ok()?;
     request.extensions_mut().insert(ConnectInfo(peer));
     Some(request)
 }
 
-/// Serves the live request whose `head` was read from `socket`: the router's response is
-/// written with `Connection: close` (chunked unless its length is known), each event as it
-/// comes, until the stream ends or the viewer goes.
+/// Serves the live `request` read from `socket`: the router's response is written with
+/// `Connection: close` (chunked unless its length is known), each event as it comes, until
+/// the stream ends or the viewer goes.
 pub(super) async fn serve_stream(
     mut socket: TcpStream,
-    head: Vec<u8>,
-    peer: SocketAddr,
+    request: Request<Body>,
     router: Router,
 ) -> io::Result<()> {
-    let Some(request) = request_from_head(&head, peer) else {
-        // Cannot happen: the head was checked before hyper let go of it.
-        return socket
-            .write_all(
-                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            )
-            .await;
-    };
-    drop(head);
     let response = match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
@@ -454,6 +435,14 @@ async fn peer_gone(socket: &TcpStream) {
 mod tests {
     use super::*;
 
+    fn peer() -> SocketAddr {
+        "192.0.2.7:5000".parse().unwrap()
+    }
+
+    fn opens_live_stream(bytes: &[u8]) -> bool {
+        live_request(bytes, peer()).is_some()
+    }
+
     #[test]
     fn only_a_whole_bodiless_live_head_leaves_hyper() {
         let live = b"GET /share/abc/live?view=x HTTP/1.1\r\nHost: a\r\nCookie: c=1\r\n\r\n";
@@ -490,8 +479,8 @@ mod tests {
     #[test]
     fn the_head_becomes_the_request_the_router_expects() {
         let head = b"GET /share/abc/live?view=x HTTP/1.1\r\nHost: example.test\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n";
-        let peer: SocketAddr = "192.0.2.7:5000".parse().unwrap();
-        let request = request_from_head(head, peer).unwrap();
+        let peer = peer();
+        let request = live_request(head, peer).unwrap();
         assert_eq!(request.method(), Method::GET);
         assert_eq!(request.uri().path(), "/share/abc/live");
         assert_eq!(request.uri().query(), Some("view=x"));
@@ -515,7 +504,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let turns = Arc::new(Turns::default());
-        (Sniffing::new(server, turns.clone()), turns, client)
+        (Sniffing::new(server, peer(), turns.clone()), turns, client)
     }
 
     /// What hyper would get from one read: the bytes, empty at EOF.
@@ -537,8 +526,8 @@ mod tests {
             hyper_reads(&mut sniffing).await.is_empty(),
             "hyper sees the client close"
         );
-        let (_, head) = turns.taken().expect("the socket and the head are kept");
-        assert_eq!(head, LIVE);
+        let (_, request) = turns.taken().expect("the socket and the request are kept");
+        assert_eq!(request.uri(), "/share/abc/live");
         assert!(
             hyper_reads(&mut sniffing).await.is_empty(),
             "and nothing after"

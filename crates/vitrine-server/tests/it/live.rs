@@ -118,19 +118,21 @@ async fn create_link(app: &TestApp, key: &str, body: serde_json::Value) -> serde
     response.json().await.unwrap()
 }
 
-/// A fresh server, an admin's API key, and a plain "Board" link on the shared dashboard.
-async fn app_with_board_link() -> (TestApp, String, i64, serde_json::Value) {
+/// A fresh server, an admin's API key, the shared dashboard and a link on it made from `body`
+/// (the dashboard's id added).
+async fn app_with_link(mut body: serde_json::Value) -> (TestApp, String, i64, serde_json::Value) {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let key = app.api_key(&admin).await;
     let dashboard = shared_dashboard(&app, &key).await;
-    let link = create_link(
-        &app,
-        &key,
-        serde_json::json!({ "dashboard_id": dashboard, "label": "Board" }),
-    )
-    .await;
+    body["dashboard_id"] = dashboard.into();
+    let link = create_link(&app, &key, body).await;
     (app, key, dashboard, link)
+}
+
+/// [`app_with_link`] with a plain "Board" link.
+async fn app_with_board_link() -> (TestApp, String, i64, serde_json::Value) {
+    app_with_link(serde_json::json!({ "label": "Board" })).await
 }
 
 /// The data hashes the page shows, as the live URL's `h.<widget>` parameters.
@@ -265,16 +267,10 @@ both_stores!(
 both_stores!(
     a_reconnect_gets_only_what_changed_and_a_locked_filter_holds,
     async {
-        let app = TestApp::spawn().await;
-        let admin = app.admin().await;
-        let key = app.api_key(&admin).await;
-        let dashboard = shared_dashboard(&app, &key).await;
-        let link = create_link(
-        &app,
-        &key,
-        serde_json::json!({ "dashboard_id": dashboard, "label": "EMEA", "locked_filters": { "region": "EMEA" } }),
-    )
-    .await;
+        let (app, _, _, link) = app_with_link(
+            serde_json::json!({ "label": "EMEA", "locked_filters": { "region": "EMEA" } }),
+        )
+        .await;
         let url = link["url"].as_str().unwrap().to_owned();
         let client = app.browser();
 
@@ -325,17 +321,9 @@ both_stores!(
 both_stores!(
     a_stream_ends_when_the_unlock_cookie_it_was_opened_with_expires,
     async {
-        let app = TestApp::spawn().await;
-        let admin = app.admin().await;
-        let key = app.api_key(&admin).await;
-        let dashboard = shared_dashboard(&app, &key).await;
         let password = "a long enough secret";
-        let link = create_link(
-            &app,
-            &key,
-            serde_json::json!({ "dashboard_id": dashboard, "label": "Locked", "password": password }),
-        )
-        .await;
+        let (app, _, _, link) =
+            app_with_link(serde_json::json!({ "label": "Locked", "password": password })).await;
         let url = link["url"].as_str().unwrap().to_owned();
         let client = app.browser();
         let unlocked = client
