@@ -143,14 +143,10 @@ pub async fn preview_widget(
             },
         );
     }
-    let ctx = Arc::new(DashboardContext {
-        // Previews are keyed apart from saved dashboards (id 0); the compiled SQL is part of
-        // every cache key, so equal queries share a result and different ones never do.
-        dashboard_id: 0,
-        revision: 0,
-        document: mini,
-        datasets,
-    });
+    // Previews are keyed apart from saved dashboards (id 0); the compiled SQL is part of
+    // every cache key, so equal queries share a result and different ones never do, and the
+    // document's fingerprint is part of every drawn card's.
+    let ctx = Arc::new(DashboardContext::new(0, 0, mini, datasets));
     let view = parse_view_query(&ctx.document, "");
     // A member under data rules previews their own rows only, as on every page they view
     // (the builder opens to viewers who were given one dashboard to edit).

@@ -946,7 +946,8 @@ pub async fn dashboard_context(
 
 /// [`dashboard_context`] for a caller that read the workspace's
 /// [`content_revision`](vitrine_store::Workspace::content_revision) in the same store round
-/// trip as `record` (the outsider gate). A context built after the workspace was at that very
+/// trip as `record`, or before it (the outsider gate, which reads the revision with the link
+/// and the record only when no context is kept for the dashboard's head). A context built after the workspace was at that very
 /// revision is reused without reading its datasets again: the store's triggers move the
 /// revision, in the same transaction, with every change to a dataset or data source, so
 /// nothing the context was built from can have changed since. Any other revision (another
@@ -1032,12 +1033,12 @@ pub async fn dashboard_context_under(
             },
         );
     }
-    let ctx = std::sync::Arc::new(crate::dashboards::DashboardContext {
-        dashboard_id: record.id.0,
-        revision: record.revision,
-        document: document.clone(),
+    let ctx = std::sync::Arc::new(crate::dashboards::DashboardContext::new(
+        record.id.0,
+        record.revision,
+        document.clone(),
         datasets,
-    });
+    ));
     state
         .contexts
         .store(record, inputs, content_revision, ctx.clone());

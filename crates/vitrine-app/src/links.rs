@@ -1202,13 +1202,13 @@ async fn resolve_record(state: &App, link: LinkRecord) -> Result<Resolution, Err
     Ok(classify(state, link, workspace))
 }
 
-/// [`resolve_token`], with the link's dashboard (`None` when it is gone), reading the link,
-/// its workspace and its dashboard in one store round trip ([`vitrine_store::ShareLinkStore::link_gate`]).
+/// [`resolve_token`], with the head of the link's dashboard (`None` when it is gone), reading
+/// the link, its workspace and its dashboard's head in one store round trip ([`vitrine_store::ShareLinkStore::link_gate`]).
 /// The outsider gate's path: every request, no cache.
 pub async fn resolve_token_with_dashboard(
     state: &App,
     token: &str,
-) -> Result<(Resolution, Option<vitrine_store::DashboardRecord>), Error> {
+) -> Result<(Resolution, Option<vitrine_store::DashboardHead>), Error> {
     let Some(claimed) = share::parse_token(token) else {
         return Ok((Resolution::NotFound, None));
     };

@@ -34,7 +34,7 @@ use vitrine_core::dashboard::Dashboard;
 use vitrine_core::keys::SubKey;
 use vitrine_core::share::{self, LinkId};
 use vitrine_render::Theme;
-use vitrine_store::{AccessEvent, AttemptLimit, LinkRecord, Pace, Workspace};
+use vitrine_store::{AccessEvent, AttemptLimit, DashboardHead, LinkRecord, Pace, Workspace};
 
 use crate::attempts::Attempt;
 use crate::dashboards::{DashboardContext, Restrictions, ViewState, parse_view_query};
@@ -497,7 +497,7 @@ fn signed_until(
 
 /// Why a link whose token and state are fine still does not open because of its dashboard:
 /// deleted under it (`not_found`) or set back to draft (`draft`), both answered 410.
-fn dashboard_refusal(dashboard: Option<&vitrine_store::DashboardRecord>) -> Option<&'static str> {
+fn dashboard_refusal(dashboard: Option<&DashboardHead>) -> Option<&'static str> {
     match dashboard {
         // The dashboard was deleted under the link: as good as gone.
         None => Some("not_found"),
@@ -531,7 +531,7 @@ pub async fn open_link(
         link,
         workspace,
         settings,
-        dashboard: record,
+        dashboard: head,
         unlocked_until,
     } = unlocked;
     let mut admitted_until = unlocked_until;
@@ -570,11 +570,26 @@ pub async fn open_link(
         // Past the last view only the view pass lets this page in.
         admitted_until = earliest(admitted_until, view_pass_until);
     }
-    // The gate read the workspace's content revision with the link: a context built under
-    // it is reused without reading the datasets again.
-    let ctx =
-        crate::content::dashboard_context_under(app, &record, Some(workspace.content_revision))
-            .await?;
+    // The gate read the dashboard's head and the workspace's content revision with the link:
+    // a context built from that revision under that content revision is reused without
+    // reading the document or the datasets again ([`crate::dashboards::ContextCache::kept_for`]).
+    let ctx = match app.contexts.kept_for(&head, workspace.content_revision) {
+        Some(ctx) => ctx,
+        None => {
+            // The document, read after the content revision was: the dashboard may have been
+            // deleted or set back to draft since the gate's read, refused as the gate refuses.
+            let record = app.store.dashboard(head.workspace_id, head.id).await?;
+            let now = record.as_ref().map(DashboardHead::of);
+            if let Some(reason) = dashboard_refusal(now.as_ref()) {
+                return Ok(Gate::Gone(link, workspace, reason));
+            }
+            let Some(record) = record else {
+                return Ok(Gate::Gone(link, workspace, "not_found"));
+            };
+            crate::content::dashboard_context_under(app, &record, Some(workspace.content_revision))
+                .await?
+        }
+    };
     let restrictions = serving_restrictions(&ctx, &settings, app.now().date()).map_err(|e| {
         tracing::warn!(link = %link.id, error = %e, "a share link's locks cannot restrict its dashboard; refusing to serve it");
         Error::Unavailable(format!("link restrictions: {e}"))
@@ -664,8 +679,8 @@ pub(crate) struct UnlockedLink {
     pub workspace: Box<Workspace>,
     /// Its settings.
     pub settings: LinkSettings,
-    /// Its dashboard, published.
-    pub dashboard: vitrine_store::DashboardRecord,
+    /// Its dashboard's head, published (the gate does not read the document).
+    pub dashboard: DashboardHead,
     /// When the unlock cookie of a password link stops working.
     pub unlocked_until: Option<OffsetDateTime>,
 }

@@ -77,16 +77,20 @@ pub(crate) fn page_inputs(
 }
 
 /// The page kept for `inputs` when it still serves, else the page `build` makes (kept when
-/// it may be). `build` answers the response and until when it stays true (`None`: never
-/// keep it).
-pub(crate) async fn kept_or_built<F>(
+/// it may be). `build`'s future answers the response and until when it stays true (`None`:
+/// never keep it). It is made only on a miss: a page's build (its queries and rendering) is
+/// a large future, and making one per view to drop it unpolled on a hit cost every view a
+/// large allocation, its copy and, when freed, glibc giving the pages back to the system
+/// (docs/performance.md, "Night").
+pub(crate) async fn kept_or_built<B, F>(
     state: &App,
     request_headers: &HeaderMap,
     access: &ShareAccess,
     inputs: String,
-    build: F,
+    build: B,
 ) -> Response
 where
+    B: FnOnce() -> F,
     F: Future<Output = (Response, Option<OffsetDateTime>)>,
 {
     let accept = request_headers
@@ -109,7 +113,7 @@ where
     {
         return send(&kept);
     }
-    let (response, fresh_until) = build.await;
+    let (response, fresh_until) = build().await;
     let Some(fresh_until) = fresh_until else {
         return response;
     };

@@ -19,7 +19,10 @@
 //!   do (identity columns). Timestamps are stored as UTC milliseconds since the epoch in both.
 //! - The outsider gate's one read per request ([`ShareLinkStore::link_gate`]) runs on two
 //!   connections kept beside the pool (`readers.rs`): a pooled connection is pinged on its
-//!   way back, a second hand-off or round trip per request.
+//!   way back, a second hand-off or round trip per request. It reads the dashboard's head
+//!   ([`DashboardHead`]: id, status, revision), not its document; deleting a dashboard moves
+//!   its workspace's content revision (migration 0014), which tells a dashboard created with
+//!   a deleted one's id (SQLite reuses row ids) from the deleted one.
 //! - sqlx errors become a [`StoreError`] in exactly one place (`error.rs`).
 //! - `tests/it/conformance.rs` runs one story per capability against both databases.
 #![forbid(unsafe_code)]
@@ -310,12 +313,12 @@ pub trait ShareLinkStore {
     /// `max_views` when given; the new count, or `None` when the link is used up (or gone).
     /// However many instances count at once, no more than `max_views` views are admitted.
     async fn count_link_view(&self, id: &str, max_views: Option<i64>) -> StoreResult<Option<i64>>;
-    /// A link by id with its workspace and its dashboard (`None` for either that is gone), in
-    /// one query: the outsider gate's one store round trip per request.
+    /// A link by id with its workspace and its dashboard's head (`None` for either that is
+    /// gone), in one query: the outsider gate's one store round trip per request.
     async fn link_gate(
         &self,
         id: &str,
-    ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardRecord>)>>;
+    ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardHead>)>>;
     /// A link by the digest of its current short code.
     async fn link_by_short_digest(&self, digest: &str) -> StoreResult<Option<LinkRecord>>;
     /// A workspace's links (deleted ones included), newest first; only one dashboard's with

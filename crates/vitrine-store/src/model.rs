@@ -575,6 +575,33 @@ pub struct DashboardRecord {
     pub updated_at: OffsetDateTime,
 }
 
+/// What the outsider gate reads of a link's dashboard on every request: enough to refuse a
+/// draft and to find the dashboard's context, not its document (a few KiB, read again only
+/// when no context built from this revision is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardHead {
+    /// Its id.
+    pub id: DashboardId,
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// `draft` or `published`.
+    pub status: String,
+    /// Bumped on every change.
+    pub revision: i64,
+}
+
+impl DashboardHead {
+    /// The head of `record`.
+    pub fn of(record: &DashboardRecord) -> Self {
+        DashboardHead {
+            id: record.id,
+            workspace_id: record.workspace_id,
+            status: record.status.clone(),
+            revision: record.revision,
+        }
+    }
+}
+
 /// What creating or changing a dashboard needs.
 #[derive(Debug, Clone)]
 pub struct DashboardInput {
@@ -871,9 +898,9 @@ pub(crate) struct LinkRow {
     view_count: i64,
 }
 
-/// A link with its workspace and dashboard, read in one query (the outsider gate's one round
-/// trip): the link's own columns, then the workspace's and the dashboard's under `w_` and
-/// `d_` (NULL when either is gone).
+/// A link with its workspace and its dashboard's head, read in one query (the outsider gate's
+/// one round trip): the link's own columns, then the workspace's and the dashboard's under
+/// `w_` and `d_` (NULL when either is gone).
 #[derive(sqlx::FromRow)]
 pub(crate) struct LinkGateRow {
     #[sqlx(flatten)]
@@ -890,19 +917,13 @@ pub(crate) struct LinkGateRow {
     w_content_revision: Option<i64>,
     d_id: Option<i64>,
     d_workspace_id: Option<i64>,
-    d_slug: Option<String>,
-    d_title: Option<String>,
     d_status: Option<String>,
-    d_document: Option<String>,
     d_revision: Option<i64>,
-    d_created_by: Option<i64>,
-    d_created_at: Option<i64>,
-    d_updated_at: Option<i64>,
 }
 
 impl LinkGateRow {
-    /// The link, its workspace and its dashboard.
-    pub(crate) fn split(self) -> (LinkRecord, Option<Workspace>, Option<DashboardRecord>) {
+    /// The link, its workspace and its dashboard's head.
+    pub(crate) fn split(self) -> (LinkRecord, Option<Workspace>, Option<DashboardHead>) {
         let workspace = match (
             self.w_id,
             self.w_name,
@@ -942,39 +963,15 @@ impl LinkGateRow {
         let dashboard = match (
             self.d_id,
             self.d_workspace_id,
-            self.d_slug,
-            self.d_title,
             self.d_status,
-            self.d_document,
             self.d_revision,
-            self.d_created_at,
-            self.d_updated_at,
         ) {
-            (
-                Some(id),
-                Some(workspace_id),
-                Some(slug),
-                Some(title),
-                Some(status),
-                Some(document),
-                Some(revision),
-                Some(created_at),
-                Some(updated_at),
-            ) => Some(
-                DashboardRow {
-                    id,
-                    workspace_id,
-                    slug,
-                    title,
-                    status,
-                    document,
-                    revision,
-                    created_by: self.d_created_by,
-                    created_at,
-                    updated_at,
-                }
-                .into(),
-            ),
+            (Some(id), Some(workspace_id), Some(status), Some(revision)) => Some(DashboardHead {
+                id: DashboardId(id),
+                workspace_id: WorkspaceId(workspace_id),
+                status,
+                revision,
+            }),
             _ => None,
         };
         (self.link.into(), workspace, dashboard)

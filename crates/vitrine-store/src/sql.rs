@@ -1073,7 +1073,7 @@ macro_rules! impl_store_traits {
             async fn link_gate(
                 &self,
                 id: &str,
-            ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardRecord>)>> {
+            ) -> StoreResult<Option<(LinkRecord, Option<Workspace>, Option<DashboardHead>)>> {
                 let sql = "SELECT l.id, l.workspace_id, l.dashboard_id, l.widget_id, l.label, l.enabled, \
                      l.generation, l.epoch, l.short_digest, l.expires_at, l.deleted_at, \
                      l.password_hash, l.settings, l.created_by, l.created_at, l.updated_at, \
@@ -1084,10 +1084,8 @@ macro_rules! impl_store_traits {
                      w.link_password_required AS w_link_password_required, \
                      w.suspended_at AS w_suspended_at, w.contact_line AS w_contact_line, \
                      w.footer AS w_footer, w.content_revision AS w_content_revision, \
-                     d.id AS d_id, d.workspace_id AS d_workspace_id, d.slug AS d_slug, \
-                     d.title AS d_title, d.status AS d_status, d.document AS d_document, \
-                     d.revision AS d_revision, d.created_by AS d_created_by, \
-                     d.created_at AS d_created_at, d.updated_at AS d_updated_at \
+                     d.id AS d_id, d.workspace_id AS d_workspace_id, d.status AS d_status, \
+                     d.revision AS d_revision \
                      FROM share_links l \
                      LEFT JOIN workspaces w ON w.id = l.workspace_id \
                      LEFT JOIN dashboards d ON d.id = l.dashboard_id AND d.workspace_id = l.workspace_id \

@@ -1,7 +1,8 @@
 //! Built dashboard contexts, reused while what they were built from is unchanged (see
 //! `content::dashboard_context`, which builds them and decides when one may be reused).
 
-use vitrine_store::{DashboardRecord, DataSourceRecord, DatasetRecord};
+use vitrine_core::id::WorkspaceId;
+use vitrine_store::{DashboardHead, DashboardRecord, DataSourceRecord, DatasetRecord};
 
 use super::DashboardContext;
 
@@ -33,6 +34,7 @@ impl ContextInput {
 }
 
 struct CachedContext {
+    workspace_id: WorkspaceId,
     revision: i64,
     document: String,
     inputs: std::sync::Arc<[ContextInput]>,
@@ -122,8 +124,30 @@ impl ContextCache {
         })
     }
 
+    /// The context kept for the dashboard of `head` when it was built from that very revision
+    /// of it, in its workspace, under that very content revision of the workspace — without
+    /// comparing documents, which the outsider gate does not read.
+    ///
+    /// Sound because a content revision is always read before (or with) the dashboard a
+    /// context is stored for ([`ContextCache::store`]), and it moves with every delete of a
+    /// dashboard (migration 0014), while every change of one moves its revision: a dashboard
+    /// with this id and revision, read while the workspace was still at this content revision,
+    /// is the one the context was built from. (SQLite gives a deleted dashboard's id to the
+    /// next one created, revision 1 again; the delete moved the content revision.)
+    pub(crate) fn kept_for(
+        &self,
+        head: &DashboardHead,
+        content_revision: i64,
+    ) -> Option<std::sync::Arc<DashboardContext>> {
+        let entry = self.entries.get(&head.id.0)?;
+        (entry.workspace_id == head.workspace_id
+            && entry.revision == head.revision
+            && entry.content_revision == Some(content_revision))
+        .then(|| entry.ctx.clone())
+    }
+
     /// Keeps `ctx`, built for `record` from `inputs`, which were read after the workspace's
-    /// content revision was `content_revision`.
+    /// content revision was `content_revision` (read before `record` was, or with it).
     pub(crate) fn store(
         &self,
         record: &DashboardRecord,
@@ -132,6 +156,7 @@ impl ContextCache {
         ctx: std::sync::Arc<DashboardContext>,
     ) {
         let entry = CachedContext {
+            workspace_id: record.workspace_id,
             revision: record.revision,
             document: record.document.clone(),
             inputs,

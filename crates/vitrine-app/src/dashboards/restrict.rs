@@ -97,8 +97,12 @@ impl Restrictions {
         sources: &[Restriction<'a>],
         today: Date,
     ) -> Result<Restrictions, RestrictionError> {
+        if sources.is_empty() {
+            // Nothing restricts: every loop below would leave the default as it is.
+            return Ok(Restrictions::default());
+        }
         let mut out = Restrictions {
-            restricted: !sources.is_empty(),
+            restricted: true,
             ..Restrictions::default()
         };
         let slugs: BTreeSet<String> = doc

@@ -57,6 +57,31 @@ pub struct DashboardContext {
     pub document: Dashboard,
     /// Its datasets, by slug.
     pub datasets: HashMap<String, DatasetContext>,
+    /// A hash of `document` as parsed, part of every drawn card's key: a card is drawn from
+    /// its widget and the document as well as its result, and an id and revision do not
+    /// always tell two documents apart (SQLite gives a deleted dashboard's id to the next one
+    /// created, revision 1 again; every builder preview is dashboard 0, revision 0).
+    pub fingerprint: u64,
+}
+
+impl DashboardContext {
+    /// A context for `document`, with its [`fingerprint`](Self::fingerprint).
+    pub fn new(
+        dashboard_id: i64,
+        revision: i64,
+        document: Dashboard,
+        datasets: HashMap<String, DatasetContext>,
+    ) -> Self {
+        // Canonical JSON: the document is not `Hash` (it holds floats).
+        let fingerprint = hash_of(&serde_json::to_string(&document).unwrap_or_default());
+        DashboardContext {
+            dashboard_id,
+            revision,
+            document,
+            datasets,
+            fingerprint,
+        }
+    }
 }
 
 /// Checks one rule against the dashboard's datasets (kept
@@ -369,18 +394,26 @@ impl Runner {
         choices: &FilterChoices,
     ) -> Vec<EffectiveFilter> {
         let now = self.clock.now();
-        let filters: Vec<Filter> = document
-            .filters
-            .iter()
-            .map(|f| {
-                let mut f = f.clone();
-                if choices.cleared.contains(f.id.as_str()) {
-                    f.default = None;
-                }
-                f
-            })
-            .collect();
-        match effective_filters(&filters, &choices.chosen, now) {
+        // A filter the viewer cleared loses its default; the document's own filters serve
+        // as they are when none was (the common case, and every kept page's view).
+        let cleared: Vec<Filter>;
+        let filters: &[Filter] = if choices.cleared.is_empty() {
+            &document.filters
+        } else {
+            cleared = document
+                .filters
+                .iter()
+                .map(|f| {
+                    let mut f = f.clone();
+                    if choices.cleared.contains(f.id.as_str()) {
+                        f.default = None;
+                    }
+                    f
+                })
+                .collect();
+            &cleared
+        };
+        match effective_filters(filters, &choices.chosen, now) {
             Ok(effective) => effective,
             Err(error) => {
                 tracing::warn!(%error, "filter values did not resolve; using the defaults");
@@ -533,7 +566,7 @@ impl Runner {
                 computed_at: None,
             },
             Fetched::Data(data, computed_at, key) => {
-                let drawn = drawn_key(&key, computed_at, widget, view);
+                let drawn = drawn_key(&key, computed_at, ctx.fingerprint, widget, view);
                 if let Some(out) = self.drawn.get(&drawn) {
                     return (*out).clone();
                 }
@@ -906,17 +939,19 @@ fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
 }
 
 /// What identifies a drawn card: the result (its cache key — widget identity with the
-/// dashboard's revision, effective filters, rules — and the time it was fetched) and every
-/// view option the drawing depends on (theme, tooltips, a table's sort and page).
+/// dashboard's revision, effective filters, rules — and the time it was fetched), the
+/// document it is drawn for ([`DashboardContext::fingerprint`]) and every view option the
+/// drawing depends on (theme, tooltips, a table's sort and page).
 fn drawn_key(
     result: &CacheKey,
     computed_at: OffsetDateTime,
+    document: u64,
     widget: &Widget,
     view: &ViewState,
 ) -> String {
     let table = (widget.kind == WidgetKind::Table).then(|| view.table(widget.id.as_str()));
     format!(
-        "{}|{}|{:?}|{}|{:?}",
+        "{}|{}|{document:x}|{:?}|{}|{:?}",
         result.as_str(),
         computed_at.unix_timestamp_nanos(),
         view.theme,

@@ -486,8 +486,8 @@ pub(crate) async fn dashboard_response(
 ) -> Response {
     let inputs =
         crate::reuse::page_inputs(state, access, &base.path, base.guest_token, query, &seen.1);
-    // Boxed: the build is a large future, and only a miss runs it.
-    let build = Box::pin(build_dashboard_page(state, access, base, query, seen));
+    // Boxed, and made only on a miss: the build is a large future.
+    let build = move || Box::pin(build_dashboard_page(state, access, base, query, seen));
     crate::reuse::kept_or_built(state, request_headers, access, inputs, build).await
 }
 

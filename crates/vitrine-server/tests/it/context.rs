@@ -171,3 +171,99 @@ both_stores!(
         assert!(Arc::ptr_eq(&changed, &still));
     }
 );
+
+// The gate reads a dashboard's id, status and revision with the link, not its document, and
+// reuses the context kept for that id and revision under the same content revision. SQLite
+// gives a deleted dashboard's id to the next one created, at revision 1 again: deleting a
+// dashboard moves the content revision (migration 0014), so a link to the new dashboard shows
+// the new dashboard, never the context kept for the deleted one; and its cards are drawn for
+// the new document (a drawn card's key holds the document's fingerprint), never taken from
+// the deleted one's widgets of the same id. The delete and the create go straight to the
+// store, as another instance or the command line would make them.
+both_stores!(
+    a_dashboard_created_in_place_of_a_deleted_one_is_never_served_its_context,
+    async {
+        let app = TestApp::spawn().await;
+        let app = &app;
+        let path = shared_board(app).await;
+        let state = &app.state;
+        let page = |path: String| async move {
+            app.api()
+                .get(app.url(&path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        let first = page(path.clone()).await;
+        assert!(first.contains(">30<") && first.contains("Revenue by region"));
+        let workspace = state.store.default_workspace().await.unwrap().unwrap();
+        let old = state
+            .store
+            .dashboard_by_slug(workspace.id, "board")
+            .await
+            .unwrap()
+            .unwrap();
+        state
+            .store
+            .delete_dashboard(workspace.id, old.id)
+            .await
+            .unwrap();
+        let yaml = crate::metrics::BOARD
+            .replace("title: Board", "title: Replacement")
+            .replace("title: Revenue by region", "title: Orders by region");
+        let new = state
+            .store
+            .create_dashboard(
+                vitrine_store::DashboardInput {
+                    workspace_id: workspace.id,
+                    slug: "board".into(),
+                    title: "Replacement".into(),
+                    status: "published".into(),
+                    document: yaml,
+                },
+                None,
+                state.now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(new.revision, old.revision, "both at their first revision");
+        let owner = app
+            .member(
+                "owner@example.com",
+                vitrine_core::member::Role::Admin,
+                Default::default(),
+            )
+            .await;
+        let key = app.api_key(&owner).await;
+        let link: serde_json::Value = app
+            .api()
+            .post(app.url("/api/v1/links"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "dashboard_id": new.id.0, "label": "Replacement", "expiry": { "kind": "never" }
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = link["url"].as_str().expect("a link");
+        let shown = page(url[url.find("/share/").unwrap()..].to_owned()).await;
+        assert!(
+            shown.contains("Orders by region") && !shown.contains("Revenue by region"),
+            "the new dashboard (id {} where the deleted one had {}), not the deleted one's context",
+            new.id.0,
+            old.id.0
+        );
+        let gone = app.api().get(app.url(&path)).send().await.unwrap();
+        assert_eq!(
+            gone.status(),
+            404,
+            "the deleted dashboard's link went with it"
+        );
+    }
+);

@@ -174,12 +174,12 @@ async fn fixture_with(yaml: &str, sql: &str, options: DataSourceOptions) -> Fixt
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 12:00 UTC)));
     let runner = Arc::new(Runner::new(clock.clone() as Arc<dyn Clock>));
     let dataset = warehouse.dataset("orders", sql, options).await;
-    let ctx = Arc::new(DashboardContext {
-        dashboard_id: 7,
-        revision: 1,
-        document: Dashboard::from_yaml(yaml).unwrap(),
-        datasets: HashMap::from([("orders".to_string(), dataset)]),
-    });
+    let ctx = Arc::new(DashboardContext::new(
+        7,
+        1,
+        Dashboard::from_yaml(yaml).unwrap(),
+        HashMap::from([("orders".to_string(), dataset)]),
+    ));
     Fixture {
         warehouse,
         clock,
@@ -447,12 +447,12 @@ widgets:
     };
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 12:00 UTC)));
     let runner = Arc::new(Runner::new(clock as Arc<dyn Clock>));
-    let ctx = Arc::new(DashboardContext {
-        dashboard_id: 1,
-        revision: 1,
-        document: Dashboard::from_yaml(yaml).unwrap(),
-        datasets: HashMap::from([("orders".to_string(), dataset)]),
-    });
+    let ctx = Arc::new(DashboardContext::new(
+        1,
+        1,
+        Dashboard::from_yaml(yaml).unwrap(),
+        HashMap::from([("orders".to_string(), dataset)]),
+    ));
     let view = parse_view_query(&ctx.document, "");
     let out = runner
         .run_widget(&ctx, "forever", &view, &Restrictions::none())

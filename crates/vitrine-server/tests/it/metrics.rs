@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{CLIENT_HEADER, TestApp};
 
 /// Two data widgets, no filters: one view costs exactly two widget lookups.
-const BOARD: &str = r#"version: 1
+pub(crate) const BOARD: &str = r#"version: 1
 title: Board
 status: published
 widgets:

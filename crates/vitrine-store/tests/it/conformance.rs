@@ -901,7 +901,8 @@ async fn share_links_access_events_and_policy(store: &dyn Store) {
     let (gate_link, gate_ws, gate_board) = store.link_gate("two").await.unwrap().unwrap();
     assert_eq!(gate_link, store.link("two").await.unwrap().unwrap());
     assert_eq!(gate_ws, store.workspace(ws.id).await.unwrap());
-    assert_eq!(gate_board, store.dashboard(ws.id, a.id).await.unwrap());
+    let board_now = store.dashboard(ws.id, a.id).await.unwrap();
+    assert_eq!(gate_board, board_now.as_ref().map(DashboardHead::of));
     assert!(gate_ws.is_some() && gate_board.is_some());
     assert!(store.link_gate("nope").await.unwrap().is_none());
     let ids = |links: Vec<LinkRecord>| links.into_iter().map(|l| l.id).collect::<Vec<_>>();
@@ -1985,8 +1986,8 @@ async fn dashboard_audience_and_member_rules(store: &dyn Store) {
 story!(a_workspace_content_revision_moves_with_every_dataset_and_data_source_change);
 /// The outsider gate reuses a dashboard context while the workspace's content revision is what
 /// the context was built under (`vitrine_app::content::dashboard_context_under`): the
-/// revision must move with every insert, update and delete of a dataset or data source (the
-/// store's triggers), and only its own workspace's.
+/// revision must move with every insert, update and delete of a dataset or data source, and
+/// with every delete of a dashboard (the store's triggers), and only its own workspace's.
 async fn a_workspace_content_revision_moves_with_every_dataset_and_data_source_change(
     store: &dyn Store,
 ) {
@@ -2072,5 +2073,22 @@ async fn a_workspace_content_revision_moves_with_every_dataset_and_data_source_c
     moved(revision(ws.id).await, "a dataset deleted");
     store.delete_data_source(ws.id, warehouse.id).await.unwrap();
     moved(revision(ws.id).await, "a data source deleted");
+    // A deleted dashboard's id and revision may come back (SQLite gives the highest row id
+    // again): the gate tells the two apart by the content revision its delete moved.
+    let board = DashboardInput {
+        workspace_id: ws.id,
+        slug: "exec".into(),
+        title: "Executive".into(),
+        status: "published".into(),
+        document: "version: 1\ntitle: Executive\n".into(),
+    };
+    let exec = store.create_dashboard(board, None, T0).await.unwrap();
+    let before = revision(ws.id).await;
+    store.delete_dashboard(ws.id, exec.id).await.unwrap();
+    let after = revision(ws.id).await;
+    assert!(
+        after > before,
+        "a dashboard deleted: the revision stays at {after}"
+    );
     assert_eq!(revision(other.id).await, others, "another workspace's");
 }
