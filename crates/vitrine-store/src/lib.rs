@@ -19,7 +19,9 @@
 //!   do (identity columns). Timestamps are stored as UTC milliseconds since the epoch in both.
 //! - The outsider gate's one read per request ([`ShareLinkStore::link_gate`]) runs on two
 //!   connections kept beside the pool (`readers.rs`): a pooled connection is pinged on its
-//!   way back, a second hand-off or round trip per request. It reads the dashboard's head
+//!   way back, a second hand-off or round trip per request. On SQLite it runs on the calling
+//!   thread instead when the file can be read at once (`here.rs`: rusqlite over the same
+//!   SQLite library, read-only, never waiting). It reads the dashboard's head
 //!   ([`DashboardHead`]: id, status, revision), not its document; deleting a dashboard moves
 //!   its workspace's content revision (migration 0014), which tells a dashboard created with
 //!   a deleted one's id (SQLite reuses row ids) from the deleted one.
@@ -32,6 +34,7 @@ mod audience;
 mod changes;
 mod embed;
 mod error;
+mod here;
 mod invitations;
 mod model;
 mod outbox;

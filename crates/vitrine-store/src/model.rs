@@ -922,6 +922,45 @@ pub(crate) struct LinkGateRow {
 }
 
 impl LinkGateRow {
+    /// The same row read by rusqlite (`crate::here`), column by column under the same names.
+    pub(crate) fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(LinkGateRow {
+            link: LinkRow {
+                id: row.get("id")?,
+                workspace_id: row.get("workspace_id")?,
+                dashboard_id: row.get("dashboard_id")?,
+                widget_id: row.get("widget_id")?,
+                label: row.get("label")?,
+                enabled: row.get("enabled")?,
+                generation: row.get("generation")?,
+                epoch: row.get("epoch")?,
+                short_digest: row.get("short_digest")?,
+                expires_at: row.get("expires_at")?,
+                deleted_at: row.get("deleted_at")?,
+                password_hash: row.get("password_hash")?,
+                settings: row.get("settings")?,
+                created_by: row.get("created_by")?,
+                created_at: row.get("created_at")?,
+                updated_at: row.get("updated_at")?,
+                view_count: row.get("view_count")?,
+            },
+            w_id: row.get("w_id")?,
+            w_name: row.get("w_name")?,
+            w_created_at: row.get("w_created_at")?,
+            w_public_links_allowed: row.get("w_public_links_allowed")?,
+            w_max_link_days: row.get("w_max_link_days")?,
+            w_link_password_required: row.get("w_link_password_required")?,
+            w_suspended_at: row.get("w_suspended_at")?,
+            w_contact_line: row.get("w_contact_line")?,
+            w_footer: row.get("w_footer")?,
+            w_content_revision: row.get("w_content_revision")?,
+            d_id: row.get("d_id")?,
+            d_workspace_id: row.get("d_workspace_id")?,
+            d_status: row.get("d_status")?,
+            d_revision: row.get("d_revision")?,
+        })
+    }
+
     /// The link, its workspace and its dashboard's head.
     pub(crate) fn split(self) -> (LinkRecord, Option<Workspace>, Option<DashboardHead>) {
         let workspace = match (

@@ -18,6 +18,16 @@ impl PgStore {
     /// PostgreSQL reads only numbered placeholders (`$n`).
     pub(crate) const NUMBERED_PLACEHOLDERS: bool = true;
 
+    /// No read on the calling thread: a PostgreSQL read is a network round trip
+    /// (`SqliteStore::gate_here`).
+    pub(crate) fn gate_here(
+        &self,
+        _sql: &str,
+        _id: &str,
+    ) -> Option<Option<crate::model::LinkGateRow>> {
+        None
+    }
+
     /// Connects to a `postgres:` URL.
     pub async fn connect(url: &str) -> crate::StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("vitrine");

@@ -1090,8 +1090,12 @@ macro_rules! impl_store_traits {
                      LEFT JOIN workspaces w ON w.id = l.workspace_id \
                      LEFT JOIN dashboards d ON d.id = l.dashboard_id AND d.workspace_id = l.workspace_id \
                      WHERE l.id = $1";
-                // On the gate's own connections, not the pool (`crate::readers`).
-                let row: Option<LinkGateRow> = self.gate.fetch_optional(sql, id).await?;
+                // SQLite: on this thread when the file can be read at once (`crate::here`);
+                // else on the gate's own connections, not the pool (`crate::readers`).
+                let row: Option<LinkGateRow> = match self.gate_here(sql, id) {
+                    Some(row) => row,
+                    None => self.gate.fetch_optional(sql, id).await?,
+                };
                 Ok(row.map(LinkGateRow::split))
             }
 

@@ -12,6 +12,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The outsider gate's connections (`crate::readers`).
     gate: std::sync::Arc<crate::readers::Readers<Sqlite>>,
+    /// The gate's read on the calling thread (`crate::here`); `None` for an in-memory database.
+    here: Option<std::sync::Arc<crate::here::Here>>,
 }
 
 /// Each connection's page cache, in KiB (negative: SQLite's unit for a size). SQLite's default
@@ -36,12 +38,26 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", PAGE_CACHE_KIB);
+        let file = options.get_filename().to_owned();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
         let gate = crate::readers::Readers::beside(&pool);
-        Ok(Self { pool, gate })
+        // After the pool's first connection created the file (and made it WAL).
+        let here = crate::here::Here::of(&file, PAGE_CACHE_KIB).map(std::sync::Arc::new);
+        Ok(Self { pool, gate, here })
+    }
+
+    /// The gate's row, read on this thread when the file can be read at once (`crate::here`).
+    pub(crate) fn gate_here(
+        &self,
+        sql: &str,
+        id: &str,
+    ) -> Option<Option<crate::model::LinkGateRow>> {
+        self.here
+            .as_ref()?
+            .fetch_optional(sql, id, crate::model::LinkGateRow::from_rusqlite)
     }
 
     /// The pool, for tests that read rows directly.
@@ -84,6 +100,9 @@ impl crate::Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(here) = &self.here {
+            here.close();
+        }
         self.gate.close().await;
         self.pool.close().await;
     }
