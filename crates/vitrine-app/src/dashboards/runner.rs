@@ -64,26 +64,6 @@ pub struct DashboardContext {
     pub fingerprint: u64,
 }
 
-impl DashboardContext {
-    /// A context for `document`, with its [`fingerprint`](Self::fingerprint).
-    pub fn new(
-        dashboard_id: i64,
-        revision: i64,
-        document: Dashboard,
-        datasets: HashMap<String, DatasetContext>,
-    ) -> Self {
-        // Canonical JSON: the document is not `Hash` (it holds floats).
-        let fingerprint = hash_of(&serde_json::to_string(&document).unwrap_or_default());
-        DashboardContext {
-            dashboard_id,
-            revision,
-            document,
-            datasets,
-            fingerprint,
-        }
-    }
-}
-
 /// Checks one rule against the dashboard's datasets (kept
 /// beside [`DashboardContext`] so that `restrict` needs nothing of the runner): the one it names (which must be read by
 /// the dashboard and have the column), or at least one of them; every dataset that has the
@@ -119,6 +99,24 @@ pub fn check_rule(ctx: &DashboardContext, rule: &RowLevelRule) -> Result<(), Str
 }
 
 impl DashboardContext {
+    /// A context for `document`, with its [`fingerprint`](Self::fingerprint).
+    pub fn new(
+        dashboard_id: i64,
+        revision: i64,
+        document: Dashboard,
+        datasets: HashMap<String, DatasetContext>,
+    ) -> Self {
+        // Canonical JSON: the document is not `Hash` (it holds floats).
+        let fingerprint = hash_of(&serde_json::to_string(&document).unwrap_or_default());
+        DashboardContext {
+            dashboard_id,
+            revision,
+            document,
+            datasets,
+            fingerprint,
+        }
+    }
+
     /// The column names of dataset `slug`, if the dashboard has that dataset.
     pub fn dataset_columns(&self, slug: &str) -> Option<Vec<String>> {
         self.datasets
